@@ -1,0 +1,113 @@
+# mlschat: libmls (RFC 9420 in C), the chat server and the terminal client.
+#
+#   make                 build everything (installs missing Debian packages)
+#   make check           build and run every test (unit, vectors, integration)
+#   make check SANITIZE=1  the same tests under ASan+UBSan
+#   make vectors [VECTORS=DIR]  run the official RFC 9420 test vectors
+#   make valgrind        the vector runner and unit tests under valgrind
+#   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
+#   make bench-mls       group engine benchmark
+
+CC ?= cc
+VECTORS ?= ../shared/mls-vectors
+SANITIZE ?=
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Ilib
+LDLIBS_CRYPTO = -lcrypto
+
+ifeq ($(SANITIZE),1)
+B = build/san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+B = build/rel
+endif
+
+DEPS_STAMP = build/.deps-ok
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+LIB = $(B)/libmls.a
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/bin/%)
+
+VEC_SRC = $(wildcard tests/vectors/*.c)
+VEC_OBJ = $(VEC_SRC:%.c=$(B)/%.o)
+VEC_BIN = $(B)/bin/vectors
+
+SERVER_SRC = $(wildcard server/*.c)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
+CLIENT_SRC = $(wildcard client/*.c)
+CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o)
+
+PROGRAMS =
+ifneq ($(SERVER_SRC),)
+PROGRAMS += server
+endif
+ifneq ($(CLIENT_SRC),)
+PROGRAMS += client
+endif
+
+.PHONY: all deps check unit vectors valgrind fuzz bench-mls clean integration
+all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(PROGRAMS)
+
+deps $(DEPS_STAMP): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p build && touch $(DEPS_STAMP)
+
+$(B)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+$(VEC_BIN): $(VEC_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)
+
+$(B)/server: $(SERVER_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+
+$(B)/client: $(CLIENT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+
+server: $(B)/server
+	cp $< $@
+client: $(B)/client
+	cp $< $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+vectors: $(VEC_BIN)
+	$(VEC_BIN) $(VECTORS)
+
+integration: all
+	@set -e; for t in $(wildcard tests/integration/*.sh); do echo "== $$t"; \
+	  BUILD=$(B) sh $$t; done
+
+check: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory vectors
+	@$(MAKE) --no-print-directory integration
+
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
+valgrind: all
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
+	$(VALGRIND) $(VEC_BIN) $(VECTORS)
+
+clean:
+	rm -rf build server client
+
+-include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+-include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)

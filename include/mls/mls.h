@@ -1,0 +1,147 @@
+/*
+ * libmls: Messaging Layer Security (RFC 9420) in C11 over OpenSSL 3.0.
+ *
+ * This is the one header applications include.  The library performs no
+ * I/O: bytes go in, bytes come out; randomness and the current time are
+ * supplied by the caller through struct mls_env.
+ */
+#ifndef MLS_MLS_H
+#define MLS_MLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MLS_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define MLS_MUST_CHECK
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/*
+ * One error list, grouped by kind.  0 is success.  "Malformed" (the bytes do
+ * not parse) and "invalid" (they parse but break a protocol rule) stay
+ * distinct so a server can tell a bad client from its own bug.
+ */
+#define MLS_ERRORS(X)                                                          \
+    X(MLS_OK, 0, "success")                                                    \
+    X(MLS_ERR_MALFORMED, 1, "malformed encoding")                              \
+    X(MLS_ERR_TRAILING, 2, "trailing bytes after structure")                   \
+    X(MLS_ERR_TOO_LARGE, 3, "length exceeds limit")                            \
+    X(MLS_ERR_INVALID, 10, "invalid by protocol rules")                        \
+    X(MLS_ERR_UNSUPPORTED, 11, "unsupported cipher suite, version or type")    \
+    X(MLS_ERR_WRONG_EPOCH, 12, "message is for another epoch")                 \
+    X(MLS_ERR_WRONG_GROUP, 13, "message is for another group")                 \
+    X(MLS_ERR_KEY_USED, 14, "key already consumed or too old (generation)")    \
+    X(MLS_ERR_NOT_FOUND, 15, "no such member, proposal or key")                \
+    X(MLS_ERR_EXPIRED, 16, "lifetime not valid at this time")                  \
+    X(MLS_ERR_CRYPTO, 20, "cryptographic operation failed")                    \
+    X(MLS_ERR_SIGNATURE, 21, "signature verification failed")                  \
+    X(MLS_ERR_DECRYPT, 22, "decryption or authentication tag failed")          \
+    X(MLS_ERR_MAC, 23, "MAC, membership tag or confirmation tag mismatch")     \
+    X(MLS_ERR_RANDOM, 24, "random number generator failed")                    \
+    X(MLS_ERR_NOMEM, 30, "out of memory")                                      \
+    X(MLS_ERR_ARG, 40, "invalid argument from the caller")                     \
+    X(MLS_ERR_STATE, 41, "operation not allowed in the current state")
+
+enum mls_error {
+#define MLS_ERR_ENUM_(name, value, text) name = value,
+    MLS_ERRORS(MLS_ERR_ENUM_)
+#undef MLS_ERR_ENUM_
+};
+
+/* A readable English description of an error code. Never NULL. */
+const char *mls_strerror(int err);
+/* The symbolic name of an error code ("MLS_ERR_MALFORMED"). Never NULL. */
+const char *mls_errname(int err);
+
+/* ---------------------------------------------------------------- bytes */
+
+/* A borrowed view of bytes.  Never owns its memory. */
+typedef struct mls_bytes {
+    const uint8_t *p;
+    size_t n;
+} mls_bytes;
+
+/*
+ * An owned, growable byte buffer.  A zeroed mls_buf is a valid empty buffer.
+ * It may start on a caller-supplied array (mls_buf_init_stack); it moves to
+ * the heap when it grows beyond it.  mls_buf_clear wipes the bytes before it
+ * releases them, so buffers may hold secrets.
+ */
+typedef struct mls_buf {
+    uint8_t *p;
+    size_t n;
+    size_t cap;
+    uint8_t on_stack; /* p points at caller storage, not to be freed */
+} mls_buf;
+
+static inline mls_bytes mls_bytes_of(const uint8_t *p, size_t n)
+{
+    mls_bytes b;
+    b.p = p;
+    b.n = n;
+    return b;
+}
+static inline mls_bytes mls_buf_view(const mls_buf *b)
+{
+    return mls_bytes_of(b->p, b->n);
+}
+
+void mls_buf_init(mls_buf *b);
+void mls_buf_init_stack(mls_buf *b, uint8_t *storage, size_t cap);
+MLS_MUST_CHECK int mls_buf_reserve(mls_buf *b, size_t extra);
+MLS_MUST_CHECK int mls_buf_append(mls_buf *b, const void *p, size_t n);
+/* Replaces the contents (wiping the old ones). */
+MLS_MUST_CHECK int mls_buf_set(mls_buf *b, const void *p, size_t n);
+/* Makes an independent copy of src into dst (dst must be clear). */
+MLS_MUST_CHECK int mls_buf_copy(mls_buf *dst, const mls_buf *src);
+/* Wipes the contents and releases heap memory; safe on a zeroed buffer and
+ * safe to call twice. */
+void mls_buf_clear(mls_buf *b);
+/* Sets n to 0 (wiping the old bytes) but keeps the allocation. */
+void mls_buf_reset(mls_buf *b);
+
+/* Wipes memory in a way the compiler cannot remove. */
+void mls_wipe(void *p, size_t n);
+/* Constant-time equality of two byte strings: 1 if equal, 0 otherwise.
+ * The lengths are not secret. */
+int mls_ct_equal(mls_bytes a, mls_bytes b);
+
+/* ---------------------------------------------------------------- env */
+
+/*
+ * Everything the library needs from the outside world.  random fills out
+ * with n random bytes and returns 0 on success.  now returns the current
+ * time in seconds since the Unix epoch (used for lifetimes).
+ */
+typedef struct mls_env {
+    int (*random)(void *ctx, uint8_t *out, size_t n);
+    uint64_t (*now)(void *ctx);
+    void *ctx;
+} mls_env;
+
+/* An environment backed by OpenSSL's RAND_bytes and time(NULL). */
+const mls_env *mls_env_default(void);
+
+/* ---------------------------------------------------------------- suites */
+
+enum {
+    MLS_SUITE_X25519_AES128GCM_SHA256_ED25519 = 0x0001,
+    MLS_SUITE_P256_AES128GCM_SHA256_P256 = 0x0002,
+    MLS_SUITE_X25519_CHACHA20POLY1305_SHA256_ED25519 = 0x0003,
+    MLS_SUITE_X448_AES256GCM_SHA512_ED448 = 0x0004,
+    MLS_SUITE_P521_AES256GCM_SHA512_P521 = 0x0005,
+    MLS_SUITE_X448_CHACHA20POLY1305_SHA512_ED448 = 0x0006,
+    MLS_SUITE_P384_AES256GCM_SHA384_P384 = 0x0007
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

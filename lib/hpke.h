@@ -1,0 +1,48 @@
+/*
+ * HPKE (RFC 9180) base mode with DHKEM over X25519, X448, P-256, P-384,
+ * P-521, HKDF-SHA256/384/512 and AES-GCM / ChaCha20-Poly1305, as the MLS
+ * cipher suites need it.  OpenSSL 3.0 has no HPKE API, so this is ours.
+ */
+#ifndef MLS_HPKE_H
+#define MLS_HPKE_H
+
+#include "suite.h"
+
+/* An HPKE context after SetupBaseS/SetupBaseR (RFC 9180 §5.1). */
+typedef struct mls_hpke_ctx {
+    const mls_suite *suite;
+    uint8_t key[MLS_MAX_AEAD_KEY];
+    uint8_t base_nonce[MLS_MAX_AEAD_NONCE];
+    uint8_t exporter_secret[MLS_MAX_HASH];
+    uint64_t seq;
+} mls_hpke_ctx;
+
+void mls_hpke_ctx_clear(mls_hpke_ctx *ctx);
+
+/* RFC 9180 §7.1.3 DeriveKeyPair (rejection sampling on the NIST curves). */
+MLS_MUST_CHECK int mls_hpke_derive_keypair(const mls_suite *s, mls_bytes ikm, mls_buf *sk,
+                                           mls_buf *pk);
+/* GenerateKeyPair: random ikm of Nsk bytes from env, then DeriveKeyPair. */
+MLS_MUST_CHECK int mls_hpke_generate_keypair(const mls_suite *s, const mls_env *env,
+                                             mls_buf *sk, mls_buf *pk);
+/* Public key of a serialized private key. */
+MLS_MUST_CHECK int mls_hpke_public_from_private(const mls_suite *s, mls_bytes sk, mls_buf *pk);
+
+/* SetupBaseS: enc is appended to *enc. */
+MLS_MUST_CHECK int mls_hpke_setup_base_s(const mls_suite *s, const mls_env *env, mls_bytes pk,
+                                         mls_bytes info, mls_buf *enc, mls_hpke_ctx *ctx);
+MLS_MUST_CHECK int mls_hpke_setup_base_r(const mls_suite *s, mls_bytes enc, mls_bytes sk,
+                                         mls_bytes info, mls_hpke_ctx *ctx);
+MLS_MUST_CHECK int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *ct);
+MLS_MUST_CHECK int mls_hpke_ctx_open(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes ct, mls_buf *pt);
+MLS_MUST_CHECK int mls_hpke_ctx_export(const mls_hpke_ctx *ctx, mls_bytes exporter_context,
+                                       uint8_t *out, size_t len);
+
+/* Single-shot SealBase / OpenBase. */
+MLS_MUST_CHECK int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, mls_bytes pk,
+                                      mls_bytes info, mls_bytes aad, mls_bytes pt, mls_buf *enc,
+                                      mls_buf *ct);
+MLS_MUST_CHECK int mls_hpke_open_base(const mls_suite *s, mls_bytes enc, mls_bytes sk,
+                                      mls_bytes info, mls_bytes aad, mls_bytes ct, mls_buf *pt);
+
+#endif
