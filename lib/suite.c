@@ -143,9 +143,16 @@ int mls_hkdf_expand(const mls_suite *s, mls_bytes prk, mls_bytes info, uint8_t *
         ret = MLS_ERR_NOMEM;
         goto out;
     }
+    /* The key is set once, before any output is written, so out may
+     * overlap prk (a secret expanded in place); later blocks re-initialise
+     * the MAC with the same key (key NULL keeps it). */
+    if (EVP_MAC_init(ctx, prk.n ? prk.p : empty, prk.n, params) != 1) {
+        ret = MLS_ERR_CRYPTO;
+        goto out;
+    }
     for (uint8_t i = 1; done < len; i++) {
         size_t outlen = 0;
-        if (EVP_MAC_init(ctx, prk.n ? prk.p : empty, prk.n, params) != 1 ||
+        if ((i > 1 && EVP_MAC_init(ctx, NULL, 0, NULL) != 1) ||
             (tlen && EVP_MAC_update(ctx, t, tlen) != 1) ||
             (info.n && EVP_MAC_update(ctx, info.p, info.n) != 1) ||
             EVP_MAC_update(ctx, &i, 1) != 1 ||
@@ -256,13 +263,18 @@ int mls_aead_open(const mls_suite *s, mls_bytes key, mls_bytes nonce, mls_bytes 
         goto out;
     /* The tag check happens here, in constant time inside OpenSSL. */
     if (EVP_CipherFinal_ex(ctx, out->p + start + len, &fin) != 1) {
-        mls_wipe(out->p + start, ptlen);
         ret = MLS_ERR_DECRYPT;
         goto out;
     }
+    if ((size_t)(len + fin) != ptlen)
+        goto out;
     out->n = start + ptlen;
     ret = MLS_OK;
 out:
+    /* Never leave unauthenticated plaintext behind in the caller's buffer,
+     * whichever step failed. */
+    if (ret && out->p && out->cap > start)
+        mls_wipe(out->p + start, out->cap - start);
     EVP_CIPHER_CTX_free(ctx);
     return ret;
 }

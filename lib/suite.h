@@ -8,9 +8,13 @@
  *  - HPKE private keys: SerializePrivateKey (raw scalar, fixed Nsk bytes).
  *  - Signature public keys: raw Ed25519/Ed448 bytes; uncompressed SEC1 point
  *    for ECDSA.
- *  - Signature private keys: raw Ed25519/Ed448 seed; for ECDSA the big-endian
- *    scalar, left-padded to the group order size.
- *  - ECDSA signatures are DER-encoded (RFC 9420 §5.1.1 / RFC 8446 §4.2.3).
+ *  - Signature private keys (not fixed by the RFC; what the official
+ *    crypto-basics vectors use): raw Ed25519/Ed448 seed (32/57 bytes); for
+ *    ECDSA the big-endian scalar in [1, n-1], left-padded to 32/48/66 bytes.
+ *  - Signatures (RFC 9420 §5.1.2 "encoded as specified in RFC 8446"): EdDSA
+ *    R || S (64/114 bytes); ECDSA the DER-encoded Ecdsa-Sig-Value
+ *    SEQUENCE { r INTEGER, s INTEGER } (RFC 8446 §4.2.3), at most 139
+ *    bytes for P-521.
  */
 #ifndef MLS_SUITE_H
 #define MLS_SUITE_H
@@ -71,18 +75,23 @@ MLS_MUST_CHECK int mls_hkdf_expand(const mls_suite *s, mls_bytes prk, mls_bytes 
                                    uint8_t *out, size_t len);
 
 /* ---- AEAD (suite.c). seal appends ciphertext||tag to out; open appends the
- * plaintext to out and fails with MLS_ERR_DECRYPT on a bad tag. */
+ * plaintext to out and fails with MLS_ERR_DECRYPT on a bad tag.  The inputs
+ * must not point into out.  HPKE uses these too: its AEAD (hpke_aead_id) is
+ * always the suite's. */
 MLS_MUST_CHECK int mls_aead_seal(const mls_suite *s, mls_bytes key, mls_bytes nonce,
                                  mls_bytes aad, mls_bytes pt, mls_buf *out);
 MLS_MUST_CHECK int mls_aead_open(const mls_suite *s, mls_bytes key, mls_bytes nonce,
                                  mls_bytes aad, mls_bytes ct, mls_buf *out);
-/* Same, by raw algorithm (HPKE uses its own AEAD id, equal to the suite's). */
 
-/* ---- signatures (suite.c) */
+/* ---- signatures (signature.c) */
+/* A fresh key pair from env->random; sk and pk are replaced (both or
+ * neither). */
 MLS_MUST_CHECK int mls_sig_keygen(const mls_suite *s, const mls_env *env, mls_buf *sk,
                                   mls_buf *pk);
+/* pk is replaced.  MLS_ERR_INVALID for a malformed private key. */
 MLS_MUST_CHECK int mls_sig_public_from_private(const mls_suite *s, mls_bytes sk, mls_buf *pk);
-/* Appends the signature to sig. */
+/* Appends the signature to sig.  EdDSA is deterministic; the ECDSA nonce
+ * comes from OpenSSL's DRBG. */
 MLS_MUST_CHECK int mls_sig_sign(const mls_suite *s, const mls_env *env, mls_bytes sk,
                                 mls_bytes msg, mls_buf *sig);
 /* MLS_OK if valid, MLS_ERR_SIGNATURE if not (also for a malformed key or

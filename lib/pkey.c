@@ -1,0 +1,210 @@
+/* EVP_PKEYs from the raw MLS key encodings (see pkey.h). */
+#include "pkey.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+
+const mls_curve mls_curve_x25519 = {"X25519", NULL, 0, 32, 32, 0xff};
+const mls_curve mls_curve_x448 = {"X448", NULL, 0, 56, 56, 0xff};
+const mls_curve mls_curve_ed25519 = {"ED25519", NULL, 0, 32, 32, 0xff};
+const mls_curve mls_curve_ed448 = {"ED448", NULL, 0, 57, 57, 0xff};
+const mls_curve mls_curve_p256 = {"EC", "P-256", NID_X9_62_prime256v1, 32, 65, 0xff};
+const mls_curve mls_curve_p384 = {"EC", "P-384", NID_secp384r1, 48, 97, 0xff};
+/* 66 bytes hold 528 bits; the order has 521, so 7 bits of the first byte
+ * are masked off. */
+const mls_curve mls_curve_p521 = {"EC", "P-521", NID_secp521r1, 66, 133, 0x01};
+
+/* EVP_PKEY_fromdata over a parameter list; the caller maps failure. */
+static int fromdata(const mls_curve *c, const OSSL_PARAM *params, int selection,
+                    EVP_PKEY **out)
+{
+    int ok = 0;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, c->type, NULL);
+    if (ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
+        EVP_PKEY_fromdata(ctx, &pkey, selection, (OSSL_PARAM *)params) == 1 && pkey) {
+        *out = pkey;
+        ok = 1;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+/* The scalar as a BIGNUM in secure memory, cleared when freed. */
+static BIGNUM *scalar_bn(mls_bytes sk)
+{
+    BIGNUM *bn = BN_secure_new();
+    if (!bn)
+        return NULL;
+    if (!BN_bin2bn(sk.p, (int)sk.n, bn)) {
+        BN_clear_free(bn);
+        return NULL;
+    }
+    BN_set_flags(bn, BN_FLG_CONSTTIME);
+    return bn;
+}
+
+int mls_ec_scalar_check(const mls_curve *c, mls_bytes sk)
+{
+    int ret = MLS_ERR_INVALID;
+    BIGNUM *bn = NULL;
+    EC_GROUP *group = NULL;
+    if (!mls_curve_is_ec(c))
+        return MLS_ERR_ARG;
+    if (sk.n != c->nsk)
+        return MLS_ERR_INVALID;
+    group = EC_GROUP_new_by_curve_name_ex(NULL, NULL, c->nid);
+    bn = scalar_bn(sk);
+    if (!group || !bn) {
+        ret = MLS_ERR_NOMEM;
+        goto out;
+    }
+    /* RFC 9180 §7.1.3 / SEC1: a private key is a scalar in [1, n-1]. */
+    if (!BN_is_zero(bn) && BN_cmp(bn, EC_GROUP_get0_order(group)) < 0)
+        ret = MLS_OK;
+out:
+    BN_clear_free(bn);
+    EC_GROUP_free(group);
+    return ret;
+}
+
+int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+{
+    int ret;
+    OSSL_PARAM params[3];
+    size_t i = 0;
+    BIGNUM *bn = NULL;
+    /* OSSL_PARAM_construct_BN wants the integer in native byte order. */
+    uint8_t native[66];
+    if (sk.n != c->nsk || sk.n > sizeof(native))
+        return MLS_ERR_INVALID;
+    if (mls_curve_is_ec(c)) {
+        ret = mls_ec_scalar_check(c, sk);
+        if (ret)
+            return ret;
+        bn = scalar_bn(sk);
+        if (!bn)
+            return MLS_ERR_NOMEM;
+        ret = MLS_ERR_CRYPTO;
+        if (BN_bn2nativepad(bn, native, (int)sk.n) != (int)sk.n)
+            goto out;
+        params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                       (char *)c->group, 0);
+        params[i++] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, native, sk.n);
+    } else {
+        params[i++] =
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)sk.p, sk.n);
+    }
+    params[i] = OSSL_PARAM_construct_end();
+    ret = fromdata(c, params, EVP_PKEY_KEYPAIR, out) ? MLS_OK : MLS_ERR_CRYPTO;
+out:
+    mls_wipe(native, sizeof(native));
+    BN_clear_free(bn);
+    if (ret)
+        ERR_clear_error();
+    return ret;
+}
+
+int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out)
+{
+    OSSL_PARAM params[3];
+    size_t i = 0;
+    if (pk.n != c->npk)
+        return MLS_ERR_MALFORMED;
+    if (mls_curve_is_ec(c)) {
+        /* RFC 8446 §4.2.8.2 UncompressedPointRepresentation: legacy_form 4. */
+        if (pk.p[0] != 0x04)
+            return MLS_ERR_MALFORMED;
+        params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                       (char *)c->group, 0);
+    }
+    params[i++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pk.p, pk.n);
+    params[i] = OSSL_PARAM_construct_end();
+    /* For the NIST curves OpenSSL decodes the point with EC_POINT_oct2point,
+     * which rejects a point that is not on the curve; the curves have
+     * cofactor 1, so every point on them is in the prime-order group. */
+    if (!fromdata(c, params, EVP_PKEY_PUBLIC_KEY, out)) {
+        ERR_clear_error();
+        return MLS_ERR_INVALID;
+    }
+    return MLS_OK;
+}
+
+static int ec_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk)
+{
+    int ret = MLS_ERR_CRYPTO;
+    EC_GROUP *group = NULL;
+    EC_POINT *point = NULL;
+    BIGNUM *bn = NULL;
+    BN_CTX *bnctx = NULL;
+    ret = mls_ec_scalar_check(c, sk);
+    if (ret)
+        return ret;
+    ret = MLS_ERR_CRYPTO;
+    group = EC_GROUP_new_by_curve_name_ex(NULL, NULL, c->nid);
+    point = group ? EC_POINT_new(group) : NULL;
+    bn = scalar_bn(sk);
+    bnctx = BN_CTX_secure_new();
+    if (!group || !point || !bn || !bnctx) {
+        ret = MLS_ERR_NOMEM;
+        goto out;
+    }
+    if (EC_POINT_mul(group, point, bn, NULL, NULL, bnctx) != 1)
+        goto out;
+    if (EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, pk, c->npk, bnctx) !=
+        c->npk)
+        goto out;
+    ret = MLS_OK;
+out:
+    BN_CTX_free(bnctx);
+    BN_clear_free(bn);
+    EC_POINT_clear_free(point);
+    EC_GROUP_free(group);
+    if (ret)
+        ERR_clear_error();
+    return ret;
+}
+
+int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk)
+{
+    int ret;
+    size_t len = 0;
+    EVP_PKEY *pkey = NULL;
+    if (mls_curve_is_ec(c))
+        return ec_public_from_private(c, sk, pk);
+    /* For X25519, X448, Ed25519 and Ed448 OpenSSL derives the public key
+     * when it imports the private one. */
+    ret = mls_pkey_from_private(c, sk, &pkey);
+    if (ret)
+        return ret;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pk, c->npk, &len) != 1 ||
+        len != c->npk) {
+        ERR_clear_error();
+        ret = MLS_ERR_CRYPTO;
+    }
+    EVP_PKEY_free(pkey);
+    return ret;
+}
+
+int mls_buf_set_pair(mls_buf *a, mls_bytes va, mls_buf *b, mls_bytes vb)
+{
+    mls_buf ta, tb;
+    int err;
+    mls_buf_init(&ta);
+    mls_buf_init(&tb);
+    err = mls_buf_append(&ta, va.p, va.n);
+    if (!err)
+        err = mls_buf_append(&tb, vb.p, vb.n);
+    if (err) {
+        mls_buf_clear(&ta);
+        mls_buf_clear(&tb);
+        return err;
+    }
+    mls_buf_clear(a);
+    *a = ta;
+    mls_buf_clear(b);
+    *b = tb;
+    return MLS_OK;
+}

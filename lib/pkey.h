@@ -1,0 +1,57 @@
+/*
+ * Internal: OpenSSL 3.0 EVP_PKEYs built from the raw key encodings MLS uses
+ * (RFC 9420 §5.1.1, RFC 9180 §7.1.1), shared by signature.c and hpke.c.
+ *
+ *  - X25519, X448, Ed25519, Ed448: raw private and public bytes (RFC 7748,
+ *    RFC 8032).
+ *  - P-256, P-384, P-521: the private key is the big-endian scalar of
+ *    exactly Nsk bytes (left-padded), in [1, n-1]; the public key is the
+ *    uncompressed SEC1 point 0x04 || x || y of exactly Npk bytes, on the
+ *    curve and not the point at infinity.
+ *
+ * Built only from OSSL_PARAM / EVP_PKEY_fromdata and the non-deprecated
+ * EC_GROUP / EC_POINT arithmetic (no EC_KEY).
+ */
+#ifndef MLS_PKEY_H
+#define MLS_PKEY_H
+
+#include <openssl/evp.h>
+
+#include "mls/mls.h"
+
+typedef struct mls_curve {
+    const char *type;  /* OpenSSL key type: "X25519", "X448", "ED25519", "ED448", "EC" */
+    const char *group; /* OpenSSL group name for "EC" ("P-256" ...), else NULL */
+    int nid;           /* curve NID for "EC", else 0 */
+    size_t nsk;        /* encoded private key length */
+    size_t npk;        /* encoded public key length */
+    uint8_t top_mask;  /* NIST curves: mask for the first scalar byte that
+                        * leaves the bit length of the order (RFC 9180
+                        * §7.1.3 "bitmask"); 0xff otherwise */
+} mls_curve;
+
+extern const mls_curve mls_curve_x25519, mls_curve_x448, mls_curve_ed25519, mls_curve_ed448,
+    mls_curve_p256, mls_curve_p384, mls_curve_p521;
+
+static inline int mls_curve_is_ec(const mls_curve *c)
+{
+    return c->nid != 0;
+}
+
+/* A private key (without its public part).  MLS_ERR_INVALID if sk has the
+ * wrong length or, on a NIST curve, is 0 or not below the group order. */
+MLS_MUST_CHECK int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out);
+/* A public key.  MLS_ERR_MALFORMED for a wrong length or point format,
+ * MLS_ERR_INVALID for a point not on the curve. */
+MLS_MUST_CHECK int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out);
+/* Writes the c->npk byte public key of sk to pk. */
+MLS_MUST_CHECK int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk);
+/* NIST curves: MLS_OK if sk (c->nsk bytes, big-endian) is in [1, n-1],
+ * MLS_ERR_INVALID otherwise. */
+MLS_MUST_CHECK int mls_ec_scalar_check(const mls_curve *c, mls_bytes sk);
+
+/* Replaces the contents of two output buffers together: either both are
+ * written or neither is. */
+MLS_MUST_CHECK int mls_buf_set_pair(mls_buf *a, mls_bytes va, mls_buf *b, mls_bytes vb);
+
+#endif
