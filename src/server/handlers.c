@@ -282,7 +282,7 @@ static void become(srv *s, srv_conn *c, const srv_user *u)
 
 static int h_register(req_ctx *r, srv_err *e)
 {
-    const char *name;
+    const char *name = NULL;
     mls_bytes key, sig, nonce;
     uint64_t suite, ts;
     srv_user u;
@@ -307,7 +307,7 @@ static int h_register(req_ctx *r, srv_err *e)
 
 static int h_login(req_ctx *r, srv_err *e)
 {
-    const char *name;
+    const char *name = NULL;
     mls_bytes sig, nonce;
     uint64_t ts;
     srv_user u;
@@ -364,7 +364,7 @@ static int h_user_lookup(req_ctx *r, srv_err *e)
 
 static int h_user_rename(req_ctx *r, srv_err *e)
 {
-    const char *name;
+    const char *name = NULL;
     if (get_str(r, r->req, "username", &name, e) || srv_logic_rename(r->s, &r->user, name, e))
         return -1;
     snprintf(r->c->username, sizeof r->c->username, "%s", name);
@@ -413,7 +413,7 @@ static int h_kp_count(req_ctx *r, srv_err *e)
 
 static int h_kp_claim(req_ctx *r, srv_err *e)
 {
-    const char *name;
+    const char *name = NULL;
     srv_user target;
     mls_buf kp;
     int lr = 0;
@@ -443,7 +443,7 @@ static void group_json(json_t *o, const srv_group *g, const char *admin)
 
 static int h_group_create(req_ctx *r, srv_err *e)
 {
-    const char *name;
+    const char *name = NULL;
     mls_bytes gid;
     uint64_t epoch;
     srv_group g;
@@ -582,7 +582,7 @@ out:
 
 static int h_group_send(req_ctx *r, srv_err *e)
 {
-    const char *group;
+    const char *group = NULL;
     mls_bytes msg;
     uint64_t seq = 0, epoch = 0;
     if (get_str(r, r->req, "group", &group, e) || get_b64(r, r->req, "message", &msg, e) ||
@@ -608,7 +608,7 @@ static int fetch_item(void *ctx, const srv_log_entry *e)
 
 static int h_log_fetch(req_ctx *r, srv_err *e)
 {
-    const char *group;
+    const char *group = NULL;
     uint64_t after, limit, from, upto;
     srv_group g;
     if (get_str(r, r->req, "group", &group, e) || get_u64(r->req, "after", 0, 0, &after, e) ||
