@@ -85,9 +85,9 @@ $(B)/bin/client: $(CLIENT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
 
 server: $(B)/bin/server
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 client: $(B)/bin/client
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -165,16 +165,13 @@ int srv_kp_validate(mls_bytes in, const srv_kp_expect *x, srv_kp_info *info, con
     mls_bytes kp = in;
     int err;
     memset(&v, 0, sizeof v);
-    /* An MLSMessage(mls_key_package) starts version=1, wire_format=5; a bare
-     * KeyPackage starts version=1, cipher_suite in 1..7, never 5 then a
-     * valid vector, so the wrapper is recognised by its prefix. */
+    /* An MLSMessage(mls_key_package) starts version=1, wire_format=5.  A
+     * bare KeyPackage of suite 5 would start the same way, so suite 5
+     * KeyPackages must come wrapped (docs/PROTOCOL.md §6). */
     if (in.n >= 4 && in.p[0] == 0 && in.p[1] == MLS10 && in.p[2] == 0 &&
-        in.p[3] == WF_KEY_PACKAGE) {
+        in.p[3] == WF_KEY_PACKAGE)
         kp = mls_bytes_of(in.p + 4, in.n - 4);
-        if (read_key_package(kp, &v, why) != 0)
-            kp = in; /* a bare KeyPackage of suite 5 after all */
-    }
-    if (kp.p == in.p && (err = read_key_package(kp, &v, why)) != 0)
+    if ((err = read_key_package(kp, &v, why)) != 0)
         return err;
     if (v.version != MLS10)
         return invalid(why, "KeyPackage version is not mls10");
