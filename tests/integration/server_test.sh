@@ -3,4 +3,6 @@
 # binary on free ports with temporary databases.
 set -eu
 cd "$(dirname "$0")/../.."
-exec python3 tests/integration/test_server.py ./server "${1:-}"
+BIN=./server
+[ -n "${BUILD:-}" ] && [ -x "$BUILD/bin/server" ] && BIN="$BUILD/bin/server"
+exec python3 tests/integration/test_server.py "$BIN" "${1:-}"
