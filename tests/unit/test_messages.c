@@ -848,6 +848,10 @@ static void test_encode_rejects_bad_structs(void)
     m.version = MLS_VERSION_MLS10;
     m.wire_format = 9;
     CHECK_ERR(mls_message_encode(&m, &w), MLS_ERR_ARG);
+    mls_message dst;
+    memset(&dst, 0xa5, sizeof(dst));
+    CHECK_ERR(mls_message_copy(&dst, &m), MLS_ERR_ARG);
+    CHECK(all_zero(&dst, sizeof(dst)));
     s.type = 9;
     s.index = 0;
     CHECK_ERR(mls_sender_encode(&s, &w), MLS_ERR_ARG);
