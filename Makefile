@@ -64,7 +64,7 @@ ifneq ($(CLIENT_SRC),)
 PROGRAMS += client
 endif
 
-.PHONY: all deps check unit vectors valgrind fuzz fuzz-run bench-mls clean integration
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run bench-mls clean integration
 all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(PROGRAMS)
 
 deps $(DEPS_STAMP): scripts/deps.sh
@@ -99,6 +99,16 @@ server: $(B)/bin/server
 	cp $< $@.tmp && mv -f $@.tmp $@
 client: $(B)/bin/client
 	cp $< $@.tmp && mv -f $@.tmp $@
+
+PORT ?= 4000
+DB ?= chatserver.db
+run: all
+	@echo "Starting the mlschat server on port $(PORT) with database $(DB)."
+	@echo "Start clients beside it, each in its own terminal:"
+	@echo "    ./client --server http://localhost:$(PORT) --config /tmp/mlschat-alice lobby alice"
+	@echo "    ./client --server http://localhost:$(PORT) --config /tmp/mlschat-bob lobby bob"
+	@echo "(alice creates #lobby; bob waits until alice types /invite bob)"
+	./server --port $(PORT) --database $(DB)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
