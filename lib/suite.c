@@ -5,6 +5,7 @@
 #include "suite.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -89,20 +90,45 @@ int mls_hash(const mls_suite *s, mls_bytes in, uint8_t out[MLS_MAX_HASH])
     return mls_hash_parts(s, &in, 1, out);
 }
 
+/*
+ * The HMAC implementation is fetched from the provider once per process:
+ * a fetch takes a global lock and a name lookup, and MLS computes HMACs on
+ * every message.  CRYPTO_THREAD_run_once makes the first fetch thread-safe.
+ */
+static CRYPTO_ONCE hmac_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_MAC *hmac_impl;
+
+static void hmac_fetch(void)
+{
+    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* A MAC context keyed with key for the suite's hash, or NULL. */
+static EVP_MAC_CTX *hmac_new(const mls_suite *s, mls_bytes key)
+{
+    static const uint8_t empty[1];
+    OSSL_PARAM params[2];
+    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch) || !hmac_impl)
+        return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
+    if (!ctx)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)suite_md_name(s), 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_init(ctx, key.n ? key.p : empty, key.n, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 int mls_hmac(const mls_suite *s, mls_bytes key, mls_bytes data, uint8_t out[MLS_MAX_HASH])
 {
     int ret = MLS_ERR_CRYPTO;
     size_t outlen = 0;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[2];
-    static const uint8_t empty[1];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)suite_md_name(s), 0);
-    params[1] = OSSL_PARAM_construct_end();
+    EVP_MAC_CTX *ctx = hmac_new(s, key);
     if (!ctx)
-        goto out;
-    if (EVP_MAC_init(ctx, key.n ? key.p : empty, key.n, params) != 1)
         goto out;
     if (data.n && EVP_MAC_update(ctx, data.p, data.n) != 1)
         goto out;
@@ -111,7 +137,6 @@ int mls_hmac(const mls_suite *s, mls_bytes key, mls_bytes data, uint8_t out[MLS_
     ret = MLS_OK;
 out:
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return ret;
 }
 
@@ -132,21 +157,11 @@ int mls_hkdf_expand(const mls_suite *s, mls_bytes prk, mls_bytes info, uint8_t *
     int ret = MLS_OK;
     if (len > 255 * s->nh)
         return MLS_ERR_ARG;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    static const uint8_t empty[1];
-    OSSL_PARAM params[2];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)suite_md_name(s), 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (!ctx) {
-        ret = MLS_ERR_NOMEM;
-        goto out;
-    }
     /* The key is set once, before any output is written, so out may
      * overlap prk (a secret expanded in place); later blocks re-initialise
      * the MAC with the same key (key NULL keeps it). */
-    if (EVP_MAC_init(ctx, prk.n ? prk.p : empty, prk.n, params) != 1) {
+    EVP_MAC_CTX *ctx = hmac_new(s, prk);
+    if (!ctx) {
         ret = MLS_ERR_CRYPTO;
         goto out;
     }
@@ -168,7 +183,6 @@ int mls_hkdf_expand(const mls_suite *s, mls_bytes prk, mls_bytes info, uint8_t *
 out:
     mls_wipe(t, sizeof(t));
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return ret;
 }
 
