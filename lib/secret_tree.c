@@ -364,3 +364,47 @@ out:
     mls_wipe(nonce, sizeof(nonce));
     return err;
 }
+
+int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf, enum mls_ratchet_type type,
+                         uint32_t generation, uint8_t key_out[MLS_MAX_AEAD_KEY],
+                         uint8_t nonce_out[MLS_MAX_AEAD_NONCE])
+{
+    struct mls_st_leaf *st;
+    struct mls_st_ratchet r;
+    struct mls_st_key k;
+    int err;
+
+    if ((err = check_args(t, type)) || (err = get_leaf(t, leaf, &st)))
+        return err;
+    const mls_suite *s = t->suite;
+    const struct mls_st_ratchet *cur = &st->r[type];
+    if (generation < cur->next) {
+        for (size_t i = 0; i < cur->n_kept; i++) {
+            if (cur->kept[i].generation == generation) {
+                memcpy(key_out, cur->kept[i].key, s->nk);
+                memcpy(nonce_out, cur->kept[i].nonce, s->nn);
+                return MLS_OK;
+            }
+        }
+        return MLS_ERR_KEY_USED;
+    }
+    if (generation - cur->next > t->cfg.max_forward)
+        return MLS_ERR_INVALID;
+    /* Ratchet a private copy of the secret forward; the tree's ratchet is
+     * not touched. */
+    memset(&r, 0, sizeof(r));
+    memset(&k, 0, sizeof(k));
+    memcpy(r.secret, cur->secret, s->nh);
+    r.next = cur->next;
+    while (r.next < generation)
+        if ((err = advance(s, &r)))
+            goto out;
+    if ((err = derive_key_nonce(s, &r, k.key, k.nonce)))
+        goto out;
+    memcpy(key_out, k.key, s->nk);
+    memcpy(nonce_out, k.nonce, s->nn);
+out:
+    mls_wipe(&r, sizeof(r));
+    mls_wipe(&k, sizeof(k));
+    return err;
+}
