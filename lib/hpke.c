@@ -308,6 +308,9 @@ static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes
     int err;
     if (enc.n != c->npk)
         return MLS_ERR_MALFORMED;
+    /* RFC 9180 §7.1.2: a serialized private key is exactly Nsk bytes. */
+    if (skr.n != c->nsk)
+        return MLS_ERR_INVALID;
     err = mls_pkey_public_from_private(c, skr, pkr);
     if (!err)
         err = dh(k, skr, enc, dhv);
@@ -401,6 +404,8 @@ int mls_hpke_public_from_private(const mls_suite *s, mls_bytes sk, mls_buf *pk)
     int err;
     if (!k)
         return MLS_ERR_UNSUPPORTED;
+    if (sk.n != k->curve->nsk)
+        return MLS_ERR_INVALID;
     err = mls_pkey_public_from_private(k->curve, sk, pkb);
     if (!err)
         err = mls_buf_set(pk, pkb, k->curve->npk);

@@ -53,7 +53,10 @@ int mls_ec_scalar_check(const mls_curve *c, mls_bytes sk)
     EC_GROUP *group = NULL;
     if (!mls_curve_is_ec(c))
         return MLS_ERR_ARG;
-    if (sk.n != c->nsk)
+    /* Other implementations serialize the scalar without leading zero
+     * bytes (the vectors hold 65-byte P-521 keys): any length up to the
+     * field size is accepted, the value decides. */
+    if (sk.n == 0 || sk.n > c->nsk)
         return MLS_ERR_INVALID;
     group = EC_GROUP_new_by_curve_name_ex(NULL, NULL, c->nid);
     bn = scalar_bn(sk);
@@ -78,7 +81,7 @@ int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
     BIGNUM *bn = NULL;
     /* OSSL_PARAM_construct_BN wants the integer in native byte order. */
     uint8_t native[66];
-    if (sk.n != c->nsk || sk.n > sizeof(native))
+    if (sk.n > sizeof(native) || (!mls_curve_is_ec(c) && sk.n != c->nsk))
         return MLS_ERR_INVALID;
     if (mls_curve_is_ec(c)) {
         ret = mls_ec_scalar_check(c, sk);
@@ -88,11 +91,11 @@ int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
         if (!bn)
             return MLS_ERR_NOMEM;
         ret = MLS_ERR_CRYPTO;
-        if (BN_bn2nativepad(bn, native, (int)sk.n) != (int)sk.n)
+        if (BN_bn2nativepad(bn, native, (int)c->nsk) != (int)c->nsk)
             goto out;
         params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                                        (char *)c->group, 0);
-        params[i++] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, native, sk.n);
+        params[i++] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, native, c->nsk);
     } else {
         params[i++] =
             OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)sk.p, sk.n);

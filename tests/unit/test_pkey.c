@@ -88,8 +88,15 @@ static void test_ec_curve(const mls_curve *c, const char *order, const char *gen
     CHECK_OK(mls_ec_scalar_check(c, mls_buf_view(&n)));
     CHECK_OK(mls_pkey_public_from_private(c, mls_buf_view(&n), pk));
     CHECK(memcmp(pk, g.p, 1 + c->nsk) == 0 && memcmp(pk, g.p, g.n) != 0);
-    /* Wrong lengths. */
-    CHECK_ERR(mls_ec_scalar_check(c, mls_bytes_of(n.p, n.n - 1)), MLS_ERR_INVALID);
+    /* Lengths: a scalar without its leading zero bytes is accepted (other
+     * implementations serialize it so); empty or longer than the field is
+     * invalid. */
+    one.p[c->nsk - 1] = 1;
+    CHECK_OK(mls_ec_scalar_check(c, mls_bytes_of(one.p + 1, one.n - 1)));
+    CHECK_ERR(mls_ec_scalar_check(c, mls_bytes_of(n.p, 0)), MLS_ERR_INVALID);
+    CHECK_OK(mls_buf_append(&n, "", 1));
+    CHECK_ERR(mls_ec_scalar_check(c, mls_buf_view(&n)), MLS_ERR_INVALID);
+    n.n--;
     CHECK(key == NULL);
 
     /* Public keys: the generator is valid; wrong prefix or length is

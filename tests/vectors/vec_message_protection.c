@@ -27,25 +27,6 @@ static void mp_clear(mp_entry *e)
     mls_buf_clear(&e->membership_key);
 }
 
-/* suite.h keeps an ECDSA private key as the scalar left-padded to the
- * field size; the vectors give it without leading zero bytes (a 65-byte
- * P-521 key), so pad it. */
-static int pad_ecdsa_key(const mls_suite *s, mls_buf *sk)
-{
-    size_t want = s->sig == MLS_SIG_P256 ? 32 : s->sig == MLS_SIG_P384 ? 48
-                : s->sig == MLS_SIG_P521 ? 66 : 0;
-    uint8_t tmp[MLS_MAX_SIG_SK];
-    int err;
-
-    if (want == 0 || sk->n >= want)
-        return MLS_OK;
-    memset(tmp, 0, sizeof(tmp));
-    memcpy(tmp + (want - sk->n), sk->p, sk->n);
-    err = mls_buf_set(sk, tmp, want);
-    mls_wipe(tmp, sizeof(tmp));
-    return err;
-}
-
 /* The sender's key is always the entry's signature_pub. */
 static int key_from_entry(void *arg, const mls_authenticated_content *ac, mls_bytes *pub)
 {
@@ -352,10 +333,6 @@ int vec_message_protection(json_t *entry)
         vec_hex(entry, "sender_data_secret", &e.sender_data_secret) ||
         vec_hex(entry, "membership_key", &e.membership_key))
         goto out;
-    if ((err = pad_ecdsa_key(e.s, &e.sig_priv))) {
-        vec_fail("signature_priv: %s", mls_errname(err));
-        goto out;
-    }
     /* The GroupContext of the entry, with empty extensions. */
     gc.version = MLS_VERSION_MLS10;
     gc.cipher_suite = e.s->id;
