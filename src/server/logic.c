@@ -269,7 +269,7 @@ static int check_header(const srv_group *g, mls_bytes msg, srv_mls_header *h, sr
     const char *why = "malformed";
     if (srv_mls_read_header(msg, h, &why))
         return srv_refuse(e, "malformed_mls", "%s", why);
-    if (h->group_id.n != g->gid_len || memcmp(h->group_id.p, g->gid, g->gid_len) != 0)
+    if (!srv_mls_header_group_is(h, mls_bytes_of(g->gid, g->gid_len)))
         return srv_refuse(e, "wrong_group", "the message's group_id is not that of '%s'",
                           g->name);
     return 0;
@@ -362,7 +362,7 @@ static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv
     srv_mls_header h;
     if (check_header(g, r->commit, &h, e))
         return -1;
-    if (h.content_type != SRV_CT_COMMIT)
+    if (h.content_type != MLS_CONTENT_COMMIT)
         return srv_refuse(e, "bad_request", "commit does not hold a Commit");
     if (h.epoch != r->epoch)
         return srv_refuse(e, "bad_request", "commit's epoch %llu differs from the request's %llu",
@@ -371,11 +371,11 @@ static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv
         if (srv_mls_check_welcome(r->welcomes[w].welcome, &why))
             return srv_refuse(e, "malformed_mls", "welcome %zu: %s", w, why);
     if (r->group_info.n) {
-        mls_bytes gid;
-        uint64_t ep;
-        if (srv_mls_check_group_info(r->group_info, &gid, &ep, &why))
+        srv_mls_header gi;
+        if (srv_mls_check_group_info(r->group_info, &gi, &why))
             return srv_refuse(e, "malformed_mls", "group_info: %s", why);
-        if (gid.n != g->gid_len || memcmp(gid.p, g->gid, gid.n) != 0 || ep != r->epoch + 1)
+        if (!srv_mls_header_group_is(&gi, mls_bytes_of(g->gid, g->gid_len)) ||
+            gi.epoch != r->epoch + 1)
             return srv_refuse(e, "bad_request",
                               "group_info is not for this group's next epoch");
     }
@@ -489,12 +489,12 @@ int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg, 
     int rc = -1;
     if (group_and_member(s, u, group, &g, &me, e) || check_header(&g, msg, &h, e))
         goto out;
-    if (h.content_type == SRV_CT_COMMIT) {
+    if (h.content_type == MLS_CONTENT_COMMIT) {
         srv_refuse(e, "bad_request", "commits go through group.commit");
         goto out;
     }
     /* RFC 9420 §6: application data is only sent as PrivateMessage. */
-    if (h.content_type == SRV_CT_APPLICATION && h.wire_format != SRV_WF_PRIVATE) {
+    if (h.content_type == MLS_CONTENT_APPLICATION && h.wire_format != MLS_WIRE_PRIVATE_MESSAGE) {
         srv_refuse(e, "bad_request", "application messages must be PrivateMessages");
         goto out;
     }
@@ -506,7 +506,7 @@ int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg, 
         refuse_store(e);
         goto out;
     }
-    enum srv_kind kind = h.content_type == SRV_CT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
+    enum srv_kind kind = h.content_type == MLS_CONTENT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
     int64_t now = srv_time();
     if (st->ops->log_append(st, g.ref, h.epoch, kind, u->id, msg, NULL, now, seq)) {
         refuse_store(e);

@@ -81,21 +81,26 @@ class Identity:
         return sign_with_label(self.sk, "mlschat auth v1", content)
 
     def key_package(self, identity=None, not_before=None, not_after=None, sig_sk=None,
-                    suite=None, wrap=True, corrupt_sig=False):
+                    suite=None, wrap=True, corrupt_sig=False, version=1, same_init=False,
+                    corrupt_leaf_sig=False):
         """A real, signed KeyPackage (RFC 9420 section 10) for suite 1."""
         now = int(time.time())
         nb = now - 3600 if not_before is None else not_before
         na = now + 30 * 86400 if not_after is None else not_after
         suite = self.suite if suite is None else suite
         enc = X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
-        init = X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
+        init = enc if same_init else \
+            X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
         ident = (identity or self.username).encode()
         caps = (vec(u16(1)) + vec(u16(suite)) + vec(b"") + vec(b"") + vec(u16(1)))
         leaf_tbs = (vec(enc) + vec(self.pk) + u16(1) + vec(ident) + caps + bytes([1]) +
                     u64(nb) + u64(na) + vec(b""))
         sk = sig_sk or self.sk
-        leaf = leaf_tbs + vec(sign_with_label(sk, "LeafNodeTBS", leaf_tbs))
-        kp_tbs = u16(1) + u16(suite) + vec(init) + leaf + vec(b"")
+        leaf_sig = sign_with_label(sk, "LeafNodeTBS", leaf_tbs)
+        if corrupt_leaf_sig:
+            leaf_sig = bytes([leaf_sig[0] ^ 1]) + leaf_sig[1:]
+        leaf = leaf_tbs + vec(leaf_sig)
+        kp_tbs = u16(version) + u16(suite) + vec(init) + leaf + vec(b"")
         sig = sign_with_label(sk, "KeyPackageTBS", kp_tbs)
         if corrupt_sig:
             sig = bytes([sig[0] ^ 1]) + sig[1:]
@@ -109,9 +114,12 @@ def private_message(group_id, epoch, content_type=1, size=64):
 
 
 def public_commit(group_id, epoch, leaf=0):
-    """A PublicMessage header with content_type commit and an opaque body."""
+    """A PublicMessage (RFC 9420 section 6.2) from member `leaf` holding an
+    empty Commit (no proposals, no path) with random signature and tags:
+    it decodes, which is all the server checks."""
     return (u16(1) + u16(1) + vec(group_id) + u64(epoch) + bytes([1]) + u32(leaf) + vec(b"") +
-            bytes([3]) + os.urandom(48))
+            bytes([3]) + vec(b"") + bytes([0]) +
+            vec(os.urandom(64)) + vec(os.urandom(32)) + vec(os.urandom(32)))
 
 
 def welcome():
