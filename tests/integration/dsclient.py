@@ -12,6 +12,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -142,8 +143,11 @@ class WSClosed(Exception):
 class WebSocket:
     """Blocking RFC 6455 client: text frames, masked, with fragmentation."""
 
-    def __init__(self, port, path="/v1/ws", host="127.0.0.1", timeout=20):
+    def __init__(self, port, path="/v1/ws", host="127.0.0.1", timeout=20, tls=None):
+        """tls: an ssl.SSLContext for WSS, or None for plain WS."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         key = b64(os.urandom(16))
         req = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
@@ -189,7 +193,8 @@ class WebSocket:
 
     def recv_text(self, timeout=20):
         """The next complete text message, or None on timeout."""
-        if not self.buf:
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not self.buf and not pending:
             r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
                 return None
@@ -234,9 +239,9 @@ def _mask_big(payload, mask):
 class Client:
     """One WebSocket connection speaking the mlschat protocol."""
 
-    def __init__(self, port, identity=None):
+    def __init__(self, port, identity=None, tls=None):
         self.port = port
-        self.ws = WebSocket(port)
+        self.ws = WebSocket(port, tls=tls)
         self.events = []
         self.next_id = 1
         first = json.loads(self.ws.recv_text())
@@ -321,8 +326,14 @@ def free_port():
 class Server:
     """The real ./server binary on a free port with a temporary database."""
 
-    def __init__(self, binary, db=None, args=()):
+    def __init__(self, binary, db=None, args=(), tls=None):
+        """tls: (cert.pem, key.pem) to serve HTTPS/WSS; clients then trust
+        that certificate."""
         self.binary = os.path.abspath(binary)
+        self.tls = None
+        if tls:
+            args = list(args) + ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            self.tls = ssl.create_default_context(cafile=tls[0])
         self.dir = tempfile.mkdtemp(prefix="mlschat-test-")
         self.db = db or os.path.join(self.dir, "test.db")
         self.args = list(args)
@@ -351,14 +362,15 @@ class Server:
     def http(self, path):
         """(status, body bytes)"""
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
-                                        timeout=10) as r:
+            scheme = "https" if self.tls else "http"
+            with urllib.request.urlopen("%s://127.0.0.1:%d%s" % (scheme, self.port, path),
+                                        timeout=10, context=self.tls) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
     def client(self, ident=None):
-        return Client(self.port, ident)
+        return Client(self.port, ident, tls=self.tls)
 
     def kill9(self):
         self.proc.kill()

@@ -4,13 +4,18 @@ port with a temporary database, driven over HTTP and WebSocket.
 Usage: python3 tests/integration/test_server.py ./server [test-name-substring]
 """
 
+import http.client
 import json
 import os
 import signal
+import ssl
+import subprocess
+import tempfile
 import sys
 import threading
 import time
 import traceback
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, group_info, private_message,  # noqa
@@ -469,6 +474,39 @@ def test_kill9_durability():
         # Send order is log order.
         order = [rid for rid, _ in sorted(acked.items(), key=lambda kv: kv[1])]
         expect(order == sorted(order), "log order is send order")
+    finally:
+        srv.stop()
+
+
+def test_tls():
+    d = tempfile.mkdtemp(prefix="mlschat-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = Server(BINARY, tls=(cert, key)).start()
+    try:
+        st, body = srv.http("/health")
+        expect(st == 200 and json.loads(body)["status"] == "ok", "health over HTTPS")
+        a, ca = user(srv, "alice")
+        expect(isinstance(ca.ws.sock, ssl.SSLSocket), "WSS socket")
+        ok(ca.request("ping"), "request over WSS")
+        c2 = srv.client(a)
+        ok(c2.login(), "login over WSS")
+        gid = make_group(c2, "tls")
+        ok(c2.request("group.send", group="tls", message=b64(private_message(gid, 0))))
+        ev = ca.wait_event(lambda e: e["event"] == "log")
+        expect(ev["group"] == "tls", "push over WSS")
+        # Plain HTTP on the TLS port gets no answer.
+        plain = False
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/health" % srv.port, timeout=5)
+            plain = True
+        except (OSError, http.client.HTTPException):
+            pass
+        expect(not plain, "no plain HTTP on a TLS port")
     finally:
         srv.stop()
 
