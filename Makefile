@@ -83,6 +83,14 @@ $(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 
+# Unit tests of server modules (tests/unit/test_server_*.c) link the server's
+# objects except main.o, and the server's libraries.
+SERVER_LIB_OBJ = $(filter-out $(B)/src/server/main.o,$(SERVER_OBJ))
+$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server
+$(B)/bin/test_server_%: $(B)/tests/unit/test_server_%.o $(SERVER_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lwebsockets -ljansson $(LDLIBS_CRYPTO)
+
 $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)
