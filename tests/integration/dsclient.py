@@ -12,6 +12,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -81,21 +82,26 @@ class Identity:
         return sign_with_label(self.sk, "mlschat auth v1", content)
 
     def key_package(self, identity=None, not_before=None, not_after=None, sig_sk=None,
-                    suite=None, wrap=True, corrupt_sig=False):
+                    suite=None, wrap=True, corrupt_sig=False, version=1, same_init=False,
+                    corrupt_leaf_sig=False):
         """A real, signed KeyPackage (RFC 9420 section 10) for suite 1."""
         now = int(time.time())
         nb = now - 3600 if not_before is None else not_before
         na = now + 30 * 86400 if not_after is None else not_after
         suite = self.suite if suite is None else suite
         enc = X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
-        init = X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
+        init = enc if same_init else \
+            X25519PrivateKey.generate().public_key().public_bytes(RAW, RAWPUB)
         ident = (identity or self.username).encode()
         caps = (vec(u16(1)) + vec(u16(suite)) + vec(b"") + vec(b"") + vec(u16(1)))
         leaf_tbs = (vec(enc) + vec(self.pk) + u16(1) + vec(ident) + caps + bytes([1]) +
                     u64(nb) + u64(na) + vec(b""))
         sk = sig_sk or self.sk
-        leaf = leaf_tbs + vec(sign_with_label(sk, "LeafNodeTBS", leaf_tbs))
-        kp_tbs = u16(1) + u16(suite) + vec(init) + leaf + vec(b"")
+        leaf_sig = sign_with_label(sk, "LeafNodeTBS", leaf_tbs)
+        if corrupt_leaf_sig:
+            leaf_sig = bytes([leaf_sig[0] ^ 1]) + leaf_sig[1:]
+        leaf = leaf_tbs + vec(leaf_sig)
+        kp_tbs = u16(version) + u16(suite) + vec(init) + leaf + vec(b"")
         sig = sign_with_label(sk, "KeyPackageTBS", kp_tbs)
         if corrupt_sig:
             sig = bytes([sig[0] ^ 1]) + sig[1:]
@@ -109,9 +115,12 @@ def private_message(group_id, epoch, content_type=1, size=64):
 
 
 def public_commit(group_id, epoch, leaf=0):
-    """A PublicMessage header with content_type commit and an opaque body."""
+    """A PublicMessage (RFC 9420 section 6.2) from member `leaf` holding an
+    empty Commit (no proposals, no path) with random signature and tags:
+    it decodes, which is all the server checks."""
     return (u16(1) + u16(1) + vec(group_id) + u64(epoch) + bytes([1]) + u32(leaf) + vec(b"") +
-            bytes([3]) + os.urandom(48))
+            bytes([3]) + vec(b"") + bytes([0]) +
+            vec(os.urandom(64)) + vec(os.urandom(32)) + vec(os.urandom(32)))
 
 
 def welcome():
@@ -134,8 +143,11 @@ class WSClosed(Exception):
 class WebSocket:
     """Blocking RFC 6455 client: text frames, masked, with fragmentation."""
 
-    def __init__(self, port, path="/v1/ws", host="127.0.0.1", timeout=20):
+    def __init__(self, port, path="/v1/ws", host="127.0.0.1", timeout=20, tls=None):
+        """tls: an ssl.SSLContext for WSS, or None for plain WS."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         key = b64(os.urandom(16))
         req = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
@@ -181,7 +193,8 @@ class WebSocket:
 
     def recv_text(self, timeout=20):
         """The next complete text message, or None on timeout."""
-        if not self.buf:
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not self.buf and not pending:
             r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
                 return None
@@ -226,9 +239,9 @@ def _mask_big(payload, mask):
 class Client:
     """One WebSocket connection speaking the mlschat protocol."""
 
-    def __init__(self, port, identity=None):
+    def __init__(self, port, identity=None, tls=None):
         self.port = port
-        self.ws = WebSocket(port)
+        self.ws = WebSocket(port, tls=tls)
         self.events = []
         self.next_id = 1
         first = json.loads(self.ws.recv_text())
@@ -313,8 +326,14 @@ def free_port():
 class Server:
     """The real ./server binary on a free port with a temporary database."""
 
-    def __init__(self, binary, db=None, args=()):
+    def __init__(self, binary, db=None, args=(), tls=None):
+        """tls: (cert.pem, key.pem) to serve HTTPS/WSS; clients then trust
+        that certificate."""
         self.binary = os.path.abspath(binary)
+        self.tls = None
+        if tls:
+            args = list(args) + ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            self.tls = ssl.create_default_context(cafile=tls[0])
         self.dir = tempfile.mkdtemp(prefix="mlschat-test-")
         self.db = db or os.path.join(self.dir, "test.db")
         self.args = list(args)
@@ -343,14 +362,15 @@ class Server:
     def http(self, path):
         """(status, body bytes)"""
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
-                                        timeout=10) as r:
+            scheme = "https" if self.tls else "http"
+            with urllib.request.urlopen("%s://127.0.0.1:%d%s" % (scheme, self.port, path),
+                                        timeout=10, context=self.tls) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
     def client(self, ident=None):
-        return Client(self.port, ident)
+        return Client(self.port, ident, tls=self.tls)
 
     def kill9(self):
         self.proc.kill()

@@ -4,13 +4,18 @@ port with a temporary database, driven over HTTP and WebSocket.
 Usage: python3 tests/integration/test_server.py ./server [test-name-substring]
 """
 
+import http.client
 import json
 import os
 import signal
+import ssl
+import subprocess
+import tempfile
 import sys
 import threading
 import time
 import traceback
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, group_info, private_message,  # noqa
@@ -188,6 +193,12 @@ def test_key_packages():
             ("identity", a.key_package(identity="bob"), "invalid_key_package"),
             ("signature key", a.key_package(sig_sk=other.sk), "invalid_key_package"),
             ("signature", a.key_package(corrupt_sig=True), "invalid_key_package"),
+            ("leaf signature", a.key_package(corrupt_leaf_sig=True), "invalid_key_package"),
+            ("init_key", a.key_package(same_init=True), "invalid_key_package"),
+            ("version", a.key_package(version=2), "invalid_key_package"),
+            ("bare, bad", a.key_package(wrap=False, corrupt_sig=True), "invalid_key_package"),
+            ("not a KeyPackage", welcome(), "malformed_mls"),
+            ("trailing", a.key_package() + b"\x00", "malformed_mls"),
             ("expired", a.key_package(not_after=int(time.time()) - 10), "invalid_key_package"),
             ("not yet", a.key_package(not_before=int(time.time()) + 3600), "invalid_key_package"),
             ("suite", a.key_package(suite=3), "invalid_key_package"),
@@ -463,6 +474,106 @@ def test_kill9_durability():
         # Send order is log order.
         order = [rid for rid, _ in sorted(acked.items(), key=lambda kv: kv[1])]
         expect(order == sorted(order), "log order is send order")
+    finally:
+        srv.stop()
+
+
+def test_tls():
+    d = tempfile.mkdtemp(prefix="mlschat-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = Server(BINARY, tls=(cert, key)).start()
+    try:
+        st, body = srv.http("/health")
+        expect(st == 200 and json.loads(body)["status"] == "ok", "health over HTTPS")
+        a, ca = user(srv, "alice")
+        expect(isinstance(ca.ws.sock, ssl.SSLSocket), "WSS socket")
+        ok(ca.request("ping"), "request over WSS")
+        c2 = srv.client(a)
+        ok(c2.login(), "login over WSS")
+        gid = make_group(c2, "tls")
+        ok(c2.request("group.send", group="tls", message=b64(private_message(gid, 0))))
+        ev = ca.wait_event(lambda e: e["event"] == "log")
+        expect(ev["group"] == "tls", "push over WSS")
+        # Plain HTTP on the TLS port gets no answer.
+        plain = False
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/health" % srv.port, timeout=5)
+            plain = True
+        except (OSError, http.client.HTTPException):
+            pass
+        expect(not plain, "no plain HTTP on a TLS port")
+    finally:
+        srv.stop()
+
+
+def test_idempotent_retries():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        b, cb = user(srv, "bob")
+        gid = make_group(ca, "retry")
+        mid = b64(os.urandom(16))
+        commit = b64(public_commit(gid, 0))
+        req = dict(group="retry", epoch=0, commit=commit,
+                   welcomes=[{"recipients": ["bob"], "welcome": b64(welcome())}],
+                   group_info=b64(group_info(gid, 1)), add=["bob"])
+        first = ok(ca.request("group.commit", msg_id=mid, **req))
+        expect("duplicate" not in first, "first commit is not a duplicate")
+        again = ok(ca.request("group.commit", msg_id=mid, **req), "commit retry by msg_id")
+        expect(again["duplicate"] is True and again["seq"] == first["seq"] and
+               again["epoch"] == first["epoch"] == 1, "original commit result: %s" % again)
+        again = ok(ca.request("group.commit", **req), "commit retry without msg_id")
+        expect(again["duplicate"] is True and again["seq"] == first["seq"], "same bytes")
+        refused(ca.request("group.commit", group="retry", epoch=0,
+                           commit=b64(public_commit(gid, 0))), "stale_epoch", "another commit")
+        expect(len(ok(cb.request("inbox.fetch"))["entries"]) == 1, "one Welcome")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id=mid), "bad_request", "msg_id of a commit on send")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id="!!"), "bad_base64")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id=b64(os.urandom(65))), "bad_request", "msg_id too long")
+        # Sends: a retry stores nothing and pushes nothing.
+        mid2 = b64(os.urandom(16))
+        msg = b64(private_message(gid, 1))
+        s1 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid2))
+        s2 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid2))
+        expect(s2["duplicate"] is True and s2["seq"] == s1["seq"] and s2["epoch"] == 1, "send retry")
+        s3 = ok(ca.request("group.send", group="retry", message=msg, msg_id=mid2))
+        expect("duplicate" not in s3 and s3["seq"] == s1["seq"] + 1, "msg_id is per sender")
+        ca.wait_event(lambda e: e["event"] == "log" and e["seq"] == s3["seq"])
+        expect(len([e for e in ca.events if e.get("seq") == s1["seq"]]) == 1 and
+               not [e for e in ca.events if e.get("seq", 0) > s3["seq"]], "one event per message")
+        ents = ok(ca.request("log.fetch", group="retry", after=0))["entries"]
+        expect([e["seq"] for e in ents] == [first["seq"], s1["seq"], s3["seq"]], "log: %s" % ents)
+        # The server stops right after COMMIT: the retry after restart is
+        # still recognised, for a send and for a commit.
+        mid3 = b64(os.urandom(16))
+        s4 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3))
+        c2 = b64(public_commit(gid, 1))
+        mid4 = b64(os.urandom(16))
+        k1 = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
+                           remove=["bob"]))
+        srv.kill9()
+        srv.start()
+        ca = srv.client(a)
+        ok(ca.login())
+        cb = srv.client(b)
+        ok(cb.login())
+        r = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3),
+               "retry by a member removed since")
+        expect(r["duplicate"] is True and r["seq"] == s4["seq"], "send retry after kill -9")
+        r = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
+                          remove=["bob"]))
+        expect(r["duplicate"] is True and r["seq"] == k1["seq"] and r["epoch"] == 2,
+               "commit retry after kill -9")
+        ents = ok(ca.request("log.fetch", group="retry", after=0))["entries"]
+        expect(len(ents) == 5 and ents[-1]["seq"] == k1["seq"], "nothing duplicated")
     finally:
         srv.stop()
 
