@@ -377,7 +377,7 @@ int mls_treekem_path_create(mls_rtree *t, uint32_t leaf, const mls_leaf_node *le
         goto out;
     ln->source = MLS_LEAF_SOURCE_COMMIT;
     memset(&ln->lifetime, 0, sizeof(ln->lifetime));
-    err = mls_buf_copy(&ln->encryption_key, &p->priv.keys[0].pk);
+    err = mls_buf_set(&ln->encryption_key, p->priv.keys[0].pk.p, p->priv.keys[0].pk.n);
     if (!err)
         err = mls_buf_set(&ln->parent_hash, p->len ? phs[0] : NULL, p->len ? s->nh : 0);
     if (!err)
