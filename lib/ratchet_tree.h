@@ -81,8 +81,9 @@ MLS_MUST_CHECK int mls_rtree_copy(mls_rtree *dst, const mls_rtree *src);
  * RFC 9420 §12.4.3.3: builds t (which must be cleared or zeroed) from a
  * wire ratchet_tree.  Structural checks only: the vector is non-empty, has
  * an odd length, its last node is non-blank, leaves sit at even indices and
- * parents at odd ones, unmerged_leaves name leaves of the tree in the node's
- * subtree (MLS_ERR_INVALID otherwise).  The tree is extended with blanks to
+ * parents at odd ones, unmerged_leaves name non-blank leaves in the node's
+ * subtree, no two leaves share an encryption or signature key
+ * (MLS_ERR_INVALID otherwise).  The tree is extended with blanks to
  * a full tree.  Cryptographic validation: mls_rtree_verify_join.
  */
 MLS_MUST_CHECK int mls_rtree_import(mls_rtree *t, const mls_suite *s,

@@ -25,7 +25,7 @@
  *               mls_treekem_path_decrypt(tree, priv, sender, path,
  *                                        gc_bytes, added, &new_priv, cs)
  *               once the commit is confirmed: adopt new_priv.
- *   joiner:     mls_treekem_priv_init_leaf(own leaf, init... leaf key)
+ *   joiner:     mls_treekem_priv_init(priv, suite, own leaf, leaf HPKE key)
  *               mls_treekem_priv_set_path_secret(priv, tree, ancestor, ps)
  *               with the GroupSecrets path_secret, at the lowest common
  *               ancestor of the committer's and the joiner's leaves.
@@ -147,12 +147,15 @@ MLS_MUST_CHECK int mls_treekem_path_encrypt(mls_treekem_pending *pd, const mls_r
 /*
  * RFC 9420 §7.5 "merges UpdatePath into the tree" (receiver), on t (the
  * provisional tree with the proposals applied): checks that the path has
- * one node per filtered direct path node of `sender`, validates the new
- * leaf (source commit, signature over group_id/sender, keys unique among
- * the other leaves, encryption keys of the path distinct), computes the
+ * one node per filtered direct path node of `sender`, each key of the
+ * suite's length, validates the new leaf (source commit;
+ * mls_leaf_node_validate with group_id: signature over group_id/sender,
+ * its own capabilities; keys unique among the other leaves), computes the
  * parent hashes and checks the leaf's parent_hash (MLS_ERR_INVALID), then
  * blanks the direct path, sets the filtered path's parents and replaces the
- * leaf.  On error t is unchanged (except for MLS_ERR_NOMEM).
+ * leaf.  Required capabilities of the group and credential compatibility
+ * with the other members (mls_rtree_check_leaf_fits) are the caller's.
+ * On error t is unchanged (except for MLS_ERR_NOMEM).
  */
 MLS_MUST_CHECK int mls_treekem_path_merge(mls_rtree *t, uint32_t sender,
                                           const mls_update_path *path, mls_bytes group_id);
