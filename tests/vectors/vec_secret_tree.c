@@ -7,6 +7,7 @@
 
 #include "key_schedule.h"
 #include "secret_tree.h"
+#include "tree_math.h"
 
 static int check_sender_data(const mls_suite *s, json_t *sd)
 {
@@ -79,8 +80,8 @@ int vec_secret_tree(json_t *entry)
         goto out;
     json_t *leaves = json_object_get(entry, "leaves");
     if (!json_is_array(leaves) || json_array_size(leaves) == 0 ||
-        json_array_size(leaves) > MLS_SECRET_TREE_MAX_RETAINED_LIMIT) {
-        vec_fail("leaves: not a non-empty array");
+        json_array_size(leaves) > MLS_TREE_MAX_LEAVES) {
+        vec_fail("leaves: not a non-empty array of at most 2^31 leaves");
         goto out;
     }
     uint32_t n_leaves = (uint32_t)json_array_size(leaves);
