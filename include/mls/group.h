@@ -174,7 +174,7 @@ typedef struct mls_key_package_info {
 MLS_MUST_CHECK int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite,
                                             const mls_env *env, mls_key_package_info *info);
 /* RFC 9420 §5.2 KeyPackageRef of a KeyPackage MLSMessage (out replaced). */
-MLS_MUST_CHECK int mls_key_package_ref(mls_bytes key_package, mls_buf *out);
+MLS_MUST_CHECK int mls_key_package_message_ref(mls_bytes key_package, mls_buf *out);
 /* The KeyPackageRef a private bundle belongs to. */
 MLS_MUST_CHECK int mls_key_package_bundle_ref(mls_bytes private_bundle, mls_buf *out);
 
