@@ -59,6 +59,7 @@ typedef struct mls_rtree {
     uint8_t *hashes;      /* node_width * suite->nh cached tree hashes */
     uint8_t *hash_ok;     /* per node: 1 if hashes[] is current */
     uint32_t *nonblank;   /* per node: non-blank nodes in its subtree */
+    uint32_t *members;    /* per node: non-blank leaves in its subtree */
     uint32_t cap_nodes;   /* allocated node slots */
     mls_rtree_key_index by_enc; /* leaf encryption_key -> leaf index */
     mls_rtree_key_index by_sig; /* leaf signature_key -> leaf index */
