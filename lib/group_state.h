@@ -79,6 +79,10 @@ struct mls_group {
     mls_psk_store psks;
     int active;
     int reinit_pending;
+    /* Encoded credentials of members, filled on demand by mls_group_member
+     * (n_cred_cache slots, dropped at every epoch change). */
+    mls_buf *cred_cache;
+    uint32_t n_cred_cache;
 };
 
 /* ---------------------------------------------------------------- group.c */
@@ -122,6 +126,12 @@ MLS_MUST_CHECK int mls_group_sig_key_at(const mls_group *g, uint64_t epoch, uint
                                         mls_bytes *out);
 
 /* ---------------------------------------------------------------- proposals.c */
+
+/* RFC 9420 §12.1.7, §13: GroupContext extensions are unique, the known
+ * ones parse, and every member of tree supports them and the required
+ * capabilities.  O(n). */
+MLS_MUST_CHECK int mls_group_check_extensions(const mls_group *g, const mls_extension_list *ext,
+                                              const mls_rtree *tree);
 
 /* One proposal of a commit, resolved. */
 typedef struct mls_prop_item {
@@ -188,6 +198,18 @@ struct mls_staged_commit {
     int merged;
 };
 
+/* The root tree hash of next->tree into next->ctx.tree_hash. */
+MLS_MUST_CHECK int mls_epoch_set_tree_hash(const mls_suite *s, mls_epoch_state *next);
+/*
+ * RFC 9420 §8.2, §8: from the signed Commit content ac, next's confirmed
+ * transcript hash, encoded GroupContext, epoch secrets (init_secret,
+ * commit_secret (empty: zero), the PSKs of ap) and confirmation tag
+ * (next->conf_tag).  next->ctx has its new epoch and tree hash.
+ */
+MLS_MUST_CHECK int mls_commit_advance_schedule(const mls_group *g, const mls_psk_store *store,
+                                               const mls_authenticated_content *ac,
+                                               const mls_applied *ap, mls_bytes init_secret,
+                                               mls_bytes commit_secret, mls_epoch_state *next);
 /* Processing a received commit (content already unprotected). */
 MLS_MUST_CHECK int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
                                       mls_process_result *res);

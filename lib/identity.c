@@ -269,7 +269,7 @@ int mls_identity_make_leaf(const mls_identity *id, const mls_env *env, mls_bytes
     if (source == MLS_LEAF_SOURCE_COMMIT &&
         (err = mls_buf_set(&ln.parent_hash, parent_hash.p, parent_hash.n)) != 0)
         goto out;
-    if ((err = mls_identity_sign_leaf(id, env, &ln, group_id, leaf_index)) != 0)
+    if (env && (err = mls_identity_sign_leaf(id, env, &ln, group_id, leaf_index)) != 0)
         goto out;
     mls_leaf_node_clear(out);
     *out = ln;

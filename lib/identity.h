@@ -30,7 +30,8 @@ MLS_MUST_CHECK int mls_identity_capabilities(const mls_identity *id, mls_capabil
  * A signed LeafNode of ours (RFC 9420 §7.2) with the given encryption key
  * and source: key_package gets `lifetime`, commit gets `parent_hash`;
  * update and commit sign with group_id and leaf_index.  *out must be
- * zeroed or cleared.
+ * zeroed or cleared.  env NULL: left unsigned (a template for TreeKEM,
+ * which signs the final leaf).
  */
 MLS_MUST_CHECK int mls_identity_make_leaf(const mls_identity *id, const mls_env *env,
                                           mls_bytes encryption_key, uint8_t source,
