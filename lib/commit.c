@@ -748,15 +748,24 @@ int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
                 goto out;
             }
         }
-        /* §7.3 checks of the new leaf that TreeKEM does not make. */
+        /* §7.3 checks of the new leaf that TreeKEM does not make, against
+         * the new GroupContext's required capabilities. */
+        mls_required_capabilities rc;
+        const mls_extension *rce =
+            mls_extension_list_find(&next.ctx.extensions, MLS_EXT_REQUIRED_CAPABILITIES);
+        memset(&rc, 0, sizeof(rc));
         memset(&chk, 0, sizeof(chk));
         chk.group_id = mls_buf_view(&g->cur.ctx.group_id);
-        if (ln->source != MLS_LEAF_SOURCE_COMMIT ||
-            mls_leaf_node_validate(s, ln, committer, &chk) != 0 ||
-            mls_rtree_check_leaf_fits(&next.tree, ln, committer) != 0) {
-            err = MLS_ERR_INVALID;
+        if (rce && mls_required_capabilities_decode_bytes(mls_buf_view(&rce->data), &rc) == 0)
+            chk.required = &rc;
+        err = ln->source != MLS_LEAF_SOURCE_COMMIT ||
+                      mls_leaf_node_validate(s, ln, committer, &chk) != 0 ||
+                      mls_rtree_check_leaf_fits(&next.tree, ln, committer) != 0
+                  ? MLS_ERR_INVALID
+                  : 0;
+        mls_required_capabilities_clear(&rc);
+        if (err)
             goto out;
-        }
         if ((err = mls_treekem_path_merge(&next.tree, committer, &c->path,
                                           mls_buf_view(&g->cur.ctx.group_id))) != 0)
             goto out;
