@@ -20,6 +20,7 @@
 #ifndef MLS_SECRET_TREE_H
 #define MLS_SECRET_TREE_H
 
+#include "codec.h"
 #include "suite.h"
 
 /* RFC 9420 §9: the two ratchets of every leaf. */
@@ -112,5 +113,11 @@ MLS_MUST_CHECK int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf,
 /* Number of node secrets currently held (for tests of the deletion
  * schedule). */
 size_t mls_secret_tree_held_nodes(const mls_secret_tree *t);
+
+/* Persistence (group state serialization): appends the whole state of t
+ * to w; reads it back into t (overwritten; cleared on error).  Added by
+ * the group engine. */
+MLS_MUST_CHECK int mls_secret_tree_write(const mls_secret_tree *t, mls_buf *w);
+MLS_MUST_CHECK int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t);
 
 #endif

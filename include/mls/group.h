@@ -1,0 +1,548 @@
+/*
+ * libmls group engine: the application API of RFC 9420.
+ *
+ * An application holds
+ *   - one mls_identity per (cipher suite, signature key, credential);
+ *   - the KeyPackages it published, each with its private bundle (the init
+ *     and leaf encryption private keys) which it stores until the
+ *     KeyPackage is used;
+ *   - one mls_group per group it is a member of.
+ *
+ * All messages in and out are serialized MLSMessage bytes (RFC 9420 §6)
+ * unless a function says otherwise.  The library does no I/O; every
+ * operation that changes a group is all-or-nothing: on error the group is
+ * exactly as it was.
+ *
+ * Typical flow (see docs/libmls.md and examples/example.c):
+ *
+ *   creator:  mls_group_create -> mls_group_commit (adds) -> send the
+ *             commit to the Delivery Service -> accepted: merge the staged
+ *             commit and forward its Welcome; rejected: free it, process
+ *             what the DS has, try again.
+ *   joiner:   mls_group_join with the Welcome and its KeyPackage bundle.
+ *   everyone: mls_group_process for every MLSMessage of the group, in the
+ *             order of the DS; mls_group_protect for application data;
+ *             mls_group_serialize after every change to persist.
+ *
+ * Ownership: objects ending in _new/_create/_join/_deserialize are freed
+ * with the matching _free.  Views (mls_bytes) returned by accessors borrow
+ * from the object and stay valid until the object is next modified or
+ * freed.  mls_buf outputs are replaced on success (their old contents
+ * wiped) and untouched on error.
+ */
+#ifndef MLS_GROUP_H
+#define MLS_GROUP_H
+
+#include "mls/mls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- constants */
+
+/* RFC 9420 §17.3 extension types the library understands. */
+enum {
+    MLS_EXTENSION_APPLICATION_ID = 0x0001,
+    MLS_EXTENSION_RATCHET_TREE = 0x0002,
+    MLS_EXTENSION_REQUIRED_CAPABILITIES = 0x0003,
+    MLS_EXTENSION_EXTERNAL_PUB = 0x0004,
+    MLS_EXTENSION_EXTERNAL_SENDERS = 0x0005,
+    /* IANA "MLS Extension Types" 0x000A last_resort (draft-ietf-mls-
+     * extensions): an empty KeyPackage extension marking a KeyPackage the
+     * Delivery Service may hand out more than once. */
+    MLS_EXTENSION_LAST_RESORT = 0x000A
+};
+
+/* Extension types in 0xF000..0xFFFF are reserved for private use
+ * (RFC 9420 §17.1); applications put their own GroupContext extensions
+ * there (e.g. a group name, administrator roles). */
+#define MLS_EXTENSION_PRIVATE_MIN 0xF000u
+
+/* RFC 9420 §17.5 credential types. */
+enum { MLS_CREDENTIAL_TYPE_BASIC = 1, MLS_CREDENTIAL_TYPE_X509 = 2 };
+
+/* A borrowed extension: type and extension_data. */
+typedef struct mls_ext {
+    uint16_t type;
+    mls_bytes data;
+} mls_ext;
+
+/* ---------------------------------------------------------------- identity */
+
+/*
+ * A signer: cipher suite, signature key pair and credential (RFC 9420
+ * §5.3), plus the capabilities its leaf nodes advertise.  Every leaf node
+ * and KeyPackage made from it lists, besides the defaults, the extension
+ * types added with mls_identity_support_extensions: a group can only use a
+ * GroupContext extension that every member supports (RFC 9420 §12.1.7,
+ * §13.4), so all clients of an application should declare the same ones.
+ */
+typedef struct mls_identity mls_identity;
+
+/* A fresh signature key pair for `suite` and a basic credential holding
+ * `identity` (e.g. a user name). */
+MLS_MUST_CHECK int mls_identity_generate(uint16_t suite, const mls_env *env, mls_bytes identity,
+                                         mls_identity **out);
+/* From a stored signature private key (the encoding of lib/suite.h: raw
+ * Ed25519/Ed448 seed, ECDSA big-endian scalar) and a basic credential
+ * identity. */
+MLS_MUST_CHECK int mls_identity_from_private_key(uint16_t suite, mls_bytes signature_private_key,
+                                                 mls_bytes identity, mls_identity **out);
+/* From a signature private key and any encoded Credential (RFC 9420 §5.3,
+ * e.g. x509). */
+MLS_MUST_CHECK int mls_identity_from_credential(uint16_t suite, mls_bytes signature_private_key,
+                                                mls_bytes credential, mls_identity **out);
+void mls_identity_free(mls_identity *id);
+
+/* Adds application extension types (and proposal types) to the
+ * capabilities of every leaf node made from now on. */
+MLS_MUST_CHECK int mls_identity_support_extensions(mls_identity *id, const uint16_t *types,
+                                                   size_t n);
+
+uint16_t mls_identity_suite(const mls_identity *id);
+mls_bytes mls_identity_signature_key(const mls_identity *id);         /* public */
+mls_bytes mls_identity_signature_private_key(const mls_identity *id); /* secret */
+mls_bytes mls_identity_credential(const mls_identity *id);            /* encoded Credential */
+/* The identity of a basic credential (empty view for other types). */
+mls_bytes mls_identity_name(const mls_identity *id);
+
+/* Persisting an identity (private key, credential, capabilities): the
+ * bytes hold a secret. */
+MLS_MUST_CHECK int mls_identity_serialize(const mls_identity *id, mls_buf *out);
+MLS_MUST_CHECK int mls_identity_deserialize(mls_bytes in, mls_identity **out);
+
+/*
+ * RFC 9420 §5.1.2 SignWithLabel with the identity's key, for application
+ * uses of the same key (e.g. answering a server's challenge).  The label
+ * gets the "MLS 1.0 " prefix; choose labels MLS itself does not use.
+ * sig is replaced.
+ */
+MLS_MUST_CHECK int mls_identity_sign(const mls_identity *id, const mls_env *env,
+                                     const char *label, mls_bytes content, mls_buf *sig);
+/* VerifyWithLabel: MLS_OK or MLS_ERR_SIGNATURE. */
+MLS_MUST_CHECK int mls_signature_verify(uint16_t suite, mls_bytes signature_key,
+                                        const char *label, mls_bytes content, mls_bytes sig);
+
+/* Decodes an encoded basic Credential: its identity is a view into
+ * `credential`.  MLS_ERR_UNSUPPORTED for other credential types. */
+MLS_MUST_CHECK int mls_credential_basic_identity(mls_bytes credential, mls_bytes *identity);
+
+/* ---------------------------------------------------------------- KeyPackages */
+
+typedef struct mls_key_package_options {
+    /* Validity from now - 1 hour to now + lifetime_seconds (RFC 9420
+     * §7.2 Lifetime); 0 means 90 days. */
+    uint64_t lifetime_seconds;
+    /* Adds the last_resort extension (MLS_EXTENSION_LAST_RESORT). */
+    int last_resort;
+    /* Further KeyPackage extensions (RFC 9420 §10), carried as given. */
+    const mls_ext *extensions;
+    size_t n_extensions;
+} mls_key_package_options;
+
+/*
+ * A new KeyPackage (RFC 9420 §10) signed by `id`.  key_package gets the
+ * MLSMessage (wire format mls_key_package) to publish; private_bundle gets
+ * the bytes the application must keep secret until the KeyPackage is used
+ * to join (they hold the init and leaf encryption private keys and the
+ * KeyPackage itself).  opt may be NULL.
+ */
+MLS_MUST_CHECK int mls_key_package_create(const mls_identity *id, const mls_env *env,
+                                          const mls_key_package_options *opt,
+                                          mls_buf *key_package, mls_buf *private_bundle);
+
+/* Information about a KeyPackage, views into the message it was parsed
+ * from. */
+typedef struct mls_key_package_info {
+    uint16_t suite;
+    mls_bytes signature_key;
+    mls_bytes credential; /* encoded Credential */
+    mls_bytes identity;   /* basic credential identity, else empty */
+    uint64_t not_before, not_after;
+    int last_resort;
+} mls_key_package_info;
+
+/*
+ * Full validation of a KeyPackage MLSMessage as a group or a Delivery
+ * Service would do it (RFC 9420 §10.1): decode, version, known suite
+ * (and == expected_suite unless 0), leaf node source, capabilities include
+ * the suite and version, unique extensions, init key distinct from the
+ * encryption key, both signatures, and lifetime at env->now.
+ * info (may be NULL) borrows from key_package.
+ */
+MLS_MUST_CHECK int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite,
+                                            const mls_env *env, mls_key_package_info *info);
+/* RFC 9420 §5.2 KeyPackageRef of a KeyPackage MLSMessage (out replaced). */
+MLS_MUST_CHECK int mls_key_package_message_ref(mls_bytes key_package, mls_buf *out);
+/* The KeyPackageRef a private bundle belongs to. */
+MLS_MUST_CHECK int mls_key_package_bundle_ref(mls_bytes private_bundle, mls_buf *out);
+
+/* ---------------------------------------------------------------- groups */
+
+typedef struct mls_group mls_group;
+
+/* Per-group settings, kept in the serialized state. */
+typedef struct mls_group_config {
+    /* Send proposals and commits as PrivateMessage (1) or PublicMessage
+     * (0).  Application data is always PrivateMessage. */
+    int handshake_private;
+    /* Pad PrivateMessage content to a multiple of this many bytes (0: no
+     * padding). */
+    uint32_t padding_block;
+    /* Application messages of this many previous epochs can still be
+     * decrypted (their keys are kept until then). */
+    uint32_t max_past_epochs;
+    /* Out-of-order tolerance within an epoch (RFC 9420 §9.4): largest
+     * generation jump accepted and how many skipped keys are kept per
+     * sender (0 for both: the library defaults 1000 and 64). */
+    uint32_t max_forward;
+    uint32_t max_retained;
+    /* Put the ratchet tree into Welcome messages' GroupInfo (ratchet_tree
+     * extension).  With 0 the application sends mls_group_ratchet_tree
+     * out of band. */
+    int ratchet_tree_in_welcome;
+} mls_group_config;
+
+/* The defaults: handshake_private 0, padding 0, max_past_epochs 2,
+ * max_forward 1000, max_retained 64, ratchet_tree_in_welcome 1. */
+void mls_group_config_default(mls_group_config *cfg);
+
+/*
+ * A new one-member group at epoch 0 (RFC 9420 §11).  group_id empty: 32
+ * random bytes.  extensions: the initial GroupContext extensions (each
+ * must be supported by id, see mls_identity_support_extensions).  The
+ * group keeps a copy of id and a pointer to env (which must outlive it).
+ * cfg NULL: the defaults.
+ */
+MLS_MUST_CHECK int mls_group_create(const mls_env *env, const mls_identity *id,
+                                    mls_bytes group_id, const mls_ext *extensions,
+                                    size_t n_extensions, const mls_group_config *cfg,
+                                    mls_group **out);
+void mls_group_free(mls_group *g);
+
+/* Changes the settings (takes effect for the next message sent/received). */
+MLS_MUST_CHECK int mls_group_set_config(mls_group *g, const mls_group_config *cfg);
+void mls_group_get_config(const mls_group *g, mls_group_config *cfg);
+
+/* ---------------------------------------------------------------- state, roster */
+
+mls_bytes mls_group_id(const mls_group *g);
+uint64_t mls_group_epoch(const mls_group *g);
+uint16_t mls_group_suite(const mls_group *g);
+/* Our own leaf index. */
+uint32_t mls_group_own_leaf(const mls_group *g);
+/* RFC 9420 §8.7 epoch_authenticator of the current epoch. */
+mls_bytes mls_group_epoch_authenticator(const mls_group *g);
+/* 1 after a commit with a ReInit proposal was applied: the group may only
+ * be used to read old messages (RFC 9420 §12.1.5). */
+int mls_group_is_reinit_pending(const mls_group *g);
+
+/* RFC 9420 §8.5 MLS-Exporter(label, context, length); out replaced. */
+MLS_MUST_CHECK int mls_group_export_secret(const mls_group *g, const char *label,
+                                           mls_bytes context, size_t length, mls_buf *out);
+
+/* Number of leaves of the tree (members plus blank leaves): valid leaf
+ * indices are 0 .. mls_group_leaf_count()-1. */
+uint32_t mls_group_leaf_count(const mls_group *g);
+/* Number of members (non-blank leaves). */
+uint32_t mls_group_member_count(const mls_group *g);
+
+/* One member, as views into the group (valid until it changes). */
+typedef struct mls_member {
+    uint32_t leaf;
+    mls_bytes credential;    /* encoded Credential */
+    uint16_t credential_type;
+    mls_bytes identity;      /* basic credential identity, else empty */
+    mls_bytes signature_key;
+    mls_bytes encryption_key;
+} mls_member;
+
+/* MLS_ERR_NOT_FOUND for a blank leaf or an index outside the tree. */
+MLS_MUST_CHECK int mls_group_member(const mls_group *g, uint32_t leaf, mls_member *out);
+/* The first member whose basic credential identity equals `identity`. */
+MLS_MUST_CHECK int mls_group_find_member(const mls_group *g, mls_bytes identity, uint32_t *leaf);
+
+/* GroupContext extensions (RFC 9420 §13): data of the extension of that
+ * type, MLS_ERR_NOT_FOUND if absent. */
+MLS_MUST_CHECK int mls_group_extension(const mls_group *g, uint16_t type, mls_bytes *data);
+size_t mls_group_extension_count(const mls_group *g);
+/* The i-th GroupContext extension, in order. */
+MLS_MUST_CHECK int mls_group_extension_at(const mls_group *g, size_t i, mls_ext *out);
+
+/* The current ratchet tree (optional<Node> ratchet_tree<V>, RFC 9420
+ * §12.4.3.3), for sending beside a Welcome or GroupInfo. */
+MLS_MUST_CHECK int mls_group_ratchet_tree(const mls_group *g, mls_buf *out);
+/* A signed GroupInfo MLSMessage of the current epoch (RFC 9420 §12.4.3),
+ * with the external_pub extension so that it allows external joins, and
+ * the ratchet tree if with_ratchet_tree. */
+MLS_MUST_CHECK int mls_group_group_info(const mls_group *g, int with_ratchet_tree,
+                                        mls_buf *out);
+
+/* ---------------------------------------------------------------- persistence */
+
+/*
+ * The whole state (versioned format, includes private keys: store it
+ * encrypted).  deserialize(serialize(g)) gives a group whose serialization
+ * is byte-identical.  env is kept like in mls_group_create.
+ */
+MLS_MUST_CHECK int mls_group_serialize(const mls_group *g, mls_buf *out);
+MLS_MUST_CHECK int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out);
+
+/* ---------------------------------------------------------------- PSKs */
+
+/*
+ * Where pre-shared keys come from (RFC 9420 §8.4).  external: the PSK for
+ * an external psk_id.  resumption: the resumption_psk of epoch `epoch` of
+ * group `group_id` (the group itself answers for its own recent epochs;
+ * this is asked for others).  Return 0 and set *psk, or MLS_ERR_NOT_FOUND.
+ * Either pointer may be NULL.
+ */
+typedef struct mls_psk_store {
+    int (*external)(void *ctx, mls_bytes psk_id, mls_buf *psk);
+    int (*resumption)(void *ctx, mls_bytes group_id, uint64_t epoch, mls_buf *psk);
+    void *ctx;
+} mls_psk_store;
+
+/* Sets the PSK lookup used by the group when it processes commits with
+ * PreSharedKey proposals (not serialized: set it again after
+ * deserializing).  store is copied; NULL removes it. */
+void mls_group_set_psk_store(mls_group *g, const mls_psk_store *store);
+
+/* ---------------------------------------------------------------- commits */
+
+/*
+ * What to put into a commit.  Everything here is sent by value; proposals
+ * received earlier (mls_group_process returned MLS_RESULT_PROPOSAL) are
+ * included by reference when include_pending_proposals is set.
+ * The commit has an UpdatePath when the RFC requires it (§12.4: Update,
+ * Remove, ExternalInit, GroupContextExtensions or an empty commit) or when
+ * force_path is set.
+ */
+typedef struct mls_commit_options {
+    /* KeyPackage MLSMessages to add (RFC 9420 §12.1.1). */
+    const mls_bytes *add;
+    size_t n_add;
+    /* Leaf indices to remove (§12.1.3). */
+    const uint32_t *remove;
+    size_t n_remove;
+    /* Replace or add these GroupContext extensions and drop those of the
+     * types in remove_extensions; all others are kept.  Any of them makes
+     * a GroupContextExtensions proposal (§12.1.7). */
+    const mls_ext *set_extensions;
+    size_t n_set_extensions;
+    const uint16_t *remove_extensions;
+    size_t n_remove_extensions;
+    /* External PSK ids to inject (§12.1.4); their values come from the
+     * group's mls_psk_store. */
+    const mls_bytes *external_psks;
+    size_t n_external_psks;
+    /* Include every valid pending proposal by reference. */
+    int include_pending_proposals;
+    /* Always send an UpdatePath (refreshes our leaf: a self-update). */
+    int force_path;
+    /* FramedContent.authenticated_data (sent in clear). */
+    mls_bytes authenticated_data;
+} mls_commit_options;
+
+/*
+ * A commit that has been built but not applied.  The group is unchanged
+ * until mls_group_merge_staged.  Free with mls_staged_commit_free whether
+ * merged or not.
+ */
+typedef struct mls_staged_commit mls_staged_commit;
+
+/* Builds a commit from opt (NULL: an empty commit with a path, a self-
+ * update).  Fails with MLS_ERR_INVALID if the proposals break a rule of
+ * RFC 9420 §12.2 (e.g. removing an empty leaf, adding a KeyPackage of a
+ * member already in the group). */
+MLS_MUST_CHECK int mls_group_commit(mls_group *g, const mls_commit_options *opt,
+                                    mls_staged_commit **out);
+/* Shorthands for mls_group_commit. */
+MLS_MUST_CHECK int mls_group_add_members(mls_group *g, const mls_bytes *key_packages, size_t n,
+                                         mls_staged_commit **out);
+MLS_MUST_CHECK int mls_group_remove_members(mls_group *g, const uint32_t *leaves, size_t n,
+                                            mls_staged_commit **out);
+MLS_MUST_CHECK int mls_group_self_update(mls_group *g, mls_staged_commit **out);
+MLS_MUST_CHECK int mls_group_set_extensions(mls_group *g, const mls_ext *set, size_t n_set,
+                                            mls_staged_commit **out);
+
+/* The Commit MLSMessage to send to the Delivery Service. */
+mls_bytes mls_staged_commit_message(const mls_staged_commit *sc);
+/* The Welcome MLSMessage for the added members (empty if none). */
+mls_bytes mls_staged_commit_welcome(const mls_staged_commit *sc);
+/* A signed GroupInfo MLSMessage of the new epoch (with external_pub and
+ * the ratchet tree), for external joins. */
+mls_bytes mls_staged_commit_group_info(const mls_staged_commit *sc);
+/* The ratchet tree of the new epoch, to send beside the Welcome when
+ * ratchet_tree_in_welcome is 0. */
+mls_bytes mls_staged_commit_ratchet_tree(const mls_staged_commit *sc);
+/* The epoch the group will be in after merging. */
+uint64_t mls_staged_commit_epoch(const mls_staged_commit *sc);
+/* Members the Welcome is for: their KeyPackageRef and basic identity. */
+size_t mls_staged_commit_welcome_count(const mls_staged_commit *sc);
+MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc, size_t i,
+                                                    mls_bytes *key_package_ref,
+                                                    mls_bytes *identity);
+
+/* Applies a staged commit once the Delivery Service has accepted it.
+ * MLS_ERR_STATE if the group is no longer in the epoch it was made for
+ * (then free it).  The staged commit is consumed (only free remains). */
+MLS_MUST_CHECK int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc);
+void mls_staged_commit_free(mls_staged_commit *sc);
+
+/* ---------------------------------------------------------------- proposals */
+
+/* Standalone proposals (RFC 9420 §12.1), sent for someone else to commit.
+ * The group remembers its own proposals like received ones so a later
+ * commit by anyone can include them.  out gets the MLSMessage. */
+MLS_MUST_CHECK int mls_group_propose_add(mls_group *g, mls_bytes key_package, mls_buf *out);
+MLS_MUST_CHECK int mls_group_propose_remove(mls_group *g, uint32_t leaf, mls_buf *out);
+MLS_MUST_CHECK int mls_group_propose_self_update(mls_group *g, mls_buf *out);
+MLS_MUST_CHECK int mls_group_propose_extensions(mls_group *g, const mls_ext *extensions,
+                                                size_t n, mls_buf *out);
+MLS_MUST_CHECK int mls_group_propose_external_psk(mls_group *g, mls_bytes psk_id,
+                                                  mls_buf *out);
+/* Number of proposals received (or sent) in this epoch and not yet
+ * committed; and forgetting them. */
+size_t mls_group_pending_proposals(const mls_group *g);
+void mls_group_clear_pending_proposals(mls_group *g);
+
+/* ---------------------------------------------------------------- incoming messages */
+
+enum mls_result_kind {
+    MLS_RESULT_APPLICATION = 1, /* application data */
+    MLS_RESULT_PROPOSAL = 2,    /* a proposal, stored for a later commit */
+    MLS_RESULT_COMMIT = 3       /* a commit, applied: the epoch advanced */
+};
+
+/* A member added, removed or updated by a commit. */
+typedef struct mls_member_change {
+    uint32_t leaf;
+    mls_buf credential;    /* encoded Credential */
+    mls_buf identity;      /* basic credential identity, else empty */
+    mls_buf signature_key;
+} mls_member_change;
+
+typedef struct mls_process_result {
+    int kind;                 /* enum mls_result_kind */
+    uint64_t epoch;           /* epoch of the message */
+    uint8_t sender_type;      /* RFC 9420 §6: 1 member, 2 external,
+                               * 3 new_member_proposal, 4 new_member_commit */
+    uint32_t sender_leaf;     /* member: its leaf index; new member commit:
+                               * the leaf it joined at */
+    mls_buf authenticated_data;
+    /* MLS_RESULT_APPLICATION */
+    mls_buf application_data;
+    /* MLS_RESULT_PROPOSAL: its RFC 9420 §17.4 proposal type */
+    uint16_t proposal_type;
+    /* MLS_RESULT_COMMIT: the new epoch's changes */
+    mls_member_change *added;
+    size_t n_added;
+    mls_member_change *removed; /* as they were before removal */
+    size_t n_removed;
+    mls_member_change *updated; /* leaf replaced by an Update or the path */
+    size_t n_updated;
+    int extensions_changed;     /* a GroupContextExtensions was applied */
+    int self_removed;           /* we were removed: the group is inactive */
+    int reinit;                 /* a ReInit was committed */
+} mls_process_result;
+
+void mls_process_result_clear(mls_process_result *r);
+
+/*
+ * Processes one MLSMessage of this group (PublicMessage or PrivateMessage)
+ * in Delivery Service order: verifies it (signature, membership tag,
+ * confirmation tag, all rules of RFC 9420 §12), and on success applies it.
+ * Application messages of up to max_past_epochs previous epochs are
+ * accepted.  On error the group is unchanged and *res is untouched.
+ * MLS_ERR_WRONG_EPOCH for a handshake message of another epoch (e.g. a
+ * commit that lost the race at the DS), MLS_ERR_WRONG_GROUP for another
+ * group, MLS_ERR_STATE for a commit of our own (merge the staged commit
+ * instead; a client that lost its staged commit rejoins with
+ * mls_group_external_join) or a group we were removed from.
+ */
+MLS_MUST_CHECK int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res);
+
+/* 1 once we have been removed from the group (no more sending). */
+int mls_group_is_active(const mls_group *g);
+
+/* ---------------------------------------------------------------- application data */
+
+/* Encrypts application data as a PrivateMessage MLSMessage (RFC 9420
+ * §6.3) of the current epoch.  authenticated_data is sent in clear but
+ * authenticated (may be empty). */
+MLS_MUST_CHECK int mls_group_protect(mls_group *g, mls_bytes authenticated_data,
+                                     mls_bytes plaintext, mls_buf *out);
+
+/* ---------------------------------------------------------------- joining */
+
+/* Which group a message belongs to, without a group: the group_id and
+ * epoch of a PublicMessage/PrivateMessage (views into message), for
+ * routing. */
+MLS_MUST_CHECK int mls_message_group_id(mls_bytes message, mls_bytes *group_id,
+                                        uint64_t *epoch);
+
+/* The KeyPackageRefs a Welcome is addressed to (views into welcome). */
+MLS_MUST_CHECK int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max,
+                                    size_t *n);
+
+typedef struct mls_join_options {
+    /* The ratchet tree (optional<Node> ratchet_tree<V>) when the Welcome's
+     * GroupInfo does not carry it; empty otherwise. */
+    mls_bytes ratchet_tree;
+    /* PSKs the Welcome may require (RFC 9420 §12.4.3.1). */
+    mls_psk_store psks;
+    /* NULL: mls_group_config_default. */
+    const mls_group_config *config;
+} mls_join_options;
+
+/*
+ * Joins from a Welcome MLSMessage (RFC 9420 §12.4.3.1).  bundles are the
+ * private bundles of our unused KeyPackages (from mls_key_package_create);
+ * the one the Welcome is for is used and its index written to *used (may
+ * be NULL): delete it afterwards, unless it is a last-resort one.  The
+ * whole tree is validated (O(n)).  opt may be NULL.
+ */
+MLS_MUST_CHECK int mls_group_join(const mls_env *env, const mls_identity *id,
+                                  mls_bytes welcome, const mls_bytes *bundles, size_t n_bundles,
+                                  const mls_join_options *opt, size_t *used, mls_group **out);
+
+typedef struct mls_external_join_options {
+    /* The ratchet tree if the GroupInfo has no ratchet_tree extension. */
+    mls_bytes ratchet_tree;
+    /* Rejoin after losing our state (RFC 9420 §12.4.3.2): also remove
+     * this old leaf of ours in the same commit. */
+    int remove_old_leaf;
+    uint32_t old_leaf;
+    /* External PSKs to inject, looked up in psks. */
+    const mls_bytes *external_psks;
+    size_t n_external_psks;
+    mls_psk_store psks;
+    mls_bytes authenticated_data;
+    const mls_group_config *config;
+} mls_external_join_options;
+
+/*
+ * Joins by an external commit (RFC 9420 §12.4.3.2) from a GroupInfo
+ * MLSMessage carrying external_pub.  *commit gets the Commit MLSMessage to
+ * send; *out the group in the new epoch.  If the Delivery Service rejects
+ * the commit, free the group and try again with a newer GroupInfo.
+ */
+MLS_MUST_CHECK int mls_group_external_join(const mls_env *env, const mls_identity *id,
+                                           mls_bytes group_info,
+                                           const mls_external_join_options *opt,
+                                           mls_buf *commit, mls_group **out);
+
+/* ---------------------------------------------------------------- authentication */
+
+/* Fingerprint of a signature key for display and out-of-band checks: the
+ * suite's hash of the key as lowercase hex (not NUL-terminated) in out
+ * (replaced). */
+MLS_MUST_CHECK int mls_signature_key_fingerprint(uint16_t suite, mls_bytes signature_key,
+                                                 mls_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
