@@ -39,7 +39,8 @@ VEC_SRC = $(wildcard tests/vectors/*.c)
 VEC_OBJ = $(VEC_SRC:%.c=$(B)/%.o)
 VEC_BIN = $(B)/bin/vectors
 
-SERVER_SRC = $(wildcard server/*.c)
+# Sources live in src/server/ because ./server is the program (seed interface).
+SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
 CLIENT_SRC = $(wildcard client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o)
@@ -75,15 +76,17 @@ $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)
 
-$(B)/server: $(SERVER_OBJ) $(LIB)
+$(B)/bin/server: $(SERVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
 
-$(B)/client: $(CLIENT_OBJ) $(LIB)
+$(B)/bin/client: $(CLIENT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
 
-server: $(B)/server
+server: $(B)/bin/server
 	cp $< $@
-client: $(B)/client
+client: $(B)/bin/client
 	cp $< $@
 
 unit: $(UNIT_BIN)

@@ -1,0 +1,898 @@
+/* API handlers: JSON in, logic, JSON out. */
+#include "handlers.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "log.h"
+#include "logic.h"
+#include "metrics.h"
+#include "suite.h"
+
+#define CHALLENGE_TTL 120
+#define CLOCK_SKEW 300
+#define MAX_BATCH 100
+#define MAX_LIST 1000
+#define FETCH_DEFAULT 100
+#define FETCH_MAX 500
+#define LOW_WATER 10
+
+/* ------------------------------------------------------------ JSON helpers */
+
+/* Decoded binary fields live until the request is done. */
+typedef struct req_ctx {
+    srv *s;
+    srv_conn *c;
+    srv_user user; /* the caller, when authenticated */
+    json_t *req;
+    json_t *resp;
+    mls_buf bufs[MAX_BATCH + 8];
+    size_t n_bufs;
+} req_ctx;
+
+static int get_str(req_ctx *r, json_t *obj, const char *key, const char **out, srv_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        return srv_refuse(e, "bad_request", "field '%s' must be a string", key);
+    *out = json_string_value(v);
+    (void)r;
+    return 0;
+}
+
+static int get_u64(json_t *obj, const char *key, int required, uint64_t dflt, uint64_t *out,
+                   srv_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v && !required) {
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return srv_refuse(e, "bad_request", "field '%s' must be a non-negative integer", key);
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int decode_b64(req_ctx *r, json_t *v, const char *what, mls_bytes *out, srv_err *e)
+{
+    if (!json_is_string(v))
+        return srv_refuse(e, "bad_request", "field '%s' must be a base64 string", what);
+    if (r->n_bufs == sizeof r->bufs / sizeof r->bufs[0])
+        return srv_refuse(e, "too_large", "too many binary fields");
+    mls_buf *b = &r->bufs[r->n_bufs++];
+    mls_buf_init(b);
+    if (srv_b64_decode(json_string_value(v), json_string_length(v), b))
+        return srv_refuse(e, "bad_base64", "field '%s' is not valid base64", what);
+    *out = mls_buf_view(b);
+    return 0;
+}
+
+static int get_b64(req_ctx *r, json_t *obj, const char *key, mls_bytes *out, srv_err *e)
+{
+    return decode_b64(r, json_object_get(obj, key), key, out, e);
+}
+
+/* An optional array of strings; *n = 0 when absent. */
+static int get_names(json_t *obj, const char *key, const char ***out, size_t *n, srv_err *e)
+{
+    json_t *arr = json_object_get(obj, key);
+    *out = NULL;
+    *n = 0;
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return srv_refuse(e, "bad_request", "field '%s' must be an array of strings", key);
+    if (json_array_size(arr) > MAX_LIST)
+        return srv_refuse(e, "too_large", "field '%s' has too many items", key);
+    const char **l = calloc(json_array_size(arr) + 1, sizeof *l);
+    if (!l)
+        return srv_refuse(e, "internal", "out of memory");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v)) {
+            free(l);
+            return srv_refuse(e, "bad_request", "field '%s' must be an array of strings", key);
+        }
+        l[i] = json_string_value(v);
+    }
+    *out = l;
+    *n = json_array_size(arr);
+    return 0;
+}
+
+static void set_b64(json_t *obj, const char *key, mls_bytes b)
+{
+    char *t = srv_b64_encode(b.p, b.n);
+    if (t)
+        json_object_set_new(obj, key, json_string(t));
+    free(t);
+}
+
+static void set_int(json_t *obj, const char *key, int64_t v)
+{
+    json_object_set_new(obj, key, json_integer(v));
+}
+
+static void set_str(json_t *obj, const char *key, const char *v)
+{
+    json_object_set_new(obj, key, json_string(v ? v : ""));
+}
+
+static char *dump(json_t *o)
+{
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
+static void user_json(json_t *o, const srv_user *u)
+{
+    char fp[SRV_FINGERPRINT_LEN + 1];
+    srv_auth_fingerprint(mls_bytes_of(u->key, u->key_len), fp);
+    set_int(o, "user_id", u->id);
+    set_str(o, "username", u->name);
+    set_int(o, "cipher_suite", u->suite);
+    set_b64(o, "signature_key", mls_bytes_of(u->key, u->key_len));
+    set_str(o, "fingerprint", fp);
+}
+
+static const char *kind_name(enum srv_kind k)
+{
+    return k == SRV_KIND_COMMIT ? "commit" : k == SRV_KIND_MESSAGE ? "message" : "proposal";
+}
+
+static json_t *entry_json(const srv_group *g, const srv_log_entry *e)
+{
+    json_t *o = json_object();
+    set_str(o, "group", g->name);
+    set_b64(o, "group_id", mls_bytes_of(g->gid, g->gid_len));
+    set_int(o, "seq", (int64_t)e->seq);
+    set_int(o, "epoch", (int64_t)e->epoch);
+    set_str(o, "kind", kind_name(e->kind));
+    set_str(o, "sender", e->sender);
+    set_int(o, "sender_id", e->sender_id);
+    set_int(o, "time", e->time);
+    set_b64(o, "message", e->data);
+    if (e->meta) {
+        json_t *m = json_loads(e->meta, 0, NULL);
+        if (json_is_object(m))
+            json_object_update(o, m);
+        json_decref(m);
+    }
+    return o;
+}
+
+static json_t *inbox_json(const srv_inbox_entry *e)
+{
+    json_t *o = json_object();
+    set_int(o, "inbox_id", e->id);
+    set_str(o, "group", e->group->name);
+    set_b64(o, "group_id", mls_bytes_of(e->group->gid, e->group->gid_len));
+    set_int(o, "seq", (int64_t)e->seq);
+    set_int(o, "epoch", (int64_t)e->epoch);
+    set_str(o, "sender", e->sender);
+    set_int(o, "time", e->time);
+    set_b64(o, "welcome", e->welcome);
+    if (e->group_info.n)
+        set_b64(o, "group_info", e->group_info);
+    return o;
+}
+
+/* ------------------------------------------------------------ pushes */
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void srv_push_log(srv *s, const srv_group *g, const srv_log_entry *entry, const int64_t *users,
+                  size_t n_users)
+{
+    json_t *o = entry_json(g, entry);
+    json_object_set_new(o, "event", json_string("log"));
+    char *text = dump(o);
+    if (!text)
+        return;
+    /* The store lists the roster ordered by user id. */
+    for (srv_conn *c = s->conns; c; c = c->next)
+        if (c->user_id && bsearch(&c->user_id, users, n_users, sizeof *users, cmp_id))
+            srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    free(text);
+}
+
+void srv_push_inbox(srv *s, int64_t user_id, const srv_inbox_entry *entry)
+{
+    json_t *o = inbox_json(entry);
+    json_object_set_new(o, "event", json_string("inbox"));
+    char *text = dump(o);
+    if (!text)
+        return;
+    for (srv_conn *c = s->conns; c; c = c->next)
+        if (c->user_id == user_id)
+            srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    free(text);
+}
+
+/* ------------------------------------------------------------ auth */
+
+static void new_challenge(srv_conn *c)
+{
+    if (RAND_bytes(c->nonce, sizeof c->nonce) != 1)
+        srv_log(SRV_LOG_ERROR, "RAND_bytes failed");
+    c->nonce_time = srv_time();
+}
+
+void srv_handle_open(srv *s, srv_conn *c)
+{
+    new_challenge(c);
+    json_t *o = json_object();
+    set_str(o, "event", "challenge");
+    set_b64(o, "nonce", mls_bytes_of(c->nonce, sizeof c->nonce));
+    set_int(o, "server_time", srv_time());
+    set_int(o, "protocol", 1);
+    set_int(o, "max_message", (int64_t)s->cfg.max_message);
+    char *t = dump(o);
+    if (t)
+        srv_send_now(s, c, t);
+    free(t);
+}
+
+/* Checks the challenge answer and consumes the nonce whatever the outcome. */
+static int check_challenge(req_ctx *r, mls_bytes *nonce, uint64_t *ts, srv_err *e)
+{
+    srv_conn *c = r->c;
+    if (get_b64(r, r->req, "nonce", nonce, e) || get_u64(r->req, "timestamp", 1, 0, ts, e))
+        return -1;
+    int fresh = c->nonce_time != 0 && nonce->n == SRV_NONCE_LEN &&
+                memcmp(nonce->p, c->nonce, SRV_NONCE_LEN) == 0;
+    if (!fresh)
+        return srv_nonce_was_used(*nonce)
+                   ? srv_refuse(e, "replay", "this challenge was already used")
+                   : srv_refuse(e, "bad_challenge", "nonce is not this connection's challenge");
+    int64_t now = srv_time();
+    int64_t age = now - c->nonce_time;
+    srv_nonce_mark_used(c->nonce);
+    c->nonce_time = 0;
+    if (age > CHALLENGE_TTL)
+        return srv_refuse(e, "challenge_expired", "challenge is older than %d s", CHALLENGE_TTL);
+    if ((int64_t)*ts > now + CLOCK_SKEW || (int64_t)*ts < now - CLOCK_SKEW) {
+        srv_refuse(e, "bad_timestamp", "timestamp is more than %d s from server time %lld",
+                   CLOCK_SKEW, (long long)now);
+        e->extra_key = "server_time";
+        e->extra = now;
+        return -1;
+    }
+    return 0;
+}
+
+static void become(srv *s, srv_conn *c, const srv_user *u)
+{
+    c->user_id = u->id;
+    snprintf(c->username, sizeof c->username, "%s", u->name);
+    c->ustate = srv_user_state_get(s, u->id);
+    srv_metrics_authenticated(1);
+    srv_log(SRV_LOG_DEBUG, "connection authenticated as %s (%lld)", u->name, (long long)u->id);
+}
+
+static int h_register(req_ctx *r, srv_err *e)
+{
+    const char *name = NULL;
+    mls_bytes key, sig, nonce;
+    uint64_t suite, ts;
+    srv_user u;
+    if (get_str(r, r->req, "username", &name, e) || get_u64(r->req, "cipher_suite", 1, 0, &suite, e) ||
+        get_b64(r, r->req, "signature_key", &key, e) || get_b64(r, r->req, "signature", &sig, e) ||
+        check_challenge(r, &nonce, &ts, e))
+        return -1;
+    if (suite > 0xffff || mls_suite_get((uint16_t)suite) == NULL)
+        return srv_refuse(e, "unsupported_suite", "cipher suite %llu is not supported",
+                          (unsigned long long)suite);
+    if (!srv_auth_key_ok((uint16_t)suite, key))
+        return srv_refuse(e, "bad_key", "signature key has the wrong length for the suite");
+    srv_auth_claim claim = {"register", nonce, ts, name, (uint16_t)suite, key};
+    if (srv_auth_verify(&claim, sig))
+        return srv_refuse(e, "bad_signature", "signature does not verify with this key");
+    if (srv_logic_register(r->s, name, (uint16_t)suite, key, &u, e))
+        return -1;
+    become(r->s, r->c, &u);
+    user_json(r->resp, &u);
+    return 0;
+}
+
+static int h_login(req_ctx *r, srv_err *e)
+{
+    const char *name = NULL;
+    mls_bytes sig, nonce;
+    uint64_t ts;
+    srv_user u;
+    if (get_str(r, r->req, "username", &name, e) || get_b64(r, r->req, "signature", &sig, e) ||
+        check_challenge(r, &nonce, &ts, e))
+        return -1;
+    int err = r->s->store->ops->user_by_name(r->s->store, name, &u);
+    if (err == SRV_NOT_FOUND)
+        return srv_refuse(e, "unknown_user", "no user named '%s'", name);
+    if (err)
+        return srv_refuse(e, "internal", "storage failure");
+    srv_auth_claim claim = {"login", nonce, ts, name, u.suite, mls_bytes_of(u.key, u.key_len)};
+    if (srv_auth_verify(&claim, sig))
+        return srv_refuse(e, "bad_signature", "signature does not verify with %s's key", name);
+    become(r->s, r->c, &u);
+    user_json(r->resp, &u);
+    return 0;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int h_ping(req_ctx *r, srv_err *e)
+{
+    (void)e;
+    set_int(r->resp, "time", srv_time());
+    return 0;
+}
+
+static int h_user_lookup(req_ctx *r, srv_err *e)
+{
+    srv_user u;
+    srv_store *st = r->s->store;
+    json_t *idv = json_object_get(r->req, "user_id");
+    const char *name = NULL;
+    int err;
+    if (idv) {
+        if (!json_is_integer(idv))
+            return srv_refuse(e, "bad_request", "field 'user_id' must be an integer");
+        err = st->ops->user_by_id(st, json_integer_value(idv), &u);
+    } else {
+        if (get_str(r, r->req, "username", &name, e))
+            return -1;
+        if (!srv_valid_username(name))
+            return srv_refuse(e, "bad_username", "'%s' is not a valid username", name);
+        err = st->ops->user_by_name(st, name, &u);
+    }
+    if (err == SRV_NOT_FOUND)
+        return srv_refuse(e, "unknown_user", "no such user");
+    if (err)
+        return srv_refuse(e, "internal", "storage failure");
+    user_json(r->resp, &u);
+    return 0;
+}
+
+static int h_user_rename(req_ctx *r, srv_err *e)
+{
+    const char *name = NULL;
+    if (get_str(r, r->req, "username", &name, e) || srv_logic_rename(r->s, &r->user, name, e))
+        return -1;
+    snprintf(r->c->username, sizeof r->c->username, "%s", name);
+    set_int(r->resp, "user_id", r->user.id);
+    set_str(r->resp, "username", r->user.name);
+    return 0;
+}
+
+static int kp_status(req_ctx *r, srv_err *e)
+{
+    int64_t count = 0;
+    int lr = 0;
+    if (r->s->store->ops->kp_count(r->s->store, r->user.id, srv_time(), &count, &lr))
+        return srv_refuse(e, "internal", "storage failure");
+    set_int(r->resp, "count", count);
+    json_object_set_new(r->resp, "last_resort", json_boolean(lr));
+    set_int(r->resp, "low_water", LOW_WATER);
+    return 0;
+}
+
+static int h_kp_upload(req_ctx *r, srv_err *e)
+{
+    json_t *arr = json_object_get(r->req, "key_packages");
+    json_t *lr = json_object_get(r->req, "last_resort");
+    mls_bytes kps[MAX_BATCH];
+    if (!json_is_array(arr))
+        return srv_refuse(e, "bad_request", "field 'key_packages' must be an array");
+    if (lr && !json_is_boolean(lr))
+        return srv_refuse(e, "bad_request", "field 'last_resort' must be a boolean");
+    size_t n = json_array_size(arr);
+    if (n > MAX_BATCH)
+        return srv_refuse(e, "too_large", "at most %d KeyPackages per upload", MAX_BATCH);
+    for (size_t i = 0; i < n; i++)
+        if (decode_b64(r, json_array_get(arr, i), "key_packages", &kps[i], e))
+            return -1;
+    if (srv_logic_kp_upload(r->s, &r->user, kps, n, json_is_true(lr), e))
+        return -1;
+    set_int(r->resp, "stored", (int64_t)n);
+    return kp_status(r, e);
+}
+
+static int h_kp_count(req_ctx *r, srv_err *e)
+{
+    return kp_status(r, e);
+}
+
+static int h_kp_claim(req_ctx *r, srv_err *e)
+{
+    const char *name = NULL;
+    srv_user target;
+    mls_buf kp;
+    int lr = 0;
+    mls_buf_init(&kp);
+    int rc = get_str(r, r->req, "username", &name, e);
+    if (!rc)
+        rc = srv_logic_kp_claim(r->s, r->c->ustate, name, &target, &kp, &lr, e);
+    if (!rc) {
+        set_str(r->resp, "username", target.name);
+        set_int(r->resp, "user_id", target.id);
+        set_b64(r->resp, "key_package", mls_buf_view(&kp));
+        json_object_set_new(r->resp, "last_resort", json_boolean(lr));
+    }
+    mls_buf_clear(&kp);
+    return rc;
+}
+
+static void group_json(json_t *o, const srv_group *g, const char *admin)
+{
+    set_str(o, "name", g->name);
+    set_b64(o, "group_id", mls_bytes_of(g->gid, g->gid_len));
+    set_int(o, "epoch", (int64_t)g->epoch);
+    if (admin)
+        set_str(o, "admin", admin);
+    set_int(o, "last_seq", (int64_t)g->last_seq);
+}
+
+static int h_group_create(req_ctx *r, srv_err *e)
+{
+    const char *name = NULL;
+    mls_bytes gid;
+    uint64_t epoch;
+    srv_group g;
+    if (get_str(r, r->req, "name", &name, e) || get_b64(r, r->req, "group_id", &gid, e) ||
+        get_u64(r->req, "epoch", 0, 0, &epoch, e) ||
+        srv_logic_group_create(r->s, &r->user, name, gid, epoch, &g, e))
+        return -1;
+    group_json(r->resp, &g, r->user.name);
+    return 0;
+}
+
+static int member_json(void *ctx, const srv_member *m)
+{
+    json_t *o = json_object();
+    set_str(o, "username", m->username);
+    set_int(o, "user_id", m->user_id);
+    set_str(o, "role", m->role == SRV_ROLE_ADMIN ? "admin" : "member");
+    return json_array_append_new(ctx, o) ? SRV_STORE_ERR : 0;
+}
+
+static int h_group_info(req_ctx *r, srv_err *e)
+{
+    srv_store *st = r->s->store;
+    srv_group g;
+    srv_user admin;
+    srv_member me;
+    const char *name = NULL;
+    mls_bytes gid = {NULL, 0};
+    if (json_object_get(r->req, "group_id")) {
+        if (get_b64(r, r->req, "group_id", &gid, e))
+            return -1;
+    } else if (get_str(r, r->req, "name", &name, e)) {
+        return -1;
+    }
+    if (srv_logic_group_find(r->s, name, gid, &g, e)) {
+        if (strcmp(e->code, "unknown_group") != 0)
+            return -1;
+        json_object_set_new(r->resp, "exists", json_false());
+        return 0;
+    }
+    uint64_t first = 0;
+    if (st->ops->user_by_id(st, g.admin_id, &admin) || st->ops->log_first_seq(st, g.ref, &first))
+        return srv_refuse(e, "internal", "storage failure");
+    json_object_set_new(r->resp, "exists", json_true());
+    group_json(r->resp, &g, admin.name);
+    set_int(r->resp, "first_seq", (int64_t)first);
+    int err = st->ops->member_get(st, g.ref, r->user.id, &me);
+    int member = err == SRV_OK && !me.left;
+    json_object_set_new(r->resp, "member", json_boolean(member));
+    if (!member)
+        return 0;
+    set_str(r->resp, "role", me.role == SRV_ROLE_ADMIN ? "admin" : "member");
+    json_t *list = json_array();
+    json_object_set_new(r->resp, "members", list);
+    if (st->ops->member_list(st, g.ref, member_json, list))
+        return srv_refuse(e, "internal", "storage failure");
+    mls_buf gi;
+    mls_buf_init(&gi);
+    if (st->ops->group_get_info(st, g.ref, &gi) == SRV_OK)
+        set_b64(r->resp, "group_info", mls_buf_view(&gi));
+    mls_buf_clear(&gi);
+    return 0;
+}
+
+static int group_list_item(void *ctx, const srv_group *g, const srv_member *m)
+{
+    json_t *o = json_object();
+    group_json(o, g, NULL);
+    set_str(o, "role", m->role == SRV_ROLE_ADMIN ? "admin" : "member");
+    return json_array_append_new(ctx, o) ? SRV_STORE_ERR : 0;
+}
+
+static int h_group_list(req_ctx *r, srv_err *e)
+{
+    json_t *list = json_array();
+    json_object_set_new(r->resp, "groups", list);
+    if (r->s->store->ops->groups_of_user(r->s->store, r->user.id, group_list_item, list))
+        return srv_refuse(e, "internal", "storage failure");
+    return 0;
+}
+
+static int h_group_commit(req_ctx *r, srv_err *e)
+{
+    srv_commit_req cr;
+    srv_welcome_req *w = NULL;
+    uint64_t seq = 0, epoch = 0;
+    int rc = -1;
+    memset(&cr, 0, sizeof cr);
+    json_t *wl = json_object_get(r->req, "welcomes");
+    if (get_str(r, r->req, "group", &cr.group, e) || get_u64(r->req, "epoch", 1, 0, &cr.epoch, e) ||
+        get_b64(r, r->req, "commit", &cr.commit, e) ||
+        get_names(r->req, "add", &cr.add, &cr.n_add, e) ||
+        get_names(r->req, "remove", &cr.remove, &cr.n_remove, e))
+        goto out;
+    if (json_object_get(r->req, "group_info") &&
+        get_b64(r, r->req, "group_info", &cr.group_info, e))
+        goto out;
+    if (wl && (!json_is_array(wl) || json_array_size(wl) > MAX_BATCH)) {
+        srv_refuse(e, "bad_request", "field 'welcomes' must be an array of at most %d", MAX_BATCH);
+        goto out;
+    }
+    cr.n_welcomes = wl ? json_array_size(wl) : 0;
+    w = calloc(cr.n_welcomes + 1, sizeof *w);
+    if (!w) {
+        srv_refuse(e, "internal", "out of memory");
+        goto out;
+    }
+    cr.welcomes = w;
+    for (size_t i = 0; i < cr.n_welcomes; i++) {
+        json_t *item = json_array_get(wl, i);
+        if (!json_is_object(item)) {
+            srv_refuse(e, "bad_request", "each welcome is an object");
+            goto out;
+        }
+        if (get_b64(r, item, "welcome", &w[i].welcome, e) ||
+            get_names(item, "recipients", &w[i].recipients, &w[i].n_recipients, e))
+            goto out;
+        if (w[i].n_recipients == 0) {
+            srv_refuse(e, "bad_roster", "welcome %zu has no recipients", i);
+            goto out;
+        }
+    }
+    rc = srv_logic_commit(r->s, &r->user, &cr, &seq, &epoch, e);
+    if (!rc) {
+        set_int(r->resp, "seq", (int64_t)seq);
+        set_int(r->resp, "epoch", (int64_t)epoch);
+    }
+out:
+    for (size_t i = 0; w && i < cr.n_welcomes; i++)
+        free(w[i].recipients);
+    free(w);
+    free(cr.add);
+    free(cr.remove);
+    return rc;
+}
+
+static int h_group_send(req_ctx *r, srv_err *e)
+{
+    const char *group = NULL;
+    mls_bytes msg;
+    uint64_t seq = 0, epoch = 0;
+    if (get_str(r, r->req, "group", &group, e) || get_b64(r, r->req, "message", &msg, e) ||
+        srv_logic_send(r->s, &r->user, group, msg, &seq, &epoch, e))
+        return -1;
+    set_int(r->resp, "seq", (int64_t)seq);
+    set_int(r->resp, "epoch", (int64_t)epoch);
+    return 0;
+}
+
+typedef struct fetch_ctx {
+    const srv_group *g;
+    json_t *list;
+    uint64_t last;
+} fetch_ctx;
+
+static int fetch_item(void *ctx, const srv_log_entry *e)
+{
+    fetch_ctx *f = ctx;
+    f->last = e->seq;
+    return json_array_append_new(f->list, entry_json(f->g, e)) ? SRV_STORE_ERR : 0;
+}
+
+static int h_log_fetch(req_ctx *r, srv_err *e)
+{
+    const char *group = NULL;
+    uint64_t after, limit, from, upto;
+    srv_group g;
+    if (get_str(r, r->req, "group", &group, e) || get_u64(r->req, "after", 0, 0, &after, e) ||
+        get_u64(r->req, "limit", 0, FETCH_DEFAULT, &limit, e))
+        return -1;
+    if (limit < 1 || limit > FETCH_MAX)
+        return srv_refuse(e, "bad_request", "limit must be 1 to %d", FETCH_MAX);
+    if (srv_logic_fetch_range(r->s, &r->user, group, after, &g, &from, &upto, e))
+        return -1;
+    fetch_ctx f = {&g, json_array(), 0};
+    json_object_set_new(r->resp, "entries", f.list);
+    if (r->s->store->ops->log_fetch(r->s->store, g.ref, from, upto, (int)limit, fetch_item, &f))
+        return srv_refuse(e, "internal", "storage failure");
+    uint64_t visible_last = g.last_seq < upto ? g.last_seq : upto;
+    set_int(r->resp, "last_seq", (int64_t)visible_last);
+    json_object_set_new(r->resp, "more",
+                        json_boolean(json_array_size(f.list) == limit && f.last < visible_last));
+    return 0;
+}
+
+static int inbox_item(void *ctx, const srv_inbox_entry *e)
+{
+    return json_array_append_new(ctx, inbox_json(e)) ? SRV_STORE_ERR : 0;
+}
+
+static int h_inbox_fetch(req_ctx *r, srv_err *e)
+{
+    json_t *list = json_array();
+    json_object_set_new(r->resp, "entries", list);
+    if (r->s->store->ops->inbox_list(r->s->store, r->user.id, inbox_item, list))
+        return srv_refuse(e, "internal", "storage failure");
+    return 0;
+}
+
+static int h_inbox_ack(req_ctx *r, srv_err *e)
+{
+    json_t *ids = json_object_get(r->req, "ids");
+    int64_t acked = 0;
+    if (!json_is_array(ids) || json_array_size(ids) > MAX_LIST)
+        return srv_refuse(e, "bad_request", "field 'ids' must be an array of at most %d", MAX_LIST);
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        json_t *v = json_array_get(ids, i);
+        int deleted = 0;
+        if (!json_is_integer(v))
+            return srv_refuse(e, "bad_request", "field 'ids' must hold integers");
+        if (r->s->store->ops->inbox_ack(r->s->store, r->user.id, json_integer_value(v), &deleted))
+            return srv_refuse(e, "internal", "storage failure");
+        acked += deleted;
+    }
+    set_int(r->resp, "acked", acked);
+    return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef struct handler {
+    const char *type;
+    int auth; /* 1: needs login, 0: any, -1: only before login */
+    int (*fn)(req_ctx *r, srv_err *e);
+} handler;
+
+static const handler handlers[] = {
+    {"register", -1, h_register},      {"login", -1, h_login},
+    {"ping", 0, h_ping},               {"user.lookup", 0, h_user_lookup},
+    {"user.rename", 1, h_user_rename}, {"kp.upload", 1, h_kp_upload},
+    {"kp.count", 1, h_kp_count},       {"kp.claim", 1, h_kp_claim},
+    {"group.create", 1, h_group_create}, {"group.info", 1, h_group_info},
+    {"group.list", 1, h_group_list},   {"group.commit", 1, h_group_commit},
+    {"group.send", 1, h_group_send},   {"log.fetch", 1, h_log_fetch},
+    {"inbox.fetch", 1, h_inbox_fetch}, {"inbox.ack", 1, h_inbox_ack},
+};
+
+static char *error_text(int64_t id, const char *type, const srv_err *e, const srv_conn *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", id < 0 ? json_null() : json_integer(id));
+    if (type)
+        set_str(o, "type", type);
+    json_object_set_new(o, "ok", json_false());
+    set_str(o, "error", e->code);
+    set_str(o, "message", e->message);
+    if (e->extra_key)
+        set_int(o, e->extra_key, e->extra);
+    /* A failed login or register consumed the challenge: offer a new one. */
+    if (c && type && c->user_id == 0 && (!strcmp(type, "register") || !strcmp(type, "login")))
+        set_b64(o, "nonce", mls_bytes_of(c->nonce, sizeof c->nonce));
+    return dump(o);
+}
+
+static const handler *find_handler(const char *type)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (strcmp(handlers[i].type, type) == 0)
+            return &handlers[i];
+    return NULL;
+}
+
+static int rate_check(srv *s, srv_conn *c, srv_err *e)
+{
+    int64_t now = srv_now_us();
+    int wait = srv_bucket_take(&c->requests, s->cfg.rate, 2 * s->cfg.rate, now);
+    if (!wait && c->ustate)
+        wait = srv_bucket_take(&c->ustate->requests, s->cfg.user_rate, 2 * s->cfg.user_rate, now);
+    if (!wait)
+        return 0;
+    srv_refuse(e, "rate_limited", "too many requests; retry in %d s", wait);
+    e->extra_key = "retry_after";
+    e->extra = wait;
+    return -1;
+}
+
+/* Runs one handler inside its own change of the turn's transaction. */
+static int run_handler(req_ctx *r, const handler *h, srv_err *e)
+{
+    srv_store *st = r->s->store;
+    if (srv_batch_ensure(r->s) || st->ops->change_begin(st))
+        return srv_refuse(e, "internal", "storage failure");
+    int rc = 0;
+    if (r->c->user_id) {
+        int err = st->ops->user_by_id(st, r->c->user_id, &r->user);
+        if (err)
+            rc = srv_refuse(e, "internal", "storage failure");
+    }
+    if (!rc)
+        rc = h->fn(r, e);
+    if (st->ops->change_end(st, rc == 0) && rc == 0)
+        rc = srv_refuse(e, "internal", "storage failure");
+    return rc;
+}
+
+void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
+{
+    int64_t t0 = srv_now_us();
+    req_ctx r;
+    srv_err e = {NULL, "", NULL, 0};
+    int64_t id = -1;
+    const char *type = NULL;
+    const handler *h = NULL;
+    json_error_t jerr;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.c = c;
+    r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    r.resp = json_object();
+    int rc;
+    if (!json_is_object(r.req)) {
+        rc = srv_refuse(&e, "bad_json", "not a JSON object: %s", r.req ? "wrong type" : jerr.text);
+    } else {
+        json_t *idv = json_object_get(r.req, "id");
+        json_t *tv = json_object_get(r.req, "type");
+        if (json_is_integer(idv) && json_integer_value(idv) >= 0)
+            id = json_integer_value(idv);
+        if (!json_is_integer(idv) || id < 0)
+            rc = srv_refuse(&e, "bad_request", "field 'id' must be a non-negative integer");
+        else if (!json_is_string(tv))
+            rc = srv_refuse(&e, "bad_request", "field 'type' must be a string");
+        else if (!(h = find_handler(json_string_value(tv))))
+            rc = srv_refuse(&e, "unknown_type", "unknown request type '%s'",
+                            json_string_value(tv));
+        else if (rate_check(s, c, &e))
+            rc = -1;
+        else if (h->auth == 1 && !c->user_id)
+            rc = srv_refuse(&e, "unauthenticated", "log in first");
+        else if (h->auth == -1 && c->user_id)
+            rc = srv_refuse(&e, "already_authenticated", "this connection is logged in");
+        else
+            rc = run_handler(&r, h, &e);
+        if (h)
+            type = h->type;
+    }
+    if (rc && h && h->auth == -1 && !c->user_id && c->nonce_time == 0)
+        new_challenge(c);
+    char *out;
+    if (rc) {
+        srv_metrics_refused(e.code);
+        out = error_text(id, type, &e, c);
+        json_decref(r.resp);
+        srv_log(SRV_LOG_DEBUG, "refused %s: %s: %s", type ? type : "?", e.code, e.message);
+    } else {
+        json_object_set_new(r.resp, "id", json_integer(id));
+        set_str(r.resp, "type", type);
+        json_object_set_new(r.resp, "ok", json_true());
+        out = dump(r.resp);
+    }
+    if (out)
+        srv_hold(s, c, out, 1, id, type ? type : "invalid", t0);
+    for (size_t i = 0; i < r.n_bufs; i++)
+        mls_buf_clear(&r.bufs[i]);
+    json_decref(r.req);
+}
+
+void srv_handle_refusal(srv *s, srv_conn *c, const char *code, const char *message)
+{
+    srv_err e = {code, "", NULL, 0};
+    snprintf(e.message, sizeof e.message, "%s", message);
+    srv_metrics_refused(code);
+    char *out = error_text(-1, NULL, &e, NULL);
+    if (out)
+        srv_hold(s, c, out, 1, -1, "invalid", srv_now_us());
+}
+
+/* ------------------------------------------------------------ HTTP */
+
+static void http_reply(srv *s, srv_conn *c, int status, const char *type, char *body)
+{
+    c->http_status = status;
+    c->http_type = type;
+    free(c->http_body);
+    c->http_body = body;
+    c->http_len = body ? strlen(body) : 0;
+    srv_hold(s, c, NULL, 1, -1, "http", srv_now_us());
+}
+
+static char *http_error(const char *code, const char *message)
+{
+    json_t *o = json_object();
+    set_str(o, "error", code);
+    set_str(o, "message", message);
+    return dump(o);
+}
+
+static void http_user(srv *s, srv_conn *c, const char *name)
+{
+    srv_user u;
+    if (!srv_valid_username(name)) {
+        srv_metrics_refused("bad_username");
+        http_reply(s, c, 400, "application/json", http_error("bad_username", "invalid username"));
+        return;
+    }
+    int err = s->store->ops->user_by_name(s->store, name, &u);
+    if (err) {
+        const char *code = err == SRV_NOT_FOUND ? "unknown_user" : "internal";
+        srv_metrics_refused(code);
+        http_reply(s, c, err == SRV_NOT_FOUND ? 404 : 500, "application/json",
+                   http_error(code, err == SRV_NOT_FOUND ? "no such user" : "storage failure"));
+        return;
+    }
+    json_t *o = json_object();
+    user_json(o, &u);
+    http_reply(s, c, 200, "application/json", dump(o));
+}
+
+void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
+{
+    if (strcmp(method, "GET") != 0) {
+        http_reply(s, c, 405, "application/json",
+                   http_error("method_not_allowed", "only GET is served over HTTP"));
+        return;
+    }
+    if (strcmp(uri, "/health") == 0) {
+        json_t *o = json_object();
+        set_str(o, "status", "ok");
+        set_str(o, "version", SRV_VERSION);
+        set_int(o, "uptime", srv_time() - s->started);
+        http_reply(s, c, 200, "application/json", dump(o));
+    } else if (strcmp(uri, "/metrics") == 0) {
+        mls_buf b;
+        mls_buf_init(&b);
+        char *body = NULL;
+        if (!srv_metrics_render(&b, s->store->ops->size_bytes(s->store),
+                                (double)(srv_time() - s->started)) &&
+            (body = malloc(b.n + 1)) != NULL) {
+            memcpy(body, b.p, b.n);
+            body[b.n] = 0;
+        }
+        mls_buf_clear(&b);
+        http_reply(s, c, body ? 200 : 500, "text/plain; version=0.0.4", body);
+    } else if (strncmp(uri, "/v1/users/", 10) == 0) {
+        http_user(s, c, uri + 10);
+    } else {
+        http_reply(s, c, 404, "application/json", http_error("not_found", "no such endpoint"));
+    }
+}
+
+void srv_handle_purge(srv *s)
+{
+    srv_store *st = s->store;
+    int64_t now = srv_time();
+    srv_purge_counts pc = {0, 0};
+    if (srv_batch_ensure(s) || st->ops->change_begin(st))
+        return;
+    int err = st->ops->purge(st, s->cfg.retention ? now - s->cfg.retention : 0,
+                             s->cfg.kp_ttl ? now - s->cfg.kp_ttl : 0, now, &pc);
+    if (st->ops->change_end(st, err == 0) == 0 && err == 0 && (pc.log_entries || pc.key_packages))
+        srv_log(SRV_LOG_INFO, "purged %lld log entries, %lld KeyPackages",
+                (long long)pc.log_entries, (long long)pc.key_packages);
+}

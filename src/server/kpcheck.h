@@ -1,0 +1,27 @@
+/*
+ * KeyPackage validation on upload (RFC 9420 §10.1, §7.3), for the server's
+ * directory rules: the KeyPackage must belong to the uploader.
+ */
+#ifndef SRV_KPCHECK_H
+#define SRV_KPCHECK_H
+
+#include "mls/mls.h"
+
+typedef struct srv_kp_expect {
+    uint16_t suite;      /* the uploader's registered suite */
+    mls_bytes sig_key;   /* the uploader's registered signature key */
+    const char *identity; /* the uploader's username */
+    uint64_t now;
+} srv_kp_expect;
+
+typedef struct srv_kp_info {
+    mls_bytes key_package; /* the bare KeyPackage inside the input */
+    uint64_t not_after;
+} srv_kp_info;
+
+/* Accepts an MLSMessage(mls_key_package) or a bare KeyPackage.  Returns 0,
+ * or MLS_ERR_MALFORMED (does not decode) or another MLS error (decodes but
+ * fails a check) with *why a readable reason. */
+int srv_kp_validate(mls_bytes in, const srv_kp_expect *x, srv_kp_info *info, const char **why);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * mlschat server: ./server [--port NNNN] [--database dbfile.db] [options]
+ * (docs/PROTOCOL.md §11 lists the options).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "srv.h"
+#include "transport.h"
+
+static srv server;
+
+static const char usage[] =
+    "usage: ./server [--port NNNN] [--database dbfile.db] [options]\n"
+    "  --port N             TCP port (default 4000)\n"
+    "  --database FILE      SQLite database (default chatserver.db)\n"
+    "  --listen ADDR        address to listen on (default: all interfaces)\n"
+    "  --pidfile FILE       write the process id there once listening\n"
+    "  --tls-cert FILE      PEM certificate: serve HTTPS and WSS\n"
+    "  --tls-key FILE       PEM private key for --tls-cert\n"
+    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+    "  --max-message BYTES  largest request (default 1048576)\n"
+    "  --max-connections N  open WebSocket connections (default 1024)\n"
+    "  --rate N             requests per second per connection (default 50)\n"
+    "  --user-rate N        requests per second per user (default 100)\n"
+    "  --claim-rate N       KeyPackage claims per minute per user (default 30)\n"
+    "  --retention SECONDS  purge log entries older than this; 0 keeps all (default 2592000)\n"
+    "  --keypackage-ttl SECONDS  purge KeyPackages stored longer; 0 keeps (default 2592000)\n"
+    "  --purge-interval SECONDS  how often to purge (default 60)\n"
+    "  --help, --version\n";
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    server.stopping = 1;
+    srv_transport_wake(&server);
+}
+
+static int parse_num(const char *opt, const char *v, long long min, long long max,
+                     long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || !end || *end || end == v || n < min || n > max) {
+        fprintf(stderr, "server: %s needs a number from %lld to %lld, not '%s'\n", opt, min, max,
+                v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Returns 0 to run, 1 to exit successfully, -1 on a usage error. */
+static int parse_args(int argc, char **argv, srv_config *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        long long n = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("mlschat server %s\n", SRV_VERSION);
+            return 1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "server: unknown option or missing value: %s\n%s", a, usage);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--port")) {
+            if (parse_num(a, v, 1, 65535, &n))
+                return -1;
+            cfg->port = (int)n;
+        } else if (!strcmp(a, "--database")) {
+            cfg->database = v;
+        } else if (!strcmp(a, "--listen")) {
+            cfg->listen = v;
+        } else if (!strcmp(a, "--pidfile")) {
+            cfg->pidfile = v;
+        } else if (!strcmp(a, "--tls-cert")) {
+            cfg->tls_cert = v;
+        } else if (!strcmp(a, "--tls-key")) {
+            cfg->tls_key = v;
+        } else if (!strcmp(a, "--log-level")) {
+            int level = srv_log_parse_level(v);
+            if (level < 0) {
+                fprintf(stderr, "server: --log-level is error, warn, info or debug\n");
+                return -1;
+            }
+            srv_log_set_level((enum srv_log_level)level);
+        } else if (!strcmp(a, "--max-message")) {
+            if (parse_num(a, v, 1024, 64 << 20, &n))
+                return -1;
+            cfg->max_message = (size_t)n;
+        } else if (!strcmp(a, "--max-connections")) {
+            if (parse_num(a, v, 1, 100000, &n))
+                return -1;
+            cfg->max_connections = (int)n;
+        } else if (!strcmp(a, "--rate")) {
+            if (parse_num(a, v, 1, 1000000, &n))
+                return -1;
+            cfg->rate = (double)n;
+        } else if (!strcmp(a, "--user-rate")) {
+            if (parse_num(a, v, 1, 1000000, &n))
+                return -1;
+            cfg->user_rate = (double)n;
+        } else if (!strcmp(a, "--claim-rate")) {
+            if (parse_num(a, v, 1, 1000000, &n))
+                return -1;
+            cfg->claim_rate = (double)n;
+        } else if (!strcmp(a, "--retention")) {
+            if (parse_num(a, v, 0, 1LL << 40, &n))
+                return -1;
+            cfg->retention = n;
+        } else if (!strcmp(a, "--keypackage-ttl")) {
+            if (parse_num(a, v, 0, 1LL << 40, &n))
+                return -1;
+            cfg->kp_ttl = n;
+        } else if (!strcmp(a, "--purge-interval")) {
+            if (parse_num(a, v, 1, 1LL << 30, &n))
+                return -1;
+            cfg->purge_interval = n;
+        } else {
+            fprintf(stderr, "server: unknown option %s\n%s", a, usage);
+            return -1;
+        }
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "server: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot write pidfile %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    srv_config *cfg = &server.cfg;
+    cfg->port = 4000;
+    cfg->database = "chatserver.db";
+    cfg->max_message = 1 << 20;
+    cfg->max_connections = 1024;
+    cfg->rate = 50;
+    cfg->user_rate = 100;
+    cfg->claim_rate = 30;
+    cfg->retention = 2592000;
+    cfg->kp_ttl = 2592000;
+    cfg->purge_interval = 60;
+    int rc = parse_args(argc, argv, cfg);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    server.started = srv_time();
+    if (srv_store_sqlite_open(cfg->database, &server.store))
+        return 1;
+    if (srv_transport_start(&server)) {
+        srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
+                cfg->port);
+        server.store->ops->close(server.store);
+        return 1;
+    }
+    srv_log(SRV_LOG_INFO, "mlschat server %s listening on %s%s:%d, database %s", SRV_VERSION,
+            cfg->tls_cert ? "https://" : "http://", cfg->listen ? cfg->listen : "*", cfg->port,
+            cfg->database);
+    if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
+        srv_transport_stop(&server);
+        server.store->ops->close(server.store);
+        return 1;
+    }
+    srv_transport_run(&server);
+    /* The last turn's batch is committed by srv_transport_run: everything
+     * acknowledged is on disk before the connections close. */
+    srv_log(SRV_LOG_INFO, "shutting down");
+    srv_transport_stop(&server);
+    server.store->ops->close(server.store);
+    if (cfg->pidfile)
+        unlink(cfg->pidfile);
+    return 0;
+}

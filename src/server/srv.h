@@ -1,0 +1,115 @@
+/*
+ * The server's shared state: configuration, connections, and the output
+ * queue that holds responses and events until the turn's database
+ * transaction has committed (docs/PROTOCOL.md §10).
+ */
+#ifndef SRV_SRV_H
+#define SRV_SRV_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "ratelimit.h"
+#include "store.h"
+
+#define SRV_VERSION "0.1.0"
+#define SRV_USERNAME_MAX 32
+#define SRV_OUTQ_MAX (16u << 20)
+
+typedef struct srv_config {
+    int port;
+    const char *listen;
+    const char *database;
+    const char *pidfile;
+    const char *tls_cert;
+    const char *tls_key;
+    size_t max_message;
+    int max_connections;
+    double rate, user_rate, claim_rate;
+    int64_t retention, kp_ttl, purge_interval;
+} srv_config;
+
+/* Per-user state shared by that user's connections: rate limits that a
+ * reconnect must not reset. */
+typedef struct srv_user_state {
+    int64_t user_id;
+    int refs;
+    int64_t idle_since;
+    srv_bucket requests, claims;
+    struct srv_user_state *next;
+} srv_user_state;
+
+typedef struct srv_out {
+    struct srv_out *next;
+    size_t len;
+    char text[]; /* preceded in memory by nothing; sent with LWS_PRE copy */
+} srv_out;
+
+typedef struct srv_conn {
+    struct lws *wsi;
+    int is_http;
+    int64_t user_id; /* 0 until authenticated */
+    char username[SRV_NAME_MAX + 1];
+    uint16_t suite;
+    srv_user_state *ustate;
+    uint8_t nonce[SRV_NONCE_LEN];
+    int64_t nonce_time; /* wall clock seconds; 0 when consumed */
+    srv_bucket requests;
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    srv_out *out_head, *out_tail;
+    size_t out_bytes;
+    int close_after_flush;
+    int http_status;
+    char *http_body;
+    size_t http_len;
+    const char *http_type;
+    struct srv_conn *prev, *next;
+} srv_conn;
+
+/* A response or event waiting for the batch's COMMIT. */
+typedef struct srv_held {
+    struct srv_held *next;
+    srv_conn *conn;        /* NULL once the connection closed */
+    int is_response;
+    int64_t id;            /* request id, -1 for null */
+    const char *type;      /* request type (static), for the failure case */
+    int64_t t0_us;         /* request arrival, for the latency histogram */
+    int http_status;       /* for HTTP connections */
+    char *text;
+} srv_held;
+
+typedef struct srv {
+    srv_config cfg;
+    srv_store *store;
+    struct lws_context *lws;
+    srv_conn *conns;
+    int n_conns;
+    srv_user_state *users;
+    int in_batch;
+    srv_held *held_head, *held_tail;
+    int64_t started;
+    volatile int stopping;
+} srv;
+
+/* Wall-clock Unix seconds. */
+int64_t srv_time(void);
+
+/* Opens the turn's transaction if it is not open yet. */
+int srv_batch_ensure(srv *s);
+/* Commits the turn's transaction and releases what it held back. */
+void srv_batch_end(srv *s);
+
+/* Queues text (taken over, malloc'd) for conn after the batch commits. */
+void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, const char *type,
+              int64_t t0_us);
+/* Drops held output of a closing connection. */
+void srv_hold_forget(srv *s, srv_conn *c);
+/* Appends text to the connection's send queue now (not held). */
+void srv_send_now(srv *s, srv_conn *c, const char *text);
+
+srv_user_state *srv_user_state_get(srv *s, int64_t user_id);
+void srv_user_state_put(srv *s, srv_user_state *u);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * The server's storage interface.  The delivery logic talks only to this
+ * table of operations; store_sqlite.c implements it on SQLite, and a
+ * PostgreSQL implementation can sit beside it (DESIGN Decision 8).
+ *
+ * Transactions: the caller opens one batch per event-loop turn
+ * (batch_begin .. batch_commit) and wraps each logical change in
+ * change_begin .. change_end, so a refused request rolls back only its own
+ * writes while the turn's accepted changes become durable together.
+ *
+ * Every operation returns SRV_OK, SRV_NOT_FOUND, SRV_CONFLICT (a uniqueness
+ * or compare-and-set rule refused the change) or SRV_STORE_ERR (the
+ * storage failed; the caller answers "internal").  Outputs are written only
+ * on SRV_OK.  Rows handed to a callback are valid only during the call.
+ */
+#ifndef SRV_STORE_H
+#define SRV_STORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "mls/mls.h"
+
+enum { SRV_OK = 0, SRV_NOT_FOUND = 1, SRV_CONFLICT = 2, SRV_STORE_ERR = 3 };
+
+#define SRV_NAME_MAX 64       /* group names; usernames are shorter */
+#define SRV_GROUP_ID_MAX 255
+#define SRV_SIG_KEY_MAX 133
+
+enum srv_role { SRV_ROLE_MEMBER = 0, SRV_ROLE_ADMIN = 1 };
+enum srv_kind { SRV_KIND_COMMIT = 1, SRV_KIND_MESSAGE = 2, SRV_KIND_PROPOSAL = 3 };
+
+typedef struct srv_user {
+    int64_t id;
+    char name[SRV_NAME_MAX + 1];
+    uint16_t suite;
+    uint8_t key[SRV_SIG_KEY_MAX];
+    size_t key_len;
+} srv_user;
+
+typedef struct srv_group {
+    int64_t ref; /* the store's row id */
+    char name[SRV_NAME_MAX + 1];
+    uint8_t gid[SRV_GROUP_ID_MAX];
+    size_t gid_len;
+    uint64_t epoch;
+    uint64_t last_seq;
+    int64_t admin_id;
+} srv_group;
+
+typedef struct srv_member {
+    int64_t user_id;
+    char username[SRV_NAME_MAX + 1];
+    enum srv_role role;
+    uint64_t joined_seq; /* sees entries with seq > joined_seq */
+    int left;            /* 1 when no longer on the roster */
+    uint64_t left_seq;   /* and then sees entries up to this seq */
+} srv_member;
+
+typedef struct srv_log_entry {
+    uint64_t seq;
+    uint64_t epoch;
+    enum srv_kind kind;
+    int64_t sender_id;
+    const char *sender; /* the sender's current username */
+    int64_t time;
+    mls_bytes data;
+    const char *meta; /* JSON object text or NULL */
+} srv_log_entry;
+
+typedef struct srv_inbox_entry {
+    int64_t id;
+    const srv_group *group;
+    uint64_t seq;
+    uint64_t epoch;
+    int64_t sender_id;
+    const char *sender;
+    int64_t time;
+    mls_bytes welcome;
+    mls_bytes group_info; /* n == 0 when absent */
+} srv_inbox_entry;
+
+typedef struct srv_purge_counts {
+    int64_t log_entries;
+    int64_t key_packages;
+} srv_purge_counts;
+
+typedef int (*srv_member_cb)(void *ctx, const srv_member *m);
+typedef int (*srv_group_cb)(void *ctx, const srv_group *g, const srv_member *m);
+typedef int (*srv_log_cb)(void *ctx, const srv_log_entry *e);
+typedef int (*srv_inbox_cb)(void *ctx, const srv_inbox_entry *e);
+
+typedef struct srv_store srv_store;
+
+struct srv_store_ops {
+    void (*close)(srv_store *st);
+
+    int (*batch_begin)(srv_store *st);
+    int (*batch_commit)(srv_store *st);
+    int (*batch_rollback)(srv_store *st);
+    int (*change_begin)(srv_store *st);
+    /* keep = 1 keeps the change in the batch, 0 undoes it. */
+    int (*change_end)(srv_store *st, int keep);
+
+    int (*user_create)(srv_store *st, const char *name, uint16_t suite, mls_bytes key,
+                       int64_t now, int64_t *id);
+    int (*user_by_name)(srv_store *st, const char *name, srv_user *out);
+    int (*user_by_id)(srv_store *st, int64_t id, srv_user *out);
+    int (*user_by_key)(srv_store *st, mls_bytes key, srv_user *out);
+    int (*user_rename)(srv_store *st, int64_t id, const char *name);
+
+    int (*kp_add)(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
+                  uint64_t not_after, int64_t now);
+    /* Drops the user's last-resort KeyPackage (before storing a new one). */
+    int (*kp_drop_last_resort)(srv_store *st, int64_t user_id);
+    int (*kp_count)(srv_store *st, int64_t user_id, int64_t now, int64_t *count,
+                    int *has_last_resort);
+    /* Removes and returns the oldest unexpired one-time KeyPackage, or
+     * returns (keeping it) the last-resort one; SRV_NOT_FOUND if none. */
+    int (*kp_claim)(srv_store *st, int64_t user_id, int64_t now, mls_buf *out,
+                    int *last_resort);
+    int (*kp_delete_user)(srv_store *st, int64_t user_id);
+
+    int (*group_create)(srv_store *st, const char *name, mls_bytes gid, uint64_t epoch,
+                        int64_t admin_id, int64_t now, int64_t *ref);
+    int (*group_by_name)(srv_store *st, const char *name, srv_group *out);
+    int (*group_by_gid)(srv_store *st, mls_bytes gid, srv_group *out);
+    /* Compare-and-set: epoch becomes expected + 1 only if it is expected
+     * now; SRV_CONFLICT otherwise.  This is the first-commit-wins rule. */
+    int (*group_advance_epoch)(srv_store *st, int64_t ref, uint64_t expected);
+    int (*group_set_info)(srv_store *st, int64_t ref, mls_bytes group_info);
+    int (*group_get_info)(srv_store *st, int64_t ref, mls_buf *out);
+    int (*groups_of_user)(srv_store *st, int64_t user_id, srv_group_cb cb, void *ctx);
+
+    int (*member_get)(srv_store *st, int64_t ref, int64_t user_id, srv_member *out);
+    /* Current roster, ordered by user id. */
+    int (*member_list)(srv_store *st, int64_t ref, srv_member_cb cb, void *ctx);
+    /* Puts the user on the roster (again) with this role. */
+    int (*member_add)(srv_store *st, int64_t ref, int64_t user_id, enum srv_role role,
+                      uint64_t joined_seq);
+    int (*member_remove)(srv_store *st, int64_t ref, int64_t user_id, uint64_t left_seq);
+
+    /* Appends with seq = last_seq + 1 and returns it. */
+    int (*log_append)(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kind,
+                      int64_t sender_id, mls_bytes data, const char *meta, int64_t now,
+                      uint64_t *seq);
+    /* Entries with after < seq <= upto, in order, at most limit. */
+    int (*log_fetch)(srv_store *st, int64_t ref, uint64_t after, uint64_t upto, int limit,
+                     srv_log_cb cb, void *ctx);
+    /* Smallest retained seq (last_seq + 1 when the log is empty). */
+    int (*log_first_seq)(srv_store *st, int64_t ref, uint64_t *first);
+
+    int (*inbox_add)(srv_store *st, int64_t user_id, int64_t ref, uint64_t seq, uint64_t epoch,
+                     int64_t sender_id, mls_bytes welcome, mls_bytes group_info, int64_t now,
+                     int64_t *id);
+    int (*inbox_list)(srv_store *st, int64_t user_id, srv_inbox_cb cb, void *ctx);
+    /* *deleted = 1 if the entry existed and belonged to the user. */
+    int (*inbox_ack)(srv_store *st, int64_t user_id, int64_t id, int *deleted);
+
+    /* Deletes log entries created before log_before (0 = none), KeyPackages
+     * stored before kp_before (0 = none) and KeyPackages expired at now. */
+    int (*purge)(srv_store *st, int64_t log_before, int64_t kp_before, int64_t now,
+                 srv_purge_counts *counts);
+    /* Bytes used on disk, or -1. */
+    int64_t (*size_bytes)(srv_store *st);
+};
+
+struct srv_store {
+    const struct srv_store_ops *ops;
+};
+
+/* Opens (creating and migrating) a SQLite database in WAL mode. */
+int srv_store_sqlite_open(const char *path, srv_store **out);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * Transport: HTTP and WebSocket on libwebsockets, one event-driven process.
+ * Reassembles WebSocket messages, enforces the size and connection limits,
+ * and writes queued output when a socket is writable.
+ */
+#include "transport.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "metrics.h"
+
+static srv *the_srv;
+static lws_sorted_usec_list_t purge_timer;
+
+static void link_conn(srv *s, srv_conn *c)
+{
+    c->next = s->conns;
+    c->prev = NULL;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+}
+
+static void unlink_conn(srv *s, srv_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->n_conns--;
+}
+
+static void conn_free(srv *s, srv_conn *c)
+{
+    srv_hold_forget(s, c);
+    while (c->out_head) {
+        srv_out *o = c->out_head;
+        c->out_head = o->next;
+        free(o);
+    }
+    c->out_tail = NULL;
+    free(c->rx);
+    c->rx = NULL;
+    free(c->http_body);
+    c->http_body = NULL;
+    if (c->user_id) {
+        srv_metrics_authenticated(-1);
+        srv_user_state_put(s, c->ustate);
+        c->user_id = 0;
+    }
+}
+
+static int rx_append(srv *s, srv_conn *c, const void *in, size_t len)
+{
+    if (c->rx_len + len > s->cfg.max_message)
+        return -1;
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < c->rx_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(c->rx, cap);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    return 0;
+}
+
+static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len)
+{
+    if (c->close_after_flush)
+        return 0;
+    if (lws_frame_is_binary(wsi)) {
+        srv_handle_refusal(s, c, "bad_request", "binary frames are not used; send JSON text");
+        c->close_after_flush = 1;
+        return 0;
+    }
+    if (rx_append(s, c, in, len)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "message exceeds the limit of %zu bytes", s->cfg.max_message);
+        srv_handle_refusal(s, c, "too_large", msg);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        c->close_after_flush = 1;
+        return 0;
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+        return 0;
+    srv_handle_message(s, c, (const char *)c->rx, c->rx_len);
+    c->rx_len = 0;
+    return 0;
+}
+
+static int on_writable(srv_conn *c, struct lws *wsi)
+{
+    srv_out *o = c->out_head;
+    if (!o)
+        return c->close_after_flush ? -1 : 0;
+    if (lws_write(wsi, (unsigned char *)o->text + LWS_PRE, o->len, LWS_WRITE_TEXT) < (int)o->len)
+        return -1;
+    c->out_head = o->next;
+    if (!c->out_head)
+        c->out_tail = NULL;
+    c->out_bytes -= o->len;
+    free(o);
+    if (c->out_head || c->close_after_flush)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_write(srv_conn *c, struct lws *wsi)
+{
+    uint8_t hdr[LWS_PRE + 512];
+    uint8_t *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)c->http_status, c->http_type,
+                                    (lws_filepos_t)c->http_len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (c->http_len) {
+        uint8_t *body = malloc(LWS_PRE + c->http_len);
+        if (!body)
+            return -1;
+        memcpy(body + LWS_PRE, c->http_body, c->http_len);
+        int n = lws_write(wsi, body + LWS_PRE, c->http_len, LWS_WRITE_HTTP_FINAL);
+        free(body);
+        if (n < (int)c->http_len)
+            return -1;
+    }
+    free(c->http_body);
+    c->http_body = NULL;
+    c->http_status = 0;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int path_is_ws(struct lws *wsi)
+{
+    char uri[64];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        return 0;
+    return strcmp(uri, "/v1/ws") == 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    srv *s = the_srv;
+    srv_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return path_is_ws(wsi) ? 0 : -1;
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof *c);
+        c->wsi = wsi;
+        link_conn(s, c);
+        srv_metrics_connection(1);
+        if (s->n_conns > s->cfg.max_connections) {
+            srv_handle_refusal(s, c, "too_many_connections", "the server is full; try later");
+            c->close_after_flush = 1;
+            return 0;
+        }
+        srv_handle_open(s, c);
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        unlink_conn(s, c);
+        srv_metrics_connection(-1);
+        conn_free(s, c);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return on_receive(s, c, wsi, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writable(c, wsi);
+    case LWS_CALLBACK_HTTP: {
+        const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET" : "POST";
+        c->wsi = wsi;
+        c->is_http = 1;
+        srv_handle_http(s, c, method, (const char *)in);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!c || !c->is_http || !c->http_status)
+            return 0;
+        return http_write(c, wsi);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c && c->is_http) {
+            srv_hold_forget(s, c);
+            free(c->http_body);
+            c->http_body = NULL;
+            c->is_http = 0;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"mlschat.v1", callback, sizeof(srv_conn), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void purge_tick(lws_sorted_usec_list_t *sul)
+{
+    srv *s = the_srv;
+    srv_handle_purge(s);
+    srv_user_state_put(s, NULL);
+    lws_sul_schedule(s->lws, 0, sul, purge_tick, s->cfg.purge_interval * LWS_US_PER_SEC);
+}
+
+static void lws_logger(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    srv_log(level == LLL_ERR ? SRV_LOG_ERROR : level == LLL_WARN ? SRV_LOG_WARN : SRV_LOG_DEBUG,
+            "lws: %.*s", (int)n, line);
+}
+
+int srv_transport_start(srv *s)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    the_srv = s;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_logger);
+    info.port = s->cfg.port;
+    info.iface = s->cfg.listen;
+    info.protocols = protocols;
+    info.gid = -1;
+    info.uid = -1;
+    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (s->cfg.tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = s->cfg.tls_cert;
+        info.ssl_private_key_filepath = s->cfg.tls_key;
+    }
+    /* Headroom over the WebSocket connection limit for HTTP requests. */
+    info.fd_limit_per_thread = (unsigned)s->cfg.max_connections + 64;
+    s->lws = lws_create_context(&info);
+    if (!s->lws)
+        return -1;
+    lws_sul_schedule(s->lws, 0, &purge_timer, purge_tick,
+                     s->cfg.purge_interval * LWS_US_PER_SEC);
+    return 0;
+}
+
+void srv_transport_run(srv *s)
+{
+    while (!s->stopping) {
+        if (lws_service(s->lws, 0) < 0)
+            break;
+        srv_batch_end(s);
+    }
+    srv_batch_end(s);
+}
+
+void srv_transport_wake(srv *s)
+{
+    if (s->lws)
+        lws_cancel_service(s->lws);
+}
+
+void srv_transport_stop(srv *s)
+{
+    if (s->lws) {
+        lws_sul_cancel(&purge_timer);
+        lws_context_destroy(s->lws);
+        s->lws = NULL;
+    }
+}
