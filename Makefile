@@ -42,7 +42,8 @@ VEC_BIN = $(B)/bin/vectors
 # Sources live in src/server/ because ./server is the program (seed interface).
 SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
-CLIENT_SRC = $(wildcard client/*.c)
+# Client sources live in src/client/ because ./client is the program.
+CLIENT_SRC = $(wildcard src/client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o)
 
 PROGRAMS =
