@@ -26,6 +26,17 @@ else
 B = build/rel
 endif
 
+# libFuzzer builds (make fuzz): clang, the library instrumented for coverage
+# and ASan+UBSan, in their own build directory.
+ifeq ($(FUZZ),1)
+B = build/fuzz
+CC = clang
+CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+
 DEPS_STAMP = build/.deps-ok
 
 LIB_SRC = $(wildcard lib/*.c)
@@ -54,7 +65,7 @@ ifneq ($(CLIENT_SRC),)
 PROGRAMS += client
 endif
 
-.PHONY: all deps check unit vectors valgrind fuzz bench-mls clean integration
+.PHONY: all deps check unit vectors valgrind fuzz fuzz-run bench-mls clean integration
 all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(PROGRAMS)
 
 deps $(DEPS_STAMP): scripts/deps.sh
@@ -109,6 +120,21 @@ VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=defi
 valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
 	$(VALGRIND) $(VEC_BIN) $(VECTORS)
+
+# Seeds the MLSMessage corpus from messages.json, then runs each harness for
+# FUZZ_SECONDS.  Not part of `make check`.
+fuzz: $(VEC_BIN)
+	@mkdir -p build/fuzz/corpus/fuzz_mls_message
+	MLS_FUZZ_CORPUS=build/fuzz/corpus/fuzz_mls_message $(VEC_BIN) $(VECTORS) messages
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+	  echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n; done
+
+build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libmls.a
+	@mkdir -p $(dir $@)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_CRYPTO)
 
 clean:
 	rm -rf build server client

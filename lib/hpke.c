@@ -223,8 +223,12 @@ static int dh(const hpke_kem *k, mls_bytes sk, mls_bytes pk, uint8_t out[HPKE_MA
     }
     ret = mls_curve_is_ec(k->curve) ? MLS_ERR_CRYPTO : MLS_ERR_INVALID;
     /* For X25519/X448 the only way derive fails on valid inputs is an
-     * all-zero output (a small-order peer key), hence MLS_ERR_INVALID. */
-    if (EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
+     * all-zero output (a small-order peer key), hence MLS_ERR_INVALID.
+     * The peer key was validated when it was imported (on the curve, which
+     * for these cofactor-1 curves is the whole check, RFC 9180 §7.1.4), so
+     * OpenSSL's costlier full public key check (a scalar multiplication by
+     * the order) is not repeated here. */
+    if (EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
         EVP_PKEY_derive(ctx, out, &len) != 1 || len != k->ndh)
         goto out;
     if (!mls_curve_is_ec(k->curve)) {

@@ -123,12 +123,13 @@ int msg_decode_bytes(mls_bytes in, void *out, msg_dec_fn dec, msg_clr_fn clr)
     return err;
 }
 
-int msg_copy(void *dst, const void *src, msg_enc_fn enc, msg_dec_fn dec)
+int msg_copy(void *dst, size_t size, const void *src, msg_enc_fn enc, msg_dec_fn dec)
 {
     mls_buf tmp;
     mls_reader r;
     int err;
 
+    memset(dst, 0, size);
     mls_buf_init(&tmp);
     MSG_TRY(enc(src, &tmp));
     mls_reader_init(&r, tmp.p, tmp.n);

@@ -17,7 +17,9 @@
  *   void mls_X_clear(mls_X *x);
  *        Wipes secrets, frees, zeroes.  Safe on a zeroed struct, safe twice.
  *   int  mls_X_copy(mls_X *dst, const mls_X *src);
- *        Deep copy into dst (overwritten like a decode output).
+ *        Deep copy into dst, which is overwritten like a decode output
+ *        (zeroed on error).  src must be encodable (valid discriminants),
+ *        else MLS_ERR_ARG.
  *   int  mls_X_decode_bytes(mls_bytes in, mls_X *out);
  *        Whole-buffer decode: MLS_ERR_TRAILING unless every byte is used.
  *

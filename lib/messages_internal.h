@@ -28,8 +28,10 @@ void msg_clear_list(void *arrayp, size_t *n, size_t elem, msg_clr_fn clr);
 
 /* Whole-buffer decode: dec must consume all of in. */
 MLS_MUST_CHECK int msg_decode_bytes(mls_bytes in, void *out, msg_dec_fn dec, msg_clr_fn clr);
-/* Deep copy: encode src, decode the bytes into dst. */
-MLS_MUST_CHECK int msg_copy(void *dst, const void *src, msg_enc_fn enc, msg_dec_fn dec);
+/* Deep copy: encode src, decode the bytes into dst (size bytes, zeroed on
+ * error). */
+MLS_MUST_CHECK int msg_copy(void *dst, size_t size, const void *src, msg_enc_fn enc,
+                            msg_dec_fn dec);
 
 /* Runs expr, jumps to the function's exit label "out" on error. */
 #define MSG_TRY(expr)                                                          \
@@ -72,7 +74,7 @@ static inline int msg_write_buf(mls_buf *w, const mls_buf *b)
     }                                                                          \
     int mls_##X##_copy(mls_##X *dst, const mls_##X *src)                       \
     {                                                                          \
-        return msg_copy(dst, src, X##_enc_v, X##_dec_v);            \
+        return msg_copy(dst, sizeof(*dst), src, X##_enc_v, X##_dec_v);            \
     }
 
 /* Adapters only, for types of another file used in lists here. */

@@ -364,3 +364,200 @@ out:
     mls_wipe(nonce, sizeof(nonce));
     return err;
 }
+
+int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf, enum mls_ratchet_type type,
+                         uint32_t generation, uint8_t key_out[MLS_MAX_AEAD_KEY],
+                         uint8_t nonce_out[MLS_MAX_AEAD_NONCE])
+{
+    struct mls_st_leaf *st;
+    struct mls_st_ratchet r;
+    struct mls_st_key k;
+    int err;
+
+    if ((err = check_args(t, type)) || (err = get_leaf(t, leaf, &st)))
+        return err;
+    const mls_suite *s = t->suite;
+    const struct mls_st_ratchet *cur = &st->r[type];
+    if (generation < cur->next) {
+        for (size_t i = 0; i < cur->n_kept; i++) {
+            if (cur->kept[i].generation == generation) {
+                memcpy(key_out, cur->kept[i].key, s->nk);
+                memcpy(nonce_out, cur->kept[i].nonce, s->nn);
+                return MLS_OK;
+            }
+        }
+        return MLS_ERR_KEY_USED;
+    }
+    if (generation - cur->next > t->cfg.max_forward)
+        return MLS_ERR_INVALID;
+    /* Ratchet a private copy of the secret forward; the tree's ratchet is
+     * not touched. */
+    memset(&r, 0, sizeof(r));
+    memset(&k, 0, sizeof(k));
+    memcpy(r.secret, cur->secret, s->nh);
+    r.next = cur->next;
+    while (r.next < generation)
+        if ((err = advance(s, &r)))
+            goto out;
+    if ((err = derive_key_nonce(s, &r, k.key, k.nonce)))
+        goto out;
+    memcpy(key_out, k.key, s->nk);
+    memcpy(nonce_out, k.nonce, s->nn);
+out:
+    mls_wipe(&r, sizeof(r));
+    mls_wipe(&k, sizeof(k));
+    return err;
+}
+
+/* ---------------------------------------------------------------- state */
+
+/* Serialized form (group state persistence):
+ *   u32 n_leaves, u32 max_forward, u32 max_retained,
+ *   u32 n_held, n_held x (u32 node, Nh secret),
+ *   u32 n_leaf_states, each (u32 leaf, 2 x ratchet),
+ *   ratchet = u64 next, Nh secret, u32 n_kept, n_kept x (u32 gen, Nk key, Nn nonce). */
+int mls_secret_tree_write(const mls_secret_tree *t, mls_buf *w)
+{
+    const mls_suite *s = t->suite;
+    uint32_t width = mls_tm_node_width(t->n_leaves), x, n_leaf = 0;
+    int err;
+
+    if ((err = mls_write_u32(w, t->n_leaves)) || (err = mls_write_u32(w, t->cfg.max_forward)) ||
+        (err = mls_write_u32(w, t->cfg.max_retained)) ||
+        (err = mls_write_u32(w, (uint32_t)t->n_held)))
+        return err;
+    for (x = 0; x < width; x++) {
+        if (!t->nodes[x])
+            continue;
+        if ((err = mls_write_u32(w, x)) || (err = mls_write_fixed(w, t->nodes[x], s->nh)))
+            return err;
+    }
+    for (x = 0; x < t->n_leaves; x++)
+        n_leaf += t->leaves[x] != NULL;
+    if ((err = mls_write_u32(w, n_leaf)))
+        return err;
+    for (x = 0; x < t->n_leaves; x++) {
+        if (!t->leaves[x])
+            continue;
+        if ((err = mls_write_u32(w, x)))
+            return err;
+        for (int k = 0; k < 2; k++) {
+            const struct mls_st_ratchet *r = &t->leaves[x]->r[k];
+            if ((err = mls_write_u64(w, r->next)) || (err = mls_write_fixed(w, r->secret, s->nh)) ||
+                (err = mls_write_u32(w, (uint32_t)r->n_kept)))
+                return err;
+            for (size_t i = 0; i < r->n_kept; i++)
+                if ((err = mls_write_u32(w, r->kept[i].generation)) ||
+                    (err = mls_write_fixed(w, r->kept[i].key, s->nk)) ||
+                    (err = mls_write_fixed(w, r->kept[i].nonce, s->nn)))
+                    return err;
+        }
+    }
+    return 0;
+}
+
+static int read_ratchet(mls_reader *r, const mls_suite *s, uint32_t max_retained,
+                        struct mls_st_ratchet *rt)
+{
+    mls_bytes b;
+    uint32_t n_kept, prev = 0;
+    int err;
+
+    if ((err = mls_read_u64(r, &rt->next)) || (err = mls_read_fixed(r, s->nh, &b)) ||
+        (err = mls_read_u32(r, &n_kept)))
+        return err;
+    if (rt->next > GENERATIONS || n_kept > max_retained)
+        return MLS_ERR_MALFORMED;
+    memcpy(rt->secret, b.p, s->nh);
+    if (max_retained && n_kept) {
+        rt->kept = calloc(max_retained, sizeof(*rt->kept));
+        if (!rt->kept)
+            return MLS_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < n_kept; i++) {
+        struct mls_st_key *k = &rt->kept[i];
+        if ((err = mls_read_u32(r, &k->generation)))
+            return err;
+        if ((i && k->generation <= prev) || k->generation >= rt->next)
+            return MLS_ERR_MALFORMED;
+        prev = k->generation;
+        if ((err = mls_read_fixed(r, s->nk, &b)))
+            return err;
+        memcpy(k->key, b.p, s->nk);
+        if ((err = mls_read_fixed(r, s->nn, &b)))
+            return err;
+        memcpy(k->nonce, b.p, s->nn);
+        rt->n_kept++;
+    }
+    return 0;
+}
+
+int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t)
+{
+    mls_secret_tree nt;
+    uint32_t n_held, n_leaf, width, x, prev;
+    mls_bytes b;
+    int err;
+
+    memset(&nt, 0, sizeof(nt));
+    nt.suite = s;
+    if ((err = mls_read_u32(r, &nt.n_leaves)) || (err = mls_read_u32(r, &nt.cfg.max_forward)) ||
+        (err = mls_read_u32(r, &nt.cfg.max_retained)) || (err = mls_read_u32(r, &n_held)))
+        return err;
+    if (!mls_tm_valid_leaves(nt.n_leaves) ||
+        nt.cfg.max_retained > MLS_SECRET_TREE_MAX_RETAINED_LIMIT)
+        return MLS_ERR_MALFORMED;
+    width = mls_tm_node_width(nt.n_leaves);
+    /* Each held node takes 4 + Nh bytes: refuse counts the input cannot
+     * hold before allocating. */
+    if (n_held > width || (size_t)n_held * (4 + s->nh) > mls_reader_left(r))
+        return MLS_ERR_MALFORMED;
+    nt.nodes = calloc(width, sizeof(*nt.nodes));
+    nt.leaves = calloc(nt.n_leaves, sizeof(*nt.leaves));
+    if (!nt.nodes || !nt.leaves) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < n_held; i++) {
+        if ((err = mls_read_u32(r, &x)))
+            goto out;
+        if (x >= width || nt.nodes[x] || (err = mls_read_fixed(r, s->nh, &b))) {
+            err = err ? err : MLS_ERR_MALFORMED;
+            goto out;
+        }
+        if (!(nt.nodes[x] = malloc(s->nh))) {
+            err = MLS_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(nt.nodes[x], b.p, s->nh);
+        nt.n_held++;
+    }
+    if ((err = mls_read_u32(r, &n_leaf)))
+        goto out;
+    if (n_leaf > nt.n_leaves) {
+        err = MLS_ERR_MALFORMED;
+        goto out;
+    }
+    prev = 0;
+    for (uint32_t i = 0; i < n_leaf; i++) {
+        if ((err = mls_read_u32(r, &x)))
+            goto out;
+        if (x >= nt.n_leaves || (i && x <= prev)) {
+            err = MLS_ERR_MALFORMED;
+            goto out;
+        }
+        prev = x;
+        if (!(nt.leaves[x] = calloc(1, sizeof(*nt.leaves[x])))) {
+            err = MLS_ERR_NOMEM;
+            goto out;
+        }
+        for (int k = 0; k < 2; k++)
+            if ((err = read_ratchet(r, s, nt.cfg.max_retained, &nt.leaves[x]->r[k])))
+                goto out;
+    }
+    *t = nt;
+    return 0;
+out:
+    mls_secret_tree_clear(&nt);
+    return err;
+}

@@ -20,6 +20,7 @@
 #ifndef MLS_SECRET_TREE_H
 #define MLS_SECRET_TREE_H
 
+#include "codec.h"
 #include "suite.h"
 
 /* RFC 9420 §9: the two ratchets of every leaf. */
@@ -94,8 +95,29 @@ MLS_MUST_CHECK int mls_secret_tree_next(mls_secret_tree *t, uint32_t leaf,
                                         uint8_t key_out[MLS_MAX_AEAD_KEY],
                                         uint8_t nonce_out[MLS_MAX_AEAD_NONCE]);
 
+/*
+ * The key and nonce mls_secret_tree_get would return for this generation,
+ * without consuming them: the ratchet and its kept keys are left as they
+ * are (the path down to the leaf may be derived, which deletes no key).  A
+ * receiver peeks, decrypts and authenticates the message, and only then
+ * consumes the key with mls_secret_tree_get, so a forged or corrupted
+ * message cannot make it lose a key (RFC 9420 §9.2 asks for deletion once a
+ * key has been used to decrypt a message).  Same errors as
+ * mls_secret_tree_get.
+ */
+MLS_MUST_CHECK int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf,
+                                        enum mls_ratchet_type type, uint32_t generation,
+                                        uint8_t key_out[MLS_MAX_AEAD_KEY],
+                                        uint8_t nonce_out[MLS_MAX_AEAD_NONCE]);
+
 /* Number of node secrets currently held (for tests of the deletion
  * schedule). */
 size_t mls_secret_tree_held_nodes(const mls_secret_tree *t);
+
+/* Persistence (group state serialization): appends the whole state of t
+ * to w; reads it back into t (overwritten; cleared on error).  Added by
+ * the group engine. */
+MLS_MUST_CHECK int mls_secret_tree_write(const mls_secret_tree *t, mls_buf *w);
+MLS_MUST_CHECK int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t);
 
 #endif

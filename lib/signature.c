@@ -58,8 +58,10 @@ int mls_sig_keygen(const mls_suite *s, const mls_env *env, mls_buf *sk, mls_buf 
     const mls_curve *c = s ? sig_curve(s) : NULL;
     uint8_t skb[MLS_MAX_SIG_SK], pkb[MLS_MAX_SIG_PK];
     int ret = MLS_ERR_RANDOM;
-    if (!c || !env || !env->random)
-        return c ? MLS_ERR_ARG : MLS_ERR_UNSUPPORTED;
+    if (!c)
+        return MLS_ERR_UNSUPPORTED;
+    if (!env || !env->random)
+        return MLS_ERR_ARG;
     for (int tries = 0; tries < SIG_KEYGEN_TRIES; tries++) {
         if (env->random(env->ctx, skb, c->nsk) != 0) {
             ret = MLS_ERR_RANDOM;

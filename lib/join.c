@@ -1,0 +1,583 @@
+/*
+ * Joining a group (RFC 9420 §12.4.3): building the Welcome for the members
+ * a commit adds, joining from a Welcome (§12.4.3.1), joining by an external
+ * commit (§12.4.3.2).
+ */
+#include "group_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "key_package.h"
+#include "transcript.h"
+#include "welcome.h"
+
+/* ---------------------------------------------------------------- Welcome (committer) */
+
+int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_applied *ap,
+                      const mls_treekem_pending *pd, int has_path, mls_staged_commit *sc)
+{
+    const mls_suite *s = g->suite;
+    mls_group_info gi;
+    mls_group_secrets gs;
+    mls_message m;
+    mls_welcome *w = &m.welcome;
+    mls_buf egi;
+    uint8_t ps[MLS_MAX_HASH];
+    size_t i;
+    int err;
+
+    memset(&gi, 0, sizeof(gi));
+    memset(&gs, 0, sizeof(gs));
+    memset(&m, 0, sizeof(m));
+    mls_buf_init(&egi);
+    m.version = MLS_VERSION_MLS10;
+    m.wire_format = MLS_WIRE_WELCOME;
+    w->cipher_suite = s->id;
+    sc->refs = calloc(ap->n_added + 1, sizeof(mls_buf));
+    sc->identities = calloc(ap->n_added + 1, sizeof(mls_buf));
+    w->secrets = calloc(ap->n_added + 1, sizeof(*w->secrets));
+    gs.psks = calloc(ap->n_psks + 1, sizeof(*gs.psks));
+    if (!sc->refs || !sc->identities || !w->secrets || !gs.psks) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    /* RFC 9420 §12.4.3.1: the GroupInfo of the new epoch, encrypted under
+     * the welcome key. */
+    if ((err = mls_group_make_group_info(g, next, g->cfg.ratchet_tree_in_welcome, &gi)) != 0 ||
+        (err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
+                                              &gi, &egi)) != 0)
+        goto out;
+    if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0)
+        goto out;
+    for (i = 0; i < ap->n_psks; i++) {
+        if ((err = mls_psk_id_copy(&gs.psks[i], ap->psks[i])) != 0)
+            goto out;
+        gs.n_psks++;
+    }
+    for (i = 0; i < ap->n_added; i++) {
+        const mls_key_package *kp = ap->added_kp[i];
+        mls_encrypted_group_secrets *es = &w->secrets[i];
+        uint32_t node;
+
+        /* The path secret of the lowest common ancestor of the committer
+         * and the new member (§12.4.3.1). */
+        mls_buf_clear(&gs.path_secret);
+        gs.has_path_secret = 0;
+        if (has_path &&
+            mls_treekem_pending_path_secret_for(pd, ap->added[i], ps, &node) == 0) {
+            gs.has_path_secret = 1;
+            if ((err = mls_buf_set(&gs.path_secret, ps, s->nh)) != 0)
+                goto out;
+        }
+        if ((err = mls_key_package_ref(s, kp, &es->new_member)) != 0 ||
+            (err = mls_welcome_encrypt_group_secrets(s, g->env, mls_buf_view(&kp->init_key),
+                                                     mls_buf_view(&egi), &gs,
+                                                     &es->encrypted_group_secrets)) != 0)
+            goto out;
+        w->n_secrets++;
+        if ((err = mls_buf_copy(&sc->refs[i], &es->new_member)) != 0)
+            goto out;
+        sc->n_welcome = i + 1;
+        if (kp->leaf_node.credential.type == MLS_CREDENTIAL_BASIC &&
+            (err = mls_buf_copy(&sc->identities[i], &kp->leaf_node.credential.identity)) != 0)
+            goto out;
+    }
+    w->encrypted_group_info = egi;
+    mls_buf_init(&egi);
+    err = mls_message_wrap(&m, &sc->welcome);
+out:
+    mls_wipe(ps, sizeof(ps));
+    mls_group_info_clear(&gi);
+    mls_group_secrets_clear(&gs);
+    mls_message_clear(&m);
+    mls_buf_clear(&egi);
+    return err;
+}
+
+int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max, size_t *n)
+{
+    mls_reader r, list;
+    uint16_t version, wf, suite;
+    mls_bytes b;
+    size_t k = 0;
+    int err;
+
+    if (!n || (max && !refs))
+        return MLS_ERR_ARG;
+    mls_reader_init_bytes(&r, welcome);
+    if ((err = mls_read_u16(&r, &version)) != 0 || (err = mls_read_u16(&r, &wf)) != 0 ||
+        (err = mls_read_u16(&r, &suite)) != 0)
+        return err;
+    if (version != MLS_VERSION_MLS10 || wf != MLS_WIRE_WELCOME)
+        return MLS_ERR_INVALID;
+    if ((err = mls_read_vec(&r, &list)) != 0)
+        return err;
+    while (mls_reader_left(&list)) {
+        /* EncryptedGroupSecrets {new_member<V>, HPKECiphertext{<V>, <V>}} */
+        if ((err = mls_read_vec_bytes(&list, &b)) != 0)
+            return err;
+        if ((err = mls_read_vec_bytes(&list, &b)) != 0 || (err = mls_read_vec_bytes(&list, &b)) != 0)
+            return err;
+        k++;
+    }
+    if ((err = mls_read_vec_bytes(&r, &b)) != 0 || (err = mls_reader_done(&r)) != 0)
+        return err;
+    if (k > max)
+        return MLS_ERR_TOO_LARGE;
+    /* Second pass for the views, now that the shape is known. */
+    mls_reader_init_bytes(&r, welcome);
+    if ((err = mls_read_fixed(&r, 6, &b)) != 0 || (err = mls_read_vec(&r, &list)) != 0)
+        return err;
+    for (size_t i = 0; i < k; i++) {
+        if ((err = mls_read_vec_bytes(&list, &refs[i])) != 0 ||
+            (err = mls_read_vec_bytes(&list, &b)) != 0 || (err = mls_read_vec_bytes(&list, &b)) != 0)
+            return err;
+    }
+    *n = k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- joining */
+
+/* The ratchet tree of a GroupInfo's ratchet_tree extension or the
+ * caller's, imported. */
+static int import_tree(const mls_suite *s, const mls_group_info *gi, mls_bytes given,
+                       mls_rtree *t)
+{
+    const mls_extension *e = mls_extension_list_find(&gi->extensions, MLS_EXT_RATCHET_TREE);
+    int err;
+
+    if (mls_extension_list_check_unique(&gi->extensions) != 0)
+        return MLS_ERR_INVALID;
+    if (!e && given.n == 0)
+        return MLS_ERR_NOT_FOUND;
+    err = mls_rtree_import_bytes(t, s, e ? mls_buf_view(&e->data) : given);
+    if (err == MLS_ERR_TRAILING || err == MLS_ERR_TOO_LARGE)
+        err = MLS_ERR_MALFORMED;
+    return err;
+}
+
+/* RFC 9420 §12.4.3.1: the tree hash, parent hashes and every leaf, and
+ * the GroupInfo's signature by its signer. */
+static int verify_tree_and_info(const mls_suite *s, mls_rtree *t, const mls_group_info *gi)
+{
+    const mls_leaf_node *signer = mls_rtree_leaf(t, gi->signer);
+    const mls_extension *e;
+    mls_required_capabilities rc;
+    mls_leaf_check chk;
+    int err;
+
+    if (!signer)
+        return MLS_ERR_INVALID;
+    if ((err = mls_group_info_verify(s, gi, mls_buf_view(&signer->signature_key))) != 0)
+        return err;
+    memset(&rc, 0, sizeof(rc));
+    memset(&chk, 0, sizeof(chk));
+    chk.group_id = mls_buf_view(&gi->group_context.group_id);
+    e = mls_extension_list_find(&gi->group_context.extensions, MLS_EXT_REQUIRED_CAPABILITIES);
+    if (e) {
+        if (mls_required_capabilities_decode_bytes(mls_buf_view(&e->data), &rc) != 0)
+            return MLS_ERR_INVALID;
+        chk.required = &rc;
+    }
+    err = mls_rtree_verify_join(t, mls_buf_view(&gi->group_context.tree_hash), &chk);
+    mls_required_capabilities_clear(&rc);
+    return err;
+}
+
+/* Finds the bundle the Welcome is for; *idx its index. */
+static int find_bundle(const mls_suite *s, const mls_welcome *w, const mls_bytes *bundles,
+                       size_t n, mls_kp_bundle *out, const mls_encrypted_group_secrets **es,
+                       size_t *idx)
+{
+    for (size_t i = 0; i < n; i++) {
+        mls_kp_bundle b;
+        if (mls_kp_bundle_decode(bundles[i], &b) != 0)
+            continue;
+        if (b.kp.cipher_suite == s->id &&
+            mls_welcome_find_secrets_for_key_package(s, w, &b.kp, es) == 0) {
+            *out = b;
+            *idx = i;
+            return 0;
+        }
+        mls_kp_bundle_clear(&b);
+    }
+    return MLS_ERR_NOT_FOUND;
+}
+
+int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome,
+                   const mls_bytes *bundles, size_t n_bundles, const mls_join_options *opt,
+                   size_t *used, mls_group **out)
+{
+    const mls_suite *s;
+    mls_message m;
+    mls_kp_bundle kb;
+    const mls_encrypted_group_secrets *es;
+    mls_group_secrets gs;
+    mls_group_info gi;
+    mls_group *g = NULL;
+    const mls_psk_id **psks = NULL;
+    uint8_t psk[MLS_MAX_HASH], ws[MLS_MAX_HASH];
+    size_t psk_len = 0, idx = 0, i, n_special = 0;
+    uint32_t leaf;
+    mls_buf a, b;
+    int err;
+
+    if (!env || !id || !out || (n_bundles && !bundles))
+        return MLS_ERR_ARG;
+    memset(&kb, 0, sizeof(kb));
+    memset(&gs, 0, sizeof(gs));
+    memset(&gi, 0, sizeof(gi));
+    mls_buf_init(&a);
+    mls_buf_init(&b);
+    if ((err = mls_message_decode_bytes(welcome, &m)) != 0)
+        return err;
+    if (m.wire_format != MLS_WIRE_WELCOME) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    s = mls_suite_get(m.welcome.cipher_suite);
+    if (!s || s != id->suite) {
+        err = MLS_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if ((err = find_bundle(s, &m.welcome, bundles, n_bundles, &kb, &es, &idx)) != 0)
+        goto out;
+    /* The identity must be the one the KeyPackage was made with. */
+    if (!mls_ct_equal(mls_buf_view(&kb.kp.leaf_node.signature_key), mls_buf_view(&id->sig_pk))) {
+        err = MLS_ERR_ARG;
+        goto out;
+    }
+    if ((err = mls_group_alloc(env, id, opt ? opt->config : NULL, &g)) != 0)
+        goto out;
+    if (opt)
+        g->psks = opt->psks;
+    if ((err = mls_welcome_decrypt_group_secrets(s, &m.welcome, es, mls_buf_view(&kb.init_sk),
+                                                 &gs)) != 0)
+        goto out;
+    /* §12.4.3.1: every PSK is available; at most one reinit/branch. */
+    psks = calloc(gs.n_psks + 1, sizeof(*psks));
+    if (!psks) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < gs.n_psks; i++) {
+        psks[i] = &gs.psks[i];
+        if (gs.psks[i].type == MLS_PSK_RESUMPTION && gs.psks[i].usage != MLS_PSK_USAGE_APPLICATION)
+            n_special++;
+        if (gs.psks[i].psk_nonce.n != s->nh) {
+            err = MLS_ERR_INVALID;
+            goto out;
+        }
+    }
+    if (n_special > 1) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    if ((err = mls_group_psk_secret(g, NULL, psks, gs.n_psks, psk, &psk_len)) != 0)
+        goto out;
+    if ((err = mls_welcome_secret(s, mls_buf_view(&gs.joiner_secret), mls_bytes_of(psk, psk_len),
+                                  ws)) != 0 ||
+        (err = mls_welcome_decrypt_group_info(s, &m.welcome, mls_bytes_of(ws, s->nh), &gi)) != 0)
+        goto out;
+    if (gi.group_context.version != MLS_VERSION_MLS10 || gi.group_context.cipher_suite != s->id ||
+        gi.group_context.tree_hash.n != s->nh || gi.confirmation_tag.n != s->nh ||
+        (gi.group_context.epoch > 0 && gi.group_context.confirmed_transcript_hash.n != s->nh)) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    /* §12.4.3.1: reinit/branch groups start at epoch 1. */
+    if (n_special && gi.group_context.epoch != 1) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    mls_rtree_clear(&g->cur.tree);
+    if ((err = import_tree(s, &gi, opt ? opt->ratchet_tree : mls_bytes_of(NULL, 0),
+                           &g->cur.tree)) != 0 ||
+        (err = verify_tree_and_info(s, &g->cur.tree, &gi)) != 0)
+        goto out;
+    if ((err = mls_group_check_extensions(g, &gi.group_context.extensions, &g->cur.tree)) != 0)
+        goto out;
+    /* §12.4.3.1: our leaf is the KeyPackage's leaf node, byte for byte. */
+    if (mls_rtree_find_encryption_key(&g->cur.tree,
+                                      mls_buf_view(&kb.kp.leaf_node.encryption_key), &leaf) != 0) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    if ((err = mls_leaf_node_encode(&kb.kp.leaf_node, &a)) != 0 ||
+        (err = mls_leaf_node_encode(mls_rtree_leaf(&g->cur.tree, leaf), &b)) != 0)
+        goto out;
+    if (!mls_ct_equal(mls_buf_view(&a), mls_buf_view(&b))) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    if ((err = mls_treekem_priv_init(&g->cur.priv, s, leaf, mls_buf_view(&kb.enc_sk))) != 0)
+        goto out;
+    if (gs.has_path_secret) {
+        uint32_t anc;
+        if ((err = mls_tm_common_ancestor(mls_rtree_n_leaves(&g->cur.tree), 2 * leaf,
+                                          2 * gi.signer, &anc)) != 0 ||
+            (err = mls_treekem_priv_set_path_secret(&g->cur.priv, &g->cur.tree, anc,
+                                                    mls_buf_view(&gs.path_secret), NULL)) != 0) {
+            err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
+            goto out;
+        }
+    }
+    if ((err = mls_group_context_copy(&g->cur.ctx, &gi.group_context)) != 0 ||
+        (err = mls_epoch_encode_ctx(&g->cur)) != 0)
+        goto out;
+    if ((err = mls_key_schedule_from_joiner(s, mls_buf_view(&gs.joiner_secret),
+                                            mls_bytes_of(psk, psk_len),
+                                            mls_buf_view(&g->cur.ctx_enc), &g->cur.sec)) != 0)
+        goto out;
+    if ((err = mls_group_info_verify_confirmation_tag(
+             s, &gi, mls_bytes_of(g->cur.sec.confirmation_key, s->nh))) != 0)
+        goto out;
+    memcpy(g->cur.conf_tag, gi.confirmation_tag.p, s->nh);
+    if ((err = mls_transcript_interim(s, mls_buf_view(&gi.group_context.confirmed_transcript_hash),
+                                      mls_buf_view(&gi.confirmation_tag), g->cur.interim)) != 0)
+        goto out;
+    mls_wipe(g->cur.sec.joiner_secret, sizeof(g->cur.sec.joiner_secret));
+    mls_wipe(g->cur.sec.welcome_secret, sizeof(g->cur.sec.welcome_secret));
+    if ((err = mls_group_init_secret_tree(g)) != 0)
+        goto out;
+    if (used)
+        *used = idx;
+    *out = g;
+    g = NULL;
+out:
+    mls_wipe(psk, sizeof(psk));
+    mls_wipe(ws, sizeof(ws));
+    free(psks);
+    mls_buf_clear(&a);
+    mls_buf_clear(&b);
+    mls_group_free(g);
+    mls_kp_bundle_clear(&kb);
+    mls_group_secrets_clear(&gs);
+    mls_group_info_clear(&gi);
+    mls_message_clear(&m);
+    return err;
+}
+
+/* ---------------------------------------------------------------- external commit */
+
+int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_bytes group_info,
+                            const mls_external_join_options *opt, mls_buf *commit,
+                            mls_group **out)
+{
+    static const char xlabel[] = "MLS 1.0 external init secret";
+    const mls_suite *s;
+    mls_external_join_options none;
+    mls_message m, cm;
+    mls_group *g = NULL;
+    mls_external_pub xp;
+    const mls_extension *e;
+    mls_hpke_ctx hc;
+    mls_proposal *props = NULL;
+    mls_prop_item *items = NULL;
+    mls_proposal_or_ref *por = NULL;
+    size_t n = 0, i;
+    mls_epoch_state next;
+    mls_applied ap;
+    mls_treekem_pending pd;
+    mls_leaf_node tmpl;
+    mls_framed_content fc;
+    mls_authenticated_content ac;
+    mls_framing_ctx fctx;
+    mls_buf kem_out, tmp_sk, tmp_pk;
+    uint8_t init[MLS_MAX_HASH];
+    uint32_t leaf;
+    int err;
+
+    if (!env || !id || !commit || !out)
+        return MLS_ERR_ARG;
+    memset(&none, 0, sizeof(none));
+    if (!opt)
+        opt = &none;
+    memset(&xp, 0, sizeof(xp));
+    memset(&hc, 0, sizeof(hc));
+    memset(&next, 0, sizeof(next));
+    memset(&ap, 0, sizeof(ap));
+    memset(&pd, 0, sizeof(pd));
+    memset(&tmpl, 0, sizeof(tmpl));
+    memset(&fc, 0, sizeof(fc));
+    memset(&ac, 0, sizeof(ac));
+    memset(&cm, 0, sizeof(cm));
+    mls_buf_init(&kem_out);
+    mls_buf_init(&tmp_sk);
+    mls_buf_init(&tmp_pk);
+    if ((err = mls_message_decode_bytes(group_info, &m)) != 0)
+        return err;
+    if (m.wire_format != MLS_WIRE_GROUP_INFO) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    s = mls_suite_get(m.group_info.group_context.cipher_suite);
+    if (!s || s != id->suite || m.group_info.group_context.version != MLS_VERSION_MLS10) {
+        err = MLS_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if ((err = mls_group_alloc(env, id, opt->config, &g)) != 0)
+        goto out;
+    g->psks = opt->psks;
+    mls_rtree_clear(&g->cur.tree);
+    if ((err = import_tree(s, &m.group_info, opt->ratchet_tree, &g->cur.tree)) != 0 ||
+        (err = verify_tree_and_info(s, &g->cur.tree, &m.group_info)) != 0)
+        goto out;
+    /* RFC 9420 §12.4.3.2: the GroupInfo must offer an external_pub. */
+    e = mls_extension_list_find(&m.group_info.extensions, MLS_EXT_EXTERNAL_PUB);
+    if (!e || mls_external_pub_decode_bytes(mls_buf_view(&e->data), &xp) != 0) {
+        err = MLS_ERR_INVALID;
+        goto out;
+    }
+    if ((err = mls_group_context_copy(&g->cur.ctx, &m.group_info.group_context)) != 0 ||
+        (err = mls_epoch_encode_ctx(&g->cur)) != 0 ||
+        (err = mls_transcript_interim(s, mls_buf_view(&g->cur.ctx.confirmed_transcript_hash),
+                                      mls_buf_view(&m.group_info.confirmation_tag),
+                                      g->cur.interim)) != 0)
+        goto out;
+    if ((err = mls_group_check_extensions(g, &g->cur.ctx.extensions, &g->cur.tree)) != 0)
+        goto out;
+    /* §8.3: kem_output and the external init secret. */
+    if ((err = mls_hpke_setup_base_s(s, env, mls_buf_view(&xp.external_pub), mls_bytes_of(NULL, 0),
+                                     &kem_out, &hc)) != 0 ||
+        (err = mls_hpke_ctx_export(&hc, mls_bytes_of((const uint8_t *)xlabel, sizeof(xlabel) - 1),
+                                   init, s->nh)) != 0)
+        goto out;
+
+    /* The proposals: ExternalInit, the Remove of our old leaf, PSKs. */
+    props = calloc(opt->n_external_psks + 3, sizeof(*props));
+    items = calloc(opt->n_external_psks + 3, sizeof(*items));
+    por = calloc(opt->n_external_psks + 3, sizeof(*por));
+    if (!props || !items || !por) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    props[n].type = MLS_PROPOSAL_EXTERNAL_INIT;
+    props[n].external_init.kem_output = kem_out;
+    mls_buf_init(&kem_out);
+    n++;
+    if (opt->remove_old_leaf) {
+        props[n].type = MLS_PROPOSAL_REMOVE;
+        props[n].remove.removed = opt->old_leaf;
+        n++;
+    }
+    for (i = 0; i < opt->n_external_psks; i++) {
+        uint8_t nonce[MLS_MAX_HASH];
+        props[n].type = MLS_PROPOSAL_PSK;
+        props[n].psk.psk.type = MLS_PSK_EXTERNAL;
+        n++;
+        if (env->random(env->ctx, nonce, s->nh) != 0) {
+            err = MLS_ERR_RANDOM;
+            goto out;
+        }
+        if ((err = mls_buf_set(&props[n - 1].psk.psk.psk_id, opt->external_psks[i].p,
+                               opt->external_psks[i].n)) != 0 ||
+            (err = mls_buf_set(&props[n - 1].psk.psk.psk_nonce, nonce, s->nh)) != 0)
+            goto out;
+    }
+    for (i = 0; i < n; i++) {
+        items[i].p = &props[i];
+        items[i].sender.type = MLS_SENDER_NEW_MEMBER_COMMIT;
+        por[i].type = MLS_POR_PROPOSAL;
+        if ((err = mls_proposal_copy(&por[i].proposal, &props[i])) != 0)
+            goto out;
+    }
+    if ((err = mls_proposals_validate(g, items, n, 1, UINT32_MAX, 1)) != 0)
+        goto out;
+    if ((err = mls_group_context_copy(&next.ctx, &g->cur.ctx)) != 0 ||
+        (err = mls_rtree_copy(&next.tree, &g->cur.tree)) != 0 ||
+        (err = mls_proposals_apply(g, &next, items, n, &ap)) != 0)
+        goto out;
+    next.ctx.epoch = g->cur.ctx.epoch + 1;
+
+    /* §12.4.3.2: we take the leftmost free leaf; TreeKEM then gives it
+     * its real keys.  The placeholder key only keeps the tree's key
+     * uniqueness rules satisfied meanwhile. */
+    if ((err = mls_hpke_generate_keypair(s, env, &tmp_sk, &tmp_pk)) != 0 ||
+        (err = mls_identity_make_leaf(id, NULL, mls_buf_view(&tmp_pk), MLS_LEAF_SOURCE_COMMIT,
+                                      NULL, mls_bytes_of(NULL, 0), mls_bytes_of(NULL, 0), 0,
+                                      &tmpl)) != 0 ||
+        (err = mls_rtree_add_leaf(&next.tree, &tmpl, &leaf)) != 0)
+        goto out;
+    if ((err = mls_treekem_path_create(&next.tree, leaf, &tmpl, mls_buf_view(&id->sig_sk),
+                                       mls_buf_view(&g->cur.ctx.group_id), env, &pd)) != 0 ||
+        (err = mls_epoch_set_tree_hash(s, &next)) != 0 || (err = mls_epoch_encode_ctx(&next)) != 0 ||
+        (err = mls_treekem_path_encrypt(&pd, &next.tree, mls_buf_view(&next.ctx_enc), NULL, 0,
+                                        env)) != 0)
+        goto out;
+    if ((err = mls_treekem_priv_copy(&next.priv, &pd.priv)) != 0)
+        goto out;
+
+    /* The Commit: PublicMessage from new_member_commit, signed with the
+     * GroupInfo's GroupContext. */
+    fc.content_type = MLS_CONTENT_COMMIT;
+    fc.epoch = g->cur.ctx.epoch;
+    fc.sender.type = MLS_SENDER_NEW_MEMBER_COMMIT;
+    if ((err = mls_buf_copy(&fc.group_id, &g->cur.ctx.group_id)) != 0 ||
+        (err = mls_buf_set(&fc.authenticated_data, opt->authenticated_data.p,
+                           opt->authenticated_data.n)) != 0)
+        goto out;
+    fc.commit.proposals = por;
+    fc.commit.n_proposals = n;
+    por = NULL;
+    fc.commit.has_path = 1;
+    fc.commit.path = pd.update_path;
+    memset(&pd.update_path, 0, sizeof(pd.update_path));
+    memset(&fctx, 0, sizeof(fctx));
+    fctx.suite = s;
+    fctx.group_id = mls_buf_view(&g->cur.ctx.group_id);
+    fctx.epoch = g->cur.ctx.epoch;
+    fctx.group_context = mls_buf_view(&g->cur.ctx_enc);
+    if ((err = mls_framing_sign(&fctx, env, MLS_WIRE_PUBLIC_MESSAGE, &fc,
+                                mls_buf_view(&id->sig_sk), &ac)) != 0)
+        goto out;
+    if ((err = mls_commit_advance_schedule(g, NULL, &ac, &ap, mls_bytes_of(init, s->nh),
+                                           mls_bytes_of(pd.commit_secret, s->nh), &next)) != 0)
+        goto out;
+    if ((err = mls_buf_set(&ac.auth.confirmation_tag, next.conf_tag, s->nh)) != 0 ||
+        (err = mls_transcript_interim(s, mls_buf_view(&next.ctx.confirmed_transcript_hash),
+                                      mls_bytes_of(next.conf_tag, s->nh), next.interim)) != 0)
+        goto out;
+    if ((err = mls_framing_protect_public(&fctx, &ac, &cm)) != 0 ||
+        (err = mls_message_wrap(&cm, commit)) != 0)
+        goto out;
+    mls_treekem_priv_prune(&next.priv, &next.tree);
+    mls_wipe(next.sec.joiner_secret, sizeof(next.sec.joiner_secret));
+    mls_wipe(next.sec.welcome_secret, sizeof(next.sec.welcome_secret));
+    mls_epoch_state_clear(&g->cur);
+    g->cur = next;
+    memset(&next, 0, sizeof(next));
+    if ((err = mls_group_init_secret_tree(g)) != 0)
+        goto out;
+    *out = g;
+    g = NULL;
+out:
+    mls_wipe(init, sizeof(init));
+    mls_applied_clear(&ap);
+    if (props)
+        for (i = 0; i < n; i++)
+            mls_proposal_clear(&props[i]);
+    free(props);
+    free(items);
+    if (por)
+        for (i = 0; i < n; i++)
+            mls_proposal_or_ref_clear(&por[i]);
+    free(por);
+    mls_epoch_state_clear(&next);
+    mls_treekem_pending_clear(&pd);
+    mls_leaf_node_clear(&tmpl);
+    mls_framed_content_clear(&fc);
+    mls_authenticated_content_clear(&ac);
+    mls_message_clear(&cm);
+    mls_message_clear(&m);
+    mls_external_pub_clear(&xp);
+    mls_hpke_ctx_clear(&hc);
+    mls_buf_clear(&kem_out);
+    mls_buf_clear(&tmp_sk);
+    mls_buf_clear(&tmp_pk);
+    mls_group_free(g);
+    return err;
+}

@@ -1,0 +1,508 @@
+/*
+ * Proposals (RFC 9420 §12.1): validity of a proposal list (§12.2) and its
+ * application to the ratchet tree and GroupContext (§12.3), and the
+ * GroupContext extension rules (§12.1.7, §13).
+ */
+#include "group_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "key_package.h"
+
+void mls_applied_clear(mls_applied *a)
+{
+    if (!a)
+        return;
+    free(a->added);
+    free(a->added_kp);
+    free(a->updated);
+    free(a->removed);
+    free(a->psks);
+    mls_buf_clear(&a->own_leaf_sk);
+    memset(a, 0, sizeof(*a));
+}
+
+static int ext_is_default(uint16_t t)
+{
+    return t >= MLS_EXT_APPLICATION_ID && t <= MLS_EXT_EXTERNAL_SENDERS;
+}
+
+static int leaf_supports_required(const mls_leaf_node *ln, const mls_required_capabilities *rc)
+{
+    const mls_capabilities *c = &ln->capabilities;
+    size_t i;
+
+    for (i = 0; i < rc->extension_types.n; i++)
+        if (!ext_is_default(rc->extension_types.v[i]) &&
+            !mls_u16_list_contains(&c->extensions, rc->extension_types.v[i]))
+            return 0;
+    for (i = 0; i < rc->proposal_types.n; i++) {
+        uint16_t t = rc->proposal_types.v[i];
+        if (!(t >= MLS_PROPOSAL_ADD && t <= MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS) &&
+            !mls_u16_list_contains(&c->proposals, t))
+            return 0;
+    }
+    for (i = 0; i < rc->credential_types.n; i++)
+        if (!mls_u16_list_contains(&c->credentials, rc->credential_types.v[i]))
+            return 0;
+    return 1;
+}
+
+/* A leaf supports every non-default extension type of a GroupContext
+ * extension list and its required capabilities. */
+static int leaf_supports_ext(const mls_leaf_node *ln, const mls_extension_list *ext,
+                             const mls_required_capabilities *rc)
+{
+    for (size_t i = 0; i < ext->n; i++)
+        if (!ext_is_default(ext->v[i].type) &&
+            !mls_u16_list_contains(&ln->capabilities.extensions, ext->v[i].type))
+            return 0;
+    return !rc || leaf_supports_required(ln, rc);
+}
+
+/* Decodes the required_capabilities extension of a list, if present.
+ * *present tells whether it was. */
+static int ext_required(const mls_extension_list *ext, mls_required_capabilities *rc,
+                        int *present)
+{
+    const mls_extension *e = mls_extension_list_find(ext, MLS_EXT_REQUIRED_CAPABILITIES);
+    *present = 0;
+    if (!e)
+        return 0;
+    if (mls_required_capabilities_decode_bytes(mls_buf_view(&e->data), rc) != 0)
+        return MLS_ERR_INVALID;
+    *present = 1;
+    return 0;
+}
+
+int mls_group_check_extensions(const mls_group *g, const mls_extension_list *ext,
+                               const mls_rtree *tree)
+{
+    mls_required_capabilities rc;
+    const mls_extension *e;
+    int has_rc, err;
+
+    (void)g;
+    memset(&rc, 0, sizeof(rc));
+    if (mls_extension_list_check_unique(ext) != 0)
+        return MLS_ERR_INVALID;
+    if ((err = ext_required(ext, &rc, &has_rc)) != 0)
+        return err;
+    e = mls_extension_list_find(ext, MLS_EXT_EXTERNAL_SENDERS);
+    if (e) {
+        mls_external_senders xs;
+        if (mls_external_senders_decode_bytes(mls_buf_view(&e->data), &xs) != 0) {
+            err = MLS_ERR_INVALID;
+            goto out;
+        }
+        mls_external_senders_clear(&xs);
+    }
+    /* RFC 9420 §12.1.7, §13: every member supports the extensions in use
+     * and the required capabilities. */
+    for (uint32_t i = 0; i < mls_rtree_n_leaves(tree); i++) {
+        const mls_leaf_node *ln = mls_rtree_leaf(tree, i);
+        if (ln && !leaf_supports_ext(ln, ext, has_rc ? &rc : NULL)) {
+            err = MLS_ERR_INVALID;
+            goto out;
+        }
+    }
+out:
+    mls_required_capabilities_clear(&rc);
+    return err;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+    const mls_bytes *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return x->n ? memcmp(x->p, y->p, x->n) : 0;
+}
+
+static int psk_valid(const mls_group *g, const mls_psk_id *id)
+{
+    /* RFC 9420 §12.1.4: the nonce is Nh bytes; resumption PSKs with usage
+     * reinit or branch belong to those operations only. */
+    if (id->psk_nonce.n != g->suite->nh)
+        return 0;
+    if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION)
+        return 0;
+    return 1;
+}
+
+int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_t n,
+                           int external, uint32_t committer, int check_lifetime)
+{
+    const mls_suite *s = g->suite;
+    const mls_rtree *t = &g->cur.tree;
+    uint32_t *leaves = NULL;
+    mls_bytes *keys = NULL, *psks = NULL;
+    mls_buf *psk_enc = NULL;
+    size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
+    uint64_t now = g->env->now(g->env->ctx);
+    size_t i;
+    int err = MLS_ERR_INVALID;
+
+    leaves = calloc(n + 1, sizeof(*leaves));
+    keys = calloc(n + 1, sizeof(*keys));
+    psks = calloc(n + 1, sizeof(*psks));
+    psk_enc = calloc(n + 1, sizeof(*psk_enc));
+    if (!leaves || !keys || !psks || !psk_enc) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        const mls_sender *snd = &items[i].sender;
+
+        /* RFC 9420 §12.4.3.2: an external commit has no references. */
+        if (external && items[i].pending)
+            goto out;
+        switch (p->type) {
+        case MLS_PROPOSAL_ADD: {
+            const mls_key_package *kp = &p->add.key_package;
+            uint32_t other;
+            if (external || kp->cipher_suite != s->id || kp->version != g->cur.ctx.version)
+                goto out;
+            /* §12.1.1: the KeyPackage is valid (§10.1). */
+            if ((err = mls_key_package_check(s, kp, check_lifetime, now)) != 0) {
+                err = err == MLS_ERR_EXPIRED ? err : MLS_ERR_INVALID;
+                goto out;
+            }
+            err = MLS_ERR_INVALID;
+            keys[n_keys++] = mls_buf_view(&kp->leaf_node.signature_key);
+            /* §12.2: not a client already in the group (same signature
+             * key), unless removed by this commit (checked below). */
+            (void)other;
+            break;
+        }
+        case MLS_PROPOSAL_UPDATE: {
+            const mls_leaf_node *cur, *ln = &p->update.leaf_node;
+            mls_leaf_check chk;
+            /* §12.2: only members propose updates, never the committer. */
+            if (external || snd->type != MLS_SENDER_MEMBER || snd->index == committer)
+                goto out;
+            cur = mls_rtree_leaf(t, snd->index);
+            if (!cur || ln->source != MLS_LEAF_SOURCE_UPDATE)
+                goto out;
+            /* §7.3: a new encryption key. */
+            if (ln->encryption_key.n == cur->encryption_key.n &&
+                memcmp(ln->encryption_key.p, cur->encryption_key.p, cur->encryption_key.n) == 0)
+                goto out;
+            memset(&chk, 0, sizeof(chk));
+            chk.group_id = mls_buf_view(&g->cur.ctx.group_id);
+            if (mls_leaf_node_validate(s, ln, snd->index, &chk) != 0)
+                goto out;
+            if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id))
+                goto out;
+            leaves[n_leaves++] = snd->index;
+            break;
+        }
+        case MLS_PROPOSAL_REMOVE:
+            /* §12.1.3: a non-blank leaf; §12.2: not the committer. */
+            if (!mls_rtree_leaf(t, p->remove.removed))
+                goto out;
+            if (!external && p->remove.removed == committer)
+                goto out;
+            leaves[n_leaves++] = p->remove.removed;
+            n_rm++;
+            break;
+        case MLS_PROPOSAL_PSK:
+            if (!psk_valid(g, &p->psk.psk))
+                goto out;
+            if ((err = mls_psk_id_encode(&p->psk.psk, &psk_enc[n_psk])) != 0)
+                goto out;
+            err = MLS_ERR_INVALID;
+            psks[n_psk] = mls_buf_view(&psk_enc[n_psk]);
+            n_psk++;
+            break;
+        case MLS_PROPOSAL_REINIT:
+            /* §12.1.5: never a lower version. */
+            if (external || p->reinit.version < g->cur.ctx.version)
+                goto out;
+            n_reinit++;
+            break;
+        case MLS_PROPOSAL_EXTERNAL_INIT:
+            if (!external)
+                goto out;
+            n_xinit++;
+            break;
+        case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
+            if (external)
+                goto out;
+            n_gce++;
+            break;
+        default:
+            goto out;
+        }
+    }
+    /* §12.2: at most one GroupContextExtensions; ReInit alone. */
+    if (n_gce > 1 || (n_reinit && n > 1))
+        goto out;
+    /* External commit: exactly one ExternalInit, at most one Remove. */
+    if (external && (n_xinit != 1 || n_rm > 1))
+        goto out;
+    /* §12.2: one Update or Remove per leaf. */
+    qsort(leaves, n_leaves, sizeof(*leaves), cmp_u32);
+    for (i = 1; i < n_leaves; i++)
+        if (leaves[i] == leaves[i - 1])
+            goto out;
+    /* §12.2: distinct PSK ids. */
+    qsort(psks, n_psk, sizeof(*psks), cmp_bytes);
+    for (i = 1; i < n_psk; i++)
+        if (cmp_bytes(&psks[i], &psks[i - 1]) == 0)
+            goto out;
+    /* §12.2: Adds of distinct clients (signature keys), none already a
+     * member unless removed in this commit. */
+    qsort(keys, n_keys, sizeof(*keys), cmp_bytes);
+    for (i = 0; i < n_keys; i++) {
+        uint32_t leaf;
+        if (i && cmp_bytes(&keys[i], &keys[i - 1]) == 0)
+            goto out;
+        if (mls_rtree_find_signature_key(t, keys[i], &leaf) == 0 &&
+            !bsearch(&leaf, leaves, n_leaves, sizeof(*leaves), cmp_u32))
+            goto out;
+    }
+    err = 0;
+out:
+    if (psk_enc)
+        for (i = 0; i < n_psk; i++)
+            mls_buf_clear(&psk_enc[i]);
+    free(psk_enc);
+    free(psks);
+    free(keys);
+    free(leaves);
+    return err;
+}
+
+/* ---------------------------------------------------------------- application */
+
+/* Credential types in use and supported by all, over the tree's members
+ * (RFC 9420 §7.3), to check new leaves in O(1) each instead of a scan. */
+typedef struct cred_summary {
+    uint16_t used[16];
+    size_t n_used;
+    uint16_t all[16];   /* supported by every member */
+    size_t n_all;
+    int overflow;
+} cred_summary;
+
+static int u16_in(const uint16_t *v, size_t n, uint16_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+static void cred_add_leaf(cred_summary *cs, const mls_leaf_node *ln, int first)
+{
+    const mls_u16_list *c = &ln->capabilities.credentials;
+    size_t i, k;
+
+    if (!u16_in(cs->used, cs->n_used, ln->credential.type)) {
+        if (cs->n_used == 16)
+            cs->overflow = 1;
+        else
+            cs->used[cs->n_used++] = ln->credential.type;
+    }
+    if (first) {
+        for (i = 0; i < c->n && cs->n_all < 16; i++)
+            if (!u16_in(cs->all, cs->n_all, c->v[i]))
+                cs->all[cs->n_all++] = c->v[i];
+        return;
+    }
+    for (i = k = 0; i < cs->n_all; i++)
+        if (mls_u16_list_contains(c, cs->all[i]))
+            cs->all[k++] = cs->all[i];
+    cs->n_all = k;
+}
+
+static int cred_fits(const cred_summary *cs, const mls_leaf_node *ln)
+{
+    if (cs->overflow)
+        return 0;
+    if (!u16_in(cs->all, cs->n_all, ln->credential.type))
+        return 0;
+    for (size_t i = 0; i < cs->n_used; i++)
+        if (!mls_u16_list_contains(&ln->capabilities.credentials, cs->used[i]))
+            return 0;
+    return 1;
+}
+
+static void cred_summarize(const mls_rtree *t, cred_summary *cs)
+{
+    int first = 1;
+    memset(cs, 0, sizeof(*cs));
+    for (uint32_t i = 0; i < mls_rtree_n_leaves(t); i++) {
+        const mls_leaf_node *ln = mls_rtree_leaf(t, i);
+        if (!ln)
+            continue;
+        cred_add_leaf(cs, ln, first);
+        first = 0;
+    }
+}
+
+static int u32_push(uint32_t **v, size_t *n, uint32_t x)
+{
+    uint32_t *nv = realloc(*v, (*n + 1) * sizeof(uint32_t));
+    if (!nv)
+        return MLS_ERR_NOMEM;
+    nv[(*n)++] = x;
+    *v = nv;
+    return 0;
+}
+
+int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_prop_item *items,
+                        size_t n, mls_applied *out)
+{
+    mls_applied a;
+    mls_required_capabilities rc;
+    cred_summary cs;
+    int has_rc = 0, err = 0;
+    size_t i;
+
+    memset(&a, 0, sizeof(a));
+    memset(&rc, 0, sizeof(rc));
+    a.added = calloc(n + 1, sizeof(uint32_t));
+    a.added_kp = calloc(n + 1, sizeof(*a.added_kp));
+    a.psks = calloc(n + 1, sizeof(*a.psks));
+    if (!a.added || !a.added_kp || !a.psks) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    a.path_required = n == 0;
+
+    /* RFC 9420 §12.3: GroupContextExtensions first; the new extensions
+     * govern the rest of the list. */
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        if (p->type != MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS)
+            continue;
+        mls_extension_list nl;
+        if ((err = mls_extension_list_copy(&nl, &p->group_context_extensions.extensions)) != 0)
+            goto out;
+        mls_extension_list_clear(&next->ctx.extensions);
+        next->ctx.extensions = nl;
+        a.gce = 1;
+    }
+    if ((err = ext_required(&next->ctx.extensions, &rc, &has_rc)) != 0)
+        goto out;
+
+    /* Updates, in any order (we use list order). */
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        uint32_t leaf = items[i].sender.index;
+        if (p->type != MLS_PROPOSAL_UPDATE)
+            continue;
+        if ((err = mls_rtree_update_leaf(&next->tree, leaf, &p->update.leaf_node)) != 0) {
+            err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
+            goto out;
+        }
+        if ((err = u32_push(&a.updated, &a.n_updated, leaf)) != 0)
+            goto out;
+        if (leaf == g->cur.priv.leaf && items[i].pending && items[i].pending->own_leaf_sk.n) {
+            a.own_update = 1;
+            if ((err = mls_buf_copy(&a.own_leaf_sk, &items[i].pending->own_leaf_sk)) != 0)
+                goto out;
+        }
+    }
+    /* Removes. */
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        if (p->type != MLS_PROPOSAL_REMOVE)
+            continue;
+        if ((err = mls_rtree_remove_leaf(&next->tree, p->remove.removed)) != 0) {
+            err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
+            goto out;
+        }
+        if ((err = u32_push(&a.removed, &a.n_removed, p->remove.removed)) != 0)
+            goto out;
+    }
+    /* Adds, in list order. */
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        uint32_t leaf;
+        if (p->type != MLS_PROPOSAL_ADD)
+            continue;
+        if ((err = mls_rtree_add_leaf(&next->tree, &p->add.key_package.leaf_node, &leaf)) != 0) {
+            err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
+            goto out;
+        }
+        a.added_kp[a.n_added] = &p->add.key_package;
+        a.added[a.n_added++] = leaf;
+    }
+    /* PSKs in order, ExternalInit, ReInit; which types need a path. */
+    for (i = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        switch (p->type) {
+        case MLS_PROPOSAL_PSK:
+            a.psks[a.n_psks++] = &p->psk.psk;
+            break;
+        case MLS_PROPOSAL_EXTERNAL_INIT:
+            a.external_init = &p->external_init;
+            a.path_required = 1;
+            break;
+        case MLS_PROPOSAL_REINIT:
+            a.reinit = &p->reinit;
+            break;
+        case MLS_PROPOSAL_UPDATE:
+        case MLS_PROPOSAL_REMOVE:
+        case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
+            /* RFC 9420 §12.4: path required types. */
+            a.path_required = 1;
+            break;
+        default:
+            break;
+        }
+    }
+
+    /* Checks against the new state.  With new extensions every member must
+     * support them (§12.1.7); otherwise only the new or changed leaves need
+     * checking against the required capabilities. */
+    if (a.gce) {
+        if ((err = mls_group_check_extensions(g, &next->ctx.extensions, &next->tree)) != 0)
+            goto out;
+    } else {
+        for (i = 0; i < n; i++) {
+            const mls_proposal *p = items[i].p;
+            const mls_leaf_node *ln = p->type == MLS_PROPOSAL_ADD ? &p->add.key_package.leaf_node
+                                      : p->type == MLS_PROPOSAL_UPDATE ? &p->update.leaf_node
+                                                                       : NULL;
+            if (ln && !leaf_supports_ext(ln, &next->ctx.extensions, has_rc ? &rc : NULL)) {
+                err = MLS_ERR_INVALID;
+                goto out;
+            }
+        }
+    }
+    /* §7.3: credential types of new and updated leaves are supported by
+     * all members, and they support all types in use. */
+    if (a.n_added || a.n_updated) {
+        cred_summarize(&next->tree, &cs);
+        for (i = 0; i < n; i++) {
+            const mls_proposal *p = items[i].p;
+            const mls_leaf_node *ln = p->type == MLS_PROPOSAL_ADD ? &p->add.key_package.leaf_node
+                                      : p->type == MLS_PROPOSAL_UPDATE ? &p->update.leaf_node
+                                                                       : NULL;
+            if (ln && !cred_fits(&cs, ln)) {
+                err = MLS_ERR_INVALID;
+                goto out;
+            }
+        }
+    }
+    *out = a;
+    memset(&a, 0, sizeof(a));
+out:
+    mls_required_capabilities_clear(&rc);
+    mls_applied_clear(&a);
+    return err;
+}

@@ -1,0 +1,378 @@
+/*
+ * Ratchet tree unit tests: Add / Remove / Update shapes and truncation,
+ * resolutions with unmerged leaves, tree hash caching against a fresh
+ * import, parent-hash verification (tampering refused), duplicate keys,
+ * bad leaf signatures and malformed wire trees.
+ */
+#include "test.h"
+#include "treekem.h"
+
+#include "crypto.h"
+
+#define SUITE MLS_SUITE_X25519_AES128GCM_SHA256_ED25519
+
+/* A signed key_package-source leaf with fresh keys. */
+struct member {
+    mls_leaf_node ln;
+    mls_buf sig_sk, enc_sk;
+};
+
+static void member_clear(struct member *m)
+{
+    mls_leaf_node_clear(&m->ln);
+    mls_buf_clear(&m->sig_sk);
+    mls_buf_clear(&m->enc_sk);
+}
+
+static int sign_leaf(const mls_suite *s, mls_leaf_node *ln, mls_bytes sig_sk, mls_bytes gid,
+                     uint32_t leaf)
+{
+    mls_buf tbs;
+    mls_buf_init(&tbs);
+    int err = mls_leaf_node_tbs_encode(ln, gid, leaf, &tbs);
+    mls_buf_reset(&ln->signature);
+    if (!err)
+        err = mls_sign_with_label(s, mls_env_default(), sig_sk, "LeafNodeTBS", mls_buf_view(&tbs),
+                                  &ln->signature);
+    mls_buf_clear(&tbs);
+    return err;
+}
+
+static int make_member(const mls_suite *s, int id, struct member *m)
+{
+    static uint16_t versions[] = {MLS_VERSION_MLS10};
+    static uint16_t creds[] = {MLS_CREDENTIAL_BASIC};
+    char name[16];
+    mls_buf sig_pk;
+    int err;
+
+    memset(m, 0, sizeof(*m));
+    mls_buf_init(&sig_pk);
+    err = mls_sig_keygen(s, mls_env_default(), &m->sig_sk, &sig_pk);
+    if (!err)
+        err = mls_hpke_generate_keypair(s, mls_env_default(), &m->enc_sk, &m->ln.encryption_key);
+    if (err)
+        goto out;
+    err = mls_buf_copy(&m->ln.signature_key, &sig_pk);
+    snprintf(name, sizeof(name), "member%d", id);
+    m->ln.credential.type = MLS_CREDENTIAL_BASIC;
+    if (!err)
+        err = mls_buf_set(&m->ln.credential.identity, name, strlen(name));
+    if (err)
+        goto out;
+    m->ln.capabilities.versions.v = malloc(sizeof(versions));
+    m->ln.capabilities.credentials.v = malloc(sizeof(creds));
+    m->ln.capabilities.cipher_suites.v = malloc(sizeof(uint16_t));
+    if (!m->ln.capabilities.versions.v || !m->ln.capabilities.credentials.v ||
+        !m->ln.capabilities.cipher_suites.v) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(m->ln.capabilities.versions.v, versions, sizeof(versions));
+    m->ln.capabilities.versions.n = 1;
+    memcpy(m->ln.capabilities.credentials.v, creds, sizeof(creds));
+    m->ln.capabilities.credentials.n = 1;
+    m->ln.capabilities.cipher_suites.v[0] = s->id;
+    m->ln.capabilities.cipher_suites.n = 1;
+    m->ln.source = MLS_LEAF_SOURCE_KEY_PACKAGE;
+    m->ln.lifetime.not_before = 0;
+    m->ln.lifetime.not_after = UINT64_MAX;
+    err = sign_leaf(s, &m->ln, mls_buf_view(&m->sig_sk), mls_bytes_of(NULL, 0), 0);
+out:
+    mls_buf_clear(&sig_pk);
+    return err;
+}
+
+static int res_is(mls_rtree *t, uint32_t node, const uint32_t *want, size_t n)
+{
+    mls_index_list l;
+    memset(&l, 0, sizeof(l));
+    int ok = mls_rtree_resolution(t, node, NULL, 0, &l) == 0 && l.n == n &&
+             (n == 0 || memcmp(l.v, want, n * sizeof(*want)) == 0);
+    mls_index_list_clear(&l);
+    return ok;
+}
+
+/* The tree hash from the cache equals that of a fresh import of the
+ * exported tree, and export / encode agree. */
+static int hash_matches_reimport(mls_rtree *t)
+{
+    uint8_t a[MLS_MAX_HASH], b[MLS_MAX_HASH];
+    mls_buf enc;
+    mls_rtree u;
+    int ok = 0;
+    mls_buf_init(&enc);
+    memset(&u, 0, sizeof(u));
+    if (mls_rtree_root_hash(t, a) || mls_rtree_encode(t, &enc) ||
+        mls_rtree_import_bytes(&u, t->suite, mls_buf_view(&enc)) || mls_rtree_root_hash(&u, b))
+        goto out;
+    ok = memcmp(a, b, t->suite->nh) == 0;
+out:
+    mls_rtree_clear(&u);
+    mls_buf_clear(&enc);
+    return ok;
+}
+
+static void test_shapes(const mls_suite *s, struct member *m)
+{
+    mls_rtree t;
+    uint32_t leaf;
+    mls_ratchet_tree wire;
+    mls_index_list roster;
+
+    memset(&roster, 0, sizeof(roster));
+    mls_rtree_init(&t, s);
+    for (int i = 0; i < 5; i++) {
+        CHECK_OK(mls_rtree_add_leaf(&t, &m[i].ln, &leaf));
+        CHECK(leaf == (uint32_t)i);
+        CHECK(hash_matches_reimport(&t));
+    }
+    CHECK(mls_rtree_n_leaves(&t) == 8);
+    CHECK(mls_rtree_member_count(&t) == 5);
+    CHECK_OK(mls_rtree_export(&t, &wire));
+    CHECK(wire.n == 9); /* truncated after leaf 4 (node 8) */
+    mls_ratchet_tree_clear(&wire);
+    CHECK_OK(mls_rtree_find_signature_key(&t, mls_buf_view(&m[3].ln.signature_key), &leaf));
+    CHECK(leaf == 3);
+    CHECK_OK(mls_rtree_find_encryption_key(&t, mls_buf_view(&m[2].ln.encryption_key), &leaf));
+    CHECK(leaf == 2);
+    CHECK_ERR(mls_rtree_find_encryption_key(&t, mls_buf_view(&m[6].ln.encryption_key), &leaf),
+              MLS_ERR_NOT_FOUND);
+
+    /* Duplicate keys are refused and change nothing. */
+    CHECK_ERR(mls_rtree_add_leaf(&t, &m[1].ln, &leaf), MLS_ERR_INVALID);
+    CHECK(mls_rtree_member_count(&t) == 5);
+    CHECK_ERR(mls_rtree_update_leaf(&t, 0, &m[1].ln), MLS_ERR_INVALID);
+
+    /* Remove the last leaf: the tree halves. */
+    CHECK_OK(mls_rtree_remove_leaf(&t, 4));
+    CHECK(mls_rtree_n_leaves(&t) == 4);
+    CHECK(hash_matches_reimport(&t));
+    CHECK_ERR(mls_rtree_remove_leaf(&t, 4), MLS_ERR_NOT_FOUND);
+    CHECK_ERR(mls_rtree_find_signature_key(&t, mls_buf_view(&m[4].ln.signature_key), &leaf),
+              MLS_ERR_NOT_FOUND);
+
+    /* An internal hole is filled first (leftmost blank leaf). */
+    CHECK_OK(mls_rtree_remove_leaf(&t, 1));
+    CHECK(mls_rtree_leaf(&t, 1) == NULL);
+    CHECK(mls_rtree_n_leaves(&t) == 4);
+    CHECK_OK(mls_rtree_add_leaf(&t, &m[5].ln, &leaf));
+    CHECK(leaf == 1);
+    CHECK_OK(mls_rtree_roster(&t, &roster));
+    CHECK(roster.n == 4 && roster.v[0] == 0 && roster.v[3] == 3);
+
+    /* Removing 3 then 2 shrinks to two leaves. */
+    CHECK_OK(mls_rtree_remove_leaf(&t, 3));
+    CHECK(mls_rtree_n_leaves(&t) == 4);
+    CHECK_OK(mls_rtree_remove_leaf(&t, 2));
+    CHECK(mls_rtree_n_leaves(&t) == 2);
+    CHECK(hash_matches_reimport(&t));
+    /* Down to one member and back. */
+    CHECK_OK(mls_rtree_remove_leaf(&t, 1));
+    CHECK(mls_rtree_n_leaves(&t) == 1);
+    CHECK_OK(mls_rtree_add_leaf(&t, &m[1].ln, &leaf));
+    CHECK(leaf == 1 && mls_rtree_n_leaves(&t) == 2);
+    mls_index_list_clear(&roster);
+    mls_rtree_clear(&t);
+    mls_rtree_clear(&t); /* twice is fine */
+}
+
+static void test_paths_and_hashes(const mls_suite *s, struct member *m)
+{
+    mls_rtree t, u;
+    mls_treekem_pending pd;
+    uint32_t leaf;
+    mls_bytes gid = mls_bytes_of((const uint8_t *)"group", 5);
+
+    memset(&pd, 0, sizeof(pd));
+    memset(&u, 0, sizeof(u));
+    mls_rtree_init(&t, s);
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(mls_rtree_add_leaf(&t, &m[i].ln, &leaf));
+    /* Leaf 0 commits: its filtered direct path is nodes 1 and 3. */
+    CHECK_OK(mls_treekem_path_create(&t, 0, &m[0].ln, mls_buf_view(&m[0].sig_sk), gid,
+                                     mls_env_default(), &pd));
+    CHECK(pd.len == 2 && pd.path[0] == 1 && pd.path[1] == 3);
+    CHECK(mls_rtree_parent(&t, 1) != NULL && mls_rtree_parent(&t, 3) != NULL);
+    CHECK_OK(mls_rtree_verify_parent_hashes(&t));
+    CHECK(hash_matches_reimport(&t));
+
+    /* Adding leaf 3 makes it unmerged at node 3 (non-blank), not at 5. */
+    CHECK_OK(mls_rtree_add_leaf(&t, &m[3].ln, &leaf));
+    CHECK(leaf == 3);
+    const mls_parent_node *p3 = mls_rtree_parent(&t, 3);
+    CHECK(p3 && p3->n_unmerged_leaves == 1 && p3->unmerged_leaves[0] == 3);
+    {
+        static const uint32_t r3[] = {3, 6}, r5[] = {4, 6}, r1[] = {1};
+        CHECK(res_is(&t, 3, r3, 2));
+        CHECK(res_is(&t, 5, r5, 2));
+        CHECK(res_is(&t, 1, r1, 1));
+        mls_index_list l;
+        memset(&l, 0, sizeof(l));
+        uint32_t ex = 3;
+        CHECK_OK(mls_rtree_resolution(&t, 3, &ex, 1, &l));
+        CHECK(l.n == 1 && l.v[0] == 3);
+        mls_index_list_clear(&l);
+    }
+    /* Unmerged leaves are left out of original sibling tree hashes. */
+    CHECK_OK(mls_rtree_verify_parent_hashes(&t));
+    CHECK(hash_matches_reimport(&t));
+
+    /* A tampered parent hash is refused; so is a tampered public key. */
+    CHECK_OK(mls_rtree_copy(&u, &t));
+    mls_parent_node pn;
+    CHECK_OK(mls_parent_node_copy(&pn, mls_rtree_parent(&u, 1)));
+    pn.parent_hash.p[0] ^= 1;
+    CHECK_OK(mls_rtree_set_parent(&u, 1, &pn));
+    CHECK_ERR(mls_rtree_verify_parent_hashes(&u), MLS_ERR_INVALID);
+    pn.parent_hash.p[0] ^= 1;
+    pn.encryption_key.p[3] ^= 1;
+    CHECK_OK(mls_rtree_set_parent(&u, 1, &pn));
+    CHECK_ERR(mls_rtree_verify_parent_hashes(&u), MLS_ERR_INVALID);
+    mls_parent_node_clear(&pn);
+    mls_rtree_clear(&u);
+
+    /* verify_join: hash, parent hashes, leaf signatures. */
+    uint8_t h[MLS_MAX_HASH];
+    mls_leaf_check chk;
+    memset(&chk, 0, sizeof(chk));
+    chk.group_id = gid;
+    CHECK_OK(mls_rtree_root_hash(&t, h));
+    CHECK_OK(mls_rtree_verify_join(&t, mls_bytes_of(h, s->nh), &chk));
+    h[0] ^= 1;
+    CHECK_ERR(mls_rtree_verify_join(&t, mls_bytes_of(h, s->nh), &chk), MLS_ERR_INVALID);
+    h[0] ^= 1;
+    /* The committed leaf is signed for this group only. */
+    chk.group_id = mls_bytes_of((const uint8_t *)"other", 5);
+    CHECK_ERR(mls_rtree_verify_leaves(&t, &chk), MLS_ERR_SIGNATURE);
+    chk.group_id = gid;
+    /* Lifetime checks when asked. */
+    chk.check_lifetime = 1;
+    chk.now = 1000;
+    CHECK_OK(mls_rtree_verify_leaves(&t, &chk));
+
+    /* A bad signature on a key_package leaf. */
+    CHECK_OK(mls_rtree_copy(&u, &t));
+    mls_leaf_node bad;
+    CHECK_OK(mls_leaf_node_copy(&bad, mls_rtree_leaf(&u, 2)));
+    bad.signature.p[5] ^= 0x10;
+    CHECK_OK(mls_rtree_set_leaf(&u, 2, &bad));
+    CHECK_ERR(mls_rtree_verify_leaves(&u, &chk), MLS_ERR_SIGNATURE);
+    /* An expired one. */
+    bad.lifetime.not_after = 10;
+    CHECK_OK(sign_leaf(s, &bad, mls_buf_view(&m[2].sig_sk), gid, 2));
+    CHECK_OK(mls_rtree_set_leaf(&u, 2, &bad));
+    CHECK_ERR(mls_rtree_verify_leaves(&u, &chk), MLS_ERR_EXPIRED);
+    mls_leaf_node_clear(&bad);
+    mls_rtree_clear(&u);
+
+    /* Update blanks the direct path. */
+    CHECK_OK(mls_rtree_update_leaf(&t, 1, &m[6].ln));
+    CHECK(mls_rtree_parent(&t, 1) == NULL && mls_rtree_parent(&t, 3) == NULL);
+    CHECK(hash_matches_reimport(&t));
+    CHECK_OK(mls_rtree_verify_parent_hashes(&t));
+
+    mls_treekem_pending_clear(&pd);
+    mls_rtree_clear(&t);
+}
+
+static void test_malformed(const mls_suite *s, struct member *m)
+{
+    mls_rtree t, u;
+    mls_buf enc;
+    mls_ratchet_tree wire;
+    uint32_t leaf;
+
+    memset(&u, 0, sizeof(u));
+    mls_buf_init(&enc);
+    mls_rtree_init(&t, s);
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(mls_rtree_add_leaf(&t, &m[i].ln, &leaf));
+    CHECK_OK(mls_rtree_encode(&t, &enc));
+    CHECK_OK(mls_rtree_import_bytes(&u, s, mls_buf_view(&enc)));
+    mls_rtree_clear(&u);
+    /* Every truncation and a trailing byte fail cleanly. */
+    for (size_t n = 0; n < enc.n; n++)
+        CHECK(mls_rtree_import_bytes(&u, s, mls_bytes_of(enc.p, n)) != 0);
+    CHECK_OK(mls_buf_append(&enc, "\0", 1));
+    CHECK_ERR(mls_rtree_import_bytes(&u, s, mls_buf_view(&enc)), MLS_ERR_TRAILING);
+    /* An empty tree. */
+    static const uint8_t empty[] = {0};
+    CHECK_ERR(mls_rtree_import_bytes(&u, s, mls_bytes_of(empty, 1)), MLS_ERR_INVALID);
+
+    CHECK_OK(mls_rtree_export(&t, &wire));
+    CHECK(wire.n == 5);
+    /* A trailing blank node. */
+    mls_node last = wire.nodes[4];
+    wire.nodes[4].type = MLS_NODE_BLANK;
+    wire.n = 5;
+    CHECK_ERR(mls_rtree_import(&u, s, &wire), MLS_ERR_INVALID);
+    /* An even number of nodes. */
+    wire.n = 4;
+    CHECK_ERR(mls_rtree_import(&u, s, &wire), MLS_ERR_INVALID);
+    wire.n = 5;
+    wire.nodes[4] = last;
+    /* A leaf at a parent position. */
+    mls_node saved = wire.nodes[1];
+    CHECK_OK(mls_node_copy(&wire.nodes[1], &wire.nodes[2]));
+    CHECK_ERR(mls_rtree_import(&u, s, &wire), MLS_ERR_INVALID);
+    mls_node_clear(&wire.nodes[1]);
+    /* A parent whose unmerged leaf is outside its subtree. */
+    wire.nodes[1].type = MLS_NODE_PARENT;
+    CHECK_OK(mls_buf_copy(&wire.nodes[1].parent.encryption_key, &m[6].ln.encryption_key));
+    wire.nodes[1].parent.unmerged_leaves = malloc(sizeof(uint32_t));
+    wire.nodes[1].parent.unmerged_leaves[0] = 2;
+    wire.nodes[1].parent.n_unmerged_leaves = 1;
+    CHECK_ERR(mls_rtree_import(&u, s, &wire), MLS_ERR_INVALID);
+    mls_node_clear(&wire.nodes[1]);
+    wire.nodes[1] = saved;
+    /* Two leaves with one encryption key. */
+    mls_buf_clear(&wire.nodes[4].leaf.encryption_key);
+    CHECK_OK(mls_buf_copy(&wire.nodes[4].leaf.encryption_key, &m[0].ln.encryption_key));
+    CHECK_ERR(mls_rtree_import(&u, s, &wire), MLS_ERR_INVALID);
+    mls_ratchet_tree_clear(&wire);
+
+    mls_buf_clear(&enc);
+    mls_rtree_clear(&t);
+}
+
+/* The lookup index survives many inserts and deletions. */
+static void test_index_churn(const mls_suite *s, struct member *m)
+{
+    mls_rtree t;
+    uint32_t leaf;
+    mls_rtree_init(&t, s);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 8; i++)
+            CHECK_OK(mls_rtree_add_leaf(&t, &m[i].ln, &leaf));
+        for (int i = 0; i < 8; i += 2)
+            CHECK_OK(mls_rtree_remove_leaf(&t, (uint32_t)i));
+        for (int i = 1; i < 8; i += 2) {
+            CHECK_OK(mls_rtree_find_signature_key(&t, mls_buf_view(&m[i].ln.signature_key),
+                                                  &leaf));
+            CHECK(leaf == (uint32_t)i);
+        }
+        for (int i = 1; i < 8; i += 2)
+            CHECK_OK(mls_rtree_remove_leaf(&t, (uint32_t)i));
+        CHECK(mls_rtree_member_count(&t) == 0);
+        CHECK(mls_rtree_n_leaves(&t) == 1);
+        mls_rtree_clear(&t);
+        mls_rtree_init(&t, s);
+    }
+    mls_rtree_clear(&t);
+}
+
+int main(void)
+{
+    const mls_suite *s = mls_suite_get(SUITE);
+    struct member m[8];
+    for (int i = 0; i < 8; i++)
+        CHECK_OK(make_member(s, i, &m[i]));
+    test_shapes(s, m);
+    test_paths_and_hashes(s, m);
+    test_malformed(s, m);
+    test_index_churn(s, m);
+    for (int i = 0; i < 8; i++)
+        member_clear(&m[i]);
+    TEST_MAIN_END("test_ratchet_tree");
+}
