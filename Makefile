@@ -53,7 +53,6 @@ VEC_BIN = $(B)/bin/vectors
 # Sources live in src/server/ because ./server is the program (seed interface).
 SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
-# Client sources live in src/client/ because ./client is the program.
 CLIENT_SRC = $(wildcard src/client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o)
 
@@ -97,9 +96,9 @@ $(B)/bin/client: $(CLIENT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
 
 server: $(B)/bin/server
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 client: $(B)/bin/client
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

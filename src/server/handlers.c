@@ -77,6 +77,20 @@ static int get_b64(req_ctx *r, json_t *obj, const char *key, mls_bytes *out, srv
     return decode_b64(r, json_object_get(obj, key), key, out, e);
 }
 
+/* The optional idempotency key of group.send / group.commit: 1 to
+ * SRV_MSG_ID_MAX bytes; n = 0 when absent. */
+static int get_msg_id(req_ctx *r, mls_bytes *out, srv_err *e)
+{
+    *out = mls_bytes_of(NULL, 0);
+    if (!json_object_get(r->req, "msg_id"))
+        return 0;
+    if (get_b64(r, r->req, "msg_id", out, e))
+        return -1;
+    if (out->n == 0 || out->n > SRV_MSG_ID_MAX)
+        return srv_refuse(e, "bad_request", "msg_id must be 1 to %d bytes", SRV_MSG_ID_MAX);
+    return 0;
+}
+
 /* An optional array of strings; *n = 0 when absent. */
 static int get_names(json_t *obj, const char *key, const char ***out, size_t *n, srv_err *e)
 {
@@ -530,11 +544,11 @@ static int h_group_commit(req_ctx *r, srv_err *e)
     srv_commit_req cr;
     srv_welcome_req *w = NULL;
     uint64_t seq = 0, epoch = 0;
-    int rc = -1;
+    int rc = -1, dup = 0;
     memset(&cr, 0, sizeof cr);
     json_t *wl = json_object_get(r->req, "welcomes");
     if (get_str(r, r->req, "group", &cr.group, e) || get_u64(r->req, "epoch", 1, 0, &cr.epoch, e) ||
-        get_b64(r, r->req, "commit", &cr.commit, e) ||
+        get_b64(r, r->req, "commit", &cr.commit, e) || get_msg_id(r, &cr.msg_id, e) ||
         get_names(r->req, "add", &cr.add, &cr.n_add, e) ||
         get_names(r->req, "remove", &cr.remove, &cr.n_remove, e))
         goto out;
@@ -566,10 +580,12 @@ static int h_group_commit(req_ctx *r, srv_err *e)
             goto out;
         }
     }
-    rc = srv_logic_commit(r->s, &r->user, &cr, &seq, &epoch, e);
+    rc = srv_logic_commit(r->s, &r->user, &cr, &seq, &epoch, &dup, e);
     if (!rc) {
         set_int(r->resp, "seq", (int64_t)seq);
         set_int(r->resp, "epoch", (int64_t)epoch);
+        if (dup)
+            json_object_set_new(r->resp, "duplicate", json_true());
     }
 out:
     for (size_t i = 0; w && i < cr.n_welcomes; i++)
@@ -583,13 +599,17 @@ out:
 static int h_group_send(req_ctx *r, srv_err *e)
 {
     const char *group = NULL;
-    mls_bytes msg;
+    mls_bytes msg, msg_id;
     uint64_t seq = 0, epoch = 0;
+    int dup = 0;
     if (get_str(r, r->req, "group", &group, e) || get_b64(r, r->req, "message", &msg, e) ||
-        srv_logic_send(r->s, &r->user, group, msg, &seq, &epoch, e))
+        get_msg_id(r, &msg_id, e) ||
+        srv_logic_send(r->s, &r->user, group, msg, msg_id, &seq, &epoch, &dup, e))
         return -1;
     set_int(r->resp, "seq", (int64_t)seq);
     set_int(r->resp, "epoch", (int64_t)epoch);
+    if (dup)
+        json_object_set_new(r->resp, "duplicate", json_true());
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /*
  * KeyPackage validation on upload (RFC 9420 §10.1, §7.3), for the server's
- * directory rules: the KeyPackage must belong to the uploader.
+ * directory rules: the KeyPackage must belong to the uploader.  Decoding
+ * and signature checks are libmls's (mls_message_decode_bytes,
+ * mls_key_package_verify); the rules here are the server's policy.
  */
 #ifndef SRV_KPCHECK_H
 #define SRV_KPCHECK_H
@@ -19,9 +21,10 @@ typedef struct srv_kp_info {
     uint64_t not_after;
 } srv_kp_info;
 
-/* Accepts an MLSMessage(mls_key_package) or a bare KeyPackage.  Returns 0,
- * or MLS_ERR_MALFORMED (does not decode) or another MLS error (decodes but
- * fails a check) with *why a readable reason. */
+/* Accepts an MLSMessage(mls_key_package), or a bare KeyPackage when the
+ * input does not decode as an MLSMessage at all (docs/PROTOCOL.md §6).
+ * Returns 0, or MLS_ERR_MALFORMED (does not decode) or another MLS error
+ * (decodes but fails a check) with *why a readable reason. */
 int srv_kp_validate(mls_bytes in, const srv_kp_expect *x, srv_kp_info *info, const char **why);
 
 #endif

@@ -231,16 +231,33 @@ int srv_logic_group_find(srv *s, const char *name, mls_bytes gid, srv_group *out
     return err ? refuse_store(e) : 0;
 }
 
-/* The group and the caller's current membership. */
-static int group_and_member(srv *s, const srv_user *u, const char *name, srv_group *g,
-                            srv_member *m, srv_err *e)
+/* The caller's current membership of g. */
+static int member_of(srv *s, const srv_user *u, const srv_group *g, srv_member *m, srv_err *e)
 {
-    if (srv_logic_group_find(s, name, mls_bytes_of(NULL, 0), g, e))
-        return -1;
     int err = s->store->ops->member_get(s->store, g->ref, u->id, m);
     if (err == SRV_NOT_FOUND || (!err && m->left))
-        return srv_refuse(e, "not_member", "you are not on the roster of '%s'", name);
+        return srv_refuse(e, "not_member", "you are not on the roster of '%s'", g->name);
     return err ? refuse_store(e) : 0;
+}
+
+/* A retry of a request already accepted (docs/PROTOCOL.md §7.7): 1 with
+ * *ref set if u stored msg_id in g, 0 if not, -1 refused. */
+static int find_retry(srv *s, const srv_user *u, const srv_group *g, mls_bytes msg_id,
+                      int commit, srv_log_ref *ref, srv_err *e)
+{
+    if (msg_id.n == 0)
+        return 0;
+    if (msg_id.n > SRV_MSG_ID_MAX)
+        return srv_refuse(e, "bad_request", "msg_id is at most %d bytes", SRV_MSG_ID_MAX);
+    int err = s->store->ops->log_find_msg_id(s->store, g->ref, u->id, msg_id, ref);
+    if (err == SRV_NOT_FOUND)
+        return 0;
+    if (err)
+        return refuse_store(e);
+    if ((ref->kind == SRV_KIND_COMMIT) != commit)
+        return srv_refuse(e, "bad_request", "msg_id was used for a %s",
+                          commit ? "group.send" : "group.commit");
+    return 1;
 }
 
 /* Roster before a change: the recipients of its log event. */
@@ -269,7 +286,7 @@ static int check_header(const srv_group *g, mls_bytes msg, srv_mls_header *h, sr
     const char *why = "malformed";
     if (srv_mls_read_header(msg, h, &why))
         return srv_refuse(e, "malformed_mls", "%s", why);
-    if (h->group_id.n != g->gid_len || memcmp(h->group_id.p, g->gid, g->gid_len) != 0)
+    if (!srv_mls_header_group_is(h, mls_bytes_of(g->gid, g->gid_len)))
         return srv_refuse(e, "wrong_group", "the message's group_id is not that of '%s'",
                           g->name);
     return 0;
@@ -362,7 +379,7 @@ static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv
     srv_mls_header h;
     if (check_header(g, r->commit, &h, e))
         return -1;
-    if (h.content_type != SRV_CT_COMMIT)
+    if (h.content_type != MLS_CONTENT_COMMIT)
         return srv_refuse(e, "bad_request", "commit does not hold a Commit");
     if (h.epoch != r->epoch)
         return srv_refuse(e, "bad_request", "commit's epoch %llu differs from the request's %llu",
@@ -371,11 +388,11 @@ static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv
         if (srv_mls_check_welcome(r->welcomes[w].welcome, &why))
             return srv_refuse(e, "malformed_mls", "welcome %zu: %s", w, why);
     if (r->group_info.n) {
-        mls_bytes gid;
-        uint64_t ep;
-        if (srv_mls_check_group_info(r->group_info, &gid, &ep, &why))
+        srv_mls_header gi;
+        if (srv_mls_check_group_info(r->group_info, &gi, &why))
             return srv_refuse(e, "malformed_mls", "group_info: %s", why);
-        if (gid.n != g->gid_len || memcmp(gid.p, g->gid, gid.n) != 0 || ep != r->epoch + 1)
+        if (!srv_mls_header_group_is(&gi, mls_bytes_of(g->gid, g->gid_len)) ||
+            gi.epoch != r->epoch + 1)
             return srv_refuse(e, "bad_request",
                               "group_info is not for this group's next epoch");
     }
@@ -417,7 +434,7 @@ static int apply_commit(srv *s, const srv_user *u, const srv_group *g, const srv
 }
 
 int srv_logic_commit(srv *s, const srv_user *u, const srv_commit_req *r, uint64_t *seq,
-                     uint64_t *new_epoch, srv_err *e)
+                     uint64_t *new_epoch, int *duplicate, srv_err *e)
 {
     srv_store *st = s->store;
     srv_group g;
@@ -425,10 +442,28 @@ int srv_logic_commit(srv *s, const srv_user *u, const srv_commit_req *r, uint64_
     srv_user *added = NULL, *removed = NULL;
     id_list roster = {NULL, 0, 0};
     char meta[4096] = "{";
+    srv_log_ref prev;
     int rc = -1;
-    if (group_and_member(s, u, r->group, &g, &me, e))
+    if (srv_logic_group_find(s, r->group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
-    if (check_commit_objects(&g, r, e))
+    /* A retry of an accepted commit gets its original result, also when
+     * the commit removed the caller: by msg_id, or (without one) because
+     * the commit accepted for that epoch is byte for byte this one. */
+    int found = find_retry(s, u, &g, r->msg_id, 1, &prev, e);
+    if (found == 0 && g.epoch > r->epoch) {
+        int err = st->ops->log_find_commit(st, g.ref, r->epoch, u->id, r->commit, &prev);
+        found = err == SRV_OK ? 1 : err == SRV_NOT_FOUND ? 0 : refuse_store(e);
+    }
+    if (found) {
+        if (found > 0) {
+            *seq = prev.seq;
+            *new_epoch = prev.epoch + 1;
+            *duplicate = 1;
+            rc = 0;
+        }
+        goto out;
+    }
+    if (member_of(s, u, &g, &me, e) || check_commit_objects(&g, r, e))
         goto out;
     added = calloc(r->n_add + 1, sizeof *added);
     removed = calloc(r->n_remove + 1, sizeof *removed);
@@ -457,14 +492,15 @@ int srv_logic_commit(srv *s, const srv_user *u, const srv_commit_req *r, uint64_
     meta_list(meta, sizeof meta, "remove", r->remove, r->n_remove);
     strncat(meta, "}", sizeof meta - strlen(meta) - 1);
     int64_t now = srv_time();
-    if (st->ops->log_append(st, g.ref, r->epoch, SRV_KIND_COMMIT, u->id, r->commit, meta, now,
-                            seq)) {
+    if (st->ops->log_append(st, g.ref, r->epoch, SRV_KIND_COMMIT, u->id, r->commit, meta,
+                            r->msg_id, now, seq)) {
         refuse_store(e);
         goto out;
     }
     if (apply_commit(s, u, &g, r, added, removed, *seq, e))
         goto out;
     *new_epoch = r->epoch + 1;
+    *duplicate = 0;
     g.epoch = *new_epoch;
     g.last_seq = *seq;
     srv_log_entry le = {*seq, r->epoch, SRV_KIND_COMMIT, u->id, u->name, now, r->commit, meta};
@@ -478,23 +514,36 @@ out:
     return rc;
 }
 
-int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg, uint64_t *seq,
-                   uint64_t *epoch, srv_err *e)
+int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg,
+                   mls_bytes msg_id, uint64_t *seq, uint64_t *epoch, int *duplicate, srv_err *e)
 {
     srv_store *st = s->store;
     srv_group g;
     srv_member me;
     srv_mls_header h;
+    srv_log_ref prev;
     id_list roster = {NULL, 0, 0};
     int rc = -1;
-    if (group_and_member(s, u, group, &g, &me, e) || check_header(&g, msg, &h, e))
+    if (srv_logic_group_find(s, group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
-    if (h.content_type == SRV_CT_COMMIT) {
+    int found = find_retry(s, u, &g, msg_id, 0, &prev, e);
+    if (found) {
+        if (found > 0) {
+            *seq = prev.seq;
+            *epoch = prev.epoch;
+            *duplicate = 1;
+            rc = 0;
+        }
+        goto out;
+    }
+    if (member_of(s, u, &g, &me, e) || check_header(&g, msg, &h, e))
+        goto out;
+    if (h.content_type == MLS_CONTENT_COMMIT) {
         srv_refuse(e, "bad_request", "commits go through group.commit");
         goto out;
     }
     /* RFC 9420 §6: application data is only sent as PrivateMessage. */
-    if (h.content_type == SRV_CT_APPLICATION && h.wire_format != SRV_WF_PRIVATE) {
+    if (h.content_type == MLS_CONTENT_APPLICATION && h.wire_format != MLS_WIRE_PRIVATE_MESSAGE) {
         srv_refuse(e, "bad_request", "application messages must be PrivateMessages");
         goto out;
     }
@@ -506,13 +555,14 @@ int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg, 
         refuse_store(e);
         goto out;
     }
-    enum srv_kind kind = h.content_type == SRV_CT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
+    enum srv_kind kind = h.content_type == MLS_CONTENT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
     int64_t now = srv_time();
-    if (st->ops->log_append(st, g.ref, h.epoch, kind, u->id, msg, NULL, now, seq)) {
+    if (st->ops->log_append(st, g.ref, h.epoch, kind, u->id, msg, NULL, msg_id, now, seq)) {
         refuse_store(e);
         goto out;
     }
     *epoch = h.epoch;
+    *duplicate = 0;
     g.last_seq = *seq;
     srv_log_entry le = {*seq, h.epoch, kind, u->id, u->name, now, msg, NULL};
     srv_push_log(s, &g, &le, roster.ids, roster.n);

@@ -56,12 +56,17 @@ typedef struct srv_commit_req {
     size_t n_add;
     const char **remove;
     size_t n_remove;
+    mls_bytes msg_id; /* n == 0 when absent */
 } srv_commit_req;
 
+/* *duplicate = 1 when the request repeats one already accepted
+ * (docs/PROTOCOL.md §7.7): the original seq and epoch are returned and
+ * nothing is stored or pushed. */
 int srv_logic_commit(srv *s, const srv_user *u, const srv_commit_req *req, uint64_t *seq,
-                     uint64_t *new_epoch, srv_err *e);
-int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg, uint64_t *seq,
-                   uint64_t *epoch, srv_err *e);
+                     uint64_t *new_epoch, int *duplicate, srv_err *e);
+int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg,
+                   mls_bytes msg_id, uint64_t *seq, uint64_t *epoch, int *duplicate,
+                   srv_err *e);
 
 /* Checks that u may read group's log after `after`; the entries to return
  * are from < seq <= upto. */

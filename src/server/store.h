@@ -26,6 +26,7 @@ enum { SRV_OK = 0, SRV_NOT_FOUND = 1, SRV_CONFLICT = 2, SRV_STORE_ERR = 3 };
 #define SRV_NAME_MAX 64       /* group names; usernames are shorter */
 #define SRV_GROUP_ID_MAX 255
 #define SRV_SIG_KEY_MAX 133
+#define SRV_MSG_ID_MAX 64     /* client-chosen idempotency key */
 
 enum srv_role { SRV_ROLE_MEMBER = 0, SRV_ROLE_ADMIN = 1 };
 enum srv_kind { SRV_KIND_COMMIT = 1, SRV_KIND_MESSAGE = 2, SRV_KIND_PROPOSAL = 3 };
@@ -67,6 +68,13 @@ typedef struct srv_log_entry {
     mls_bytes data;
     const char *meta; /* JSON object text or NULL */
 } srv_log_entry;
+
+/* Where an accepted message sits in its group's log. */
+typedef struct srv_log_ref {
+    uint64_t seq;
+    uint64_t epoch; /* the epoch in the message header */
+    enum srv_kind kind;
+} srv_log_ref;
 
 typedef struct srv_inbox_entry {
     int64_t id;
@@ -140,10 +148,18 @@ struct srv_store_ops {
                       uint64_t joined_seq);
     int (*member_remove)(srv_store *st, int64_t ref, int64_t user_id, uint64_t left_seq);
 
-    /* Appends with seq = last_seq + 1 and returns it. */
+    /* Appends with seq = last_seq + 1 and returns it.  msg_id (n == 0:
+     * none) is the sender's idempotency key, unique per (group, sender):
+     * SRV_CONFLICT if it is stored already. */
     int (*log_append)(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kind,
-                      int64_t sender_id, mls_bytes data, const char *meta, int64_t now,
-                      uint64_t *seq);
+                      int64_t sender_id, mls_bytes data, const char *meta, mls_bytes msg_id,
+                      int64_t now, uint64_t *seq);
+    /* The retained entry the sender stored under msg_id. */
+    int (*log_find_msg_id)(srv_store *st, int64_t ref, int64_t sender_id, mls_bytes msg_id,
+                           srv_log_ref *out);
+    /* The retained commit for epoch if the sender sent exactly data. */
+    int (*log_find_commit)(srv_store *st, int64_t ref, uint64_t epoch, int64_t sender_id,
+                           mls_bytes data, srv_log_ref *out);
     /* Entries with after < seq <= upto, in order, at most limit. */
     int (*log_fetch)(srv_store *st, int64_t ref, uint64_t after, uint64_t upto, int limit,
                      srv_log_cb cb, void *ctx);

@@ -72,6 +72,11 @@ static const char *const migrations[] = {
     " group_info BLOB,"
     " created INTEGER NOT NULL);"
     "CREATE INDEX inbox_user ON inbox(user_id, id);",
+    /* 2: idempotent retries (docs/PROTOCOL.md §7.7): the sender's msg_id
+     * lives with its log entry, so retention purges both together. */
+    "ALTER TABLE log ADD COLUMN msg_id BLOB;"
+    "CREATE UNIQUE INDEX log_msg_id ON log(group_ref, sender_id, msg_id)"
+    " WHERE msg_id IS NOT NULL;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -83,7 +88,7 @@ enum stmt_id {
     Q_GROUP_INSERT, Q_GROUP_BY_NAME, Q_GROUP_BY_GID, Q_GROUP_ADVANCE, Q_GROUP_SET_INFO,
     Q_GROUP_GET_INFO, Q_GROUPS_OF_USER,
     Q_MEMBER_GET, Q_MEMBER_LIST, Q_MEMBER_ADD, Q_MEMBER_REMOVE,
-    Q_LOG_BUMP, Q_LOG_INSERT, Q_LOG_FETCH, Q_LOG_FIRST,
+    Q_LOG_BUMP, Q_LOG_INSERT, Q_LOG_FETCH, Q_LOG_FIRST, Q_LOG_BY_MSG_ID, Q_LOG_SAME_COMMIT,
     Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_DELETE,
     Q_PURGE_LOG, Q_PURGE_KP_AGE, Q_PURGE_KP_EXPIRED,
     Q_COUNT
@@ -140,8 +145,12 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_MEMBER_REMOVE] = "UPDATE members SET left_seq = ?"
                         " WHERE group_ref = ? AND user_id = ? AND left_seq IS NULL",
     [Q_LOG_BUMP] = "UPDATE groups SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-    [Q_LOG_INSERT] = "INSERT INTO log(group_ref, seq, epoch, kind, sender_id, data, meta, created)"
-                     " VALUES (?,?,?,?,?,?,?,?)",
+    [Q_LOG_INSERT] = "INSERT INTO log(group_ref, seq, epoch, kind, sender_id, data, meta, created,"
+                     " msg_id) VALUES (?,?,?,?,?,?,?,?,?)",
+    [Q_LOG_BY_MSG_ID] = "SELECT seq, epoch, kind FROM log"
+                        " WHERE group_ref = ? AND sender_id = ? AND msg_id = ?",
+    [Q_LOG_SAME_COMMIT] = "SELECT seq, epoch, kind FROM log WHERE group_ref = ? AND epoch = ?"
+                          " AND kind = 1 AND sender_id = ? AND data = ?",
     [Q_LOG_FETCH] = "SELECT l.seq, l.epoch, l.kind, l.sender_id, u.username, l.created, l.data,"
                     " l.meta FROM log l LEFT JOIN users u ON u.id = l.sender_id"
                     " WHERE l.group_ref = ? AND l.seq > ? AND l.seq <= ? ORDER BY l.seq LIMIT ?",
@@ -632,8 +641,8 @@ static int b_member_remove(srv_store *st, int64_t ref, int64_t user_id, uint64_t
 /* ------------------------------------------------------------ log */
 
 static int b_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kind,
-                        int64_t sender_id, mls_bytes data, const char *meta, int64_t now,
-                        uint64_t *seq)
+                        int64_t sender_id, mls_bytes data, const char *meta, mls_bytes msg_id,
+                        int64_t now, uint64_t *seq)
 {
     sqlite_store *s = S(st);
     sqlite3_stmt *b = q(s, Q_LOG_BUMP);
@@ -655,10 +664,55 @@ static int b_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kin
     else
         sqlite3_bind_null(q1, 7);
     sqlite3_bind_int64(q1, 8, now);
+    if (msg_id.n)
+        bind_bytes(q1, 9, msg_id);
+    else
+        sqlite3_bind_null(q1, 9);
     int err = exec_done(s, q1, "log insert");
     if (!err)
         *seq = (uint64_t)next;
     return err;
+}
+
+/* One (seq, epoch, kind) row into out; SRV_NOT_FOUND if none. */
+static int log_ref_row(sqlite_store *s, sqlite3_stmt *st, srv_log_ref *out)
+{
+    int rc = sqlite3_step(st);
+    int err = SRV_OK;
+    if (rc == SQLITE_ROW) {
+        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        out->epoch = (uint64_t)sqlite3_column_int64(st, 1);
+        out->kind = (enum srv_kind)sqlite3_column_int(st, 2);
+    } else if (rc == SQLITE_DONE) {
+        err = SRV_NOT_FOUND;
+    } else {
+        err = fail(s, "log lookup");
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+static int b_log_find_msg_id(srv_store *st, int64_t ref, int64_t sender_id, mls_bytes msg_id,
+                             srv_log_ref *out)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_LOG_BY_MSG_ID);
+    sqlite3_bind_int64(q1, 1, ref);
+    sqlite3_bind_int64(q1, 2, sender_id);
+    bind_bytes(q1, 3, msg_id);
+    return log_ref_row(s, q1, out);
+}
+
+static int b_log_find_commit(srv_store *st, int64_t ref, uint64_t epoch, int64_t sender_id,
+                             mls_bytes data, srv_log_ref *out)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_LOG_SAME_COMMIT);
+    sqlite3_bind_int64(q1, 1, ref);
+    sqlite3_bind_int64(q1, 2, (int64_t)epoch);
+    sqlite3_bind_int64(q1, 3, sender_id);
+    bind_bytes(q1, 4, data);
+    return log_ref_row(s, q1, out);
 }
 
 static int b_log_fetch(srv_store *st, int64_t ref, uint64_t after, uint64_t upto, int limit,
@@ -867,6 +921,8 @@ static const struct srv_store_ops sqlite_ops = {
     .log_append = b_log_append,
     .log_fetch = b_log_fetch,
     .log_first_seq = b_log_first_seq,
+    .log_find_msg_id = b_log_find_msg_id,
+    .log_find_commit = b_log_find_commit,
     .inbox_add = b_inbox_add,
     .inbox_list = b_inbox_list,
     .inbox_ack = b_inbox_ack,

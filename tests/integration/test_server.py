@@ -1,0 +1,664 @@
+"""Acceptance tests of the mlschat server: the real ./server binary on a free
+port with a temporary database, driven over HTTP and WebSocket.
+
+Usage: python3 tests/integration/test_server.py ./server [test-name-substring]
+"""
+
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import tempfile
+import sys
+import threading
+import time
+import traceback
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, group_info, private_message,  # noqa
+                      public_commit, unb64, welcome)
+
+BINARY = None
+
+
+class Fail(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def ok(resp, what=""):
+    expect(resp.get("ok") is True, "%s: expected ok, got %s" % (what, resp))
+    return resp
+
+
+def refused(resp, code, what=""):
+    expect(resp.get("ok") is False and resp.get("error") == code,
+           "%s: expected error %s, got %s" % (what, code, resp))
+    expect(isinstance(resp.get("message"), str) and resp["message"], "error has a message")
+    return resp
+
+
+def user(srv, name):
+    ident = Identity(name)
+    c = srv.client(ident)
+    ok(c.register(), "register " + name)
+    return ident, c
+
+
+def make_group(c, name):
+    gid = os.urandom(16)
+    ok(c.request("group.create", name=name, group_id=b64(gid), epoch=0), "group.create")
+    return gid
+
+
+def add_member(admin, group, gid, epoch, names):
+    return admin.request("group.commit", group=group, epoch=epoch,
+                         commit=b64(public_commit(gid, epoch)),
+                         welcomes=[{"recipients": names, "welcome": b64(welcome())}],
+                         group_info=b64(group_info(gid, epoch + 1)), add=names)
+
+
+def poll(fn, timeout=30, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise Fail("timed out waiting for " + what)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_http_endpoints():
+    srv = Server(BINARY).start()
+    try:
+        st, body = srv.http("/health")
+        expect(st == 200 and json.loads(body)["status"] == "ok", "health")
+        st, body = srv.http("/v1/users/nobody")
+        expect(st == 404 and json.loads(body)["error"] == "unknown_user", "lookup 404")
+        st, body = srv.http("/v1/users/Bad%20Name")
+        expect(st == 400 and json.loads(body)["error"] == "bad_username", "lookup 400")
+        st, body = srv.http("/nowhere")
+        expect(st == 404 and json.loads(body)["error"] == "not_found", "unknown path")
+        a, ca = user(srv, "alice")
+        st, body = srv.http("/v1/users/alice")
+        info = json.loads(body)
+        expect(st == 200 and unb64(info["signature_key"]) == a.pk, "lookup key")
+        expect(len(info["fingerprint"]) == 79 and info["cipher_suite"] == 1, "fingerprint")
+        r = ok(ca.request("user.lookup", username="alice"))
+        expect(r["user_id"] == info["user_id"], "ws lookup")
+        st, body = srv.http("/metrics")
+        text = body.decode()
+        for name in ("mlschat_connections 1", "mlschat_request_duration_seconds_bucket",
+                     "mlschat_database_bytes", "mlschat_requests_refused_total",
+                     "mlschat_messages_accepted_total"):
+            expect(name in text, "metrics has " + name)
+        expect('reason="unknown_user"' in text, "refusals counted by reason")
+    finally:
+        srv.stop()
+
+
+def test_auth():
+    srv = Server(BINARY).start()
+    try:
+        a = Identity("alice")
+        c = srv.client(a)
+        refused(c.request("kp.count"), "unauthenticated")
+        refused(c.register(Identity("Alice!")), "bad_username")
+        refused(c.register(Identity("x" * 33)), "bad_username")
+        refused(c.register(a, cipher_suite=9), "unsupported_suite")
+        refused(c.register(a, signature_key=b64(b"short")), "bad_key")
+        refused(c.register(a, signature=b64(Identity("alice").auth_signature(
+            "register", c.nonce, int(time.time())))), "bad_signature")
+        refused(c.register(a, timestamp=int(time.time()) - 3600), "bad_timestamp")
+        refused(c.register(a, nonce=b64(os.urandom(32))), "bad_challenge")
+        refused(c.register(a, signature="!!!"), "bad_base64")
+        ok(c.register(a))
+        refused(c.login(a), "already_authenticated")
+        c2 = srv.client(Identity("alice"))
+        refused(c2.register(), "username_taken")
+        c3 = srv.client(Identity("bob"))
+        refused(c3.register(c3.id, signature_key=b64(a.pk),
+                            signature=b64(a.auth_signature("register", c3.nonce, int(time.time()),
+                                                           username="bob"))), "bad_key")
+        # Login: the right key works; another key, an unknown user, a replay do not.
+        d = srv.client(a)
+        used = {"nonce": b64(d.nonce)}
+        ts = int(time.time())
+        sig = b64(a.auth_signature("login", d.nonce, ts))
+        ok(d.request("login", username="alice", nonce=used["nonce"], timestamp=ts, signature=sig))
+        e = srv.client(a)
+        refused(e.request("login", username="alice", nonce=used["nonce"], timestamp=ts,
+                          signature=sig), "replay")
+        impostor = Identity("alice")
+        refused(e.login(impostor), "bad_signature")
+        refused(e.login(Identity("carol")), "unknown_user")
+        ok(e.login(a), "login after refusals with the fresh nonce")
+        ok(e.request("user.rename", username="alice2"))
+        st, body = srv.http("/v1/users/alice2")
+        expect(st == 200 and json.loads(body)["user_id"] == 1, "rename keeps user id")
+        expect(srv.http("/v1/users/alice")[0] == 404, "old name released")
+    finally:
+        srv.stop()
+
+
+def test_hostile_input():
+    srv = Server(BINARY, args=["--max-message", "4096"]).start()
+    try:
+        a, ca = user(srv, "alice")
+        ca.ws.send_text("{not json")
+        refused(ca.wait_response(None), "bad_json")
+        ca.ws.send_text("[1,2]")
+        refused(ca.wait_response(None), "bad_json")
+        ca.send({"type": "ping"})
+        refused(ca.wait_response(None), "bad_request")
+        refused(ca.request("no.such"), "unknown_type")
+        refused(ca.request("group.create", name="g", group_id="a=b="), "bad_base64")
+        refused(ca.request("group.create", name="g"), "bad_request")
+        refused(ca.request("group.send", group="nope", message=b64(b"x")), "unknown_group")
+        gid = make_group(ca, "g")
+        refused(ca.request("group.send", group="g", message=b64(b"\x00\x01\x00\x02")),
+                "malformed_mls")
+        big = srv.client(Identity("big"))
+        big.send({"id": 1, "type": "ping", "pad": "x" * 10000})
+        refused(big.wait_response(1), "too_large")
+        closed = False
+        try:
+            big.ws.recv_text(10)
+        except (WSClosed, OSError):
+            closed = True
+        expect(closed, "oversized message closes the connection")
+        # Everyone else is still served.
+        ok(ca.request("group.send", group="g", message=b64(private_message(gid, 0))))
+        expect(srv.http("/health")[0] == 200, "still healthy")
+    finally:
+        srv.stop()
+
+
+def test_key_packages():
+    srv = Server(BINARY, args=["--claim-rate", "6"]).start()
+    try:
+        a, ca = user(srv, "alice")
+        b, cb = user(srv, "bob")
+        other = Identity("zed")
+        bad = [
+            ("identity", a.key_package(identity="bob"), "invalid_key_package"),
+            ("signature key", a.key_package(sig_sk=other.sk), "invalid_key_package"),
+            ("signature", a.key_package(corrupt_sig=True), "invalid_key_package"),
+            ("leaf signature", a.key_package(corrupt_leaf_sig=True), "invalid_key_package"),
+            ("init_key", a.key_package(same_init=True), "invalid_key_package"),
+            ("version", a.key_package(version=2), "invalid_key_package"),
+            ("bare, bad", a.key_package(wrap=False, corrupt_sig=True), "invalid_key_package"),
+            ("not a KeyPackage", welcome(), "malformed_mls"),
+            ("trailing", a.key_package() + b"\x00", "malformed_mls"),
+            ("expired", a.key_package(not_after=int(time.time()) - 10), "invalid_key_package"),
+            ("not yet", a.key_package(not_before=int(time.time()) + 3600), "invalid_key_package"),
+            ("suite", a.key_package(suite=3), "invalid_key_package"),
+            ("truncated", a.key_package()[:-5], "malformed_mls"),
+        ]
+        for what, kp, code in bad:
+            r = refused(ca.request("kp.upload", key_packages=[b64(kp)]), code, what)
+            expect(r.get("index") == 0, "index of the bad KeyPackage")
+        r = refused(ca.request("kp.upload", key_packages=[b64(a.key_package()),
+                                                         b64(a.key_package(identity="x"))]),
+                    "invalid_key_package", "batch")
+        expect(r["index"] == 1, "batch index")
+        expect(ok(ca.request("kp.count"))["count"] == 0, "a refused batch stores nothing")
+        refused(ca.request("kp.upload", key_packages=[b64(a.key_package())] * 2, last_resort=True),
+                "bad_request")
+        ok(ca.request("kp.upload", key_packages=[b64(a.key_package()), b64(a.key_package(wrap=False))]))
+        r = ok(ca.request("kp.upload", key_packages=[b64(a.key_package())], last_resort=True))
+        expect(r["count"] == 2 and r["last_resort"] is True, "count after upload")
+        refused(cb.request("kp.claim", username="nobody"), "unknown_user")
+        refused(ca.request("kp.claim", username="bob"), "no_key_package")
+        got = [ok(cb.request("kp.claim", username="alice")) for _ in range(4)]
+        expect([g["last_resort"] for g in got] == [False, False, True, True], "last resort last")
+        expect(got[0]["key_package"] != got[1]["key_package"], "one-time packages differ")
+        expect(got[2]["key_package"] == got[3]["key_package"], "last resort kept")
+        r = ok(ca.request("kp.count"))
+        expect(r["count"] == 0 and r["last_resort"] is True and r["low_water"] > 0, "count")
+        for _ in range(2):
+            cb.request("kp.claim", username="alice")
+        r = refused(cb.request("kp.claim", username="alice"), "rate_limited")
+        expect(r["retry_after"] >= 1, "retry_after")
+        # Another connection of the same user shares the limit.
+        cb2 = srv.client(b)
+        ok(cb2.login())
+        refused(cb2.request("kp.claim", username="alice"), "rate_limited", "per user")
+    finally:
+        srv.stop()
+
+
+def test_groups_and_roles():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        b, cb = user(srv, "bob")
+        c, cc = user(srv, "carol")
+        r = ok(ca.request("group.info", name="lobby"))
+        expect(r["exists"] is False, "no group yet")
+        gid = make_group(ca, "lobby")
+        refused(cb.request("group.create", name="lobby", group_id=b64(os.urandom(8))),
+                "group_exists")
+        refused(cb.request("group.create", name="other", group_id=b64(gid)), "group_exists")
+        refused(cb.request("group.create", name="Bad Name", group_id=b64(os.urandom(8))),
+                "bad_group_name")
+        r = ok(cb.request("group.info", name="lobby"))
+        expect(r["exists"] and r["admin"] == "alice" and "members" not in r, "non-member view")
+        refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 0))),
+                "not_member")
+        refused(cb.request("log.fetch", group="lobby", after=0), "not_member")
+        refused(add_member(ca, "lobby", gid, 0, ["nobody"]), "unknown_user")
+        refused(ca.request("group.commit", group="lobby", epoch=0,
+                           commit=b64(public_commit(gid, 0)), add=["bob"]), "bad_roster")
+        refused(ca.request("group.commit", group="lobby", epoch=0,
+                           commit=b64(public_commit(gid, 0)),
+                           welcomes=[{"recipients": ["carol"], "welcome": b64(welcome())}],
+                           add=["bob"]), "bad_roster")
+        refused(ca.request("group.commit", group="lobby", epoch=0,
+                           commit=b64(public_commit(os.urandom(16), 0))), "wrong_group")
+        refused(ca.request("group.commit", group="lobby", epoch=0,
+                           commit=b64(b"\x00\x01\x00\x03garbage")), "malformed_mls")
+        refused(ca.request("group.commit", group="lobby", epoch=0,
+                           commit=b64(public_commit(gid, 0)),
+                           welcomes=[{"recipients": ["bob"], "welcome": b64(b"\x00\x01\x00\x03")}],
+                           add=["bob"]), "malformed_mls")
+        ok(add_member(ca, "lobby", gid, 0, ["bob"]))
+        refused(add_member(ca, "lobby", gid, 0, ["carol"]), "stale_epoch")
+        r = refused(add_member(ca, "lobby", gid, 5, ["carol"]), "stale_epoch")
+        expect(r["current_epoch"] == 1, "stale epoch carries the current epoch")
+        refused(add_member(cb, "lobby", gid, 1, ["carol"]), "forbidden", "member adds")
+        refused(cb.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
+                           remove=["alice"]), "forbidden", "member removes admin")
+        refused(ca.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
+                           remove=["alice"]), "forbidden", "admin leaves")
+        r = ok(cb.request("group.info", name="lobby"))
+        expect([m["username"] for m in r["members"]] == ["alice", "bob"], "roster")
+        expect(r["role"] == "member" and r["group_info"], "role and group info")
+        refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 3))),
+                "wrong_epoch")
+        ok(cb.request("group.send", group="lobby", message=b64(private_message(gid, 0))),
+           "previous epoch within the window")
+        refused(cb.request("group.send", group="lobby",
+                           message=b64(public_commit(gid, 1))), "bad_request", "commit via send")
+        # A member may leave by itself.
+        r = ok(cb.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
+                          remove=["bob"]))
+        refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 2))),
+                "not_member", "after leaving")
+        ents = ok(cb.request("log.fetch", group="lobby", after=0))["entries"]
+        expect(ents[-1]["seq"] == r["seq"] and ents[-1]["remove"] == ["bob"],
+               "a removed member sees its removal and nothing after")
+        ok(ca.request("group.send", group="lobby", message=b64(private_message(gid, 2))))
+        ents2 = ok(cb.request("log.fetch", group="lobby", after=0))["entries"]
+        expect(len(ents2) == len(ents), "nothing after removal")
+        lst = ok(cb.request("group.list"))["groups"]
+        expect(lst == [], "group.list after leaving")
+    finally:
+        srv.stop()
+
+
+def test_concurrent_commits():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        gid = make_group(ca, "race")
+        members = []
+        for i in range(6):
+            ident, c = user(srv, "m%d" % i)
+            members.append((ident, c))
+        epoch = 0
+        for ident, _ in members:
+            ok(add_member(ca, "race", gid, epoch, [ident.username]))
+            epoch += 1
+        results = [None] * len(members)
+        barrier = threading.Barrier(len(members))
+
+        def commit(i):
+            c = members[i][1]
+            barrier.wait()
+            results[i] = c.request("group.commit", group="race", epoch=epoch,
+                                   commit=b64(public_commit(gid, epoch, leaf=i + 1)))
+
+        threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(members))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [r for r in results if r.get("ok")]
+        losers = [r for r in results if not r.get("ok")]
+        expect(len(winners) == 1, "exactly one commit wins: %s" % results)
+        for r in losers:
+            refused(r, "stale_epoch")
+            expect(r["current_epoch"] == epoch + 1, "loser learns the new epoch")
+        info = ok(ca.request("group.info", name="race"))
+        expect(info["epoch"] == epoch + 1, "epoch advanced once")
+        ents = ok(ca.request("log.fetch", group="race", after=0, limit=500))["entries"]
+        expect(sum(1 for e in ents if e["kind"] == "commit" and e["epoch"] == epoch) == 1,
+               "one commit in the log for the epoch")
+    finally:
+        srv.stop()
+
+
+def test_offline_catch_up_and_inbox():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        b, cb = user(srv, "bob")
+        c, cc = user(srv, "carol")
+        d = Identity("dave")
+        cd = srv.client(d)
+        ok(cd.register())
+        cd.close()  # dave is offline when invited
+        gid = make_group(ca, "lobby")
+        ok(add_member(ca, "lobby", gid, 0, ["bob", "carol"]))
+        ev = cb.wait_event(lambda e: e["event"] == "inbox")
+        cursor = ev["seq"]
+        ok(cb.request("inbox.ack", ids=[ev["inbox_id"]]))
+        ok(cb.request("group.send", group="lobby", message=b64(private_message(gid, 1))))
+        got = cc.wait_event(lambda e: e["event"] == "log" and e["sender"] == "bob")
+        expect(got["seq"] == cursor + 1, "live push in order")
+        cursor = got["seq"]
+        cb.wait_event(lambda e: e["event"] == "log" and e["seq"] == cursor)
+        cb.close()  # bob goes offline with cursor
+        # Two membership changes and traffic while bob is away.
+        r1 = ok(add_member(ca, "lobby", gid, 1, ["dave"]))
+        r2 = ok(ca.request("group.commit", group="lobby", epoch=2,
+                           commit=b64(public_commit(gid, 2)), remove=["carol"]))
+        sent = [ok(ca.request("group.send", group="lobby",
+                              message=b64(private_message(gid, 3))))["seq"] for _ in range(3)]
+        cb = srv.client(b)
+        ok(cb.login())
+        groups = ok(cb.request("group.list"))["groups"]
+        expect(groups[0]["name"] == "lobby" and groups[0]["last_seq"] == sent[-1], "group.list")
+        seen, after = [], cursor
+        while True:
+            page = ok(cb.request("log.fetch", group="lobby", after=after, limit=2))
+            seen += page["entries"]
+            if not page["more"]:
+                break
+            after = page["entries"][-1]["seq"]
+        seqs = [e["seq"] for e in seen]
+        expect(seqs == list(range(cursor + 1, sent[-1] + 1)), "every entry once, in order")
+        expect(seen[0]["seq"] == r1["seq"] and seen[0]["add"] == ["dave"], "first change")
+        expect(seen[1]["seq"] == r2["seq"] and seen[1]["remove"] == ["carol"], "second change")
+        # Dave comes online later: the Welcome waits in his inbox until acked.
+        cd = srv.client(d)
+        ok(cd.login())
+        inbox = ok(cd.request("inbox.fetch"))["entries"]
+        expect(len(inbox) == 1 and inbox[0]["group"] == "lobby" and inbox[0]["seq"] == r1["seq"],
+               "welcome in inbox")
+        expect(inbox[0]["welcome"] and inbox[0]["group_info"], "welcome and group info")
+        ents = ok(cd.request("log.fetch", group="lobby", after=0))["entries"]
+        expect(ents and ents[0]["seq"] == r1["seq"] + 1, "new member reads from its join")
+        cd.close()
+        cd = srv.client(d)
+        ok(cd.login())
+        expect(len(ok(cd.request("inbox.fetch"))["entries"]) == 1, "still there after reconnect")
+        r = ok(cd.request("inbox.ack", ids=[inbox[0]["inbox_id"], 999999]))
+        expect(r["acked"] == 1, "ack counts")
+        expect(ok(cd.request("inbox.fetch"))["entries"] == [], "acked entries are gone")
+        # A commit that changed nothing is refused without side effects.
+        refused(add_member(ca, "lobby", gid, 2, ["carol"]), "stale_epoch")
+        cc2 = srv.client(c)
+        ok(cc2.login())
+        expect(len(ok(cc2.request("inbox.fetch"))["entries"]) == 1,
+               "no Welcome from a refused commit (only the first invitation)")
+    finally:
+        srv.stop()
+
+
+def test_kill9_durability():
+    srv = Server(BINARY, args=["--rate", "100000", "--user-rate", "100000"]).start()
+    try:
+        a, ca = user(srv, "alice")
+        gid = make_group(ca, "durable")
+        acked = {}
+        stop = threading.Event()
+
+        def reader():
+            try:
+                while not stop.is_set():
+                    text = ca.ws.recv_text(1)
+                    if text is None:
+                        continue
+                    obj = json.loads(text)
+                    if obj.get("ok") and obj.get("type") == "group.send":
+                        acked[obj["id"]] = obj["seq"]
+            except (WSClosed, OSError, ValueError):
+                pass
+
+        t = threading.Thread(target=reader)
+        t.start()
+        payloads = {}
+        for i in range(1, 400):
+            msg = private_message(gid, 0)
+            payloads[i + 1000] = msg
+            try:
+                ca.send({"id": i + 1000, "type": "group.send", "group": "durable",
+                         "message": b64(msg)})
+            except OSError:
+                break
+            if i == 250:
+                poll(lambda: len(acked) >= 100, what="acks before kill")
+                srv.kill9()
+                break
+        stop.set()
+        t.join()
+        expect(len(acked) >= 100, "some sends acknowledged")
+        srv.start()
+        c2 = srv.client(a)
+        ok(c2.login())
+        entries, after = [], 0
+        while True:
+            page = ok(c2.request("log.fetch", group="durable", after=after, limit=500))
+            entries += page["entries"]
+            if not page["more"]:
+                break
+            after = entries[-1]["seq"]
+        by_seq = {e["seq"]: e for e in entries}
+        expect([e["seq"] for e in entries] == list(range(1, len(entries) + 1)),
+               "contiguous log after restart")
+        for rid, seq in acked.items():
+            expect(seq in by_seq, "acknowledged seq %d survives kill -9" % seq)
+            expect(unb64(by_seq[seq]["message"]) == payloads[rid], "content of seq %d" % seq)
+        expect(len(set(e["message"] for e in entries)) == len(entries), "no duplicates")
+        # Send order is log order.
+        order = [rid for rid, _ in sorted(acked.items(), key=lambda kv: kv[1])]
+        expect(order == sorted(order), "log order is send order")
+    finally:
+        srv.stop()
+
+
+def test_tls():
+    d = tempfile.mkdtemp(prefix="mlschat-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = Server(BINARY, tls=(cert, key)).start()
+    try:
+        st, body = srv.http("/health")
+        expect(st == 200 and json.loads(body)["status"] == "ok", "health over HTTPS")
+        a, ca = user(srv, "alice")
+        expect(isinstance(ca.ws.sock, ssl.SSLSocket), "WSS socket")
+        ok(ca.request("ping"), "request over WSS")
+        c2 = srv.client(a)
+        ok(c2.login(), "login over WSS")
+        gid = make_group(c2, "tls")
+        ok(c2.request("group.send", group="tls", message=b64(private_message(gid, 0))))
+        ev = ca.wait_event(lambda e: e["event"] == "log")
+        expect(ev["group"] == "tls", "push over WSS")
+        # Plain HTTP on the TLS port gets no answer.
+        plain = False
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/health" % srv.port, timeout=5)
+            plain = True
+        except (OSError, http.client.HTTPException):
+            pass
+        expect(not plain, "no plain HTTP on a TLS port")
+    finally:
+        srv.stop()
+
+
+def test_idempotent_retries():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        b, cb = user(srv, "bob")
+        gid = make_group(ca, "retry")
+        mid = b64(os.urandom(16))
+        commit = b64(public_commit(gid, 0))
+        req = dict(group="retry", epoch=0, commit=commit,
+                   welcomes=[{"recipients": ["bob"], "welcome": b64(welcome())}],
+                   group_info=b64(group_info(gid, 1)), add=["bob"])
+        first = ok(ca.request("group.commit", msg_id=mid, **req))
+        expect("duplicate" not in first, "first commit is not a duplicate")
+        again = ok(ca.request("group.commit", msg_id=mid, **req), "commit retry by msg_id")
+        expect(again["duplicate"] is True and again["seq"] == first["seq"] and
+               again["epoch"] == first["epoch"] == 1, "original commit result: %s" % again)
+        again = ok(ca.request("group.commit", **req), "commit retry without msg_id")
+        expect(again["duplicate"] is True and again["seq"] == first["seq"], "same bytes")
+        refused(ca.request("group.commit", group="retry", epoch=0,
+                           commit=b64(public_commit(gid, 0))), "stale_epoch", "another commit")
+        expect(len(ok(cb.request("inbox.fetch"))["entries"]) == 1, "one Welcome")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id=mid), "bad_request", "msg_id of a commit on send")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id="!!"), "bad_base64")
+        refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
+                           msg_id=b64(os.urandom(65))), "bad_request", "msg_id too long")
+        # Sends: a retry stores nothing and pushes nothing.
+        mid2 = b64(os.urandom(16))
+        msg = b64(private_message(gid, 1))
+        s1 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid2))
+        s2 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid2))
+        expect(s2["duplicate"] is True and s2["seq"] == s1["seq"] and s2["epoch"] == 1, "send retry")
+        s3 = ok(ca.request("group.send", group="retry", message=msg, msg_id=mid2))
+        expect("duplicate" not in s3 and s3["seq"] == s1["seq"] + 1, "msg_id is per sender")
+        ca.wait_event(lambda e: e["event"] == "log" and e["seq"] == s3["seq"])
+        expect(len([e for e in ca.events if e.get("seq") == s1["seq"]]) == 1 and
+               not [e for e in ca.events if e.get("seq", 0) > s3["seq"]], "one event per message")
+        ents = ok(ca.request("log.fetch", group="retry", after=0))["entries"]
+        expect([e["seq"] for e in ents] == [first["seq"], s1["seq"], s3["seq"]], "log: %s" % ents)
+        # The server stops right after COMMIT: the retry after restart is
+        # still recognised, for a send and for a commit.
+        mid3 = b64(os.urandom(16))
+        s4 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3))
+        c2 = b64(public_commit(gid, 1))
+        mid4 = b64(os.urandom(16))
+        k1 = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
+                           remove=["bob"]))
+        srv.kill9()
+        srv.start()
+        ca = srv.client(a)
+        ok(ca.login())
+        cb = srv.client(b)
+        ok(cb.login())
+        r = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3),
+               "retry by a member removed since")
+        expect(r["duplicate"] is True and r["seq"] == s4["seq"], "send retry after kill -9")
+        r = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
+                          remove=["bob"]))
+        expect(r["duplicate"] is True and r["seq"] == k1["seq"] and r["epoch"] == 2,
+               "commit retry after kill -9")
+        ents = ok(ca.request("log.fetch", group="retry", after=0))["entries"]
+        expect(len(ents) == 5 and ents[-1]["seq"] == k1["seq"], "nothing duplicated")
+    finally:
+        srv.stop()
+
+
+def test_sigterm_clean_shutdown():
+    srv = Server(BINARY).start()
+    try:
+        a, ca = user(srv, "alice")
+        gid = make_group(ca, "g")
+        seqs = [ok(ca.request("group.send", group="g", message=b64(private_message(gid, 0))))["seq"]
+                for _ in range(20)]
+        rc = srv.stop(signal.SIGTERM)
+        expect(rc == 0, "SIGTERM exits 0, got %s" % rc)
+        srv.start()
+        c = srv.client(a)
+        ok(c.login())
+        ents = ok(c.request("log.fetch", group="g", after=0))["entries"]
+        expect([e["seq"] for e in ents] == seqs, "everything acknowledged is there")
+        rc = srv.stop(signal.SIGINT)
+        expect(rc == 0, "SIGINT exits 0")
+    finally:
+        srv.stop()
+
+
+def test_limits():
+    srv = Server(BINARY, args=["--rate", "5", "--max-connections", "3"]).start()
+    try:
+        a, ca = user(srv, "alice")
+        codes = [ca.request("ping").get("error") for _ in range(40)]
+        expect("rate_limited" in codes, "per-connection rate limit")
+        c2 = srv.client(Identity("x"))
+        c3 = srv.client(Identity("y"))
+        c4 = Client.__new__(Client)
+        c4.ws = WebSocket(srv.port)
+        first = json.loads(c4.ws.recv_text())
+        expect(first.get("error") == "too_many_connections", "connection limit: %s" % first)
+        c2.close()
+        c3.close()
+        expect(srv.http("/health")[0] == 200, "still serving")
+    finally:
+        srv.stop()
+
+
+def test_retention():
+    srv = Server(BINARY, args=["--retention", "1", "--purge-interval", "1"]).start()
+    try:
+        a, ca = user(srv, "alice")
+        gid = make_group(ca, "old")
+        ok(ca.request("group.send", group="old", message=b64(private_message(gid, 0))))
+
+        def expired():
+            time.sleep(0.3)
+            r = ca.request("log.fetch", group="old", after=0)
+            return r if r.get("error") == "cursor_expired" else None
+        r = poll(expired, what="retention purge")
+        expect(r["first_seq"] == 2, "first_seq after purge")
+        ok(ca.request("group.send", group="old", message=b64(private_message(gid, 0))))
+        page = ok(ca.request("log.fetch", group="old", after=1))
+        expect(page["entries"][0]["seq"] == 2, "sequence numbers continue after a purge")
+    finally:
+        srv.stop()
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    global BINARY
+    BINARY = sys.argv[1]
+    only = sys.argv[2] if len(sys.argv) > 2 else ""
+    failed = 0
+    for t in TESTS:
+        if only not in t.__name__:
+            continue
+        start = time.time()
+        try:
+            t()
+            print("PASS %s (%.1fs)" % (t.__name__, time.time() - start), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc()
+    print("%d failed" % failed)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
