@@ -1527,12 +1527,20 @@ static void claims_done(struct s_commit *op)
     for (i = 0; i < op->n_claims; i++) {
         struct s_claim *c = &op->claims[i];
         mls_key_package_info info;
+        int rc;
         if (c->failed)
             continue;
-        if (!c->got_kp || !c->got_dir ||
-            mls_key_package_validate(mls_buf_view(&c->kp), mls_group_suite(op->g->mls), s->env,
-                                     &info) != MLS_OK) {
-            notice(s, op->g->rec.name, 1, "cannot invite %s: no valid KeyPackage", c->name);
+        if (!c->got_kp || !c->got_dir) {
+            notice(s, op->g->rec.name, 1, "cannot invite %s: no KeyPackage or directory entry",
+                   c->name);
+            c->failed = 1;
+            continue;
+        }
+        rc = mls_key_package_validate(mls_buf_view(&c->kp), mls_group_suite(op->g->mls), s->env,
+                                      &info);
+        if (rc != MLS_OK) {
+            notice(s, op->g->rec.name, 1, "cannot invite %s: their KeyPackage is not valid (%s)",
+                   c->name, mls_strerror(rc));
             c->failed = 1;
             continue;
         }
@@ -1570,6 +1578,8 @@ static void claim_kp_reply(void *ctx, json_t *reply)
 {
     struct s_claim *c = ctx;
     struct cli_session *s = c->op->s;
+    mls_buf bare;
+    mls_buf_init(&bare);
     if (!jok(reply)) {
         const char *e = jerr(reply);
         if (strcmp(e, "no_key_package") == 0)
@@ -1582,11 +1592,21 @@ static void claim_kp_reply(void *ctx, json_t *reply)
         else
             notice(s, c->op->g->rec.name, 1, "cannot invite %s: %s", c->name, jmsg(reply));
         c->failed = 1;
-    } else if (!jstr(reply, "key_package") || cli_b64_decode(jstr(reply, "key_package"), &c->kp) != 0) {
+    } else if (!jstr(reply, "key_package") || cli_b64_decode(jstr(reply, "key_package"), &bare) != 0) {
         c->failed = 1;
     } else {
-        c->got_kp = 1;
+        /* The server hands out the bare KeyPackage (PROTOCOL.md §6.3); the
+         * group engine takes it as an MLSMessage (RFC 9420 §6: version
+         * mls10, wire_format mls_key_package). */
+        static const uint8_t hdr[4] = {0x00, 0x01, 0x00, 0x05};
+        mls_buf_reset(&c->kp);
+        if (mls_buf_append(&c->kp, hdr, 4) == MLS_OK &&
+            mls_buf_append(&c->kp, bare.p, bare.n) == MLS_OK)
+            c->got_kp = 1;
+        else
+            c->failed = 1;
     }
+    mls_buf_clear(&bare);
     claim_step(c);
 }
 
