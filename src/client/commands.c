@@ -79,6 +79,11 @@ static void history_cb(void *ctx, int own, const char *sender, const char *text,
         app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, app->current, NULL, text, time);
 }
 
+void cli_app_show_history(struct cli_app *app, const char *group)
+{
+    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, app);
+}
+
 void cli_app_switch(struct cli_app *app, const char *group, int announce)
 {
     snprintf(app->current, sizeof app->current, "%s", group);
@@ -86,7 +91,7 @@ void cli_app_switch(struct cli_app *app, const char *group, int announce)
     if (!app->ui->all_groups) {
         /* The screen shows one group: its recent history. */
         app->ui->ops->clear(app->ui);
-        cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, app);
+        cli_app_show_history(app, group);
     }
     if (announce)
         sys(app, group, 0, "now talking in #%s", group);

@@ -33,6 +33,8 @@ void cli_app_switch_index(struct cli_app *app, int n);
 void cli_app_quit(struct cli_app *app);
 /* Makes `group` the current group and shows its recent history. */
 void cli_app_switch(struct cli_app *app, const char *group, int announce);
+/* Shows the recent history of group. */
+void cli_app_show_history(struct cli_app *app, const char *group);
 /* Redraws the status line. */
 void cli_app_status(struct cli_app *app);
 /* The session's events, wired to this app. */

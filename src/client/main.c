@@ -268,7 +268,7 @@ int main(int argc, char **argv)
          * tell it from what arrives now. */
         app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history begins",
                           (int64_t)cli_time());
-        cli_app_switch(&app, group, 0);
+        cli_app_show_history(&app, group);
         app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history ends",
                           (int64_t)cli_time());
     }

@@ -903,6 +903,8 @@ static int process_entry(struct cli_session *s, struct s_group *g, json_t *e)
     if (res.kind == MLS_RESULT_APPLICATION) {
         /* The name shown is the one MLS authenticated, not the server's. */
         member_name(g->mls, res.sender_leaf, who, sizeof who);
+        cli_log("message in #%s from leaf %u (%s), server says %s", g->rec.name,
+                res.sender_leaf, who, sender ? sender : "?");
         if (!who[0])
             snprintf(who, sizeof who, "%s", sender ? sender : "?");
         text = cli_text_sanitize((const char *)res.application_data.p, res.application_data.n);
@@ -940,7 +942,7 @@ advance:
     if (cli_store_commit(s->store) != 0)
         goto fail_db;
     outq_flush(s, g, &q, 1);
-    if (res.kind == MLS_RESULT_COMMIT || g->rec.status != CLI_GROUP_JOINED)
+    if (strcmp(kind ? kind : "", "commit") == 0 || g->rec.status != CLI_GROUP_JOINED)
         changed(s);
     rc = 0;
     goto out;

@@ -277,18 +277,24 @@ class Tmux:
             envs += ["-e", "%s=%s" % (k, v)]
         self._tmux("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
                    *envs, cmd)
-        self._tmux("set-option", "-t", name, "remain-on-exit", "on")
+        self._tmux("set-option", "-t", self._target(name), "remain-on-exit", "on")
         self.sessions.append(name)
 
+    @staticmethod
+    def _target(name):
+        # "=name:" is exactly that session (a bare name may match a window
+        # of another session by prefix).
+        return "=%s:" % name
+
     def keys(self, name, *keys):
-        self._tmux("send-keys", "-t", name, *keys)
+        self._tmux("send-keys", "-t", self._target(name), *keys)
 
     def type(self, name, text):
-        self._tmux("send-keys", "-t", name, "-l", text)
-        self._tmux("send-keys", "-t", name, "Enter")
+        self._tmux("send-keys", "-t", self._target(name), "-l", text)
+        self._tmux("send-keys", "-t", self._target(name), "Enter")
 
     def screen(self, name):
-        return self._tmux("capture-pane", "-p", "-t", name).stdout
+        return self._tmux("capture-pane", "-p", "-t", self._target(name)).stdout
 
     def wait_screen(self, name, pattern, timeout=TIMEOUT):
         rx = re.compile(pattern, re.M)
@@ -302,10 +308,11 @@ class Tmux:
             name, pattern, self.screen(name)))
 
     def resize(self, name, width, height):
-        self._tmux("resize-window", "-t", name, "-x", str(width), "-y", str(height), check=False)
+        self._tmux("resize-window", "-t", self._target(name), "-x", str(width), "-y", str(height), check=False)
 
     def dead(self, name):
-        r = self._tmux("display-message", "-p", "-t", name, "#{pane_dead}", check=False)
+        r = self._tmux("display-message", "-p", "-t", self._target(name), "#{pane_dead}",
+                       check=False)
         return r.stdout.strip() == "1"
 
     def stop(self):
