@@ -50,6 +50,10 @@ VEC_SRC = $(wildcard tests/vectors/*.c)
 VEC_OBJ = $(VEC_SRC:%.c=$(B)/%.o)
 VEC_BIN = $(B)/bin/vectors
 
+BENCH_BIN = $(B)/bin/bench_mls
+EXAMPLE_BIN = $(B)/bin/example
+SIZES ?= 10 100 1000 10000
+
 # Sources live in src/server/ because ./server is the program (seed interface).
 SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
@@ -65,7 +69,7 @@ PROGRAMS += client
 endif
 
 .PHONY: all deps check unit vectors valgrind fuzz fuzz-run bench-mls clean integration
-all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(PROGRAMS)
+all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS)
 
 deps $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh
@@ -86,6 +90,20 @@ $(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
 $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)
+
+$(BENCH_BIN): $(B)/bench/bench_mls.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+$(EXAMPLE_BIN): $(B)/examples/example.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+bench-mls: $(DEPS_STAMP) $(BENCH_BIN)
+	@sh scripts/bench-mls.sh $(BENCH_BIN) "$(SIZES)"
+
+example: $(EXAMPLE_BIN)
+	$(EXAMPLE_BIN)
 
 $(B)/bin/server: $(SERVER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -112,6 +130,7 @@ integration: all
 
 check: all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory example
 	@$(MAKE) --no-print-directory vectors
 	@$(MAKE) --no-print-directory integration
 
@@ -140,3 +159,4 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
+-include $(B)/bench/bench_mls.d $(B)/examples/example.d

@@ -52,6 +52,27 @@ out:
     return err;
 }
 
+int mls_kp_bundle_encode(const mls_key_package *kp, mls_bytes init_sk, mls_bytes enc_sk,
+                         mls_buf *out)
+{
+    mls_buf w;
+    size_t mark;
+    int err;
+
+    mls_buf_init(&w);
+    if ((err = mls_write_u8(&w, KP_BUNDLE_VERSION)) != 0 ||
+        (err = mls_write_vec_begin(&w, &mark)) != 0 ||
+        (err = mls_key_package_encode(kp, &w)) != 0 || (err = mls_write_vec_end(&w, mark)) != 0 ||
+        (err = mls_write_vec_bytes(&w, init_sk)) != 0 ||
+        (err = mls_write_vec_bytes(&w, enc_sk)) != 0) {
+        mls_buf_clear(&w);
+        return err;
+    }
+    mls_buf_clear(out);
+    *out = w;
+    return 0;
+}
+
 int mls_key_package_from_message(mls_bytes msg, mls_key_package *out)
 {
     mls_message m;
@@ -100,7 +121,6 @@ int mls_key_package_create(const mls_identity *id, const mls_env *env,
     mls_buf init_pk, enc_pk, init_sk, enc_sk, tbs, msg, bundle;
     mls_lifetime lt;
     uint64_t now, life;
-    size_t mark;
     int err;
 
     if (!id || !env || !key_package || !private_bundle)
@@ -144,12 +164,8 @@ int mls_key_package_create(const mls_identity *id, const mls_env *env,
         (err = mls_write_u16(&msg, MLS_WIRE_KEY_PACKAGE)) != 0 ||
         (err = mls_key_package_encode(&kp, &msg)) != 0)
         goto out;
-    if ((err = mls_write_u8(&bundle, KP_BUNDLE_VERSION)) != 0 ||
-        (err = mls_write_vec_begin(&bundle, &mark)) != 0 ||
-        (err = mls_key_package_encode(&kp, &bundle)) != 0 ||
-        (err = mls_write_vec_end(&bundle, mark)) != 0 ||
-        (err = mls_write_vec(&bundle, init_sk.p, init_sk.n)) != 0 ||
-        (err = mls_write_vec(&bundle, enc_sk.p, enc_sk.n)) != 0)
+    if ((err = mls_kp_bundle_encode(&kp, mls_buf_view(&init_sk), mls_buf_view(&enc_sk),
+                                    &bundle)) != 0)
         goto out;
     mls_buf_clear(key_package);
     *key_package = msg;

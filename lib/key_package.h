@@ -15,6 +15,10 @@ typedef struct mls_kp_bundle {
     mls_buf enc_sk;
 } mls_kp_bundle;
 
+/* The bundle bytes for a KeyPackage and its two private keys (replaces
+ * out). */
+MLS_MUST_CHECK int mls_kp_bundle_encode(const mls_key_package *kp, mls_bytes init_sk,
+                                        mls_bytes enc_sk, mls_buf *out);
 MLS_MUST_CHECK int mls_kp_bundle_decode(mls_bytes in, mls_kp_bundle *out);
 void mls_kp_bundle_clear(mls_kp_bundle *b);
 
