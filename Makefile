@@ -7,6 +7,7 @@
 #   make valgrind        the vector runner and unit tests under valgrind
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make bench-mls       group engine benchmark
+#   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
 
 CC ?= cc
 VECTORS ?= ../shared/mls-vectors
@@ -68,7 +69,7 @@ ifneq ($(CLIENT_SRC),)
 PROGRAMS += client
 endif
 
-.PHONY: all deps check unit vectors valgrind fuzz fuzz-run bench-mls clean integration
+.PHONY: all deps check unit vectors valgrind fuzz fuzz-run bench-mls bench-server clean integration
 all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS)
 
 deps $(DEPS_STAMP): scripts/deps.sh
@@ -86,6 +87,14 @@ $(LIB): $(LIB_OBJ)
 $(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+# Unit tests of server modules (tests/unit/test_server_*.c) link the server's
+# objects except main.o, and the server's libraries.
+SERVER_LIB_OBJ = $(filter-out $(B)/src/server/main.o,$(SERVER_OBJ))
+$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server
+$(B)/bin/test_server_%: $(B)/tests/unit/test_server_%.o $(SERVER_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lwebsockets -ljansson $(LDLIBS_CRYPTO)
 
 $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -133,6 +142,10 @@ check: all
 	@$(MAKE) --no-print-directory example
 	@$(MAKE) --no-print-directory vectors
 	@$(MAKE) --no-print-directory integration
+
+# The real server under load from N authenticated clients; not part of check.
+bench-server: $(B)/bin/server
+	python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all

@@ -24,6 +24,10 @@ int srv_bucket_take(srv_bucket *b, double rate, double burst, int64_t now_us)
         b->tokens -= 1.0;
         return 0;
     }
-    int wait = (int)((1.0 - b->tokens) / rate) + 1;
+    /* Whole seconds until the next token, rounded up. */
+    double secs = (1.0 - b->tokens) / rate;
+    int wait = (int)secs;
+    if (wait < secs)
+        wait++;
     return wait < 1 ? 1 : wait;
 }

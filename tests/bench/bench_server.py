@@ -1,0 +1,327 @@
+"""Load benchmark of the mlschat server (make bench-server).
+
+Starts the real server on a free port with a temporary database, registers
+N users, puts them in groups of G (one commit per group adds the members),
+then for R runs of S seconds each every client sends application messages
+(PrivateMessages, as clients do) to its group through group.send, keeping W
+requests in flight.  Measures accepted messages per second, the latency
+from sending group.send to its ok response (the ack is released only after
+the batch's COMMIT, so it includes the fsync), and the delivery latency of
+the `log` event to the other members of the group.  Prints a table with
+the median over the runs, and the server's resident memory.
+
+The load generator is Python (asyncio, one process per core but one): on a
+small machine it, not the server, may be the bottleneck, so the numbers
+are lower bounds of what the server can do.
+
+Usage: python3 tests/bench/bench_server.py SERVER_BINARY [--clients 50]
+       [--group-size 5] [--seconds 3] [--runs 5] [--window 1] [--procs P]
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing as mp
+import os
+import statistics
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from dsclient import Identity, Server, b64, group_info, public_commit, u16, u64, vec, welcome  # noqa
+from cryptography.hazmat.primitives import serialization as ser  # noqa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa
+
+
+def identity_from(name, sk_bytes):
+    """An Identity rebuilt in a worker process from its raw private key."""
+    ident = Identity.__new__(Identity)
+    ident.username = name
+    ident.suite = 1
+    ident.sk = Ed25519PrivateKey.from_private_bytes(sk_bytes)
+    ident.pk = ident.sk.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+    return ident
+
+
+def raw_sk(ident):
+    return ident.sk.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+
+
+# ---------------------------------------------------------------- asyncio WebSocket
+
+def mask(payload, key):
+    n = len(payload)
+    m = int.from_bytes(key * ((n + 3) // 4), "big") >> (8 * ((-n) % 4))
+    return (int.from_bytes(payload, "big") ^ m).to_bytes(n, "big")
+
+
+class AWS:
+    """Minimal asyncio RFC 6455 client: masked text frames out, frames in."""
+
+    async def connect(self, port):
+        self.r, self.w = await asyncio.open_connection("127.0.0.1", port)
+        key = b64(os.urandom(16))
+        self.w.write((f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = await self.r.readuntil(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise RuntimeError("upgrade refused")
+        return self
+
+    def send(self, text):
+        data = text.encode()
+        n = len(data)
+        if n < 126:
+            head = bytes([0x81, 0x80 | n])
+        elif n < 65536:
+            head = bytes([0x81, 0xFE]) + struct.pack(">H", n)
+        else:
+            head = bytes([0x81, 0xFF]) + struct.pack(">Q", n)
+        key = os.urandom(4)
+        self.w.write(head + key + mask(data, key))
+
+    async def recv(self):
+        data = b""
+        while True:
+            b0, b1 = await self.r.readexactly(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", await self.r.readexactly(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", await self.r.readexactly(8))[0]
+            payload = await self.r.readexactly(n)
+            op = b0 & 0x0F
+            if op == 8:
+                raise ConnectionError("closed")
+            if op in (9, 10):
+                continue
+            data += payload
+            if b0 & 0x80:
+                return data
+
+
+# ---------------------------------------------------------------- one client
+
+def message_bytes(gid, epoch, ts_ns, size=96):
+    """A PrivateMessage header + opaque body whose first 8 body bytes carry
+    the sender's monotonic send time (the server never looks inside)."""
+    body = struct.pack(">Q", ts_ns) + b"\0" * (size - 8)
+    return (u16(1) + u16(2) + vec(gid) + u64(epoch) + bytes([1]) + vec(b"") +
+            vec(b"\1" * 16) + vec(body))
+
+
+def body_time(msg):
+    # version, wire_format, group_id<V>, epoch, content_type, aad<V>,
+    # encrypted_sender_data<V>, ciphertext<V>: walk the varints.
+    off = 4
+
+    def skip_vec(o):
+        b = msg[o]
+        if b >> 6 == 0:
+            return o + 1, b
+        if b >> 6 == 1:
+            return o + 2, ((b & 0x3F) << 8) | msg[o + 1]
+        return o + 4, int.from_bytes(msg[o:o + 4], "big") & 0x3FFFFFFF
+    o, n = skip_vec(off)
+    o += n + 8 + 1
+    o, n = skip_vec(o)
+    o += n
+    o, n = skip_vec(o)
+    o += n
+    o, n = skip_vec(o)
+    return struct.unpack(">Q", msg[o:o + 8])[0]
+
+
+class Bench:
+    def __init__(self, port, name, sk, group, gid, window, stop_at):
+        self.port, self.name, self.group, self.gid = port, name, group, gid
+        self.ident = identity_from(name, sk)
+        self.window = window
+        self.stop_at = stop_at
+        self.pending = {}
+        self.acks, self.fanout = [], []
+        self.accepted = 0
+        self.refused = 0
+
+    async def login(self):
+        self.ws = await AWS().connect(self.port)
+        ch = json.loads(await self.ws.recv())
+        nonce = base64.b64decode(ch["nonce"])
+        ts = int(time.time())
+        sig = self.ident.auth_signature("login", nonce, ts)
+        self.ws.send(json.dumps({"id": 0, "type": "login", "username": self.name,
+                                 "nonce": b64(nonce), "timestamp": ts, "signature": b64(sig)}))
+        r = json.loads(await self.ws.recv())
+        if not r.get("ok"):
+            raise RuntimeError("login failed: %s" % r)
+
+    async def reader(self):
+        try:
+            while True:
+                obj = json.loads(await self.ws.recv())
+                now = time.monotonic_ns()
+                if obj.get("event") == "log":
+                    if obj.get("sender") != self.name and obj.get("kind") == "message":
+                        sent = body_time(base64.b64decode(obj["message"]))
+                        self.fanout.append(now - sent)
+                    continue
+                fut = self.pending.pop(obj.get("id"), None)
+                if fut:
+                    fut.set_result((obj, now))
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+
+    async def sender(self):
+        loop = asyncio.get_running_loop()
+        rid = 1
+        while time.monotonic() < self.stop_at:
+            t0 = time.monotonic_ns()
+            msg = b64(message_bytes(self.gid, 1, t0))
+            fut = loop.create_future()
+            self.pending[rid] = fut
+            self.ws.send('{"id":%d,"type":"group.send","group":"%s","message":"%s"}' %
+                         (rid, self.group, msg))
+            rid += 1
+            obj, t1 = await fut
+            if obj.get("ok"):
+                self.accepted += 1
+                self.acks.append(t1 - t0)
+            else:
+                self.refused += 1
+
+
+async def worker_main(port, clients, window, start_at, seconds):
+    benches = [Bench(port, name, sk, group, gid, window, start_at + seconds)
+               for name, sk, group, gid in clients]
+    await asyncio.gather(*(b.login() for b in benches))
+    readers = [asyncio.ensure_future(b.reader()) for b in benches]
+    while time.monotonic() < start_at:
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*(b.sender() for b in benches for _ in range(window)))
+    # Let the last events arrive.
+    await asyncio.sleep(0.3)
+    for r in readers:
+        r.cancel()
+    for b in benches:
+        b.ws.w.close()
+    return (sum(b.accepted for b in benches), sum(b.refused for b in benches),
+            [x for b in benches for x in b.acks], [x for b in benches for x in b.fanout])
+
+
+def worker(port, clients, window, start_at, seconds, out):
+    try:
+        out.put(asyncio.run(worker_main(port, clients, window, start_at, seconds)))
+    except Exception as e:  # report, do not hang the parent
+        out.put(e)
+
+
+# ---------------------------------------------------------------- setup and report
+
+def percentile(xs, p):
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100.0 * len(xs)))]
+
+
+def rss_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def setup(srv, n, gsize):
+    """Registers n users and makes groups of gsize; returns
+    [(name, sk bytes, group, gid)]."""
+    out = []
+    for g0 in range(0, n, gsize):
+        names = ["u%d" % i for i in range(g0, min(n, g0 + gsize))]
+        idents = []
+        for name in names:
+            ident = Identity(name)
+            c = srv.client(ident)
+            r = c.register()
+            assert r.get("ok"), r
+            c.close()
+            idents.append(ident)
+        admin = srv.client(idents[0])
+        assert admin.login().get("ok")
+        group, gid = "g%d" % (g0 // gsize), os.urandom(16)
+        assert admin.request("group.create", name=group, group_id=b64(gid)).get("ok")
+        if len(names) > 1:
+            r = admin.request("group.commit", group=group, epoch=0,
+                              commit=b64(public_commit(gid, 0)),
+                              welcomes=[{"recipients": names[1:], "welcome": b64(welcome())}],
+                              group_info=b64(group_info(gid, 1)), add=names[1:])
+            assert r.get("ok"), r
+        else:
+            r = admin.request("group.commit", group=group, epoch=0,
+                              commit=b64(public_commit(gid, 0)))
+            assert r.get("ok"), r
+        admin.close()
+        out += [(ident.username, raw_sk(ident), group, gid) for ident in idents]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--group-size", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--window", type=int, default=1, help="requests in flight per client")
+    ap.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    a = ap.parse_args()
+    srv = Server(a.binary, args=["--rate", "1000000", "--user-rate", "1000000",
+                                 "--max-connections", str(a.clients + 64)]).start()
+    try:
+        clients = setup(srv, a.clients, a.group_size)
+        procs = max(1, min(a.procs, a.clients))
+        shares = [clients[i::procs] for i in range(procs)]
+        rows = []
+        print("mlschat server benchmark: %d clients in groups of %d, %d in flight each, "
+              "%d runs x %.0f s, %d load process(es), %d CPU(s)" %
+              (a.clients, a.group_size, a.window, a.runs, a.seconds, procs, os.cpu_count()))
+        print("%-6s %10s %11s %11s %14s %14s" % ("run", "msgs/s", "ack p50 ms", "ack p99 ms",
+                                                 "fanout p50 ms", "fanout p99 ms"))
+        ctx = mp.get_context("fork")
+        for run in range(1, a.runs + 1):
+            q = ctx.Queue()
+            start_at = time.monotonic() + 1.5
+            ps = [ctx.Process(target=worker, args=(srv.port, sh, a.window, start_at,
+                                                   a.seconds, q)) for sh in shares]
+            for p in ps:
+                p.start()
+            results = [q.get(timeout=120 + a.seconds) for _ in ps]
+            for p in ps:
+                p.join()
+            for r in results:
+                if isinstance(r, Exception):
+                    raise r
+            accepted = sum(r[0] for r in results)
+            refused = sum(r[1] for r in results)
+            acks = [x for r in results for x in r[2]]
+            fan = [x for r in results for x in r[3]]
+            row = (accepted / a.seconds, percentile(acks, 50) / 1e6, percentile(acks, 99) / 1e6,
+                   percentile(fan, 50) / 1e6, percentile(fan, 99) / 1e6)
+            rows.append(row)
+            print("%-6d %10.0f %11.2f %11.2f %14.2f %14.2f%s" %
+                  ((run,) + row + ("  (%d refused)" % refused if refused else "",)))
+        med = [statistics.median(r[i] for r in rows) for i in range(5)]
+        print("%-6s %10.0f %11.2f %11.2f %14.2f %14.2f" % (("median",) + tuple(med)))
+        print("server RSS %.1f MiB (peak %.1f MiB); database %.1f MiB" %
+              (rss_kib(srv.proc.pid, "VmRSS") / 1024.0, rss_kib(srv.proc.pid, "VmHWM") / 1024.0,
+               sum(os.path.getsize(p) for p in (srv.db, srv.db + "-wal")
+                   if os.path.exists(p)) / 1048576.0))
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()
