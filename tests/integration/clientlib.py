@@ -87,7 +87,7 @@ class Client:
         self.lines = []
         self.lock = threading.Lock()
         self.debug = os.path.join(tmp, "debug-%s-%d.log" % (self.name, int(time.time() * 1000)))
-        env = dict(os.environ, MLSCHAT_DEBUG=self.debug)
+        env = dict(os.environ, MLSCHAT_DEBUG=self.debug, **sanitizer_env(tmp))
         self.proc = subprocess.Popen(
             [binary, "--server", url, "--config", config] + list(extra) + [group, user],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -317,6 +317,22 @@ class Tmux:
 
     def stop(self):
         self._tmux("kill-server", check=False)
+
+
+def sanitizer_env(tmp):
+    """Sanitizer reports (SANITIZE=1 builds) go to files the tests check."""
+    p = os.path.join(tmp, "sanitizer")
+    return {"ASAN_OPTIONS": "log_path=%s:detect_leaks=1" % p,
+            "UBSAN_OPTIONS": "log_path=%s:print_stacktrace=1" % p}
+
+
+def sanitizer_reports(tmp):
+    out = []
+    for f in sorted(os.listdir(tmp)):
+        if f.startswith("sanitizer"):
+            with open(os.path.join(tmp, f), errors="replace") as fh:
+                out.append(f + ":\n" + fh.read())
+    return out
 
 
 def shlex_quote(s):

@@ -11,7 +11,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll)
+from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll,
+                       sanitizer_env, sanitizer_reports)
 
 CLIENT = os.path.abspath(sys.argv[1])
 SERVER = os.path.abspath(sys.argv[2])
@@ -351,7 +352,8 @@ def test_curses_story(env):
 
     def run(name, group, user):
         t.start(name, [CLIENT, "--server", env.server.url, "--config", cfg(user), group, user],
-                env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name)))
+                env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
+                         **sanitizer_env(env.tmp)))
 
     # carol registers once, then leaves.
     run("c0", "elsewhere", "carol")
@@ -437,6 +439,11 @@ def main():
         start = time.time()
         try:
             t(env)
+            for c in env.clients:
+                c.kill()
+            reports = sanitizer_reports(env.tmp)
+            if reports:
+                raise TestFailure("sanitizer reports:\n" + "\n".join(reports))
             ok = True
             print("ok   %s (%.1fs)" % (name, time.time() - start), flush=True)
         except Exception as e:  # noqa: BLE001 - report every failure kind
