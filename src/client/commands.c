@@ -156,6 +156,7 @@ static void ev_fatal(void *ctx, const char *text)
 {
     struct cli_app *app = ctx;
     app->ui->ops->show(app->ui, CLI_LINE_ERROR, NULL, NULL, text, (int64_t)cli_time());
+    snprintf(app->fatal, sizeof app->fatal, "%s", text);
     app->exit_code = 1;
     app->done = 1;
     cli_session_stop(app->s);

@@ -20,6 +20,7 @@ struct cli_app {
     int quitting;       /* /quit or end of input: leave once idle */
     int done;           /* leave the event loop */
     int exit_code;
+    char fatal[512];    /* why the session could not go on */
     uint64_t quit_deadline_ms;
     struct cli_timer quit_timer;
 };

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
     rc = app.exit_code;
     app.ui->ops->stop(app.ui);
     if (rc != 0)
-        fprintf(stderr, "client: exiting after an error (see above)\n");
+        fprintf(stderr, "client: %s\n", app.fatal[0] ? app.fatal : "exiting after an error");
 out:
     cli_session_free(app.s);
     if (app.ui)

@@ -74,6 +74,7 @@ struct cli_session {
 
     int open, authed, auth_tries;
     char conn[80];
+    char last_close[128]; /* the last reason a connection failed */
     struct s_group *groups;
     struct s_req *reqs;
     char waiting[16][65]; /* groups waiting for an invitation */
@@ -428,6 +429,7 @@ static void after_login(struct cli_session *s)
 
     s->authed = 1;
     s->auth_tries = 0;
+    s->last_close[0] = 0;
     cli_net_backoff_reset(s->net);
     snprintf(s->conn, sizeof s->conn, "connected");
     changed(s);
@@ -2168,6 +2170,9 @@ static void on_close(void *ctx, const char *why)
     if (was)
         notice(s, NULL, 1, "connection to %s lost (%s); reconnecting", cli_net_endpoint(s->net),
                why);
+    else if (strcmp(why, s->last_close) != 0)
+        notice(s, NULL, 1, "cannot connect to %s (%s); retrying", cli_net_endpoint(s->net), why);
+    snprintf(s->last_close, sizeof s->last_close, "%s", why);
     changed(s);
 }
 

@@ -40,11 +40,12 @@ def poll(cond, what, timeout=TIMEOUT):
 
 
 class Server:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, tls=None):
         self.binary = binary
         self.tmp = tmp
         self.port = None
         self.proc = None
+        self.tls = tls  # (cert, key) for https
 
     def start(self):
         for _ in range(20):
@@ -55,7 +56,8 @@ class Server:
             log = open(os.path.join(self.tmp, "server.log"), "a")
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--listen", "127.0.0.1",
-                 "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile],
+                 "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile]
+                + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else []),
                 stdout=log, stderr=subprocess.STDOUT)
             end = time.time() + 10
             while time.time() < end and self.proc.poll() is None and not os.path.exists(pidfile):
@@ -66,6 +68,8 @@ class Server:
 
     @property
     def url(self):
+        if self.tls:
+            return "https://localhost:%d" % self.port
         return "http://127.0.0.1:%d" % self.port
 
     def stop(self):

@@ -5,6 +5,7 @@ and the seed's story).  Usage: test_client.py CLIENT SERVER [test-name]"""
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -341,6 +342,33 @@ def test_reconnect_outbox(env):
         assert who.quit() == 0
 
 
+def test_tls(env):
+    """https:// URLs use TLS: a client that trusts the server's certificate
+    talks; one that does not never connects and says why."""
+    cert = os.path.join(env.tmp, "cert.pem")
+    key = os.path.join(env.tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, tls=(cert, key)).start()
+    a = env.client("secure", "alice", extra=("--ca-file", cert))
+    a.wait_for(r"created #secure")
+    b = env.client("secure", "bob", extra=("--ca-file", cert))
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "secure", "bob")
+    talk(b, "over TLS", "secure", a)
+    m = env.client("secure", "mallory")
+    m.wait_for(r"cannot connect to localhost:\d+ .*retrying")
+    time.sleep(1)
+    assert m.count(r"registered|created|joined") == 0
+    assert m.quit() == 0
+    for who in (a, b):
+        assert who.quit() == 0
+
+
 def test_curses_story(env):
     """The seed's story typed into real terminals (tmux): alice, bob and
     carol in the curses UI."""
@@ -404,9 +432,24 @@ def test_curses_story(env):
     # Resize, scrollback and Alt+1 keep working.
     t.resize("a", 90, 20)
     t.wait_screen("a", r"alice \| #lobby \| 3 members")
+    t.type("a", "/help")
+    t.type("a", "/help")
+    t.wait_screen("a", r"any other line is a message")
     t.keys("a", "PageUp")
+    t.wait_screen("a", r"scrolled back")
     t.keys("a", "PageDown")
+    t.type("a", "/join second")
+    t.wait_screen("a", r"alice \| #second \| 1 member \| connected \| 1:#lobby")
+    # A message to #lobby while alice looks at #second counts as unread.
+    t.type("c", "unread one")
+    t.wait_screen("a", r"1:#lobby\(1\)")
     t.keys("a", "M-1")
+    t.wait_screen("a", r"alice \| #lobby \| 3 members \| connected \| 2:#second")
+    t.wait_screen("a", r"#lobby <carol>  unread one")
+    # Input history: Up recalls the last line typed.
+    t.keys("a", "Up")
+    t.wait_screen("a", r"^#lobby> /join second")
+    t.keys("a", "C-u")
     t.type("a", "/quit")
     t.type("b2", "/quit")
     t.type("c", "/quit")
@@ -422,6 +465,7 @@ TESTS = [
     test_group_switching,
     test_concurrent_commits,
     test_reconnect_outbox,
+    test_tls,
     test_curses_story,
 ]
 
