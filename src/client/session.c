@@ -1146,7 +1146,7 @@ static void send_reply(void *ctx, json_t *reply)
     const char *e;
 
     req_free(r);
-    if (!reply)
+    if (!reply || !g)
         return; /* resent after the next catch-up if not in the log */
     if (jok(reply)) {
         if (jint(reply, "seq", 0) > g->rec.cursor)
@@ -1775,8 +1775,13 @@ static void group_remove(struct cli_session *s, struct s_group *g)
 
 static void group_free(struct s_group *g)
 {
+    struct s_req *r;
     if (!g)
         return;
+    /* Replies still on their way no longer refer to it. */
+    for (r = g->s->reqs; r; r = r->next)
+        if (r->g == g)
+            r->g = NULL;
     if (g->op)
         commit_free(g->op);
     cli_net_forget(g->s->net, g);
@@ -1980,7 +1985,7 @@ static void create_reply(void *ctx, json_t *reply)
 
     snprintf(name, sizeof name, "%s", r->name);
     req_free(r);
-    if (!reply)
+    if (!reply || !g)
         return; /* the catch-up after reconnecting finds out */
     if (jok(reply)) {
         g->rec.cursor = jint(reply, "last_seq", 0);

@@ -221,7 +221,20 @@ def test_restart_persisted(env):
     dup = env.client("p", "alice", name="alice-dup")
     dup.proc.wait(30)
     assert dup.proc.returncode != 0
-    for who in (a2, b):
+    assert dup.count(r"another client is already running for alice") == 1
+    # kill -9 in the middle of a conversation: state and cursor were saved
+    # together, so bob resumes where he was.
+    b.say("right before the crash")
+    a2.wait_for(msg("p", "bob", "right before the crash"))
+    b.kill()
+    talk(a2, "while bob was dead", "p")
+    b2 = env.client("p", "bob", name="bob2")
+    end = b2.wait_for(r"history ends")
+    b2.wait_for(msg("p", "alice", "while bob was dead"), end)
+    talk(b2, "alive again", "p", a2)
+    time.sleep(0.5)
+    assert b2.count(msg("p", "alice", "while bob was dead")) == 1
+    for who in (a2, b2):
         assert who.quit() == 0
     # Private keys stay private.
     cfg = os.path.join(env.tmp, "cfg-alice")
