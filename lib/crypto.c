@@ -124,6 +124,26 @@ int mls_encrypt_with_label(const mls_suite *s, const mls_env *env, mls_bytes pk,
     return err;
 }
 
+int mls_encrypt_context_hash(const mls_suite *s, const char *label, mls_bytes context,
+                             uint8_t out[MLS_MAX_HASH])
+{
+    mls_buf info;
+    mls_buf_init(&info);
+    int err = labeled_content(&info, label, context);
+    if (!err)
+        err = mls_hpke_info_hash(s, mls_buf_view(&info), out);
+    mls_buf_clear(&info);
+    return err;
+}
+
+int mls_encrypt_with_label_hashed(const mls_suite *s, const mls_env *env, mls_bytes pk,
+                                  mls_bytes context_hash, mls_bytes pt, mls_buf *kem_output,
+                                  mls_buf *ct)
+{
+    return mls_hpke_seal_base_hashed(s, env, pk, context_hash, mls_bytes_of(NULL, 0), pt,
+                                     kem_output, ct);
+}
+
 int mls_decrypt_with_label(const mls_suite *s, mls_bytes sk, const char *label,
                            mls_bytes context, mls_bytes kem_output, mls_bytes ct, mls_buf *pt)
 {

@@ -33,6 +33,16 @@ MLS_MUST_CHECK int mls_decrypt_with_label(const mls_suite *s, mls_bytes sk, cons
                                           mls_bytes context, mls_bytes kem_output, mls_bytes ct,
                                           mls_buf *pt);
 
+/* EncryptWithLabel in two steps for many recipients of one context: the
+ * HPKE info_hash of EncryptContext{label, context} (s->nh bytes), then
+ * the encryption with it.  Same output as mls_encrypt_with_label. */
+MLS_MUST_CHECK int mls_encrypt_context_hash(const mls_suite *s, const char *label,
+                                            mls_bytes context, uint8_t out[MLS_MAX_HASH]);
+MLS_MUST_CHECK int mls_encrypt_with_label_hashed(const mls_suite *s, const mls_env *env,
+                                                 mls_bytes pk, mls_bytes context_hash,
+                                                 mls_bytes pt, mls_buf *kem_output,
+                                                 mls_buf *ct);
+
 /* RFC 9420 §5.2: RefHash(label, value) = Hash(RefHashInput{label, value}).
  * out is s->nh bytes. */
 MLS_MUST_CHECK int mls_ref_hash(const mls_suite *s, const char *label, mls_bytes value,

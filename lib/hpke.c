@@ -318,8 +318,10 @@ static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes
     return err;
 }
 
-/* RFC 9180 §5.1 KeySchedule for mode_base (psk = psk_id = ""). */
-static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, mls_hpke_ctx *out)
+/* RFC 9180 §5.1 KeySchedule for mode_base (psk = psk_id = ""), with
+ * info_hash = LabeledExtract("", "info_hash", info) given (s->nh bytes). */
+static int key_schedule_hashed(const mls_suite *s, mls_bytes shared, mls_bytes info_hash,
+                               mls_hpke_ctx *out)
 {
     static const uint8_t empty[1];
     const mls_bytes none = mls_bytes_of(empty, 0);
@@ -329,12 +331,13 @@ static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, ml
     mls_bytes vsecret = mls_bytes_of(secret, s->nh);
     mls_hpke_ctx ctx;
     int err;
+    if (info_hash.n != s->nh)
+        return MLS_ERR_ARG;
     memset(&ctx, 0, sizeof(ctx));
     /* key_schedule_context = concat(mode, psk_id_hash, info_hash) */
     ksc[0] = 0x00; /* mode_base */
+    memcpy(ksc + 1 + s->nh, info_hash.p, s->nh);
     err = labeled_extract(s, id, none, "psk_id_hash", none, ksc + 1);
-    if (!err)
-        err = labeled_extract(s, id, none, "info_hash", info, ksc + 1 + s->nh);
     if (!err)
         err = labeled_extract(s, id, shared, "secret", none, secret);
     if (!err)
@@ -350,6 +353,23 @@ static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, ml
     }
     mls_wipe(&ctx, sizeof(ctx));
     mls_wipe(secret, sizeof(secret));
+    return err;
+}
+
+int mls_hpke_info_hash(const mls_suite *s, mls_bytes info, uint8_t out[MLS_MAX_HASH])
+{
+    static const uint8_t empty[1];
+    uint8_t idb[HPKE_SUITE_ID_LEN];
+    return labeled_extract(s, hpke_suite_id(s, idb), mls_bytes_of(empty, 0), "info_hash", info,
+                           out);
+}
+
+static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, mls_hpke_ctx *out)
+{
+    uint8_t ih[MLS_MAX_HASH];
+    int err = mls_hpke_info_hash(s, info, ih);
+    if (!err)
+        err = key_schedule_hashed(s, shared, mls_bytes_of(ih, s->nh), out);
     return err;
 }
 
@@ -501,6 +521,33 @@ int mls_hpke_ctx_export(const mls_hpke_ctx *ctx, mls_bytes exporter_context, uin
     return labeled_expand(ctx->suite, hpke_suite_id(ctx->suite, idb),
                           mls_bytes_of(ctx->exporter_secret, ctx->suite->nh), "sec",
                           exporter_context, out, len);
+}
+
+int mls_hpke_seal_base_hashed(const mls_suite *s, const mls_env *env, mls_bytes pk,
+                              mls_bytes info_hash, mls_bytes aad, mls_bytes pt, mls_buf *enc,
+                              mls_buf *ct)
+{
+    const hpke_kem *k = suite_kem(s);
+    uint8_t encb[MLS_MAX_KEM_PK], shared[MLS_MAX_KEM_SECRET];
+    mls_hpke_ctx ctx;
+    size_t ct_start = ct->n;
+    int err;
+    if (!k)
+        return MLS_ERR_UNSUPPORTED;
+    memset(&ctx, 0, sizeof(ctx));
+    err = encap(s, k, env, pk, encb, shared);
+    if (!err)
+        err = key_schedule_hashed(s, mls_bytes_of(shared, k->nh), info_hash, &ctx);
+    if (!err)
+        err = mls_hpke_ctx_seal(&ctx, aad, pt, ct);
+    if (!err) {
+        err = mls_buf_append(enc, encb, k->curve->npk);
+        if (err)
+            ct->n = ct_start;
+    }
+    mls_hpke_ctx_clear(&ctx);
+    mls_wipe(shared, sizeof(shared));
+    return err;
 }
 
 int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, mls_bytes pk, mls_bytes info,

@@ -60,4 +60,15 @@ MLS_MUST_CHECK int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, ml
 MLS_MUST_CHECK int mls_hpke_open_base(const mls_suite *s, mls_bytes enc, mls_bytes sk,
                                       mls_bytes info, mls_bytes aad, mls_bytes ct, mls_buf *pt);
 
+/* RFC 9180 §5.1 info_hash = LabeledExtract("", "info_hash", info), and
+ * SealBase with it precomputed: a sender sealing to many recipients under
+ * one long info (a Welcome's encrypted GroupInfo, RFC 9420 §12.4.3.1)
+ * hashes the info once instead of once per recipient.  Added by the group
+ * engine. */
+MLS_MUST_CHECK int mls_hpke_info_hash(const mls_suite *s, mls_bytes info,
+                                      uint8_t out[MLS_MAX_HASH]);
+MLS_MUST_CHECK int mls_hpke_seal_base_hashed(const mls_suite *s, const mls_env *env,
+                                             mls_bytes pk, mls_bytes info_hash, mls_bytes aad,
+                                             mls_bytes pt, mls_buf *enc, mls_buf *ct);
+
 #endif

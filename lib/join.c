@@ -23,11 +23,12 @@ int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_appli
     mls_group_secrets gs;
     mls_message m;
     mls_welcome *w = &m.welcome;
-    mls_buf egi;
-    uint8_t ps[MLS_MAX_HASH];
+    mls_buf egi, gs_enc;
+    uint8_t ps[MLS_MAX_HASH], ctx_hash[MLS_MAX_HASH];
     size_t i;
     int err;
 
+    mls_buf_init(&gs_enc);
     memset(&gi, 0, sizeof(gi));
     memset(&gs, 0, sizeof(gs));
     memset(&m, 0, sizeof(m));
@@ -49,7 +50,8 @@ int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_appli
         (err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
                                               &gi, &egi)) != 0)
         goto out;
-    if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0)
+    if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0 ||
+        (err = mls_encrypt_context_hash(s, "Welcome", mls_buf_view(&egi), ctx_hash)) != 0)
         goto out;
     for (i = 0; i < ap->n_psks; i++) {
         if ((err = mls_psk_id_copy(&gs.psks[i], ap->psks[i])) != 0)
@@ -71,10 +73,15 @@ int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_appli
             if ((err = mls_buf_set(&gs.path_secret, ps, s->nh)) != 0)
                 goto out;
         }
+        /* EncryptWithLabel(init_key, "Welcome", encrypted_group_info,
+         * GroupSecrets), with the context hashed once for all members. */
+        mls_buf_reset(&gs_enc);
         if ((err = mls_key_package_ref(s, kp, &es->new_member)) != 0 ||
-            (err = mls_welcome_encrypt_group_secrets(s, g->env, mls_buf_view(&kp->init_key),
-                                                     mls_buf_view(&egi), &gs,
-                                                     &es->encrypted_group_secrets)) != 0)
+            (err = mls_group_secrets_encode(&gs, &gs_enc)) != 0 ||
+            (err = mls_encrypt_with_label_hashed(
+                 s, g->env, mls_buf_view(&kp->init_key), mls_bytes_of(ctx_hash, s->nh),
+                 mls_buf_view(&gs_enc), &es->encrypted_group_secrets.kem_output,
+                 &es->encrypted_group_secrets.ciphertext)) != 0)
             goto out;
         w->n_secrets++;
         if ((err = mls_buf_copy(&sc->refs[i], &es->new_member)) != 0)
@@ -89,6 +96,7 @@ int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_appli
     err = mls_message_wrap(&m, &sc->welcome);
 out:
     mls_wipe(ps, sizeof(ps));
+    mls_buf_clear(&gs_enc);
     mls_group_info_clear(&gi);
     mls_group_secrets_clear(&gs);
     mls_message_clear(&m);

@@ -5,6 +5,7 @@
 #include "suite.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -89,11 +90,29 @@ int mls_hash(const mls_suite *s, mls_bytes in, uint8_t out[MLS_MAX_HASH])
     return mls_hash_parts(s, &in, 1, out);
 }
 
+/* The HMAC implementation, fetched once: an EVP_MAC_fetch per call costs
+ * more than the HMAC of a short input (method store lookup and locks). */
+static EVP_MAC *hmac_cached;
+static CRYPTO_ONCE hmac_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void hmac_fetch_once(void)
+{
+    hmac_cached = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static EVP_MAC *hmac_fetch(void)
+{
+    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch_once) || !hmac_cached)
+        return NULL;
+    /* Callers free what they fetched; hand out a reference. */
+    return EVP_MAC_up_ref(hmac_cached) ? hmac_cached : NULL;
+}
+
 int mls_hmac(const mls_suite *s, mls_bytes key, mls_bytes data, uint8_t out[MLS_MAX_HASH])
 {
     int ret = MLS_ERR_CRYPTO;
     size_t outlen = 0;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC *mac = hmac_fetch();
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     OSSL_PARAM params[2];
     static const uint8_t empty[1];
@@ -132,7 +151,7 @@ int mls_hkdf_expand(const mls_suite *s, mls_bytes prk, mls_bytes info, uint8_t *
     int ret = MLS_OK;
     if (len > 255 * s->nh)
         return MLS_ERR_ARG;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC *mac = hmac_fetch();
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     static const uint8_t empty[1];
     OSSL_PARAM params[2];

@@ -362,6 +362,43 @@ static void test_index_churn(const mls_suite *s, struct member *m)
     mls_rtree_clear(&t);
 }
 
+/* Caching: after building a large tree and hashing it once, a change to
+ * one leaf leaves only that leaf's path stale (O(log n) rehashing), and
+ * the cached hash equals a full recomputation. */
+static void test_cache(const mls_suite *s, struct member *m)
+{
+    enum { N = 4096 };
+    mls_rtree t;
+    mls_leaf_node ln;
+    uint32_t leaf;
+    uint8_t key[32];
+
+    mls_rtree_init(&t, s);
+    CHECK_OK(mls_leaf_node_copy(&ln, &m[0].ln));
+    for (uint32_t i = 0; i < N; i++) {
+        memset(key, 0, sizeof(key));
+        memcpy(key, &i, sizeof(i));
+        key[31] = 'e';
+        CHECK_OK(mls_buf_set(&ln.encryption_key, key, sizeof(key)));
+        key[31] = 's';
+        CHECK_OK(mls_buf_set(&ln.signature_key, key, sizeof(key)));
+        CHECK_OK(mls_rtree_add_leaf(&t, &ln, &leaf));
+    }
+    CHECK(mls_rtree_n_leaves(&t) == N && mls_rtree_member_count(&t) == N);
+    uint8_t h[MLS_MAX_HASH];
+    CHECK_OK(mls_rtree_root_hash(&t, h));
+    CHECK_OK(mls_rtree_remove_leaf(&t, 1234));
+    uint32_t stale = 0, w = mls_rtree_width(&t);
+    for (uint32_t x = 0; x < w; x++)
+        stale += !t.hash_ok[x];
+    CHECK(stale == 13); /* the leaf and its 12 ancestors */
+    CHECK(hash_matches_reimport(&t));
+    CHECK_OK(mls_rtree_find_signature_key(&t, mls_buf_view(&ln.signature_key), &leaf));
+    CHECK(leaf == N - 1);
+    mls_leaf_node_clear(&ln);
+    mls_rtree_clear(&t);
+}
+
 int main(void)
 {
     const mls_suite *s = mls_suite_get(SUITE);
@@ -372,6 +409,7 @@ int main(void)
     test_paths_and_hashes(s, m);
     test_malformed(s, m);
     test_index_churn(s, m);
+    test_cache(s, m);
     for (int i = 0; i < 8; i++)
         member_clear(&m[i]);
     TEST_MAIN_END("test_ratchet_tree");
