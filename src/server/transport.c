@@ -104,16 +104,22 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
 
 static int on_writable(srv_conn *c, struct lws *wsi)
 {
-    srv_out *o = c->out_head;
-    if (!o)
-        return c->close_after_flush ? -1 : 0;
-    if (lws_write(wsi, (unsigned char *)o->text + LWS_PRE, o->len, LWS_WRITE_TEXT) < (int)o->len)
-        return -1;
-    c->out_head = o->next;
     if (!c->out_head)
-        c->out_tail = NULL;
-    c->out_bytes -= o->len;
-    free(o);
+        return c->close_after_flush ? -1 : 0;
+    /* Drain the queue while the socket takes it, so one turn sends a
+     * batch's responses and events together (clients answer together and
+     * the next turn batches their requests into one COMMIT). */
+    do {
+        srv_out *o = c->out_head;
+        if (lws_write(wsi, (unsigned char *)o->text + LWS_PRE, o->len, LWS_WRITE_TEXT) <
+            (int)o->len)
+            return -1;
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        c->out_bytes -= o->len;
+        free(o);
+    } while (c->out_head && !lws_send_pipe_choked(wsi));
     if (c->out_head || c->close_after_flush)
         lws_callback_on_writable(wsi);
     return 0;
