@@ -96,6 +96,14 @@ $(B)/bin/test_server_%: $(B)/tests/unit/test_server_%.o $(SERVER_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lwebsockets -ljansson $(LDLIBS_CRYPTO)
 
+# Unit tests of client modules (tests/unit/test_client_*.c) link the client's
+# objects except main.o, and the client's libraries.
+CLIENT_LIB_OBJ = $(filter-out $(B)/src/client/main.o,$(CLIENT_OBJ))
+$(B)/tests/unit/test_client_%.o: CFLAGS += -Isrc/client
+$(B)/bin/test_client_%: $(B)/tests/unit/test_client_%.o $(CLIENT_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+
 $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)

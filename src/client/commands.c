@@ -1,0 +1,424 @@
+/* The command table and the glue between UI and session. */
+#include "commands.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define APP_MAX_ARGS 64
+#define APP_HISTORY_LINES 200
+#define APP_QUIT_WAIT_MS 5000u
+
+static void sys(struct cli_app *app, const char *group, int error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void sys(struct cli_app *app, const char *group, int error, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    app->ui->ops->show(app->ui, error ? CLI_LINE_ERROR : CLI_LINE_SYSTEM, group, NULL, buf,
+                       (int64_t)cli_time());
+}
+
+/* ------------------------------------------------------------ status */
+
+struct others_ctx {
+    struct cli_app *app;
+    char buf[256];
+    size_t n;
+    int index;
+};
+
+static void others_cb(void *ctx, const struct cli_group_info *g)
+{
+    struct others_ctx *o = ctx;
+    o->index++;
+    if (strcmp(g->name, o->app->current) == 0 || g->status != CLI_GROUP_JOINED ||
+        o->n + 80 > sizeof o->buf)
+        return;
+    if (g->unread > 0)
+        o->n += (size_t)snprintf(o->buf + o->n, sizeof o->buf - o->n, "%s%d:#%s(%lld)",
+                                 o->n ? " " : "", o->index, g->name, (long long)g->unread);
+    else
+        o->n += (size_t)snprintf(o->buf + o->n, sizeof o->buf - o->n, "%s%d:#%s",
+                                 o->n ? " " : "", o->index, g->name);
+}
+
+void cli_app_status(struct cli_app *app)
+{
+    struct cli_ui_status st;
+    struct others_ctx o;
+    memset(&o, 0, sizeof o);
+    o.app = app;
+    cli_session_groups(app->s, others_cb, &o);
+    st.user = cli_session_user(app->s);
+    st.group = app->current[0] ? app->current : NULL;
+    st.connection = cli_session_connection(app->s);
+    st.members = app->current[0] ? cli_session_member_count(app->s, app->current) : -1;
+    if (st.members >= 0 && !cli_session_is_member(app->s, app->current))
+        st.members = -1;
+    st.others = o.buf;
+    app->ui->ops->status(app->ui, &st);
+}
+
+/* ------------------------------------------------------------ switching */
+
+static void history_cb(void *ctx, int own, const char *sender, const char *text, int64_t time)
+{
+    struct cli_app *app = ctx;
+    if (sender)
+        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, app->current, sender,
+                           text, time);
+    else
+        app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, app->current, NULL, text, time);
+}
+
+void cli_app_show_history(struct cli_app *app, const char *group)
+{
+    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, app);
+}
+
+void cli_app_switch(struct cli_app *app, const char *group, int announce)
+{
+    snprintf(app->current, sizeof app->current, "%s", group);
+    cli_session_set_unread(app->s, group, 0);
+    if (!app->ui->all_groups) {
+        /* The screen shows one group: its recent history. */
+        app->ui->ops->clear(app->ui);
+        cli_app_show_history(app, group);
+    }
+    if (announce)
+        sys(app, group, 0, "now talking in #%s", group);
+    cli_app_status(app);
+}
+
+void cli_app_switch_index(struct cli_app *app, int n)
+{
+    const char *g = cli_session_group_at(app->s, n);
+    if (!g) {
+        sys(app, NULL, 1, "there is no group %d (see /groups)", n);
+        return;
+    }
+    if (!cli_session_is_member(app->s, g)) {
+        sys(app, NULL, 1, "you are no longer a member of #%s", g);
+        return;
+    }
+    cli_app_switch(app, g, 1);
+}
+
+/* ------------------------------------------------------------ session events */
+
+static void ev_message(void *ctx, const char *group, const char *sender, const char *text,
+                       int64_t time, int own)
+{
+    struct cli_app *app = ctx;
+    if (app->ui->all_groups || strcmp(group, app->current) == 0) {
+        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, group, sender, text,
+                           time);
+        return;
+    }
+    cli_session_set_unread(app->s, group, cli_session_unread(app->s, group) + 1);
+    cli_app_status(app);
+}
+
+static void ev_notice(void *ctx, const char *group, int error, const char *text)
+{
+    struct cli_app *app = ctx;
+    app->ui->ops->show(app->ui, error ? CLI_LINE_ERROR : CLI_LINE_SYSTEM, group, NULL, text,
+                       (int64_t)cli_time());
+}
+
+static void ev_joined(void *ctx, const char *group)
+{
+    struct cli_app *app = ctx;
+    if (strcmp(group, app->want) == 0) {
+        app->want[0] = 0;
+        if (strcmp(group, app->current) != 0)
+            cli_app_switch(app, group, 1);
+    } else if (!app->current[0]) {
+        cli_app_switch(app, group, 1);
+    }
+    cli_app_status(app);
+}
+
+static void ev_changed(void *ctx)
+{
+    cli_app_status(ctx);
+}
+
+static void ev_fatal(void *ctx, const char *text)
+{
+    struct cli_app *app = ctx;
+    app->ui->ops->show(app->ui, CLI_LINE_ERROR, NULL, NULL, text, (int64_t)cli_time());
+    snprintf(app->fatal, sizeof app->fatal, "%s", text);
+    app->exit_code = 1;
+    app->done = 1;
+    cli_session_stop(app->s);
+}
+
+void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->message = ev_message;
+    ev->notice = ev_notice;
+    ev->joined = ev_joined;
+    ev->changed = ev_changed;
+    ev->fatal = ev_fatal;
+    ev->ctx = app;
+}
+
+/* ------------------------------------------------------------ quitting */
+
+static void quit_tick(void *ctx)
+{
+    struct cli_app *app = ctx;
+    if (!cli_session_online(app->s) || cli_session_idle(app->s) ||
+        cli_now_ms() >= app->quit_deadline_ms) {
+        if (!cli_session_idle(app->s))
+            sys(app, NULL, 0, "leaving with messages still unsent: they are kept and sent "
+                "next time");
+        app->done = 1;
+        cli_session_stop(app->s);
+        return;
+    }
+    cli_timer_start(cli_session_net(app->s), &app->quit_timer, 50, quit_tick, app);
+}
+
+void cli_app_quit(struct cli_app *app)
+{
+    if (app->quitting)
+        return;
+    app->quitting = 1;
+    app->quit_deadline_ms = cli_now_ms() + APP_QUIT_WAIT_MS;
+    quit_tick(app);
+}
+
+/* ------------------------------------------------------------ commands */
+
+struct app_cmd {
+    const char *name;
+    const char *args;
+    const char *help;
+    int min_args, max_args;
+    void (*run)(struct cli_app *app, char **argv, int argc);
+};
+
+static int need_group(struct cli_app *app)
+{
+    if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+        return 0;
+    }
+    if (!cli_session_is_member(app->s, app->current)) {
+        sys(app, NULL, 1, "you are not a member of #%s (yet): an administrator must /invite you",
+            app->current);
+        return 0;
+    }
+    return 1;
+}
+
+static void cmd_invite(struct cli_app *app, char **argv, int argc)
+{
+    if (!need_group(app))
+        return;
+    cli_session_invite(app->s, app->current, argv, (size_t)argc);
+}
+
+static void list_cb(void *ctx, const struct cli_member_info *m)
+{
+    struct cli_app *app = ctx;
+    const char *v = m->verified > 0 ? "key matches the directory"
+                    : m->verified < 0 ? "KEY DOES NOT MATCH THE DIRECTORY"
+                                      : "key not checked yet";
+    sys(app, app->current, m->verified < 0, "  %s%s%s  %s  (%s)", m->username,
+        m->admin ? " [admin]" : "", m->self ? " [you]" : "", m->fingerprint, v);
+}
+
+static void cmd_list(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    if (!need_group(app))
+        return;
+    sys(app, app->current, 0, "members of #%s (%d):", app->current,
+        cli_session_member_count(app->s, app->current));
+    cli_session_members(app->s, app->current, list_cb, app);
+}
+
+struct groups_ctx {
+    struct cli_app *app;
+    int index, count;
+};
+
+static void groups_cb(void *ctx, const struct cli_group_info *g)
+{
+    struct groups_ctx *c = ctx;
+    const char *state = g->status == CLI_GROUP_JOINED    ? ""
+                        : g->status == CLI_GROUP_REMOVED ? " (removed)"
+                                                         : " (out of sync)";
+    c->index++;
+    c->count++;
+    sys(c->app, NULL, 0, "%s%d #%s  %d member%s, %lld unread%s%s",
+        strcmp(g->name, c->app->current) == 0 ? "* " : "  ", c->index, g->name, g->members,
+        g->members == 1 ? "" : "s", (long long)g->unread, g->admin ? ", administrator" : "", state);
+}
+
+static void cmd_groups(struct cli_app *app, char **argv, int argc)
+{
+    struct groups_ctx c;
+    (void)argv;
+    (void)argc;
+    memset(&c, 0, sizeof c);
+    c.app = app;
+    cli_session_groups(app->s, groups_cb, &c);
+    if (c.count == 0)
+        sys(app, NULL, 0, "you are in no group yet");
+}
+
+static int group_arg(struct cli_app *app, char *name)
+{
+    if (name[0] == '#')
+        memmove(name, name + 1, strlen(name));
+    cli_lowercase(name);
+    if (!cli_valid_groupname(name)) {
+        sys(app, NULL, 1, "\"%s\" is not a valid group name (a-z, 0-9, _ - ., at most 64)",
+            name);
+        return 0;
+    }
+    return 1;
+}
+
+static void cmd_switch(struct cli_app *app, char **argv, int argc)
+{
+    char *end;
+    long n;
+    (void)argc;
+    n = strtol(argv[0], &end, 10);
+    if (*end == 0 && n > 0) {
+        cli_app_switch_index(app, (int)n);
+        return;
+    }
+    if (!group_arg(app, argv[0]))
+        return;
+    if (!cli_session_is_member(app->s, argv[0])) {
+        sys(app, NULL, 1, "you are not a member of #%s (/join it first)", argv[0]);
+        return;
+    }
+    cli_app_switch(app, argv[0], 1);
+}
+
+static void cmd_join(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    if (!group_arg(app, argv[0]))
+        return;
+    if (cli_session_is_member(app->s, argv[0])) {
+        cli_app_switch(app, argv[0], 1);
+        return;
+    }
+    snprintf(app->want, sizeof app->want, "%s", argv[0]);
+    sys(app, NULL, 0, "joining #%s ...", argv[0]);
+    cli_session_join(app->s, argv[0]);
+}
+
+static void cmd_update(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    if (!need_group(app))
+        return;
+    cli_session_update(app->s, app->current);
+}
+
+static void cmd_help(struct cli_app *app, char **argv, int argc);
+
+static void cmd_quit(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    cli_app_quit(app);
+}
+
+static const struct app_cmd commands[] = {
+    {"invite", "user...", "invite users to the current group (administrators only)", 1,
+     APP_MAX_ARGS, cmd_invite},
+    {"list", "", "members of the current group with their key fingerprints", 0, 0, cmd_list},
+    {"groups", "", "your groups with unread counts", 0, 0, cmd_groups},
+    {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
+    {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
+    {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"help", "", "this list", 0, 0, cmd_help},
+    {"quit", "", "leave (what you typed is sent first)", 0, 0, cmd_quit},
+};
+
+static void cmd_help(struct cli_app *app, char **argv, int argc)
+{
+    size_t i;
+    (void)argv;
+    (void)argc;
+    sys(app, NULL, 0, "commands:");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        sys(app, NULL, 0, "  /%s %s  %s", commands[i].name, commands[i].args, commands[i].help);
+    sys(app, NULL, 0, "any other line is a message to the current group (start it with // "
+        "to send a line beginning with /)");
+}
+
+static void run_command(struct cli_app *app, char *line)
+{
+    char *argv[APP_MAX_ARGS + 1], *save = NULL, *tok, *name;
+    int argc = 0;
+    size_t i;
+
+    name = strtok_r(line + 1, " \t", &save);
+    if (!name) {
+        sys(app, NULL, 1, "empty command; /help lists the commands");
+        return;
+    }
+    while ((tok = strtok_r(NULL, " \t,", &save)) != NULL) {
+        if (argc == APP_MAX_ARGS + 1)
+            break;
+        argv[argc++] = tok;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const struct app_cmd *c = &commands[i];
+        if (strcmp(c->name, name) != 0)
+            continue;
+        if (argc < c->min_args || argc > c->max_args) {
+            sys(app, NULL, 1, "usage: /%s %s", c->name, c->args);
+            return;
+        }
+        c->run(app, argv, argc);
+        return;
+    }
+    sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
+}
+
+void cli_app_input(struct cli_app *app, const char *line)
+{
+    char *copy;
+    size_t n = strlen(line);
+
+    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return; /* an empty line sends nothing */
+    if (app->quitting)
+        return;
+    copy = malloc(n + 1);
+    if (!copy)
+        return;
+    memcpy(copy, line, n);
+    copy[n] = 0;
+    if (copy[0] == '/' && copy[1] != '/') {
+        run_command(app, copy);
+    } else if (need_group(app)) {
+        cli_session_send_text(app->s, app->current, copy[0] == '/' ? copy + 1 : copy);
+    }
+    free(copy);
+}

@@ -1,0 +1,44 @@
+/*
+ * Commands and the application glue between the UI and the session: the
+ * command table (/invite, /list, /groups, /switch, /join, /update, /help,
+ * /quit), the current group, unread counts and what is shown where.
+ */
+#ifndef CLI_COMMANDS_H
+#define CLI_COMMANDS_H
+
+#include <stdint.h>
+
+#include "net.h"
+#include "session.h"
+#include "ui.h"
+
+struct cli_app {
+    struct cli_ui *ui;
+    struct cli_session *s;
+    char current[65];   /* the group typed text goes to */
+    char want[65];      /* a group we asked to join and will switch to */
+    int quitting;       /* /quit or end of input: leave once idle */
+    int done;           /* leave the event loop */
+    int exit_code;
+    char fatal[512];    /* why the session could not go on */
+    uint64_t quit_deadline_ms;
+    struct cli_timer quit_timer;
+};
+
+/* A line typed by the user: a command or a message. */
+void cli_app_input(struct cli_app *app, const char *line);
+/* Alt+N. */
+void cli_app_switch_index(struct cli_app *app, int n);
+/* Starts leaving: waits (a few seconds at most) until what was typed is
+ * sent. */
+void cli_app_quit(struct cli_app *app);
+/* Makes `group` the current group and shows its recent history. */
+void cli_app_switch(struct cli_app *app, const char *group, int announce);
+/* Shows the recent history of group. */
+void cli_app_show_history(struct cli_app *app, const char *group);
+/* Redraws the status line. */
+void cli_app_status(struct cli_app *app);
+/* The session's events, wired to this app. */
+void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * mlschat terminal client.
+ *
+ *   ./client --server http://hostname:NNNN [--config DIR] <groupname> <username>
+ *
+ * Sets up the config directory, the session (store, identity, network),
+ * the UI (curses on a terminal, line mode otherwise) and runs the one
+ * event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "util.h"
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(sig_pipe[1], &b, 1) < 0) {
+        /* Nothing to do: the pipe is full, a wake-up is pending anyway. */
+    }
+    errno = saved;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ./client --server http://hostname:NNNN [--config DIR] <groupname> <username>\n"
+            "\n"
+            "End-to-end encrypted group chat over MLS (RFC 9420).\n"
+            "\n"
+            "  --server URL     the mlschat server (http:// or https://)\n"
+            "  --config DIR     keys, groups and history (default ~/.mlschat); several\n"
+            "                   usernames may share one directory\n"
+            "  --ca-file FILE   extra CA certificates for https:// servers\n"
+            "  --help           this text\n"
+            "  --version        the version\n"
+            "\n"
+            "The first user of a group name creates the group and is its administrator;\n"
+            "others join when an administrator types /invite <username>.  Commands:\n"
+            "/invite user..., /list, /groups, /switch group, /join group, /update, /help,\n"
+            "/quit.  Other lines are messages to the current group.  When stdin is not a\n"
+            "terminal, lines are read from stdin and shown on stdout (line mode).\n");
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path), *q;
+    int rc = -1;
+    if (!p)
+        return -1;
+    for (q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            goto out;
+        *q = '/';
+    }
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        goto out;
+    rc = 0;
+out:
+    free(p);
+    return rc;
+}
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (strcmp(argv[*i], name) == 0 && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static void stdin_readable(void *ctx)
+{
+    struct cli_app *app = ctx;
+    app->ui->ops->readable(app->ui);
+}
+
+static void signal_readable(void *ctx)
+{
+    struct cli_app *app = ctx;
+    unsigned char b[16];
+    ssize_t n = read(sig_pipe[0], b, sizeof b), i;
+    for (i = 0; i < n; i++) {
+        if (b[i] == SIGWINCH) {
+            app->ui->ops->resize(app->ui);
+        } else if (app->quitting) {
+            app->done = 1; /* a second ^C: leave now */
+            cli_session_stop(app->s);
+        } else {
+            cli_app_quit(app);
+        }
+    }
+}
+
+static void ui_input(void *ctx, const char *line)
+{
+    cli_app_input(ctx, line);
+}
+
+static void ui_eof(void *ctx)
+{
+    struct cli_app *app = ctx;
+    cli_net_unwatch_fd(cli_session_net(app->s), STDIN_FILENO);
+    cli_app_quit(app);
+}
+
+static void ui_switch(void *ctx, int n)
+{
+    cli_app_switch_index(ctx, n);
+}
+
+int main(int argc, char **argv)
+{
+    const char *server = NULL, *config = NULL, *ca_file = NULL, *v;
+    char *pos[2] = {NULL, NULL}, group[65], user[33], err[512], *config_alloc = NULL;
+    int npos = 0, i, rc = 1, line_mode;
+    struct cli_app app;
+    struct cli_ui_callbacks cb;
+    struct cli_session_events ev;
+    struct cli_session_config sc;
+    struct sigaction sa;
+
+    memset(&app, 0, sizeof app);
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("mlschat client %s (MLS RFC 9420, protocol v1)\n", CLI_VERSION);
+            return 0;
+        }
+        if ((v = opt_value(argc, argv, &i, "--server")) != NULL) {
+            server = v;
+        } else if ((v = opt_value(argc, argv, &i, "--config")) != NULL) {
+            config = v;
+        } else if ((v = opt_value(argc, argv, &i, "--ca-file")) != NULL) {
+            ca_file = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "client: unknown or incomplete option %s\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (npos < 2) {
+            pos[npos++] = argv[i];
+        } else {
+            fprintf(stderr, "client: too many arguments\n\n");
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!server || npos != 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (pos[0][0] == '#')
+        pos[0]++;
+    snprintf(group, sizeof group, "%s", pos[0]);
+    snprintf(user, sizeof user, "%s", pos[1]);
+    cli_lowercase(group);
+    cli_lowercase(user);
+    if (strlen(pos[0]) > 64 || !cli_valid_groupname(group)) {
+        fprintf(stderr, "client: \"%s\" is not a valid group name (1-64 of a-z 0-9 _ - ., "
+                "starting with a letter or digit)\n", pos[0]);
+        return 2;
+    }
+    if (strlen(pos[1]) > 32 || !cli_valid_username(user)) {
+        fprintf(stderr, "client: \"%s\" is not a valid username (1-32 of a-z 0-9 _ - ., "
+                "starting with a letter or digit)\n", pos[1]);
+        return 2;
+    }
+    if (!config) {
+        const char *home = getenv("HOME");
+        if (!home || !*home) {
+            fprintf(stderr, "client: HOME is not set; use --config DIR\n");
+            return 2;
+        }
+        config_alloc = cli_strdupf("%s/.mlschat", home);
+        if (!config_alloc)
+            return 1;
+        config = config_alloc;
+    }
+    /* Everything the client writes is private to the user. */
+    umask(077);
+    if (make_dirs(config) != 0) {
+        fprintf(stderr, "client: cannot create the config directory %s: %s\n", config,
+                strerror(errno));
+        goto out;
+    }
+    cli_log_open();
+
+    setlocale(LC_ALL, "");
+    line_mode = !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+    if (getenv("MLSCHAT_LINE_MODE"))
+        line_mode = 1;
+    memset(&cb, 0, sizeof cb);
+    cb.on_input = ui_input;
+    cb.on_eof = ui_eof;
+    cb.on_switch_index = ui_switch;
+    cb.ctx = &app;
+    if (!line_mode && MB_CUR_MAX == 1)
+        setlocale(LC_CTYPE, "C.UTF-8"); /* UTF-8 text needs a UTF-8 locale */
+    app.ui = line_mode ? cli_ui_line_new(&cb) : cli_ui_curses_new(&cb);
+    if (!app.ui)
+        goto out;
+
+    cli_app_session_events(&app, &ev);
+    memset(&sc, 0, sizeof sc);
+    sc.username = user;
+    sc.config_dir = config;
+    sc.server_url = server;
+    sc.ca_file = ca_file;
+    if (cli_session_new(&sc, &ev, &app.s, err, sizeof err) != 0) {
+        fprintf(stderr, "client: %s\n", err);
+        goto out;
+    }
+
+    if (pipe(sig_pipe) != 0)
+        goto out;
+    fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
+    fcntl(sig_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(sig_pipe[1], F_SETFD, FD_CLOEXEC);
+
+    if (app.ui->ops->start(app.ui) != 0) {
+        fprintf(stderr, "client: cannot start the terminal UI\n");
+        goto out;
+    }
+    /* After the UI start: ours replace the handlers curses installs. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGWINCH, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cli_net_watch_fd(cli_session_net(app.s), sig_pipe[0], signal_readable, &app) != 0 ||
+        cli_net_watch_fd(cli_session_net(app.s), STDIN_FILENO, stdin_readable, &app) != 0) {
+        app.ui->ops->stop(app.ui);
+        fprintf(stderr, "client: cannot watch the terminal\n");
+        goto out;
+    }
+
+    snprintf(app.current, sizeof app.current, "%s", group);
+    snprintf(app.want, sizeof app.want, "%s", group);
+    if (!app.ui->all_groups) {
+        cli_app_switch(&app, group, 0);
+    } else {
+        /* Line mode: the recent history between markers, so scripts can
+         * tell it from what arrives now. */
+        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history begins",
+                          (int64_t)cli_time());
+        cli_app_show_history(&app, group);
+        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history ends",
+                          (int64_t)cli_time());
+    }
+    app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, NULL, NULL, "connecting ...", (int64_t)cli_time());
+    cli_app_status(&app);
+    cli_session_start(app.s);
+    cli_session_join(app.s, group);
+
+    while (!app.done)
+        if (cli_net_service(cli_session_net(app.s)) < 0)
+            break;
+    rc = app.exit_code;
+    app.ui->ops->stop(app.ui);
+    if (rc != 0)
+        fprintf(stderr, "client: %s\n", app.fatal[0] ? app.fatal : "exiting after an error");
+out:
+    cli_session_free(app.s);
+    if (app.ui)
+        app.ui->ops->free(app.ui);
+    if (sig_pipe[0] >= 0)
+        close(sig_pipe[0]);
+    if (sig_pipe[1] >= 0)
+        close(sig_pipe[1]);
+    free(config_alloc);
+    cli_log_close();
+    return rc;
+}

@@ -1,0 +1,125 @@
+/*
+ * Session logic: the user's identity and login, KeyPackage pool, groups,
+ * catch-up from the server's log, commits (staged, sent with their
+ * Welcome, merged only once the server accepted them, retried after
+ * "stale_epoch") and the outbox of typed messages.  It owns the MLS
+ * objects; the layers above only see names and text.
+ *
+ * Chat-level MLS choices (documented in README.md):
+ *   - handshake and application messages are PrivateMessages;
+ *   - GroupContext extension 0xF000 "mlschat group name": struct {
+ *     opaque name<V>; } (the group's name on the server);
+ *   - GroupContext extension 0xF001 "mlschat administrators": struct {
+ *     opaque usernames<V><V>; } (who may add members);
+ *   - the creator is the first administrator; a commit that adds members
+ *     is accepted only from an administrator;
+ *   - the signature key of every member's credential must be the key the
+ *     server's directory holds for that username.
+ */
+#ifndef CLI_SESSION_H
+#define CLI_SESSION_H
+
+#include <stdint.h>
+
+#include "net.h"
+#include "store.h"
+
+#define CLI_EXT_GROUP_NAME 0xF000u
+#define CLI_EXT_ADMINS 0xF001u
+
+struct cli_session;
+
+struct cli_session_events {
+    /* A message of a group, in log order; own is 1 for the user's own. */
+    void (*message)(void *ctx, const char *group, const char *sender, const char *text,
+                    int64_t time, int own);
+    /* Information (error = 0) or a problem (error = 1); group may be NULL. */
+    void (*notice)(void *ctx, const char *group, int error, const char *text);
+    /* We are now a member of group (created or joined). */
+    void (*joined)(void *ctx, const char *group);
+    /* Connection state, members or groups changed: redraw the status. */
+    void (*changed)(void *ctx);
+    /* The session cannot go on (e.g. the username belongs to another
+     * key); the client should exit with an error. */
+    void (*fatal)(void *ctx, const char *text);
+    void *ctx;
+};
+
+struct cli_session_config {
+    const char *username;
+    const char *config_dir; /* the database is <dir>/<user>@<host>_<port>.db */
+    const char *server_url;
+    const char *ca_file;
+};
+
+/* Opens the store, loads or creates the identity and sets up the
+ * network (not yet connected).  err gets a reason on failure. */
+int cli_session_new(const struct cli_session_config *cfg, const struct cli_session_events *ev,
+                    struct cli_session **out, char *err, size_t errlen);
+void cli_session_free(struct cli_session *s);
+
+struct cli_net *cli_session_net(struct cli_session *s);
+/* Connects; once logged in, catches up every group and reads the inbox. */
+void cli_session_start(struct cli_session *s);
+/* Stops reconnecting (quit). */
+void cli_session_stop(struct cli_session *s);
+
+/* "connected", "connecting", "offline" ... */
+const char *cli_session_connection(const struct cli_session *s);
+const char *cli_session_user(const struct cli_session *s);
+/* 1 when nothing typed is waiting to be sent and no commit is in flight. */
+int cli_session_idle(const struct cli_session *s);
+/* 1 when logged in. */
+int cli_session_online(const struct cli_session *s);
+
+/* Joins `group`: through a pending invitation if there is one, else
+ * creates it if it does not exist, else waits for an invitation (and
+ * joins by itself when it arrives). */
+void cli_session_join(struct cli_session *s, const char *group);
+/* 1 if we are a member of group (locally). */
+int cli_session_is_member(const struct cli_session *s, const char *group);
+
+/* Queues text for group (persisted at once) and sends it when possible. */
+int cli_session_send_text(struct cli_session *s, const char *group, const char *text);
+/* Adds users to group (administrators only). */
+void cli_session_invite(struct cli_session *s, const char *group, char *const *names, size_t n);
+/* Commits a fresh leaf key of ours (post-compromise security). */
+void cli_session_update(struct cli_session *s, const char *group);
+
+struct cli_member_info {
+    const char *username;
+    char fingerprint[80];
+    int admin;
+    int self;
+    int verified; /* 1 matches the directory, 0 not checked yet, -1 MISMATCH */
+};
+typedef void (*cli_member_cb)(void *ctx, const struct cli_member_info *m);
+/* Calls cb for each member of group; returns the count or -1. */
+int cli_session_members(struct cli_session *s, const char *group, cli_member_cb cb, void *ctx);
+/* Member count, -1 if not a member. */
+int cli_session_member_count(const struct cli_session *s, const char *group);
+
+struct cli_group_info {
+    const char *name;
+    int64_t unread;
+    int status;  /* enum cli_group_status */
+    int admin;   /* we are an administrator */
+    int members;
+    uint64_t epoch;
+};
+typedef void (*cli_group_cb)(void *ctx, const struct cli_group_info *g);
+/* Our groups in joining order. */
+void cli_session_groups(struct cli_session *s, cli_group_cb cb, void *ctx);
+/* The n-th group (1-based) in joining order, NULL if none. */
+const char *cli_session_group_at(const struct cli_session *s, int n);
+void cli_session_set_unread(struct cli_session *s, const char *group, int64_t unread);
+int64_t cli_session_unread(const struct cli_session *s, const char *group);
+
+/* The last `limit` lines of group's history, oldest first (kind is
+ * CLI_LINE_* of ui.h). */
+typedef void (*cli_history_cb)(void *ctx, int own, const char *sender, const char *text,
+                               int64_t time);
+void cli_session_history(struct cli_session *s, const char *group, int limit, cli_history_cb cb,
+                         void *ctx);
+
+#endif

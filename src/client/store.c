@@ -1,0 +1,476 @@
+/* Local store on SQLite: prepare / bind / step / finalize with one exit. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+struct cli_store {
+    sqlite3 *db;
+    int lock_fd;
+};
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS identity("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " username TEXT NOT NULL, suite INTEGER NOT NULL,"
+    " sig_sk BLOB NOT NULL, sig_pk BLOB NOT NULL,"
+    " registered INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS key_packages("
+    " ref BLOB PRIMARY KEY, bundle BLOB NOT NULL,"
+    " last_resort INTEGER NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS groups("
+    " name TEXT PRIMARY KEY, group_id BLOB NOT NULL UNIQUE, state BLOB NOT NULL,"
+    " cursor INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " unread INTEGER NOT NULL DEFAULT 0, joined_at INTEGER NOT NULL,"
+    " pending_commit BLOB, pending_state BLOB);"
+    "CREATE TABLE IF NOT EXISTS history("
+    " id INTEGER PRIMARY KEY, grp TEXT NOT NULL, seq INTEGER,"
+    " time INTEGER NOT NULL, sender TEXT, text TEXT NOT NULL,"
+    " UNIQUE (grp, seq));"
+    "CREATE INDEX IF NOT EXISTS history_grp ON history(grp, id);"
+    "CREATE TABLE IF NOT EXISTS outbox("
+    " id INTEGER PRIMARY KEY, grp TEXT NOT NULL, text TEXT NOT NULL,"
+    " ct BLOB, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS directory("
+    " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL);";
+
+static void db_err(struct cli_store *st, const char *what)
+{
+    cli_log("store: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+static int exec(struct cli_store *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        cli_log("store: %s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_store_open(const char *path, struct cli_store **out, int *locked)
+{
+    struct cli_store *st = calloc(1, sizeof *st);
+    char *lockpath = NULL;
+    int fd;
+    *locked = 0;
+    if (!st)
+        return -1;
+    st->lock_fd = -1;
+    lockpath = cli_strdupf("%s.lock", path);
+    if (!lockpath)
+        goto fail;
+    st->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st->lock_fd < 0)
+        goto fail;
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            *locked = 1;
+        goto fail;
+    }
+    /* Create the file ourselves so that it is 0600 from the first byte:
+     * it holds the signature private key. */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto fail;
+    if (fchmod(fd, 0600) != 0) {
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(st->db, 5000);
+    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") != 0 ||
+        exec(st, schema) != 0)
+        goto fail;
+    free(lockpath);
+    *out = st;
+    return 0;
+fail:
+    free(lockpath);
+    cli_store_close(st);
+    return -1;
+}
+
+void cli_store_close(struct cli_store *st)
+{
+    if (!st)
+        return;
+    if (st->db)
+        sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    free(st);
+}
+
+int cli_store_begin(struct cli_store *st)
+{
+    return exec(st, "BEGIN IMMEDIATE");
+}
+
+int cli_store_commit(struct cli_store *st)
+{
+    return exec(st, "COMMIT");
+}
+
+void cli_store_rollback(struct cli_store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        (void)exec(st, "ROLLBACK");
+}
+
+/* Binds parameters described by fmt: 'i' int64, 't' text (NULL binds
+ * NULL), 'b' blob (const mls_bytes *; empty binds NULL). */
+static int bind_args(sqlite3_stmt *s, const char *fmt, va_list ap)
+{
+    int i;
+    for (i = 0; fmt[i]; i++) {
+        int rc;
+        if (fmt[i] == 'i') {
+            rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+        } else if (fmt[i] == 't') {
+            const char *t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(s, i + 1, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(s, i + 1);
+        } else {
+            const mls_bytes *b = va_arg(ap, const mls_bytes *);
+            rc = b->n ? sqlite3_bind_blob(s, i + 1, b->p, (int)b->n, SQLITE_TRANSIENT)
+                      : sqlite3_bind_null(s, i + 1);
+        }
+        if (rc != SQLITE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* Runs one statement; 1 on a constraint violation. */
+static int run(struct cli_store *st, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s = NULL;
+    va_list ap;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_err(st, sql);
+        goto out;
+    }
+    va_start(ap, fmt);
+    step = bind_args(s, fmt, ap);
+    va_end(ap);
+    if (step != 0) {
+        db_err(st, "bind");
+        goto out;
+    }
+    step = sqlite3_step(s);
+    if (step == SQLITE_CONSTRAINT) {
+        rc = 1;
+        goto out;
+    }
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
+        db_err(st, sql);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Prepares and binds a query; the caller steps and finalizes. */
+static sqlite3_stmt *query(struct cli_store *st, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s = NULL;
+    va_list ap;
+    int rc;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_err(st, sql);
+        return NULL;
+    }
+    va_start(ap, fmt);
+    rc = bind_args(s, fmt, ap);
+    va_end(ap);
+    if (rc != 0) {
+        db_err(st, "bind");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int col_buf(sqlite3_stmt *s, int col, mls_buf *out)
+{
+    const void *p = sqlite3_column_blob(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    if (n <= 0) {
+        mls_buf_reset(out);
+        return 0;
+    }
+    return mls_buf_set(out, p, (size_t)n) == MLS_OK ? 0 : -1;
+}
+
+static const char *col_text(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    return t ? (const char *)t : NULL;
+}
+
+/* ------------------------------------------------------------ identity */
+
+void cli_identity_clear(struct cli_identity *id)
+{
+    mls_buf_clear(&id->sig_sk);
+    mls_buf_clear(&id->sig_pk);
+    memset(id, 0, sizeof *id);
+}
+
+int cli_store_identity_load(struct cli_store *st, struct cli_identity *id)
+{
+    sqlite3_stmt *s = query(st, "SELECT username, suite, sig_sk, sig_pk, registered "
+                                "FROM identity WHERE id = 1", "");
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+        goto out;
+    }
+    if (step != SQLITE_ROW)
+        goto out;
+    snprintf(id->username, sizeof id->username, "%s", col_text(s, 0) ? col_text(s, 0) : "");
+    id->suite = (uint16_t)sqlite3_column_int(s, 1);
+    if (col_buf(s, 2, &id->sig_sk) != 0 || col_buf(s, 3, &id->sig_pk) != 0)
+        goto out;
+    id->registered = sqlite3_column_int(s, 4);
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_identity_save(struct cli_store *st, const struct cli_identity *id)
+{
+    mls_bytes sk = mls_buf_view(&id->sig_sk), pk = mls_buf_view(&id->sig_pk);
+    return run(st,
+               "INSERT OR REPLACE INTO identity(id, username, suite, sig_sk, sig_pk, registered)"
+               " VALUES (1, ?, ?, ?, ?, ?)",
+               "tibbi", id->username, (int64_t)id->suite, &sk, &pk, (int64_t)id->registered);
+}
+
+/* ------------------------------------------------------------ key packages */
+
+int cli_store_kp_add(struct cli_store *st, mls_bytes ref, mls_bytes bundle, int last_resort)
+{
+    return run(st,
+               "INSERT OR REPLACE INTO key_packages(ref, bundle, last_resort, created)"
+               " VALUES (?, ?, ?, ?)",
+               "bbii", &ref, &bundle, (int64_t)last_resort, (int64_t)cli_time());
+}
+
+int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *last_resort)
+{
+    sqlite3_stmt *s = query(st, "SELECT bundle, last_resort FROM key_packages WHERE ref = ?",
+                            "b", &ref);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+        goto out;
+    }
+    if (step != SQLITE_ROW || col_buf(s, 0, bundle) != 0)
+        goto out;
+    *last_resort = sqlite3_column_int(s, 1);
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_kp_delete(struct cli_store *st, mls_bytes ref)
+{
+    return run(st, "DELETE FROM key_packages WHERE ref = ?", "b", &ref);
+}
+
+int cli_store_kp_delete_old_last_resort(struct cli_store *st, mls_bytes keep)
+{
+    return run(st, "DELETE FROM key_packages WHERE last_resort = 1 AND ref <> ?", "b", &keep);
+}
+
+/* ------------------------------------------------------------ groups */
+
+void cli_group_rec_clear(struct cli_group_rec *g)
+{
+    mls_buf_clear(&g->group_id);
+    mls_buf_clear(&g->state);
+    mls_buf_clear(&g->pending_commit);
+    mls_buf_clear(&g->pending_state);
+    memset(g, 0, sizeof *g);
+}
+
+int cli_store_group_put(struct cli_store *st, const struct cli_group_rec *g)
+{
+    mls_bytes gid = mls_buf_view(&g->group_id), state = mls_buf_view(&g->state);
+    mls_bytes pc = mls_buf_view(&g->pending_commit), ps = mls_buf_view(&g->pending_state);
+    return run(st,
+               "INSERT OR REPLACE INTO groups(name, group_id, state, cursor, status, unread,"
+               " joined_at, pending_commit, pending_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "tbbiiiibb", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
+               g->joined_at, &pc, &ps);
+}
+
+int cli_store_group_delete(struct cli_store *st, const char *name)
+{
+    return run(st, "DELETE FROM groups WHERE name = ?", "t", name);
+}
+
+int cli_store_group_set_unread(struct cli_store *st, const char *name, int64_t unread)
+{
+    return run(st, "UPDATE groups SET unread = ? WHERE name = ?", "it", unread, name);
+}
+
+int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
+{
+    sqlite3_stmt *s = query(st,
+                            "SELECT name, group_id, state, cursor, status, unread, joined_at,"
+                            " pending_commit, pending_state FROM groups ORDER BY joined_at, name",
+                            "");
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct cli_group_rec g;
+        memset(&g, 0, sizeof g);
+        snprintf(g.name, sizeof g.name, "%s", col_text(s, 0) ? col_text(s, 0) : "");
+        if (col_buf(s, 1, &g.group_id) != 0 || col_buf(s, 2, &g.state) != 0 ||
+            col_buf(s, 7, &g.pending_commit) != 0 || col_buf(s, 8, &g.pending_state) != 0) {
+            cli_group_rec_clear(&g);
+            goto out;
+        }
+        g.cursor = sqlite3_column_int64(s, 3);
+        g.status = sqlite3_column_int(s, 4);
+        g.unread = sqlite3_column_int64(s, 5);
+        g.joined_at = sqlite3_column_int64(s, 6);
+        cb(ctx, &g);
+        cli_group_rec_clear(&g);
+    }
+    if (step != SQLITE_DONE)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ history */
+
+int cli_store_history_add(struct cli_store *st, const char *group, int64_t seq, int64_t time,
+                          const char *sender, const char *text)
+{
+    if (seq < 0)
+        return run(st, "INSERT INTO history(grp, seq, time, sender, text) VALUES (?, NULL, ?, ?, ?)",
+                   "titt", group, time, sender, text);
+    return run(st, "INSERT INTO history(grp, seq, time, sender, text) VALUES (?, ?, ?, ?, ?)",
+               "tiitt", group, seq, time, sender, text);
+}
+
+int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
+                             cli_store_history_cb cb, void *ctx)
+{
+    sqlite3_stmt *s = query(st,
+                            "SELECT seq, time, sender, text FROM (SELECT id, seq, time, sender,"
+                            " text FROM history WHERE grp = ? ORDER BY id DESC LIMIT ?)"
+                            " ORDER BY id",
+                            "ti", group, (int64_t)limit);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+        cb(ctx, seq, sqlite3_column_int64(s, 1), col_text(s, 2),
+           col_text(s, 3) ? col_text(s, 3) : "");
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ outbox */
+
+int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text, int64_t *id)
+{
+    if (run(st, "INSERT INTO outbox(grp, text, ct, created) VALUES (?, ?, NULL, ?)", "tti",
+            group, text, (int64_t)cli_time()) != 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int cli_store_outbox_set_ct(struct cli_store *st, int64_t id, mls_bytes ct)
+{
+    return run(st, "UPDATE outbox SET ct = ? WHERE id = ?", "bi", &ct, id);
+}
+
+int cli_store_outbox_delete(struct cli_store *st, int64_t id)
+{
+    return run(st, "DELETE FROM outbox WHERE id = ?", "i", id);
+}
+
+int cli_store_outbox_each(struct cli_store *st, cli_store_outbox_cb cb, void *ctx)
+{
+    sqlite3_stmt *s = query(st, "SELECT id, grp, text, ct FROM outbox ORDER BY id", "");
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(s, 3);
+        int n = sqlite3_column_bytes(s, 3);
+        cb(ctx, sqlite3_column_int64(s, 0), col_text(s, 1) ? col_text(s, 1) : "",
+           col_text(s, 2) ? col_text(s, 2) : "", mls_bytes_of(p, n > 0 ? (size_t)n : 0));
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ directory */
+
+int cli_store_dir_put(struct cli_store *st, const char *username, mls_bytes key)
+{
+    return run(st, "INSERT OR REPLACE INTO directory(username, sig_key) VALUES (?, ?)", "tb",
+               username, &key);
+}
+
+int cli_store_dir_get(struct cli_store *st, const char *username, mls_buf *key)
+{
+    sqlite3_stmt *s = query(st, "SELECT sig_key FROM directory WHERE username = ?", "t",
+                            username);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE)
+        rc = 1;
+    else if (step == SQLITE_ROW && col_buf(s, 0, key) == 0)
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}

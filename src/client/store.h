@@ -1,0 +1,107 @@
+/*
+ * The client's local store: one SQLite database per (username, server) in
+ * the config directory, holding the user's identity (signature key pair),
+ * KeyPackage private bundles, each joined group (serialized MLS state and
+ * log cursor, saved together), message history and the outbox of typed
+ * messages not yet accepted by the server.
+ *
+ * The session layer groups several writes into one transaction with
+ * cli_store_begin / cli_store_commit so that the MLS state, the cursor and
+ * the history row of one log entry land together or not at all (DESIGN
+ * Decision 4).  Functions return 0 on success, -1 on a database error
+ * (logged) and, where documented, 1 for "not found".
+ */
+#ifndef CLI_STORE_H
+#define CLI_STORE_H
+
+#include <stdint.h>
+
+#include "mls/mls.h"
+
+struct cli_store;
+
+/* Opens (creating with mode 0600) the database at path.  An exclusive
+ * lock on path + ".lock" keeps a second client for the same user and
+ * server from running on the same files; *locked is set to 1 when that is
+ * why opening failed. */
+int cli_store_open(const char *path, struct cli_store **out, int *locked);
+void cli_store_close(struct cli_store *st);
+
+int cli_store_begin(struct cli_store *st);
+int cli_store_commit(struct cli_store *st);
+void cli_store_rollback(struct cli_store *st);
+
+/* ---- identity */
+struct cli_identity {
+    char username[33];
+    uint16_t suite;
+    mls_buf sig_sk; /* secret */
+    mls_buf sig_pk;
+    int registered;  /* the server accepted `register` with this key */
+};
+void cli_identity_clear(struct cli_identity *id);
+/* 1 if there is no identity yet. */
+int cli_store_identity_load(struct cli_store *st, struct cli_identity *id);
+int cli_store_identity_save(struct cli_store *st, const struct cli_identity *id);
+
+/* ---- KeyPackage private bundles, keyed by KeyPackageRef */
+int cli_store_kp_add(struct cli_store *st, mls_bytes ref, mls_bytes bundle, int last_resort);
+/* 1 if not found. */
+int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *last_resort);
+int cli_store_kp_delete(struct cli_store *st, mls_bytes ref);
+/* Deletes last-resort bundles other than keep (after a new one is
+ * uploaded the server forgets the old one). */
+int cli_store_kp_delete_old_last_resort(struct cli_store *st, mls_bytes keep);
+
+/* ---- groups */
+enum cli_group_status { CLI_GROUP_JOINED = 1, CLI_GROUP_REMOVED = 2, CLI_GROUP_BROKEN = 3 };
+struct cli_group_rec {
+    char name[65];
+    mls_buf group_id;
+    mls_buf state;          /* serialized MLS group state (secret) */
+    int64_t cursor;         /* last processed log seq */
+    int status;             /* enum cli_group_status */
+    int64_t unread;
+    int64_t joined_at;      /* order of joining, for Alt+N */
+    mls_buf pending_commit; /* our commit in flight (empty if none) */
+    mls_buf pending_state;  /* our state after that commit merges */
+};
+void cli_group_rec_clear(struct cli_group_rec *g);
+/* Inserts or replaces the row. */
+int cli_store_group_put(struct cli_store *st, const struct cli_group_rec *g);
+int cli_store_group_delete(struct cli_store *st, const char *name);
+int cli_store_group_set_unread(struct cli_store *st, const char *name, int64_t unread);
+typedef void (*cli_store_group_cb)(void *ctx, struct cli_group_rec *g);
+/* Calls cb for every group in joining order; cb takes ownership of *g's
+ * buffers (it may move them out, the store clears what is left). */
+int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx);
+
+/* ---- history */
+/* seq < 0 for a system line; sender NULL for a system line.  Returns 1
+ * when a message with this (group, seq) is already there (nothing
+ * written), 0 when inserted. */
+int cli_store_history_add(struct cli_store *st, const char *group, int64_t seq, int64_t time,
+                          const char *sender, const char *text);
+typedef void (*cli_store_history_cb)(void *ctx, int64_t seq, int64_t time, const char *sender,
+                                     const char *text);
+/* The last `limit` lines of a group, oldest first. */
+int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
+                             cli_store_history_cb cb, void *ctx);
+
+/* ---- outbox */
+int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,
+                         int64_t *id);
+/* Records the ciphertext last sent for the entry (empty: not sent). */
+int cli_store_outbox_set_ct(struct cli_store *st, int64_t id, mls_bytes ct);
+int cli_store_outbox_delete(struct cli_store *st, int64_t id);
+typedef void (*cli_store_outbox_cb)(void *ctx, int64_t id, const char *group, const char *text,
+                                    mls_bytes ct);
+/* All entries in typing order. */
+int cli_store_outbox_each(struct cli_store *st, cli_store_outbox_cb cb, void *ctx);
+
+/* ---- directory cache: the signature key the server's directory gave */
+int cli_store_dir_put(struct cli_store *st, const char *username, mls_bytes key);
+/* 1 if not cached. */
+int cli_store_dir_get(struct cli_store *st, const char *username, mls_buf *key);
+
+#endif

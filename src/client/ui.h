@@ -1,0 +1,69 @@
+/*
+ * The user interface: a full-screen ncursesw UI for terminals
+ * (ui_curses.c) and a plain line mode for scripts (ui_line.c).  The UI
+ * shows lines and a status, and hands typed lines up; it knows nothing of
+ * MLS, the network or the store.
+ */
+#ifndef CLI_UI_H
+#define CLI_UI_H
+
+#include <stdint.h>
+
+enum cli_line_kind {
+    CLI_LINE_MESSAGE = 1, /* "#group <sender>  text" */
+    CLI_LINE_OWN,         /* the same, sent by this user */
+    CLI_LINE_SYSTEM,      /* joins, removals, invitations, information */
+    CLI_LINE_ERROR        /* something went wrong */
+};
+
+struct cli_ui_status {
+    const char *user;
+    const char *group;      /* current group, NULL if none */
+    const char *connection; /* "connected", "connecting", ... */
+    int members;            /* of the current group, -1 if unknown */
+    const char *others;     /* other groups with unread counts, may be "" */
+};
+
+struct cli_ui_callbacks {
+    /* A line the user typed (without newline, UTF-8). */
+    void (*on_input)(void *ctx, const char *line);
+    /* End of input (line mode). */
+    void (*on_eof)(void *ctx);
+    /* Alt+N: switch to the N-th group (1-based). */
+    void (*on_switch_index)(void *ctx, int n);
+    void *ctx;
+};
+
+struct cli_ui;
+
+struct cli_ui_ops {
+    /* Takes over the terminal / stdin. */
+    int (*start)(struct cli_ui *ui);
+    /* Gives the terminal back. */
+    void (*stop)(struct cli_ui *ui);
+    /* stdin is readable. */
+    void (*readable)(struct cli_ui *ui);
+    /* The terminal size changed. */
+    void (*resize)(struct cli_ui *ui);
+    /* Shows a line.  group may be NULL (not about one group); sender is
+     * NULL for system and error lines; time is Unix seconds. */
+    void (*show)(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
+                 const char *sender, const char *text, int64_t time);
+    /* Empties the message area (before showing another group). */
+    void (*clear)(struct cli_ui *ui);
+    void (*status)(struct cli_ui *ui, const struct cli_ui_status *st);
+    void (*free)(struct cli_ui *ui);
+};
+
+struct cli_ui {
+    const struct cli_ui_ops *ops;
+    struct cli_ui_callbacks cb;
+    /* 1: every group's lines are shown in one stream (line mode); 0: only
+     * the current group's (others count as unread). */
+    int all_groups;
+};
+
+struct cli_ui *cli_ui_line_new(const struct cli_ui_callbacks *cb);
+struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * Line mode, for when stdin is not a terminal: commands and messages are
+ * read line by line; every line to show goes to stdout, flushed at once,
+ * so the client can be scripted and tested:
+ *
+ *   #group <user>  text      a message (also the user's own)
+ *   *** text                 a system line
+ *   !!! text                 an error
+ */
+#include "ui.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_INPUT 65536
+
+struct ui_line {
+    struct cli_ui base;
+    char *buf;
+    size_t len, cap;
+    int eof;
+};
+
+static int line_start(struct cli_ui *ui)
+{
+    (void)ui;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    return 0;
+}
+
+static void line_stop(struct cli_ui *ui)
+{
+    (void)ui;
+    fflush(stdout);
+}
+
+static void deliver(struct ui_line *u, char *line, size_t n)
+{
+    if (n > 0 && line[n - 1] == '\r')
+        n--;
+    line[n] = 0;
+    if (u->base.cb.on_input)
+        u->base.cb.on_input(u->base.cb.ctx, line);
+}
+
+static void line_readable(struct cli_ui *ui)
+{
+    struct ui_line *u = (struct ui_line *)ui;
+    ssize_t r;
+    size_t start = 0, i;
+
+    if (u->eof)
+        return;
+    if (u->cap - u->len < 4096) {
+        size_t cap = u->cap ? u->cap * 2 : 8192;
+        char *p = realloc(u->buf, cap);
+        if (!p)
+            return;
+        u->buf = p;
+        u->cap = cap;
+    }
+    r = read(STDIN_FILENO, u->buf + u->len, u->cap - u->len - 1);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (r <= 0) {
+        if (u->len > 0)
+            deliver(u, u->buf, u->len);
+        u->len = 0;
+        u->eof = 1;
+        if (u->base.cb.on_eof)
+            u->base.cb.on_eof(u->base.cb.ctx);
+        return;
+    }
+    u->len += (size_t)r;
+    for (i = 0; i < u->len; i++) {
+        if (u->buf[i] == '\n') {
+            deliver(u, u->buf + start, i - start);
+            start = i + 1;
+        }
+    }
+    memmove(u->buf, u->buf + start, u->len - start);
+    u->len -= start;
+    if (u->len > LINE_MAX_INPUT) {
+        /* An endless line: take it as it is rather than grow forever. */
+        deliver(u, u->buf, u->len);
+        u->len = 0;
+    }
+}
+
+static void line_resize(struct cli_ui *ui)
+{
+    (void)ui;
+}
+
+static void line_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
+                      const char *sender, const char *text, int64_t time)
+{
+    (void)ui;
+    (void)time;
+    switch (kind) {
+    case CLI_LINE_MESSAGE:
+    case CLI_LINE_OWN:
+        printf("#%s <%s>  %s\n", group ? group : "?", sender ? sender : "?", text);
+        break;
+    case CLI_LINE_SYSTEM:
+        printf("*** %s\n", text);
+        break;
+    case CLI_LINE_ERROR:
+        printf("!!! %s\n", text);
+        break;
+    }
+    fflush(stdout);
+}
+
+static void line_clear(struct cli_ui *ui)
+{
+    (void)ui;
+}
+
+static void line_status(struct cli_ui *ui, const struct cli_ui_status *st)
+{
+    (void)ui;
+    (void)st;
+}
+
+static void line_free(struct cli_ui *ui)
+{
+    struct ui_line *u = (struct ui_line *)ui;
+    if (!u)
+        return;
+    free(u->buf);
+    free(u);
+}
+
+static const struct cli_ui_ops line_ops = {
+    line_start, line_stop, line_readable, line_resize, line_show, line_clear, line_status,
+    line_free,
+};
+
+struct cli_ui *cli_ui_line_new(const struct cli_ui_callbacks *cb)
+{
+    struct ui_line *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->base.ops = &line_ops;
+    u->base.cb = *cb;
+    u->base.all_groups = 1;
+    return &u->base;
+}

@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""Acceptance tests of ./client against the real ./server (issue 5, item 9
+and the seed's story).  Usage: test_client.py CLIENT SERVER [test-name]"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll,
+                       sanitizer_env, sanitizer_reports)
+
+CLIENT = os.path.abspath(sys.argv[1])
+SERVER = os.path.abspath(sys.argv[2])
+ONLY = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+
+
+class Env:
+    """One scenario: a temporary directory, a server, clients."""
+
+    def __init__(self, name):
+        self.tmp = tempfile.mkdtemp(prefix="mlschat-client-%s-" % name)
+        self.server = Server(SERVER, self.tmp).start()
+        self.clients = []
+        self.proxies = []
+        self.tmux = None
+
+    def client(self, group, user, config=None, url=None, name=None, extra=()):
+        c = Client(CLIENT, url or self.server.url, config or os.path.join(self.tmp, "cfg-" + user),
+                   group, user, self.tmp, name=name, extra=extra)
+        self.clients.append(c)
+        return c
+
+    def proxy(self):
+        p = Proxy(self.server.port)
+        self.proxies.append(p)
+        return p
+
+    def close(self, ok):
+        for c in self.clients:
+            c.kill()
+        for p in self.proxies:
+            p.stop()
+        if self.tmux:
+            self.tmux.stop()
+        self.server.stop()
+        if ok:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def invite(admin, member, group, user):
+    """admin invites user, who is waiting; both see it."""
+    m = member.mark()
+    admin.say("/invite " + user)
+    member.wait_for(r"you joined #%s, invited by %s" % (group, admin.user), m)
+    admin.wait_for(r"you invited %s to #%s" % (user, group))
+
+
+def talk(sender, text, group, *readers):
+    """sender says text; every reader (and the sender) shows it once."""
+    marks = [(r, r.mark()) for r in (sender,) + readers]
+    sender.say(text)
+    for r, m in marks:
+        r.wait_for(msg(group, sender.user, text), m)
+
+
+# ---------------------------------------------------------------- scenarios
+
+def test_story(env):
+    """The seed's story in line mode (the tmux test repeats it on
+    terminals)."""
+    # carol has used the client once (so the server has her KeyPackages),
+    # and is offline for the rest of the story until she comes back.
+    c0 = env.client("elsewhere", "carol")
+    c0.wait_for(r"created #elsewhere")
+    assert c0.quit() == 0
+
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby; you are its administrator")
+    b = env.client("lobby", "bob")
+    b.wait_for(r"#lobby exists .*an administrator must /invite bob")
+    invite(a, b, "lobby", "bob")
+    talk(a, "hello bob", "lobby", b)
+    talk(b, "hello alice, ünïcödé ✓", "lobby", a)
+    assert b.quit() == 0
+
+    talk(a, "bob is away", "lobby")
+    a.say("/invite carol")
+    a.wait_for(r"you invited carol to #lobby")
+    talk(a, "carol is invited", "lobby")
+
+    c = env.client("lobby", "carol")
+    c.wait_for(r"you joined #lobby, invited by alice")
+    c.wait_for(msg("lobby", "alice", "carol is invited"))
+    # She sees nothing from before she joined.
+    assert c.count(re.escape("bob is away")) == 0
+
+    b2 = env.client("lobby", "bob", name="bob2")
+    end = b2.wait_for(r"history ends")
+    # History first: what he saw before leaving.
+    assert b2.find(re.escape("hello alice"), 0) < end
+    # Then what was said while he was away, once each.
+    b2.wait_for(msg("lobby", "alice", "bob is away"), end)
+    b2.wait_for(r"alice invited carol to #lobby", end)
+    b2.wait_for(msg("lobby", "alice", "carol is invited"), end)
+    talk(b2, "back again", "lobby", a, c)
+    talk(c, "hi everyone", "lobby", a, b2)
+    for who in (a, b2, c):
+        assert who.count(msg("lobby", "alice", "carol is invited")) == 1, who.name
+
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"members of #lobby \(3\)", m)
+    for user in ("alice", "bob", "carol"):
+        a.wait_for(r"^\*\*\*   %s .*[0-9a-f]{4}(:[0-9a-f]{4}){15}  \(key matches the directory\)" % user, m)
+
+    # Someone else claims alice's name with a new key: refused, sees nothing.
+    x = env.client("lobby", "alice", config=os.path.join(env.tmp, "cfg-impostor"),
+                   name="impostor")
+    x.wait_for(r"refused to register alice")
+    x.proc.wait(30)
+    assert x.proc.returncode != 0
+    assert x.count(r"^#lobby <") == 0
+    assert x.count(r"joined #lobby|created #lobby") == 0
+    for who in (a, b2, c):
+        assert who.quit() == 0
+
+
+def test_live_invite_and_offline_invite(env):
+    """Live invite (the invitee is connected and waiting) and invite while
+    the invitee is offline (joins through the waiting invitation)."""
+    d0 = env.client("solo", "dave")
+    d0.wait_for(r"created #solo")
+    d0.quit()
+    a = env.client("team", "alice")
+    a.wait_for(r"created #team")
+    b = env.client("team", "bob")
+    b.wait_for(r"an administrator must /invite bob")
+    invite(a, b, "team", "bob")
+    a.say("/invite dave")
+    a.wait_for(r"you invited dave to #team")
+    b.wait_for(r"alice invited dave to #team")
+    talk(a, "dave will read this", "team", b)
+    d = env.client("team", "dave", name="dave2")
+    d.wait_for(r"you joined #team, invited by alice")
+    d.wait_for(msg("team", "alice", "dave will read this"))
+    talk(d, "hello from dave", "team", a, b)
+    # A member who is not an administrator cannot invite.
+    m = b.mark()
+    b.say("/invite carol")
+    b.wait_for(r"only administrators of #team can invite", m)
+    # Unknown users and existing members are refused with a reason.
+    m = a.mark()
+    a.say("/invite nosuchuser")
+    a.wait_for(r"cannot invite nosuchuser", m)
+    a.say("/invite bob")
+    a.wait_for(r"bob is already a member of #team", m)
+    for who in (a, b, d):
+        assert who.quit() == 0
+
+
+def test_offline_across_membership_change(env):
+    """A member offline while the membership changes catches up, then
+    sends, and is read."""
+    for u in ("carol", "dave"):
+        c = env.client("own-" + u, u)
+        c.wait_for(r"created #own-" + u)
+        c.quit()
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    b.quit()
+    a.say("/invite carol")
+    a.wait_for(r"you invited carol to #g")
+    talk(a, "epoch moved once", "g")
+    a.say("/invite dave")
+    a.wait_for(r"you invited dave to #g")
+    talk(a, "epoch moved twice", "g")
+    b2 = env.client("g", "bob", name="bob2")
+    end = b2.wait_for(r"history ends")
+    b2.wait_for(r"alice invited carol to #g", end)
+    b2.wait_for(msg("g", "alice", "epoch moved once"), end)
+    b2.wait_for(r"alice invited dave to #g", end)
+    b2.wait_for(msg("g", "alice", "epoch moved twice"), end)
+    talk(b2, "caught up", "g", a)
+    for who in (a, b2):
+        assert who.quit() == 0
+
+
+def test_restart_persisted(env):
+    """State, cursor and history survive a restart; nothing is shown
+    twice; the restarted member can talk."""
+    a = env.client("p", "alice")
+    a.wait_for(r"created #p")
+    b = env.client("p", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "p", "bob")
+    for i in range(3):
+        talk(a, "before restart %d" % i, "p", b)
+    assert a.quit() == 0
+    talk(b, "while alice restarts", "p")
+    a2 = env.client("p", "alice", name="alice2")
+    end = a2.wait_for(r"history ends")
+    for i in range(3):
+        i_hist = a2.find(re.escape("before restart %d" % i))
+        assert i_hist is not None and i_hist < end
+    a2.wait_for(msg("p", "bob", "while alice restarts"), end)
+    talk(a2, "after restart", "p", b)
+    time.sleep(0.5)
+    for i in range(3):
+        assert a2.count(re.escape("before restart %d" % i)) == 1
+    assert a2.count(msg("p", "bob", "while alice restarts")) == 1
+    # A second client for the same user and config directory is refused.
+    dup = env.client("p", "alice", name="alice-dup")
+    dup.proc.wait(30)
+    assert dup.proc.returncode != 0
+    assert dup.count(r"another client is already running for alice") == 1
+    # kill -9 in the middle of a conversation: state and cursor were saved
+    # together, so bob resumes where he was.
+    b.say("right before the crash")
+    a2.wait_for(msg("p", "bob", "right before the crash"))
+    b.kill()
+    talk(a2, "while bob was dead", "p")
+    b2 = env.client("p", "bob", name="bob2")
+    end = b2.wait_for(r"history ends")
+    b2.wait_for(msg("p", "alice", "while bob was dead"), end)
+    talk(b2, "alive again", "p", a2)
+    time.sleep(0.5)
+    assert b2.count(msg("p", "alice", "while bob was dead")) == 1
+    for who in (a2, b2):
+        assert who.quit() == 0
+    # Private keys stay private.
+    cfg = os.path.join(env.tmp, "cfg-alice")
+    assert (os.stat(cfg).st_mode & 0o777) == 0o700
+    for f in os.listdir(cfg):
+        if f.endswith(".db"):
+            assert (os.stat(os.path.join(cfg, f)).st_mode & 0o777) == 0o600, f
+
+
+def test_group_switching(env):
+    """/join a second group, /switch between them, /groups with unread
+    counts; messages go to the current group."""
+    a = env.client("one", "alice")
+    a.wait_for(r"created #one")
+    b = env.client("one", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "one", "bob")
+    m = a.mark()
+    a.say("/join two")
+    a.wait_for(r"created #two", m)
+    a.wait_for(r"now talking in #two", m)
+    m = b.mark()
+    a.say("/invite bob")
+    b.wait_for(r"you joined #two, invited by alice", m)
+    talk(a, "in two", "two", b)
+    b.say("/switch one")
+    b.wait_for(r"now talking in #one")
+    talk(b, "in one", "one", a)
+    m = a.mark()
+    a.say("/groups")
+    a.wait_for(r"^\*\*\* . 1 #one  2 members, 0 unread, administrator", m)
+    a.wait_for(r"^\*\*\* \* 2 #two  2 members, 0 unread, administrator", m)
+    a.say("/switch one")
+    a.wait_for(r"now talking in #one")
+    talk(a, "back in one", "one", b)
+    m = a.mark()
+    a.say("/switch nosuch")
+    a.wait_for(r"you are not a member of #nosuch", m)
+    a.say("/frobnicate")
+    a.wait_for(r"unknown command /frobnicate; /help lists the commands", m)
+    n = a.mark()
+    a.say("")
+    a.say("/help")
+    a.wait_for(r"/invite user", n)
+    assert a.count(r"^#", n) == 0  # the empty line sent nothing
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_concurrent_commits(env):
+    """Two members commit in the same epoch: the server takes one, the
+    other gets stale_epoch, catches up and retries by itself."""
+    d0 = env.client("x", "dave")
+    d0.wait_for(r"created #x")
+    d0.quit()
+    proxy = env.proxy()
+    a = env.client("race", "alice")
+    a.wait_for(r"created #race")
+    b = env.client("race", "bob", url=proxy.url)
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "race", "bob")
+    # bob's commit is built now but held on the wire ...
+    proxy.pause()
+    b.say("/update")
+    time.sleep(0.5)
+    # ... while alice's commit for the same epoch is accepted.
+    a.say("/invite dave")
+    a.wait_for(r"you invited dave to #race")
+    proxy.resume()
+    b.wait_for(r"#race changed meanwhile .*retrying")
+    b.wait_for(r"alice invited dave to #race")
+    b.wait_for(r"you updated your keys in #race")
+    a.wait_for(r"bob updated their keys in #race")
+    talk(b, "still in sync", "race", a)
+    talk(a, "me too", "race", b)
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_reconnect_outbox(env):
+    """Connection loss: reconnect with backoff, catch up, and send what was
+    typed meanwhile, in order, none lost, none twice."""
+    proxy = env.proxy()
+    a = env.client("net", "alice")
+    a.wait_for(r"created #net")
+    b = env.client("net", "bob", url=proxy.url)
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "net", "bob")
+    talk(b, "before the cut", "net", a)
+    proxy.cut()
+    b.wait_for(r"connection to .* lost")
+    talk(a, "said during the cut", "net")
+    for i in range(5):
+        b.say("typed offline %d" % i)
+    b.wait_for(r"will be sent after reconnecting")
+    proxy.restore()
+    for i in range(5):
+        a.wait_for(msg("net", "bob", "typed offline %d" % i))
+        b.wait_for(msg("net", "bob", "typed offline %d" % i))
+    b.wait_for(msg("net", "alice", "said during the cut"))
+    time.sleep(1)
+    order = [l for l in a.snapshot() if "typed offline" in l]
+    assert order == ["#net <bob>  typed offline %d" % i for i in range(5)], order
+    assert [l for l in b.snapshot() if "typed offline" in l] == order
+    # A cut while messages are in flight: none lost, none duplicated.
+    for i in range(5):
+        b.say("in flight %d" % i)
+    proxy.cut()
+    time.sleep(0.3)
+    proxy.restore()
+    for i in range(5):
+        a.wait_for(msg("net", "bob", "in flight %d" % i))
+    time.sleep(1)
+    for i in range(5):
+        assert a.count(msg("net", "bob", "in flight %d" % i)) == 1
+        assert b.count(msg("net", "bob", "in flight %d" % i)) == 1
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_tls(env):
+    """https:// URLs use TLS: a client that trusts the server's certificate
+    talks; one that does not never connects and says why."""
+    cert = os.path.join(env.tmp, "cert.pem")
+    key = os.path.join(env.tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, tls=(cert, key)).start()
+    a = env.client("secure", "alice", extra=("--ca-file", cert))
+    a.wait_for(r"created #secure")
+    b = env.client("secure", "bob", extra=("--ca-file", cert))
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "secure", "bob")
+    talk(b, "over TLS", "secure", a)
+    m = env.client("secure", "mallory")
+    m.wait_for(r"cannot connect to localhost:\d+ .*retrying")
+    time.sleep(1)
+    assert m.count(r"registered|created|joined") == 0
+    assert m.quit() == 0
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_curses_story(env):
+    """The seed's story typed into real terminals (tmux): alice, bob and
+    carol in the curses UI."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    cfg = lambda u: os.path.join(env.tmp, "cfg-" + u)
+    envv = {"LANG": "C.UTF-8", "TERM": "xterm-256color"}
+
+    def run(name, group, user):
+        t.start(name, [CLIENT, "--server", env.server.url, "--config", cfg(user), group, user],
+                env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
+                         **sanitizer_env(env.tmp)))
+
+    # carol registers once, then leaves.
+    run("c0", "elsewhere", "carol")
+    t.wait_screen("c0", r"created #elsewhere")
+    t.type("c0", "/quit")
+    poll(lambda: t.dead("c0"), "carol's first client to exit")
+
+    run("a", "lobby", "alice")
+    t.wait_screen("a", r"created #lobby")
+    t.wait_screen("a", r"alice \| #lobby \| 1 member \| connected")
+    run("b", "lobby", "bob")
+    t.wait_screen("b", r"an administrator must /invite bob")
+    t.type("a", "/invite bob")
+    t.wait_screen("b", r"you joined #lobby, invited by alice")
+    t.wait_screen("a", r"alice \| #lobby \| 2 members \| connected")
+    t.type("a", "hello bob")
+    t.wait_screen("b", r"#lobby <alice>  hello bob")
+    t.wait_screen("a", r"#lobby <alice>  hello bob")
+    # Line editing: type, move left, insert, history recall with Up.
+    t.keys("b", "-l", "hi alce")
+    t.keys("b", "Left", "Left")
+    t.keys("b", "-l", "i")
+    t.keys("b", "Enter")
+    t.wait_screen("a", r"#lobby <bob>  hi alice")
+    t.wait_screen("b", r"#lobby <bob>  hi alice")
+    t.type("b", "/quit")
+    poll(lambda: t.dead("b"), "bob's client to exit")
+
+    t.type("a", "bob is away")
+    t.wait_screen("a", r"#lobby <alice>  bob is away")
+    t.type("a", "/invite carol")
+    t.wait_screen("a", r"you invited carol to #lobby")
+    run("c", "lobby", "carol")
+    t.wait_screen("c", r"you joined #lobby, invited by alice")
+    run("b2", "lobby", "bob")
+    t.wait_screen("b2", r"#lobby <alice>  bob is away")
+    t.wait_screen("b2", r"alice invited carol to #lobby")
+    t.type("b2", "back again")
+    for w in ("a", "c", "b2"):
+        t.wait_screen(w, r"#lobby <bob>  back again")
+    t.type("c", "hi from carol ✓")
+    for w in ("a", "b2"):
+        t.wait_screen(w, r"#lobby <carol>  hi from carol ✓")
+    t.type("a", "/list")
+    s = t.wait_screen("a", r"carol .*key matches the directory")
+    for u in ("alice", "bob"):
+        assert re.search(r"%s .*key matches the directory" % u, s), s
+    # Resize, scrollback and Alt+1 keep working.
+    t.resize("a", 90, 20)
+    t.wait_screen("a", r"alice \| #lobby \| 3 members")
+    t.type("a", "/help")
+    t.type("a", "/help")
+    t.wait_screen("a", r"any other line is a message")
+    t.keys("a", "PageUp")
+    t.wait_screen("a", r"scrolled back")
+    t.keys("a", "PageDown")
+    t.type("a", "/join second")
+    t.wait_screen("a", r"alice \| #second \| 1 member \| connected \| 1:#lobby")
+    # A message to #lobby while alice looks at #second counts as unread.
+    t.type("c", "unread one")
+    t.wait_screen("a", r"1:#lobby\(1\)")
+    t.keys("a", "M-1")
+    t.wait_screen("a", r"alice \| #lobby \| 3 members \| connected \| 2:#second")
+    t.wait_screen("a", r"#lobby <carol>  unread one")
+    # Input history: Up recalls the last line typed.
+    t.keys("a", "Up")
+    t.wait_screen("a", r"^#lobby> /join second")
+    t.keys("a", "C-u")
+    t.type("a", "/quit")
+    t.type("b2", "/quit")
+    t.type("c", "/quit")
+    for w in ("a", "b2", "c"):
+        poll(lambda w=w: t.dead(w), "%s to exit" % w)
+
+
+TESTS = [
+    test_story,
+    test_live_invite_and_offline_invite,
+    test_offline_across_membership_change,
+    test_restart_persisted,
+    test_group_switching,
+    test_concurrent_commits,
+    test_reconnect_outbox,
+    test_tls,
+    test_curses_story,
+]
+
+
+def main():
+    failed = 0
+    run = 0
+    for t in TESTS:
+        name = t.__name__
+        if ONLY and ONLY not in name:
+            continue
+        run += 1
+        env = Env(name)
+        ok = False
+        start = time.time()
+        try:
+            t(env)
+            for c in env.clients:
+                c.kill()
+            reports = sanitizer_reports(env.tmp)
+            if reports:
+                raise TestFailure("sanitizer reports:\n" + "\n".join(reports))
+            ok = True
+            print("ok   %s (%.1fs)" % (name, time.time() - start), flush=True)
+        except Exception as e:  # noqa: BLE001 - report every failure kind
+            failed += 1
+            print("FAIL %s: %s" % (name, e), flush=True)
+            traceback.print_exc()
+            print("     files kept in %s" % env.tmp, flush=True)
+        finally:
+            env.close(ok)
+    print("client tests: %d/%d passed" % (run - failed, run))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
