@@ -144,7 +144,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
 {
     const mls_suite *s = g->suite;
     const mls_rtree *t = &g->cur.tree;
-    uint32_t *leaves = NULL;
+    uint32_t *leaves = NULL, *removed = NULL;
     mls_bytes *keys = NULL, *psks = NULL;
     mls_buf *psk_enc = NULL;
     size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
@@ -153,10 +153,11 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
     int err = MLS_ERR_INVALID;
 
     leaves = calloc(n + 1, sizeof(*leaves));
+    removed = calloc(n + 1, sizeof(*removed));
     keys = calloc(n + 1, sizeof(*keys));
     psks = calloc(n + 1, sizeof(*psks));
     psk_enc = calloc(n + 1, sizeof(*psk_enc));
-    if (!leaves || !keys || !psks || !psk_enc) {
+    if (!leaves || !removed || !keys || !psks || !psk_enc) {
         err = MLS_ERR_NOMEM;
         goto out;
     }
@@ -170,7 +171,6 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
         switch (p->type) {
         case MLS_PROPOSAL_ADD: {
             const mls_key_package *kp = &p->add.key_package;
-            uint32_t other;
             if (external || kp->cipher_suite != s->id || kp->version != g->cur.ctx.version)
                 goto out;
             /* §12.1.1: the KeyPackage is valid (§10.1). */
@@ -180,9 +180,6 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             }
             err = MLS_ERR_INVALID;
             keys[n_keys++] = mls_buf_view(&kp->leaf_node.signature_key);
-            /* §12.2: not a client already in the group (same signature
-             * key), unless removed by this commit (checked below). */
-            (void)other;
             break;
         }
         case MLS_PROPOSAL_UPDATE: {
@@ -214,7 +211,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             if (!external && p->remove.removed == committer)
                 goto out;
             leaves[n_leaves++] = p->remove.removed;
-            n_rm++;
+            removed[n_rm++] = p->remove.removed;
             break;
         case MLS_PROPOSAL_PSK:
             if (!psk_valid(g, &p->psk.psk))
@@ -262,14 +259,16 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
         if (cmp_bytes(&psks[i], &psks[i - 1]) == 0)
             goto out;
     /* §12.2: Adds of distinct clients (signature keys), none already a
-     * member unless removed in this commit. */
+     * member unless a Remove of this commit removes it (an Update of that
+     * member that changes its key does not: the client stays). */
+    qsort(removed, n_rm, sizeof(*removed), cmp_u32);
     qsort(keys, n_keys, sizeof(*keys), cmp_bytes);
     for (i = 0; i < n_keys; i++) {
         uint32_t leaf;
         if (i && cmp_bytes(&keys[i], &keys[i - 1]) == 0)
             goto out;
         if (mls_rtree_find_signature_key(t, keys[i], &leaf) == 0 &&
-            !bsearch(&leaf, leaves, n_leaves, sizeof(*leaves), cmp_u32))
+            !bsearch(&leaf, removed, n_rm, sizeof(*removed), cmp_u32))
             goto out;
     }
     err = 0;
@@ -280,6 +279,7 @@ out:
     free(psk_enc);
     free(psks);
     free(keys);
+    free(removed);
     free(leaves);
     return err;
 }

@@ -479,6 +479,63 @@ int mls_treekem_pending_path_secret_for(const mls_treekem_pending *pd, uint32_t 
 
 /* ================================================================ receiver */
 
+static int cmp_key(const void *a, const void *b)
+{
+    const mls_bytes *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return x->n ? memcmp(x->p, y->p, x->n) : 0;
+}
+
+/* 1 if a non-blank parent under x, off the direct path of `sender` (which
+ * the UpdatePath replaces), has one of the n sorted keys.  Subtrees
+ * without a non-blank node are skipped. */
+static int parents_use_key(const mls_rtree *t, uint32_t x, uint32_t sender, const mls_bytes *keys,
+                           size_t n)
+{
+    uint32_t l, r, nl = mls_rtree_n_leaves(t);
+    mls_bytes k;
+
+    if (mls_tm_is_leaf(x) || mls_rtree_resolution_empty(t, x))
+        return 0;
+    k = mls_rtree_node_public_key(t, x);
+    if (!covers(x, sender) && k.n && bsearch(&k, keys, n, sizeof(*keys), cmp_key))
+        return 1;
+    if (mls_tm_left(nl, x, &l) != 0 || mls_tm_right(nl, x, &r) != 0)
+        return 0;
+    return parents_use_key(t, l, sender, keys, n) || parents_use_key(t, r, sender, keys, n);
+}
+
+/*
+ * RFC 9420 §12.4.2: "none of the public keys in the UpdatePath appear in
+ * any node of the new ratchet tree": the path's keys and its leaf's are
+ * pairwise distinct, used by no other leaf and by no parent off the
+ * sender's direct path.  O(non-blank nodes), by the tree's key index for
+ * leaves.
+ */
+static int path_keys_fresh(const mls_rtree *t, uint32_t sender, const mls_leaf_node *ln,
+                           const mls_bytes *pks, size_t len)
+{
+    mls_bytes keys[MLS_TREE_MAX_DEPTH + 1];
+    uint32_t other;
+    size_t n = 0, i;
+
+    for (i = 0; i < len; i++)
+        keys[n++] = pks[i];
+    keys[n++] = mls_buf_view(&ln->encryption_key);
+    qsort(keys, n, sizeof(*keys), cmp_key);
+    for (i = 0; i < n; i++) {
+        if (i && cmp_key(&keys[i], &keys[i - 1]) == 0)
+            return MLS_ERR_INVALID;
+        if (mls_rtree_find_encryption_key(t, keys[i], &other) == 0 && other != sender)
+            return MLS_ERR_INVALID;
+    }
+    if (mls_rtree_n_leaves(t) &&
+        parents_use_key(t, mls_tm_root(mls_rtree_n_leaves(t)), sender, keys, n))
+        return MLS_ERR_INVALID;
+    return MLS_OK;
+}
+
 int mls_treekem_path_merge(mls_rtree *t, uint32_t sender, const mls_update_path *path,
                            mls_bytes group_id)
 {
@@ -511,6 +568,9 @@ int mls_treekem_path_merge(mls_rtree *t, uint32_t sender, const mls_update_path 
         if (pks[i].n != s->kem_npk)
             return MLS_ERR_INVALID;
     }
+    err = path_keys_fresh(t, sender, ln, pks, len);
+    if (err)
+        return err;
     phs = calloc(MLS_TREE_MAX_DEPTH, sizeof(*phs));
     if (!phs)
         return MLS_ERR_NOMEM;

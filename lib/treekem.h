@@ -148,7 +148,9 @@ MLS_MUST_CHECK int mls_treekem_path_encrypt(mls_treekem_pending *pd, const mls_r
  * RFC 9420 §7.5 "merges UpdatePath into the tree" (receiver), on t (the
  * provisional tree with the proposals applied): checks that the path has
  * one node per filtered direct path node of `sender`, each key of the
- * suite's length, validates the new leaf (source commit;
+ * suite's length and none of the path's keys (parents' and leaf's) used
+ * twice in it, by another leaf or by a parent off the sender's direct path
+ * (§12.4.2), validates the new leaf (source commit;
  * mls_leaf_node_validate with group_id: signature over group_id/sender,
  * its own capabilities; keys unique among the other leaves), computes the
  * parent hashes and checks the leaf's parent_hash (MLS_ERR_INVALID), then
