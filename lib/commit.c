@@ -735,6 +735,10 @@ int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
         mls_leaf_check chk;
         /* §12.4.2: an external committer takes the leftmost free leaf. */
         if (external) {
+            /* §12.2: its Remove removes an old appearance of the joiner. */
+            if ((err = mls_external_remove_check(g, items, c->n_proposals, &ln->credential,
+                                                 mls_buf_view(&ln->encryption_key))) != 0)
+                goto out;
             if ((err = mls_rtree_add_leaf(&next.tree, ln, &committer)) != 0) {
                 err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
                 goto out;

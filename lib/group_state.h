@@ -171,6 +171,15 @@ MLS_MUST_CHECK int mls_proposals_validate(const mls_group *g, const mls_prop_ite
                                           size_t n, int external, uint32_t committer,
                                           int check_lifetime);
 /*
+ * RFC 9420 §12.2: the Remove of an external commit removes an old
+ * appearance of the joiner: the removed leaf carries the joiner's
+ * credential `cred` (byte for byte) and, when enc_key is not empty, another
+ * encryption key than the joiner's new leaf (the Update criteria, §12.1.2).
+ */
+MLS_MUST_CHECK int mls_external_remove_check(const mls_group *g, const mls_prop_item *items,
+                                             size_t n, const mls_credential *cred,
+                                             mls_bytes enc_key);
+/*
  * RFC 9420 §12.3: applies the list to next (a copy of the current epoch's
  * tree and context): extensions, Updates, Removes, Adds in order, then
  * notes PSKs, ExternalInit and ReInit.  Also checks what depends on the

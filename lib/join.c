@@ -493,7 +493,8 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
         if ((err = mls_proposal_copy(&por[i].proposal, &props[i])) != 0)
             goto out;
     }
-    if ((err = mls_proposals_validate(g, items, n, 1, UINT32_MAX, 1)) != 0)
+    if ((err = mls_proposals_validate(g, items, n, 1, UINT32_MAX, 1)) != 0 ||
+        (err = mls_external_remove_check(g, items, n, &id->cred, mls_bytes_of(NULL, 0))) != 0)
         goto out;
     if ((err = mls_group_context_copy(&next.ctx, &g->cur.ctx)) != 0 ||
         (err = mls_rtree_copy(&next.tree, &g->cur.tree)) != 0 ||

@@ -284,6 +284,41 @@ out:
     return err;
 }
 
+int mls_external_remove_check(const mls_group *g, const mls_prop_item *items, size_t n,
+                              const mls_credential *cred, mls_bytes enc_key)
+{
+    mls_buf a, b;
+    int err = 0;
+
+    mls_buf_init(&a);
+    mls_buf_init(&b);
+    if ((err = mls_credential_encode(cred, &a)) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const mls_leaf_node *old;
+        if (items[i].p->type != MLS_PROPOSAL_REMOVE)
+            continue;
+        old = mls_rtree_leaf(&g->cur.tree, items[i].p->remove.removed);
+        if (!old) {
+            err = MLS_ERR_INVALID;
+            goto out;
+        }
+        mls_buf_reset(&b);
+        if ((err = mls_credential_encode(&old->credential, &b)) != 0)
+            goto out;
+        /* The same identity, and a new key as in an Update (§12.1.2). */
+        if (!mls_ct_equal(mls_buf_view(&a), mls_buf_view(&b)) ||
+            (enc_key.n && mls_ct_equal(enc_key, mls_buf_view(&old->encryption_key)))) {
+            err = MLS_ERR_INVALID;
+            goto out;
+        }
+    }
+out:
+    mls_buf_clear(&a);
+    mls_buf_clear(&b);
+    return err;
+}
+
 /* ---------------------------------------------------------------- application */
 
 /* Credential types in use and supported by all, over the tree's members
