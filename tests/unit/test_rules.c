@@ -1055,6 +1055,37 @@ static void test_gce_rules(void)
     fixture_teardown();
 }
 
+/* RFC 9420 §12.2: a proposal type some member does not support.  The
+ * library supports no non-default type, and the body of an unknown type
+ * cannot be parsed: such a commit is refused as it is decoded. */
+static void test_unsupported_proposal_type(void)
+{
+    static const uint8_t remove3[] = {1, 0x00, 0x03, 0, 0, 0, 3};
+    craft c;
+    mls_buf msg;
+    size_t i;
+
+    BEGIN();
+    mls_buf_init(&msg);
+    memset(&c, 0, sizeof(c));
+    por_remove(&c.por[c.n++], 3);
+    c.path = 1;
+    commit_of(0, &c, &msg);
+    /* ProposalOrRef{proposal, Proposal{remove, 3}} becomes type 0x0A0A. */
+    for (i = 0; i + sizeof(remove3) <= msg.n; i++)
+        if (memcmp(msg.p + i, remove3, sizeof(remove3)) == 0)
+            break;
+    CHECK(i + sizeof(remove3) <= msg.n);
+    if (i + sizeof(remove3) <= msg.n) {
+        msg.p[i + 1] = 0x0A;
+        msg.p[i + 2] = 0x0A;
+        REJECTS(M[1].g, mls_buf_view(&msg), MLS_ERR_UNSUPPORTED);
+    }
+    craft_clear(&c);
+    mls_buf_clear(&msg);
+    fixture_teardown();
+}
+
 /* ---------------------------------------------------------------- §12.4 path required */
 
 /* RFC 9420 §12.4: the path is required for an empty commit and with
@@ -1535,6 +1566,7 @@ int main(void)
     test_reinit_rules();
     test_external_init_in_member_commit();
     test_gce_rules();
+    test_unsupported_proposal_type();
     test_path_required();
     test_proposal_references();
     test_commit_authentication();
