@@ -80,7 +80,7 @@ static void propose_update_api(int from, mls_buf *ref)
     mls_buf_init(&msg);
     CHECK_OK(mls_group_propose_self_update(M[from].g, &msg));
     CHECK_OK(all_process(mls_buf_view(&msg), from));
-    mls_buf_reset(ref);
+    mls_buf_clear(ref);
     CHECK_OK(mls_buf_copy(ref, &M[from].g->props[M[from].g->n_props - 1].ref));
     mls_buf_clear(&msg);
 }
@@ -205,6 +205,7 @@ static void kp_mutate(mls_key_package *kp, void *arg)
 
     switch (a->mode) {
     case KP_INIT_EQ_ENC:
+        mls_buf_clear(&kp->init_key);
         ignored = mls_buf_copy(&kp->init_key, &ln->encryption_key);
         (void)ignored;
         break;
@@ -1269,7 +1270,7 @@ static void leaf_mutate(member *m, mls_leaf_node *ln, void *arg)
         CHECK_OK(mls_buf_append(&ln->encryption_key, leaf_enc_key(1).p, leaf_enc_key(1).n));
         break;
     case LEAF_SIG_KEY_OF_B:
-        mls_buf_reset(&ln->signature_key);
+        mls_buf_clear(&ln->signature_key);
         CHECK_OK(mls_buf_copy(&ln->signature_key, &M[1].id->sig_pk));
         signer = M[1].id;
         break;
@@ -1359,14 +1360,7 @@ static void path_mutate(member *m, mls_epoch_state *next, mls_treekem_pending *p
     uint8_t copy[256];
     const mls_suite *s = m->g->suite;
 
-    if (mode == PATH_DROP_NODE) {
-        if (up->n_nodes) {
-            mls_update_path_node_clear(&up->nodes[up->n_nodes - 1]);
-            up->n_nodes--;
-        }
-        return;
-    }
-    if (up->n_nodes < 2)
+    if (mode == PATH_DROP_NODE || up->n_nodes < 2)
         return;
     switch (mode) {
     case PATH_KEY_OF_LEAF:
@@ -1408,6 +1402,17 @@ static void path_mutate(member *m, mls_epoch_state *next, mls_treekem_pending *p
     CHECK_OK(mls_rtree_set_leaf(&next->tree, m->g->cur.priv.leaf, &up->leaf_node));
 }
 
+/* PATH_DROP_NODE: the sent UpdatePath lacks its last node (dropped after
+ * encryption, so that the UpdatePath is otherwise whole). */
+static void drop_last_node(mls_framed_content *fc, void *arg)
+{
+    mls_update_path *up = &fc->commit.path;
+    if (*(const int *)arg != PATH_DROP_NODE || !up->n_nodes)
+        return;
+    mls_update_path_node_clear(&up->nodes[up->n_nodes - 1]);
+    up->n_nodes--;
+}
+
 /* RFC 9420 §12.4.2: one UpdatePath node per filtered direct path node;
  * none of the UpdatePath's public keys appears elsewhere in the new tree
  * (nor twice in the path). */
@@ -1427,6 +1432,7 @@ static void test_commit_path_nodes(void)
     CHECK(mls_rtree_node_public_key(&M[0].g->cur.tree, 5).n > 0);
     c.path = 1;
     c.path_hook = path_mutate;
+    c.content_hook = drop_last_node;
     c.arg = &mode;
     /* Control: the hook's recomputation alone keeps the commit valid. */
     mode = PATH_SAME;
