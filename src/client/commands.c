@@ -69,19 +69,47 @@ void cli_app_status(struct cli_app *app)
 
 /* ------------------------------------------------------------ switching */
 
+struct history_ctx {
+    struct cli_app *app;
+    const char *group;
+    int marked; /* line mode: between "history begins" and "history ends" */
+    int n;
+};
+
 static void history_cb(void *ctx, int own, const char *sender, const char *text, int64_t time)
 {
-    struct cli_app *app = ctx;
+    struct history_ctx *h = ctx;
+    struct cli_app *app = h->app;
+    if (h->marked && h->n == 0)
+        sys(app, h->group, 0, "history begins");
+    h->n++;
     if (sender)
-        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, app->current, sender,
+        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, h->group, sender,
                            text, time);
     else
-        app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, app->current, NULL, text, time);
+        app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, h->group, NULL, text, time);
+}
+
+static void show_history(struct cli_app *app, const char *group, int marked)
+{
+    struct history_ctx h;
+    memset(&h, 0, sizeof h);
+    h.app = app;
+    h.group = group;
+    h.marked = marked;
+    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, &h);
+    if (marked && h.n > 0)
+        sys(app, group, 0, "history ends");
 }
 
 void cli_app_show_history(struct cli_app *app, const char *group)
 {
-    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, app);
+    show_history(app, group, 0);
+}
+
+void cli_app_show_history_marked(struct cli_app *app, const char *group)
+{
+    show_history(app, group, 1);
 }
 
 void cli_app_switch(struct cli_app *app, const char *group, int announce)

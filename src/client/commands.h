@@ -36,6 +36,10 @@ void cli_app_quit(struct cli_app *app);
 void cli_app_switch(struct cli_app *app, const char *group, int announce);
 /* Shows the recent history of group. */
 void cli_app_show_history(struct cli_app *app, const char *group);
+/* The same between "history begins" and "history ends" lines (line mode,
+ * so scripts can tell it from what arrives now); nothing at all when
+ * there is no history. */
+void cli_app_show_history_marked(struct cli_app *app, const char *group);
 /* Redraws the status line. */
 void cli_app_status(struct cli_app *app);
 /* The session's events, wired to this app. */

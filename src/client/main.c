@@ -261,17 +261,10 @@ int main(int argc, char **argv)
 
     snprintf(app.current, sizeof app.current, "%s", group);
     snprintf(app.want, sizeof app.want, "%s", group);
-    if (!app.ui->all_groups) {
+    if (!app.ui->all_groups)
         cli_app_switch(&app, group, 0);
-    } else {
-        /* Line mode: the recent history between markers, so scripts can
-         * tell it from what arrives now. */
-        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history begins",
-                          (int64_t)cli_time());
-        cli_app_show_history(&app, group);
-        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history ends",
-                          (int64_t)cli_time());
-    }
+    else
+        cli_app_show_history_marked(&app, group);
     app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, NULL, NULL, "connecting ...", (int64_t)cli_time());
     cli_app_status(&app);
     cli_session_start(app.s);

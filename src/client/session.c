@@ -1588,11 +1588,16 @@ static void claim_kp_reply(void *ctx, json_t *reply)
         const char *e = jerr(reply);
         if (strcmp(e, "no_key_package") == 0)
             notice(s, c->op->g->rec.name, 1,
-                   "cannot invite %s: %s has no KeyPackage on the server (they must start "
-                   "a client once)",
-                   c->name, c->name);
+                   "cannot invite %s: %s has no KeyPackage left on this server (the one-time "
+                   "keys an invitation needs); %s must start the client again, which publishes "
+                   "new ones, then invite again",
+                   c->name, c->name, c->name);
         else if (strcmp(e, "unknown_user") == 0)
-            notice(s, c->op->g->rec.name, 1, "cannot invite %s: no such user", c->name);
+            notice(s, c->op->g->rec.name, 1,
+                   "cannot invite %s: %s has no account on this server yet; %s must start the "
+                   "client once (it registers the name and publishes the KeyPackages an "
+                   "invitation needs), then invite again",
+                   c->name, c->name, c->name);
         else
             notice(s, c->op->g->rec.name, 1, "cannot invite %s: %s", c->name, jmsg(reply));
         c->failed = 1;

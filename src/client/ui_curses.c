@@ -316,10 +316,11 @@ static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *
         sb_free_line(&l);
         return;
     }
-    if (when > 0 && localtime_r(&t, &tm))
+    /* Message lines are exactly the seed's "#groupname <username>
+     * message..."; only system and error lines carry the time. */
+    ts[0] = 0;
+    if (kind != CLI_LINE_MESSAGE && kind != CLI_LINE_OWN && when > 0 && localtime_r(&t, &tm))
         strftime(ts, sizeof ts, "%H:%M ", &tm);
-    else
-        ts[0] = 0;
     sb_append(&l, &n, ts, A_DIM, 0, cap);
     switch (kind) {
     case CLI_LINE_MESSAGE:
