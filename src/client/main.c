@@ -216,6 +216,7 @@ int main(int argc, char **argv)
     cb.ctx = &app;
     if (!line_mode && MB_CUR_MAX == 1)
         setlocale(LC_CTYPE, "C.UTF-8"); /* UTF-8 text needs a UTF-8 locale */
+    app.line_mode = line_mode;
     app.ui = line_mode ? cli_ui_line_new(&cb) : cli_ui_curses_new(&cb);
     if (!app.ui)
         goto out;
