@@ -438,6 +438,9 @@ void cli_net_stop(struct cli_net *n)
     n->stopped = 1;
     cli_timer_stop(&n->reconnect);
     cli_net_drop(n);
+    /* The caller is leaving the loop: a poll with nothing left to wait for
+     * would otherwise sleep until lws's longest timeout. */
+    lws_cancel_service(n->lws);
 }
 
 int cli_net_is_open(const struct cli_net *n)
