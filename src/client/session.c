@@ -2290,6 +2290,8 @@ static void rejoin_commit_reply(void *ctx, json_t *reply)
         cli_log("cannot save group");
     if (strcmp(e, "stale_epoch") == 0 && ++g->rejoin_tries <= S_MAX_COMMIT_RETRIES) {
         /* DESIGN Decision 3: a newer GroupInfo, a new external commit. */
+        notice(s, g->rec.name, 0, "#%s changed meanwhile (epoch %lld): rejoining from its "
+               "new state", g->rec.name, (long long)jint(reply, "current_epoch", -1));
         rejoin_start(s, g);
         return;
     }

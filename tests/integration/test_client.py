@@ -47,12 +47,14 @@ class Env:
     def close(self, ok):
         for c in self.clients:
             c.kill()
+            with open(os.path.join(self.tmp, "out-%s.txt" % c.name), "w") as f:
+                f.write("\n".join(c.snapshot()) + "\n")
         for p in self.proxies:
             p.stop()
         if self.tmux:
             self.tmux.stop()
         self.server.stop()
-        if ok:
+        if ok and not os.environ.get("CLIENT_TEST_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -562,7 +564,34 @@ def test_rejoin(env):
     b3.say("/switch g")
     b3.wait_for(r"now talking in #g")
     talk(b3, "bob in g again", "g", a, c3)
-    for who in (a, b3, c3):
+
+    # 4. The group moves on while the external commit is on its way (held
+    # by a proxy): stale_epoch, a newer GroupInfo, a new external commit.
+    # (The hold starts when bob says he is rejoining; if the hold came
+    # before his group.info even left, there is nothing stale to see.)
+    assert b3.quit() == 0
+    proxy = env.proxy()
+    # The database is per server address: bob's moves to the proxy's.
+    bdb = client_db(env, "bob")
+    db_exec(bdb, "DELETE FROM groups WHERE name = 'g'")
+    src = sqlite3.connect(bdb)
+    dst = sqlite3.connect(os.path.join(os.path.dirname(bdb), "bob@127.0.0.1_%d.db" % proxy.port))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    os.unlink(bdb)
+    ma = a.mark()
+    b4 = env.client("g", "bob", name="bob4", url=proxy.url)
+    b4.wait_for(r"no usable state of it: rejoining")
+    proxy.pause()
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g", ma)
+    proxy.resume()
+    b4.wait_for(r"you rejoined #g")
+    a.wait_for(r"bob rejoined #g", ma)
+    talk(b4, "bob after the race", "g", a, c3)
+    talk(a, "alice after the race", "g", b4, c3)
+    for who in (a, b4, c3):
         assert who.quit() == 0
 
 
