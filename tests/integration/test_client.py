@@ -663,6 +663,8 @@ def test_curses_story(env):
     t.type("a", "/help")
     t.type("a", "/help")
     t.wait_screen("a", r"any other line is a message")
+    # Wrapped at 90 columns: the client has taken the new size.
+    t.wait_screen("a", r"^ beginning with /\)$")
     t.keys("a", "PageUp")
     t.wait_screen("a", r"scrolled back")
     t.keys("a", "PageDown")
