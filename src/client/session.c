@@ -732,6 +732,10 @@ static void mark_broken(struct cli_session *s, struct s_group *g, const char *wh
     g->rec.status = CLI_GROUP_BROKEN;
     g->stuck = 0;
     g->rejoin_tries = 0;
+    /* A commit of ours in flight is void (its epoch is not ours any
+     * more); the pending pair now means the external commit. */
+    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_clear(&g->rec.pending_state);
     if (group_save(s, g) != 0)
         cli_log("cannot save group state");
     notice(s, g->rec.name, 1, "#%s is out of sync (%s): rejoining it", g->rec.name, why);
