@@ -11,6 +11,9 @@
 #define APP_MAX_ARGS 64
 #define APP_HISTORY_LINES 200
 #define APP_QUIT_WAIT_MS 5000u
+/* Line mode at the end of input: a script waits this long at most for
+ * what it typed to be in the server's log. */
+#define APP_EOF_WAIT_MS 10000u
 
 static void sys(struct cli_app *app, const char *group, int error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -69,19 +72,47 @@ void cli_app_status(struct cli_app *app)
 
 /* ------------------------------------------------------------ switching */
 
+struct history_ctx {
+    struct cli_app *app;
+    const char *group;
+    int marked; /* line mode: between "history begins" and "history ends" */
+    int n;
+};
+
 static void history_cb(void *ctx, int own, const char *sender, const char *text, int64_t time)
 {
-    struct cli_app *app = ctx;
+    struct history_ctx *h = ctx;
+    struct cli_app *app = h->app;
+    if (h->marked && h->n == 0)
+        sys(app, h->group, 0, "history begins");
+    h->n++;
     if (sender)
-        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, app->current, sender,
+        app->ui->ops->show(app->ui, own ? CLI_LINE_OWN : CLI_LINE_MESSAGE, h->group, sender,
                            text, time);
     else
-        app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, app->current, NULL, text, time);
+        app->ui->ops->show(app->ui, CLI_LINE_SYSTEM, h->group, NULL, text, time);
+}
+
+static void show_history(struct cli_app *app, const char *group, int marked)
+{
+    struct history_ctx h;
+    memset(&h, 0, sizeof h);
+    h.app = app;
+    h.group = group;
+    h.marked = marked;
+    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, &h);
+    if (marked && h.n > 0)
+        sys(app, group, 0, "history ends");
 }
 
 void cli_app_show_history(struct cli_app *app, const char *group)
 {
-    cli_session_history(app->s, group, APP_HISTORY_LINES, history_cb, app);
+    show_history(app, group, 0);
+}
+
+void cli_app_show_history_marked(struct cli_app *app, const char *group)
+{
+    show_history(app, group, 1);
 }
 
 void cli_app_switch(struct cli_app *app, const char *group, int announce)
@@ -175,16 +206,51 @@ void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
 
 /* ------------------------------------------------------------ quitting */
 
+/* Leaves the event loop; why (may be NULL) says what was left undone.
+ * In line mode that is an error (exit status 1) a script can see. */
+static void leave(struct cli_app *app, const char *why)
+{
+    if (why) {
+        sys(app, NULL, app->line_mode, "%s", why);
+        if (app->line_mode) {
+            snprintf(app->fatal, sizeof app->fatal, "%s", why);
+            app->exit_code = 1;
+        }
+    }
+    app->done = 1;
+    cli_session_stop(app->s);
+}
+
 static void quit_tick(void *ctx)
 {
     struct cli_app *app = ctx;
-    if (!cli_session_online(app->s) || cli_session_idle(app->s) ||
-        cli_now_ms() >= app->quit_deadline_ms) {
-        if (!cli_session_idle(app->s))
-            sys(app, NULL, 0, "leaving with messages still unsent: they are kept and sent "
-                "next time");
-        app->done = 1;
-        cli_session_stop(app->s);
+    int idle = cli_session_idle(app->s), online = cli_session_online(app->s);
+    char groups[256], why[512];
+    int unsent = cli_session_unsent(app->s, groups, sizeof groups);
+    int late = cli_now_ms() >= app->quit_deadline_ms;
+
+    if (idle && unsent == 0) {
+        leave(app, NULL);
+        return;
+    }
+    if (idle) {
+        /* Nothing more will happen: they are for groups we are not in. */
+        snprintf(why, sizeof why, "%d message%s for %s not sent: you are not a member yet; "
+                 "kept, and sent once you are", unsent, unsent == 1 ? "" : "s", groups);
+        leave(app, why);
+        return;
+    }
+    if (late || (!app->line_mode && !online)) {
+        if (unsent > 0)
+            snprintf(why, sizeof why, "%s: %d message%s for %s not sent yet; kept, and sent "
+                     "next time", online ? "the server did not confirm everything in time"
+                                         : "not connected to the server",
+                     unsent, unsent == 1 ? "" : "s", groups);
+        else
+            snprintf(why, sizeof why, "%s before everything was done (joining, a change "
+                     "to a group or catching up)", online ? "the server did not answer in time"
+                                                      : "not connected to the server");
+        leave(app, app->line_mode || unsent > 0 ? why : NULL);
         return;
     }
     cli_timer_start(cli_session_net(app->s), &app->quit_timer, 50, quit_tick, app);
@@ -195,7 +261,8 @@ void cli_app_quit(struct cli_app *app)
     if (app->quitting)
         return;
     app->quitting = 1;
-    app->quit_deadline_ms = cli_now_ms() + APP_QUIT_WAIT_MS;
+    app->quit_deadline_ms =
+        cli_now_ms() + (app->line_mode ? APP_EOF_WAIT_MS : APP_QUIT_WAIT_MS);
     quit_tick(app);
 }
 
@@ -215,12 +282,21 @@ static int need_group(struct cli_app *app)
         sys(app, NULL, 1, "you are in no group yet (/join a group)");
         return 0;
     }
-    if (!cli_session_is_member(app->s, app->current)) {
-        sys(app, NULL, 1, "you are not a member of #%s (yet): an administrator must /invite you",
+    switch (cli_session_membership(app->s, app->current)) {
+    case CLI_MEMBERSHIP_MEMBER:
+        return 1;
+    case CLI_MEMBERSHIP_WAITING:
+        sys(app, NULL, 1, "you are not a member of #%s yet: an administrator must /invite you",
             app->current);
         return 0;
+    case CLI_MEMBERSHIP_GONE:
+        sys(app, NULL, 1, "you are no longer a member of #%s", app->current);
+        return 0;
+    default:
+        sys(app, NULL, 1, "#%s is not joined yet (%s); try again in a moment", app->current,
+            cli_session_connection(app->s));
+        return 0;
     }
-    return 1;
 }
 
 static void cmd_invite(struct cli_app *app, char **argv, int argc)
@@ -261,7 +337,9 @@ static void groups_cb(void *ctx, const struct cli_group_info *g)
     struct groups_ctx *c = ctx;
     const char *state = g->status == CLI_GROUP_JOINED    ? ""
                         : g->status == CLI_GROUP_REMOVED ? " (removed)"
-                                                         : " (out of sync)";
+                        : g->status == CLI_GROUP_REFUSED ? " (no longer followed: a member "
+                                                           "broke the rules)"
+                                                         : " (out of sync, rejoining)";
     c->index++;
     c->count++;
     sys(c->app, NULL, 0, "%s%d #%s  %d member%s, %lld unread%s%s",
@@ -417,7 +495,11 @@ void cli_app_input(struct cli_app *app, const char *line)
     copy[n] = 0;
     if (copy[0] == '/' && copy[1] != '/') {
         run_command(app, copy);
-    } else if (need_group(app)) {
+    } else if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+    } else {
+        /* Queued also before the group is joined: it goes out, in
+         * order, once it is (the session says why if it cannot). */
         cli_session_send_text(app->s, app->current, copy[0] == '/' ? copy + 1 : copy);
     }
     free(copy);

@@ -17,6 +17,7 @@ struct cli_app {
     struct cli_session *s;
     char current[65];   /* the group typed text goes to */
     char want[65];      /* a group we asked to join and will switch to */
+    int line_mode;      /* stdin is not a terminal: scripts read the exit status */
     int quitting;       /* /quit or end of input: leave once idle */
     int done;           /* leave the event loop */
     int exit_code;
@@ -29,13 +30,18 @@ struct cli_app {
 void cli_app_input(struct cli_app *app, const char *line);
 /* Alt+N. */
 void cli_app_switch_index(struct cli_app *app, int n);
-/* Starts leaving: waits (a few seconds at most) until what was typed is
- * sent. */
+/* Starts leaving: waits (5 s at most, 10 s in line mode) until what was
+ * typed is in the server's log and joins and changes are done.  In line
+ * mode, leaving with something undone is an error (exit status 1). */
 void cli_app_quit(struct cli_app *app);
 /* Makes `group` the current group and shows its recent history. */
 void cli_app_switch(struct cli_app *app, const char *group, int announce);
 /* Shows the recent history of group. */
 void cli_app_show_history(struct cli_app *app, const char *group);
+/* The same between "history begins" and "history ends" lines (line mode,
+ * so scripts can tell it from what arrives now); nothing at all when
+ * there is no history. */
+void cli_app_show_history_marked(struct cli_app *app, const char *group);
 /* Redraws the status line. */
 void cli_app_status(struct cli_app *app);
 /* The session's events, wired to this app. */

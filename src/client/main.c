@@ -216,6 +216,7 @@ int main(int argc, char **argv)
     cb.ctx = &app;
     if (!line_mode && MB_CUR_MAX == 1)
         setlocale(LC_CTYPE, "C.UTF-8"); /* UTF-8 text needs a UTF-8 locale */
+    app.line_mode = line_mode;
     app.ui = line_mode ? cli_ui_line_new(&cb) : cli_ui_curses_new(&cb);
     if (!app.ui)
         goto out;
@@ -261,17 +262,10 @@ int main(int argc, char **argv)
 
     snprintf(app.current, sizeof app.current, "%s", group);
     snprintf(app.want, sizeof app.want, "%s", group);
-    if (!app.ui->all_groups) {
+    if (!app.ui->all_groups)
         cli_app_switch(&app, group, 0);
-    } else {
-        /* Line mode: the recent history between markers, so scripts can
-         * tell it from what arrives now. */
-        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history begins",
-                          (int64_t)cli_time());
-        cli_app_show_history(&app, group);
-        app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, group, NULL, "history ends",
-                          (int64_t)cli_time());
-    }
+    else
+        cli_app_show_history_marked(&app, group);
     app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, NULL, NULL, "connecting ...", (int64_t)cli_time());
     cli_app_status(&app);
     cli_session_start(app.s);

@@ -1,6 +1,7 @@
 /* libwebsockets client, event loop, timers and request/reply matching. */
 #include "net.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct net_watch {
     void (*cb)(void *ctx);
     void *ctx;
     int closing;
+    int hung_up; /* lws is closing it: the last reads run now */
 };
 
 struct cli_net {
@@ -340,8 +342,20 @@ static int fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
         w = watch_of(n, wsi);
-        if (w)
-            memset(w, 0, sizeof *w);
+        if (!w)
+            break;
+        /* The other end hung up (a pipe's writer closed: POLLHUP, which
+         * lws takes as a close and never reports as readable).  Whoever
+         * watches must still read what is left and see the end of input,
+         * or a script's last lines and its EOF would be lost. */
+        w->hung_up = 1;
+        for (int k = 0; k < 4096 && !w->closing; k++) {
+            struct pollfd p = {w->fd, POLLIN, 0};
+            if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+                break;
+            w->cb(w->ctx);
+        }
+        memset(w, 0, sizeof *w);
         break;
     default:
         break;
@@ -424,6 +438,9 @@ void cli_net_stop(struct cli_net *n)
     n->stopped = 1;
     cli_timer_stop(&n->reconnect);
     cli_net_drop(n);
+    /* The caller is leaving the loop: a poll with nothing left to wait for
+     * would otherwise sleep until lws's longest timeout. */
+    lws_cancel_service(n->lws);
 }
 
 int cli_net_is_open(const struct cli_net *n)
@@ -512,7 +529,7 @@ void cli_net_unwatch_fd(struct cli_net *n, int fd)
     for (i = 0; i < NET_MAX_WATCH; i++) {
         if (n->watch[i].cb && n->watch[i].fd == fd) {
             n->watch[i].closing = 1;
-            if (n->watch[i].wsi)
+            if (n->watch[i].wsi && !n->watch[i].hung_up)
                 lws_set_timeout(n->watch[i].wsi, PENDING_TIMEOUT_AWAITING_PROXY_RESPONSE,
                                 LWS_TO_KILL_ASYNC);
         }

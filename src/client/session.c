@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ginfo.h"
 #include "mls/group.h"
 #include "util.h"
 
@@ -17,6 +18,8 @@
 #define S_MAX_INVITE 50
 #define S_KP_CHECK_MS (10u * 60u * 1000u)
 #define S_MAX_TEXT 16000
+/* RFC 9420 §6 Sender: sender_type new_member_commit (an external commit). */
+#define S_SENDER_NEW_MEMBER_COMMIT 4
 
 enum commit_kind { COMMIT_ADD = 1, COMMIT_UPDATE };
 enum commit_state { OP_CLAIMING = 1, OP_READY, OP_SENT };
@@ -50,6 +53,10 @@ struct s_group {
     mls_group *mls;
     int fetching, refetch, synced;
     struct s_commit *op;
+    /* Rejoining by an external commit (status BROKEN): a request is out;
+     * attempts after stale_epoch; stuck: it failed for a reason a retry
+     * does not fix (said to the user). */
+    int rejoin_busy, rejoin_tries, stuck;
 };
 
 /* Context of one request that needs more than the session. */
@@ -73,6 +80,8 @@ struct cli_session {
     mls_group_config cfg;
 
     int open, authed, auth_tries;
+    int ever_authed; /* logged in at least once in this run */
+    int listed;      /* group.list asked since this login */
     char conn[80];
     char last_close[128]; /* the last reason a connection failed */
     struct s_group *groups;
@@ -428,6 +437,7 @@ static void after_login(struct cli_session *s)
     struct s_group *g;
 
     s->authed = 1;
+    s->ever_authed = 1;
     s->auth_tries = 0;
     s->last_close[0] = 0;
     cli_net_backoff_reset(s->net);
@@ -439,6 +449,7 @@ static void after_login(struct cli_session *s)
         if (g->rec.status == CLI_GROUP_JOINED)
             fetch_log(s, g);
     }
+    /* Invitations first: a group joined through one needs no rejoin. */
     fetch_inbox(s);
 }
 
@@ -713,14 +724,35 @@ static void find_ct_cb(void *ctx, int64_t id, const char *group, const char *tex
     f->text = strdup(text);
 }
 
+static void rejoin_start(struct cli_session *s, struct s_group *g);
+
+/* g's state can no longer follow the log: rejoin by an external commit. */
 static void mark_broken(struct cli_session *s, struct s_group *g, const char *why)
 {
     g->rec.status = CLI_GROUP_BROKEN;
+    g->stuck = 0;
+    g->rejoin_tries = 0;
+    /* A commit of ours in flight is void (its epoch is not ours any
+     * more); the pending pair now means the external commit. */
+    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_clear(&g->rec.pending_state);
+    if (group_save(s, g) != 0)
+        cli_log("cannot save group state");
+    notice(s, g->rec.name, 1, "#%s is out of sync (%s): rejoining it", g->rec.name, why);
+    changed(s);
+    rejoin_start(s, g);
+}
+
+/* A member broke the chat's rules: stop following g (a rejoin would
+ * accept the change). */
+static void mark_refused(struct cli_session *s, struct s_group *g, const char *why)
+{
+    g->rec.status = CLI_GROUP_REFUSED;
     if (group_save(s, g) != 0)
         cli_log("cannot save group state");
     notice(s, g->rec.name, 1,
-           "#%s is out of sync (%s): this client can no longer follow it; an administrator "
-           "can remove and re-invite you",
+           "#%s: %s; this client no longer follows it (an administrator can remove and "
+           "re-invite you)",
            g->rec.name, why);
     changed(s);
 }
@@ -771,6 +803,30 @@ static int check_commit(struct cli_session *s, struct s_group *g, const mls_proc
     member_name(g->mls, res->sender_leaf, committer, sizeof committer);
     if (!committer[0])
         snprintf(committer, sizeof committer, "(leaf %u)", res->sender_leaf);
+    if (res->sender_type == S_SENDER_NEW_MEMBER_COMMIT) {
+        /* An external commit (RFC 9420 §12.4.3.2; the engine reports the
+         * joiner as added).  The chat accepts it only as a resync: a member
+         * that lost its state rejoins and removes its own old leaf, same
+         * name and same signature key.  Anything else would let someone in
+         * without an administrator's invitation. */
+        const mls_member_change *j = res->n_added == 1 ? &res->added[0] : NULL;
+        const mls_member_change *old = res->n_removed == 1 ? &res->removed[0] : NULL;
+        char n[40];
+        if (!j || !old || res->extensions_changed || res->self_removed ||
+            j->identity.n == 0 || j->identity.n != old->identity.n ||
+            memcmp(j->identity.p, old->identity.p, j->identity.n) != 0 ||
+            !mls_ct_equal(mls_buf_view(&j->signature_key), mls_buf_view(&old->signature_key))) {
+            if (group_reload(s, g) != 0)
+                cli_log("cannot restore the group state");
+            mark_refused(s, g, "someone joined by an external commit without an invitation");
+            return -1;
+        }
+        bytes_to_name(mls_buf_view(&j->identity), n, sizeof n);
+        outq_add(q, 2, NULL, time, "%s rejoined #%s (their client had lost its state of the "
+                 "group)", n, g->rec.name);
+        verify_member(s, g, n, mls_buf_view(&j->signature_key));
+        return 0;
+    }
     if (res->n_added > 0 || res->extensions_changed) {
         /* The rule holds against the roles before this commit. */
         mls_group *old = NULL;
@@ -782,7 +838,7 @@ static int check_commit(struct cli_session *s, struct s_group *g, const mls_proc
         if (!ok) {
             if (group_reload(s, g) != 0)
                 cli_log("cannot restore the group state");
-            mark_broken(s, g, "a member who is not an administrator changed the group");
+            mark_refused(s, g, "a member who is not an administrator changed the group");
             return -1;
         }
     }
@@ -1224,14 +1280,23 @@ out:
     mls_buf_clear(&ct);
 }
 
+static int is_waiting(const struct cli_session *s, const char *group)
+{
+    size_t i;
+    for (i = 0; i < s->n_waiting; i++)
+        if (strcmp(s->waiting[i], group) == 0)
+            return 1;
+    return 0;
+}
+
 int cli_session_send_text(struct cli_session *s, const char *group, const char *text)
 {
     struct s_group *g = group_find(s, group);
     int64_t id;
     size_t n = strlen(text);
 
-    if (!group_active(g)) {
-        notice(s, group, 1, "you are not a member of #%s", group);
+    if (g && (g->rec.status == CLI_GROUP_REMOVED || g->rec.status == CLI_GROUP_REFUSED)) {
+        notice(s, group, 1, "not sent: you are no longer a member of #%s", group);
         return -1;
     }
     if (n > S_MAX_TEXT) {
@@ -1242,11 +1307,21 @@ int cli_session_send_text(struct cli_session *s, const char *group, const char *
         notice(s, group, 1, "message not sent: it is not valid UTF-8 text");
         return -1;
     }
+    /* Kept in the outbox until the server has it in the log, also when
+     * the group is not joined yet: sent, in order, once it is. */
     if (cli_store_outbox_add(s->store, group, text, &id) != 0) {
         notice(s, group, 1, "cannot queue the message");
         return -1;
     }
-    if (!s->authed)
+    if (!group_active(g)) {
+        /* Before login nothing is known about membership; while joining
+         * or rejoining it goes out shortly. */
+        if (s->authed && is_waiting(s, group))
+            notice(s, group, 0, "you are not a member of #%s yet: the message is kept and "
+                   "sent once an administrator has invited you", group);
+        return 0;
+    }
+    if (!s->authed && s->ever_authed)
         notice(s, group, 0, "not connected: the message will be sent after reconnecting");
     pump_outbox(s, g);
     return 0;
@@ -1588,11 +1663,16 @@ static void claim_kp_reply(void *ctx, json_t *reply)
         const char *e = jerr(reply);
         if (strcmp(e, "no_key_package") == 0)
             notice(s, c->op->g->rec.name, 1,
-                   "cannot invite %s: %s has no KeyPackage on the server (they must start "
-                   "a client once)",
-                   c->name, c->name);
+                   "cannot invite %s: %s has no KeyPackage left on this server (the one-time "
+                   "keys an invitation needs); %s must start the client again, which publishes "
+                   "new ones, then invite again",
+                   c->name, c->name, c->name);
         else if (strcmp(e, "unknown_user") == 0)
-            notice(s, c->op->g->rec.name, 1, "cannot invite %s: no such user", c->name);
+            notice(s, c->op->g->rec.name, 1,
+                   "cannot invite %s: %s has no account on this server yet; %s must start the "
+                   "client once (it registers the name and publishes the KeyPackages an "
+                   "invitation needs), then invite again",
+                   c->name, c->name, c->name);
         else
             notice(s, c->op->g->rec.name, 1, "cannot invite %s: %s", c->name, jmsg(reply));
         c->failed = 1;
@@ -1928,6 +2008,42 @@ out:
     return consumed;
 }
 
+static void rejoin_named(struct cli_session *s, const char *name);
+static void rejoin_start(struct cli_session *s, struct s_group *g);
+
+static void list_reply(void *ctx, json_t *reply)
+{
+    struct s_req *r = ctx;
+    struct cli_session *s = r->s;
+    json_t *groups;
+    struct s_group *g;
+    size_t i;
+
+    req_free(r);
+    if (!jok(reply))
+        return;
+    /* Groups whose state we lost entirely (no row left), and those out of
+     * sync since an earlier run. */
+    groups = json_object_get(reply, "groups");
+    for (i = 0; i < json_array_size(groups); i++) {
+        const char *name = jstr(json_array_get(groups, i), "name");
+        if (name && cli_valid_groupname(name) && !group_find(s, name))
+            rejoin_named(s, name);
+    }
+    for (g = s->groups; g; g = g->next)
+        if (g->rec.status == CLI_GROUP_BROKEN)
+            rejoin_start(s, g);
+}
+
+/* After the invitations of this login were used: which groups the server
+ * has us on the roster of (PROTOCOL.md §7.3). */
+static void list_groups(struct cli_session *s)
+{
+    json_t *req = json_pack("{s:s}", "type", "group.list");
+    s->listed = 1;
+    send_req(s, req, list_reply, req_new(s, NULL, NULL));
+}
+
 static void inbox_reply(void *ctx, json_t *reply)
 {
     struct cli_session *s = ctx;
@@ -1960,6 +2076,8 @@ static void inbox_reply(void *ctx, json_t *reply)
     for (i = 0; i < s->n_waiting; i++)
         if (!group_active(group_find(s, s->waiting[i])))
             cli_log("still waiting for an invitation to #%s", s->waiting[i]);
+    if (!s->listed)
+        list_groups(s);
 }
 
 static void fetch_inbox(struct cli_session *s)
@@ -2067,6 +2185,288 @@ out:
     mls_buf_clear(&admins_ext);
 }
 
+/* ------------------------------------------------------------ rejoining */
+
+/*
+ * A group we are on the roster of but whose MLS state we cannot use (lost,
+ * unreadable, or a commit we cannot process) is rejoined by an external
+ * commit (RFC 9420 §12.4.3.2) from the GroupInfo the server keeps
+ * (PROTOCOL.md §7.2), removing our old leaf in the same commit.  It is
+ * sent like any commit: the external commit and the state after it are
+ * saved first (a restart sends the same bytes again, which the server
+ * recognises if it accepted them, PROTOCOL.md §7.7), adopted when the
+ * server accepts it, and rebuilt from a newer GroupInfo after
+ * stale_epoch.  Messages of the epochs we missed cannot be read.
+ */
+
+static void rejoin_stuck(struct cli_session *s, struct s_group *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void rejoin_stuck(struct cli_session *s, struct s_group *g, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    g->stuck = 1;
+    notice(s, g->rec.name, 1, "cannot rejoin #%s: %s", g->rec.name, buf);
+    changed(s);
+}
+
+/* We are not on the roster (any more). */
+static void rejoin_not_member(struct cli_session *s, struct s_group *g)
+{
+    char name[65];
+    snprintf(name, sizeof name, "%s", g->rec.name);
+    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_clear(&g->rec.pending_state);
+    if (g->rec.state.n == 0) {
+        /* Never saved (its row was lost): nothing to keep. */
+        group_remove(s, g);
+    } else {
+        g->rec.status = CLI_GROUP_REMOVED;
+        if (group_save(s, g) != 0)
+            cli_log("cannot save group");
+    }
+    notice(s, name, 1, "you are no longer a member of #%s", name);
+    changed(s);
+}
+
+static void rejoin_adopt(struct cli_session *s, struct s_group *g, int64_t seq)
+{
+    mls_group *m = NULL;
+    char line[256];
+
+    if (mls_group_deserialize(s->env, mls_buf_view(&g->rec.pending_state), &m) != MLS_OK) {
+        rejoin_stuck(s, g, "the state prepared for it is unreadable");
+        return;
+    }
+    mls_group_free(g->mls);
+    g->mls = m;
+    mls_buf_clear(&g->rec.state);
+    g->rec.state = g->rec.pending_state;
+    memset(&g->rec.pending_state, 0, sizeof g->rec.pending_state);
+    mls_buf_clear(&g->rec.pending_commit);
+    g->rec.status = CLI_GROUP_JOINED;
+    g->rec.cursor = seq;
+    g->rejoin_tries = 0;
+    g->stuck = 0;
+    snprintf(line, sizeof line, "you rejoined #%s (epoch %llu); messages sent while this client "
+             "was out of sync cannot be read", g->rec.name,
+             (unsigned long long)mls_group_epoch(g->mls));
+    if (cli_store_begin(s->store) != 0 || group_save(s, g) != 0 ||
+        cli_store_history_add(s->store, g->rec.name, -1, (int64_t)cli_time(), NULL, line) < 0 ||
+        cli_store_commit(s->store) != 0) {
+        cli_store_rollback(s->store);
+        notice(s, g->rec.name, 1, "cannot save the state of #%s", g->rec.name);
+    }
+    notice(s, g->rec.name, 0, "%s", line);
+    if (s->ev.joined)
+        s->ev.joined(s->ev.ctx, g->rec.name);
+    changed(s);
+    verify_all(s, g);
+    g->synced = 0;
+    fetch_log(s, g);
+}
+
+static void rejoin_commit_reply(void *ctx, json_t *reply)
+{
+    struct s_req *r = ctx;
+    struct cli_session *s = r->s;
+    struct s_group *g = r->g;
+    const char *e;
+
+    req_free(r);
+    if (!g)
+        return;
+    g->rejoin_busy = 0;
+    if (!reply || g->rec.status != CLI_GROUP_BROKEN)
+        return; /* sent again after logging in */
+    if (jok(reply)) {
+        rejoin_adopt(s, g, jint(reply, "seq", 0));
+        return;
+    }
+    e = jerr(reply);
+    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_clear(&g->rec.pending_state);
+    if (g->rec.state.n > 0 && group_save(s, g) != 0)
+        cli_log("cannot save group");
+    if (strcmp(e, "stale_epoch") == 0 && ++g->rejoin_tries <= S_MAX_COMMIT_RETRIES) {
+        /* DESIGN Decision 3: a newer GroupInfo, a new external commit. */
+        notice(s, g->rec.name, 0, "#%s changed meanwhile (epoch %lld): rejoining from its "
+               "new state", g->rec.name, (long long)jint(reply, "current_epoch", -1));
+        rejoin_start(s, g);
+        return;
+    }
+    if (strcmp(e, "not_member") == 0) {
+        rejoin_not_member(s, g);
+        return;
+    }
+    rejoin_stuck(s, g, "the server refused the external commit: %s", jmsg(reply));
+}
+
+/* Sends the saved external commit with the GroupInfo of the epoch it
+ * starts (the server keeps it for the next one to join or rejoin). */
+static void rejoin_send(struct cli_session *s, struct s_group *g)
+{
+    mls_group *m = NULL;
+    mls_buf info;
+    json_t *req = NULL;
+
+    mls_buf_init(&info);
+    if (mls_group_deserialize(s->env, mls_buf_view(&g->rec.pending_state), &m) != MLS_OK ||
+        mls_group_group_info(m, 1, &info) != MLS_OK || mls_group_epoch(m) == 0) {
+        mls_buf_clear(&g->rec.pending_commit);
+        mls_buf_clear(&g->rec.pending_state);
+        rejoin_stuck(s, g, "the state prepared for it is unreadable");
+        goto out;
+    }
+    req = json_pack("{s:s, s:s, s:I}", "type", "group.commit", "group", g->rec.name, "epoch",
+                    (json_int_t)(mls_group_epoch(m) - 1));
+    if (!req || jset_b64(req, "commit", mls_buf_view(&g->rec.pending_commit)) != 0 ||
+        jset_b64(req, "group_info", mls_buf_view(&info)) != 0)
+        goto out;
+    if (send_req(s, req, rejoin_commit_reply, req_new(s, g, g->rec.name)) == 0)
+        g->rejoin_busy = 1;
+    req = NULL;
+out:
+    json_decref(req);
+    mls_group_free(m);
+    mls_buf_clear(&info);
+}
+
+/* Builds the external commit from the server's GroupInfo of g. */
+static void rejoin_build(struct cli_session *s, struct s_group *g, mls_bytes gi, mls_bytes gid)
+{
+    mls_external_join_options jo;
+    mls_group *m = NULL;
+    mls_buf commit, state;
+    uint32_t old = 0;
+    char gname[80];
+    int rc;
+
+    mls_buf_init(&commit);
+    mls_buf_init(&state);
+    memset(&jo, 0, sizeof jo);
+    jo.config = &s->cfg;
+    rc = cli_group_info_find_leaf(gi, mls_buf_view(&s->ident.sig_pk), &old);
+    if (rc < 0) {
+        rejoin_stuck(s, g, "the server's GroupInfo of it is malformed");
+        goto out;
+    }
+    if (rc == 0) {
+        /* RFC 9420 §12.4.3.2: our old leaf goes in the same commit. */
+        jo.remove_old_leaf = 1;
+        jo.old_leaf = old;
+    }
+    rc = mls_group_external_join(s->env, s->id, gi, &jo, &commit, &m);
+    if (rc != MLS_OK) {
+        rejoin_stuck(s, g, "%s", mls_strerror(rc));
+        goto out;
+    }
+    if (group_name_of(m, gname, sizeof gname) != 0 || strcmp(gname, g->rec.name) != 0 ||
+        mls_group_id(m).n != gid.n || memcmp(mls_group_id(m).p, gid.p, gid.n) != 0) {
+        rejoin_stuck(s, g, "the server's GroupInfo is for another group");
+        goto out;
+    }
+    if (mls_group_serialize(m, &state) != MLS_OK ||
+        mls_buf_set(&g->rec.group_id, gid.p, gid.n) != MLS_OK ||
+        (g->rec.state.n == 0 && mls_buf_set(&g->rec.state, state.p, state.n) != MLS_OK))
+        goto fail;
+    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_clear(&g->rec.pending_state);
+    g->rec.pending_commit = commit;
+    g->rec.pending_state = state;
+    mls_buf_init(&commit);
+    mls_buf_init(&state);
+    if (group_save(s, g) != 0) {
+        mls_buf_clear(&g->rec.pending_commit);
+        mls_buf_clear(&g->rec.pending_state);
+        goto fail;
+    }
+    rejoin_send(s, g);
+    goto out;
+fail:
+    rejoin_stuck(s, g, "cannot save the state prepared for it");
+out:
+    mls_group_free(m);
+    mls_buf_clear(&commit);
+    mls_buf_clear(&state);
+}
+
+static void rejoin_info_reply(void *ctx, json_t *reply)
+{
+    struct s_req *r = ctx;
+    struct cli_session *s = r->s;
+    struct s_group *g = r->g;
+    mls_buf gi, gid;
+
+    req_free(r);
+    if (!g)
+        return;
+    g->rejoin_busy = 0;
+    if (!reply || g->rec.status != CLI_GROUP_BROKEN)
+        return; /* asked again after logging in */
+    if (!jok(reply)) {
+        rejoin_stuck(s, g, "%s", jmsg(reply));
+        return;
+    }
+    if (!json_is_true(json_object_get(reply, "exists")) ||
+        !json_is_true(json_object_get(reply, "member"))) {
+        rejoin_not_member(s, g);
+        return;
+    }
+    if (!jstr(reply, "group_info")) {
+        rejoin_stuck(s, g, "the server holds no GroupInfo of it (nobody changed the group "
+                     "since it was created); an administrator can remove and re-invite you");
+        return;
+    }
+    mls_buf_init(&gi);
+    mls_buf_init(&gid);
+    if (cli_b64_decode(jstr(reply, "group_info"), &gi) != 0 || !jstr(reply, "group_id") ||
+        cli_b64_decode(jstr(reply, "group_id"), &gid) != 0)
+        rejoin_stuck(s, g, "the server's answer is malformed");
+    else
+        rejoin_build(s, g, mls_buf_view(&gi), mls_buf_view(&gid));
+    mls_buf_clear(&gi);
+    mls_buf_clear(&gid);
+}
+
+static void rejoin_start(struct cli_session *s, struct s_group *g)
+{
+    json_t *req;
+    if (!s->authed || g->rejoin_busy || g->stuck || g->rec.status != CLI_GROUP_BROKEN)
+        return;
+    if (g->rec.pending_commit.n > 0 && g->rec.pending_state.n > 0) {
+        /* Prepared before a restart or a lost connection: the same bytes. */
+        rejoin_send(s, g);
+        return;
+    }
+    req = json_pack("{s:s, s:s}", "type", "group.info", "name", g->rec.name);
+    if (send_req(s, req, rejoin_info_reply, req_new(s, g, g->rec.name)) == 0)
+        g->rejoin_busy = 1;
+}
+
+/* The server lists us as a member of name, and we have no usable state
+ * of it. */
+static void rejoin_named(struct cli_session *s, const char *name)
+{
+    struct s_group *g = group_find(s, name);
+    if (!g) {
+        g = group_add(s, name);
+        if (!g)
+            return;
+        g->rec.status = CLI_GROUP_BROKEN;
+    }
+    if (g->rec.status != CLI_GROUP_BROKEN)
+        return;
+    if (!g->rejoin_busy && !g->stuck)
+        notice(s, name, 0, "you are a member of #%s but this client has no usable state of "
+               "it: rejoining", name);
+    rejoin_start(s, g);
+}
+
 static void info_reply(void *ctx, json_t *reply)
 {
     struct s_req *r = ctx;
@@ -2096,8 +2496,14 @@ static void info_reply(void *ctx, json_t *reply)
         return;
     }
     if (json_is_true(json_object_get(reply, "member"))) {
-        notice(s, name, 1, "the server lists you as a member of #%s, but this config directory "
-               "has no state for it; an administrator can remove and re-invite you", name);
+        struct s_group *g = group_find(s, name);
+        if (g && g->rec.status != CLI_GROUP_BROKEN) {
+            /* Removed or refused here: rejoining would undo that. */
+            notice(s, name, 1, "the server lists you as a member of #%s, but this client no "
+                   "longer follows it; an administrator can remove and re-invite you", name);
+            return;
+        }
+        rejoin_named(s, name);
         return;
     }
     for (i = 0; i < s->n_waiting; i++)
@@ -2164,6 +2570,7 @@ static void on_close(void *ctx, const char *why)
     int was = s->authed;
     s->open = 0;
     s->authed = 0;
+    s->listed = 0;
     s->inbox_busy = 0;
     s->kp_busy = 0;
     for (g = s->groups; g; g = g->next) {
@@ -2331,32 +2738,88 @@ int cli_session_online(const struct cli_session *s)
     return s->authed;
 }
 
-struct s_any {
-    int any;
+struct s_unsent_count {
+    const struct cli_session *s;
+    int n, sendable;
+    char *groups;
+    size_t max, len;
 };
 
-static void any_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
+/* 1 if "#group" is an item of the ", "-separated list. */
+static int listed_in(const char *list, const char *group)
 {
-    struct s_any *a = ctx;
+    size_t n = strlen(group);
+    const char *p = list;
+    while ((p = strchr(p, '#')) != NULL) {
+        if (strncmp(p + 1, group, n) == 0 && (p[n + 1] == ',' || p[n + 1] == 0))
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+static void unsent_count_cb(void *ctx, int64_t id, const char *group, const char *text,
+                            mls_bytes ct)
+{
+    struct s_unsent_count *u = ctx;
+    const struct s_group *g = group_find(u->s, group);
     (void)id;
-    (void)group;
     (void)text;
     (void)ct;
-    a->any = 1;
+    u->n++;
+    if (group_active(g) || (g && g->rec.status == CLI_GROUP_BROKEN && !g->stuck))
+        u->sendable++;
+    if (u->groups && !listed_in(u->groups, group) && u->len + strlen(group) + 4 < u->max)
+        u->len += (size_t)snprintf(u->groups + u->len, u->max - u->len, "%s#%s",
+                                   u->len ? ", " : "", group);
 }
 
 int cli_session_idle(const struct cli_session *s)
 {
     struct s_group *g;
-    struct s_any a = {0};
-    for (g = s->groups; g; g = g->next)
-        if (g->op || g->rec.pending_commit.n > 0 || g->fetching)
-            return 0;
-    if (s->inbox_busy || s->reqs)
+    struct s_unsent_count u;
+    if (!s->authed || s->n_joins > 0 || s->inbox_busy || s->kp_busy || s->reqs)
         return 0;
-    if (cli_store_outbox_each(s->store, any_cb, &a) != 0)
+    for (g = s->groups; g; g = g->next) {
+        if (g->op || g->rec.pending_commit.n > 0 || g->fetching || g->rejoin_busy)
+            return 0;
+        if (group_active(g) && !g->synced)
+            return 0;
+        if (g->rec.status == CLI_GROUP_BROKEN && !g->stuck)
+            return 0;
+    }
+    memset(&u, 0, sizeof u);
+    u.s = s;
+    if (cli_store_outbox_each(s->store, unsent_count_cb, &u) != 0)
         return 1;
-    return !a.any;
+    return u.sendable == 0;
+}
+
+int cli_session_unsent(const struct cli_session *s, char *groups, size_t max)
+{
+    struct s_unsent_count u;
+    memset(&u, 0, sizeof u);
+    u.s = s;
+    u.groups = groups;
+    u.max = max;
+    if (groups && max)
+        groups[0] = 0;
+    if (cli_store_outbox_each(s->store, unsent_count_cb, &u) != 0)
+        return 0;
+    return u.n;
+}
+
+int cli_session_membership(const struct cli_session *s, const char *group)
+{
+    const struct s_group *g = group_find(s, group);
+    if (group_active(g))
+        return CLI_MEMBERSHIP_MEMBER;
+    if (g && (g->rec.status == CLI_GROUP_REMOVED || g->rec.status == CLI_GROUP_REFUSED ||
+              g->stuck))
+        return CLI_MEMBERSHIP_GONE;
+    if (!g && s->authed && is_waiting(s, group))
+        return CLI_MEMBERSHIP_WAITING;
+    return CLI_MEMBERSHIP_UNKNOWN;
 }
 
 int cli_session_members(struct cli_session *s, const char *group, cli_member_cb cb, void *ctx)

@@ -67,8 +67,22 @@ void cli_session_stop(struct cli_session *s);
 /* "connected", "connecting", "offline" ... */
 const char *cli_session_connection(const struct cli_session *s);
 const char *cli_session_user(const struct cli_session *s);
-/* 1 when nothing typed is waiting to be sent and no commit is in flight. */
+/* 1 when logged in and nothing is under way that will finish by itself
+ * soon: no join, rejoin, commit, catch-up or request in flight, and no
+ * typed message waiting for a group it can be sent to.  Messages for a
+ * group we are not a member of (yet) do not count. */
 int cli_session_idle(const struct cli_session *s);
+/* Messages typed and not yet in the server's log; groups (may be NULL)
+ * gets "#a, #b" (the groups they are for). */
+int cli_session_unsent(const struct cli_session *s, char *groups, size_t max);
+
+enum cli_membership {
+    CLI_MEMBERSHIP_UNKNOWN = 0, /* not known yet: not logged in, joining, rejoining */
+    CLI_MEMBERSHIP_MEMBER,
+    CLI_MEMBERSHIP_WAITING,     /* not a member: waiting for an invitation */
+    CLI_MEMBERSHIP_GONE         /* removed, or no longer followed */
+};
+int cli_session_membership(const struct cli_session *s, const char *group);
 /* 1 when logged in. */
 int cli_session_online(const struct cli_session *s);
 
@@ -79,7 +93,9 @@ void cli_session_join(struct cli_session *s, const char *group);
 /* 1 if we are a member of group (locally). */
 int cli_session_is_member(const struct cli_session *s, const char *group);
 
-/* Queues text for group (persisted at once) and sends it when possible. */
+/* Queues text for group (persisted at once) and sends it when possible:
+ * also before the group is joined (it goes out, in order, once it is).
+ * -1 (and a notice) when it cannot be sent at all. */
 int cli_session_send_text(struct cli_session *s, const char *group, const char *text);
 /* Adds users to group (administrators only). */
 void cli_session_invite(struct cli_session *s, const char *group, char *const *names, size_t n);

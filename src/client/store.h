@@ -54,7 +54,16 @@ int cli_store_kp_delete(struct cli_store *st, mls_bytes ref);
 int cli_store_kp_delete_old_last_resort(struct cli_store *st, mls_bytes keep);
 
 /* ---- groups */
-enum cli_group_status { CLI_GROUP_JOINED = 1, CLI_GROUP_REMOVED = 2, CLI_GROUP_BROKEN = 3 };
+/* BROKEN: out of sync (a commit it cannot process, state lost or
+ * unreadable): the client rejoins by an external commit.  REFUSED: a
+ * member broke the chat's rules (a change only administrators may make);
+ * the client stops following the group and does not rejoin it. */
+enum cli_group_status {
+    CLI_GROUP_JOINED = 1,
+    CLI_GROUP_REMOVED = 2,
+    CLI_GROUP_BROKEN = 3,
+    CLI_GROUP_REFUSED = 4
+};
 struct cli_group_rec {
     char name[65];
     mls_buf group_id;

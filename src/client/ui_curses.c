@@ -316,10 +316,11 @@ static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *
         sb_free_line(&l);
         return;
     }
-    if (when > 0 && localtime_r(&t, &tm))
+    /* Message lines are exactly the seed's "#groupname <username>
+     * message..."; only system and error lines carry the time. */
+    ts[0] = 0;
+    if (kind != CLI_LINE_MESSAGE && kind != CLI_LINE_OWN && when > 0 && localtime_r(&t, &tm))
         strftime(ts, sizeof ts, "%H:%M ", &tm);
-    else
-        ts[0] = 0;
     sb_append(&l, &n, ts, A_DIM, 0, cap);
     switch (kind) {
     case CLI_LINE_MESSAGE:
@@ -465,21 +466,26 @@ static void delete_at(struct ui_curses *u, size_t at, size_t count)
         u->icur = at;
 }
 
+/* Not before the bottom, not beyond the oldest line. */
+static void clamp_scroll(struct ui_curses *u)
+{
+    int total = 0;
+    size_t i;
+    if (u->scroll <= 0) {
+        u->scroll = 0;
+        return;
+    }
+    for (i = 0; i < u->n_lines; i++)
+        total += wrap_rows(&u->lines[i], COLS, NULL, 0);
+    if (u->scroll > total - (LINES - 2))
+        u->scroll = total - (LINES - 2) > 0 ? total - (LINES - 2) : 0;
+}
+
 static void page(struct ui_curses *u, int dir)
 {
     int step = LINES - 3 > 1 ? LINES - 3 : 1;
     u->scroll += dir * step;
-    if (u->scroll < 0)
-        u->scroll = 0;
-    if (dir > 0) {
-        /* Not beyond the oldest line. */
-        int total = 0;
-        size_t i;
-        for (i = 0; i < u->n_lines; i++)
-            total += wrap_rows(&u->lines[i], COLS, NULL, 0);
-        if (u->scroll > total - (LINES - 2))
-            u->scroll = total - (LINES - 2) > 0 ? total - (LINES - 2) : 0;
-    }
+    clamp_scroll(u);
 }
 
 static void key_char(struct ui_curses *u, wint_t c)
@@ -626,7 +632,8 @@ static void curses_resize(struct cli_ui *ui)
         return;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
-    u->scroll = 0;
+    /* Someone reading back keeps reading back, within the new bounds. */
+    clamp_scroll(u);
     clearok(curscr, TRUE);
     redraw(u);
 }

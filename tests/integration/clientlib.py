@@ -112,6 +112,22 @@ class Client:
         self.proc.stdin.write((text + "\n").encode())
         self.proc.stdin.flush()
 
+    def eof(self):
+        """Closes the client's stdin (end of input in line mode)."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("%s did not exit; output:\n%s" % (
+                self.name, "\n".join(self.snapshot())))
+        self.reader.join(5)
+        return self.proc.returncode
+
     def find(self, pattern, start=0):
         rx = re.compile(pattern)
         lines = self.snapshot()

@@ -2,9 +2,11 @@
 """Acceptance tests of ./client against the real ./server (issue 5, item 9
 and the seed's story).  Usage: test_client.py CLIENT SERVER [test-name]"""
 
+import glob
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -14,6 +16,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll,
                        sanitizer_env, sanitizer_reports)
+import dsclient
 
 CLIENT = os.path.abspath(sys.argv[1])
 SERVER = os.path.abspath(sys.argv[2])
@@ -44,12 +47,14 @@ class Env:
     def close(self, ok):
         for c in self.clients:
             c.kill()
+            with open(os.path.join(self.tmp, "out-%s.txt" % c.name), "w") as f:
+                f.write("\n".join(c.snapshot()) + "\n")
         for p in self.proxies:
             p.stop()
         if self.tmux:
             self.tmux.stop()
         self.server.stop()
-        if ok:
+        if ok and not os.environ.get("CLIENT_TEST_KEEP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -81,10 +86,25 @@ def test_story(env):
     assert c0.quit() == 0
 
     a = env.client("lobby", "alice")
+    # Typed before the login and before the group exists: sent once it does.
+    a.say("first words")
     a.wait_for(r"created #lobby; you are its administrator")
+    a.wait_for(msg("lobby", "alice", "first words"))
+    # Nothing in the history yet: no history markers.
+    assert a.count(r"history (begins|ends)") == 0
     b = env.client("lobby", "bob")
     b.wait_for(r"#lobby exists .*an administrator must /invite bob")
+    # Typed while waiting for the invitation: kept, sent in order once
+    # bob has joined.
+    m = b.mark()
+    b.say("early bird 1")
+    b.wait_for(r"you are not a member of #lobby yet: the message is kept and sent once", m)
+    b.say("early bird 2")
     invite(a, b, "lobby", "bob")
+    for who in (a, b):
+        who.wait_for(msg("lobby", "bob", "early bird 2"))
+    early = [l for l in a.snapshot() if "early bird" in l]
+    assert early == ["#lobby <bob>  early bird 1", "#lobby <bob>  early bird 2"], early
     talk(a, "hello bob", "lobby", b)
     talk(b, "hello alice, ünïcödé ✓", "lobby", a)
     assert b.quit() == 0
@@ -119,14 +139,20 @@ def test_story(env):
     for user in ("alice", "bob", "carol"):
         a.wait_for(r"^\*\*\*   %s .*[0-9a-f]{4}(:[0-9a-f]{4}){15}  \(key matches the directory\)" % user, m)
 
-    # Someone else claims alice's name with a new key: refused, sees nothing.
+    # Someone else claims alice's name with a new key and types at once:
+    # refused, sees nothing, and the refusal is the only message (nothing
+    # is judged about membership before a login).
     x = env.client("lobby", "alice", config=os.path.join(env.tmp, "cfg-impostor"),
                    name="impostor")
+    x.say("typed before the login")
     x.wait_for(r"refused to register alice")
     x.proc.wait(30)
     assert x.proc.returncode != 0
     assert x.count(r"^#lobby <") == 0
     assert x.count(r"joined #lobby|created #lobby") == 0
+    assert x.count(r"member") == 0, x.snapshot()
+    errors = [l for l in x.snapshot() if l.startswith("!!!")]
+    assert len(errors) == 1 and "refused to register alice" in errors[0], errors
     for who in (a, b2, c):
         assert who.quit() == 0
 
@@ -157,9 +183,19 @@ def test_live_invite_and_offline_invite(env):
     # Unknown users and existing members are refused with a reason.
     m = a.mark()
     a.say("/invite nosuchuser")
-    a.wait_for(r"cannot invite nosuchuser", m)
+    a.wait_for(r"^!!! cannot invite nosuchuser: nosuchuser has no account on this server yet; "
+               r"nosuchuser must start the client once \(it registers the name and publishes "
+               r"the KeyPackages an invitation needs\), then invite again$", m)
     a.say("/invite bob")
     a.wait_for(r"bob is already a member of #team", m)
+    # A user registered without any KeyPackage (another client program).
+    ds = dsclient.Client(env.server.port, dsclient.Identity("erin"))
+    assert ds.register()["ok"]
+    ds.close()
+    m = a.mark()
+    a.say("/invite erin")
+    a.wait_for(r"^!!! cannot invite erin: erin has no KeyPackage left on this server .*erin "
+               r"must start the client again, which publishes new ones, then invite again$", m)
     for who in (a, b, d):
         assert who.quit() == 0
 
@@ -374,11 +410,188 @@ def test_tls(env):
     invite(a, b, "secure", "bob")
     talk(b, "over TLS", "secure", a)
     m = env.client("secure", "mallory")
+    m.say("never sent")
     m.wait_for(r"cannot connect to localhost:\d+ .*retrying")
     time.sleep(1)
     assert m.count(r"registered|created|joined") == 0
-    assert m.quit() == 0
+    # End of input: it gives up after a bounded wait, with a clear error
+    # and a non-zero exit status.
+    start = time.time()
+    m.eof()
+    assert m.wait_exit(30) == 1
+    assert time.time() - start < 15
+    m.wait_for(r"^!!! not connected to the server: 1 message for #secure not sent yet; kept, "
+               r"and sent next time$")
     for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_line_mode_eof(env):
+    """Line mode at the end of input: what was typed is sent and in the
+    log before the client exits 0; lines for a group the user is not in
+    yet are kept (exit 1, with the reason) and sent once invited."""
+    a = env.client("eof", "alice")
+    a.wait_for(r"created #eof")
+    b = env.client("eof", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "eof", "bob")
+    assert b.quit() == 0
+    # Typed at once, then end of input (before even logging in).
+    b2 = env.client("eof", "bob", name="bob2")
+    b2.say("typed then eof 1")
+    b2.say("typed then eof 2")
+    start = time.time()
+    b2.eof()
+    assert b2.wait_exit(20) == 0
+    assert time.time() - start < 10
+    for i in (1, 2):
+        b2.wait_for(msg("eof", "bob", "typed then eof %d" % i))
+        a.wait_for(msg("eof", "bob", "typed then eof %d" % i))
+    # History exists now: shown between markers.
+    b3 = env.client("eof", "bob", name="bob3")
+    b3.wait_for(r"^\*\*\* history begins$")
+    b3.wait_for(r"^\*\*\* history ends$")
+    # The lead's case: (sleep; echo hi; sleep) | ./client ...
+    b3.wait_for(r"logged in as bob")
+    time.sleep(0.5)
+    b3.say("hi after login")
+    time.sleep(1)
+    b3.eof()
+    assert b3.wait_exit(20) == 0
+    a.wait_for(msg("eof", "bob", "hi after login"))
+    # dave is not invited: his line is kept, the exit status says so.
+    d = env.client("eof", "dave")
+    d.wait_for(r"must /invite dave")
+    assert d.count(r"history (begins|ends)") == 0
+    d.say("dave was early")
+    d.eof()
+    assert d.wait_exit(20) == 1
+    d.wait_for(r"^!!! 1 message for #eof not sent: you are not a member yet; kept, and sent "
+               r"once you are$")
+    a.say("/invite dave")
+    a.wait_for(r"you invited dave to #eof")
+    # Next run, no input at all: joins through the invitation, sends the
+    # kept line, exits 0.
+    d2 = env.client("eof", "dave", name="dave2")
+    d2.eof()
+    assert d2.wait_exit(20) == 0
+    d2.wait_for(r"you joined #eof, invited by alice")
+    d2.wait_for(msg("eof", "dave", "dave was early"))
+    a.wait_for(msg("eof", "dave", "dave was early"))
+    assert a.quit() == 0
+
+
+def client_db(env, user):
+    dbs = glob.glob(os.path.join(env.tmp, "cfg-" + user, user + "@*.db"))
+    assert len(dbs) == 1, dbs
+    return dbs[0]
+
+
+def db_exec(path, sql, *args):
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            rows = con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+    return rows
+
+
+def test_rejoin(env):
+    """A member whose state of a group is lost or out of sync rejoins by an
+    external commit (RFC 9420 §12.4.3.2) removing its old leaf, and talks
+    again; the others see that it rejoined."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    talk(a, "all three", "g", b, c)
+
+    # 1. bob's group row is lost while he is stopped (identity kept).
+    assert b.quit() == 0
+    db_exec(client_db(env, "bob"), "DELETE FROM groups WHERE name = 'g'")
+    talk(a, "said while bob had no state", "g", c)
+    ma, mc = a.mark(), c.mark()
+    b2 = env.client("g", "bob", name="bob2")
+    b2.wait_for(r"you are a member of #g but this client has no usable state of it: rejoining")
+    b2.wait_for(r"you rejoined #g")
+    a.wait_for(r"^\*\*\* bob rejoined #g \(their client had lost its state of the group\)$", ma)
+    c.wait_for(r"bob rejoined #g", mc)
+    talk(b2, "bob is back", "g", a, c)
+    talk(a, "welcome back bob", "g", b2, c)
+    talk(c, "hi bob", "g", a, b2)
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"members of #g \(3\)", m)
+    for user in ("alice", "bob", "carol"):
+        a.wait_for(r"^\*\*\*   %s .*\(key matches the directory\)" % user, m)
+
+    # 2. carol's state goes back to an older epoch (a restored backup):
+    # the next commit cannot be processed; she rejoins by herself.
+    assert c.quit() == 0
+    cdb = client_db(env, "carol")
+    old_state = db_exec(cdb, "SELECT state FROM groups WHERE name = 'g'")[0][0]
+    c2 = env.client("g", "carol", name="carol2")
+    c2.wait_for(r"logged in as carol")
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g")
+    c2.wait_for(r"alice updated their keys in #g")
+    assert c2.quit() == 0
+    db_exec(cdb, "UPDATE groups SET state = ? WHERE name = 'g'", old_state)
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g \(epoch")
+    ma = a.mark()
+    c3 = env.client("g", "carol", name="carol3")
+    c3.wait_for(r"#g is out of sync \(a commit could not be processed\): rejoining it")
+    c3.wait_for(r"you rejoined #g")
+    a.wait_for(r"carol rejoined #g", ma)
+    talk(c3, "carol is back", "g", a, b2)
+
+    # 3. A group not named on the command line: found on the server's
+    # roster after logging in, rejoined in the background.
+    assert b2.quit() == 0
+    db_exec(client_db(env, "bob"), "DELETE FROM groups WHERE name = 'g'")
+    ma = a.mark()
+    b3 = env.client("other", "bob", name="bob3")
+    b3.wait_for(r"created #other")
+    b3.wait_for(r"you are a member of #g but this client has no usable state of it: rejoining")
+    b3.wait_for(r"you rejoined #g")
+    a.wait_for(r"bob rejoined #g", ma)
+    b3.say("/switch g")
+    b3.wait_for(r"now talking in #g")
+    talk(b3, "bob in g again", "g", a, c3)
+
+    # 4. The group moves on while the external commit is on its way (held
+    # by a proxy): stale_epoch, a newer GroupInfo, a new external commit.
+    # (The hold starts when bob says he is rejoining; if the hold came
+    # before his group.info even left, there is nothing stale to see.)
+    assert b3.quit() == 0
+    proxy = env.proxy()
+    # The database is per server address: bob's moves to the proxy's.
+    bdb = client_db(env, "bob")
+    db_exec(bdb, "DELETE FROM groups WHERE name = 'g'")
+    src = sqlite3.connect(bdb)
+    dst = sqlite3.connect(os.path.join(os.path.dirname(bdb), "bob@127.0.0.1_%d.db" % proxy.port))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    os.unlink(bdb)
+    ma = a.mark()
+    b4 = env.client("g", "bob", name="bob4", url=proxy.url)
+    b4.wait_for(r"no usable state of it: rejoining")
+    proxy.pause()
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g", ma)
+    proxy.resume()
+    b4.wait_for(r"you rejoined #g")
+    a.wait_for(r"bob rejoined #g", ma)
+    talk(b4, "bob after the race", "g", a, c3)
+    talk(a, "alice after the race", "g", b4, c3)
+    for who in (a, b4, c3):
         assert who.quit() == 0
 
 
@@ -403,7 +616,9 @@ def test_curses_story(env):
     poll(lambda: t.dead("c0"), "carol's first client to exit")
 
     run("a", "lobby", "alice")
-    t.wait_screen("a", r"created #lobby")
+    # System lines carry the time; message lines are exactly the seed's
+    # "#groupname <username>  message..." (checked whole, anchored, below).
+    t.wait_screen("a", r"^\d\d:\d\d -- created #lobby")
     t.wait_screen("a", r"alice \| #lobby \| 1 member \| connected")
     run("b", "lobby", "bob")
     t.wait_screen("b", r"an administrator must /invite bob")
@@ -411,33 +626,33 @@ def test_curses_story(env):
     t.wait_screen("b", r"you joined #lobby, invited by alice")
     t.wait_screen("a", r"alice \| #lobby \| 2 members \| connected")
     t.type("a", "hello bob")
-    t.wait_screen("b", r"#lobby <alice>  hello bob")
-    t.wait_screen("a", r"#lobby <alice>  hello bob")
+    t.wait_screen("b", r"^#lobby <alice>  hello bob$")
+    t.wait_screen("a", r"^#lobby <alice>  hello bob$")
     # Line editing: type, move left, insert, history recall with Up.
     t.keys("b", "-l", "hi alce")
     t.keys("b", "Left", "Left")
     t.keys("b", "-l", "i")
     t.keys("b", "Enter")
-    t.wait_screen("a", r"#lobby <bob>  hi alice")
-    t.wait_screen("b", r"#lobby <bob>  hi alice")
+    t.wait_screen("a", r"^#lobby <bob>  hi alice$")
+    t.wait_screen("b", r"^#lobby <bob>  hi alice$")
     t.type("b", "/quit")
     poll(lambda: t.dead("b"), "bob's client to exit")
 
     t.type("a", "bob is away")
-    t.wait_screen("a", r"#lobby <alice>  bob is away")
+    t.wait_screen("a", r"^#lobby <alice>  bob is away$")
     t.type("a", "/invite carol")
     t.wait_screen("a", r"you invited carol to #lobby")
     run("c", "lobby", "carol")
     t.wait_screen("c", r"you joined #lobby, invited by alice")
     run("b2", "lobby", "bob")
-    t.wait_screen("b2", r"#lobby <alice>  bob is away")
+    t.wait_screen("b2", r"^#lobby <alice>  bob is away$")
     t.wait_screen("b2", r"alice invited carol to #lobby")
     t.type("b2", "back again")
     for w in ("a", "c", "b2"):
-        t.wait_screen(w, r"#lobby <bob>  back again")
+        t.wait_screen(w, r"^#lobby <bob>  back again$")
     t.type("c", "hi from carol ✓")
     for w in ("a", "b2"):
-        t.wait_screen(w, r"#lobby <carol>  hi from carol ✓")
+        t.wait_screen(w, r"^#lobby <carol>  hi from carol ✓$")
     t.type("a", "/list")
     s = t.wait_screen("a", r"carol .*key matches the directory")
     for u in ("alice", "bob"):
@@ -448,6 +663,8 @@ def test_curses_story(env):
     t.type("a", "/help")
     t.type("a", "/help")
     t.wait_screen("a", r"any other line is a message")
+    # Wrapped at 90 columns: the client has taken the new size.
+    t.wait_screen("a", r"^ beginning with /\)$")
     t.keys("a", "PageUp")
     t.wait_screen("a", r"scrolled back")
     t.keys("a", "PageDown")
@@ -458,7 +675,7 @@ def test_curses_story(env):
     t.wait_screen("a", r"1:#lobby\(1\)")
     t.keys("a", "M-1")
     t.wait_screen("a", r"alice \| #lobby \| 3 members \| connected \| 2:#second")
-    t.wait_screen("a", r"#lobby <carol>  unread one")
+    t.wait_screen("a", r"^#lobby <carol>  unread one$")
     # Input history: Up recalls the last line typed.
     t.keys("a", "Up")
     t.wait_screen("a", r"^#lobby> /join second")
@@ -479,6 +696,8 @@ TESTS = [
     test_concurrent_commits,
     test_reconnect_outbox,
     test_tls,
+    test_line_mode_eof,
+    test_rejoin,
     test_curses_story,
 ]
 
