@@ -709,21 +709,11 @@ static void test_padding_policy(fixture *f)
     mls_authenticated_content_clear(&ac);
 }
 
-/* A random source that fails: nothing is sent and no key is consumed
- * before the guard exists. */
-static int failing_random(void *ctx, uint8_t *out, size_t n)
-{
-    (void)ctx;
-    (void)out;
-    (void)n;
-    return -1;
-}
-
 static void test_bad_arguments(fixture *f)
 {
     mls_authenticated_content ac, got;
     mls_message msg;
-    mls_env broken = {failing_random, NULL, NULL};
+    mls_env broken = {test_failing_random, NULL, NULL};
 
     memset(&msg, 0, sizeof(msg));
     memset(&got, 0, sizeof(got));
