@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include "b64.h"
+#include "names.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,28 +49,14 @@ void cli_fingerprint(mls_bytes key, char out[CLI_FINGERPRINT_LEN + 1])
     out[o] = 0;
 }
 
-static int valid_name(const char *s, size_t max)
-{
-    size_t i, n = strlen(s);
-    if (n < 1 || n > max)
-        return 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
-            return 0;
-    }
-    return 1;
-}
-
 int cli_valid_username(const char *s)
 {
-    return valid_name(s, 32);
+    return chat_valid_name(s, CHAT_USERNAME_MAX);
 }
 
 int cli_valid_groupname(const char *s)
 {
-    return valid_name(s, 64);
+    return chat_valid_name(s, CHAT_GROUPNAME_MAX);
 }
 
 void cli_lowercase(char *s)

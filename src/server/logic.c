@@ -9,6 +9,7 @@
 #include "kpcheck.h"
 #include "metrics.h"
 #include "mlsmsg.h"
+#include "names.h"
 #include "suite.h"
 
 /* Window of epochs for application messages: the current one and the one
@@ -32,28 +33,14 @@ static int refuse_store(srv_err *e)
     return srv_refuse(e, "internal", "storage failure; nothing was changed");
 }
 
-static int valid_name(const char *name, size_t max)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
-            return 0;
-    }
-    return 1;
-}
-
 int srv_valid_username(const char *name)
 {
-    return valid_name(name, SRV_USERNAME_MAX);
+    return chat_valid_name(name, SRV_USERNAME_MAX);
 }
 
 int srv_valid_group_name(const char *name)
 {
-    return valid_name(name, SRV_NAME_MAX);
+    return chat_valid_name(name, SRV_NAME_MAX);
 }
 
 /* ------------------------------------------------------------ directory */
