@@ -33,6 +33,13 @@ static int refuse_store(srv_err *e)
     return srv_refuse(e, "internal", "storage failure; nothing was changed");
 }
 
+static int refuse_username(srv_err *e)
+{
+    return srv_refuse(e, "bad_username",
+                      "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter or "
+                      "digit");
+}
+
 int srv_valid_username(const char *name)
 {
     return chat_valid_name(name, SRV_USERNAME_MAX);
@@ -51,9 +58,7 @@ int srv_logic_register(srv *s, const char *username, uint16_t suite, mls_bytes k
     srv_store *st = s->store;
     srv_user existing;
     if (!srv_valid_username(username))
-        return srv_refuse(e, "bad_username",
-                          "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter "
-                          "or digit");
+        return refuse_username(e);
     if (mls_suite_get(suite) == NULL)
         return srv_refuse(e, "unsupported_suite", "cipher suite %u is not supported", suite);
     if (!srv_auth_key_ok(suite, key))
@@ -89,9 +94,7 @@ int srv_logic_rename(srv *s, srv_user *u, const char *username, srv_err *e)
     srv_store *st = s->store;
     srv_user other;
     if (!srv_valid_username(username))
-        return srv_refuse(e, "bad_username",
-                          "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter "
-                          "or digit");
+        return refuse_username(e);
     int err = st->ops->user_by_name(st, username, &other);
     if (err == SRV_OK)
         return other.id == u->id ? 0
