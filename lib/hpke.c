@@ -478,7 +478,9 @@ static void compute_nonce(const mls_hpke_ctx *ctx, uint8_t nonce[MLS_MAX_AEAD_NO
         nonce[nn - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
 }
 
-int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *ct)
+/* RFC 9180 §5.2 ContextS.Seal / ContextR.Open: AEAD under the next nonce,
+ * then IncrementSeq. */
+static int ctx_aead(mls_hpke_ctx *ctx, int seal, mls_bytes aad, mls_bytes in, mls_buf *out)
 {
     uint8_t nonce[MLS_MAX_AEAD_NONCE];
     int err;
@@ -489,29 +491,24 @@ int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *c
     if (ctx->seq == UINT64_MAX)
         return MLS_ERR_STATE;
     compute_nonce(ctx, nonce);
-    err = mls_aead_seal(ctx->suite, mls_bytes_of(ctx->key, ctx->suite->nk),
-                        mls_bytes_of(nonce, ctx->suite->nn), aad, pt, ct);
+    mls_bytes key = mls_bytes_of(ctx->key, ctx->suite->nk);
+    mls_bytes n = mls_bytes_of(nonce, ctx->suite->nn);
+    err = seal ? mls_aead_seal(ctx->suite, key, n, aad, in, out)
+               : mls_aead_open(ctx->suite, key, n, aad, in, out);
     if (!err)
         ctx->seq++;
     mls_wipe(nonce, sizeof(nonce));
     return err;
 }
 
+int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *ct)
+{
+    return ctx_aead(ctx, 1, aad, pt, ct);
+}
+
 int mls_hpke_ctx_open(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes ct, mls_buf *pt)
 {
-    uint8_t nonce[MLS_MAX_AEAD_NONCE];
-    int err;
-    if (!ctx || !ctx->suite)
-        return MLS_ERR_STATE;
-    if (ctx->seq == UINT64_MAX)
-        return MLS_ERR_STATE;
-    compute_nonce(ctx, nonce);
-    err = mls_aead_open(ctx->suite, mls_bytes_of(ctx->key, ctx->suite->nk),
-                        mls_bytes_of(nonce, ctx->suite->nn), aad, ct, pt);
-    if (!err)
-        ctx->seq++;
-    mls_wipe(nonce, sizeof(nonce));
-    return err;
+    return ctx_aead(ctx, 0, aad, ct, pt);
 }
 
 int mls_hpke_ctx_export(const mls_hpke_ctx *ctx, mls_bytes exporter_context, uint8_t *out,
