@@ -105,6 +105,15 @@ static uint32_t parent_step(uint32_t x)
     return (x | (1u << k)) ^ (b << (k + 1));
 }
 
+/* Sibling of a non-root node of a full tree: the other child of its
+ * parent p, whose children are p - 2^(k-1) and p + 2^(k-1). */
+static uint32_t sibling_step(uint32_t x)
+{
+    uint32_t p = parent_step(x);
+    uint32_t half = 1u << (mls_tm_level(p) - 1);
+    return x < p ? p + half : p - half;
+}
+
 int mls_tm_parent(uint32_t n_leaves, uint32_t x, uint32_t *out)
 {
     int err = check_node(n_leaves, x);
@@ -123,10 +132,7 @@ int mls_tm_sibling(uint32_t n_leaves, uint32_t x, uint32_t *out)
         return err;
     if (x == mls_tm_root(n_leaves))
         return MLS_ERR_NOT_FOUND;
-    uint32_t p = parent_step(x);
-    uint32_t k = mls_tm_level(p);
-    /* The children of p are p - 2^(k-1) and p + 2^(k-1). */
-    *out = x < p ? p + (1u << (k - 1)) : p - (1u << (k - 1));
+    *out = sibling_step(x);
     return MLS_OK;
 }
 
@@ -154,10 +160,8 @@ int mls_tm_copath(uint32_t n_leaves, uint32_t x, uint32_t out[MLS_TREE_MAX_DEPTH
     uint32_t r = mls_tm_root(n_leaves);
     size_t n = 0;
     while (x != r) {
-        uint32_t p = parent_step(x);
-        uint32_t half = 1u << (mls_tm_level(p) - 1);
-        out[n++] = x < p ? p + half : p - half;
-        x = p;
+        out[n++] = sibling_step(x);
+        x = parent_step(x);
     }
     *len = n;
     return MLS_OK;
