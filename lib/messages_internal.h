@@ -26,6 +26,21 @@ MLS_MUST_CHECK int msg_write_list(mls_buf *w, const void *v, size_t n, size_t el
 /* Clears each element, frees the array, sets *v = NULL and *n = 0. */
 void msg_clear_list(void *arrayp, size_t *n, size_t elem, msg_clr_fn clr);
 
+/* One case of a select on a uint16 tag (RFC 9420 §2.1.3 variants): the tag
+ * value, where its body lives in the struct, and the body's codec.  Each
+ * tagged struct lists its cases once; decode, encode and clear all
+ * dispatch through that table. */
+typedef struct msg_variant {
+    uint16_t tag;
+    size_t offset;
+    msg_dec_fn dec;
+    msg_enc_fn enc;
+    msg_clr_fn clr;
+} msg_variant;
+
+/* The case of table[0..n) for tag, or NULL. */
+const msg_variant *msg_variant_find(const msg_variant *table, size_t n, uint16_t tag);
+
 /* Whole-buffer decode: dec must consume all of in. */
 MLS_MUST_CHECK int msg_decode_bytes(mls_bytes in, void *out, msg_dec_fn dec, msg_clr_fn clr);
 /* Deep copy: encode src, decode the bytes into dst (size bytes, zeroed on
