@@ -107,6 +107,20 @@ static mls_bytes hpke_suite_id(const mls_suite *s, uint8_t id[HPKE_SUITE_ID_LEN]
     return mls_bytes_of(id, HPKE_SUITE_ID_LEN);
 }
 
+/* RFC 9180 §4: the part both labeled functions share,
+ * concat("HPKE-v1", suite_id, label, data), appended to in. */
+static int append_labeled(mls_buf *in, mls_bytes suite_id, const char *label, mls_bytes data)
+{
+    int err = mls_buf_append(in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
+    if (!err)
+        err = mls_buf_append(in, suite_id.p, suite_id.n);
+    if (!err)
+        err = mls_buf_append(in, label, strlen(label));
+    if (!err)
+        err = mls_buf_append(in, data.p, data.n);
+    return err;
+}
+
 /* RFC 9180 §4: LabeledExtract(salt, label, ikm) =
  *   Extract(salt, concat("HPKE-v1", suite_id, label, ikm)).
  * out is h->nh bytes. */
@@ -117,13 +131,7 @@ static int labeled_extract(const mls_suite *h, mls_bytes suite_id, mls_bytes sal
     mls_buf in;
     int err;
     mls_buf_init_stack(&in, store, sizeof(store));
-    err = mls_buf_append(&in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
-    if (!err)
-        err = mls_buf_append(&in, suite_id.p, suite_id.n);
-    if (!err)
-        err = mls_buf_append(&in, label, strlen(label));
-    if (!err)
-        err = mls_buf_append(&in, ikm.p, ikm.n);
+    err = append_labeled(&in, suite_id, label, ikm);
     if (!err)
         err = mls_hkdf_extract(h, salt, mls_buf_view(&in), out);
     /* ikm is often secret (DH output, shared secret): wipe the copy. */
@@ -144,13 +152,7 @@ static int labeled_expand(const mls_suite *h, mls_bytes suite_id, mls_bytes prk,
     mls_buf_init_stack(&in, store, sizeof(store));
     err = mls_write_u16(&in, (uint16_t)len);
     if (!err)
-        err = mls_buf_append(&in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
-    if (!err)
-        err = mls_buf_append(&in, suite_id.p, suite_id.n);
-    if (!err)
-        err = mls_buf_append(&in, label, strlen(label));
-    if (!err)
-        err = mls_buf_append(&in, info.p, info.n);
+        err = append_labeled(&in, suite_id, label, info);
     if (!err)
         err = mls_hkdf_expand(h, prk, mls_buf_view(&in), out, len);
     mls_buf_clear(&in);
