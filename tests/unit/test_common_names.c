@@ -13,22 +13,19 @@ static void test_rules(void)
         CHECK(chat_valid_name(bad[i], CHAT_GROUPNAME_MAX) == 0);
 }
 
+/* Exactly max characters pass, max + 1 do not. */
 static void test_lengths(void)
 {
+    static const size_t maxes[] = {CHAT_USERNAME_MAX, CHAT_GROUPNAME_MAX};
     char s[CHAT_GROUPNAME_MAX + 2];
-    memset(s, 'a', sizeof s);
-    s[CHAT_USERNAME_MAX] = 0;
-    CHECK(chat_valid_name(s, CHAT_USERNAME_MAX) == 1);
-    s[CHAT_USERNAME_MAX] = 'a';
-    s[CHAT_USERNAME_MAX + 1] = 0;
-    CHECK(chat_valid_name(s, CHAT_USERNAME_MAX) == 0);
-    CHECK(chat_valid_name(s, CHAT_GROUPNAME_MAX) == 1);
-    memset(s, 'a', sizeof s);
-    s[CHAT_GROUPNAME_MAX] = 0;
-    CHECK(chat_valid_name(s, CHAT_GROUPNAME_MAX) == 1);
-    s[CHAT_GROUPNAME_MAX] = 'a';
-    s[CHAT_GROUPNAME_MAX + 1] = 0;
-    CHECK(chat_valid_name(s, CHAT_GROUPNAME_MAX) == 0);
+    for (size_t i = 0; i < sizeof maxes / sizeof maxes[0]; i++) {
+        memset(s, 'a', sizeof s);
+        s[maxes[i]] = 0;
+        CHECK(chat_valid_name(s, maxes[i]) == 1);
+        s[maxes[i]] = 'a';
+        s[maxes[i] + 1] = 0;
+        CHECK(chat_valid_name(s, maxes[i]) == 0);
+    }
 }
 
 int main(void)
