@@ -56,10 +56,14 @@ EXAMPLE_BIN = $(B)/bin/example
 SIZES ?= 10 100 1000 10000
 
 # Sources live in src/server/ because ./server is the program (seed interface).
+# src/common/ holds what both programs use; it is linked into each.
+COMMON_SRC = $(wildcard src/common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 SERVER_SRC = $(wildcard src/server/*.c)
-SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 CLIENT_SRC = $(wildcard src/client/*.c)
-CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o)
+CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
+$(B)/src/%.o: CFLAGS += -Isrc/common
 
 PROGRAMS =
 ifneq ($(SERVER_SRC),)
@@ -85,6 +89,12 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+# Unit tests of the shared modules (tests/unit/test_common_*.c) link src/common/.
+$(B)/tests/unit/test_common_%.o: CFLAGS += -Isrc/common
+$(B)/bin/test_common_%: $(B)/tests/unit/test_common_%.o $(COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 
@@ -188,6 +198,6 @@ build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libmls.a
 clean:
 	rm -rf build server client
 
--include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
 -include $(B)/bench/bench_mls.d $(B)/examples/example.d

@@ -8,21 +8,26 @@
 #define MLS_LABEL_PREFIX "MLS 1.0 "
 
 /* Writes opaque label<V> = "MLS 1.0 " + label. */
-static int write_label(mls_buf *w, const char *label)
+static int write_label(mls_buf *w, mls_bytes label)
 {
     size_t mark;
     int err = mls_write_vec_begin(w, &mark);
     if (!err)
         err = mls_buf_append(w, MLS_LABEL_PREFIX, strlen(MLS_LABEL_PREFIX));
     if (!err)
-        err = mls_buf_append(w, label, strlen(label));
+        err = mls_buf_append(w, label.p, label.n);
     if (!err)
         err = mls_write_vec_end(w, mark);
     return err;
 }
 
-int mls_expand_with_label(const mls_suite *s, mls_bytes secret, const char *label,
-                          mls_bytes context, uint8_t *out, size_t len)
+static mls_bytes label_of(const char *label)
+{
+    return mls_bytes_of((const uint8_t *)label, strlen(label));
+}
+
+int mls_expand_with_label_bytes(const mls_suite *s, mls_bytes secret, mls_bytes label,
+                                mls_bytes context, uint8_t *out, size_t len)
 {
     /* struct { uint16 length; opaque label<V>; opaque context<V>; } KDFLabel; */
     uint8_t store[256];
@@ -40,6 +45,12 @@ int mls_expand_with_label(const mls_suite *s, mls_bytes secret, const char *labe
         err = mls_hkdf_expand(s, secret, mls_buf_view(&info), out, len);
     mls_buf_clear(&info);
     return err;
+}
+
+int mls_expand_with_label(const mls_suite *s, mls_bytes secret, const char *label,
+                          mls_bytes context, uint8_t *out, size_t len)
+{
+    return mls_expand_with_label_bytes(s, secret, label_of(label), context, out, len);
 }
 
 int mls_derive_secret(const mls_suite *s, mls_bytes secret, const char *label,
@@ -80,7 +91,7 @@ int mls_ref_hash(const mls_suite *s, const char *label, mls_bytes value, uint8_t
 /* struct { opaque label<V>; opaque content<V>; } SignContent / EncryptContext */
 static int labeled_content(mls_buf *w, const char *label, mls_bytes content)
 {
-    int err = write_label(w, label);
+    int err = write_label(w, label_of(label));
     if (!err)
         err = mls_write_vec_bytes(w, content);
     return err;

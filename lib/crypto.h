@@ -12,6 +12,11 @@
  * context}, length). */
 MLS_MUST_CHECK int mls_expand_with_label(const mls_suite *s, mls_bytes secret, const char *label,
                                          mls_bytes context, uint8_t *out, size_t len);
+/* The same with a label of arbitrary bytes (RFC 9420 §8.5: exporter labels
+ * are chosen by applications and need not be C strings). */
+MLS_MUST_CHECK int mls_expand_with_label_bytes(const mls_suite *s, mls_bytes secret,
+                                               mls_bytes label, mls_bytes context, uint8_t *out,
+                                               size_t len);
 /* DeriveSecret(secret, label) = ExpandWithLabel(secret, label, "", Nh). */
 MLS_MUST_CHECK int mls_derive_secret(const mls_suite *s, mls_bytes secret, const char *label,
                                      uint8_t out[MLS_MAX_HASH]);

@@ -107,6 +107,20 @@ static mls_bytes hpke_suite_id(const mls_suite *s, uint8_t id[HPKE_SUITE_ID_LEN]
     return mls_bytes_of(id, HPKE_SUITE_ID_LEN);
 }
 
+/* RFC 9180 §4: the part both labeled functions share,
+ * concat("HPKE-v1", suite_id, label, data), appended to in. */
+static int append_labeled(mls_buf *in, mls_bytes suite_id, const char *label, mls_bytes data)
+{
+    int err = mls_buf_append(in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
+    if (!err)
+        err = mls_buf_append(in, suite_id.p, suite_id.n);
+    if (!err)
+        err = mls_buf_append(in, label, strlen(label));
+    if (!err)
+        err = mls_buf_append(in, data.p, data.n);
+    return err;
+}
+
 /* RFC 9180 §4: LabeledExtract(salt, label, ikm) =
  *   Extract(salt, concat("HPKE-v1", suite_id, label, ikm)).
  * out is h->nh bytes. */
@@ -117,13 +131,7 @@ static int labeled_extract(const mls_suite *h, mls_bytes suite_id, mls_bytes sal
     mls_buf in;
     int err;
     mls_buf_init_stack(&in, store, sizeof(store));
-    err = mls_buf_append(&in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
-    if (!err)
-        err = mls_buf_append(&in, suite_id.p, suite_id.n);
-    if (!err)
-        err = mls_buf_append(&in, label, strlen(label));
-    if (!err)
-        err = mls_buf_append(&in, ikm.p, ikm.n);
+    err = append_labeled(&in, suite_id, label, ikm);
     if (!err)
         err = mls_hkdf_extract(h, salt, mls_buf_view(&in), out);
     /* ikm is often secret (DH output, shared secret): wipe the copy. */
@@ -144,13 +152,7 @@ static int labeled_expand(const mls_suite *h, mls_bytes suite_id, mls_bytes prk,
     mls_buf_init_stack(&in, store, sizeof(store));
     err = mls_write_u16(&in, (uint16_t)len);
     if (!err)
-        err = mls_buf_append(&in, HPKE_LABEL_V1, strlen(HPKE_LABEL_V1));
-    if (!err)
-        err = mls_buf_append(&in, suite_id.p, suite_id.n);
-    if (!err)
-        err = mls_buf_append(&in, label, strlen(label));
-    if (!err)
-        err = mls_buf_append(&in, info.p, info.n);
+        err = append_labeled(&in, suite_id, label, info);
     if (!err)
         err = mls_hkdf_expand(h, prk, mls_buf_view(&in), out, len);
     mls_buf_clear(&in);
@@ -478,7 +480,9 @@ static void compute_nonce(const mls_hpke_ctx *ctx, uint8_t nonce[MLS_MAX_AEAD_NO
         nonce[nn - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
 }
 
-int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *ct)
+/* RFC 9180 §5.2 ContextS.Seal / ContextR.Open: AEAD under the next nonce,
+ * then IncrementSeq. */
+static int ctx_aead(mls_hpke_ctx *ctx, int seal, mls_bytes aad, mls_bytes in, mls_buf *out)
 {
     uint8_t nonce[MLS_MAX_AEAD_NONCE];
     int err;
@@ -489,29 +493,24 @@ int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *c
     if (ctx->seq == UINT64_MAX)
         return MLS_ERR_STATE;
     compute_nonce(ctx, nonce);
-    err = mls_aead_seal(ctx->suite, mls_bytes_of(ctx->key, ctx->suite->nk),
-                        mls_bytes_of(nonce, ctx->suite->nn), aad, pt, ct);
+    mls_bytes key = mls_bytes_of(ctx->key, ctx->suite->nk);
+    mls_bytes n = mls_bytes_of(nonce, ctx->suite->nn);
+    err = seal ? mls_aead_seal(ctx->suite, key, n, aad, in, out)
+               : mls_aead_open(ctx->suite, key, n, aad, in, out);
     if (!err)
         ctx->seq++;
     mls_wipe(nonce, sizeof(nonce));
     return err;
 }
 
+int mls_hpke_ctx_seal(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes pt, mls_buf *ct)
+{
+    return ctx_aead(ctx, 1, aad, pt, ct);
+}
+
 int mls_hpke_ctx_open(mls_hpke_ctx *ctx, mls_bytes aad, mls_bytes ct, mls_buf *pt)
 {
-    uint8_t nonce[MLS_MAX_AEAD_NONCE];
-    int err;
-    if (!ctx || !ctx->suite)
-        return MLS_ERR_STATE;
-    if (ctx->seq == UINT64_MAX)
-        return MLS_ERR_STATE;
-    compute_nonce(ctx, nonce);
-    err = mls_aead_open(ctx->suite, mls_bytes_of(ctx->key, ctx->suite->nk),
-                        mls_bytes_of(nonce, ctx->suite->nn), aad, ct, pt);
-    if (!err)
-        ctx->seq++;
-    mls_wipe(nonce, sizeof(nonce));
-    return err;
+    return ctx_aead(ctx, 0, aad, ct, pt);
 }
 
 int mls_hpke_ctx_export(const mls_hpke_ctx *ctx, mls_bytes exporter_context, uint8_t *out,

@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-#define MLS_LABEL_PREFIX "MLS 1.0 "
-
 static const uint8_t zeros[MLS_MAX_HASH];
 
 void mls_epoch_secrets_clear(mls_epoch_secrets *e)
@@ -124,31 +122,6 @@ int mls_key_schedule_external_keypair(const mls_suite *s, mls_bytes external_sec
     return mls_hpke_derive_keypair(s, external_secret, sk, pk);
 }
 
-/* ExpandWithLabel with a label of arbitrary bytes (exporter labels are chosen
- * by applications and need not be C strings). */
-static int expand_with_label_bytes(const mls_suite *s, mls_bytes secret, mls_bytes label,
-                                   mls_bytes context, uint8_t *out, size_t len)
-{
-    mls_buf info;
-    size_t mark;
-    int err;
-
-    if (len > 0xffff)
-        return MLS_ERR_ARG;
-    mls_buf_init(&info);
-    if ((err = mls_write_u16(&info, (uint16_t)len)) ||
-        (err = mls_write_vec_begin(&info, &mark)) ||
-        (err = mls_buf_append(&info, MLS_LABEL_PREFIX, strlen(MLS_LABEL_PREFIX))) ||
-        (err = mls_buf_append(&info, label.p, label.n)) ||
-        (err = mls_write_vec_end(&info, mark)) ||
-        (err = mls_write_vec_bytes(&info, context)))
-        goto out;
-    err = mls_hkdf_expand(s, secret, mls_buf_view(&info), out, len);
-out:
-    mls_buf_clear(&info);
-    return err;
-}
-
 int mls_exporter(const mls_suite *s, mls_bytes exporter_secret, mls_bytes label,
                  mls_bytes context, uint8_t *out, size_t length)
 {
@@ -157,13 +130,12 @@ int mls_exporter(const mls_suite *s, mls_bytes exporter_secret, mls_bytes label,
 
     if (!s || exporter_secret.n != s->nh || length > 0xffff || length > 255 * s->nh)
         return MLS_ERR_ARG;
-    if ((err = expand_with_label_bytes(s, exporter_secret, label, mls_bytes_of(NULL, 0), derived,
-                                       s->nh)) ||
+    if ((err = mls_expand_with_label_bytes(s, exporter_secret, label, mls_bytes_of(NULL, 0),
+                                           derived, s->nh)) ||
         (err = mls_hash(s, context, ctx_hash)))
         goto out;
-    err = expand_with_label_bytes(s, mls_bytes_of(derived, s->nh),
-                                  mls_bytes_of((const uint8_t *)"exported", 8),
-                                  mls_bytes_of(ctx_hash, s->nh), out, length);
+    err = mls_expand_with_label(s, mls_bytes_of(derived, s->nh), "exported",
+                                mls_bytes_of(ctx_hash, s->nh), out, length);
 out:
     mls_wipe(derived, sizeof(derived));
     mls_wipe(ctx_hash, sizeof(ctx_hash));

@@ -140,6 +140,14 @@ out:
     return err;
 }
 
+const msg_variant *msg_variant_find(const msg_variant *table, size_t n, uint16_t tag)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].tag == tag)
+            return &table[i];
+    return NULL;
+}
+
 int msg_read_enum8(mls_reader *r, uint8_t lo, uint8_t hi, uint8_t *v)
 {
     uint8_t x;

@@ -3,6 +3,7 @@
  */
 #include "messages_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 MSG_GLUE(add)
@@ -164,42 +165,43 @@ void mls_group_context_extensions_clear(mls_group_context_extensions *x)
 
 /* ------------------------------------------------------------ §12.1 Proposal */
 
+/* RFC 9420 §12.1: the proposal types this library implements. */
+static const msg_variant proposal_bodies[] = {
+    {MLS_PROPOSAL_ADD, offsetof(mls_proposal, add), add_dec_v, add_enc_v, add_clr_v},
+    {MLS_PROPOSAL_UPDATE, offsetof(mls_proposal, update), update_dec_v, update_enc_v, update_clr_v},
+    {MLS_PROPOSAL_REMOVE, offsetof(mls_proposal, remove), remove_dec_v, remove_enc_v, remove_clr_v},
+    {MLS_PROPOSAL_PSK, offsetof(mls_proposal, psk), pre_shared_key_dec_v, pre_shared_key_enc_v,
+     pre_shared_key_clr_v},
+    {MLS_PROPOSAL_REINIT, offsetof(mls_proposal, reinit), reinit_dec_v, reinit_enc_v, reinit_clr_v},
+    {MLS_PROPOSAL_EXTERNAL_INIT, offsetof(mls_proposal, external_init), external_init_dec_v,
+     external_init_enc_v, external_init_clr_v},
+    {MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS, offsetof(mls_proposal, group_context_extensions),
+     group_context_extensions_dec_v, group_context_extensions_enc_v,
+     group_context_extensions_clr_v},
+};
+
+static const msg_variant *proposal_body(uint16_t type)
+{
+    return msg_variant_find(proposal_bodies, sizeof(proposal_bodies) / sizeof(proposal_bodies[0]),
+                            type);
+}
+
 int mls_proposal_decode(mls_reader *r, mls_proposal *out)
 {
     size_t save = r->off;
+    const msg_variant *v;
     int err;
 
     memset(out, 0, sizeof(*out));
     MSG_TRY(mls_read_u16(r, &out->type));
-    switch (out->type) {
-    case MLS_PROPOSAL_ADD:
-        MSG_TRY(mls_add_decode(r, &out->add));
-        break;
-    case MLS_PROPOSAL_UPDATE:
-        MSG_TRY(mls_update_decode(r, &out->update));
-        break;
-    case MLS_PROPOSAL_REMOVE:
-        MSG_TRY(mls_remove_decode(r, &out->remove));
-        break;
-    case MLS_PROPOSAL_PSK:
-        MSG_TRY(mls_pre_shared_key_decode(r, &out->psk));
-        break;
-    case MLS_PROPOSAL_REINIT:
-        MSG_TRY(mls_reinit_decode(r, &out->reinit));
-        break;
-    case MLS_PROPOSAL_EXTERNAL_INIT:
-        MSG_TRY(mls_external_init_decode(r, &out->external_init));
-        break;
-    case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
-        MSG_TRY(mls_group_context_extensions_decode(r, &out->group_context_extensions));
-        break;
-    default:
+    if (!(v = proposal_body(out->type))) {
         /* RFC 9420 §12.1: the body of another proposal type has a layout
          * only its definition knows, so it cannot even be skipped (§17.2:
          * GREASE values are never sent as proposal types). */
         err = MLS_ERR_UNSUPPORTED;
         goto out;
     }
+    MSG_TRY(v->dec(r, (uint8_t *)out + v->offset));
 out:
     if (err) {
         mls_proposal_clear(out);
@@ -210,65 +212,23 @@ out:
 
 int mls_proposal_encode(const mls_proposal *x, mls_buf *w)
 {
+    const msg_variant *v;
     int err;
     MSG_TRY(mls_write_u16(w, x->type));
-    switch (x->type) {
-    case MLS_PROPOSAL_ADD:
-        MSG_TRY(mls_add_encode(&x->add, w));
-        break;
-    case MLS_PROPOSAL_UPDATE:
-        MSG_TRY(mls_update_encode(&x->update, w));
-        break;
-    case MLS_PROPOSAL_REMOVE:
-        MSG_TRY(mls_remove_encode(&x->remove, w));
-        break;
-    case MLS_PROPOSAL_PSK:
-        MSG_TRY(mls_pre_shared_key_encode(&x->psk, w));
-        break;
-    case MLS_PROPOSAL_REINIT:
-        MSG_TRY(mls_reinit_encode(&x->reinit, w));
-        break;
-    case MLS_PROPOSAL_EXTERNAL_INIT:
-        MSG_TRY(mls_external_init_encode(&x->external_init, w));
-        break;
-    case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
-        MSG_TRY(mls_group_context_extensions_encode(&x->group_context_extensions, w));
-        break;
-    default:
+    if (!(v = proposal_body(x->type))) {
         err = MLS_ERR_ARG;
         goto out;
     }
+    MSG_TRY(v->enc((const uint8_t *)x + v->offset, w));
 out:
     return err;
 }
 
 void mls_proposal_clear(mls_proposal *x)
 {
-    switch (x->type) {
-    case MLS_PROPOSAL_ADD:
-        mls_add_clear(&x->add);
-        break;
-    case MLS_PROPOSAL_UPDATE:
-        mls_update_clear(&x->update);
-        break;
-    case MLS_PROPOSAL_REMOVE:
-        mls_remove_clear(&x->remove);
-        break;
-    case MLS_PROPOSAL_PSK:
-        mls_pre_shared_key_clear(&x->psk);
-        break;
-    case MLS_PROPOSAL_REINIT:
-        mls_reinit_clear(&x->reinit);
-        break;
-    case MLS_PROPOSAL_EXTERNAL_INIT:
-        mls_external_init_clear(&x->external_init);
-        break;
-    case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
-        mls_group_context_extensions_clear(&x->group_context_extensions);
-        break;
-    default:
-        break;
-    }
+    const msg_variant *v = proposal_body(x->type);
+    if (v)
+        v->clr((uint8_t *)x + v->offset);
     memset(x, 0, sizeof(*x));
 }
 

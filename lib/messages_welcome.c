@@ -5,6 +5,7 @@
  */
 #include "messages_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 MSG_GLUE(group_info)
@@ -13,6 +14,9 @@ MSG_GLUE(encrypted_group_secrets)
 MSG_GLUE(welcome)
 MSG_GLUE(message)
 MSG_ADAPTERS(psk_id)
+MSG_ADAPTERS(public_message)
+MSG_ADAPTERS(private_message)
+MSG_ADAPTERS(key_package)
 
 /* ------------------------------------------------------------ GroupInfo */
 
@@ -180,9 +184,29 @@ void mls_welcome_clear(mls_welcome *x)
 
 /* ------------------------------------------------------------ MLSMessage */
 
+/* RFC 9420 §6: the select on wire_format. */
+static const msg_variant message_bodies[] = {
+    {MLS_WIRE_PUBLIC_MESSAGE, offsetof(mls_message, public_message), public_message_dec_v,
+     public_message_enc_v, public_message_clr_v},
+    {MLS_WIRE_PRIVATE_MESSAGE, offsetof(mls_message, private_message), private_message_dec_v,
+     private_message_enc_v, private_message_clr_v},
+    {MLS_WIRE_WELCOME, offsetof(mls_message, welcome), welcome_dec_v, welcome_enc_v, welcome_clr_v},
+    {MLS_WIRE_GROUP_INFO, offsetof(mls_message, group_info), group_info_dec_v, group_info_enc_v,
+     group_info_clr_v},
+    {MLS_WIRE_KEY_PACKAGE, offsetof(mls_message, key_package), key_package_dec_v, key_package_enc_v,
+     key_package_clr_v},
+};
+
+static const msg_variant *message_body(uint16_t wire_format)
+{
+    return msg_variant_find(message_bodies, sizeof(message_bodies) / sizeof(message_bodies[0]),
+                            wire_format);
+}
+
 int mls_message_decode(mls_reader *r, mls_message *out)
 {
     size_t save = r->off;
+    const msg_variant *v;
     int err;
 
     memset(out, 0, sizeof(*out));
@@ -193,27 +217,12 @@ int mls_message_decode(mls_reader *r, mls_message *out)
         goto out;
     }
     MSG_TRY(mls_read_u16(r, &out->wire_format));
-    switch (out->wire_format) {
-    case MLS_WIRE_PUBLIC_MESSAGE:
-        MSG_TRY(mls_public_message_decode(r, &out->public_message));
-        break;
-    case MLS_WIRE_PRIVATE_MESSAGE:
-        MSG_TRY(mls_private_message_decode(r, &out->private_message));
-        break;
-    case MLS_WIRE_WELCOME:
-        MSG_TRY(mls_welcome_decode(r, &out->welcome));
-        break;
-    case MLS_WIRE_GROUP_INFO:
-        MSG_TRY(mls_group_info_decode(r, &out->group_info));
-        break;
-    case MLS_WIRE_KEY_PACKAGE:
-        MSG_TRY(mls_key_package_decode(r, &out->key_package));
-        break;
-    default:
+    if (!(v = message_body(out->wire_format))) {
         /* The select has no case for it: nothing after it can be read. */
         err = MLS_ERR_MALFORMED;
         goto out;
     }
+    MSG_TRY(v->dec(r, (uint8_t *)out + v->offset));
 out:
     if (err) {
         mls_message_clear(out);
@@ -224,55 +233,25 @@ out:
 
 int mls_message_encode(const mls_message *x, mls_buf *w)
 {
+    const msg_variant *v;
     int err;
     if (x->version != MLS_VERSION_MLS10)
         return MLS_ERR_ARG;
     MSG_TRY(mls_write_u16(w, x->version));
     MSG_TRY(mls_write_u16(w, x->wire_format));
-    switch (x->wire_format) {
-    case MLS_WIRE_PUBLIC_MESSAGE:
-        MSG_TRY(mls_public_message_encode(&x->public_message, w));
-        break;
-    case MLS_WIRE_PRIVATE_MESSAGE:
-        MSG_TRY(mls_private_message_encode(&x->private_message, w));
-        break;
-    case MLS_WIRE_WELCOME:
-        MSG_TRY(mls_welcome_encode(&x->welcome, w));
-        break;
-    case MLS_WIRE_GROUP_INFO:
-        MSG_TRY(mls_group_info_encode(&x->group_info, w));
-        break;
-    case MLS_WIRE_KEY_PACKAGE:
-        MSG_TRY(mls_key_package_encode(&x->key_package, w));
-        break;
-    default:
+    if (!(v = message_body(x->wire_format))) {
         err = MLS_ERR_ARG;
         goto out;
     }
+    MSG_TRY(v->enc((const uint8_t *)x + v->offset, w));
 out:
     return err;
 }
 
 void mls_message_clear(mls_message *x)
 {
-    switch (x->wire_format) {
-    case MLS_WIRE_PUBLIC_MESSAGE:
-        mls_public_message_clear(&x->public_message);
-        break;
-    case MLS_WIRE_PRIVATE_MESSAGE:
-        mls_private_message_clear(&x->private_message);
-        break;
-    case MLS_WIRE_WELCOME:
-        mls_welcome_clear(&x->welcome);
-        break;
-    case MLS_WIRE_GROUP_INFO:
-        mls_group_info_clear(&x->group_info);
-        break;
-    case MLS_WIRE_KEY_PACKAGE:
-        mls_key_package_clear(&x->key_package);
-        break;
-    default:
-        break;
-    }
+    const msg_variant *v = message_body(x->wire_format);
+    if (v)
+        v->clr((uint8_t *)x + v->offset);
     memset(x, 0, sizeof(*x));
 }

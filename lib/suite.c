@@ -53,17 +53,11 @@ static const EVP_MD *suite_md(const mls_suite *s)
     return NULL;
 }
 
+/* The digest name the HMAC provider takes ("SHA256", ...). */
 static const char *suite_md_name(const mls_suite *s)
 {
-    switch (s->hash) {
-    case MLS_HASH_SHA256:
-        return "SHA256";
-    case MLS_HASH_SHA384:
-        return "SHA384";
-    case MLS_HASH_SHA512:
-        return "SHA512";
-    }
-    return NULL;
+    const EVP_MD *md = suite_md(s);
+    return md ? EVP_MD_get0_name(md) : NULL;
 }
 
 int mls_hash_parts(const mls_suite *s, const mls_bytes *parts, size_t n, uint8_t out[MLS_MAX_HASH])

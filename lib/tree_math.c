@@ -72,7 +72,10 @@ int mls_tm_node_to_leaf(uint32_t n_leaves, uint32_t node, uint32_t *leaf)
     return MLS_OK;
 }
 
-int mls_tm_left(uint32_t n_leaves, uint32_t x, uint32_t *out)
+/* RFC 9420 Appendix C: left(x) = x ^ (0x01 << (k - 1)) and
+ * right(x) = x ^ (0x03 << (k - 1)), k = level(x); leaves have no children.
+ * In a full tree the right child always exists (no truncation). */
+static int child(uint32_t n_leaves, uint32_t x, uint32_t bits, uint32_t *out)
 {
     int err = check_node(n_leaves, x);
     if (err)
@@ -80,21 +83,18 @@ int mls_tm_left(uint32_t n_leaves, uint32_t x, uint32_t *out)
     uint32_t k = mls_tm_level(x);
     if (k == 0)
         return MLS_ERR_NOT_FOUND;
-    *out = x ^ (1u << (k - 1));
+    *out = x ^ (bits << (k - 1));
     return MLS_OK;
+}
+
+int mls_tm_left(uint32_t n_leaves, uint32_t x, uint32_t *out)
+{
+    return child(n_leaves, x, 1u, out);
 }
 
 int mls_tm_right(uint32_t n_leaves, uint32_t x, uint32_t *out)
 {
-    int err = check_node(n_leaves, x);
-    if (err)
-        return err;
-    uint32_t k = mls_tm_level(x);
-    if (k == 0)
-        return MLS_ERR_NOT_FOUND;
-    /* In a full tree the right child always exists (no truncation). */
-    *out = x ^ (3u << (k - 1));
-    return MLS_OK;
+    return child(n_leaves, x, 3u, out);
 }
 
 /* Parent of a non-root node of a full tree. */
@@ -105,28 +105,39 @@ static uint32_t parent_step(uint32_t x)
     return (x | (1u << k)) ^ (b << (k + 1));
 }
 
-int mls_tm_parent(uint32_t n_leaves, uint32_t x, uint32_t *out)
+/* Sibling of a non-root node of a full tree: the other child of its
+ * parent p, whose children are p - 2^(k-1) and p + 2^(k-1). */
+static uint32_t sibling_step(uint32_t x)
+{
+    uint32_t p = parent_step(x);
+    uint32_t half = 1u << (mls_tm_level(p) - 1);
+    return x < p ? p + half : p - half;
+}
+
+/* 0 if x is a node of the tree other than its root. */
+static int check_non_root(uint32_t n_leaves, uint32_t x)
 {
     int err = check_node(n_leaves, x);
     if (err)
         return err;
-    if (x == mls_tm_root(n_leaves))
-        return MLS_ERR_NOT_FOUND;
+    return x == mls_tm_root(n_leaves) ? MLS_ERR_NOT_FOUND : MLS_OK;
+}
+
+int mls_tm_parent(uint32_t n_leaves, uint32_t x, uint32_t *out)
+{
+    int err = check_non_root(n_leaves, x);
+    if (err)
+        return err;
     *out = parent_step(x);
     return MLS_OK;
 }
 
 int mls_tm_sibling(uint32_t n_leaves, uint32_t x, uint32_t *out)
 {
-    int err = check_node(n_leaves, x);
+    int err = check_non_root(n_leaves, x);
     if (err)
         return err;
-    if (x == mls_tm_root(n_leaves))
-        return MLS_ERR_NOT_FOUND;
-    uint32_t p = parent_step(x);
-    uint32_t k = mls_tm_level(p);
-    /* The children of p are p - 2^(k-1) and p + 2^(k-1). */
-    *out = x < p ? p + (1u << (k - 1)) : p - (1u << (k - 1));
+    *out = sibling_step(x);
     return MLS_OK;
 }
 
@@ -154,10 +165,8 @@ int mls_tm_copath(uint32_t n_leaves, uint32_t x, uint32_t out[MLS_TREE_MAX_DEPTH
     uint32_t r = mls_tm_root(n_leaves);
     size_t n = 0;
     while (x != r) {
-        uint32_t p = parent_step(x);
-        uint32_t half = 1u << (mls_tm_level(p) - 1);
-        out[n++] = x < p ? p + half : p - half;
-        x = p;
+        out[n++] = sibling_step(x);
+        x = parent_step(x);
     }
     *len = n;
     return MLS_OK;

@@ -158,24 +158,43 @@ static int bind_args(sqlite3_stmt *s, const char *fmt, va_list ap)
     return 0;
 }
 
+/* Prepares and binds a query; the caller steps and finalizes. */
+static sqlite3_stmt *vquery(struct cli_store *st, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_err(st, sql);
+        return NULL;
+    }
+    if (bind_args(s, fmt, ap) != 0) {
+        db_err(st, "bind");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+static sqlite3_stmt *query(struct cli_store *st, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *s = vquery(st, sql, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 /* Runs one statement; 1 on a constraint violation. */
 static int run(struct cli_store *st, const char *sql, const char *fmt, ...)
 {
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
     va_list ap;
     int rc = -1, step;
 
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_err(st, sql);
-        goto out;
-    }
     va_start(ap, fmt);
-    step = bind_args(s, fmt, ap);
+    s = vquery(st, sql, fmt, ap);
     va_end(ap);
-    if (step != 0) {
-        db_err(st, "bind");
-        goto out;
-    }
+    if (!s)
+        return -1;
     step = sqlite3_step(s);
     if (step == SQLITE_CONSTRAINT) {
         rc = 1;
@@ -189,27 +208,6 @@ static int run(struct cli_store *st, const char *sql, const char *fmt, ...)
 out:
     sqlite3_finalize(s);
     return rc;
-}
-
-/* Prepares and binds a query; the caller steps and finalizes. */
-static sqlite3_stmt *query(struct cli_store *st, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *s = NULL;
-    va_list ap;
-    int rc;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_err(st, sql);
-        return NULL;
-    }
-    va_start(ap, fmt);
-    rc = bind_args(s, fmt, ap);
-    va_end(ap);
-    if (rc != 0) {
-        db_err(st, "bind");
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
 }
 
 static int col_buf(sqlite3_stmt *s, int col, mls_buf *out)

@@ -1,93 +1,34 @@
 /* Client helpers: base64, fingerprints, names, UTF-8, log, time. */
 #include "util.h"
 
+#include "b64.h"
+#include "names.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 static FILE *log_fp;
 
 char *cli_b64_encode(const uint8_t *p, size_t n)
 {
-    size_t len = 4 * ((n + 2) / 3);
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
-    if (n > 0x7fffffff) {
-        free(out);
-        return NULL;
-    }
-    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-    out[len] = 0;
-    return out;
+    return chat_b64_encode(p, n);
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
+/* The client's contract: out is replaced, and only on success. */
 int cli_b64_decode(const char *text, mls_buf *out)
 {
-    size_t len = strlen(text), i, pad = 0;
     mls_buf tmp;
     int rc = -1;
 
     mls_buf_init(&tmp);
-    if (len % 4 != 0)
-        goto out;
-    if (len > 0 && text[len - 1] == '=')
-        pad++;
-    if (len > 1 && text[len - 2] == '=')
-        pad++;
-    if (mls_buf_reserve(&tmp, len / 4 * 3) != MLS_OK)
-        goto out;
-    for (i = 0; i < len; i += 4) {
-        int v[4], k;
-        uint32_t w;
-        size_t nvalid = (i + 4 == len) ? 4 - pad : 4;
-        for (k = 0; k < 4; k++) {
-            if ((size_t)k >= nvalid) {
-                if (text[i + k] != '=')
-                    goto out;
-                v[k] = 0;
-                continue;
-            }
-            v[k] = b64_value((unsigned char)text[i + k]);
-            if (v[k] < 0)
-                goto out;
-        }
-        w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) | (uint32_t)v[3];
-        /* RFC 4648 §3.5: the pad bits must be zero for a canonical text. */
-        if (nvalid == 2 && (w & 0xffff) != 0)
-            goto out;
-        if (nvalid == 3 && (w & 0xff) != 0)
-            goto out;
-        tmp.p[tmp.n++] = (uint8_t)(w >> 16);
-        if (nvalid > 2)
-            tmp.p[tmp.n++] = (uint8_t)(w >> 8);
-        if (nvalid > 3)
-            tmp.p[tmp.n++] = (uint8_t)w;
-    }
-    if (mls_buf_set(out, tmp.p, tmp.n) != MLS_OK)
-        goto out;
-    rc = 0;
-out:
+    if (chat_b64_decode(text, strlen(text), &tmp) == MLS_OK &&
+        mls_buf_set(out, tmp.p, tmp.n) == MLS_OK)
+        rc = 0;
     mls_buf_clear(&tmp);
     return rc;
 }
@@ -108,28 +49,14 @@ void cli_fingerprint(mls_bytes key, char out[CLI_FINGERPRINT_LEN + 1])
     out[o] = 0;
 }
 
-static int valid_name(const char *s, size_t max)
-{
-    size_t i, n = strlen(s);
-    if (n < 1 || n > max)
-        return 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
-            return 0;
-    }
-    return 1;
-}
-
 int cli_valid_username(const char *s)
 {
-    return valid_name(s, 32);
+    return chat_valid_name(s, CHAT_USERNAME_MAX);
 }
 
 int cli_valid_groupname(const char *s)
 {
-    return valid_name(s, 64);
+    return chat_valid_name(s, CHAT_GROUPNAME_MAX);
 }
 
 void cli_lowercase(char *s)

@@ -16,8 +16,8 @@
 /* PROTOCOL.md §2: 64 hex digits in 16 groups of 4, joined by ':'. */
 #define CLI_FINGERPRINT_LEN 79
 
-/* Standard base64 with padding.  Returns a malloc'd NUL-terminated string,
- * NULL when out of memory. */
+/* Standard base64 with padding (src/common/b64.h).  Returns a malloc'd
+ * NUL-terminated string, NULL when out of memory. */
 char *cli_b64_encode(const uint8_t *p, size_t n);
 /* Strict decode into out (replacing its contents): 0, or -1 when the text
  * is not canonical padded base64 or memory runs out. */

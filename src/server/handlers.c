@@ -66,7 +66,7 @@ static int decode_b64(req_ctx *r, json_t *v, const char *what, mls_bytes *out, s
         return srv_refuse(e, "too_large", "too many binary fields");
     mls_buf *b = &r->bufs[r->n_bufs++];
     mls_buf_init(b);
-    if (srv_b64_decode(json_string_value(v), json_string_length(v), b))
+    if (chat_b64_decode(json_string_value(v), json_string_length(v), b))
         return srv_refuse(e, "bad_base64", "field '%s' is not valid base64", what);
     *out = mls_buf_view(b);
     return 0;
@@ -121,7 +121,7 @@ static int get_names(json_t *obj, const char *key, const char ***out, size_t *n,
 
 static void set_b64(json_t *obj, const char *key, mls_bytes b)
 {
-    char *t = srv_b64_encode(b.p, b.n);
+    char *t = chat_b64_encode(b.p, b.n);
     if (t)
         json_object_set_new(obj, key, json_string(t));
     free(t);

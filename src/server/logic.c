@@ -9,6 +9,7 @@
 #include "kpcheck.h"
 #include "metrics.h"
 #include "mlsmsg.h"
+#include "names.h"
 #include "suite.h"
 
 /* Window of epochs for application messages: the current one and the one
@@ -32,28 +33,21 @@ static int refuse_store(srv_err *e)
     return srv_refuse(e, "internal", "storage failure; nothing was changed");
 }
 
-static int valid_name(const char *name, size_t max)
+static int refuse_username(srv_err *e)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
-            return 0;
-    }
-    return 1;
+    return srv_refuse(e, "bad_username",
+                      "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter or "
+                      "digit");
 }
 
 int srv_valid_username(const char *name)
 {
-    return valid_name(name, SRV_USERNAME_MAX);
+    return chat_valid_name(name, SRV_USERNAME_MAX);
 }
 
 int srv_valid_group_name(const char *name)
 {
-    return valid_name(name, SRV_NAME_MAX);
+    return chat_valid_name(name, SRV_NAME_MAX);
 }
 
 /* ------------------------------------------------------------ directory */
@@ -64,9 +58,7 @@ int srv_logic_register(srv *s, const char *username, uint16_t suite, mls_bytes k
     srv_store *st = s->store;
     srv_user existing;
     if (!srv_valid_username(username))
-        return srv_refuse(e, "bad_username",
-                          "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter "
-                          "or digit");
+        return refuse_username(e);
     if (mls_suite_get(suite) == NULL)
         return srv_refuse(e, "unsupported_suite", "cipher suite %u is not supported", suite);
     if (!srv_auth_key_ok(suite, key))
@@ -102,9 +94,7 @@ int srv_logic_rename(srv *s, srv_user *u, const char *username, srv_err *e)
     srv_store *st = s->store;
     srv_user other;
     if (!srv_valid_username(username))
-        return srv_refuse(e, "bad_username",
-                          "usernames are 1-32 characters a-z 0-9 _ - . starting with a letter "
-                          "or digit");
+        return refuse_username(e);
     int err = st->ops->user_by_name(st, username, &other);
     if (err == SRV_OK)
         return other.id == u->id ? 0

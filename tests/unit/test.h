@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mls/mls.h"
+
 static int test_failures;
 static int test_checks;
 
@@ -62,6 +64,60 @@ static inline size_t test_unhex(const char *hex, unsigned char **out)
     }
     *out = p;
     return n;
+}
+
+/* Decodes hex into out (at most cap bytes); returns the length. */
+static inline size_t test_unhex_to(const char *hex, uint8_t *out, size_t cap)
+{
+    unsigned char *p;
+    size_t n = test_unhex(hex, &p);
+    if (n > cap)
+        n = cap;
+    memcpy(out, p, n);
+    free(p);
+    return n;
+}
+
+/* Decodes hex into an owned buffer (aborts when out of memory). */
+static inline mls_buf test_hexbuf(const char *hex)
+{
+    unsigned char *p;
+    size_t n = test_unhex(hex, &p);
+    mls_buf b;
+    mls_buf_init(&b);
+    if (mls_buf_append(&b, p, n))
+        abort();
+    free(p);
+    return b;
+}
+
+/* 1 if got holds exactly the bytes the hex string spells. */
+static inline int test_eq_hex(mls_bytes got, const char *hex)
+{
+    mls_buf want = test_hexbuf(hex);
+    int ok = got.n == want.n && (got.n == 0 || memcmp(got.p, want.p, got.n) == 0);
+    mls_buf_clear(&want);
+    return ok;
+}
+
+static inline int test_same(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    return memcmp(a, b, n) == 0;
+}
+
+/* mls_env callbacks: a random source that always fails, a clock at 0. */
+static inline int test_failing_random(void *ctx, uint8_t *out, size_t n)
+{
+    (void)ctx;
+    (void)out;
+    (void)n;
+    return -1;
+}
+
+static inline uint64_t test_no_time(void *ctx)
+{
+    (void)ctx;
+    return 0;
 }
 
 #endif

@@ -201,52 +201,19 @@ static int fixed_random(void *ctx, uint8_t *out, size_t n)
     return 0;
 }
 
-static int failing_random(void *ctx, uint8_t *out, size_t n)
-{
-    (void)ctx;
-    (void)out;
-    (void)n;
-    return -1;
-}
-
-static uint64_t no_time(void *ctx)
-{
-    (void)ctx;
-    return 0;
-}
-
-static mls_buf hexbuf(const char *hex)
-{
-    unsigned char *p;
-    size_t n = test_unhex(hex, &p);
-    mls_buf b;
-    mls_buf_init(&b);
-    if (mls_buf_append(&b, p, n))
-        abort();
-    free(p);
-    return b;
-}
-
-static int eq_hex(mls_bytes got, const char *hex)
-{
-    mls_buf want = hexbuf(hex);
-    int ok = got.n == want.n && (got.n == 0 || memcmp(got.p, want.p, got.n) == 0);
-    mls_buf_clear(&want);
-    return ok;
-}
-
 static void test_rfc9180_vector(const struct hpke_vec *v)
 {
     const mls_suite *s = suite_for(v);
     CHECK(s != NULL);
     if (!s)
         return;
-    mls_buf info = hexbuf(v->info), ikm_e = hexbuf(v->ikm_e), ikm_r = hexbuf(v->ikm_r);
-    mls_buf sk_r = hexbuf(v->sk_rm), pk_r = hexbuf(v->pk_rm), pt = hexbuf(v->pt);
+    mls_buf info = test_hexbuf(v->info), ikm_e = test_hexbuf(v->ikm_e),
+            ikm_r = test_hexbuf(v->ikm_r);
+    mls_buf sk_r = test_hexbuf(v->sk_rm), pk_r = test_hexbuf(v->pk_rm), pt = test_hexbuf(v->pt);
     mls_buf sk, pk, enc, ct, out;
     mls_hpke_ctx cs, cr;
     struct fixed_rng rng = {ikm_e.p, ikm_e.n};
-    mls_env env = {fixed_random, no_time, &rng};
+    mls_env env = {fixed_random, test_no_time, &rng};
     mls_buf_init(&sk);
     mls_buf_init(&pk);
     mls_buf_init(&enc);
@@ -257,40 +224,40 @@ static void test_rfc9180_vector(const struct hpke_vec *v)
 
     /* DeriveKeyPair of both key pairs, and pk(sk). */
     CHECK_OK(mls_hpke_derive_keypair(s, mls_buf_view(&ikm_r), &sk, &pk));
-    CHECK(eq_hex(mls_buf_view(&sk), v->sk_rm));
-    CHECK(eq_hex(mls_buf_view(&pk), v->pk_rm));
+    CHECK(test_eq_hex(mls_buf_view(&sk), v->sk_rm));
+    CHECK(test_eq_hex(mls_buf_view(&pk), v->pk_rm));
     CHECK_OK(mls_hpke_derive_keypair(s, mls_buf_view(&ikm_e), &sk, &pk));
-    CHECK(eq_hex(mls_buf_view(&sk), v->sk_em));
-    CHECK(eq_hex(mls_buf_view(&pk), v->pk_em));
+    CHECK(test_eq_hex(mls_buf_view(&sk), v->sk_em));
+    CHECK(test_eq_hex(mls_buf_view(&pk), v->pk_em));
     CHECK_OK(mls_hpke_public_from_private(s, mls_buf_view(&sk_r), &pk));
-    CHECK(eq_hex(mls_buf_view(&pk), v->pk_rm));
+    CHECK(test_eq_hex(mls_buf_view(&pk), v->pk_rm));
 
     /* SetupBaseS with GenerateKeyPair fed ikmE, SetupBaseR with skR.  The
      * shared secret is checked through key, base_nonce and exporter_secret,
      * which are derived from it. */
     CHECK_OK(mls_hpke_setup_base_s(s, &env, mls_buf_view(&pk_r), mls_buf_view(&info), &enc, &cs));
-    CHECK(eq_hex(mls_buf_view(&enc), v->enc));
+    CHECK(test_eq_hex(mls_buf_view(&enc), v->enc));
     CHECK_OK(mls_hpke_setup_base_r(s, mls_buf_view(&enc), mls_buf_view(&sk_r),
                                    mls_buf_view(&info), &cr));
     mls_hpke_ctx *both[2] = {&cs, &cr};
     for (int i = 0; i < 2; i++) {
         CHECK(both[i]->suite == s);
         CHECK(both[i]->seq == 0);
-        CHECK(eq_hex(mls_bytes_of(both[i]->key, s->nk), v->key));
-        CHECK(eq_hex(mls_bytes_of(both[i]->base_nonce, s->nn), v->base_nonce));
-        CHECK(eq_hex(mls_bytes_of(both[i]->exporter_secret, s->nh), v->exporter_secret));
+        CHECK(test_eq_hex(mls_bytes_of(both[i]->key, s->nk), v->key));
+        CHECK(test_eq_hex(mls_bytes_of(both[i]->base_nonce, s->nn), v->base_nonce));
+        CHECK(test_eq_hex(mls_bytes_of(both[i]->exporter_secret, s->nh), v->exporter_secret));
     }
 
     /* The first two encryptions by the natural sequence numbers. */
     mls_hpke_ctx seq_s = cs, seq_r = cr;
     for (int i = 0; i < 2; i++) {
-        mls_buf aad = hexbuf(v->encs[i].aad);
+        mls_buf aad = test_hexbuf(v->encs[i].aad);
         mls_buf_reset(&ct);
         mls_buf_reset(&out);
         CHECK_OK(mls_hpke_ctx_seal(&seq_s, mls_buf_view(&aad), mls_buf_view(&pt), &ct));
-        CHECK(eq_hex(mls_buf_view(&ct), v->encs[i].ct));
+        CHECK(test_eq_hex(mls_buf_view(&ct), v->encs[i].ct));
         CHECK_OK(mls_hpke_ctx_open(&seq_r, mls_buf_view(&aad), mls_buf_view(&ct), &out));
-        CHECK(eq_hex(mls_buf_view(&out), v->pt));
+        CHECK(test_eq_hex(mls_buf_view(&out), v->pt));
         CHECK(seq_s.seq == (uint64_t)i + 1 && seq_r.seq == (uint64_t)i + 1);
         mls_buf_clear(&aad);
     }
@@ -299,44 +266,44 @@ static void test_rfc9180_vector(const struct hpke_vec *v)
 
     /* Every listed sequence number (0, 1, 2, 4, 255, 256). */
     for (size_t i = 0; i < sizeof(v->encs) / sizeof(v->encs[0]); i++) {
-        mls_buf aad = hexbuf(v->encs[i].aad);
+        mls_buf aad = test_hexbuf(v->encs[i].aad);
         mls_buf_reset(&ct);
         mls_buf_reset(&out);
         cs.seq = v->encs[i].seq;
         cr.seq = v->encs[i].seq;
         CHECK_OK(mls_hpke_ctx_seal(&cs, mls_buf_view(&aad), mls_buf_view(&pt), &ct));
-        CHECK(eq_hex(mls_buf_view(&ct), v->encs[i].ct));
+        CHECK(test_eq_hex(mls_buf_view(&ct), v->encs[i].ct));
         CHECK_OK(mls_hpke_ctx_open(&cr, mls_buf_view(&aad), mls_buf_view(&ct), &out));
-        CHECK(eq_hex(mls_buf_view(&out), v->pt));
+        CHECK(test_eq_hex(mls_buf_view(&out), v->pt));
         mls_buf_clear(&aad);
     }
 
     /* Export. */
     for (size_t i = 0; i < sizeof(v->exps) / sizeof(v->exps[0]); i++) {
-        mls_buf ectx = hexbuf(v->exps[i].context);
+        mls_buf ectx = test_hexbuf(v->exps[i].context);
         uint8_t val[64];
         CHECK(v->exps[i].len <= sizeof(val));
         CHECK_OK(mls_hpke_ctx_export(&cs, mls_buf_view(&ectx), val, v->exps[i].len));
-        CHECK(eq_hex(mls_bytes_of(val, v->exps[i].len), v->exps[i].value));
+        CHECK(test_eq_hex(mls_bytes_of(val, v->exps[i].len), v->exps[i].value));
         CHECK_OK(mls_hpke_ctx_export(&cr, mls_buf_view(&ectx), val, v->exps[i].len));
-        CHECK(eq_hex(mls_bytes_of(val, v->exps[i].len), v->exps[i].value));
+        CHECK(test_eq_hex(mls_bytes_of(val, v->exps[i].len), v->exps[i].value));
         mls_buf_clear(&ectx);
     }
 
     /* Single-shot SealBase / OpenBase give the sequence-0 ciphertext. */
     {
-        mls_buf aad = hexbuf(v->encs[0].aad), enc1, ct1, pt1;
+        mls_buf aad = test_hexbuf(v->encs[0].aad), enc1, ct1, pt1;
         mls_buf_init(&enc1);
         mls_buf_init(&ct1);
         mls_buf_init(&pt1);
         CHECK_OK(mls_hpke_seal_base(s, &env, mls_buf_view(&pk_r), mls_buf_view(&info),
                                     mls_buf_view(&aad), mls_buf_view(&pt), &enc1, &ct1));
-        CHECK(eq_hex(mls_buf_view(&enc1), v->enc));
-        CHECK(eq_hex(mls_buf_view(&ct1), v->encs[0].ct));
+        CHECK(test_eq_hex(mls_buf_view(&enc1), v->enc));
+        CHECK(test_eq_hex(mls_buf_view(&ct1), v->encs[0].ct));
         CHECK_OK(mls_hpke_open_base(s, mls_buf_view(&enc1), mls_buf_view(&sk_r),
                                     mls_buf_view(&info), mls_buf_view(&aad), mls_buf_view(&ct1),
                                     &pt1));
-        CHECK(eq_hex(mls_buf_view(&pt1), v->pt));
+        CHECK(test_eq_hex(mls_buf_view(&pt1), v->pt));
         mls_buf_clear(&aad);
         mls_buf_clear(&enc1);
         mls_buf_clear(&ct1);
@@ -488,7 +455,7 @@ static void test_suite_round_trip(const mls_suite *s)
         mls_buf e, c;
         mls_buf_init(&e);
         mls_buf_init(&c);
-        mls_env broken = {failing_random, no_time, NULL};
+        mls_env broken = {test_failing_random, test_no_time, NULL};
         CHECK_ERR(mls_hpke_seal_base(s, env, mls_bytes_of(pk.p, pk.n - 1), info, aad,
                                      mls_bytes_of(msg, 3), &e, &c),
                   MLS_ERR_MALFORMED);

@@ -5,18 +5,6 @@
 #include "pkey.h"
 #include "test.h"
 
-static mls_buf hexbuf(const char *hex)
-{
-    unsigned char *p;
-    size_t n = test_unhex(hex, &p);
-    mls_buf b;
-    mls_buf_init(&b);
-    if (mls_buf_append(&b, p, n))
-        abort();
-    free(p);
-    return b;
-}
-
 /* The group orders of RFC 9180 §7.1.3 and the generators of SEC 2. */
 static const struct {
     const mls_curve *c;
@@ -55,7 +43,7 @@ static void add_small(mls_buf *b, int delta)
 
 static void test_ec_curve(const mls_curve *c, const char *order, const char *gen)
 {
-    mls_buf n = hexbuf(order), g = hexbuf(gen), one, bad;
+    mls_buf n = test_hexbuf(order), g = test_hexbuf(gen), one, bad;
     uint8_t pk[133];
     EVP_PKEY *key = NULL;
     mls_buf_init(&one);
@@ -125,8 +113,8 @@ static void test_ec_curve(const mls_curve *c, const char *order, const char *gen
 static void test_x25519(void)
 {
     /* RFC 7748 §6.1: Alice's key pair. */
-    mls_buf sk = hexbuf("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    mls_buf pk = hexbuf("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    mls_buf sk = test_hexbuf("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    mls_buf pk = test_hexbuf("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
     uint8_t out[32];
     EVP_PKEY *key = NULL;
     CHECK_OK(mls_pkey_public_from_private(&mls_curve_x25519, mls_buf_view(&sk), out));

@@ -5,23 +5,6 @@
 
 #include "crypto.h"
 
-/* Decodes hex into out (at most cap bytes); returns the length. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    unsigned char *p;
-    size_t n = test_unhex(hex, &p);
-    if (n > cap)
-        n = cap;
-    memcpy(out, p, n);
-    free(p);
-    return n;
-}
-
-static int same(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    return memcmp(a, b, n) == 0;
-}
-
 static const mls_suite *suite1(void)
 {
     return mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
@@ -39,25 +22,25 @@ static void test_known_answer(void)
     uint8_t enc[32], want[16], key[MLS_MAX_AEAD_KEY], nonce[MLS_MAX_AEAD_NONCE];
     mls_secret_tree t;
 
-    unhex("d69fcc35969e94680461974bd26c7cda7594cbf45985c4bf668c3b3118b765ab", enc, 32);
+    test_unhex_to("d69fcc35969e94680461974bd26c7cda7594cbf45985c4bf668c3b3118b765ab", enc, 32);
     CHECK_OK(mls_secret_tree_init(&t, s, secret_of(enc, s), 1, NULL));
     CHECK_OK(mls_secret_tree_get(&t, 0, MLS_RATCHET_APPLICATION, 0, key, nonce));
-    unhex("442e691710646617a21e41482d868a4e", want, 16);
-    CHECK(same(key, want, 16));
-    unhex("c76e37884536a9ce33fb3070", want, 12);
-    CHECK(same(nonce, want, 12));
+    test_unhex_to("442e691710646617a21e41482d868a4e", want, 16);
+    CHECK(test_same(key, want, 16));
+    test_unhex_to("c76e37884536a9ce33fb3070", want, 12);
+    CHECK(test_same(nonce, want, 12));
     CHECK_OK(mls_secret_tree_get(&t, 0, MLS_RATCHET_HANDSHAKE, 15, key, nonce));
-    unhex("6121c93d8e92e76320087e5d646a3bf2", want, 16);
-    CHECK(same(key, want, 16));
-    unhex("961e5b73d62b72743b900c88", want, 12);
-    CHECK(same(nonce, want, 12));
+    test_unhex_to("6121c93d8e92e76320087e5d646a3bf2", want, 16);
+    CHECK(test_same(key, want, 16));
+    test_unhex_to("961e5b73d62b72743b900c88", want, 12);
+    CHECK(test_same(nonce, want, 12));
     /* The handshake ratchet moved; the application one did not. */
     CHECK_OK(mls_secret_tree_get(&t, 0, MLS_RATCHET_HANDSHAKE, 0, key, nonce));
-    unhex("a2d6b8a9255478e9b79a076872ae3563", want, 16);
-    CHECK(same(key, want, 16));
+    test_unhex_to("a2d6b8a9255478e9b79a076872ae3563", want, 16);
+    CHECK(test_same(key, want, 16));
     CHECK_OK(mls_secret_tree_get(&t, 0, MLS_RATCHET_APPLICATION, 15, key, nonce));
-    unhex("0f2d1b9e1d5c09abefb0edabd8349e9f", want, 16);
-    CHECK(same(key, want, 16));
+    test_unhex_to("0f2d1b9e1d5c09abefb0edabd8349e9f", want, 16);
+    CHECK(test_same(key, want, 16));
     mls_secret_tree_clear(&t);
     mls_secret_tree_clear(&t);
 }
@@ -82,13 +65,13 @@ static void test_send_receive_out_of_order(void)
     }
     /* Handshake ratchet of the same leaf is independent. */
     CHECK_OK(mls_secret_tree_next(&snd, 5, MLS_RATCHET_HANDSHAKE, &g, key, nonce));
-    CHECK(g == 0 && !same(key, keys[0], s->nk));
+    CHECK(g == 0 && !test_same(key, keys[0], s->nk));
 
     static const uint32_t order[] = {3, 0, 9, 1, 2, 8, 4, 7, 5, 6};
     for (size_t i = 0; i < 10; i++) {
         uint32_t gen = order[i];
         CHECK_OK(mls_secret_tree_get(&rcv, 5, MLS_RATCHET_APPLICATION, gen, key, nonce));
-        CHECK(same(key, keys[gen], s->nk) && same(nonce, nonces[gen], s->nn));
+        CHECK(test_same(key, keys[gen], s->nk) && test_same(nonce, nonces[gen], s->nn));
     }
     /* Every one was consumed: asking again fails, for old and newest alike. */
     for (uint32_t gen = 0; gen < 10; gen++)
@@ -98,7 +81,7 @@ static void test_send_receive_out_of_order(void)
     CHECK_OK(mls_secret_tree_next(&snd, 5, MLS_RATCHET_APPLICATION, &g, keys[0], nonces[0]));
     CHECK(g == 10);
     CHECK_OK(mls_secret_tree_get(&rcv, 5, MLS_RATCHET_APPLICATION, 10, key, nonce));
-    CHECK(same(key, keys[0], s->nk));
+    CHECK(test_same(key, keys[0], s->nk));
     /* A sender's own key cannot be had again either. */
     CHECK_ERR(mls_secret_tree_get(&snd, 5, MLS_RATCHET_APPLICATION, 10, key, nonce),
               MLS_ERR_KEY_USED);
@@ -133,7 +116,7 @@ static void test_window(void)
               MLS_ERR_KEY_USED);
     CHECK_OK(mls_secret_tree_get(&t, 1, MLS_RATCHET_APPLICATION, 7, key, nonce));
     CHECK_OK(mls_secret_tree_get(&ref, 1, MLS_RATCHET_APPLICATION, 7, k7, n7));
-    CHECK(same(key, k7, s->nk) && same(nonce, n7, s->nn));
+    CHECK(test_same(key, k7, s->nk) && test_same(nonce, n7, s->nn));
     /* The window moves with the ratchet: up to 10 beyond the next one. */
     CHECK_OK(mls_secret_tree_get(&t, 1, MLS_RATCHET_APPLICATION, 21, key, nonce));
     CHECK_ERR(mls_secret_tree_get(&t, 1, MLS_RATCHET_APPLICATION, 33, key, nonce),
@@ -208,10 +191,10 @@ static void test_large_tree(void)
     CHECK_OK(mls_secret_tree_get(&t, 65535, MLS_RATCHET_HANDSHAKE, 0, key, nonce));
     /* Same result whatever the order in which leaves are reached. */
     CHECK_OK(mls_secret_tree_get(&u, 65535, MLS_RATCHET_HANDSHAKE, 0, key2, nonce2));
-    CHECK(same(key, key2, s->nk) && same(nonce, nonce2, s->nn));
+    CHECK(test_same(key, key2, s->nk) && test_same(nonce, nonce2, s->nn));
     CHECK_OK(mls_secret_tree_get(&t, 40000, MLS_RATCHET_APPLICATION, 2, key, nonce));
     CHECK_OK(mls_secret_tree_get(&u, 40000, MLS_RATCHET_APPLICATION, 2, key2, nonce2));
-    CHECK(same(key, key2, s->nk) && same(nonce, nonce2, s->nn));
+    CHECK(test_same(key, key2, s->nk) && test_same(nonce, nonce2, s->nn));
     mls_secret_tree_clear(&t);
     mls_secret_tree_clear(&u);
 }
@@ -264,14 +247,14 @@ static void test_all_suites(void)
         CHECK_OK(mls_secret_tree_init(&t, s, secret_of(enc, s), 2, NULL));
         CHECK_OK(mls_secret_tree_get(&t, 0, MLS_RATCHET_HANDSHAKE, 0, k0, n0));
         CHECK_OK(mls_secret_tree_get(&t, 1, MLS_RATCHET_HANDSHAKE, 0, k1, n1));
-        CHECK(!same(k0, k1, s->nk) && !same(n0, n1, s->nn));
+        CHECK(!test_same(k0, k1, s->nk) && !test_same(n0, n1, s->nn));
         /* By hand for leaf 1: right child, handshake ratchet, key of gen 0. */
         CHECK_OK(mls_expand_with_label(s, secret_of(enc, s), "tree",
                                        mls_bytes_of((const uint8_t *)"right", 5), node, s->nh));
         CHECK_OK(mls_expand_with_label(s, secret_of(node, s), "handshake", mls_bytes_of(NULL, 0),
                                        hs, s->nh));
         CHECK_OK(mls_derive_tree_secret(s, secret_of(hs, s), "key", 0, want, s->nk));
-        CHECK(same(want, k1, s->nk));
+        CHECK(test_same(want, k1, s->nk));
         mls_secret_tree_clear(&t);
     }
 }

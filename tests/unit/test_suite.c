@@ -6,26 +6,6 @@
 #include "suite.h"
 #include "test.h"
 
-static mls_buf hexbuf(const char *hex)
-{
-    unsigned char *p;
-    size_t n = test_unhex(hex, &p);
-    mls_buf b;
-    mls_buf_init(&b);
-    if (mls_buf_append(&b, p, n))
-        abort();
-    free(p);
-    return b;
-}
-
-static int eq_hex(mls_bytes got, const char *hex)
-{
-    mls_buf want = hexbuf(hex);
-    int ok = got.n == want.n && (got.n == 0 || memcmp(got.p, want.p, got.n) == 0);
-    mls_buf_clear(&want);
-    return ok;
-}
-
 /* A random source that returns the byte pattern[k] repeated on its k-th
  * call (the last pattern from then on), so keygen is reproducible and
  * rejection sampling can be exercised. */
@@ -40,20 +20,6 @@ static int pattern_random(void *ctx, uint8_t *out, size_t n)
     size_t k = r->calls < r->n ? r->calls : r->n - 1;
     memset(out, r->pattern[k], n);
     r->calls++;
-    return 0;
-}
-
-static int failing_random(void *ctx, uint8_t *out, size_t n)
-{
-    (void)ctx;
-    (void)out;
-    (void)n;
-    return -1;
-}
-
-static uint64_t no_time(void *ctx)
-{
-    (void)ctx;
     return 0;
 }
 
@@ -112,10 +78,10 @@ static void test_hash(void)
         mls_bytes parts[3] = {mls_bytes_of((const uint8_t *)"a", 1), mls_bytes_of(NULL, 0),
                               mls_bytes_of((const uint8_t *)"bc", 2)};
         CHECK_OK(mls_hash(s, mls_bytes_of((const uint8_t *)"abc", 3), out));
-        CHECK(eq_hex(mls_bytes_of(out, s->nh), abc[i].digest));
+        CHECK(test_eq_hex(mls_bytes_of(out, s->nh), abc[i].digest));
         memset(out, 0, sizeof(out));
         CHECK_OK(mls_hash_parts(s, parts, 3, out));
-        CHECK(eq_hex(mls_bytes_of(out, s->nh), abc[i].digest));
+        CHECK(test_eq_hex(mls_bytes_of(out, s->nh), abc[i].digest));
     }
 }
 
@@ -123,25 +89,27 @@ static void test_hkdf(void)
 {
     const mls_suite *s = mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
     uint8_t prk[MLS_MAX_HASH], okm[42];
-    mls_buf ikm = hexbuf("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
-    mls_buf salt = hexbuf("000102030405060708090a0b0c");
-    mls_buf info = hexbuf("f0f1f2f3f4f5f6f7f8f9");
+    mls_buf ikm = test_hexbuf("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+    mls_buf salt = test_hexbuf("000102030405060708090a0b0c");
+    mls_buf info = test_hexbuf("f0f1f2f3f4f5f6f7f8f9");
 
     /* RFC 5869 A.1, test case 1. */
     CHECK_OK(mls_hkdf_extract(s, mls_buf_view(&salt), mls_buf_view(&ikm), prk));
-    CHECK(eq_hex(mls_bytes_of(prk, 32),
-                 "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5"));
+    CHECK(test_eq_hex(mls_bytes_of(prk, 32),
+                      "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5"));
     CHECK_OK(mls_hkdf_expand(s, mls_bytes_of(prk, 32), mls_buf_view(&info), okm, sizeof(okm)));
-    CHECK(eq_hex(mls_bytes_of(okm, 42), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ec"
-                                        "c4c5bf34007208d5b887185865"));
+    CHECK(test_eq_hex(mls_bytes_of(okm, 42),
+                      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ec"
+                      "c4c5bf34007208d5b887185865"));
 
     /* RFC 5869 A.3, test case 3: empty salt and info. */
     CHECK_OK(mls_hkdf_extract(s, mls_bytes_of(NULL, 0), mls_buf_view(&ikm), prk));
-    CHECK(eq_hex(mls_bytes_of(prk, 32),
-                 "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04"));
+    CHECK(test_eq_hex(mls_bytes_of(prk, 32),
+                      "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04"));
     CHECK_OK(mls_hkdf_expand(s, mls_bytes_of(prk, 32), mls_bytes_of(NULL, 0), okm, sizeof(okm)));
-    CHECK(eq_hex(mls_bytes_of(okm, 42), "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c"
-                                        "738d2d9d201395faa4b61a96c8"));
+    CHECK(test_eq_hex(mls_bytes_of(okm, 42),
+                      "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c"
+                      "738d2d9d201395faa4b61a96c8"));
 
     /* Expanding a secret in place gives the same bytes. */
     {
@@ -250,14 +218,14 @@ static void test_eddsa_known_answers(void)
     };
     for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
         const mls_suite *s = mls_suite_get(kat[i].suite);
-        mls_buf sk = hexbuf(kat[i].sk), pk, sig;
+        mls_buf sk = test_hexbuf(kat[i].sk), pk, sig;
         mls_buf_init(&pk);
         mls_buf_init(&sig);
         CHECK_OK(mls_sig_public_from_private(s, mls_buf_view(&sk), &pk));
-        CHECK(eq_hex(mls_buf_view(&pk), kat[i].pk));
+        CHECK(test_eq_hex(mls_buf_view(&pk), kat[i].pk));
         CHECK_OK(mls_sig_sign(s, mls_env_default(), mls_buf_view(&sk), mls_bytes_of(NULL, 0),
                               &sig));
-        CHECK(eq_hex(mls_buf_view(&sig), kat[i].sig));
+        CHECK(test_eq_hex(mls_buf_view(&sig), kat[i].sig));
         CHECK_OK(mls_sig_verify(s, mls_buf_view(&pk), mls_bytes_of(NULL, 0), mls_buf_view(&sig)));
         mls_buf_clear(&sk);
         mls_buf_clear(&pk);
@@ -269,12 +237,13 @@ static void test_eddsa_known_answers(void)
 static void test_ecdsa_public_known_answer(void)
 {
     const mls_suite *s = mls_suite_get(MLS_SUITE_P256_AES128GCM_SHA256_P256);
-    mls_buf sk = hexbuf("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"), pk;
+    mls_buf sk = test_hexbuf("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"),
+            pk;
     mls_buf_init(&pk);
     CHECK_OK(mls_sig_public_from_private(s, mls_buf_view(&sk), &pk));
-    CHECK(eq_hex(mls_buf_view(&pk),
-                 "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
-                 "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"));
+    CHECK(test_eq_hex(mls_buf_view(&pk),
+                      "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+                      "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"));
     mls_buf_clear(&sk);
     mls_buf_clear(&pk);
 }
@@ -404,7 +373,7 @@ static void test_signatures(const mls_suite *s)
     {
         static const uint8_t p1[] = {0x5a};
         struct pattern_rng r1 = {p1, 1, 0}, r2 = {p1, 1, 0};
-        mls_env e1 = {pattern_random, no_time, &r1}, e2 = {pattern_random, no_time, &r2};
+        mls_env e1 = {pattern_random, test_no_time, &r1}, e2 = {pattern_random, test_no_time, &r2};
         CHECK_OK(mls_sig_keygen(s, &e1, &sk, &pk));
         CHECK_OK(mls_sig_keygen(s, &e2, &sk2, &pk2));
         CHECK(mls_ct_equal(mls_buf_view(&sk), mls_buf_view(&sk2)));
@@ -416,7 +385,7 @@ static void test_signatures(const mls_suite *s)
          * and all-zero is 0; the third draw is taken. */
         static const uint8_t p3[] = {0xff, 0x00, 0x11};
         struct pattern_rng r = {p3, 3, 0};
-        mls_env e = {pattern_random, no_time, &r};
+        mls_env e = {pattern_random, test_no_time, &r};
         CHECK_OK(mls_sig_keygen(s, &e, &sk, &pk));
         CHECK(r.calls == 3);
         CHECK(sk.p[1] == 0x11 && sk.p[0] == (s->sig == MLS_SIG_P521 ? 0x01 : 0x11));
@@ -425,11 +394,11 @@ static void test_signatures(const mls_suite *s)
         /* A source that never yields a valid scalar makes keygen fail. */
         static const uint8_t pff[] = {0xff};
         struct pattern_rng rf = {pff, 1, 0};
-        mls_env ef = {pattern_random, no_time, &rf};
+        mls_env ef = {pattern_random, test_no_time, &rf};
         CHECK_ERR(mls_sig_keygen(s, &ef, &sk2, &pk2), MLS_ERR_RANDOM);
     }
     {
-        mls_env broken = {failing_random, no_time, NULL};
+        mls_env broken = {test_failing_random, test_no_time, NULL};
         mls_buf a, b;
         mls_buf_init(&a);
         mls_buf_init(&b);

@@ -3,22 +3,6 @@
 
 #include "transcript.h"
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    unsigned char *p;
-    size_t n = test_unhex(hex, &p);
-    if (n > cap)
-        n = cap;
-    memcpy(out, p, n);
-    free(p);
-    return n;
-}
-
-static int same(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    return memcmp(a, b, n) == 0;
-}
-
 /*
  * transcript-hashes.json entry 0 (suite 1).  An AuthenticatedContent of a
  * Commit ends with its confirmation tag as MAC<V> (here 0x20 and 32 bytes);
@@ -30,31 +14,32 @@ static void test_known_answer(void)
     const mls_suite *s = mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
     uint8_t ac[200], key[32], before[32], want_c[32], want_i[32];
     uint8_t c[MLS_MAX_HASH], i[MLS_MAX_HASH], tag[MLS_MAX_HASH];
-    size_t n = unhex("00010567726f7570000000000000345601000000000003220220e740a6faf2db65f5853148d7"
-                     "5d9a335d7c4b94ab106fe5f237bc34fdcfc745840040402280c921b6b2836ed4eca496dfa7"
-                     "4a13c171f78b80822894032c4c03cc4fb9c24e505c0d0ba4e8edb63a3327442baa12555a57"
-                     "f28e4cfebb4f0c42997030e207203a1d8805d8390f441a622f81bcb7347be86db7cc491d03"
-                     "13163fa63c2f66aa92",
-                     ac, sizeof(ac));
-    unhex("26ae359a9a9760cd1066cae16f1456ea7eaf52bd85d5dba5bb15cca04a90c83f", key, 32);
-    unhex("2597552c42df799cd70e99c77c4f80e834a9418096a0b2c7bc66afbc48eebaa6", before, 32);
-    unhex("51a85b21149c86f3f8c2907017c449e96987242b7ba2be9db1ddd53fb2db0d1d", want_c, 32);
-    unhex("193f9e11118fd08ff626069543b481ec5f04145680b612bb84d8962a2e609211", want_i, 32);
+    size_t n =
+        test_unhex_to("00010567726f7570000000000000345601000000000003220220e740a6faf2db65f5853148d7"
+                      "5d9a335d7c4b94ab106fe5f237bc34fdcfc745840040402280c921b6b2836ed4eca496dfa7"
+                      "4a13c171f78b80822894032c4c03cc4fb9c24e505c0d0ba4e8edb63a3327442baa12555a57"
+                      "f28e4cfebb4f0c42997030e207203a1d8805d8390f441a622f81bcb7347be86db7cc491d03"
+                      "13163fa63c2f66aa92",
+                      ac, sizeof(ac));
+    test_unhex_to("26ae359a9a9760cd1066cae16f1456ea7eaf52bd85d5dba5bb15cca04a90c83f", key, 32);
+    test_unhex_to("2597552c42df799cd70e99c77c4f80e834a9418096a0b2c7bc66afbc48eebaa6", before, 32);
+    test_unhex_to("51a85b21149c86f3f8c2907017c449e96987242b7ba2be9db1ddd53fb2db0d1d", want_c, 32);
+    test_unhex_to("193f9e11118fd08ff626069543b481ec5f04145680b612bb84d8962a2e609211", want_i, 32);
     CHECK(n == 158 && ac[n - 33] == 0x20);
     mls_bytes input = mls_bytes_of(ac, n - 33), ac_tag = mls_bytes_of(ac + n - 32, 32);
 
     CHECK_OK(mls_transcript_confirmed(s, mls_bytes_of(before, 32), input, c));
-    CHECK(same(c, want_c, 32));
+    CHECK(test_same(c, want_c, 32));
     CHECK_OK(mls_transcript_interim(s, mls_bytes_of(c, 32), ac_tag, i));
-    CHECK(same(i, want_i, 32));
+    CHECK(test_same(i, want_i, 32));
     memset(c, 0, sizeof(c));
     memset(i, 0, sizeof(i));
     CHECK_OK(mls_transcript_update(s, mls_bytes_of(before, 32), input, ac_tag, c, i));
-    CHECK(same(c, want_c, 32) && same(i, want_i, 32));
+    CHECK(test_same(c, want_c, 32) && test_same(i, want_i, 32));
 
     /* The tag in the message is MAC(confirmation_key, confirmed hash). */
     CHECK_OK(mls_confirmation_tag(s, mls_bytes_of(key, 32), mls_bytes_of(want_c, 32), tag));
-    CHECK(same(tag, ac_tag.p, 32));
+    CHECK(test_same(tag, ac_tag.p, 32));
     CHECK_OK(mls_confirmation_tag_verify(s, mls_bytes_of(key, 32), mls_bytes_of(want_c, 32),
                                          ac_tag));
     /* A flipped bit, a truncated or empty tag, another key or hash: refused. */
@@ -98,7 +83,7 @@ static void test_chain(void)
 
         CHECK_OK(mls_transcript_confirmed(s, mls_bytes_of(NULL, 0), in, c1));
         CHECK_OK(mls_hash(s, in, h));
-        CHECK(same(c1, h, s->nh));
+        CHECK(test_same(c1, h, s->nh));
         CHECK_OK(mls_confirmation_tag(s, mls_bytes_of(key, s->nh), mls_bytes_of(c1, s->nh), tag));
         CHECK_OK(mls_transcript_interim(s, mls_bytes_of(c1, s->nh), mls_bytes_of(tag, s->nh), i1));
         /* interim = Hash(confirmed || varint(len) || tag); a 64-byte tag
@@ -114,11 +99,11 @@ static void test_chain(void)
         }
         memcpy(buf + s->nh + pre, tag, s->nh);
         CHECK_OK(mls_hash(s, mls_bytes_of(buf, 2 * s->nh + pre), h));
-        CHECK(same(i1, h, s->nh));
+        CHECK(test_same(i1, h, s->nh));
         /* The next epoch chains on the interim hash. */
         CHECK_OK(mls_transcript_update(s, mls_bytes_of(i1, s->nh), in, mls_bytes_of(tag, s->nh),
                                        c2, i2));
-        CHECK(!same(c1, c2, s->nh) && !same(i1, i2, s->nh));
+        CHECK(!test_same(c1, c2, s->nh) && !test_same(i1, i2, s->nh));
         /* A tag longer than 63 bytes takes a two-byte length. */
         uint8_t long_tag[100];
         memset(long_tag, 1, sizeof(long_tag));
@@ -130,7 +115,7 @@ static void test_chain(void)
         buf2[s->nh + 1] = 100;
         memcpy(buf2 + s->nh + 2, long_tag, 100);
         CHECK_OK(mls_hash(s, mls_bytes_of(buf2, s->nh + 102), h));
-        CHECK(same(i2, h, s->nh));
+        CHECK(test_same(i2, h, s->nh));
     }
     CHECK_ERR(mls_transcript_confirmed(NULL, mls_bytes_of(NULL, 0), mls_bytes_of(NULL, 0), NULL),
               MLS_ERR_ARG);

@@ -84,6 +84,20 @@ int vec_uint(json_t *obj, const char *key, uint64_t *out)
     return 0;
 }
 
+int vec_suite(json_t *obj, const mls_suite **out)
+{
+    uint64_t id;
+    if (vec_uint(obj, "cipher_suite", &id))
+        return -1;
+    const mls_suite *s = id <= 0xffff ? mls_suite_get((uint16_t)id) : NULL;
+    if (!s) {
+        vec_fail("unknown cipher suite %llu", (unsigned long long)id);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 int vec_expect_bytes(const char *what, mls_bytes want, mls_bytes got)
 {
     if (want.n == got.n && (want.n == 0 || memcmp(want.p, got.p, want.n) == 0))

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "mls/mls.h"
+#include "suite.h"
 
 typedef int (*vec_check_fn)(json_t *entry);
 
@@ -23,6 +24,9 @@ int vec_hex(json_t *obj, const char *key, mls_buf *out);
 int vec_hex_value(json_t *value, mls_buf *out);
 /* Integer member; -1 with vec_fail if missing. */
 int vec_uint(json_t *obj, const char *key, uint64_t *out);
+/* The suite named by the member "cipher_suite"; -1 with vec_fail if
+ * missing or not a suite we implement. */
+int vec_suite(json_t *obj, const mls_suite **out);
 /* Compares got against the hex member `key`; 0 if equal, -1 with vec_fail. */
 int vec_expect(json_t *obj, const char *key, mls_bytes got);
 /* Compares two byte strings, naming `what` on a mismatch. */

@@ -231,15 +231,9 @@ out:
 
 int vec_crypto_basics(json_t *entry)
 {
-    uint64_t id;
     const mls_suite *s;
-    if (vec_uint(entry, "cipher_suite", &id))
+    if (vec_suite(entry, &s))
         return -1;
-    s = id <= 0xffff ? mls_suite_get((uint16_t)id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)id);
-        return -1;
-    }
     if (check_ref_hash(s, get_obj(entry, "ref_hash")) ||
         check_expand_with_label(s, get_obj(entry, "expand_with_label")) ||
         check_derive_secret(s, get_obj(entry, "derive_secret")) ||

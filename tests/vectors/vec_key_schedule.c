@@ -147,19 +147,14 @@ out:
 
 int vec_key_schedule(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf group_id, init_secret;
     int rc = -1;
 
     mls_buf_init(&group_id);
     mls_buf_init(&init_secret);
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &s))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (vec_hex(entry, "group_id", &group_id) ||
         vec_hex(entry, "initial_init_secret", &init_secret))
         goto out;

@@ -312,18 +312,12 @@ int vec_message_protection(json_t *entry)
 {
     mp_entry e;
     mls_group_context gc;
-    uint64_t suite_id;
     int rc = -1, err;
 
     memset(&e, 0, sizeof(e));
     memset(&gc, 0, sizeof(gc));
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &e.s))
         goto out;
-    e.s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!e.s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (vec_hex(entry, "group_id", &e.group_id) || vec_uint(entry, "epoch", &e.epoch) ||
         vec_hex(entry, "tree_hash", &e.tree_hash) ||
         vec_hex(entry, "confirmed_transcript_hash", &e.cth) ||

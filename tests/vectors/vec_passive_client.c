@@ -114,7 +114,7 @@ static int check_keys(const mls_suite *s, const mls_key_package *kp, mls_bytes s
 
 static int passive_client(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf kp_msg, sig_priv, enc_priv, init_priv, welcome, tree, bundle, cred, msg;
     mls_key_package kp;
     mls_identity *id = NULL;
@@ -139,16 +139,11 @@ static int passive_client(json_t *entry)
     memset(&res, 0, sizeof(res));
     memset(&psks, 0, sizeof(psks));
 
-    if (vec_uint(entry, "cipher_suite", &suite_id) || vec_hex(entry, "key_package", &kp_msg) ||
+    if (vec_suite(entry, &s) || vec_hex(entry, "key_package", &kp_msg) ||
         vec_hex(entry, "signature_priv", &sig_priv) ||
         vec_hex(entry, "encryption_priv", &enc_priv) || vec_hex(entry, "init_priv", &init_priv) ||
         vec_hex(entry, "welcome", &welcome) || psk_table_load(entry, &psks))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (pad_key(ecdsa_sk_size(s), &sig_priv) || pad_key(kem_sk_size(s), &enc_priv) ||
         pad_key(kem_sk_size(s), &init_priv)) {
         vec_fail("padding keys");

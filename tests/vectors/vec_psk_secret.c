@@ -20,7 +20,7 @@ static int encode_external_psk_id(mls_buf *w, mls_bytes id, mls_bytes nonce)
 
 int vec_psk_secret(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf *ids = NULL, *psks = NULL;
     mls_psk_input *in = NULL;
     mls_buf id, nonce;
@@ -30,13 +30,8 @@ int vec_psk_secret(json_t *entry)
 
     mls_buf_init(&id);
     mls_buf_init(&nonce);
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &s))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     json_t *arr = json_object_get(entry, "psks");
     if (!json_is_array(arr)) {
         vec_fail("psks: not an array");

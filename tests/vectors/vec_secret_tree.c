@@ -60,20 +60,15 @@ static int check_generation(mls_secret_tree *t, json_t *g, uint32_t leaf,
 
 int vec_secret_tree(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf enc;
     mls_secret_tree tree;
     int rc = -1;
 
     mls_buf_init(&enc);
     memset(&tree, 0, sizeof(tree));
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &s))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (check_sender_data(s, json_object_get(entry, "sender_data")))
         goto out;
     if (vec_hex(entry, "encryption_secret", &enc))

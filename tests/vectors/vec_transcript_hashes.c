@@ -9,7 +9,7 @@
 
 int vec_transcript_hashes(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf raw, key, interim_before, input;
     mls_authenticated_content ac;
     uint8_t confirmed[MLS_MAX_HASH], interim[MLS_MAX_HASH];
@@ -20,13 +20,8 @@ int vec_transcript_hashes(json_t *entry)
     mls_buf_init(&interim_before);
     mls_buf_init(&input);
     memset(&ac, 0, sizeof(ac));
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &s))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (vec_hex(entry, "authenticated_content", &raw) ||
         vec_hex(entry, "confirmation_key", &key) ||
         vec_hex(entry, "interim_transcript_hash_before", &interim_before))

@@ -18,7 +18,8 @@ static int expect_root_hash(mls_rtree *t, json_t *entry, const char *key)
 
 int vec_tree_operations(json_t *entry)
 {
-    uint64_t suite_id, sender;
+    const mls_suite *s;
+    uint64_t sender;
     mls_buf before, prop_bytes, after, got;
     mls_proposal prop;
     mls_rtree t;
@@ -30,15 +31,10 @@ int vec_tree_operations(json_t *entry)
     mls_buf_init(&got);
     memset(&prop, 0, sizeof(prop));
     memset(&t, 0, sizeof(t));
-    if (vec_uint(entry, "cipher_suite", &suite_id) || vec_uint(entry, "proposal_sender", &sender) ||
+    if (vec_suite(entry, &s) || vec_uint(entry, "proposal_sender", &sender) ||
         vec_hex(entry, "tree_before", &before) || vec_hex(entry, "proposal", &prop_bytes) ||
         vec_hex(entry, "tree_after", &after))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if ((err = mls_rtree_import_bytes(&t, s, mls_buf_view(&before)))) {
         vec_fail("tree_before: import failed: %s", mls_errname(err));
         goto out;

@@ -9,7 +9,7 @@
 
 int vec_tree_validation(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf tree_bytes, group_id;
     mls_index_list res;
     mls_rtree t;
@@ -19,14 +19,9 @@ int vec_tree_validation(json_t *entry)
     mls_buf_init(&group_id);
     memset(&res, 0, sizeof(res));
     memset(&t, 0, sizeof(t));
-    if (vec_uint(entry, "cipher_suite", &suite_id) || vec_hex(entry, "tree", &tree_bytes) ||
+    if (vec_suite(entry, &s) || vec_hex(entry, "tree", &tree_bytes) ||
         vec_hex(entry, "group_id", &group_id))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if ((err = mls_rtree_import_bytes(&t, s, mls_buf_view(&tree_bytes)))) {
         vec_fail("tree: import failed: %s", mls_errname(err));
         goto out;

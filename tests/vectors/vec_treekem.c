@@ -37,7 +37,6 @@ static int group_context(const struct tk_ctx *c, mls_rtree *t, mls_buf *out)
 int vec_treekem(json_t *entry)
 {
     struct tk_ctx c;
-    uint64_t suite_id;
     mls_buf tree_bytes, tmp, up_bytes, gc, want;
     mls_rtree tree, t1, t2, t3;
     mls_treekem_priv *priv = NULL, np;
@@ -60,16 +59,11 @@ int vec_treekem(json_t *entry)
     memset(&np, 0, sizeof(np));
     memset(&up, 0, sizeof(up));
     memset(&pd, 0, sizeof(pd));
-    if (vec_uint(entry, "cipher_suite", &suite_id) || vec_uint(entry, "epoch", &c.epoch) ||
+    if (vec_suite(entry, &c.s) || vec_uint(entry, "epoch", &c.epoch) ||
         vec_hex(entry, "group_id", &c.group_id) ||
         vec_hex(entry, "confirmed_transcript_hash", &c.cth) ||
         vec_hex(entry, "ratchet_tree", &tree_bytes))
         goto out;
-    c.s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!c.s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     const mls_suite *s = c.s;
     if ((err = mls_rtree_import_bytes(&tree, s, mls_buf_view(&tree_bytes)))) {
         vec_fail("ratchet_tree: import failed: %s", mls_errname(err));

@@ -9,7 +9,7 @@
 
 int vec_welcome(json_t *entry)
 {
-    uint64_t suite_id;
+    const mls_suite *s;
     mls_buf init_priv, signer_pub, kp_raw, welcome_raw;
     mls_message kp_msg, w_msg;
     mls_group_secrets gs;
@@ -30,13 +30,8 @@ int vec_welcome(json_t *entry)
     memset(&gs, 0, sizeof(gs));
     memset(&gi, 0, sizeof(gi));
     memset(&es, 0, sizeof(es));
-    if (vec_uint(entry, "cipher_suite", &suite_id))
+    if (vec_suite(entry, &s))
         goto out;
-    const mls_suite *s = suite_id <= 0xffff ? mls_suite_get((uint16_t)suite_id) : NULL;
-    if (!s) {
-        vec_fail("unknown cipher suite %llu", (unsigned long long)suite_id);
-        goto out;
-    }
     if (vec_hex(entry, "init_priv", &init_priv) || vec_hex(entry, "signer_pub", &signer_pub) ||
         vec_hex(entry, "key_package", &kp_raw) || vec_hex(entry, "welcome", &welcome_raw))
         goto out;

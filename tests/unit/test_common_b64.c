@@ -1,11 +1,11 @@
-/* Unit tests for src/server/b64.c: strict base64 (RFC 4648 §4). */
+/* Unit tests for src/common/b64.c: strict base64 (RFC 4648 §4). */
 #include "b64.h"
 #include "test.h"
 
 static int decode_str(const char *t, mls_buf *out)
 {
     mls_buf_reset(out);
-    return srv_b64_decode(t, strlen(t), out);
+    return chat_b64_decode(t, strlen(t), out);
 }
 
 static void test_vectors(void)
@@ -17,7 +17,7 @@ static void test_vectors(void)
     mls_buf b;
     mls_buf_init(&b);
     for (size_t i = 0; i < 7; i++) {
-        char *t = srv_b64_encode((const uint8_t *)plain[i], strlen(plain[i]));
+        char *t = chat_b64_encode((const uint8_t *)plain[i], strlen(plain[i]));
         CHECK(t && strcmp(t, enc[i]) == 0);
         free(t);
         CHECK_OK(decode_str(enc[i], &b));
@@ -27,10 +27,10 @@ static void test_vectors(void)
     uint8_t all[256];
     for (int i = 0; i < 256; i++)
         all[i] = (uint8_t)i;
-    char *t = srv_b64_encode(all, sizeof all);
+    char *t = chat_b64_encode(all, sizeof all);
     CHECK(t && strlen(t) == 344 && strchr(t, '+') && strchr(t, '/'));
     mls_buf_reset(&b);
-    CHECK_OK(srv_b64_decode(t, strlen(t), &b));
+    CHECK_OK(chat_b64_decode(t, strlen(t), &b));
     CHECK(b.n == 256 && memcmp(b.p, all, 256) == 0);
     free(t);
     mls_buf_clear(&b);
@@ -45,10 +45,10 @@ static void test_round_trip(void)
     for (size_t n = 0; n <= sizeof data; n++) {
         for (size_t i = 0; i < n; i++)
             data[i] = (uint8_t)rand();
-        char *t = srv_b64_encode(data, n);
+        char *t = chat_b64_encode(data, n);
         CHECK(t != NULL && strlen(t) == (n + 2) / 3 * 4);
         mls_buf_reset(&b);
-        CHECK_OK(srv_b64_decode(t, strlen(t), &b));
+        CHECK_OK(chat_b64_decode(t, strlen(t), &b));
         CHECK(b.n == n && (n == 0 || memcmp(b.p, data, n) == 0));
         free(t);
     }
@@ -79,10 +79,10 @@ static void test_rejects(void)
         CHECK_ERR(decode_str(bad[i], &b), MLS_ERR_MALFORMED);
     /* An embedded NUL is outside the alphabet. */
     mls_buf_reset(&b);
-    CHECK_ERR(srv_b64_decode("Zm\0v", 4, &b), MLS_ERR_MALFORMED);
+    CHECK_ERR(chat_b64_decode("Zm\0v", 4, &b), MLS_ERR_MALFORMED);
     /* Length-bounded: bytes after len are not read. */
     mls_buf_reset(&b);
-    CHECK_OK(srv_b64_decode("Zm9v!!!!", 4, &b));
+    CHECK_OK(chat_b64_decode("Zm9v!!!!", 4, &b));
     CHECK(b.n == 3 && memcmp(b.p, "foo", 3) == 0);
     mls_buf_clear(&b);
 }
@@ -92,5 +92,5 @@ int main(void)
     test_vectors();
     test_round_trip();
     test_rejects();
-    TEST_MAIN_END("test_server_b64");
+    TEST_MAIN_END("test_common_b64");
 }

@@ -1,4 +1,4 @@
-/* Strict base64 (RFC 4648 §4). */
+/* Strict base64 (RFC 4648 §4), for the server and the client. */
 #include "b64.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static int value(char c)
     return -1;
 }
 
-int srv_b64_decode(const char *text, size_t len, mls_buf *out)
+static int decode_append(const char *text, size_t len, mls_buf *out)
 {
     if (len % 4)
         return MLS_ERR_MALFORMED;
@@ -40,7 +40,8 @@ int srv_b64_decode(const char *text, size_t len, mls_buf *out)
             v[k] = 0;
         uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
                      (uint32_t)v[3];
-        /* Canonical encoding: the bits under the padding are zero. */
+        /* RFC 4648 §3.5: canonical encoding, the bits under the padding are
+         * zero. */
         if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
             return MLS_ERR_MALFORMED;
         uint8_t b[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
@@ -50,7 +51,16 @@ int srv_b64_decode(const char *text, size_t len, mls_buf *out)
     return MLS_OK;
 }
 
-char *srv_b64_encode(const uint8_t *p, size_t n)
+int chat_b64_decode(const char *text, size_t len, mls_buf *out)
+{
+    size_t before = out->n;
+    int err = decode_append(text, len, out);
+    if (err)
+        out->n = before;
+    return err;
+}
+
+char *chat_b64_encode(const uint8_t *p, size_t n)
 {
     char *out = malloc((n + 2) / 3 * 4 + 1);
     if (!out)
