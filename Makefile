@@ -228,6 +228,8 @@ $(B)/bin/fuzz_client_%: $(B)/tests/fuzz/fuzz_client_%.o $(B)/tests/fuzz/common.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
 endif
+# Keep the harness objects (make would delete them as intermediates).
+.SECONDARY: $(FUZZ_SRC:%.c=$(B)/%.o)
 $(B)/tests/fuzz/fuzz_server_%.o: CFLAGS += -Isrc/server
 $(B)/tests/fuzz/fuzz_client_%.o: CFLAGS += -Isrc/client
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mls/mls.h"
+#include "mls/group.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -41,5 +41,29 @@ void fuzz_expect_same(mls_bytes want, mls_bytes got);
 int fuzz_seed(const char *name, const uint8_t *prefix, size_t prefix_len, mls_bytes data);
 /* 1 if MLS_FUZZ_SEEDS is set. */
 int fuzz_writing_seeds(void);
+
+/*
+ * A small group built deterministically with fuzz_env() (suite
+ * MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, PublicMessage handshakes):
+ * alice (leaf 0) created group_id "fuzz-group" and added bob (leaf 1) and
+ * carol (leaf 2), who joined from the Welcome; everyone is at epoch 1.
+ * dave has an unused KeyPackage.  Every identity supports the GroupContext
+ * extension type MLS_EXTENSION_PRIVATE_MIN.  state[] holds each member's serialized
+ * group.  The same code always gives the same bytes.
+ */
+enum { FUZZ_ALICE, FUZZ_BOB, FUZZ_CAROL, FUZZ_DAVE, FUZZ_N_IDS };
+typedef struct fuzz_fixture {
+    mls_identity *id[FUZZ_N_IDS];
+    mls_buf kp[FUZZ_N_IDS];     /* KeyPackage MLSMessages */
+    mls_buf bundle[FUZZ_N_IDS];
+    mls_buf state[FUZZ_CAROL + 1];
+} fuzz_fixture;
+
+/* Builds f (aborts on failure: the harness cannot run without it). */
+void fuzz_fixture_init(fuzz_fixture *f);
+/* A fresh copy of member i's group at epoch 1 (with fuzz_psk_store). */
+mls_group *fuzz_fixture_group(const fuzz_fixture *f, int i);
+/* PSK lookup: external psk_id "psk" has a fixed value, nothing else. */
+const mls_psk_store *fuzz_psk_store(void);
 
 #endif
