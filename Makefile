@@ -196,8 +196,10 @@ fuzz: fuzz-seeds
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-run
 
 fuzz-run: $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_CORPUS)/$$n; \
-	  echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_CORPUS)/$$n; done
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p $(FUZZ_CORPUS)/$$n build/fuzz/crashes/$$n; echo "== $$f"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes/$$n/ \
+	    $(FUZZ_CORPUS)/$$n; done
 
 # Replays every file of tests/fuzz/regressions/<harness>/ (crashers found
 # by fuzzing, kept as regression inputs, and a few valid inputs) through
