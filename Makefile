@@ -34,7 +34,8 @@ endif
 ifeq ($(FUZZ),1)
 B = build/fuzz
 CC = clang
-CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=all
 endif
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
