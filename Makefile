@@ -6,6 +6,8 @@
 #   make vectors [VECTORS=DIR]  run the official RFC 9420 test vectors
 #   make valgrind        the vector runner and unit tests under valgrind
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
+#   make fuzz-regress    replay tests/fuzz/regressions/ through the harnesses
+#                        (gcc build, no libFuzzer; part of check)
 #   make bench-mls       group engine benchmark
 #   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
 
@@ -32,11 +34,18 @@ endif
 ifeq ($(FUZZ),1)
 B = build/fuzz
 CC = clang
-CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=all
 endif
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN = $(FUZZ_NAMES:%=build/fuzz/bin/%)
+# The same harnesses built normally with tests/fuzz/driver.c as main():
+# they replay input files (make fuzz-regress), no clang needed.
+ifneq ($(FUZZ),1)
+FUZZ_REPLAY = $(FUZZ_NAMES:%=$(B)/bin/%)
+endif
 
 DEPS_STAMP = build/.deps-ok
 
@@ -73,8 +82,8 @@ ifneq ($(CLIENT_SRC),)
 PROGRAMS += client
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run bench-mls bench-server clean integration example
-all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS)
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example
+all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
 
 deps $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh
@@ -169,6 +178,7 @@ check: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory example
 	@$(MAKE) --no-print-directory vectors
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
 # The real server under load from N authenticated clients; not part of check.
@@ -180,20 +190,61 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
 	$(VALGRIND) $(VEC_BIN) $(VECTORS)
 
-# Seeds the MLSMessage corpus from messages.json, then runs each harness for
-# FUZZ_SECONDS.  Not part of `make check`.
-fuzz: $(VEC_BIN)
-	@mkdir -p build/fuzz/corpus/fuzz_mls_message
-	MLS_FUZZ_CORPUS=build/fuzz/corpus/fuzz_mls_message $(VEC_BIN) $(VECTORS) messages
+# Fuzzing (tests/fuzz/, README "Fuzzing").  `make fuzz` seeds one corpus
+# per harness in build/fuzz/corpus/<harness>/ from the vectors (the vector
+# runner with MLS_FUZZ_CORPUS) and from the harnesses themselves
+# (MLS_FUZZ_SEEDS: group messages and states they build), then runs each
+# harness for FUZZ_SECONDS.  Not part of `make check`; fuzz-regress is.
+FUZZ_CORPUS = build/fuzz/corpus
+fuzz-seeds: $(VEC_BIN) $(FUZZ_REPLAY)
+	@for n in $(FUZZ_NAMES); do mkdir -p $(FUZZ_CORPUS)/$$n; done
+	MLS_FUZZ_CORPUS=$(FUZZ_CORPUS) $(VEC_BIN) $(VECTORS) > /dev/null
+	@for n in $(FUZZ_NAMES); do MLS_FUZZ_SEEDS=$(FUZZ_CORPUS)/$$n $(B)/bin/$$n > /dev/null; done
+	@for n in $(FUZZ_NAMES); do d=tests/fuzz/regressions/$$n; \
+	  if [ -d $$d ]; then cp $$d/* $(FUZZ_CORPUS)/$$n/; fi; done
+
+fuzz: fuzz-seeds
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-run
 
 fuzz-run: $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
-	  echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n; done
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p $(FUZZ_CORPUS)/$$n build/fuzz/crashes/$$n; echo "== $$f"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/crashes/$$n/ \
+	    $(FUZZ_CORPUS)/$$n; done
 
-build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libmls.a
+# Replays every file of tests/fuzz/regressions/<harness>/ (crashers found
+# by fuzzing, kept as regression inputs, and a few valid inputs) through
+# the normally built harness.
+fuzz-regress: $(FUZZ_REPLAY)
+	@set -e; for n in $(FUZZ_NAMES); do d=tests/fuzz/regressions/$$n; \
+	  if [ -d $$d ]; then $(B)/bin/$$n $$d; fi; done
+
+ifeq ($(FUZZ),1)
+FUZZ_LINK = clang -fsanitize=fuzzer,address,undefined
+build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/tests/fuzz/common.o build/fuzz/libmls.a
 	@mkdir -p $(dir $@)
-	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS_CRYPTO)
+	$(FUZZ_LINK) -o $@ $^ $(LDLIBS_CRYPTO)
+build/fuzz/bin/fuzz_server_%: build/fuzz/tests/fuzz/fuzz_server_%.o build/fuzz/tests/fuzz/common.o $(SERVER_LIB_OBJ) build/fuzz/libmls.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_LINK) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+build/fuzz/bin/fuzz_client_%: build/fuzz/tests/fuzz/fuzz_client_%.o build/fuzz/tests/fuzz/common.o $(CLIENT_LIB_OBJ) build/fuzz/libmls.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_LINK) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+else
+$(B)/bin/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+$(B)/bin/fuzz_server_%: $(B)/tests/fuzz/fuzz_server_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(SERVER_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+$(B)/bin/fuzz_client_%: $(B)/tests/fuzz/fuzz_client_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(CLIENT_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+endif
+# Keep the harness objects (make would delete them as intermediates).
+.SECONDARY: $(FUZZ_SRC:%.c=$(B)/%.o)
+$(B)/tests/fuzz/fuzz_server_%.o: CFLAGS += -Isrc/server
+$(B)/tests/fuzz/fuzz_client_%.o: CFLAGS += -Isrc/client
 
 clean:
 	rm -rf build server client
@@ -201,3 +252,4 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
 -include $(B)/bench/bench_mls.d $(B)/examples/example.d
+-include $(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/common.d $(B)/tests/fuzz/driver.d

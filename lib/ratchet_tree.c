@@ -1183,7 +1183,9 @@ static int side_valid(mls_rtree *t, uint32_t x, uint32_t c, uint32_t s, uint8_t 
         b++;
     uint8_t osth[MLS_MAX_HASH], ph[MLS_MAX_HASH];
     size_t nh = t->suite->nh;
-    err = th_without(t, s, sorted_unmerged + a, b - a, osth);
+    /* No unmerged leaves: sorted_unmerged may be NULL, and NULL + 0 is
+     * undefined behaviour in C. */
+    err = th_without(t, s, b > a ? sorted_unmerged + a : NULL, b - a, osth);
     if (!err)
         err = mls_parent_hash(t->suite, mls_buf_view(&p->encryption_key),
                               mls_buf_view(&p->parent_hash), mls_bytes_of(osth, nh), ph);

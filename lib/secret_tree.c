@@ -365,6 +365,48 @@ out:
     return err;
 }
 
+/*
+ * The first secret of ratchet `type` of a leaf that has no ratchet state
+ * yet, derived from its nearest held ancestor (RFC 9420 §9: "tree"
+ * "left"/"right" down the path, then "handshake"/"application") without
+ * storing or deleting anything.
+ */
+static int peek_leaf_ratchet(const mls_secret_tree *t, uint32_t leaf,
+                             enum mls_ratchet_type type, uint8_t out[MLS_MAX_HASH])
+{
+    const mls_suite *s = t->suite;
+    uint32_t path[MLS_TREE_MAX_DEPTH + 1];
+    uint8_t sec[MLS_MAX_HASH], child[MLS_MAX_HASH];
+    size_t depth = 0;
+    uint32_t x = 2u * leaf;
+    int err = MLS_OK;
+
+    while (!t->nodes[x]) {
+        path[depth++] = x;
+        if ((err = mls_tm_parent(t->n_leaves, x, &x)))
+            return err == MLS_ERR_NOT_FOUND ? MLS_ERR_STATE : err;
+    }
+    memcpy(sec, t->nodes[x], s->nh);
+    while (depth > 0) {
+        uint32_t c = path[--depth];
+        /* In the array layout a left child has the smaller index. */
+        mls_bytes side = c < x ? mls_bytes_of((const uint8_t *)"left", 4)
+                               : mls_bytes_of((const uint8_t *)"right", 5);
+        if ((err = mls_expand_with_label(s, mls_bytes_of(sec, s->nh), "tree", side, child,
+                                         s->nh)))
+            goto out;
+        memcpy(sec, child, s->nh);
+        x = c;
+    }
+    err = mls_expand_with_label(s, mls_bytes_of(sec, s->nh),
+                                type == MLS_RATCHET_HANDSHAKE ? "handshake" : "application",
+                                mls_bytes_of(NULL, 0), out, s->nh);
+out:
+    mls_wipe(sec, sizeof(sec));
+    mls_wipe(child, sizeof(child));
+    return err;
+}
+
 int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf, enum mls_ratchet_type type,
                          uint32_t generation, uint8_t key_out[MLS_MAX_AEAD_KEY],
                          uint8_t nonce_out[MLS_MAX_AEAD_NONCE])
@@ -374,10 +416,26 @@ int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf, enum mls_ratchet_typ
     struct mls_st_key k;
     int err;
 
-    if ((err = check_args(t, type)) || (err = get_leaf(t, leaf, &st)))
+    if ((err = check_args(t, type)))
         return err;
     const mls_suite *s = t->suite;
-    const struct mls_st_ratchet *cur = &st->r[type];
+    const struct mls_st_ratchet *cur;
+    struct mls_st_ratchet fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    if (leaf < t->n_leaves && !t->leaves[leaf]) {
+        /* A sender we have not heard from in this epoch: derive its
+         * ratchet's first secret into fresh rather than through get_leaf,
+         * which would store it and change the tree before the message
+         * is authentic (a failed receive must leave the group as it
+         * was, include/mls/group.h). */
+        if ((err = peek_leaf_ratchet(t, leaf, type, fresh.secret)))
+            return err;
+        cur = &fresh;
+    } else {
+        if ((err = get_leaf(t, leaf, &st)))
+            return err;
+        cur = &st->r[type];
+    }
     if (generation < cur->next) {
         for (size_t i = 0; i < cur->n_kept; i++) {
             if (cur->kept[i].generation == generation) {
@@ -406,6 +464,7 @@ int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf, enum mls_ratchet_typ
 out:
     mls_wipe(&r, sizeof(r));
     mls_wipe(&k, sizeof(k));
+    mls_wipe(&fresh, sizeof(fresh));
     return err;
 }
 

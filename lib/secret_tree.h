@@ -97,8 +97,8 @@ MLS_MUST_CHECK int mls_secret_tree_next(mls_secret_tree *t, uint32_t leaf,
 
 /*
  * The key and nonce mls_secret_tree_get would return for this generation,
- * without consuming them: the ratchet and its kept keys are left as they
- * are (the path down to the leaf may be derived, which deletes no key).  A
+ * without consuming them: nothing in the tree changes (for a leaf not used
+ * yet in this epoch, the path down to it is derived in temporary storage).  A
  * receiver peeks, decrypts and authenticates the message, and only then
  * consumes the key with mls_secret_tree_get, so a forged or corrupted
  * message cannot make it lose a key (RFC 9420 §9.2 asks for deletion once a

@@ -173,6 +173,47 @@ static void test_deletion_schedule(void)
     CHECK(t.nodes == NULL && t.leaves == NULL);
 }
 
+/* Peeking never changes the tree, also for a leaf not used yet (found by
+ * tests/fuzz/fuzz_group_process: a PrivateMessage whose sender data
+ * decrypted but whose content did not changed the group's state), and it
+ * gives the keys mls_secret_tree_get gives afterwards. */
+static void test_peek_changes_nothing(void)
+{
+    const mls_suite *s = suite1();
+    uint8_t enc[MLS_MAX_HASH], k1[MLS_MAX_AEAD_KEY], n1[MLS_MAX_AEAD_NONCE];
+    uint8_t k2[MLS_MAX_AEAD_KEY], n2[MLS_MAX_AEAD_NONCE];
+    mls_secret_tree t;
+    mls_buf before, after;
+
+    memset(enc, 7, sizeof(enc));
+    mls_buf_init(&before);
+    mls_buf_init(&after);
+    CHECK_OK(mls_secret_tree_init(&t, s, secret_of(enc, s), 8, NULL));
+    /* Leaf 2 used, so leaf 3 hangs below a held node; leaf 6 below the
+     * root's right child. */
+    CHECK_OK(mls_secret_tree_get(&t, 2, MLS_RATCHET_APPLICATION, 0, k1, n1));
+    CHECK_OK(mls_secret_tree_write(&t, &before));
+    for (uint32_t leaf = 0; leaf < 8; leaf++) {
+        for (int type = 0; type < 2; type++) {
+            enum mls_ratchet_type rt = type ? MLS_RATCHET_APPLICATION : MLS_RATCHET_HANDSHAKE;
+            CHECK_OK(mls_secret_tree_peek(&t, leaf, rt, 3, k1, n1));
+            mls_buf_reset(&after);
+            CHECK_OK(mls_secret_tree_write(&t, &after));
+            CHECK(after.n == before.n && same(after.p, before.p, before.n));
+        }
+    }
+    /* What was peeked is what get returns. */
+    CHECK_OK(mls_secret_tree_peek(&t, 6, MLS_RATCHET_HANDSHAKE, 5, k1, n1));
+    CHECK_OK(mls_secret_tree_get(&t, 6, MLS_RATCHET_HANDSHAKE, 5, k2, n2));
+    CHECK(same(k1, k2, s->nk) && same(n1, n2, s->nn));
+    CHECK_OK(mls_secret_tree_peek(&t, 3, MLS_RATCHET_APPLICATION, 0, k1, n1));
+    CHECK_OK(mls_secret_tree_get(&t, 3, MLS_RATCHET_APPLICATION, 0, k2, n2));
+    CHECK(same(k1, k2, s->nk) && same(n1, n2, s->nn));
+    mls_buf_clear(&before);
+    mls_buf_clear(&after);
+    mls_secret_tree_clear(&t);
+}
+
 /* A large group: only the path to the leaf used is derived. */
 static void test_large_tree(void)
 {
@@ -265,6 +306,7 @@ int main(void)
     test_send_receive_out_of_order();
     test_window();
     test_deletion_schedule();
+    test_peek_changes_nothing();
     test_large_tree();
     test_bad_arguments();
     test_all_suites();

@@ -170,6 +170,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < total; i++) {
             fail_reason[0] = 0;
             int rc = files[f].fn ? files[f].fn(json_array_get(root, i)) : -1;
+            vec_fuzz_seeds(files[f].name, json_array_get(root, i));
             if (!files[f].fn)
                 snprintf(fail_reason, sizeof(fail_reason), "no checker for this file");
             if (rc == 0) {

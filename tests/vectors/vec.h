@@ -32,6 +32,11 @@ int vec_expect(json_t *obj, const char *key, mls_bytes got);
 /* Compares two byte strings, naming `what` on a mismatch. */
 int vec_expect_bytes(const char *what, mls_bytes want, mls_bytes got);
 
+/* With MLS_FUZZ_CORPUS set to a directory, writes the byte strings of one
+ * entry of vector file `file` (name without .json) as seed inputs of the
+ * fuzz harnesses, into <dir>/<harness>/ (tests/fuzz/, vec_fuzz_seeds.c). */
+void vec_fuzz_seeds(const char *file, json_t *entry);
+
 /* Checkers, one per file.  Weak so that the runner links while a file's
  * checker is not written; a missing checker counts every entry as failed. */
 #define VEC_CHECK(name) int name(json_t *entry) __attribute__((weak))

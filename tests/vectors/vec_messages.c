@@ -7,8 +7,7 @@
  * prefix-free, so a decoder that accepts a truncation is reading past what
  * it was given or not demanding full consumption (ASan watches the reads).
  *
- * With MLS_FUZZ_CORPUS set to a directory, the MLSMessage fields are also
- * written there as the seed corpus of tests/fuzz/fuzz_mls_message.c.
+ * (Fuzz seeds from this file: vec_fuzz_seeds.c.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,21 +85,6 @@ static const struct field fields[] = {
     {"private_message", rt_message, MLS_WIRE_PRIVATE_MESSAGE << 8},
 };
 
-static void write_seed(const struct field *f, mls_bytes in)
-{
-    static unsigned counter;
-    const char *dir = getenv("MLS_FUZZ_CORPUS");
-    char path[4096];
-    if (!dir || f->fn != rt_message)
-        return;
-    snprintf(path, sizeof(path), "%s/%s-%u", dir, f->name, counter++);
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return;
-    fwrite(in.p, 1, in.n, fp);
-    fclose(fp);
-}
-
 static int check_field(json_t *entry, const struct field *f)
 {
     mls_buf in, out;
@@ -122,7 +106,6 @@ static int check_field(json_t *entry, const struct field *f)
     }
     if (vec_expect_bytes(f->name, mls_buf_view(&in), mls_buf_view(&out)))
         goto out;
-    write_seed(f, mls_buf_view(&in));
     for (size_t len = 0; len < in.n; len++) {
         mls_buf_reset(&out);
         if (f->fn(mls_bytes_of(in.p, len), &out, &kind) == MLS_OK) {
