@@ -243,8 +243,8 @@ $(B)/bin/fuzz_client_%: $(B)/tests/fuzz/fuzz_client_%.o $(B)/tests/fuzz/common.o
 endif
 # Keep the harness objects (make would delete them as intermediates).
 .SECONDARY: $(FUZZ_SRC:%.c=$(B)/%.o)
-$(B)/tests/fuzz/fuzz_server_%.o: CFLAGS += -Isrc/server
-$(B)/tests/fuzz/fuzz_client_%.o: CFLAGS += -Isrc/client
+$(B)/tests/fuzz/fuzz_server_%.o: CFLAGS += -Isrc/server -Isrc/common
+$(B)/tests/fuzz/fuzz_client_%.o: CFLAGS += -Isrc/client -Isrc/common
 
 clean:
 	rm -rf build server client

@@ -99,7 +99,7 @@ static void seed_json(const char *name, uint8_t mode, const char *json)
 
 static char *b64(mls_bytes b)
 {
-    char *t = srv_b64_encode(b.p, b.n);
+    char *t = chat_b64_encode(b.p, b.n);
     must(t != NULL, "base64");
     return t;
 }

@@ -199,16 +199,16 @@ static void test_peek_changes_nothing(void)
             CHECK_OK(mls_secret_tree_peek(&t, leaf, rt, 3, k1, n1));
             mls_buf_reset(&after);
             CHECK_OK(mls_secret_tree_write(&t, &after));
-            CHECK(after.n == before.n && same(after.p, before.p, before.n));
+            CHECK(after.n == before.n && test_same(after.p, before.p, before.n));
         }
     }
     /* What was peeked is what get returns. */
     CHECK_OK(mls_secret_tree_peek(&t, 6, MLS_RATCHET_HANDSHAKE, 5, k1, n1));
     CHECK_OK(mls_secret_tree_get(&t, 6, MLS_RATCHET_HANDSHAKE, 5, k2, n2));
-    CHECK(same(k1, k2, s->nk) && same(n1, n2, s->nn));
+    CHECK(test_same(k1, k2, s->nk) && test_same(n1, n2, s->nn));
     CHECK_OK(mls_secret_tree_peek(&t, 3, MLS_RATCHET_APPLICATION, 0, k1, n1));
     CHECK_OK(mls_secret_tree_get(&t, 3, MLS_RATCHET_APPLICATION, 0, k2, n2));
-    CHECK(same(k1, k2, s->nk) && same(n1, n2, s->nn));
+    CHECK(test_same(k1, k2, s->nk) && test_same(n1, n2, s->nn));
     mls_buf_clear(&before);
     mls_buf_clear(&after);
     mls_secret_tree_clear(&t);
