@@ -74,12 +74,12 @@ CLIENT_SRC = $(wildcard src/client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
 
-PROGRAMS =
-ifneq ($(SERVER_SRC),)
-PROGRAMS += server
-endif
-ifneq ($(CLIENT_SRC),)
-PROGRAMS += client
+# ./server and ./client at the top are the release programs; a SANITIZE=1
+# build keeps its programs in build/san/bin (the tests use those).
+ifeq ($(SANITIZE),1)
+PROGRAMS = $(B)/bin/server $(B)/bin/client
+else
+PROGRAMS = server client
 endif
 
 .PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example
