@@ -13,15 +13,18 @@
 
 /* ---------------------------------------------------------------- shared */
 
-/* A fresh next-epoch state: copies of the current context, tree and
- * private keys, to which the commit is applied. */
-static int next_from_current(const mls_group *g, mls_epoch_state *next)
+/* A fresh next-epoch state to which the commit is applied: copies of the
+ * current context and private keys, and an overlay over the current tree
+ * (O(1); it records only the slots the commit changes, so a failed commit
+ * leaves the current tree as it was and a successful one is written into
+ * it by mls_group_install_epoch in O(changed slots)). */
+static int next_from_current(mls_group *g, mls_epoch_state *next)
 {
     int err;
 
     memset(next, 0, sizeof(*next));
     if ((err = mls_group_context_copy(&next->ctx, &g->cur.ctx)) != 0 ||
-        (err = mls_rtree_copy(&next->tree, &g->cur.tree)) != 0 ||
+        (err = mls_rtree_overlay(&next->tree, &g->cur.tree)) != 0 ||
         (err = mls_treekem_priv_copy(&next->priv, &g->cur.priv)) != 0) {
         mls_epoch_state_clear(next);
         return err;
