@@ -407,6 +407,7 @@ void mls_rtree_clear(mls_rtree *t)
     free(t->members);
     ki_clear(&t->by_enc);
     ki_clear(&t->by_sig);
+    free(t->creds);
     memset(t, 0, sizeof(*t));
 }
 
@@ -449,6 +450,66 @@ static int ensure_cap(mls_rtree *t, uint32_t width)
     return MLS_OK;
 }
 
+/* ================================================================ credential type counts
+ *
+ * §7.3 asks that every member support the credential types of all members;
+ * counting, per type, the leaves that use it and the leaves that list it
+ * makes checking one leaf O(types) instead of a scan of the tree.  Plain
+ * trees count in index_leaf and put_node; an overlay keeps its own copy of
+ * the counts, which replaces the base's when it is applied. */
+
+static mls_rtree_cred_count *cred_find(const mls_rtree *t, uint16_t type)
+{
+    for (size_t i = 0; i < t->n_creds; i++)
+        if (t->creds[i].type == type)
+            return &t->creds[i];
+    return NULL;
+}
+
+/* Room for the entries leaf ln may add. */
+static int cred_reserve(mls_rtree *t, const mls_leaf_node *ln)
+{
+    size_t need = t->n_creds + ln->capabilities.credentials.n + 1;
+    if (need <= t->cap_creds)
+        return MLS_OK;
+    mls_rtree_cred_count *v = realloc(t->creds, need * sizeof(*v));
+    if (!v)
+        return MLS_ERR_NOMEM;
+    t->creds = v;
+    t->cap_creds = need;
+    return MLS_OK;
+}
+
+/* The entry of type, created at zero (room reserved by cred_reserve). */
+static mls_rtree_cred_count *cred_entry(mls_rtree *t, uint16_t type)
+{
+    mls_rtree_cred_count *c = cred_find(t, type);
+    if (c)
+        return c;
+    c = &t->creds[t->n_creds++];
+    c->type = type;
+    c->used = 0;
+    c->supported = 0;
+    return c;
+}
+
+/* Counts leaf ln in (d = 1) or out (d = -1); a type listed twice in its
+ * capabilities counts once. */
+static void cred_count(mls_rtree *t, const mls_leaf_node *ln, int d)
+{
+    const mls_u16_list *l = &ln->capabilities.credentials;
+    cred_entry(t, ln->credential.type)->used += (uint32_t)d;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = 0;
+        while (k < i && l->v[k] != l->v[i])
+            k++;
+        if (k == i)
+            cred_entry(t, l->v[i])->supported += (uint32_t)d;
+    }
+}
+
+/* ================================================================ key indexes of a plain tree */
+
 static int index_leaf(mls_rtree *t, uint32_t leaf)
 {
     const mls_node *n = t->nodes[2 * leaf];
@@ -457,6 +518,8 @@ static int index_leaf(mls_rtree *t, uint32_t leaf)
     int err = ki_reserve(&t->by_enc, 1);
     if (!err)
         err = ki_reserve(&t->by_sig, 1);
+    if (!err)
+        err = cred_reserve(t, &n->leaf);
     if (err)
         return err;
     if (ki_slot_of(&t->by_enc, n->leaf.encryption_key.p, n->leaf.encryption_key.n) >= 0 ||
@@ -464,6 +527,7 @@ static int index_leaf(mls_rtree *t, uint32_t leaf)
         return MLS_ERR_INVALID;
     ki_put(&t->by_enc, n->leaf.encryption_key.p, n->leaf.encryption_key.n, leaf);
     ki_put(&t->by_sig, n->leaf.signature_key.p, n->leaf.signature_key.n, leaf);
+    cred_count(t, &n->leaf, 1);
     return MLS_OK;
 }
 
@@ -916,6 +980,8 @@ static int extend(mls_rtree *t)
 static void put_node(mls_rtree *t, uint32_t x, mls_node *nn)
 {
     int is_leaf = !(x & 1);
+    if (is_leaf && node_at(t, x))
+        cred_count(t, &node_at(t, x)->leaf, -1);
     if (!t->base) {
         if (is_leaf)
             unindex_leaf(t, x / 2);
@@ -939,6 +1005,7 @@ static void put_node(mls_rtree *t, uint32_t x, mls_node *nn)
     if (is_leaf && nn) {
         ki_put(&t->by_enc, nn->leaf.encryption_key.p, nn->leaf.encryption_key.n, x / 2);
         ki_put(&t->by_sig, nn->leaf.signature_key.p, nn->leaf.signature_key.n, x / 2);
+        cred_count(t, &nn->leaf, 1);
     }
 }
 
@@ -1009,6 +1076,8 @@ static int check_keys(mls_rtree *t, const mls_leaf_node *ln, uint32_t leaf)
     int err = ki_reserve(&t->by_enc, 1);
     if (!err)
         err = ki_reserve(&t->by_sig, 1);
+    if (!err)
+        err = cred_reserve(t, ln);
     return err;
 }
 
@@ -1167,6 +1236,13 @@ int mls_rtree_overlay(mls_rtree *ov, mls_rtree *base)
     if (!ov || !base || base->base)
         return MLS_ERR_ARG;
     mls_rtree_init(ov, base->suite);
+    if (base->n_creds) {
+        ov->creds = malloc(base->n_creds * sizeof(*ov->creds));
+        if (!ov->creds)
+            return MLS_ERR_NOMEM;
+        memcpy(ov->creds, base->creds, base->n_creds * sizeof(*ov->creds));
+        ov->n_creds = ov->cap_creds = base->n_creds;
+    }
     ov->base = base;
     ov->n_leaves = base->n_leaves;
     return MLS_OK;
@@ -1233,6 +1309,10 @@ void mls_rtree_overlay_apply(mls_rtree *ov)
         ki_put(&b->by_sig, ln->signature_key.p, ln->signature_key.n, sl->x / 2);
     }
     b->n_leaves = ov->n_leaves;
+    free(b->creds);
+    b->creds = ov->creds;
+    b->n_creds = ov->n_creds;
+    b->cap_creds = ov->cap_creds;
     /* The nodes now belong to the base. */
     free(ov->ov);
     ki_clear(&ov->by_enc);
@@ -1639,23 +1719,31 @@ int mls_leaf_node_validate(const mls_suite *s, const mls_leaf_node *ln, uint32_t
 
 int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln, uint32_t leaf)
 {
+    const mls_node *cur = leaf < t->n_leaves ? node_at(t, 2 * leaf) : NULL;
+    const mls_leaf_node *cl = cur ? &cur->leaf : NULL;
+    const mls_rtree_cred_count *c;
     uint32_t other;
+
     if (!tree_find(t, 0, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
     if (!tree_find(t, 1, mls_buf_view(&ln->signature_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
-    for (uint32_t i = 0; i < t->n_leaves; i++) {
-        const mls_node *n = node_at(t, 2 * i);
-        if (!n || i == leaf)
-            continue;
-        /* §7.3: the credential types in use are supported both ways. */
-        if (!mls_u16_list_contains(&n->leaf.capabilities.credentials, ln->credential.type) ||
-            !mls_u16_list_contains(&ln->capabilities.credentials, n->leaf.credential.type))
+    /* §7.3: every other member supports ln's credential type ... */
+    uint32_t others = mls_rtree_member_count(t) - (cl ? 1u : 0u);
+    c = cred_find(t, ln->credential.type);
+    uint32_t sup = c ? c->supported : 0;
+    if (cl && mls_u16_list_contains(&cl->capabilities.credentials, ln->credential.type))
+        sup--;
+    if (sup != others)
+        return MLS_ERR_INVALID;
+    /* ... and ln supports every type the others use. */
+    for (size_t i = 0; i < t->n_creds; i++) {
+        uint32_t used = t->creds[i].used - (cl && cl->credential.type == t->creds[i].type);
+        if (used && !mls_u16_list_contains(&ln->capabilities.credentials, t->creds[i].type))
             return MLS_ERR_INVALID;
     }
     return MLS_OK;
 }
-
 static int cmp_u16_fn(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;

@@ -69,6 +69,14 @@ typedef struct mls_rtree_key_index {
     size_t n;
 } mls_rtree_key_index;
 
+/* Per credential type: how many leaves use it and how many list it in
+ * capabilities.credentials (internal to ratchet_tree.c). */
+typedef struct mls_rtree_cred_count {
+    uint16_t type;
+    uint32_t used;
+    uint32_t supported;
+} mls_rtree_cred_count;
+
 typedef struct mls_rtree {
     const mls_suite *suite;
     uint32_t n_leaves;    /* 0 or a power of two */
@@ -80,6 +88,9 @@ typedef struct mls_rtree {
     uint32_t cap_nodes;   /* allocated node slots */
     mls_rtree_key_index by_enc; /* leaf encryption_key -> leaf index */
     mls_rtree_key_index by_sig; /* leaf signature_key -> leaf index */
+    mls_rtree_cred_count *creds; /* credential types of the leaves (an
+                                  * overlay keeps its own full copy) */
+    size_t n_creds, cap_creds;
     /* Overlay only (base != NULL): the arrays above are unused, the key
      * indexes hold the keys of the leaves the overlay put in, and ov is an
      * open-addressing table of the touched slots (ov_cap 0 or a power of
@@ -292,8 +303,9 @@ MLS_MUST_CHECK int mls_leaf_node_validate(const mls_suite *s, const mls_leaf_nod
  * `leaf` (which may be blank or hold the leaf being replaced): its
  * encryption and signature keys are not used by another leaf, its
  * credential type is supported by every other member and it supports every
- * credential type in use by the others (§7.3).  Uses the key indexes and a
- * per-call scan of the credential types, O(n) for the last check.
+ * credential type in use by the others (§7.3).  Uses the key indexes and
+ * the per-type counts of credential use and support: O(number of
+ * credential types), not O(n).
  */
 MLS_MUST_CHECK int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln,
                                              uint32_t leaf);

@@ -558,6 +558,72 @@ static void test_overlay(const mls_suite *s, struct member *m)
     mls_rtree_clear(&base);
 }
 
+/* §7.3 credential compatibility from the per-type counts, on a plain tree
+ * and on an overlay (whose counts diverge from its base's). */
+static int set_creds(mls_leaf_node *ln, uint16_t type, const uint16_t *caps, size_t n)
+{
+    uint16_t *v = malloc(n * sizeof(*v));
+    if (!v)
+        return MLS_ERR_NOMEM;
+    memcpy(v, caps, n * sizeof(*v));
+    free(ln->capabilities.credentials.v);
+    ln->capabilities.credentials.v = v;
+    ln->capabilities.credentials.n = n;
+    ln->credential.type = type;
+    return MLS_OK;
+}
+
+static void test_credential_types(const mls_suite *s, struct member *m)
+{
+    static const uint16_t basic[] = {MLS_CREDENTIAL_BASIC};
+    static const uint16_t both[] = {MLS_CREDENTIAL_X509, MLS_CREDENTIAL_BASIC, MLS_CREDENTIAL_X509};
+    static const uint16_t x509[] = {MLS_CREDENTIAL_X509};
+    mls_rtree t, ov;
+    mls_leaf_node ln;
+    uint32_t leaf, k = 5000;
+
+    mls_rtree_init(&t, s);
+    memset(&ov, 0, sizeof(ov));
+    CHECK_OK(mls_leaf_node_copy(&ln, &m[0].ln));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(set_keys(&ln, k++));
+        CHECK_OK(mls_rtree_add_leaf(&t, &ln, &leaf));
+    }
+    CHECK_OK(set_keys(&ln, k++));
+    /* An X.509 newcomer: the members do not support it. */
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_X509, both, 3));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    /* A basic newcomer that does not support basic. */
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, x509, 1));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, both, 3));
+    CHECK_OK(mls_rtree_check_leaf_fits(&t, &ln, 3));
+    /* In an overlay every member comes to support X.509 too. */
+    CHECK_OK(mls_rtree_overlay(&ov, &t));
+    for (uint32_t i = 0; i < 3; i++) {
+        CHECK_OK(set_keys(&ln, k++));
+        CHECK_OK(mls_rtree_update_leaf(&ov, i, &ln));
+    }
+    CHECK_OK(set_keys(&ln, k++));
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_X509, both, 3));
+    CHECK_OK(mls_rtree_check_leaf_fits(&ov, &ln, 3));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    CHECK_OK(mls_rtree_add_leaf(&ov, &ln, &leaf));
+    /* With an X.509 member in, a newcomer must support X.509 ... */
+    CHECK_OK(set_keys(&ln, k++));
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, basic, 1));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&ov, &ln, 4), MLS_ERR_INVALID);
+    /* ... except when it replaces that member. */
+    CHECK_OK(mls_rtree_check_leaf_fits(&ov, &ln, leaf));
+    CHECK_OK(mls_rtree_overlay_reserve(&ov));
+    mls_rtree_overlay_apply(&ov);
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 4), MLS_ERR_INVALID);
+    CHECK_OK(mls_rtree_remove_leaf(&t, leaf));
+    CHECK_OK(mls_rtree_check_leaf_fits(&t, &ln, 4));
+    mls_leaf_node_clear(&ln);
+    mls_rtree_clear(&t);
+}
+
 int main(void)
 {
     const mls_suite *s = mls_suite_get(SUITE);
@@ -570,6 +636,7 @@ int main(void)
     test_index_churn(s, m);
     test_cache(s, m);
     test_overlay(s, m);
+    test_credential_types(s, m);
     for (int i = 0; i < 8; i++)
         member_clear(&m[i]);
     TEST_MAIN_END("test_ratchet_tree");
