@@ -540,9 +540,20 @@ int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_com
     if ((err = mls_group_make_group_info(g, &sc->next, 1, &m.group_info)) != 0 ||
         (err = mls_message_wrap(&m, &sc->group_info)) != 0)
         goto out;
-    if ((err = mls_rtree_encode(&sc->next.tree, &sc->ratchet_tree)) != 0)
-        goto out;
-    if (ap.n_added && (err = mls_welcome_build(g, &sc->next, &ap, &pd, has_path, sc)) != 0)
+    /* The tree is encoded once, in the GroupInfo's ratchet_tree extension
+     * (RFC 9420 §12.4.3.3), which the Welcome reuses. */
+    {
+        const mls_extension *rt =
+            mls_extension_list_find(&m.group_info.extensions, MLS_EXT_RATCHET_TREE);
+        if (!rt) {
+            err = MLS_ERR_STATE;
+            goto out;
+        }
+        if ((err = mls_buf_copy(&sc->ratchet_tree, &rt->data)) != 0)
+            goto out;
+    }
+    if (ap.n_added &&
+        (err = mls_welcome_build(g, &sc->next, &ap, &pd, has_path, &m.group_info, sc)) != 0)
         goto out;
     if ((err = changed_leaves(&ap, has_path, own, &sc->changed, &sc->n_changed)) != 0)
         goto out;
