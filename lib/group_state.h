@@ -172,7 +172,7 @@ MLS_MUST_CHECK int mls_proposals_validate(const mls_group *g, const mls_prop_ite
                                           int check_lifetime);
 /*
  * RFC 9420 §12.3: applies the list to next (a copy of the current epoch's
- * tree and context): extensions, Updates, Removes, Adds in order, then
+ * context, and an overlay over its tree, see ratchet_tree.h): extensions, Updates, Removes, Adds in order, then
  * notes PSKs, ExternalInit and ReInit.  Also checks what depends on the
  * new state (capabilities against the new extensions).
  */
