@@ -13,15 +13,18 @@
 
 /* ---------------------------------------------------------------- shared */
 
-/* A fresh next-epoch state: copies of the current context, tree and
- * private keys, to which the commit is applied. */
-static int next_from_current(const mls_group *g, mls_epoch_state *next)
+/* A fresh next-epoch state to which the commit is applied: copies of the
+ * current context and private keys, and an overlay over the current tree
+ * (O(1); it records only the slots the commit changes, so a failed commit
+ * leaves the current tree as it was and a successful one is written into
+ * it by mls_group_install_epoch in O(changed slots)). */
+static int next_from_current(mls_group *g, mls_epoch_state *next)
 {
     int err;
 
     memset(next, 0, sizeof(*next));
     if ((err = mls_group_context_copy(&next->ctx, &g->cur.ctx)) != 0 ||
-        (err = mls_rtree_copy(&next->tree, &g->cur.tree)) != 0 ||
+        (err = mls_rtree_overlay(&next->tree, &g->cur.tree)) != 0 ||
         (err = mls_treekem_priv_copy(&next->priv, &g->cur.priv)) != 0) {
         mls_epoch_state_clear(next);
         return err;
@@ -537,9 +540,20 @@ int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_com
     if ((err = mls_group_make_group_info(g, &sc->next, 1, &m.group_info)) != 0 ||
         (err = mls_message_wrap(&m, &sc->group_info)) != 0)
         goto out;
-    if ((err = mls_rtree_encode(&sc->next.tree, &sc->ratchet_tree)) != 0)
-        goto out;
-    if (ap.n_added && (err = mls_welcome_build(g, &sc->next, &ap, &pd, has_path, sc)) != 0)
+    /* The tree is encoded once, in the GroupInfo's ratchet_tree extension
+     * (RFC 9420 §12.4.3.3), which the Welcome reuses. */
+    {
+        const mls_extension *rt =
+            mls_extension_list_find(&m.group_info.extensions, MLS_EXT_RATCHET_TREE);
+        if (!rt) {
+            err = MLS_ERR_STATE;
+            goto out;
+        }
+        if ((err = mls_buf_copy(&sc->ratchet_tree, &rt->data)) != 0)
+            goto out;
+    }
+    if (ap.n_added &&
+        (err = mls_welcome_build(g, &sc->next, &ap, &pd, has_path, &m.group_info, sc)) != 0)
         goto out;
     if ((err = changed_leaves(&ap, has_path, own, &sc->changed, &sc->n_changed)) != 0)
         goto out;

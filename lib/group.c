@@ -645,9 +645,16 @@ int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t 
     mls_resumption_entry *nr;
     mls_secret_tree_config c = stree_cfg(g);
     mls_secret_tree st;
+    mls_rtree *base = mls_rtree_overlay_base(&next->tree);
     int err;
 
+    /* next's tree is either a tree of its own or an overlay over the
+     * current tree (commit.c), written into it below. */
+    if (base && base != &g->cur.tree)
+        return MLS_ERR_STATE;
     /* Everything that can fail first, so the group is unchanged on error. */
+    if (base && (err = mls_rtree_overlay_reserve(&next->tree)) != 0)
+        return err;
     err = mls_secret_tree_init(&st, g->suite,
                                mls_bytes_of(next->sec.encryption_secret, g->suite->nh),
                                mls_rtree_n_leaves(&next->tree), &c);
@@ -674,6 +681,12 @@ int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t 
     }
     mls_secret_tree_clear(&g->stree);
     g->stree = st;
+    if (base) {
+        /* The current tree becomes the new one in O(changed slots). */
+        mls_rtree_overlay_apply(&next->tree);
+        next->tree = g->cur.tree;
+        memset(&g->cur.tree, 0, sizeof(g->cur.tree));
+    }
     mls_epoch_state_clear(&g->cur);
     g->cur = *next;
     memset(next, 0, sizeof(*next));

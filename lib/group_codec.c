@@ -211,6 +211,14 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
     R(mls_read_vec(&r, &sub));
     R(mls_rtree_import_bytes(&g->cur.tree, s,
                              mls_bytes_of(sub.p + sub.off, mls_reader_left(&sub))));
+    /* The tree hash cache is filled here, with the O(n) decoding, and not
+     * by the first commit processed after loading; the tree must be the
+     * one the GroupContext names (RFC 9420 §8.1 tree_hash). */
+    {
+        uint8_t th[MLS_MAX_HASH];
+        R(mls_rtree_root_hash(&g->cur.tree, th));
+        BAD(g->cur.ctx.tree_hash.n != s->nh || memcmp(th, g->cur.ctx.tree_hash.p, s->nh) != 0);
+    }
     R(mls_read_u32(&r, &g->cur.priv.leaf));
     BAD(!mls_rtree_leaf(&g->cur.tree, g->cur.priv.leaf));
     g->cur.priv.suite = s;

@@ -181,7 +181,7 @@ MLS_MUST_CHECK int mls_external_remove_check(const mls_group *g, const mls_prop_
                                              mls_bytes enc_key);
 /*
  * RFC 9420 §12.3: applies the list to next (a copy of the current epoch's
- * tree and context): extensions, Updates, Removes, Adds in order, then
+ * context, and an overlay over its tree, see ratchet_tree.h): extensions, Updates, Removes, Adds in order, then
  * notes PSKs, ExternalInit and ReInit.  Also checks what depends on the
  * new state (capabilities against the new extensions).
  */
@@ -225,10 +225,14 @@ MLS_MUST_CHECK int mls_commit_process(mls_group *g, const mls_authenticated_cont
 
 /* ---------------------------------------------------------------- join.c */
 
-/* Builds the Welcome for the added members of a commit being created. */
+/* Builds the Welcome for the added members of a commit being created.
+ * gi_tree is the signed GroupInfo of next with the ratchet_tree extension
+ * the commit already made (reused when the Welcome carries the tree,
+ * rather than encoding and signing the whole tree again). */
 MLS_MUST_CHECK int mls_welcome_build(const mls_group *g, mls_epoch_state *next,
                                      const mls_applied *ap, const mls_treekem_pending *pd,
-                                     int has_path, mls_staged_commit *sc);
+                                     int has_path, const mls_group_info *gi_tree,
+                                     mls_staged_commit *sc);
 
 /* ---------------------------------------------------------------- group_message.c */
 

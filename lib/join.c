@@ -16,7 +16,8 @@
 /* ---------------------------------------------------------------- Welcome (committer) */
 
 int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_applied *ap,
-                      const mls_treekem_pending *pd, int has_path, mls_staged_commit *sc)
+                      const mls_treekem_pending *pd, int has_path, const mls_group_info *gi_tree,
+                      mls_staged_commit *sc)
 {
     const mls_suite *s = g->suite;
     mls_group_info gi;
@@ -46,9 +47,12 @@ int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_appli
     }
     /* RFC 9420 §12.4.3.1: the GroupInfo of the new epoch, encrypted under
      * the welcome key. */
-    if ((err = mls_group_make_group_info(g, next, g->cfg.ratchet_tree_in_welcome, &gi)) != 0 ||
-        (err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
-                                              &gi, &egi)) != 0)
+    if (!g->cfg.ratchet_tree_in_welcome &&
+        (err = mls_group_make_group_info(g, next, 0, &gi)) != 0)
+        goto out;
+    if ((err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
+                                              g->cfg.ratchet_tree_in_welcome ? gi_tree : &gi,
+                                              &egi)) != 0)
         goto out;
     if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0 ||
         (err = mls_encrypt_context_hash(s, "Welcome", mls_buf_view(&egi), ctx_hash)) != 0)

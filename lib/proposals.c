@@ -321,72 +321,6 @@ out:
 
 /* ---------------------------------------------------------------- application */
 
-/* Credential types in use and supported by all, over the tree's members
- * (RFC 9420 §7.3), to check new leaves in O(1) each instead of a scan. */
-typedef struct cred_summary {
-    uint16_t used[16];
-    size_t n_used;
-    uint16_t all[16];   /* supported by every member */
-    size_t n_all;
-    int overflow;
-} cred_summary;
-
-static int u16_in(const uint16_t *v, size_t n, uint16_t x)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i] == x)
-            return 1;
-    return 0;
-}
-
-static void cred_add_leaf(cred_summary *cs, const mls_leaf_node *ln, int first)
-{
-    const mls_u16_list *c = &ln->capabilities.credentials;
-    size_t i, k;
-
-    if (!u16_in(cs->used, cs->n_used, ln->credential.type)) {
-        if (cs->n_used == 16)
-            cs->overflow = 1;
-        else
-            cs->used[cs->n_used++] = ln->credential.type;
-    }
-    if (first) {
-        for (i = 0; i < c->n && cs->n_all < 16; i++)
-            if (!u16_in(cs->all, cs->n_all, c->v[i]))
-                cs->all[cs->n_all++] = c->v[i];
-        return;
-    }
-    for (i = k = 0; i < cs->n_all; i++)
-        if (mls_u16_list_contains(c, cs->all[i]))
-            cs->all[k++] = cs->all[i];
-    cs->n_all = k;
-}
-
-static int cred_fits(const cred_summary *cs, const mls_leaf_node *ln)
-{
-    if (cs->overflow)
-        return 0;
-    if (!u16_in(cs->all, cs->n_all, ln->credential.type))
-        return 0;
-    for (size_t i = 0; i < cs->n_used; i++)
-        if (!mls_u16_list_contains(&ln->capabilities.credentials, cs->used[i]))
-            return 0;
-    return 1;
-}
-
-static void cred_summarize(const mls_rtree *t, cred_summary *cs)
-{
-    int first = 1;
-    memset(cs, 0, sizeof(*cs));
-    for (uint32_t i = 0; i < mls_rtree_n_leaves(t); i++) {
-        const mls_leaf_node *ln = mls_rtree_leaf(t, i);
-        if (!ln)
-            continue;
-        cred_add_leaf(cs, ln, first);
-        first = 0;
-    }
-}
-
 static int u32_push(uint32_t **v, size_t *n, uint32_t x)
 {
     uint32_t *nv = realloc(*v, (*n + 1) * sizeof(uint32_t));
@@ -402,9 +336,8 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
 {
     mls_applied a;
     mls_required_capabilities rc;
-    cred_summary cs;
     int has_rc = 0, err = 0;
-    size_t i;
+    size_t i, k;
 
     memset(&a, 0, sizeof(a));
     memset(&rc, 0, sizeof(rc));
@@ -520,18 +453,22 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         }
     }
     /* §7.3: credential types of new and updated leaves are supported by
-     * all members, and they support all types in use. */
-    if (a.n_added || a.n_updated) {
-        cred_summarize(&next->tree, &cs);
-        for (i = 0; i < n; i++) {
-            const mls_proposal *p = items[i].p;
-            const mls_leaf_node *ln = p->type == MLS_PROPOSAL_ADD ? &p->add.key_package.leaf_node
-                                      : p->type == MLS_PROPOSAL_UPDATE ? &p->update.leaf_node
-                                                                       : NULL;
-            if (ln && !cred_fits(&cs, ln)) {
-                err = MLS_ERR_INVALID;
-                goto out;
-            }
+     * all members, and they support all types in use (the tree's per-type
+     * counts: no scan of the members). */
+    for (i = 0, k = 0; i < n; i++) {
+        const mls_proposal *p = items[i].p;
+        const mls_leaf_node *ln = NULL;
+        uint32_t leaf = 0;
+        if (p->type == MLS_PROPOSAL_ADD) {
+            ln = &p->add.key_package.leaf_node;
+            leaf = a.added[k++];
+        } else if (p->type == MLS_PROPOSAL_UPDATE) {
+            ln = &p->update.leaf_node;
+            leaf = items[i].sender.index;
+        }
+        if (ln && mls_rtree_check_leaf_fits(&next->tree, ln, leaf) != 0) {
+            err = MLS_ERR_INVALID;
+            goto out;
         }
     }
     *out = a;

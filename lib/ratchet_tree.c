@@ -192,6 +192,184 @@ static int ki_find(const mls_rtree_key_index *ki, mls_bytes key, uint32_t *leaf)
     return MLS_OK;
 }
 
+/* ================================================================ overlay slots
+ *
+ * An overlay's touched slots: open addressing by node index with linear
+ * probing, load factor <= 1/2, no deletion (a slot lives as long as the
+ * overlay).  A slot starts as a copy of the base's slot (its node borrowed,
+ * owned = 0); a node the overlay puts in, or copies to change it in place,
+ * is owned (owned = 1). */
+
+struct mls_rtree_ov_slot {
+    mls_node *node;
+    uint32_t x;
+    uint32_t nonblank;
+    uint32_t members;
+    uint8_t used;
+    uint8_t owned;
+    uint8_t hash_ok;
+    uint8_t hash[MLS_MAX_HASH];
+};
+
+/* Slots any single mutating operation may touch: the leaf, its direct
+ * path, and the roots dropped or added by truncation / extension. */
+#define OV_OP_SLOTS (3u * MLS_TREE_MAX_DEPTH + 8u)
+
+static inline size_t ov_home(uint32_t x)
+{
+    uint32_t h = x;
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    h *= 0x846ca68bu;
+    h ^= h >> 16;
+    return h;
+}
+
+static struct mls_rtree_ov_slot *ov_get(const mls_rtree *t, uint32_t x)
+{
+    if (!t->ov_cap)
+        return NULL;
+    size_t mask = t->ov_cap - 1;
+    for (size_t i = ov_home(x) & mask;; i = (i + 1) & mask) {
+        struct mls_rtree_ov_slot *sl = &t->ov[i];
+        if (!sl->used)
+            return NULL;
+        if (sl->x == x)
+            return sl;
+    }
+}
+
+/* Room for `extra` more slots; moves the table (slot pointers die). */
+static int ov_reserve(mls_rtree *t, size_t extra)
+{
+    size_t need = (t->ov_n + extra) * 2;
+    if (need <= t->ov_cap)
+        return MLS_OK;
+    size_t cap = t->ov_cap ? t->ov_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    struct mls_rtree_ov_slot *nv = calloc(cap, sizeof(*nv));
+    if (!nv)
+        return MLS_ERR_NOMEM;
+    for (size_t i = 0; i < t->ov_cap; i++) {
+        if (!t->ov[i].used)
+            continue;
+        size_t j = ov_home(t->ov[i].x) & (cap - 1);
+        while (nv[j].used)
+            j = (j + 1) & (cap - 1);
+        nv[j] = t->ov[i];
+    }
+    free(t->ov);
+    t->ov = nv;
+    t->ov_cap = cap;
+    return MLS_OK;
+}
+
+/* Before a mutating operation: an overlay makes room for the slots it may
+ * touch, so that touching never fails halfway. */
+static int prep_mutation(mls_rtree *t)
+{
+    return t->base ? ov_reserve(t, OV_OP_SLOTS) : MLS_OK;
+}
+
+/* The overlay slot of x, created from the base's slot if new (room was
+ * reserved by prep_mutation). */
+static struct mls_rtree_ov_slot *touch(mls_rtree *t, uint32_t x)
+{
+    struct mls_rtree_ov_slot *sl = ov_get(t, x);
+    if (sl)
+        return sl;
+    const mls_rtree *b = t->base;
+    size_t mask = t->ov_cap - 1, i = ov_home(x) & mask;
+    while (t->ov[i].used)
+        i = (i + 1) & mask;
+    sl = &t->ov[i];
+    memset(sl, 0, sizeof(*sl));
+    sl->used = 1;
+    sl->x = x;
+    if (x < b->cap_nodes) {
+        sl->node = b->nodes[x];
+        sl->nonblank = b->nonblank[x];
+        sl->members = b->members[x];
+        sl->hash_ok = b->hash_ok[x];
+        if (sl->hash_ok)
+            memcpy(sl->hash, b->hashes + (size_t)x * t->suite->nh, t->suite->nh);
+    }
+    t->ov_n++;
+    if (x >= t->ov_max)
+        t->ov_max = x + 1;
+    return sl;
+}
+
+/* Reading a slot of a plain tree or an overlay.  A slot of a plain tree
+ * beyond its width (below its capacity) is blank with zero counts; a slot
+ * an overlay did not touch reads the base. */
+static inline mls_node *node_at(const mls_rtree *t, uint32_t x)
+{
+    if (!t->base)
+        return t->nodes[x];
+    const struct mls_rtree_ov_slot *sl = ov_get(t, x);
+    if (sl)
+        return sl->node;
+    return x < t->base->cap_nodes ? t->base->nodes[x] : NULL;
+}
+
+static inline uint32_t nonblank_at(const mls_rtree *t, uint32_t x)
+{
+    if (!t->base)
+        return t->nonblank[x];
+    const struct mls_rtree_ov_slot *sl = ov_get(t, x);
+    if (sl)
+        return sl->nonblank;
+    return x < t->base->cap_nodes ? t->base->nonblank[x] : 0;
+}
+
+static inline uint32_t members_at(const mls_rtree *t, uint32_t x)
+{
+    if (!t->base)
+        return t->members[x];
+    const struct mls_rtree_ov_slot *sl = ov_get(t, x);
+    if (sl)
+        return sl->members;
+    return x < t->base->cap_nodes ? t->base->members[x] : 0;
+}
+
+/* The cached tree hash of x, or NULL when stale. */
+static const uint8_t *cached_hash(const mls_rtree *t, uint32_t x)
+{
+    if (t->base) {
+        const struct mls_rtree_ov_slot *sl = ov_get(t, x);
+        if (sl)
+            return sl->hash_ok ? sl->hash : NULL;
+        t = t->base;
+        if (x >= t->cap_nodes)
+            return NULL;
+    }
+    return t->hash_ok[x] ? t->hashes + (size_t)x * t->suite->nh : NULL;
+}
+
+/* Leaf index whose leaf has this key (sig: signature key, else encryption
+ * key).  An overlay looks in its own index (leaves it put in), then in the
+ * base's, where a hit counts only if the overlay did not replace that
+ * leaf. */
+static int tree_find(const mls_rtree *t, int sig, mls_bytes key, uint32_t *leaf)
+{
+    uint32_t l;
+    if (ki_find(sig ? &t->by_sig : &t->by_enc, key, leaf) == MLS_OK)
+        return MLS_OK;
+    if (!t->base)
+        return MLS_ERR_NOT_FOUND;
+    if (ki_find(sig ? &t->base->by_sig : &t->base->by_enc, key, &l) != MLS_OK ||
+        l >= t->n_leaves)
+        return MLS_ERR_NOT_FOUND;
+    const struct mls_rtree_ov_slot *sl = ov_get(t, 2 * l);
+    if (sl && sl->node != t->base->nodes[2 * l])
+        return MLS_ERR_NOT_FOUND;
+    *leaf = l;
+    return MLS_OK;
+}
+
 /* ================================================================ lifetime */
 
 void mls_rtree_init(mls_rtree *t, const mls_suite *s)
@@ -212,9 +390,15 @@ void mls_rtree_clear(mls_rtree *t)
 {
     if (!t)
         return;
+    /* An overlay frees what it owns and never reads its base (which may be
+     * gone by now). */
+    for (size_t i = 0; i < t->ov_cap; i++)
+        if (t->ov[i].used && t->ov[i].owned)
+            node_free(t->ov[i].node);
+    free(t->ov);
     uint32_t w = mls_rtree_width(t);
     if (t->nodes)
-        for (uint32_t i = 0; i < w; i++)
+        for (uint32_t i = 0; i < w && i < t->cap_nodes; i++)
             node_free(t->nodes[i]);
     free(t->nodes);
     free(t->hashes);
@@ -223,6 +407,7 @@ void mls_rtree_clear(mls_rtree *t)
     free(t->members);
     ki_clear(&t->by_enc);
     ki_clear(&t->by_sig);
+    free(t->creds);
     memset(t, 0, sizeof(*t));
 }
 
@@ -265,6 +450,66 @@ static int ensure_cap(mls_rtree *t, uint32_t width)
     return MLS_OK;
 }
 
+/* ================================================================ credential type counts
+ *
+ * §7.3 asks that every member support the credential types of all members;
+ * counting, per type, the leaves that use it and the leaves that list it
+ * makes checking one leaf O(types) instead of a scan of the tree.  Plain
+ * trees count in index_leaf and put_node; an overlay keeps its own copy of
+ * the counts, which replaces the base's when it is applied. */
+
+static mls_rtree_cred_count *cred_find(const mls_rtree *t, uint16_t type)
+{
+    for (size_t i = 0; i < t->n_creds; i++)
+        if (t->creds[i].type == type)
+            return &t->creds[i];
+    return NULL;
+}
+
+/* Room for the entries leaf ln may add. */
+static int cred_reserve(mls_rtree *t, const mls_leaf_node *ln)
+{
+    size_t need = t->n_creds + ln->capabilities.credentials.n + 1;
+    if (need <= t->cap_creds)
+        return MLS_OK;
+    mls_rtree_cred_count *v = realloc(t->creds, need * sizeof(*v));
+    if (!v)
+        return MLS_ERR_NOMEM;
+    t->creds = v;
+    t->cap_creds = need;
+    return MLS_OK;
+}
+
+/* The entry of type, created at zero (room reserved by cred_reserve). */
+static mls_rtree_cred_count *cred_entry(mls_rtree *t, uint16_t type)
+{
+    mls_rtree_cred_count *c = cred_find(t, type);
+    if (c)
+        return c;
+    c = &t->creds[t->n_creds++];
+    c->type = type;
+    c->used = 0;
+    c->supported = 0;
+    return c;
+}
+
+/* Counts leaf ln in (d = 1) or out (d = -1); a type listed twice in its
+ * capabilities counts once. */
+static void cred_count(mls_rtree *t, const mls_leaf_node *ln, int d)
+{
+    const mls_u16_list *l = &ln->capabilities.credentials;
+    cred_entry(t, ln->credential.type)->used += (uint32_t)d;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = 0;
+        while (k < i && l->v[k] != l->v[i])
+            k++;
+        if (k == i)
+            cred_entry(t, l->v[i])->supported += (uint32_t)d;
+    }
+}
+
+/* ================================================================ key indexes of a plain tree */
+
 static int index_leaf(mls_rtree *t, uint32_t leaf)
 {
     const mls_node *n = t->nodes[2 * leaf];
@@ -273,6 +518,8 @@ static int index_leaf(mls_rtree *t, uint32_t leaf)
     int err = ki_reserve(&t->by_enc, 1);
     if (!err)
         err = ki_reserve(&t->by_sig, 1);
+    if (!err)
+        err = cred_reserve(t, &n->leaf);
     if (err)
         return err;
     if (ki_slot_of(&t->by_enc, n->leaf.encryption_key.p, n->leaf.encryption_key.n) >= 0 ||
@@ -280,6 +527,7 @@ static int index_leaf(mls_rtree *t, uint32_t leaf)
         return MLS_ERR_INVALID;
     ki_put(&t->by_enc, n->leaf.encryption_key.p, n->leaf.encryption_key.n, leaf);
     ki_put(&t->by_sig, n->leaf.signature_key.p, n->leaf.signature_key.n, leaf);
+    cred_count(t, &n->leaf, 1);
     return MLS_OK;
 }
 
@@ -292,17 +540,32 @@ static void unindex_leaf(mls_rtree *t, uint32_t leaf)
     ki_del(&t->by_sig, n->leaf.signature_key.p, n->leaf.signature_key.n, leaf);
 }
 
-/* Subtree counts of x from its own slot and its children's counts. */
-static void set_counts(mls_rtree *t, uint32_t x)
+/* Writes the subtree counts of x and marks its tree hash stale. */
+static void put_counts_stale(mls_rtree *t, uint32_t x, uint32_t nonblank, uint32_t members)
 {
-    uint32_t c = t->nodes[x] ? 1u : 0u;
-    if (lvl(x) == 0) {
-        t->nonblank[x] = c;
-        t->members[x] = c;
+    if (!t->base) {
+        t->nonblank[x] = nonblank;
+        t->members[x] = members;
+        t->hash_ok[x] = 0;
         return;
     }
-    t->nonblank[x] = c + t->nonblank[left_of(x)] + t->nonblank[right_of(x)];
-    t->members[x] = t->members[left_of(x)] + t->members[right_of(x)];
+    struct mls_rtree_ov_slot *sl = touch(t, x);
+    sl->nonblank = nonblank;
+    sl->members = members;
+    sl->hash_ok = 0;
+}
+
+/* Subtree counts of x from its own slot and its children's counts; its
+ * hash becomes stale. */
+static void set_counts(mls_rtree *t, uint32_t x)
+{
+    uint32_t c = node_at(t, x) ? 1u : 0u;
+    if (lvl(x) == 0) {
+        put_counts_stale(t, x, c, c);
+        return;
+    }
+    put_counts_stale(t, x, c + nonblank_at(t, left_of(x)) + nonblank_at(t, right_of(x)),
+                     members_at(t, left_of(x)) + members_at(t, right_of(x)));
 }
 
 /* Recomputes the subtree counts and marks the tree hashes stale from x up
@@ -312,7 +575,6 @@ static void fix_up(mls_rtree *t, uint32_t x)
     uint32_t root = root_of(t);
     for (;;) {
         set_counts(t, x);
-        t->hash_ok[x] = 0;
         if (x == root)
             break;
         x = parent_of(x);
@@ -326,10 +588,8 @@ static void rebuild_counts(mls_rtree *t)
     uint32_t depth = mls_tm_level(root_of(t));
     for (uint32_t k = 0; k <= depth; k++) {
         uint32_t step = 1u << (k + 1), first = (1u << k) - 1u;
-        for (uint32_t x = first; x < w; x += step) {
+        for (uint32_t x = first; x < w; x += step)
             set_counts(t, x);
-            t->hash_ok[x] = 0;
-        }
     }
 }
 
@@ -345,25 +605,26 @@ int mls_rtree_copy(mls_rtree *dst, const mls_rtree *src)
         goto out;
     t.n_leaves = src->n_leaves;
     for (uint32_t i = 0; i < w; i++) {
-        if (!src->nodes[i])
+        const mls_node *n = node_at(src, i);
+        const uint8_t *h = cached_hash(src, i);
+        t.nonblank[i] = nonblank_at(src, i);
+        t.members[i] = members_at(src, i);
+        t.hash_ok[i] = h != NULL;
+        if (h)
+            memcpy(t.hashes + (size_t)i * src->suite->nh, h, src->suite->nh);
+        if (!n)
             continue;
         t.nodes[i] = calloc(1, sizeof(mls_node));
         if (!t.nodes[i]) {
             err = MLS_ERR_NOMEM;
             goto out;
         }
-        err = mls_node_copy(t.nodes[i], src->nodes[i]);
+        err = mls_node_copy(t.nodes[i], n);
         if (err) {
             free(t.nodes[i]);
             t.nodes[i] = NULL;
             goto out;
         }
-    }
-    if (w) {
-        memcpy(t.hashes, src->hashes, (size_t)w * src->suite->nh);
-        memcpy(t.hash_ok, src->hash_ok, w);
-        memcpy(t.nonblank, src->nonblank, w * sizeof(uint32_t));
-        memcpy(t.members, src->members, w * sizeof(uint32_t));
     }
     for (uint32_t i = 0; i < t.n_leaves; i++) {
         err = index_leaf(&t, i);
@@ -475,7 +736,7 @@ int mls_rtree_import_bytes(mls_rtree *t, const mls_suite *s, mls_bytes in)
 static uint32_t used_width(const mls_rtree *t)
 {
     uint32_t w = mls_rtree_width(t);
-    while (w > 0 && !t->nodes[w - 1])
+    while (w > 0 && !node_at(t, w - 1))
         w--;
     return w;
 }
@@ -494,9 +755,9 @@ int mls_rtree_export(const mls_rtree *t, mls_ratchet_tree *out)
     }
     r.n = w;
     for (uint32_t i = 0; i < w; i++) {
-        if (!t->nodes[i])
+        if (!node_at(t, i))
             continue;
-        err = mls_node_copy(&r.nodes[i], t->nodes[i]);
+        err = mls_node_copy(&r.nodes[i], node_at(t, i));
         if (err)
             goto out;
     }
@@ -515,12 +776,12 @@ int mls_rtree_encode(const mls_rtree *t, mls_buf *w)
 
     err = mls_write_vec_begin(w, &mark);
     for (uint32_t i = 0; !err && i < uw; i++) {
-        if (!t->nodes[i]) {
+        if (!node_at(t, i)) {
             err = mls_write_u8(w, 0);
         } else {
             err = mls_write_u8(w, 1);
             if (!err)
-                err = mls_node_encode(t->nodes[i], w);
+                err = mls_node_encode(node_at(t, i), w);
         }
     }
     if (!err)
@@ -534,21 +795,21 @@ const mls_node *mls_rtree_node(const mls_rtree *t, uint32_t node)
 {
     if (node >= mls_rtree_width(t))
         return NULL;
-    return t->nodes[node];
+    return node_at(t, node);
 }
 
 const mls_leaf_node *mls_rtree_leaf(const mls_rtree *t, uint32_t leaf)
 {
-    if (leaf >= t->n_leaves || !t->nodes[2 * (size_t)leaf])
+    if (leaf >= t->n_leaves || !node_at(t, 2 * leaf))
         return NULL;
-    return &t->nodes[2 * (size_t)leaf]->leaf;
+    return &node_at(t, 2 * leaf)->leaf;
 }
 
 const mls_parent_node *mls_rtree_parent(const mls_rtree *t, uint32_t node)
 {
-    if (node >= mls_rtree_width(t) || !(node & 1) || !t->nodes[node])
+    if (node >= mls_rtree_width(t) || !(node & 1) || !node_at(t, node))
         return NULL;
-    return &t->nodes[node]->parent;
+    return &node_at(t, node)->parent;
 }
 
 mls_bytes mls_rtree_node_public_key(const mls_rtree *t, uint32_t node)
@@ -563,7 +824,7 @@ mls_bytes mls_rtree_node_public_key(const mls_rtree *t, uint32_t node)
 
 uint32_t mls_rtree_member_count(const mls_rtree *t)
 {
-    return (uint32_t)t->by_sig.n;
+    return t->n_leaves ? members_at(t, root_of(t)) : 0;
 }
 
 int mls_rtree_roster(const mls_rtree *t, mls_index_list *out)
@@ -571,7 +832,7 @@ int mls_rtree_roster(const mls_rtree *t, mls_index_list *out)
     mls_index_list l;
     memset(&l, 0, sizeof(l));
     for (uint32_t i = 0; i < t->n_leaves; i++) {
-        if (!t->nodes[2 * (size_t)i])
+        if (!node_at(t, 2 * i))
             continue;
         int err = mls_index_list_push(&l, i);
         if (err) {
@@ -586,12 +847,12 @@ int mls_rtree_roster(const mls_rtree *t, mls_index_list *out)
 
 int mls_rtree_find_encryption_key(const mls_rtree *t, mls_bytes key, uint32_t *leaf)
 {
-    return ki_find(&t->by_enc, key, leaf);
+    return tree_find(t, 0, key, leaf);
 }
 
 int mls_rtree_find_signature_key(const mls_rtree *t, mls_bytes key, uint32_t *leaf)
 {
-    return ki_find(&t->by_sig, key, leaf);
+    return tree_find(t, 1, key, leaf);
 }
 
 /* ================================================================ resolution */
@@ -614,9 +875,9 @@ static int resolve(const mls_rtree *t, uint32_t x, const uint32_t *ex, size_t n_
                    mls_index_list *out)
 {
     int err;
-    if (t->nonblank[x] == 0)
+    if (nonblank_at(t, x) == 0)
         return MLS_OK;
-    const mls_node *n = t->nodes[x];
+    const mls_node *n = node_at(t, x);
     if (n) {
         if (n->type == MLS_NODE_LEAF)
             return excluded(ex, n_ex, x / 2) ? MLS_OK : mls_index_list_push(out, x);
@@ -664,7 +925,7 @@ int mls_rtree_resolution(const mls_rtree *t, uint32_t node, const uint32_t *excl
 
 int mls_rtree_resolution_empty(const mls_rtree *t, uint32_t node)
 {
-    return node >= mls_rtree_width(t) || t->nonblank[node] == 0;
+    return node >= mls_rtree_width(t) || nonblank_at(t, node) == 0;
 }
 
 int mls_rtree_filtered_direct_path(const mls_rtree *t, uint32_t leaf,
@@ -683,7 +944,7 @@ int mls_rtree_filtered_direct_path(const mls_rtree *t, uint32_t leaf,
     if (err)
         return err;
     for (size_t i = 0; i < n; i++) {
-        if (t->nonblank[cp[i]] == 0)
+        if (nonblank_at(t, cp[i]) == 0)
             continue;
         path[k] = dp[i];
         copath[k] = cp[i];
@@ -696,59 +957,96 @@ int mls_rtree_filtered_direct_path(const mls_rtree *t, uint32_t leaf,
 /* ================================================================ mutation */
 
 /* Grows the tree to twice its leaves (or one leaf): the old tree becomes
- * the left subtree of a new blank root. */
+ * the left subtree of a new blank root.  The new slots are blank already
+ * (slots beyond the width always are); an overlay grows its base's
+ * storage so that every slot it can read exists there. */
 static int extend(mls_rtree *t)
 {
     uint32_t leaves = t->n_leaves ? t->n_leaves * 2 : 1;
     if (t->n_leaves >= MLS_TREE_MAX_LEAVES)
         return MLS_ERR_TOO_LARGE;
-    int err = ensure_cap(t, mls_tm_node_width(leaves));
+    int err = ensure_cap(t->base ? t->base : t, mls_tm_node_width(leaves));
     if (err)
         return err;
-    uint32_t old_w = mls_rtree_width(t), w = mls_tm_node_width(leaves);
-    for (uint32_t i = old_w; i < w; i++) {
-        t->nodes[i] = NULL;
-        t->nonblank[i] = 0;
-        t->members[i] = 0;
-        t->hash_ok[i] = 0;
-    }
     t->n_leaves = leaves;
     fix_up(t, root_of(t));
     return MLS_OK;
 }
 
+/* Replaces the node in slot x with nn (NULL to blank), freeing the old
+ * node if the tree owns it; for a leaf, keeps the key indexes in step (the
+ * caller checked uniqueness and reserved room).  Counts are the caller's
+ * (fix_up). */
+static void put_node(mls_rtree *t, uint32_t x, mls_node *nn)
+{
+    int is_leaf = !(x & 1);
+    if (is_leaf && node_at(t, x))
+        cred_count(t, &node_at(t, x)->leaf, -1);
+    if (!t->base) {
+        if (is_leaf)
+            unindex_leaf(t, x / 2);
+        node_free(t->nodes[x]);
+        t->nodes[x] = nn;
+    } else {
+        struct mls_rtree_ov_slot *sl = touch(t, x);
+        /* A borrowed node stays the base's; the overlay's index holds only
+         * the keys of nodes it owns. */
+        if (sl->owned && sl->node) {
+            const mls_leaf_node *ol = &sl->node->leaf;
+            if (is_leaf) {
+                ki_del(&t->by_enc, ol->encryption_key.p, ol->encryption_key.n, x / 2);
+                ki_del(&t->by_sig, ol->signature_key.p, ol->signature_key.n, x / 2);
+            }
+            node_free(sl->node);
+        }
+        sl->node = nn;
+        sl->owned = nn != NULL;
+    }
+    if (is_leaf && nn) {
+        ki_put(&t->by_enc, nn->leaf.encryption_key.p, nn->leaf.encryption_key.n, x / 2);
+        ki_put(&t->by_sig, nn->leaf.signature_key.p, nn->leaf.signature_key.n, x / 2);
+        cred_count(t, &nn->leaf, 1);
+    }
+}
+
+/* The parent node in slot x, to be changed in place: an overlay first
+ * replaces a node it borrows from its base with its own copy. */
+static int parent_for_write(mls_rtree *t, uint32_t x, mls_node **out)
+{
+    if (!t->base) {
+        *out = t->nodes[x];
+        return MLS_OK;
+    }
+    struct mls_rtree_ov_slot *sl = touch(t, x);
+    if (sl->node && !sl->owned) {
+        mls_node *c = calloc(1, sizeof(*c));
+        if (!c)
+            return MLS_ERR_NOMEM;
+        int err = mls_node_copy(c, sl->node);
+        if (err) {
+            free(c);
+            return err;
+        }
+        sl->node = c;
+        sl->owned = 1;
+    }
+    *out = sl->node;
+    return MLS_OK;
+}
+
 /* RFC 9420 §12.1.3: while the right subtree of the root is all blank,
- * drop it and the root (the left child becomes the root). */
+ * drop it and the root (the left child becomes the root).  The dropped
+ * right half is blank already; the root is blanked and its counts
+ * zeroed, as every slot beyond the width must be. */
 static void truncate_tree(mls_rtree *t)
 {
     while (t->n_leaves > 1) {
         uint32_t root = root_of(t);
-        if (t->nonblank[right_of(root)] != 0)
+        if (nonblank_at(t, right_of(root)) != 0)
             break;
-        uint32_t w = mls_rtree_width(t);
-        for (uint32_t i = root; i < w; i++) {
-            node_free(t->nodes[i]);
-            t->nodes[i] = NULL;
-            t->nonblank[i] = 0;
-            t->members[i] = 0;
-            t->hash_ok[i] = 0;
-        }
+        put_node(t, root, NULL);
+        put_counts_stale(t, root, 0, 0);
         t->n_leaves /= 2;
-    }
-}
-
-/* Replaces node x with nn (NULL to blank), freeing the old node; for a
- * leaf, keeps the key indexes in step (the caller checked uniqueness and
- * reserved room). */
-static void put_node(mls_rtree *t, uint32_t x, mls_node *nn)
-{
-    if (!(x & 1))
-        unindex_leaf(t, x / 2);
-    node_free(t->nodes[x]);
-    t->nodes[x] = nn;
-    if (!(x & 1) && nn) {
-        ki_put(&t->by_enc, nn->leaf.encryption_key.p, nn->leaf.encryption_key.n, x / 2);
-        ki_put(&t->by_sig, nn->leaf.signature_key.p, nn->leaf.signature_key.n, x / 2);
     }
 }
 
@@ -771,13 +1069,15 @@ static int new_leaf_node(const mls_leaf_node *ln, mls_node **out)
 static int check_keys(mls_rtree *t, const mls_leaf_node *ln, uint32_t leaf)
 {
     uint32_t other;
-    if (!ki_find(&t->by_enc, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
+    if (!tree_find(t, 0, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
-    if (!ki_find(&t->by_sig, mls_buf_view(&ln->signature_key), &other) && other != leaf)
+    if (!tree_find(t, 1, mls_buf_view(&ln->signature_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
     int err = ki_reserve(&t->by_enc, 1);
     if (!err)
         err = ki_reserve(&t->by_sig, 1);
+    if (!err)
+        err = cred_reserve(t, ln);
     return err;
 }
 
@@ -787,10 +1087,8 @@ static void blank_path(mls_rtree *t, uint32_t leaf)
     uint32_t x = 2 * leaf;
     while (x != root) {
         x = parent_of(x);
-        if (t->nodes[x]) {
-            node_free(t->nodes[x]);
-            t->nodes[x] = NULL;
-        }
+        if (node_at(t, x))
+            put_node(t, x, NULL);
     }
     fix_up(t, 2 * leaf);
 }
@@ -799,6 +1097,9 @@ int mls_rtree_blank_path(mls_rtree *t, uint32_t leaf)
 {
     if (leaf >= t->n_leaves)
         return MLS_ERR_ARG;
+    int err = prep_mutation(t);
+    if (err)
+        return err;
     blank_path(t, leaf);
     return MLS_OK;
 }
@@ -809,17 +1110,19 @@ int mls_rtree_add_leaf(mls_rtree *t, const mls_leaf_node *ln, uint32_t *leaf)
     uint32_t i;
     int err;
 
+    if ((err = prep_mutation(t)) != 0)
+        return err;
     err = check_keys(t, ln, UINT32_MAX);
     if (err)
         return err;
     /* Leftmost blank leaf: descend towards the left child whenever it has
      * a blank leaf (fewer members than leaves): O(log n). */
-    if (t->n_leaves == 0 || t->members[root_of(t)] == t->n_leaves) {
+    if (t->n_leaves == 0 || members_at(t, root_of(t)) == t->n_leaves) {
         i = t->n_leaves;
     } else {
         uint32_t x = root_of(t);
         while (lvl(x) > 0)
-            x = t->members[left_of(x)] < (1u << (lvl(x) - 1)) ? left_of(x) : right_of(x);
+            x = members_at(t, left_of(x)) < (1u << (lvl(x) - 1)) ? left_of(x) : right_of(x);
         i = x / 2;
     }
     err = new_leaf_node(ln, &nn);
@@ -838,9 +1141,11 @@ int mls_rtree_add_leaf(mls_rtree *t, const mls_leaf_node *ln, uint32_t *leaf)
     uint32_t root = root_of(t), x = 2 * i;
     while (x != root) {
         x = parent_of(x);
-        mls_node *p = t->nodes[x];
-        if (!p)
+        mls_node *p;
+        if (!node_at(t, x))
             continue;
+        if ((err = parent_for_write(t, x, &p)) != 0)
+            break;
         uint32_t *v = realloc(p->parent.unmerged_leaves,
                               (p->parent.n_unmerged_leaves + 1) * sizeof(uint32_t));
         if (!v) {
@@ -859,8 +1164,11 @@ int mls_rtree_add_leaf(mls_rtree *t, const mls_leaf_node *ln, uint32_t *leaf)
 
 int mls_rtree_remove_leaf(mls_rtree *t, uint32_t leaf)
 {
-    if (leaf >= t->n_leaves || !t->nodes[2 * (size_t)leaf])
+    if (leaf >= t->n_leaves || !node_at(t, 2 * leaf))
         return MLS_ERR_NOT_FOUND;
+    int err = prep_mutation(t);
+    if (err)
+        return err;
     put_node(t, 2 * leaf, NULL);
     blank_path(t, leaf);
     truncate_tree(t);
@@ -874,6 +1182,8 @@ int mls_rtree_set_leaf(mls_rtree *t, uint32_t leaf, const mls_leaf_node *ln)
 
     if (leaf >= t->n_leaves || !ln)
         return MLS_ERR_ARG;
+    if ((err = prep_mutation(t)) != 0)
+        return err;
     err = check_keys(t, ln, leaf);
     if (err)
         return err;
@@ -887,25 +1197,27 @@ int mls_rtree_set_leaf(mls_rtree *t, uint32_t leaf, const mls_leaf_node *ln)
 
 int mls_rtree_update_leaf(mls_rtree *t, uint32_t leaf, const mls_leaf_node *ln)
 {
-    if (leaf >= t->n_leaves || !t->nodes[2 * (size_t)leaf])
+    if (leaf >= t->n_leaves || !node_at(t, 2 * leaf))
         return MLS_ERR_NOT_FOUND;
     int err = mls_rtree_set_leaf(t, leaf, ln);
     if (err)
         return err;
-    blank_path(t, leaf);
-    return MLS_OK;
+    return mls_rtree_blank_path(t, leaf);
 }
 
 int mls_rtree_set_parent(mls_rtree *t, uint32_t node, const mls_parent_node *pn)
 {
     mls_node *nn = NULL;
+    int err;
     if (node >= mls_rtree_width(t) || !(node & 1))
         return MLS_ERR_ARG;
+    if ((err = prep_mutation(t)) != 0)
+        return err;
     if (pn) {
         nn = calloc(1, sizeof(*nn));
         if (!nn)
             return MLS_ERR_NOMEM;
-        int err = mls_parent_node_copy(&nn->parent, pn);
+        err = mls_parent_node_copy(&nn->parent, pn);
         if (err) {
             free(nn);
             return err;
@@ -915,6 +1227,97 @@ int mls_rtree_set_parent(mls_rtree *t, uint32_t node, const mls_parent_node *pn)
     put_node(t, node, nn);
     fix_up(t, node);
     return MLS_OK;
+}
+
+/* ================================================================ overlay apply */
+
+int mls_rtree_overlay(mls_rtree *ov, mls_rtree *base)
+{
+    if (!ov || !base || base->base)
+        return MLS_ERR_ARG;
+    mls_rtree_init(ov, base->suite);
+    if (base->n_creds) {
+        ov->creds = malloc(base->n_creds * sizeof(*ov->creds));
+        if (!ov->creds)
+            return MLS_ERR_NOMEM;
+        memcpy(ov->creds, base->creds, base->n_creds * sizeof(*ov->creds));
+        ov->n_creds = ov->cap_creds = base->n_creds;
+    }
+    ov->base = base;
+    ov->n_leaves = base->n_leaves;
+    return MLS_OK;
+}
+
+int mls_rtree_overlay_reserve(mls_rtree *ov)
+{
+    mls_rtree *b = ov->base;
+    size_t new_leaves = 0;
+    int err;
+
+    if (!b)
+        return MLS_ERR_ARG;
+    uint32_t need = mls_rtree_width(ov);
+    if (ov->ov_max > need)
+        need = ov->ov_max;
+    if ((err = ensure_cap(b, need ? need : 1)) != 0)
+        return err;
+    for (size_t i = 0; i < ov->ov_cap; i++) {
+        const struct mls_rtree_ov_slot *sl = &ov->ov[i];
+        if (sl->used && sl->owned && !(sl->x & 1))
+            new_leaves++;
+    }
+    if ((err = ki_reserve(&b->by_enc, new_leaves)) != 0 ||
+        (err = ki_reserve(&b->by_sig, new_leaves)) != 0)
+        return err;
+    return MLS_OK;
+}
+
+void mls_rtree_overlay_apply(mls_rtree *ov)
+{
+    mls_rtree *b = ov->base;
+    size_t nh = b->suite->nh;
+
+    /* The base's keys of the leaves the overlay replaced go first (their
+     * nodes are still alive), then the slots, then the new leaves' keys:
+     * a key that moved between leaves is never in the index twice. */
+    for (size_t i = 0; i < ov->ov_cap; i++) {
+        const struct mls_rtree_ov_slot *sl = &ov->ov[i];
+        if (sl->used && !(sl->x & 1) && b->nodes[sl->x] != sl->node)
+            unindex_leaf(b, sl->x / 2);
+    }
+    for (size_t i = 0; i < ov->ov_cap; i++) {
+        const struct mls_rtree_ov_slot *sl = &ov->ov[i];
+        uint32_t x = sl->x;
+        if (!sl->used)
+            continue;
+        if (b->nodes[x] != sl->node) {
+            node_free(b->nodes[x]);
+            b->nodes[x] = sl->node;
+        }
+        b->nonblank[x] = sl->nonblank;
+        b->members[x] = sl->members;
+        b->hash_ok[x] = sl->hash_ok;
+        if (sl->hash_ok)
+            memcpy(b->hashes + (size_t)x * nh, sl->hash, nh);
+    }
+    for (size_t i = 0; i < ov->ov_cap; i++) {
+        const struct mls_rtree_ov_slot *sl = &ov->ov[i];
+        if (!sl->used || !sl->owned || (sl->x & 1))
+            continue;
+        const mls_leaf_node *ln = &sl->node->leaf;
+        ki_put(&b->by_enc, ln->encryption_key.p, ln->encryption_key.n, sl->x / 2);
+        ki_put(&b->by_sig, ln->signature_key.p, ln->signature_key.n, sl->x / 2);
+    }
+    b->n_leaves = ov->n_leaves;
+    free(b->creds);
+    b->creds = ov->creds;
+    b->n_creds = ov->n_creds;
+    b->cap_creds = ov->cap_creds;
+    /* The nodes now belong to the base. */
+    free(ov->ov);
+    ki_clear(&ov->by_enc);
+    ki_clear(&ov->by_sig);
+    memset(ov, 0, sizeof(*ov));
 }
 
 /* ================================================================ tree hash (§7.8) */
@@ -995,27 +1398,43 @@ static int leaf_hash(const mls_suite *s, uint32_t leaf, const mls_node *n, uint8
     return err;
 }
 
-/* Cached tree hash of x; recomputes stale nodes only (depth <= 32). */
+/* Cached tree hash of x; recomputes stale nodes only (depth <= 32).  An
+ * overlay computes the slots it touched and takes the others from its
+ * base (whose subtrees under an untouched slot are untouched too, since
+ * every change touches the whole path above it), caching them there. */
 static int th(mls_rtree *t, uint32_t x, const uint8_t **out)
 {
     size_t nh = t->suite->nh;
-    uint8_t *h = t->hashes + (size_t)x * nh;
+    uint8_t *h, *ok;
     int err;
 
-    if (!t->hash_ok[x]) {
+    if (t->base) {
+        struct mls_rtree_ov_slot *sl = ov_get(t, x);
+        if (!sl) {
+            if (x >= t->base->cap_nodes)
+                return MLS_ERR_STATE;
+            return th(t->base, x, out);
+        }
+        h = sl->hash;
+        ok = &sl->hash_ok;
+    } else {
+        h = t->hashes + (size_t)x * nh;
+        ok = &t->hash_ok[x];
+    }
+    if (!*ok) {
         if (lvl(x) == 0) {
-            err = leaf_hash(t->suite, x / 2, t->nodes[x], h);
+            err = leaf_hash(t->suite, x / 2, node_at(t, x), h);
         } else {
             const uint8_t *lh, *rh;
             err = th(t, left_of(x), &lh);
             if (!err)
                 err = th(t, right_of(x), &rh);
             if (!err)
-                err = parent_hash_input_hash(t->suite, t->nodes[x], NULL, 0, lh, rh, h);
+                err = parent_hash_input_hash(t->suite, node_at(t, x), NULL, 0, lh, rh, h);
         }
         if (err)
             return err;
-        t->hash_ok[x] = 1;
+        *ok = 1;
     }
     *out = h;
     return MLS_OK;
@@ -1069,7 +1488,7 @@ static int th_without(mls_rtree *t, uint32_t x, const uint32_t *drop, size_t n_d
     if (!err)
         err = th_without(t, right_of(x), drop + k, n_drop - k, rh);
     if (!err)
-        err = parent_hash_input_hash(t->suite, t->nodes[x], drop, n_drop, lh, rh, out);
+        err = parent_hash_input_hash(t->suite, node_at(t, x), drop, n_drop, lh, rh, out);
     return err;
 }
 
@@ -1135,7 +1554,7 @@ static const mls_buf *node_parent_hash(const mls_node *n)
 static int side_valid(mls_rtree *t, uint32_t x, uint32_t c, uint32_t s, uint8_t *mark,
                       mls_index_list *res, const uint32_t *sorted_unmerged, int *valid)
 {
-    const mls_parent_node *p = &t->nodes[x]->parent;
+    const mls_parent_node *p = &node_at(t, x)->parent;
     uint32_t clo, chi, slo, shi;
     size_t matched = 0;
     int ok = 1, err;
@@ -1169,7 +1588,7 @@ static int side_valid(mls_rtree *t, uint32_t x, uint32_t c, uint32_t s, uint8_t 
     if (!ok || res->n != matched + 1 || d == UINT32_MAX)
         return MLS_OK;
 
-    const mls_buf *dph = node_parent_hash(t->nodes[d]);
+    const mls_buf *dph = node_parent_hash(node_at(t, d));
     if (!dph)
         return MLS_OK;
     /* original_sibling_tree_hash: s's tree hash without P's unmerged
@@ -1211,7 +1630,7 @@ int mls_rtree_verify_parent_hashes(mls_rtree *t)
     if (!mark)
         return MLS_ERR_NOMEM;
     for (uint32_t x = 1; x < w; x += 2) {
-        const mls_node *n = t->nodes[x];
+        const mls_node *n = node_at(t, x);
         if (!n)
             continue;
         size_t nu = n->parent.n_unmerged_leaves;
@@ -1302,23 +1721,31 @@ int mls_leaf_node_validate(const mls_suite *s, const mls_leaf_node *ln, uint32_t
 
 int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln, uint32_t leaf)
 {
+    const mls_node *cur = leaf < t->n_leaves ? node_at(t, 2 * leaf) : NULL;
+    const mls_leaf_node *cl = cur ? &cur->leaf : NULL;
+    const mls_rtree_cred_count *c;
     uint32_t other;
-    if (!ki_find(&t->by_enc, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
+
+    if (!tree_find(t, 0, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
-    if (!ki_find(&t->by_sig, mls_buf_view(&ln->signature_key), &other) && other != leaf)
+    if (!tree_find(t, 1, mls_buf_view(&ln->signature_key), &other) && other != leaf)
         return MLS_ERR_INVALID;
-    for (uint32_t i = 0; i < t->n_leaves; i++) {
-        const mls_node *n = t->nodes[2 * (size_t)i];
-        if (!n || i == leaf)
-            continue;
-        /* §7.3: the credential types in use are supported both ways. */
-        if (!mls_u16_list_contains(&n->leaf.capabilities.credentials, ln->credential.type) ||
-            !mls_u16_list_contains(&ln->capabilities.credentials, n->leaf.credential.type))
+    /* §7.3: every other member supports ln's credential type ... */
+    uint32_t others = mls_rtree_member_count(t) - (cl ? 1u : 0u);
+    c = cred_find(t, ln->credential.type);
+    uint32_t sup = c ? c->supported : 0;
+    if (cl && mls_u16_list_contains(&cl->capabilities.credentials, ln->credential.type))
+        sup--;
+    if (sup != others)
+        return MLS_ERR_INVALID;
+    /* ... and ln supports every type the others use. */
+    for (size_t i = 0; i < t->n_creds; i++) {
+        uint32_t used = t->creds[i].used - (cl && cl->credential.type == t->creds[i].type);
+        if (used && !mls_u16_list_contains(&ln->capabilities.credentials, t->creds[i].type))
             return MLS_ERR_INVALID;
     }
     return MLS_OK;
 }
-
 static int cmp_u16_fn(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
@@ -1361,7 +1788,7 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
         goto out;
     }
     for (uint32_t x = 0; x < w; x++) {
-        const mls_node *n = t->nodes[x];
+        const mls_node *n = node_at(t, x);
         if (!n)
             continue;
         if (n->type == MLS_NODE_PARENT) {
@@ -1387,7 +1814,7 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
         if (d == 0 || types[d - 1] != types[i])
             types[d++] = types[i];
     for (uint32_t i = 0; i < t->n_leaves; i++) {
-        const mls_node *n = t->nodes[2 * (size_t)i];
+        const mls_node *n = node_at(t, 2 * i);
         if (!n)
             continue;
         for (size_t j = 0; j < d; j++)

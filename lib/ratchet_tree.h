@@ -15,18 +15,35 @@
  * Performance (design decision 7).  Every mutation marks the tree hashes of
  * the changed node and its ancestors stale and fixes the subtree counts
  * along that path: O(log n).  mls_rtree_tree_hash recomputes only stale
- * nodes, so after a commit only O(log n) nodes are rehashed.  Import is
- * O(n); join verification (tree hash, parent hashes, leaves) is linear in
+ * nodes, so after a commit only O(log n) nodes are rehashed.  An overlay
+ * (below) makes the provisional copy a commit works on O(1), so creating
+ * or processing a commit touches O(log n) slots per proposal and path,
+ * never all n.  Import is O(n); join verification (tree hash, parent hashes, leaves) is linear in
  * the tree size plus the total length of the unmerged_leaves lists (times
  * log n hashing for the few parents whose unmerged leaves lie under the
  * sibling).  Key lookups are expected O(1).
  *
+ * Overlays.  A commit is applied to a provisional copy of the tree so that
+ * a commit that fails leaves the group unchanged (RFC 9420 §12.4.2).  A
+ * deep copy costs O(n); an overlay (mls_rtree_overlay) costs O(1): it is a
+ * view of a base tree that records only the node slots it changes (node,
+ * counts and cached hash per touched slot, in a small hash table, nodes
+ * copied on write), so that creating or processing a commit touches
+ * O(log n) slots per proposal and path.  Reading an untouched slot reads
+ * the base.  mls_rtree_overlay_apply writes the changes into the base in
+ * O(changed slots); mls_rtree_clear discards them.  The base must not be
+ * mutated while an overlay over it is in use (clearing a stale overlay is
+ * always safe: it frees only what it owns and never reads the base); an
+ * overlay may grow the base's storage capacity and fill the base's hash
+ * cache for slots it did not touch, neither of which changes the base.
+ * Every function below accepts an overlay wherever it accepts a tree.
+ *
  * Ownership.  Accessors return pointers into the tree, valid until the next
- * mutation of the tree.  Functions that take a LeafNode copy it.  Mutating
- * functions either succeed or leave the tree as it was (except on
- * MLS_ERR_NOMEM from the hash indexes, where the tree is left consistent but
- * the operation may be half done; callers treat NOMEM as fatal for the
- * tree, which they work on as a provisional copy anyway).
+ * mutation of the tree (or of its base).  Functions that take a LeafNode
+ * copy it.  Mutating functions either succeed or leave the tree as it was
+ * (except on MLS_ERR_NOMEM from the hash indexes, where the tree is left
+ * consistent but the operation may be half done; callers treat NOMEM as
+ * fatal for the tree, which they work on as a provisional copy anyway).
  */
 #ifndef MLS_RATCHET_TREE_H
 #define MLS_RATCHET_TREE_H
@@ -52,6 +69,14 @@ typedef struct mls_rtree_key_index {
     size_t n;
 } mls_rtree_key_index;
 
+/* Per credential type: how many leaves use it and how many list it in
+ * capabilities.credentials (internal to ratchet_tree.c). */
+typedef struct mls_rtree_cred_count {
+    uint16_t type;
+    uint32_t used;
+    uint32_t supported;
+} mls_rtree_cred_count;
+
 typedef struct mls_rtree {
     const mls_suite *suite;
     uint32_t n_leaves;    /* 0 or a power of two */
@@ -63,6 +88,18 @@ typedef struct mls_rtree {
     uint32_t cap_nodes;   /* allocated node slots */
     mls_rtree_key_index by_enc; /* leaf encryption_key -> leaf index */
     mls_rtree_key_index by_sig; /* leaf signature_key -> leaf index */
+    mls_rtree_cred_count *creds; /* credential types of the leaves (an
+                                  * overlay keeps its own full copy) */
+    size_t n_creds, cap_creds;
+    /* Overlay only (base != NULL): the arrays above are unused, the key
+     * indexes hold the keys of the leaves the overlay put in, and ov is an
+     * open-addressing table of the touched slots (ov_cap 0 or a power of
+     * two), ov_max one past the highest touched node index. */
+    struct mls_rtree *base;
+    struct mls_rtree_ov_slot *ov;
+    size_t ov_cap;
+    size_t ov_n;
+    uint32_t ov_max;
 } mls_rtree;
 
 /* ---------------------------------------------------------------- lifetime */
@@ -72,8 +109,26 @@ void mls_rtree_init(mls_rtree *t, const mls_suite *s);
 /* Frees every node (wiping nothing secret: the tree holds public data only)
  * and zeroes t.  Safe on a zeroed tree and twice. */
 void mls_rtree_clear(mls_rtree *t);
-/* Deep copy (with the caches); dst must be cleared or zeroed. */
+/* Deep copy (with the caches), O(n); dst must be cleared or zeroed and
+ * becomes a plain tree also when src is an overlay. */
 MLS_MUST_CHECK int mls_rtree_copy(mls_rtree *dst, const mls_rtree *src);
+/* Makes ov (cleared or zeroed) an overlay over base, which must be a plain
+ * tree (MLS_ERR_ARG otherwise): O(1).  See "Overlays" above. */
+MLS_MUST_CHECK int mls_rtree_overlay(mls_rtree *ov, mls_rtree *base);
+/* The base of an overlay, NULL for a plain tree. */
+static inline mls_rtree *mls_rtree_overlay_base(const mls_rtree *t)
+{
+    return t->base;
+}
+/* Allocates what mls_rtree_overlay_apply needs in the base (storage and
+ * key index room): the only step of applying that can fail (MLS_ERR_NOMEM,
+ * the base unchanged but for capacity). */
+MLS_MUST_CHECK int mls_rtree_overlay_reserve(mls_rtree *ov);
+/* Writes the overlay's changes into its base, which then equals the
+ * overlay's view, in O(touched slots); ov is left cleared (its nodes now
+ * belong to the base).  Must directly follow a successful
+ * mls_rtree_overlay_reserve, with no mutation of either tree between. */
+void mls_rtree_overlay_apply(mls_rtree *ov);
 
 /* ---------------------------------------------------------------- wire form */
 
@@ -248,8 +303,9 @@ MLS_MUST_CHECK int mls_leaf_node_validate(const mls_suite *s, const mls_leaf_nod
  * `leaf` (which may be blank or hold the leaf being replaced): its
  * encryption and signature keys are not used by another leaf, its
  * credential type is supported by every other member and it supports every
- * credential type in use by the others (§7.3).  Uses the key indexes and a
- * per-call scan of the credential types, O(n) for the last check.
+ * credential type in use by the others (§7.3).  Uses the key indexes and
+ * the per-type counts of credential use and support: O(number of
+ * credential types), not O(n).
  */
 MLS_MUST_CHECK int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln,
                                              uint32_t leaf);

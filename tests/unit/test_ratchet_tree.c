@@ -2,7 +2,8 @@
  * Ratchet tree unit tests: Add / Remove / Update shapes and truncation,
  * resolutions with unmerged leaves, tree hash caching against a fresh
  * import, parent-hash verification (tampering refused), duplicate keys,
- * bad leaf signatures and malformed wire trees.
+ * bad leaf signatures, malformed wire trees, and overlays against deep
+ * copies.
  */
 #include "test_member.h"
 #include "treekem.h"
@@ -327,6 +328,230 @@ static void test_cache(const mls_suite *s, struct member *m)
     mls_rtree_clear(&t);
 }
 
+/* Overlays: the same random operations on a deep copy and on an overlay
+ * give the same tree (hash, encoding, members, key lookups) at every step;
+ * discarding the overlay leaves the base byte-identical, applying it makes
+ * the base equal to the copy; one operation touches O(log n) slots. */
+static int set_keys(mls_leaf_node *ln, uint32_t k)
+{
+    uint8_t key[32];
+    int err;
+    memset(key, 0, sizeof(key));
+    memcpy(key, &k, sizeof(k));
+    key[31] = 'e';
+    if ((err = mls_buf_set(&ln->encryption_key, key, sizeof(key))) != 0)
+        return err;
+    key[31] = 's';
+    return mls_buf_set(&ln->signature_key, key, sizeof(key));
+}
+
+static int same_tree(mls_rtree *a, mls_rtree *b)
+{
+    uint8_t ha[MLS_MAX_HASH], hb[MLS_MAX_HASH];
+    mls_buf ea, eb;
+    int ok = 0;
+    mls_buf_init(&ea);
+    mls_buf_init(&eb);
+    if (mls_rtree_root_hash(a, ha) || mls_rtree_root_hash(b, hb) || mls_rtree_encode(a, &ea) ||
+        mls_rtree_encode(b, &eb))
+        goto out;
+    ok = memcmp(ha, hb, a->suite->nh) == 0 && ea.n == eb.n && memcmp(ea.p, eb.p, ea.n) == 0 &&
+         mls_rtree_n_leaves(a) == mls_rtree_n_leaves(b) &&
+         mls_rtree_member_count(a) == mls_rtree_member_count(b);
+    for (uint32_t i = 0; ok && i < mls_rtree_n_leaves(a); i++) {
+        const mls_leaf_node *la = mls_rtree_leaf(a, i), *lb = mls_rtree_leaf(b, i);
+        uint32_t fa, fb;
+        ok = (la == NULL) == (lb == NULL);
+        if (!ok || !la)
+            continue;
+        ok = mls_rtree_find_signature_key(b, mls_buf_view(&la->signature_key), &fb) == 0 &&
+             fb == i &&
+             mls_rtree_find_encryption_key(b, mls_buf_view(&la->encryption_key), &fa) == 0 &&
+             fa == i;
+    }
+out:
+    mls_buf_clear(&ea);
+    mls_buf_clear(&eb);
+    return ok;
+}
+
+static void test_overlay(const mls_suite *s, struct member *m)
+{
+    enum { N = 100, OPS = 60 };
+    mls_rtree base, copy, ov, ov2;
+    mls_leaf_node ln;
+    mls_parent_node pn;
+    mls_buf before;
+    uint8_t pk[32];
+    uint32_t leaf, next_key = 1, rnd = 12345;
+
+    mls_rtree_init(&base, s);
+    memset(&copy, 0, sizeof(copy));
+    memset(&ov, 0, sizeof(ov));
+    memset(&ov2, 0, sizeof(ov2));
+    memset(&pn, 0, sizeof(pn));
+    mls_buf_init(&before);
+    CHECK_OK(mls_leaf_node_copy(&ln, &m[0].ln));
+    for (uint32_t i = 0; i < N; i++) {
+        CHECK_OK(set_keys(&ln, next_key++));
+        CHECK_OK(mls_rtree_add_leaf(&base, &ln, &leaf));
+    }
+    CHECK_OK(mls_rtree_remove_leaf(&base, 7));
+    CHECK_OK(mls_rtree_encode(&base, &before));
+
+    for (int round = 0; round < 2; round++) {
+        CHECK_OK(mls_rtree_copy(&copy, &base));
+        CHECK_OK(mls_rtree_overlay(&ov, &base));
+        CHECK_ERR(mls_rtree_overlay(&ov2, &ov), MLS_ERR_ARG);
+        CHECK(same_tree(&copy, &ov));
+        /* One Update: the leaf and its direct path. */
+        CHECK_OK(set_keys(&ln, next_key++));
+        CHECK_OK(mls_rtree_update_leaf(&ov, 3, &ln));
+        CHECK_OK(mls_rtree_update_leaf(&copy, 3, &ln));
+        CHECK(ov.ov_n <= 8);
+        CHECK(same_tree(&copy, &ov));
+        for (int op = 0; op < OPS; op++) {
+            rnd = rnd * 1103515245u + 12345u;
+            uint32_t r = rnd >> 8, n = mls_rtree_n_leaves(&copy), x, w = mls_rtree_width(&copy);
+            int ea, eb;
+            switch (r % 5) {
+            case 0: /* Add (also extending the tree) */
+                CHECK_OK(set_keys(&ln, next_key++));
+                ea = mls_rtree_add_leaf(&copy, &ln, &leaf);
+                eb = mls_rtree_add_leaf(&ov, &ln, &x);
+                CHECK(ea == 0 && eb == 0 && leaf == x);
+                /* A key in use is refused by both. */
+                CHECK_ERR(mls_rtree_add_leaf(&ov, &ln, &x), MLS_ERR_INVALID);
+                break;
+            case 1: /* Remove (with truncation) */
+                x = (r / 5) % n;
+                ea = mls_rtree_remove_leaf(&copy, x);
+                eb = mls_rtree_remove_leaf(&ov, x);
+                CHECK(ea == eb);
+                break;
+            case 2: /* Update, sometimes to a key another leaf holds */
+                x = (r / 5) % n;
+                if ((r >> 20) & 1)
+                    CHECK_OK(set_keys(&ln, next_key++));
+                ea = mls_rtree_update_leaf(&copy, x, &ln);
+                eb = mls_rtree_update_leaf(&ov, x, &ln);
+                CHECK(ea == eb);
+                break;
+            case 3: /* A parent node, as a path merge sets it */
+                x = ((r / 5) % (w / 2)) * 2 + 1;
+                memset(pk, 0, sizeof(pk));
+                memcpy(pk, &next_key, sizeof(next_key));
+                next_key++;
+                pk[31] = 'p';
+                CHECK_OK(mls_buf_set(&pn.encryption_key, pk, sizeof(pk)));
+                CHECK_OK(mls_rtree_set_parent(&copy, x, (r >> 20) & 1 ? &pn : NULL));
+                CHECK_OK(mls_rtree_set_parent(&ov, x, (r >> 20) & 1 ? &pn : NULL));
+                break;
+            default: /* Add under non-blank parents (unmerged leaves) */
+                CHECK_OK(set_keys(&ln, next_key++));
+                CHECK_OK(mls_rtree_add_leaf(&copy, &ln, &leaf));
+                CHECK_OK(mls_rtree_add_leaf(&ov, &ln, &x));
+                break;
+            }
+            CHECK(same_tree(&copy, &ov));
+        }
+        if (round == 0) {
+            /* Discarded: the base is as it was. */
+            mls_buf after;
+            mls_buf_init(&after);
+            mls_rtree_clear(&ov);
+            CHECK_OK(mls_rtree_encode(&base, &after));
+            CHECK(after.n == before.n && memcmp(after.p, before.p, after.n) == 0);
+            CHECK(hash_matches_reimport(&base));
+            mls_buf_clear(&after);
+        } else {
+            /* Applied: the base is the copy, with consistent caches. */
+            CHECK_OK(mls_rtree_overlay_reserve(&ov));
+            mls_rtree_overlay_apply(&ov);
+            CHECK(ov.base == NULL && ov.ov == NULL);
+            CHECK(same_tree(&copy, &base));
+            CHECK(hash_matches_reimport(&base));
+        }
+        mls_rtree_clear(&copy);
+    }
+    /* A stale overlay (its base changed since) is cleared safely. */
+    CHECK_OK(mls_rtree_overlay(&ov, &base));
+    CHECK_OK(set_keys(&ln, next_key++));
+    CHECK_OK(mls_rtree_add_leaf(&ov, &ln, &leaf));
+    CHECK_OK(mls_rtree_remove_leaf(&base, leaf == 0 ? 1 : 0));
+    mls_rtree_clear(&ov);
+    mls_parent_node_clear(&pn);
+    mls_leaf_node_clear(&ln);
+    mls_buf_clear(&before);
+    mls_rtree_clear(&base);
+}
+
+/* §7.3 credential compatibility from the per-type counts, on a plain tree
+ * and on an overlay (whose counts diverge from its base's). */
+static int set_creds(mls_leaf_node *ln, uint16_t type, const uint16_t *caps, size_t n)
+{
+    uint16_t *v = malloc(n * sizeof(*v));
+    if (!v)
+        return MLS_ERR_NOMEM;
+    memcpy(v, caps, n * sizeof(*v));
+    free(ln->capabilities.credentials.v);
+    ln->capabilities.credentials.v = v;
+    ln->capabilities.credentials.n = n;
+    ln->credential.type = type;
+    return MLS_OK;
+}
+
+static void test_credential_types(const mls_suite *s, struct member *m)
+{
+    static const uint16_t basic[] = {MLS_CREDENTIAL_BASIC};
+    static const uint16_t both[] = {MLS_CREDENTIAL_X509, MLS_CREDENTIAL_BASIC, MLS_CREDENTIAL_X509};
+    static const uint16_t x509[] = {MLS_CREDENTIAL_X509};
+    mls_rtree t, ov;
+    mls_leaf_node ln;
+    uint32_t leaf, k = 5000;
+
+    mls_rtree_init(&t, s);
+    memset(&ov, 0, sizeof(ov));
+    CHECK_OK(mls_leaf_node_copy(&ln, &m[0].ln));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(set_keys(&ln, k++));
+        CHECK_OK(mls_rtree_add_leaf(&t, &ln, &leaf));
+    }
+    CHECK_OK(set_keys(&ln, k++));
+    /* An X.509 newcomer: the members do not support it. */
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_X509, both, 3));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    /* A basic newcomer that does not support basic. */
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, x509, 1));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, both, 3));
+    CHECK_OK(mls_rtree_check_leaf_fits(&t, &ln, 3));
+    /* In an overlay every member comes to support X.509 too. */
+    CHECK_OK(mls_rtree_overlay(&ov, &t));
+    for (uint32_t i = 0; i < 3; i++) {
+        CHECK_OK(set_keys(&ln, k++));
+        CHECK_OK(mls_rtree_update_leaf(&ov, i, &ln));
+    }
+    CHECK_OK(set_keys(&ln, k++));
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_X509, both, 3));
+    CHECK_OK(mls_rtree_check_leaf_fits(&ov, &ln, 3));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 3), MLS_ERR_INVALID);
+    CHECK_OK(mls_rtree_add_leaf(&ov, &ln, &leaf));
+    /* With an X.509 member in, a newcomer must support X.509 ... */
+    CHECK_OK(set_keys(&ln, k++));
+    CHECK_OK(set_creds(&ln, MLS_CREDENTIAL_BASIC, basic, 1));
+    CHECK_ERR(mls_rtree_check_leaf_fits(&ov, &ln, 4), MLS_ERR_INVALID);
+    /* ... except when it replaces that member. */
+    CHECK_OK(mls_rtree_check_leaf_fits(&ov, &ln, leaf));
+    CHECK_OK(mls_rtree_overlay_reserve(&ov));
+    mls_rtree_overlay_apply(&ov);
+    CHECK_ERR(mls_rtree_check_leaf_fits(&t, &ln, 4), MLS_ERR_INVALID);
+    CHECK_OK(mls_rtree_remove_leaf(&t, leaf));
+    CHECK_OK(mls_rtree_check_leaf_fits(&t, &ln, 4));
+    mls_leaf_node_clear(&ln);
+    mls_rtree_clear(&t);
+}
+
 int main(void)
 {
     const mls_suite *s = mls_suite_get(SUITE);
@@ -338,6 +563,8 @@ int main(void)
     test_malformed(s, m);
     test_index_churn(s, m);
     test_cache(s, m);
+    test_overlay(s, m);
+    test_credential_types(s, m);
     for (int i = 0; i < 8; i++)
         member_clear(&m[i]);
     TEST_MAIN_END("test_ratchet_tree");
