@@ -153,6 +153,7 @@ void mls_staged_commit_free(mls_staged_commit *sc)
     mls_buf_clear(&sc->welcome);
     mls_buf_clear(&sc->group_info);
     mls_buf_clear(&sc->ratchet_tree);
+    mls_reinit_clear(&sc->reinit_prop);
     for (size_t i = 0; i < sc->n_welcome; i++) {
         mls_buf_clear(&sc->refs[i]);
         mls_buf_clear(&sc->identities[i]);
@@ -215,8 +216,14 @@ int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc)
     if ((err = mls_group_install_epoch(g, &sc->next, sc->changed, sc->n_changed)) != 0)
         return err;
     mls_treekem_priv_prune(&g->cur.priv, &g->cur.tree);
-    if (sc->reinit)
+    if (sc->reinit) {
+        /* RFC 9420 §11.2: the group keeps the ReInit's parameters for
+         * creating or joining the successor. */
         g->reinit_pending = 1;
+        mls_reinit_clear(&g->reinit);
+        g->reinit = sc->reinit_prop;
+        memset(&sc->reinit_prop, 0, sizeof(sc->reinit_prop));
+    }
     sc->merged = 1;
     return 0;
 }
@@ -310,7 +317,44 @@ static int pending_usable(const mls_group *g, const mls_pending_proposal *pp,
     return mls_proposals_validate(g, &it, 1, 0, own, 0) == 0;
 }
 
-static int build_list(mls_group *g, const mls_commit_options *opt, commit_list *cl)
+/* The ReInit proposal (RFC 9420 §12.1.5) of a commit option. */
+static int reinit_from_params(const mls_group *g, const mls_reinit_params *rp, mls_reinit *out)
+{
+    uint8_t gid[32];
+    size_t i;
+    int err;
+
+    if (!mls_suite_get(rp->suite))
+        return MLS_ERR_UNSUPPORTED;
+    if (rp->n_extensions && !rp->extensions)
+        return MLS_ERR_ARG;
+    out->version = rp->version ? rp->version : MLS_VERSION_MLS10;
+    out->cipher_suite = rp->suite;
+    if (rp->group_id.n == 0) {
+        if (g->env->random(g->env->ctx, gid, sizeof(gid)) != 0)
+            return MLS_ERR_RANDOM;
+        err = mls_buf_set(&out->group_id, gid, sizeof(gid));
+    } else {
+        err = mls_buf_set(&out->group_id, rp->group_id.p, rp->group_id.n);
+    }
+    if (err)
+        return err;
+    out->extensions.v = calloc(rp->n_extensions + 1, sizeof(mls_extension));
+    if (!out->extensions.v)
+        return MLS_ERR_NOMEM;
+    for (i = 0; i < rp->n_extensions; i++) {
+        out->extensions.v[i].type = rp->extensions[i].type;
+        out->extensions.n++;
+        if ((err = mls_buf_set(&out->extensions.v[i].data, rp->extensions[i].data.p,
+                               rp->extensions[i].data.n)) != 0)
+            return err;
+    }
+    /* §13.4: the successor's GroupContext extensions are unique. */
+    return mls_extension_list_check_unique(&out->extensions) != 0 ? MLS_ERR_INVALID : 0;
+}
+
+static int build_list(mls_group *g, const mls_commit_options *opt, const mls_psk_id *extra_psk,
+                      commit_list *cl)
 {
     const mls_suite *s = g->suite;
     size_t cap, i, k;
@@ -318,7 +362,7 @@ static int build_list(mls_group *g, const mls_commit_options *opt, commit_list *
     size_t n_removed = 0;
     int err = 0;
 
-    cap = opt->n_add + opt->n_remove + opt->n_external_psks + 1 +
+    cap = opt->n_add + opt->n_remove + opt->n_external_psks + 3 +
           (opt->include_pending_proposals ? g->n_props : 0);
     cl->own = calloc(cap + 1, sizeof(*cl->own));
     cl->items = calloc(cap + 1, sizeof(*cl->items));
@@ -362,6 +406,20 @@ static int build_list(mls_group *g, const mls_commit_options *opt, commit_list *
         if ((err = mls_buf_set(&p->psk.psk.psk_id, opt->external_psks[i].p,
                                opt->external_psks[i].n)) != 0 ||
             (err = mls_buf_set(&p->psk.psk.psk_nonce, nonce, s->nh)) != 0)
+            goto out;
+    }
+    if (extra_psk) {
+        mls_proposal *p = &cl->own[cl->n_own];
+        p->type = MLS_PROPOSAL_PSK;
+        cl->n_own++;
+        if ((err = mls_psk_id_copy(&p->psk.psk, extra_psk)) != 0)
+            goto out;
+    }
+    if (opt->reinit) {
+        mls_proposal *p = &cl->own[cl->n_own];
+        p->type = MLS_PROPOSAL_REINIT;
+        cl->n_own++;
+        if ((err = reinit_from_params(g, opt->reinit, &p->reinit)) != 0)
             goto out;
     }
     /* By reference: Removes first so that they win over Updates. */
@@ -413,6 +471,12 @@ uint16_t mls_group_handshake_wire_format(const mls_group *g)
 
 int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_commit **out)
 {
+    return mls_group_commit_psk(g, opt, NULL, NULL, out);
+}
+
+int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_psk_id *extra_psk,
+                         const mls_psk_store *store, mls_staged_commit **out)
+{
     const mls_suite *s;
     mls_commit_options none;
     mls_staged_commit *sc = NULL;
@@ -458,7 +522,7 @@ int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_com
         return MLS_ERR_NOMEM;
     sc->group = g;
     sc->epoch = g->cur.ctx.epoch + 1;
-    if ((err = build_list(g, opt, &cl)) != 0)
+    if ((err = build_list(g, opt, extra_psk, &cl)) != 0)
         goto out;
     /* RFC 9420 §12.4.1: a valid list (§12.2), KeyPackage lifetimes
      * checked since we are the sender (§7.3). */
@@ -521,7 +585,7 @@ int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_com
     if ((err = mls_framing_sign(&fctx, g->env, mls_group_handshake_wire_format(g), &fc,
                                 mls_buf_view(&g->id->sig_sk), &ac)) != 0)
         goto out;
-    if ((err = mls_commit_advance_schedule(g, NULL, &ac, &ap, mls_bytes_of(g->cur.sec.init_secret, s->nh),
+    if ((err = mls_commit_advance_schedule(g, store, &ac, &ap, mls_bytes_of(g->cur.sec.init_secret, s->nh),
                                 has_path ? mls_bytes_of(pd.commit_secret, s->nh)
                                          : mls_bytes_of(NULL, 0),
                                 &sc->next)) != 0)
@@ -558,6 +622,8 @@ int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_com
     if ((err = changed_leaves(&ap, has_path, own, &sc->changed, &sc->n_changed)) != 0)
         goto out;
     sc->reinit = ap.reinit != NULL;
+    if (ap.reinit && (err = mls_reinit_copy(&sc->reinit_prop, ap.reinit)) != 0)
+        goto out;
     *out = sc;
     sc = NULL;
 out:
@@ -702,6 +768,7 @@ int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
     mls_applied ap;
     mls_prop_item *items = NULL;
     mls_treekem_priv base;
+    mls_reinit ri;
     mls_process_result r;
     uint8_t commit_secret[MLS_MAX_HASH], init[MLS_MAX_HASH];
     uint32_t *changed = NULL, committer, own = g->cur.priv.leaf;
@@ -711,6 +778,7 @@ int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
     memset(&next, 0, sizeof(next));
     memset(&ap, 0, sizeof(ap));
     memset(&base, 0, sizeof(base));
+    memset(&ri, 0, sizeof(ri));
     memset(&r, 0, sizeof(r));
     external = snd->type == MLS_SENDER_NEW_MEMBER_COMMIT;
     if (!external && snd->type != MLS_SENDER_MEMBER)
@@ -886,14 +954,21 @@ removed:
     }
     if ((err = mls_buf_copy(&r.authenticated_data, &ac->content.authenticated_data)) != 0)
         goto out;
+    if (ap.reinit && (err = mls_reinit_copy(&ri, ap.reinit)) != 0)
+        goto out;
     if (self_removed) {
         g->active = 0;
         mls_group_clear_pending_proposals(g);
     } else {
         if ((err = mls_group_install_epoch(g, &next, changed, n_changed)) != 0)
             goto out;
-        if (r.reinit)
+        if (r.reinit) {
+            /* RFC 9420 §11.2: kept for creating or joining the successor. */
             g->reinit_pending = 1;
+            mls_reinit_clear(&g->reinit);
+            g->reinit = ri;
+            memset(&ri, 0, sizeof(ri));
+        }
     }
     *res = r;
     memset(&r, 0, sizeof(r));
@@ -902,6 +977,7 @@ out:
     mls_applied_clear(&ap);
     mls_epoch_state_clear(&next);
     mls_treekem_priv_clear(&base);
+    mls_reinit_clear(&ri);
     mls_wipe(commit_secret, sizeof(commit_secret));
     mls_wipe(init, sizeof(init));
     free(changed);

@@ -107,6 +107,7 @@ void mls_group_free(mls_group *g)
     mls_epoch_state_clear(&g->cur);
     mls_secret_tree_clear(&g->stree);
     mls_group_clear_pending_proposals(g);
+    mls_reinit_clear(&g->reinit);
     for (size_t i = 0; i < g->n_past; i++)
         past_clear(&g->past[i]);
     free(g->past);
@@ -337,6 +338,24 @@ mls_bytes mls_group_epoch_authenticator(const mls_group *g)
 int mls_group_is_reinit_pending(const mls_group *g)
 {
     return g->reinit_pending;
+}
+
+int mls_group_reinit_target(const mls_group *g, mls_bytes *group_id, uint16_t *version,
+                            uint16_t *suite)
+{
+    if (!g)
+        return MLS_ERR_ARG;
+    /* A group restored from storage knows that a ReInit was committed but
+     * not its parameters (the state format does not carry them). */
+    if (!g->reinit_pending || g->reinit.version == 0)
+        return MLS_ERR_NOT_FOUND;
+    if (group_id)
+        *group_id = mls_buf_view(&g->reinit.group_id);
+    if (version)
+        *version = g->reinit.version;
+    if (suite)
+        *suite = g->reinit.cipher_suite;
+    return 0;
 }
 
 int mls_group_is_active(const mls_group *g)
@@ -701,6 +720,20 @@ int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t 
 
 /* ---------------------------------------------------------------- PSKs */
 
+int mls_group_own_resumption_psk(const mls_group *g, mls_bytes group_id, uint64_t epoch,
+                                 mls_buf *out)
+{
+    if (group_id.n != g->cur.ctx.group_id.n ||
+        !mls_ct_equal(group_id, mls_buf_view(&g->cur.ctx.group_id)))
+        return MLS_ERR_NOT_FOUND;
+    if (epoch == g->cur.ctx.epoch)
+        return mls_buf_set(out, g->cur.sec.resumption_psk, g->suite->nh);
+    for (size_t i = 0; i < g->n_res; i++)
+        if (g->res[i].epoch == epoch)
+            return mls_buf_set(out, g->res[i].psk, g->suite->nh);
+    return MLS_ERR_NOT_FOUND;
+}
+
 int mls_group_psk_value(const mls_group *g, const mls_psk_store *store, const mls_psk_id *id,
                         mls_buf *out)
 {
@@ -715,14 +748,9 @@ int mls_group_psk_value(const mls_group *g, const mls_psk_store *store, const ml
         err = st->external(st->ctx, mls_buf_view(&id->psk_id), out);
         return err ? MLS_ERR_NOT_FOUND : 0;
     }
-    if (g && id->psk_group_id.n == g->cur.ctx.group_id.n &&
-        mls_ct_equal(mls_buf_view(&id->psk_group_id), mls_buf_view(&g->cur.ctx.group_id))) {
-        if (id->psk_epoch == g->cur.ctx.epoch)
-            return mls_buf_set(out, g->cur.sec.resumption_psk, g->suite->nh);
-        for (size_t i = 0; i < g->n_res; i++)
-            if (g->res[i].epoch == id->psk_epoch)
-                return mls_buf_set(out, g->res[i].psk, g->suite->nh);
-    }
+    if (g && mls_group_own_resumption_psk(g, mls_buf_view(&id->psk_group_id), id->psk_epoch,
+                                          out) == 0)
+        return 0;
     if (!st->resumption && store && g->psks.resumption)
         st = &g->psks;
     if (!st->resumption)

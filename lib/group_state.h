@@ -79,6 +79,12 @@ struct mls_group {
     mls_psk_store psks;
     int active;
     int reinit_pending;
+    /* The ReInit proposal of the commit that set reinit_pending (RFC 9420
+     * §11.2): the parameters of the successor group. */
+    mls_reinit reinit;
+    /* Set only while mls_group_reinit_create builds the successor's first
+     * commit: a resumption PSK with usage reinit is valid there (§12.1.4). */
+    int reinit_commit;
     /* Encoded credentials of members, filled on demand by mls_group_member
      * (n_cred_cache slots, dropped at every epoch change). */
     mls_buf *cred_cache;
@@ -104,6 +110,10 @@ MLS_MUST_CHECK int mls_group_init_secret_tree(mls_group *g);
  */
 MLS_MUST_CHECK int mls_group_install_epoch(mls_group *g, mls_epoch_state *next,
                                            const uint32_t *changed, size_t n_changed);
+/* The resumption_psk of epoch `epoch` of g itself (its current epoch or a
+ * recent one, RFC 9420 §8.6) if group_id is g's; MLS_ERR_NOT_FOUND. */
+MLS_MUST_CHECK int mls_group_own_resumption_psk(const mls_group *g, mls_bytes group_id,
+                                                uint64_t epoch, mls_buf *out);
 /* The value of a PSK (RFC 9420 §8.4) from the group's own resumption PSKs
  * or its store; out gets the value (replaced).  MLS_ERR_NOT_FOUND. */
 MLS_MUST_CHECK int mls_group_psk_value(const mls_group *g, const mls_psk_store *store,
@@ -197,6 +207,7 @@ struct mls_staged_commit {
     uint32_t *changed;         /* leaves whose keys may have changed */
     size_t n_changed;
     int reinit;
+    mls_reinit reinit_prop;    /* the committed ReInit when reinit is set */
     mls_buf message;
     mls_buf welcome;
     mls_buf group_info;
@@ -219,6 +230,12 @@ MLS_MUST_CHECK int mls_commit_advance_schedule(const mls_group *g, const mls_psk
                                                const mls_authenticated_content *ac,
                                                const mls_applied *ap, mls_bytes init_secret,
                                                mls_bytes commit_secret, mls_epoch_state *next);
+/* mls_group_commit with, besides opt, the PreSharedKey proposal extra_psk
+ * (may be NULL; the successor's reinit PSK, RFC 9420 §11.2) and PSK values
+ * looked up in store first (may be NULL). */
+MLS_MUST_CHECK int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt,
+                                        const mls_psk_id *extra_psk, const mls_psk_store *store,
+                                        mls_staged_commit **out);
 /* Processing a received commit (content already unprotected). */
 MLS_MUST_CHECK int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
                                       mls_process_result *res);

@@ -151,6 +151,166 @@ int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max, size_t *n)
     return 0;
 }
 
+/* ---------------------------------------------------------------- resumption PSKs */
+
+/* A PSK store answering resumption PSKs from groups we hold, then from a
+ * fallback store. */
+typedef struct group_psks {
+    const mls_group *const *groups;
+    size_t n;
+    const mls_psk_store *fallback;
+} group_psks;
+
+static int group_psks_resumption(void *ctx, mls_bytes group_id, uint64_t epoch, mls_buf *psk)
+{
+    const group_psks *gp = ctx;
+
+    for (size_t i = 0; i < gp->n; i++)
+        if (gp->groups[i] &&
+            mls_group_own_resumption_psk(gp->groups[i], group_id, epoch, psk) == 0)
+            return 0;
+    if (gp->fallback && gp->fallback->resumption)
+        return gp->fallback->resumption(gp->fallback->ctx, group_id, epoch, psk);
+    return MLS_ERR_NOT_FOUND;
+}
+
+/* ---------------------------------------------------------------- reinitialization */
+
+int mls_group_reinit_create(const mls_group *old, const mls_env *env, const mls_identity *id,
+                            const mls_bytes *key_packages, size_t n, const mls_group_config *cfg,
+                            mls_group **out, mls_staged_commit **staged)
+{
+    const mls_reinit *ri;
+    mls_ext *exts = NULL;
+    mls_group *g = NULL;
+    mls_staged_commit *sc = NULL;
+    mls_commit_options o;
+    mls_psk_id pid;
+    mls_psk_store st;
+    group_psks gp;
+    uint8_t nonce[MLS_MAX_HASH];
+    size_t i;
+    int err;
+
+    if (!old || !env || !id || !out || !staged || (n && !key_packages))
+        return MLS_ERR_ARG;
+    ri = &old->reinit;
+    if (!old->reinit_pending || ri->version == 0)
+        return MLS_ERR_STATE;
+    if (id->suite->id != ri->cipher_suite)
+        return MLS_ERR_ARG;
+    if (ri->version != MLS_VERSION_MLS10 || ri->group_id.n == 0)
+        return MLS_ERR_UNSUPPORTED;
+    memset(&pid, 0, sizeof(pid));
+    exts = calloc(ri->extensions.n + 1, sizeof(*exts));
+    if (!exts)
+        return MLS_ERR_NOMEM;
+    for (i = 0; i < ri->extensions.n; i++) {
+        exts[i].type = ri->extensions.v[i].type;
+        exts[i].data = mls_buf_view(&ri->extensions.v[i].data);
+    }
+    /* RFC 9420 §11.2: the new group has the ReInit's group_id, version,
+     * cipher suite and extensions. */
+    if ((err = mls_group_create(env, id, mls_buf_view(&ri->group_id), exts, ri->extensions.n, cfg,
+                                &g)) != 0)
+        goto out;
+    /* Its first commit (and so the Welcome) carries a resumption PSK with
+     * usage reinit for the old group's epoch that the ReInit commit
+     * started; the nonce is fresh, KDF.Nh bytes of the new suite
+     * (§12.1.4). */
+    pid.type = MLS_PSK_RESUMPTION;
+    pid.usage = MLS_PSK_USAGE_REINIT;
+    pid.psk_epoch = old->cur.ctx.epoch;
+    if (env->random(env->ctx, nonce, g->suite->nh) != 0) {
+        err = MLS_ERR_RANDOM;
+        goto out;
+    }
+    if ((err = mls_buf_copy(&pid.psk_group_id, &old->cur.ctx.group_id)) != 0 ||
+        (err = mls_buf_set(&pid.psk_nonce, nonce, g->suite->nh)) != 0)
+        goto out;
+    memset(&o, 0, sizeof(o));
+    o.add = key_packages;
+    o.n_add = n;
+    gp.groups = &old;
+    gp.n = 1;
+    gp.fallback = NULL;
+    memset(&st, 0, sizeof(st));
+    st.resumption = group_psks_resumption;
+    st.ctx = &gp;
+    g->reinit_commit = 1;
+    err = mls_group_commit_psk(g, &o, &pid, &st, &sc);
+    g->reinit_commit = 0;
+    if (err)
+        goto out;
+    *out = g;
+    *staged = sc;
+    g = NULL;
+    sc = NULL;
+out:
+    mls_wipe(nonce, sizeof(nonce));
+    mls_psk_id_clear(&pid);
+    mls_staged_commit_free(sc);
+    mls_group_free(g);
+    free(exts);
+    return err;
+}
+
+/* RFC 9420 §11.2: the new group's GroupContext has the ReInit's
+ * parameters. */
+static int reinit_matches(const mls_reinit *ri, const mls_group_context *gc)
+{
+    mls_buf a, b;
+    int ok;
+
+    if (ri->version != gc->version || ri->cipher_suite != gc->cipher_suite ||
+        ri->group_id.n != gc->group_id.n ||
+        !mls_ct_equal(mls_buf_view(&ri->group_id), mls_buf_view(&gc->group_id)))
+        return 0;
+    mls_buf_init(&a);
+    mls_buf_init(&b);
+    ok = mls_extension_list_encode(&ri->extensions, &a) == 0 &&
+         mls_extension_list_encode(&gc->extensions, &b) == 0 && a.n == b.n &&
+         mls_ct_equal(mls_buf_view(&a), mls_buf_view(&b));
+    mls_buf_clear(&a);
+    mls_buf_clear(&b);
+    return ok;
+}
+
+/* RFC 9420 §11.2 for every old group the joiner gave: a reinit PSK naming
+ * it refers to the epoch its ReInit commit started and comes with a new
+ * group matching the ReInit; a Welcome to the ReInit's group_id has that
+ * PSK. */
+static int reinit_check(const mls_join_options *opt, const mls_group_secrets *gs,
+                        const mls_group_context *gc)
+{
+    for (size_t k = 0; opt && k < opt->n_groups; k++) {
+        const mls_group *old = opt->groups[k];
+        const mls_reinit *ri;
+        int named = 0, successor;
+
+        if (!old)
+            continue;
+        ri = &old->reinit;
+        for (size_t i = 0; i < gs->n_psks; i++) {
+            const mls_psk_id *p = &gs->psks[i];
+            if (p->type != MLS_PSK_RESUMPTION || p->usage != MLS_PSK_USAGE_REINIT ||
+                p->psk_group_id.n != old->cur.ctx.group_id.n ||
+                !mls_ct_equal(mls_buf_view(&p->psk_group_id), mls_buf_view(&old->cur.ctx.group_id)))
+                continue;
+            named = 1;
+            if (!old->reinit_pending || ri->version == 0 || p->psk_epoch != old->cur.ctx.epoch ||
+                !reinit_matches(ri, gc))
+                return MLS_ERR_INVALID;
+        }
+        successor = old->reinit_pending && ri->version != 0 &&
+                    ri->group_id.n == gc->group_id.n &&
+                    mls_ct_equal(mls_buf_view(&ri->group_id), mls_buf_view(&gc->group_id));
+        if (successor && !named)
+            return MLS_ERR_INVALID;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- joining */
 
 /* The ratchet tree of a GroupInfo's ratchet_tree extension or the
@@ -233,6 +393,8 @@ int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome
     const mls_psk_id **psks = NULL;
     uint8_t psk[MLS_MAX_HASH], ws[MLS_MAX_HASH];
     size_t psk_len = 0, idx = 0, i, n_special = 0;
+    mls_psk_store st;
+    group_psks gp;
     uint32_t leaf;
     mls_buf a, b;
     int err;
@@ -288,7 +450,15 @@ int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome
         err = MLS_ERR_INVALID;
         goto out;
     }
-    if ((err = mls_group_psk_secret(g, NULL, psks, gs.n_psks, psk, &psk_len)) != 0)
+    /* Resumption PSKs from the groups the caller gave, then its store;
+     * external ones from its store (st.external NULL falls back to it). */
+    memset(&st, 0, sizeof(st));
+    gp.groups = opt ? opt->groups : NULL;
+    gp.n = opt && opt->groups ? opt->n_groups : 0;
+    gp.fallback = opt ? &opt->psks : NULL;
+    st.resumption = group_psks_resumption;
+    st.ctx = &gp;
+    if ((err = mls_group_psk_secret(g, &st, psks, gs.n_psks, psk, &psk_len)) != 0)
         goto out;
     if ((err = mls_welcome_secret(s, mls_buf_view(&gs.joiner_secret), mls_bytes_of(psk, psk_len),
                                   ws)) != 0 ||
@@ -305,6 +475,8 @@ int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome
         err = MLS_ERR_INVALID;
         goto out;
     }
+    if ((err = reinit_check(opt, &gs, &gi.group_context)) != 0)
+        goto out;
     mls_rtree_clear(&g->cur.tree);
     if ((err = import_tree(s, &gi, opt ? opt->ratchet_tree : mls_bytes_of(NULL, 0),
                            &g->cur.tree)) != 0 ||

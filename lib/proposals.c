@@ -131,10 +131,13 @@ static int cmp_bytes(const void *a, const void *b)
 static int psk_valid(const mls_group *g, const mls_psk_id *id)
 {
     /* RFC 9420 §12.1.4: the nonce is Nh bytes; resumption PSKs with usage
-     * reinit or branch belong to those operations only. */
+     * reinit or branch belong to those operations only (§11.2: the reinit
+     * one in the successor group's first commit, which
+     * mls_group_reinit_create marks with g->reinit_commit). */
     if (id->psk_nonce.n != g->suite->nh)
         return 0;
-    if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION)
+    if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION &&
+        !(id->usage == MLS_PSK_USAGE_REINIT && g->reinit_commit))
         return 0;
     return 1;
 }

@@ -235,8 +235,15 @@ uint32_t mls_group_own_leaf(const mls_group *g);
 /* RFC 9420 §8.7 epoch_authenticator of the current epoch. */
 mls_bytes mls_group_epoch_authenticator(const mls_group *g);
 /* 1 after a commit with a ReInit proposal was applied: the group may only
- * be used to read old messages (RFC 9420 §12.1.5). */
+ * be used to read old messages (RFC 9420 §12.1.5) and to create or join
+ * its successor (mls_group_reinit_create, mls_join_options.groups). */
 int mls_group_is_reinit_pending(const mls_group *g);
+/* The successor's group_id (a view into g), version and cipher suite from
+ * the committed ReInit; any pointer may be NULL.  MLS_ERR_NOT_FOUND when no
+ * ReInit was committed, or for a group restored by mls_group_deserialize
+ * (the state format does not carry the ReInit's parameters). */
+MLS_MUST_CHECK int mls_group_reinit_target(const mls_group *g, mls_bytes *group_id,
+                                           uint16_t *version, uint16_t *suite);
 
 /* RFC 9420 §8.5 MLS-Exporter(label, context, length); out replaced. */
 MLS_MUST_CHECK int mls_group_export_secret(const mls_group *g, const char *label,
@@ -311,6 +318,18 @@ void mls_group_set_psk_store(mls_group *g, const mls_psk_store *store);
 
 /* ---------------------------------------------------------------- commits */
 
+/* The parameters of a successor group for a ReInit proposal (RFC 9420
+ * §12.1.5): group_id (empty: 32 random bytes), protocol version (0: MLS
+ * 1.0; never lower than the group's), cipher suite, and the successor's
+ * GroupContext extensions. */
+typedef struct mls_reinit_params {
+    mls_bytes group_id;
+    uint16_t version;
+    uint16_t suite;
+    const mls_ext *extensions;
+    size_t n_extensions;
+} mls_reinit_params;
+
 /*
  * What to put into a commit.  Everything here is sent by value; proposals
  * received earlier (mls_group_process returned MLS_RESULT_PROPOSAL) are
@@ -343,6 +362,12 @@ typedef struct mls_commit_options {
     int force_path;
     /* FramedContent.authenticated_data (sent in clear). */
     mls_bytes authenticated_data;
+    /* A ReInit proposal (RFC 9420 §12.1.5, §11.2).  It must be the only
+     * proposal of the commit (§12.2; MLS_ERR_INVALID otherwise); the suite
+     * must be one libmls implements (MLS_ERR_UNSUPPORTED).  After merging,
+     * the group only reads old messages and mls_group_reinit_create makes
+     * the successor. */
+    const mls_reinit_params *reinit;
 } mls_commit_options;
 
 /*
@@ -384,6 +409,29 @@ size_t mls_staged_commit_welcome_count(const mls_staged_commit *sc);
 MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc, size_t i,
                                                     mls_bytes *key_package_ref,
                                                     mls_bytes *identity);
+
+/*
+ * RFC 9420 §11.2 step 3: creates the successor of `old`, a group whose
+ * ReInit commit has been applied (merged or processed).  *out gets a new
+ * group at epoch 0 made with the ReInit's group_id, version, cipher suite
+ * and extensions, created by `id` (an identity for the new cipher suite);
+ * *staged its first commit, which adds key_packages (KeyPackage
+ * MLSMessages for the new suite of all other members of the old group:
+ * the caller gathers them, libmls does not compare the memberships) and
+ * carries a PreSharedKey proposal of type resumption, usage reinit, for
+ * old's current epoch (the epoch the ReInit commit started), as does the
+ * Welcome.  Send the commit's Welcome to the members; merge *staged into
+ * *out (mls_group_merge_staged) once the Delivery Service accepted it.
+ * Free both in any case.  old is not changed and keeps that epoch's
+ * resumption PSK.  MLS_ERR_STATE if old has no committed ReInit (or was
+ * restored from storage, see mls_group_reinit_target); MLS_ERR_ARG if id
+ * is not of the ReInit's suite; MLS_ERR_UNSUPPORTED for another version
+ * than MLS 1.0 or an empty group_id.  cfg NULL: the defaults.
+ */
+MLS_MUST_CHECK int mls_group_reinit_create(const mls_group *old, const mls_env *env,
+                                           const mls_identity *id, const mls_bytes *key_packages,
+                                           size_t n, const mls_group_config *cfg,
+                                           mls_group **out, mls_staged_commit **staged);
 
 /* Applies a staged commit once the Delivery Service has accepted it.
  * MLS_ERR_STATE if the group is no longer in the epoch it was made for
@@ -495,6 +543,12 @@ typedef struct mls_join_options {
     mls_psk_store psks;
     /* NULL: mls_group_config_default. */
     const mls_group_config *config;
+    /* Our groups whose resumption PSKs (RFC 9420 §8.6) the Welcome may
+     * use: their current and recent epochs' resumption_psk are found here
+     * before psks.resumption is asked.  Giving the old group of a ReInit
+     * also makes the checks of §11.2 (see mls_group_join). */
+    const mls_group *const *groups;
+    size_t n_groups;
 } mls_join_options;
 
 /*
@@ -503,6 +557,13 @@ typedef struct mls_join_options {
  * the one the Welcome is for is used and its index written to *used (may
  * be NULL): delete it afterwards, unless it is a last-resort one.  The
  * whole tree is validated (O(n)).  opt may be NULL.
+ *
+ * Reinitialization (§11.2), for each group G of opt->groups: a Welcome
+ * with a resumption PSK of usage reinit naming G must name G's current
+ * epoch, G must have a committed ReInit, and the new GroupContext's
+ * group_id, version, cipher suite and extensions must equal the ReInit's;
+ * a Welcome for the group_id of G's ReInit must carry that PSK.
+ * MLS_ERR_INVALID otherwise.
  */
 MLS_MUST_CHECK int mls_group_join(const mls_env *env, const mls_identity *id,
                                   mls_bytes welcome, const mls_bytes *bundles, size_t n_bundles,
