@@ -356,6 +356,23 @@ int main(void)
     CHECK(same_epoch(A.g, B.g) && same_epoch(A.g, C.g) && mls_group_epoch(A.g) == 2);
     message(C.g, B.g, "after an update");
 
+    /* A restored old group knows of the ReInit, not its parameters. */
+    {
+        mls_buf st;
+        mls_group *h = NULL, *ng = NULL;
+        mls_staged_commit *hs = NULL;
+        mls_buf_init(&st);
+        CHECK_OK(mls_group_serialize(A.old, &st));
+        CHECK_OK(mls_group_deserialize(env, mls_buf_view(&st), &h));
+        if (h) {
+            CHECK(mls_group_is_reinit_pending(h));
+            CHECK_ERR(mls_group_reinit_target(h, NULL, NULL, NULL), MLS_ERR_NOT_FOUND);
+            CHECK_ERR(mls_group_reinit_create(h, env, A.id3, NULL, 0, NULL, &ng, &hs),
+                      MLS_ERR_STATE);
+        }
+        mls_group_free(h);
+        mls_buf_clear(&st);
+    }
     /* The old group keeps its last epoch's resumption PSK. */
     {
         mls_buf psk;
