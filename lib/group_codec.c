@@ -18,7 +18,9 @@
  *   u32 n past epochs x (u64 epoch, ctx<V>, Nh sender data secret,
  *           secret tree, u32 n x (u32 leaf, signature_key<V>))
  *   u32 n resumption PSKs x (u64 epoch, Nh psk)
- *   u8 active, u8 reinit_pending
+ *   u8 active, u8 reinit_pending, and when reinit_pending the committed
+ *           ReInit proposal (RFC 9420 §12.1.5), whose parameters the
+ *           successor group must match (§11.2)
  */
 #include "group_state.h"
 #include "hpke.h"
@@ -117,6 +119,8 @@ int mls_group_serialize(const mls_group *g, mls_buf *out)
     }
     W(mls_write_u8(&w, g->active ? 1 : 0));
     W(mls_write_u8(&w, g->reinit_pending ? 1 : 0));
+    if (g->reinit_pending)
+        W(mls_reinit_encode(&g->reinit, &w));
 #undef W
     mls_buf_clear(out);
     *out = w;
@@ -292,6 +296,8 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
     }
     R(read_bool(&r, &g->active));
     R(read_bool(&r, &g->reinit_pending));
+    if (g->reinit_pending)
+        R(mls_reinit_decode(&r, &g->reinit));
     R(mls_reader_done(&r));
 #undef R
 #undef BAD

@@ -61,7 +61,7 @@ typedef struct mls_resumption_entry {
 } mls_resumption_entry;
 
 #define MLS_GROUP_RESUMPTION_KEEP 8u
-#define MLS_GROUP_STATE_VERSION 1u
+#define MLS_GROUP_STATE_VERSION 2u
 
 struct mls_group {
     const mls_env *env;

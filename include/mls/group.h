@@ -240,8 +240,7 @@ mls_bytes mls_group_epoch_authenticator(const mls_group *g);
 int mls_group_is_reinit_pending(const mls_group *g);
 /* The successor's group_id (a view into g), version and cipher suite from
  * the committed ReInit; any pointer may be NULL.  MLS_ERR_NOT_FOUND when no
- * ReInit was committed, or for a group restored by mls_group_deserialize
- * (the state format does not carry the ReInit's parameters). */
+ * ReInit was committed. */
 MLS_MUST_CHECK int mls_group_reinit_target(const mls_group *g, mls_bytes *group_id,
                                            uint16_t *version, uint16_t *suite);
 
@@ -423,8 +422,7 @@ MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc,
  * Welcome.  Send the commit's Welcome to the members; merge *staged into
  * *out (mls_group_merge_staged) once the Delivery Service accepted it.
  * Free both in any case.  old is not changed and keeps that epoch's
- * resumption PSK.  MLS_ERR_STATE if old has no committed ReInit (or was
- * restored from storage, see mls_group_reinit_target); MLS_ERR_ARG if id
+ * resumption PSK.  MLS_ERR_STATE if old has no committed ReInit; MLS_ERR_ARG if id
  * is not of the ReInit's suite; MLS_ERR_UNSUPPORTED for another version
  * than MLS 1.0 or an empty group_id.  cfg NULL: the defaults.
  */

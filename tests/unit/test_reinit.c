@@ -356,22 +356,29 @@ int main(void)
     CHECK(same_epoch(A.g, B.g) && same_epoch(A.g, C.g) && mls_group_epoch(A.g) == 2);
     message(C.g, B.g, "after an update");
 
-    /* A restored old group knows of the ReInit, not its parameters. */
+    /* A restored old group keeps the ReInit and its parameters, and
+     * serializes to the same bytes. */
     {
-        mls_buf st;
-        mls_group *h = NULL, *ng = NULL;
-        mls_staged_commit *hs = NULL;
+        mls_buf st, st2;
+        mls_group *h = NULL;
+        mls_bytes gid_a, gid_h;
+        uint16_t ver_a = 0, ver_h = 0, suite_a = 0, suite_h = 0;
         mls_buf_init(&st);
+        mls_buf_init(&st2);
         CHECK_OK(mls_group_serialize(A.old, &st));
         CHECK_OK(mls_group_deserialize(env, mls_buf_view(&st), &h));
         if (h) {
             CHECK(mls_group_is_reinit_pending(h));
-            CHECK_ERR(mls_group_reinit_target(h, NULL, NULL, NULL), MLS_ERR_NOT_FOUND);
-            CHECK_ERR(mls_group_reinit_create(h, env, A.id3, NULL, 0, NULL, &ng, &hs),
-                      MLS_ERR_STATE);
+            CHECK_OK(mls_group_reinit_target(A.old, &gid_a, &ver_a, &suite_a));
+            CHECK_OK(mls_group_reinit_target(h, &gid_h, &ver_h, &suite_h));
+            CHECK(gid_a.n == gid_h.n && memcmp(gid_a.p, gid_h.p, gid_a.n) == 0);
+            CHECK(ver_a == ver_h && suite_a == suite_h && suite_h == 0x0003);
+            CHECK_OK(mls_group_serialize(h, &st2));
+            CHECK(st.n == st2.n && memcmp(st.p, st2.p, st.n) == 0);
         }
         mls_group_free(h);
         mls_buf_clear(&st);
+        mls_buf_clear(&st2);
     }
     /* The old group keeps its last epoch's resumption PSK. */
     {
