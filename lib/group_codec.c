@@ -162,6 +162,60 @@ static int read_count(mls_reader *r, size_t min_size, uint32_t *n)
     return err;
 }
 
+/* The number of leaves of a tree holding leaf index x: the smallest power
+ * of two above x. */
+static uint64_t leaves_holding(uint32_t x)
+{
+    uint64_t n = 1;
+    while (n <= x)
+        n *= 2;
+    return n;
+}
+
+/*
+ * Bounds on the leaf counts of the n past epochs' secret trees, from a
+ * first pass over the records at r (a copy: the caller reads them again).
+ * A secret tree has its epoch's ratchet tree leaf count, and a ratchet tree
+ * only shrinks by truncation when a commit removes the members of its right
+ * half (RFC 9420 §12.1.3), whose leaves that epoch's record then lists as
+ * changed.  So an epoch had at most as many leaves as the next one or as a
+ * tree holding its largest changed leaf; the epoch after the newest record
+ * is the current one, with cur_leaves.  Without this bound a record of a
+ * few bytes could make the reader allocate for 2^31 leaves.
+ */
+static int past_leaf_bounds(mls_reader r, const mls_suite *s, uint32_t n, uint32_t cur_leaves,
+                            uint32_t *max_leaves)
+{
+    uint64_t bound = cur_leaves;
+    uint32_t i, k, nch, leaf, tree_leaves;
+    uint64_t epoch;
+    mls_reader sub;
+    mls_bytes b;
+    int err;
+
+    for (i = 0; i < n; i++) {
+        uint64_t held = 0;
+        if ((err = mls_read_u64(&r, &epoch)) || (err = mls_read_vec(&r, &sub)) ||
+            (err = mls_read_fixed(&r, s->nh, &b)) ||
+            (err = mls_secret_tree_skip(&r, s, &tree_leaves)) || (err = mls_read_u32(&r, &nch)))
+            return err;
+        for (k = 0; k < nch; k++) {
+            if ((err = mls_read_u32(&r, &leaf)) || (err = mls_read_vec(&r, &sub)))
+                return err;
+            if (leaves_holding(leaf) > held)
+                held = leaves_holding(leaf);
+        }
+        max_leaves[i] = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held;
+    }
+    /* Newest to oldest: each epoch's bound includes the later ones'. */
+    for (i = n; i-- > 0;) {
+        if (max_leaves[i] > bound)
+            bound = max_leaves[i];
+        max_leaves[i] = (uint32_t)bound;
+    }
+    return 0;
+}
+
 int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
 {
     const mls_suite *s;
@@ -171,6 +225,7 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
     mls_reader r, sub;
     uint32_t magic, n, i, k;
     uint16_t ver, suite;
+    uint32_t *max_leaves = NULL;
     uint8_t nk;
     int err;
 
@@ -240,7 +295,8 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
         R(read_nh(&r, s, secret_at(&g->cur.sec, (int)i)));
     R(read_nh(&r, s, g->cur.interim));
     R(read_nh(&r, s, g->cur.conf_tag));
-    R(mls_secret_tree_read(&r, s, &g->stree));
+    /* The current epoch's secret tree has the ratchet tree's leaf count. */
+    R(mls_secret_tree_read(&r, s, mls_rtree_n_leaves(&g->cur.tree), &g->stree));
     R(read_count(&r, 8, &n));
     g->props = calloc(n + 1, sizeof(*g->props));
     if (!g->props) {
@@ -258,10 +314,12 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
     }
     R(read_count(&r, 8 + 1 + s->nh, &n));
     g->past = calloc(n + 1, sizeof(*g->past));
-    if (!g->past) {
+    max_leaves = calloc(n + 1, sizeof(*max_leaves));
+    if (!g->past || !max_leaves) {
         err = MLS_ERR_NOMEM;
         goto out;
     }
+    R(past_leaf_bounds(r, s, n, mls_rtree_n_leaves(&g->cur.tree), max_leaves));
     for (i = 0; i < n; i++) {
         mls_past_epoch *p = &g->past[i];
         uint32_t nch;
@@ -269,7 +327,7 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
         R(mls_read_u64(&r, &p->epoch));
         R(mls_read_vec_buf(&r, &p->ctx_enc));
         R(read_nh(&r, s, p->sender_data_secret));
-        R(mls_secret_tree_read(&r, s, &p->stree));
+        R(mls_secret_tree_read(&r, s, max_leaves[i], &p->stree));
         R(read_count(&r, 5, &nch));
         p->ch_leaf = calloc(nch + 1, sizeof(uint32_t));
         p->ch_key = calloc(nch + 1, sizeof(mls_buf));
@@ -304,6 +362,7 @@ int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out)
     *out = g;
     g = NULL;
 out:
+    free(max_leaves);
     mls_identity_free(id);
     mls_group_free(g);
     if (err == MLS_ERR_TRAILING || err == MLS_ERR_ARG)

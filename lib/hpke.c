@@ -159,9 +159,12 @@ static int labeled_expand(const mls_suite *h, mls_bytes suite_id, mls_bytes prk,
     return err;
 }
 
-/* RFC 9180 §7.1.3 DeriveKeyPair into fixed buffers (Nsk and Npk bytes). */
+/* RFC 9180 §7.1.3 DeriveKeyPair into fixed buffers (Nsk and Npk bytes);
+ * if pkey is not NULL, also the private key as an EVP_PKEY (made while the
+ * public key is computed, so a DH with it needs no further derivation). */
 static int derive_keypair(const mls_suite *s, const hpke_kem *k, mls_bytes ikm,
-                          uint8_t sk[MLS_MAX_KEM_SK], uint8_t pk[MLS_MAX_KEM_PK])
+                          uint8_t sk[MLS_MAX_KEM_SK], uint8_t pk[MLS_MAX_KEM_PK],
+                          EVP_PKEY **pkey)
 {
     static const uint8_t empty[1];
     const mls_curve *c = k->curve;
@@ -196,7 +199,7 @@ static int derive_keypair(const mls_suite *s, const hpke_kem *k, mls_bytes ikm,
         }
     }
     if (!err)
-        err = mls_pkey_public_from_private(c, mls_bytes_of(sk, c->nsk), pk);
+        err = mls_pkey_keypair_from_private(c, mls_bytes_of(sk, c->nsk), pk, pkey);
 out:
     if (err)
         mls_wipe(sk, MLS_MAX_KEM_SK);
@@ -206,16 +209,13 @@ out:
 
 /* DH(skX, pkY) over EVP_PKEY_derive: Ndh bytes (the x-coordinate,
  * left-padded to the field size, on the NIST curves).  Validates pkY. */
-static int dh(const hpke_kem *k, mls_bytes sk, mls_bytes pk, uint8_t out[HPKE_MAX_DH])
+static int dh(const hpke_kem *k, EVP_PKEY *priv, mls_bytes pk, uint8_t out[HPKE_MAX_DH])
 {
-    EVP_PKEY *priv = NULL, *peer = NULL;
+    EVP_PKEY *peer = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     size_t len = k->ndh;
-    int ret = mls_pkey_from_private(k->curve, sk, &priv);
-    if (ret)
-        goto out;
     /* RFC 9180 §7.1.4: the sender validates pkR, the recipient pkE. */
-    ret = mls_pkey_from_public(k->curve, pk, &peer);
+    int ret = mls_pkey_from_public(k->curve, pk, &peer);
     if (ret)
         goto out;
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
@@ -250,7 +250,6 @@ out:
     }
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(peer);
-    EVP_PKEY_free(priv);
     return ret;
 }
 
@@ -281,6 +280,7 @@ static int encap(const mls_suite *s, const hpke_kem *k, const mls_env *env, mls_
 {
     const mls_curve *c = k->curve;
     uint8_t ikm[MLS_MAX_KEM_SK], ske[MLS_MAX_KEM_SK], dhv[HPKE_MAX_DH];
+    EVP_PKEY *eph = NULL;
     int err;
     if (pkr.n != c->npk)
         return MLS_ERR_MALFORMED;
@@ -289,15 +289,16 @@ static int encap(const mls_suite *s, const hpke_kem *k, const mls_env *env, mls_
     /* GenerateKeyPair() = DeriveKeyPair(random(Nsk)) (RFC 9180 §4). */
     err = env->random(env->ctx, ikm, c->nsk) ? MLS_ERR_RANDOM : MLS_OK;
     if (!err)
-        err = derive_keypair(s, k, mls_bytes_of(ikm, c->nsk), ske, enc);
+        err = derive_keypair(s, k, mls_bytes_of(ikm, c->nsk), ske, enc, &eph);
     if (!err)
-        err = dh(k, mls_bytes_of(ske, c->nsk), pkr, dhv);
+        err = dh(k, eph, pkr, dhv);
     if (!err)
         err = extract_and_expand(s, k, mls_bytes_of(dhv, k->ndh), mls_bytes_of(enc, c->npk),
                                  pkr, shared);
     mls_wipe(ikm, sizeof(ikm));
     mls_wipe(ske, sizeof(ske));
     mls_wipe(dhv, sizeof(dhv));
+    EVP_PKEY_free(eph);
     return err;
 }
 
@@ -307,19 +308,23 @@ static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes
 {
     const mls_curve *c = k->curve;
     uint8_t pkr[MLS_MAX_KEM_PK], dhv[HPKE_MAX_DH];
+    EVP_PKEY *priv = NULL;
     int err;
     if (enc.n != c->npk)
         return MLS_ERR_MALFORMED;
     /* RFC 9180 §7.1.2: a serialized private key is exactly Nsk bytes. */
     if (skr.n != c->nsk)
         return MLS_ERR_INVALID;
-    err = mls_pkey_public_from_private(c, skr, pkr);
+    /* pkRm goes into the KEM context; the key imported to compute it is
+     * the one the DH uses. */
+    err = mls_pkey_keypair_from_private(c, skr, pkr, &priv);
     if (!err)
-        err = dh(k, skr, enc, dhv);
+        err = dh(k, priv, enc, dhv);
     if (!err)
         err = extract_and_expand(s, k, mls_bytes_of(dhv, k->ndh), enc,
                                  mls_bytes_of(pkr, c->npk), shared);
     mls_wipe(dhv, sizeof(dhv));
+    EVP_PKEY_free(priv);
     return err;
 }
 
@@ -391,7 +396,7 @@ int mls_hpke_derive_keypair(const mls_suite *s, mls_bytes ikm, mls_buf *sk, mls_
     int err;
     if (!k)
         return MLS_ERR_UNSUPPORTED;
-    err = derive_keypair(s, k, ikm, skb, pkb);
+    err = derive_keypair(s, k, ikm, skb, pkb, NULL);
     if (!err)
         err = mls_buf_set_pair(sk, mls_bytes_of(skb, k->curve->nsk), pk,
                                mls_bytes_of(pkb, k->curve->npk));

@@ -170,25 +170,43 @@ out:
     return ret;
 }
 
-int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk)
+int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
+                                  EVP_PKEY **out)
 {
     int ret;
     size_t len = 0;
     EVP_PKEY *pkey = NULL;
-    if (mls_curve_is_ec(c))
-        return ec_public_from_private(c, sk, pk);
+    if (mls_curve_is_ec(c)) {
+        /* OpenSSL imports an EC private key without deriving its public
+         * point (ECDH does not need it), so the point is computed once
+         * here and the import costs no scalar multiplication. */
+        ret = ec_public_from_private(c, sk, pk);
+        if (!ret && out)
+            ret = mls_pkey_from_private(c, sk, out);
+        return ret;
+    }
     /* For X25519, X448, Ed25519 and Ed448 OpenSSL derives the public key
-     * when it imports the private one. */
+     * when it imports the private one: the imported key is both the
+     * source of pk and the key handed out, one scalar multiplication. */
     ret = mls_pkey_from_private(c, sk, &pkey);
     if (ret)
         return ret;
     if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pk, c->npk, &len) != 1 ||
         len != c->npk) {
         ERR_clear_error();
-        ret = MLS_ERR_CRYPTO;
+        EVP_PKEY_free(pkey);
+        return MLS_ERR_CRYPTO;
     }
-    EVP_PKEY_free(pkey);
-    return ret;
+    if (out)
+        *out = pkey;
+    else
+        EVP_PKEY_free(pkey);
+    return MLS_OK;
+}
+
+int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk)
+{
+    return mls_pkey_keypair_from_private(c, sk, pk, NULL);
 }
 
 int mls_buf_set_pair(mls_buf *a, mls_bytes va, mls_buf *b, mls_bytes vb)

@@ -46,6 +46,12 @@ MLS_MUST_CHECK int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_P
 MLS_MUST_CHECK int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out);
 /* Writes the c->npk byte public key of sk to pk. */
 MLS_MUST_CHECK int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk);
+/* Writes the c->npk byte public key of sk to pk and, if out is not NULL,
+ * the private key to *out, computing the public key once: for a caller that
+ * needs both (HPKE Encap and Decap), instead of mls_pkey_public_from_private
+ * followed by mls_pkey_from_private, which derives it a second time. */
+MLS_MUST_CHECK int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
+                                                 EVP_PKEY **out);
 /* NIST curves: MLS_OK if sk (c->nsk bytes, big-endian) is in [1, n-1],
  * MLS_ERR_INVALID otherwise. */
 MLS_MUST_CHECK int mls_ec_scalar_check(const mls_curve *c, mls_bytes sk);

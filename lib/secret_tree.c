@@ -551,7 +551,40 @@ static int read_ratchet(mls_reader *r, const mls_suite *s, uint32_t max_retained
     return 0;
 }
 
-int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t)
+int mls_secret_tree_skip(mls_reader *r, const mls_suite *s, uint32_t *n_leaves)
+{
+    uint32_t n, n_held, n_leaf, n_kept, x;
+    uint64_t next;
+    mls_bytes b;
+    int err;
+
+    if ((err = mls_read_u32(r, &n)) || (err = mls_read_u32(r, &x)) ||
+        (err = mls_read_u32(r, &x)) || (err = mls_read_u32(r, &n_held)))
+        return err;
+    for (uint32_t i = 0; i < n_held; i++)
+        if ((err = mls_read_u32(r, &x)) || (err = mls_read_fixed(r, s->nh, &b)))
+            return err;
+    if ((err = mls_read_u32(r, &n_leaf)))
+        return err;
+    for (uint32_t i = 0; i < n_leaf; i++) {
+        if ((err = mls_read_u32(r, &x)))
+            return err;
+        for (int k = 0; k < 2; k++) {
+            if ((err = mls_read_u64(r, &next)) || (err = mls_read_fixed(r, s->nh, &b)) ||
+                (err = mls_read_u32(r, &n_kept)))
+                return err;
+            for (uint32_t j = 0; j < n_kept; j++)
+                if ((err = mls_read_u32(r, &x)) || (err = mls_read_fixed(r, s->nk, &b)) ||
+                    (err = mls_read_fixed(r, s->nn, &b)))
+                    return err;
+        }
+    }
+    *n_leaves = n;
+    return 0;
+}
+
+int mls_secret_tree_read(mls_reader *r, const mls_suite *s, uint32_t max_leaves,
+                         mls_secret_tree *t)
 {
     mls_secret_tree nt;
     uint32_t n_held, n_leaf, width, x, prev;
@@ -563,7 +596,7 @@ int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t)
     if ((err = mls_read_u32(r, &nt.n_leaves)) || (err = mls_read_u32(r, &nt.cfg.max_forward)) ||
         (err = mls_read_u32(r, &nt.cfg.max_retained)) || (err = mls_read_u32(r, &n_held)))
         return err;
-    if (!mls_tm_valid_leaves(nt.n_leaves) ||
+    if (!mls_tm_valid_leaves(nt.n_leaves) || nt.n_leaves > max_leaves ||
         nt.cfg.max_retained > MLS_SECRET_TREE_MAX_RETAINED_LIMIT)
         return MLS_ERR_MALFORMED;
     width = mls_tm_node_width(nt.n_leaves);

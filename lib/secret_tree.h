@@ -115,9 +115,15 @@ MLS_MUST_CHECK int mls_secret_tree_peek(mls_secret_tree *t, uint32_t leaf,
 size_t mls_secret_tree_held_nodes(const mls_secret_tree *t);
 
 /* Persistence (group state serialization): appends the whole state of t
- * to w; reads it back into t (overwritten; cleared on error).  Added by
- * the group engine. */
+ * to w; reads it back into t (overwritten; cleared on error).  The reader
+ * allocates per leaf, so it takes the largest leaf count the caller's
+ * other state allows and refuses a tree claiming more (MLS_ERR_MALFORMED)
+ * before allocating.  mls_secret_tree_skip moves r past one written tree,
+ * allocating nothing, and gives the leaf count it claims.  Added by the
+ * group engine. */
 MLS_MUST_CHECK int mls_secret_tree_write(const mls_secret_tree *t, mls_buf *w);
-MLS_MUST_CHECK int mls_secret_tree_read(mls_reader *r, const mls_suite *s, mls_secret_tree *t);
+MLS_MUST_CHECK int mls_secret_tree_read(mls_reader *r, const mls_suite *s, uint32_t max_leaves,
+                                        mls_secret_tree *t);
+MLS_MUST_CHECK int mls_secret_tree_skip(mls_reader *r, const mls_suite *s, uint32_t *n_leaves);
 
 #endif

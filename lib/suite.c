@@ -40,33 +40,68 @@ const mls_suite *mls_suite_get(uint16_t id)
     return NULL;
 }
 
-static const EVP_MD *suite_md(const mls_suite *s)
+/*
+ * Digests and AEAD ciphers are fetched from the provider once per process,
+ * like the HMAC implementation below: in OpenSSL 3.0 passing the legacy
+ * EVP_sha256() / EVP_aes_128_gcm() objects to an init function makes it
+ * fetch the implementation again (a global lock and a name lookup) on every
+ * call.  A fetch that fails (an algorithm the loaded providers lack) leaves
+ * NULL, and only suites using that algorithm fail, with MLS_ERR_CRYPTO.
+ */
+enum { MD_SHA256, MD_SHA384, MD_SHA512, MD_COUNT };
+enum { CIPHER_AES128GCM, CIPHER_AES256GCM, CIPHER_CHACHA20POLY1305, CIPHER_COUNT };
+
+/* Provider names, indexed as above; the HMAC digest parameter takes the
+ * same digest names. */
+static const char *const md_names[MD_COUNT] = {"SHA256", "SHA384", "SHA512"};
+static const char *const cipher_names[CIPHER_COUNT] = {"AES-128-GCM", "AES-256-GCM",
+                                                       "ChaCha20-Poly1305"};
+
+static CRYPTO_ONCE algs_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_MD *md_impl[MD_COUNT];
+static EVP_CIPHER *cipher_impl[CIPHER_COUNT];
+
+static void algs_fetch(void)
+{
+    for (int i = 0; i < MD_COUNT; i++)
+        md_impl[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
+    for (int i = 0; i < CIPHER_COUNT; i++)
+        cipher_impl[i] = EVP_CIPHER_fetch(NULL, cipher_names[i], NULL);
+}
+
+/* The suite's hash as an index into md_names / md_impl, or -1. */
+static int suite_md_index(const mls_suite *s)
 {
     switch (s->hash) {
     case MLS_HASH_SHA256:
-        return EVP_sha256();
+        return MD_SHA256;
     case MLS_HASH_SHA384:
-        return EVP_sha384();
+        return MD_SHA384;
     case MLS_HASH_SHA512:
-        return EVP_sha512();
+        return MD_SHA512;
     }
-    return NULL;
+    return -1;
 }
 
-/* The digest name the HMAC provider takes ("SHA256", ...). */
-static const char *suite_md_name(const mls_suite *s)
+/* The suite's fetched digest, or NULL. */
+static const EVP_MD *suite_md(const mls_suite *s)
 {
-    const EVP_MD *md = suite_md(s);
-    return md ? EVP_MD_get0_name(md) : NULL;
+    int i = suite_md_index(s);
+    if (i < 0 || !CRYPTO_THREAD_run_once(&algs_once, algs_fetch))
+        return NULL;
+    return md_impl[i];
 }
 
 int mls_hash_parts(const mls_suite *s, const mls_bytes *parts, size_t n, uint8_t out[MLS_MAX_HASH])
 {
     int ret = MLS_ERR_CRYPTO;
+    const EVP_MD *md = suite_md(s);
+    if (!md)
+        return MLS_ERR_CRYPTO;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx)
         return MLS_ERR_NOMEM;
-    if (EVP_DigestInit_ex(ctx, suite_md(s), NULL) != 1)
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1)
         goto out;
     for (size_t i = 0; i < n; i++)
         if (parts[i].n && EVP_DigestUpdate(ctx, parts[i].p, parts[i].n) != 1)
@@ -87,30 +122,47 @@ int mls_hash(const mls_suite *s, mls_bytes in, uint8_t out[MLS_MAX_HASH])
 /*
  * The HMAC implementation is fetched from the provider once per process:
  * a fetch takes a global lock and a name lookup, and MLS computes HMACs on
- * every message.  CRYPTO_THREAD_run_once makes the first fetch thread-safe.
+ * every message.  The HMAC provider also fetches the digest again whenever
+ * its digest parameter is set, so one template context per hash is set up
+ * once and duplicated (which shares the fetched digest) for every MAC.
+ * CRYPTO_THREAD_run_once makes the first set-up thread-safe; afterwards the
+ * templates are only read.
  */
 static CRYPTO_ONCE hmac_once = CRYPTO_ONCE_STATIC_INIT;
-static EVP_MAC *hmac_impl;
+static EVP_MAC_CTX *hmac_template[MD_COUNT];
 
 static void hmac_fetch(void)
 {
-    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac)
+        return;
+    for (int i = 0; i < MD_COUNT; i++) {
+        OSSL_PARAM params[2];
+        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *)md_names[i], 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+            EVP_MAC_CTX_free(ctx);
+            ctx = NULL;
+        }
+        hmac_template[i] = ctx;
+    }
+    /* The contexts hold their own references to the implementation. */
+    EVP_MAC_free(mac);
 }
 
 /* A MAC context keyed with key for the suite's hash, or NULL. */
 static EVP_MAC_CTX *hmac_new(const mls_suite *s, mls_bytes key)
 {
     static const uint8_t empty[1];
-    OSSL_PARAM params[2];
-    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch) || !hmac_impl)
+    int i = suite_md_index(s);
+    if (i < 0 || !CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch) || !hmac_template[i])
         return NULL;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(hmac_template[i]);
     if (!ctx)
         return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)suite_md_name(s), 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, key.n ? key.p : empty, key.n, params) != 1) {
+    if (EVP_MAC_init(ctx, key.n ? key.p : empty, key.n, NULL) != 1) {
         EVP_MAC_CTX_free(ctx);
         return NULL;
     }
@@ -180,27 +232,39 @@ out:
     return ret;
 }
 
+/* The suite's fetched AEAD cipher, or NULL. */
 static const EVP_CIPHER *suite_cipher(const mls_suite *s)
 {
+    int i;
     switch (s->aead) {
     case MLS_AEAD_AES128GCM:
-        return EVP_aes_128_gcm();
+        i = CIPHER_AES128GCM;
+        break;
     case MLS_AEAD_AES256GCM:
-        return EVP_aes_256_gcm();
+        i = CIPHER_AES256GCM;
+        break;
     case MLS_AEAD_CHACHA20POLY1305:
-        return EVP_chacha20_poly1305();
+        i = CIPHER_CHACHA20POLY1305;
+        break;
+    default:
+        return NULL;
     }
-    return NULL;
+    if (!CRYPTO_THREAD_run_once(&algs_once, algs_fetch))
+        return NULL;
+    return cipher_impl[i];
 }
 
 static int aead_begin(EVP_CIPHER_CTX *ctx, const mls_suite *s, mls_bytes key, mls_bytes nonce,
                       int enc)
 {
+    const EVP_CIPHER *cipher = suite_cipher(s);
     if (key.n != s->nk || nonce.n != s->nn)
         return MLS_ERR_ARG;
-    if (EVP_CipherInit_ex(ctx, suite_cipher(s), NULL, NULL, NULL, enc) != 1 ||
+    if (!cipher)
+        return MLS_ERR_CRYPTO;
+    if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL, enc, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce.n, NULL) != 1 ||
-        EVP_CipherInit_ex(ctx, NULL, NULL, key.p, nonce.p, enc) != 1)
+        EVP_CipherInit_ex2(ctx, NULL, key.p, nonce.p, enc, NULL) != 1)
         return MLS_ERR_CRYPTO;
     return MLS_OK;
 }

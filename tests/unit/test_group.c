@@ -279,9 +279,79 @@ out:
     member_clear(&C);
 }
 
+/* Offset of the last occurrence of needle in hay, or -1. */
+static long last_index(const mls_buf *hay, const uint8_t *needle, size_t n)
+{
+    for (size_t i = hay->n >= n ? hay->n - n + 1 : 0; i-- > 0;)
+        if (memcmp(hay->p + i, needle, n) == 0)
+            return (long)i;
+    return -1;
+}
+
+/*
+ * A past epoch's secret tree may be larger than the current one (removing
+ * the rightmost member truncates the tree, RFC 9420 §12.1.3): such a state
+ * round-trips, but a past tree claiming more leaves than the group ever had
+ * is refused before the reader allocates for them (a 1.7 KB state claiming
+ * 2^31 leaves took seconds; tests/fuzz/regressions/fuzz_group_state).
+ */
+static void test_past_secret_tree_bound(void)
+{
+    member A, B, C;
+    mls_staged_commit *sc = NULL;
+    mls_bytes kps[2];
+    mls_buf st;
+    uint8_t pat[12];
+    long off;
+    uint32_t cl;
+
+    member_init(&A, 1, "alice");
+    member_init(&B, 1, "bob");
+    member_init(&C, 1, "carol");
+    mls_buf_init(&st);
+    CHECK_OK(mls_group_create(env, A.id, mls_bytes_of((const uint8_t *)"g", 1), NULL, 0, NULL,
+                              &A.g));
+    kps[0] = mls_buf_view(&B.kp);
+    kps[1] = mls_buf_view(&C.kp);
+    CHECK_OK(mls_group_add_members(A.g, kps, 2, &sc));
+    CHECK_OK(mls_group_merge_staged(A.g, sc));
+    mls_staged_commit_free(sc);
+    sc = NULL;
+    /* Leaves 0, 1, 2 in a 4-leaf tree; removing leaf 2 leaves 2 leaves. */
+    cl = 2;
+    CHECK_OK(mls_group_remove_members(A.g, &cl, 1, &sc));
+    CHECK_OK(mls_group_merge_staged(A.g, sc));
+    mls_staged_commit_free(sc);
+    CHECK(mls_group_member_count(A.g) == 2);
+    serialize_roundtrip(A.g);
+
+    /* The past epoch's secret tree starts with u32 n_leaves = 4 and the
+     * config's max_forward and max_retained (state offsets 17..24). */
+    CHECK_OK(mls_group_serialize(A.g, &st));
+    CHECK(st.n > 25);
+    memcpy(pat, "\0\0\0\4", 4);
+    memcpy(pat + 4, st.p + 17, 8);
+    off = last_index(&st, pat, sizeof(pat));
+    CHECK(off > 25);
+    if (off > 25) {
+        static const uint8_t counts[][4] = {{0, 0, 0, 8}, {0, 0x10, 0, 0}, {0x80, 0, 0, 0}};
+        for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+            mls_group *h = NULL;
+            memcpy(st.p + off, counts[i], 4);
+            CHECK_ERR(mls_group_deserialize(env, mls_buf_view(&st), &h), MLS_ERR_MALFORMED);
+            CHECK(h == NULL);
+        }
+    }
+    mls_buf_clear(&st);
+    member_clear(&A);
+    member_clear(&B);
+    member_clear(&C);
+}
+
 int main(void)
 {
     env = mls_env_default();
+    test_past_secret_tree_bound();
     for (uint16_t s = 1; s <= 7; s++) {
         run_suite(s, 0);
         run_suite(s, 1);
