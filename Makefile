@@ -187,6 +187,7 @@ bench-server: $(B)/bin/server
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all
+	@sh scripts/deps.sh valgrind
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
 	$(VALGRIND) $(VEC_BIN) $(VECTORS)
 
@@ -204,6 +205,7 @@ fuzz-seeds: $(VEC_BIN) $(FUZZ_REPLAY)
 	  if [ -d $$d ]; then cp $$d/* $(FUZZ_CORPUS)/$$n/; fi; done
 
 fuzz: fuzz-seeds
+	@sh scripts/deps.sh clang
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-run
 
 fuzz-run: $(FUZZ_BIN)
