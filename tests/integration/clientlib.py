@@ -256,6 +256,24 @@ class Proxy:
     def resume(self):
         self.running.set()
 
+    def wait_held(self, min_bytes, timeout=30.0):
+        """While paused: wait until a client has sent at least min_bytes
+        that the proxy now holds (e.g. a commit, not a ping), so a test can
+        order events without sleeping."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                conns = list(self.conns)
+            for c, _ in conns:
+                try:
+                    r, _, _ = select.select([c], [], [], 0)
+                    if r and len(c.recv(65536, socket.MSG_PEEK)) >= min_bytes:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise TestFailure("proxy: no client sent %d bytes while paused" % min_bytes)
+
     def cut(self):
         self.refuse = True
         with self.lock:
