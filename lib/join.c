@@ -679,7 +679,7 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
     next.ctx.epoch = g->cur.ctx.epoch + 1;
 
     /* §12.4.3.2: we take the leftmost free leaf; TreeKEM then gives it
-     * its real keys.  The placeholder key only keeps the tree's key
+     * its real keys.  The temporary key only keeps the tree's key
      * uniqueness rules satisfied meanwhile. */
     if ((err = mls_hpke_generate_keypair(s, env, &tmp_sk, &tmp_pk)) != 0 ||
         (err = mls_identity_make_leaf(id, NULL, mls_buf_view(&tmp_pk), MLS_LEAF_SOURCE_COMMIT,

@@ -157,7 +157,7 @@ static void seed_messages_file(json_t *e)
 }
 
 /* PrivateMessageContent built from a raw proposal / commit / application
- * data of message-protection.json, with a placeholder signature (and
+ * data of message-protection.json, with an arbitrary signature (and
  * confirmation tag) and a little padding. */
 static void seed_private_content(json_t *e, const char *key, uint8_t content_type)
 {
