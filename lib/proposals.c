@@ -149,7 +149,8 @@ static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
     /* RFC 9420 §12.1.4: the nonce is Nh bytes; resumption PSKs with usage
      * reinit or branch belong to those operations only (§11.2: the reinit
      * one in the successor group's first commit, which
-     * mls_group_reinit_create marks with g->reinit_commit). */
+     * mls_group_reinit_create marks with g->reinit_commit, and the
+     * public view allows at epoch 0: pe->reinit_ok). */
     if (id->psk_nonce.n != pe->suite->nh)
         return 0;
     if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION &&
