@@ -97,7 +97,7 @@ SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 CLIENT_SRC = $(wildcard src/client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
-$(B)/src/%.o: CFLAGS += -Isrc/common -Ilib
+$(B)/src/%.o: CFLAGS += -Isrc/common
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).

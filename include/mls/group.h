@@ -34,6 +34,7 @@
 #define MLS_GROUP_H
 
 #include "mls/mls.h"
+#include "mls/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,26 +42,7 @@ extern "C" {
 
 /* ---------------------------------------------------------------- constants */
 
-/* RFC 9420 §17.3 extension types the library understands. */
-enum {
-    MLS_EXTENSION_APPLICATION_ID = 0x0001,
-    MLS_EXTENSION_RATCHET_TREE = 0x0002,
-    MLS_EXTENSION_REQUIRED_CAPABILITIES = 0x0003,
-    MLS_EXTENSION_EXTERNAL_PUB = 0x0004,
-    MLS_EXTENSION_EXTERNAL_SENDERS = 0x0005,
-    /* IANA "MLS Extension Types" 0x000A last_resort (draft-ietf-mls-
-     * extensions): an empty KeyPackage extension marking a KeyPackage the
-     * Delivery Service may hand out more than once. */
-    MLS_EXTENSION_LAST_RESORT = 0x000A
-};
-
-/* Extension types in 0xF000..0xFFFF are reserved for private use
- * (RFC 9420 §17.1); applications put their own GroupContext extensions
- * there (e.g. a group name, administrator roles). */
-#define MLS_EXTENSION_PRIVATE_MIN 0xF000u
-
-/* RFC 9420 §17.5 credential types. */
-enum { MLS_CREDENTIAL_TYPE_BASIC = 1, MLS_CREDENTIAL_TYPE_X509 = 2 };
+/* Protocol constants (extension and credential types): mls/types.h. */
 
 /* A borrowed extension: type and extension_data. */
 typedef struct mls_ext {
@@ -161,6 +143,8 @@ typedef struct mls_key_package_info {
     mls_bytes identity;   /* basic credential identity, else empty */
     uint64_t not_before, not_after;
     int last_resort;
+    uint16_t credential_type; /* MLS_CREDENTIAL_TYPE_* */
+    mls_bytes key_package;    /* the bare KeyPackage (RFC 9420 §10) */
 } mls_key_package_info;
 
 /*
@@ -595,11 +579,13 @@ MLS_API MLS_MUST_CHECK int mls_group_external_join(const mls_env *env, const mls
 
 /* ---------------------------------------------------------------- authentication */
 
-/* Fingerprint of a signature key for display and out-of-band checks: the
- * suite's hash of the key as lowercase hex (not NUL-terminated) in out
- * (replaced). */
-MLS_API MLS_MUST_CHECK int mls_signature_key_fingerprint(uint16_t suite, mls_bytes signature_key,
-                                                 mls_buf *out);
+/* Fingerprint of a signature key for display and out-of-band checks, one
+ * format for every suite (docs/PROTOCOL.md §2): SHA-256 of the raw public
+ * key as 64 lowercase hex digits in 16 groups of 4 joined by ':'
+ * ("3fa2:09bc:...", 79 characters), NUL-terminated in out. */
+#define MLS_FINGERPRINT_SIZE 80
+MLS_API MLS_MUST_CHECK int mls_signature_key_fingerprint(mls_bytes signature_key,
+                                                         char out[MLS_FINGERPRINT_SIZE]);
 
 #ifdef __cplusplus
 }

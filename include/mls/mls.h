@@ -69,6 +69,21 @@ MLS_API const char *mls_strerror(int err);
 /* The symbolic name of an error code ("MLS_ERR_MALFORMED"). Never NULL. */
 MLS_API const char *mls_errname(int err);
 
+/*
+ * Which rule the last failing call on this thread broke, as
+ * "function: RFC 9420 §section: rule" (e.g. "mls_key_package_diagnose:
+ * RFC 9420 §10.1: init_key equals the leaf encryption_key"), or "" when
+ * none was recorded.  The validation code records it where it refuses
+ * (KeyPackages, signatures, membership and confirmation tags, proposal and
+ * commit rules of §12.2, tree validation); a later failure replaces it and
+ * success does not clear it, so read it right after a call returned an
+ * error.  The string stays valid until the next call on this thread.
+ */
+MLS_API const char *mls_error_detail(void);
+/* Forgets the recorded detail (e.g. before a call whose failure is to be
+ * explained). */
+MLS_API void mls_error_detail_clear(void);
+
 /* ---------------------------------------------------------------- bytes */
 
 /* A borrowed view of bytes.  Never owns its memory. */
