@@ -62,46 +62,46 @@ typedef struct mls_public_staged mls_public_staged;
  * MLS_ERR_NOT_FOUND if no tree is given or carried.  env (for KeyPackage
  * lifetimes) must outlive the view.
  */
-MLS_MUST_CHECK int mls_public_group_from_group_info(const mls_env *env, mls_bytes group_info,
+MLS_API MLS_MUST_CHECK int mls_public_group_from_group_info(const mls_env *env, mls_bytes group_info,
                                                     mls_bytes ratchet_tree,
                                                     mls_public_group **out);
 /* The public part of a member's group in its current epoch, with the
  * proposals it holds (for a creator's first view, and for tests).
  * MLS_ERR_STATE for a group that was removed. */
-MLS_MUST_CHECK int mls_public_group_from_group(const mls_group *g, mls_public_group **out);
-void mls_public_group_free(mls_public_group *pg);
+MLS_API MLS_MUST_CHECK int mls_public_group_from_group(const mls_group *g, mls_public_group **out);
+MLS_API void mls_public_group_free(mls_public_group *pg);
 
 /* ---------------------------------------------------------------- accessors */
 
-mls_bytes mls_public_group_id(const mls_public_group *pg);
-uint64_t mls_public_group_epoch(const mls_public_group *pg);
-uint16_t mls_public_group_suite(const mls_public_group *pg);
+MLS_API mls_bytes mls_public_group_id(const mls_public_group *pg);
+MLS_API uint64_t mls_public_group_epoch(const mls_public_group *pg);
+MLS_API uint16_t mls_public_group_suite(const mls_public_group *pg);
 /* The encoded GroupContext (RFC 9420 §8.1) and its tree_hash. */
-mls_bytes mls_public_group_context(const mls_public_group *pg);
-mls_bytes mls_public_group_tree_hash(const mls_public_group *pg);
+MLS_API mls_bytes mls_public_group_context(const mls_public_group *pg);
+MLS_API mls_bytes mls_public_group_tree_hash(const mls_public_group *pg);
 /* Leaves (members and blanks) and members. */
-uint32_t mls_public_group_leaf_count(const mls_public_group *pg);
-uint32_t mls_public_group_member_count(const mls_public_group *pg);
+MLS_API uint32_t mls_public_group_leaf_count(const mls_public_group *pg);
+MLS_API uint32_t mls_public_group_member_count(const mls_public_group *pg);
 /* The member at a leaf; MLS_ERR_NOT_FOUND for a blank leaf or outside. */
-MLS_MUST_CHECK int mls_public_group_member(const mls_public_group *pg, uint32_t leaf,
+MLS_API MLS_MUST_CHECK int mls_public_group_member(const mls_public_group *pg, uint32_t leaf,
                                            mls_member *out);
 /* GroupContext extension by type; MLS_ERR_NOT_FOUND if absent. */
-MLS_MUST_CHECK int mls_public_group_extension(const mls_public_group *pg, uint16_t type,
+MLS_API MLS_MUST_CHECK int mls_public_group_extension(const mls_public_group *pg, uint16_t type,
                                               mls_bytes *data);
 /* The ratchet tree (RFC 9420 §12.4.3.3), out replaced. */
-MLS_MUST_CHECK int mls_public_group_ratchet_tree(const mls_public_group *pg, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_public_group_ratchet_tree(const mls_public_group *pg, mls_buf *out);
 /* 1 once a ReInit was committed: the view accepts nothing more. */
-int mls_public_group_is_reinit_pending(const mls_public_group *pg);
+MLS_API int mls_public_group_is_reinit_pending(const mls_public_group *pg);
 /* Proposals received in this epoch, not yet committed. */
-size_t mls_public_group_pending_proposals(const mls_public_group *pg);
+MLS_API size_t mls_public_group_pending_proposals(const mls_public_group *pg);
 
 /* ---------------------------------------------------------------- persistence */
 
 /* Versioned, canonical: deserialize(serialize(pg)) serializes to the same
  * bytes.  Holds nothing secret.  Deserializing checks the tree's structure
  * and that its hash is the GroupContext's (not the leaf signatures again). */
-MLS_MUST_CHECK int mls_public_group_serialize(const mls_public_group *pg, mls_buf *out);
-MLS_MUST_CHECK int mls_public_group_deserialize(const mls_env *env, mls_bytes in,
+MLS_API MLS_MUST_CHECK int mls_public_group_serialize(const mls_public_group *pg, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_public_group_deserialize(const mls_env *env, mls_bytes in,
                                                 mls_public_group **out);
 
 /* ---------------------------------------------------------------- processing */
@@ -120,14 +120,14 @@ MLS_MUST_CHECK int mls_public_group_deserialize(const mls_env *env, mls_bytes in
  * KeyPackage out of its lifetime).  Proposals by reference resolve against
  * the proposals merged into the view in this epoch.
  */
-MLS_MUST_CHECK int mls_public_group_process(mls_public_group *pg, mls_bytes message,
+MLS_API MLS_MUST_CHECK int mls_public_group_process(mls_public_group *pg, mls_bytes message,
                                             mls_public_staged **out);
 /* Applies a staged message: a proposal joins the pending ones, a commit
  * moves the view to the new epoch.  MLS_ERR_STATE if the view is no longer
  * where the staged message was made (then free it).  st is consumed: only
  * mls_public_staged_free remains. */
-MLS_MUST_CHECK int mls_public_group_merge(mls_public_group *pg, mls_public_staged *st);
-void mls_public_staged_free(mls_public_staged *st);
+MLS_API MLS_MUST_CHECK int mls_public_group_merge(mls_public_group *pg, mls_public_staged *st);
+MLS_API void mls_public_staged_free(mls_public_staged *st);
 
 /*
  * A GroupInfo MLSMessage offered with a commit: it must carry exactly the
@@ -139,9 +139,9 @@ void mls_public_staged_free(mls_public_staged *st);
  * view's current epoch and the committer of the last merged commit (any
  * member when it is unknown: a view made from a GroupInfo or a group).
  */
-MLS_MUST_CHECK int mls_public_staged_check_group_info(const mls_public_staged *st,
+MLS_API MLS_MUST_CHECK int mls_public_staged_check_group_info(const mls_public_staged *st,
                                                       mls_bytes group_info);
-MLS_MUST_CHECK int mls_public_group_check_group_info(const mls_public_group *pg,
+MLS_API MLS_MUST_CHECK int mls_public_group_check_group_info(const mls_public_group *pg,
                                                      mls_bytes group_info);
 
 /* ---------------------------------------------------------------- inspection */
@@ -149,17 +149,17 @@ MLS_MUST_CHECK int mls_public_group_check_group_info(const mls_public_group *pg,
 enum mls_public_kind { MLS_PUBLIC_PROPOSAL = 2, MLS_PUBLIC_COMMIT = 3 };
 
 /* MLS_PUBLIC_PROPOSAL or MLS_PUBLIC_COMMIT. */
-int mls_public_staged_kind(const mls_public_staged *st);
+MLS_API int mls_public_staged_kind(const mls_public_staged *st);
 /* The epoch the view will be in after merging (the message's own epoch for
  * a proposal, +1 for a commit). */
-uint64_t mls_public_staged_epoch(const mls_public_staged *st);
+MLS_API uint64_t mls_public_staged_epoch(const mls_public_staged *st);
 /* The sender: RFC 9420 §6 sender type (1 member, 2 external,
  * 3 new_member_proposal, 4 new_member_commit) and index (member: its leaf;
  * new_member_commit: the leaf it joins at; external: sender index). */
-void mls_public_staged_sender(const mls_public_staged *st, uint8_t *sender_type,
+MLS_API void mls_public_staged_sender(const mls_public_staged *st, uint8_t *sender_type,
                               uint32_t *index);
 /* FramedContent.authenticated_data of the message. */
-mls_bytes mls_public_staged_authenticated_data(const mls_public_staged *st);
+MLS_API mls_bytes mls_public_staged_authenticated_data(const mls_public_staged *st);
 
 /* A leaf a message changes, before and after (views into the staged
  * message).  has_before is 0 for a new member, has_after 0 for a removed
@@ -176,7 +176,7 @@ typedef struct mls_public_change {
 /* The committer (or proposer) as a change: before = its leaf before the
  * commit (none for a new member), after = its leaf once the commit's path
  * is applied (the same leaf without a path; none for an external sender). */
-MLS_MUST_CHECK int mls_public_staged_committer(const mls_public_staged *st,
+MLS_API MLS_MUST_CHECK int mls_public_staged_committer(const mls_public_staged *st,
                                                mls_public_change *out);
 
 enum mls_public_change_kind {
@@ -184,8 +184,8 @@ enum mls_public_change_kind {
     MLS_PUBLIC_REMOVED = 2, /* Remove proposals */
     MLS_PUBLIC_UPDATED = 3  /* Update proposals; a member committer's path */
 };
-size_t mls_public_staged_change_count(const mls_public_staged *st, int kind);
-MLS_MUST_CHECK int mls_public_staged_change(const mls_public_staged *st, int kind, size_t i,
+MLS_API size_t mls_public_staged_change_count(const mls_public_staged *st, int kind);
+MLS_API MLS_MUST_CHECK int mls_public_staged_change(const mls_public_staged *st, int kind, size_t i,
                                             mls_public_change *out);
 
 /* Each proposal of the commit (or the proposal itself), in order. */
@@ -195,25 +195,25 @@ typedef struct mls_public_proposal {
     uint8_t sender_type;  /* who proposed it */
     uint32_t sender_index;
 } mls_public_proposal;
-size_t mls_public_staged_proposal_count(const mls_public_staged *st);
-MLS_MUST_CHECK int mls_public_staged_proposal(const mls_public_staged *st, size_t i,
+MLS_API size_t mls_public_staged_proposal_count(const mls_public_staged *st);
+MLS_API MLS_MUST_CHECK int mls_public_staged_proposal(const mls_public_staged *st, size_t i,
                                               mls_public_proposal *out);
 
 /* 1 if a GroupContextExtensions proposal replaces the extensions; the
  * extensions before (after = 0) and after (after = 1), by type and by
  * position (MLS_ERR_NOT_FOUND when absent / past the end). */
-int mls_public_staged_extensions_changed(const mls_public_staged *st);
-MLS_MUST_CHECK int mls_public_staged_extension(const mls_public_staged *st, int after,
+MLS_API int mls_public_staged_extensions_changed(const mls_public_staged *st);
+MLS_API MLS_MUST_CHECK int mls_public_staged_extension(const mls_public_staged *st, int after,
                                                uint16_t type, mls_bytes *data);
-MLS_MUST_CHECK int mls_public_staged_extension_at(const mls_public_staged *st, int after,
+MLS_API MLS_MUST_CHECK int mls_public_staged_extension_at(const mls_public_staged *st, int after,
                                                   size_t i, mls_ext *out);
 
 /* The ReInit proposal's parameters (any pointer may be NULL);
  * MLS_ERR_NOT_FOUND without one. */
-MLS_MUST_CHECK int mls_public_staged_reinit(const mls_public_staged *st, mls_bytes *group_id,
+MLS_API MLS_MUST_CHECK int mls_public_staged_reinit(const mls_public_staged *st, mls_bytes *group_id,
                                             uint16_t *version, uint16_t *suite);
 /* 1 if the commit carries an ExternalInit (an external commit). */
-int mls_public_staged_external_init(const mls_public_staged *st);
+MLS_API int mls_public_staged_external_init(const mls_public_staged *st);
 
 /* The PreSharedKey proposals' ids (RFC 9420 §8.4), in order. */
 typedef struct mls_public_psk {
@@ -223,8 +223,8 @@ typedef struct mls_public_psk {
     mls_bytes group_id;  /* resumption */
     uint64_t epoch;      /* resumption */
 } mls_public_psk;
-size_t mls_public_staged_psk_count(const mls_public_staged *st);
-MLS_MUST_CHECK int mls_public_staged_psk(const mls_public_staged *st, size_t i,
+MLS_API size_t mls_public_staged_psk_count(const mls_public_staged *st);
+MLS_API MLS_MUST_CHECK int mls_public_staged_psk(const mls_public_staged *st, size_t i,
                                          mls_public_psk *out);
 
 #ifdef __cplusplus
