@@ -639,6 +639,53 @@ out:
     fixture_teardown();
 }
 
+/* The committer's path leaf renames its credential: the view shows the
+ * old and the new credential (members accept it: MLS allows it, the
+ * application decides, issue 9). */
+static void rename_leaf(member *m, mls_leaf_node *ln, void *arg)
+{
+    (void)arg;
+    mls_buf_reset(&ln->credential.identity);
+    CHECK_OK(mls_buf_set(&ln->credential.identity, "mallory", 7));
+    CHECK_OK(mls_identity_sign_leaf(m->id, env, ln, mls_buf_view(&m->g->cur.ctx.group_id),
+                                    m->g->cur.priv.leaf));
+}
+
+static void test_rename_visible(void)
+{
+    mls_public_group *pg = NULL;
+    mls_public_staged *st;
+    mls_public_change ch;
+    mls_buf msg;
+    craft c;
+
+    BEGIN();
+    mls_buf_init(&msg);
+    memset(&c, 0, sizeof c);
+    CHECK_OK(mls_public_group_from_group(M[0].g, &pg));
+    c.path = 1;
+    c.leaf_hook = rename_leaf;
+    commit_of(0, &c, &msg);
+    CHECK_OK(accepts_copy(M[1].g, mls_buf_view(&msg), NULL));
+    st = pg ? pg_stage(pg, mls_buf_view(&msg)) : NULL;
+    if (st) {
+        CHECK_OK(mls_public_staged_committer(st, &ch));
+        CHECK(ch.leaf == 0 && view_eq(ch.before.identity, "alice") &&
+              view_eq(ch.after.identity, "mallory"));
+        CHECK(mls_ct_equal(ch.before.signature_key, ch.after.signature_key));
+        CHECK_OK(mls_public_staged_change(st, MLS_PUBLIC_UPDATED, 0, &ch));
+        CHECK(ch.leaf == 0 && view_eq(ch.after.identity, "mallory"));
+        CHECK_OK(all_process(mls_buf_view(&msg), 0));
+        CHECK_OK(mls_public_group_merge(pg, st));
+        mls_public_staged_free(st);
+        CHECK(same_as(pg, M[1].g));
+    }
+    mls_public_group_free(pg);
+    mls_buf_clear(&msg);
+    craft_clear(&c);
+    fixture_teardown();
+}
+
 /* A staged commit can be merged once, into its own view, in its epoch. */
 static void test_merge_rules(void)
 {
@@ -683,6 +730,7 @@ int main(void)
     test_external_commit();
     test_reinit();
     test_refusals();
+    test_rename_visible();
     test_merge_rules();
     TEST_MAIN_END("test_public_group");
 }
