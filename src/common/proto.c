@@ -8,6 +8,8 @@
 static const char *const req_names[CHAT_REQ_COUNT] = {NULL, CHAT_REQUEST_LIST(NAME_)};
 static const char *const err_names[CHAT_ERR_COUNT] = {"ok", CHAT_ERROR_LIST(ERR_NAME_)};
 static const char *const event_names[CHAT_EVENT_COUNT] = {NULL, CHAT_EVENT_LIST(NAME_)};
+static const char *const kind_names[CHAT_KIND_COUNT] = {NULL, CHAT_KIND_LIST(NAME_)};
+static const char *const role_names[CHAT_ROLE_COUNT] = {NULL, CHAT_ROLE_LIST(NAME_)};
 #undef NAME_
 #undef ERR_NAME_
 
@@ -63,4 +65,26 @@ enum chat_event chat_event_from_string(const char *s)
 {
     int i = find(event_names, CHAT_EVENT_COUNT, s);
     return i < 0 ? CHAT_EVENT_UNKNOWN : (enum chat_event)i;
+}
+
+const char *chat_kind_name(enum chat_kind k)
+{
+    return (unsigned)k < CHAT_KIND_COUNT ? kind_names[k] : NULL;
+}
+
+enum chat_kind chat_kind_from_string(const char *s)
+{
+    int i = find(kind_names, CHAT_KIND_COUNT, s);
+    return i < 0 ? CHAT_KIND_UNKNOWN : (enum chat_kind)i;
+}
+
+const char *chat_role_name(enum chat_role r)
+{
+    return (unsigned)r < CHAT_ROLE_COUNT ? role_names[r] : NULL;
+}
+
+enum chat_role chat_role_from_string(const char *s)
+{
+    int i = find(role_names, CHAT_ROLE_COUNT, s);
+    return i < 0 ? CHAT_ROLE_UNKNOWN : (enum chat_role)i;
 }

@@ -74,6 +74,16 @@
     X(LOG, "log")                                                              \
     X(INBOX, "inbox")
 
+/* Log entry kinds (the `kind` of §7.5) and roster roles (§7.2, §7.3). */
+#define CHAT_KIND_LIST(X)                                                      \
+    X(COMMIT, "commit")                                                        \
+    X(MESSAGE, "message")                                                      \
+    X(PROPOSAL, "proposal")
+
+#define CHAT_ROLE_LIST(X)                                                      \
+    X(MEMBER, "member")                                                        \
+    X(ADMIN, "admin")
+
 /* Entries of two fields (requests, events) and of three (errors) get their
  * own helper macros: C11 has no empty variadic argument. */
 #define CHAT_PROTO_ENUM_(name, str) CHAT_REQ_##name,
@@ -100,6 +110,22 @@ enum chat_event {
 };
 #undef CHAT_PROTO_ENUM_
 
+#define CHAT_PROTO_ENUM_(name, str) CHAT_KIND_##name,
+enum chat_kind {
+    CHAT_KIND_UNKNOWN = 0,
+    CHAT_KIND_LIST(CHAT_PROTO_ENUM_)
+    CHAT_KIND_COUNT
+};
+#undef CHAT_PROTO_ENUM_
+
+#define CHAT_PROTO_ENUM_(name, str) CHAT_ROLE_##name,
+enum chat_role {
+    CHAT_ROLE_UNKNOWN = 0,
+    CHAT_ROLE_LIST(CHAT_PROTO_ENUM_)
+    CHAT_ROLE_COUNT
+};
+#undef CHAT_PROTO_ENUM_
+
 /* The wire name of a request type; NULL for CHAT_REQ_UNKNOWN or a value
  * outside the enum. */
 const char *chat_req_name(enum chat_req r);
@@ -120,5 +146,11 @@ enum chat_err chat_err_from_string(const char *s);
 const char *chat_event_name(enum chat_event ev);
 /* The event named by s; CHAT_EVENT_UNKNOWN if there is none. */
 enum chat_event chat_event_from_string(const char *s);
+
+/* Kinds and roles the same way: NULL / CHAT_*_UNKNOWN when unknown. */
+const char *chat_kind_name(enum chat_kind k);
+enum chat_kind chat_kind_from_string(const char *s);
+const char *chat_role_name(enum chat_role r);
+enum chat_role chat_role_from_string(const char *s);
 
 #endif

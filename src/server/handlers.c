@@ -160,7 +160,9 @@ static void user_json(json_t *o, const srv_user *u)
 
 static const char *kind_name(enum srv_kind k)
 {
-    return k == SRV_KIND_COMMIT ? "commit" : k == SRV_KIND_MESSAGE ? "message" : "proposal";
+    return chat_kind_name(k == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
+                          : k == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
+                                                  : CHAT_KIND_PROPOSAL);
 }
 
 static json_t *entry_json(const srv_group *g, const srv_log_entry *e)
@@ -467,7 +469,7 @@ static int h_group_create(req_ctx *r, srv_err *e)
 
 static const char *role_name(enum srv_role role)
 {
-    return role == SRV_ROLE_ADMIN ? "admin" : "member";
+    return chat_role_name(role == SRV_ROLE_ADMIN ? CHAT_ROLE_ADMIN : CHAT_ROLE_MEMBER);
 }
 
 static int h_group_info(req_ctx *r, srv_err *e)

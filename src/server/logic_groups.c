@@ -434,7 +434,7 @@ int srv_logic_commit(srv_logic *L, const srv_user *u, const srv_commit_req *r, u
     g.last_seq = *seq;
     srv_log_entry le = {*seq, r->epoch, SRV_KIND_COMMIT, u->id, u->name, now, r->commit, meta};
     emit_log(L, &g, &le, &roster);
-    srv_metrics_accepted("commit");
+    srv_metrics_accepted(chat_kind_name(CHAT_KIND_COMMIT));
     rc = 0;
 out:
     free(added);
@@ -496,7 +496,8 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     g.last_seq = *seq;
     srv_log_entry le = {*seq, h.epoch, kind, u->id, u->name, now, msg, NULL};
     emit_log(L, &g, &le, &roster);
-    srv_metrics_accepted(kind == SRV_KIND_MESSAGE ? "message" : "proposal");
+    srv_metrics_accepted(
+        chat_kind_name(kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE : CHAT_KIND_PROPOSAL));
     rc = 0;
 out:
     free(roster.ids);

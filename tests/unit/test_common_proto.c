@@ -1,6 +1,8 @@
 /* Unit tests for src/common/proto.c: the protocol's words (request types,
  * error codes, events) round-trip between enum and string, unknown names
- * are recognised as such, and the lists hold what PROTOCOL.md promises. */
+ * are recognised as such, and the lists are exactly, in order, the tables
+ * of docs/PROTOCOL.md (read from the top of the tree, where make runs the
+ * tests). */
 #include "proto.h"
 #include "test.h"
 
@@ -77,6 +79,65 @@ static void test_events(void)
     CHECK(chat_event_name(CHAT_EVENT_UNKNOWN) == NULL);
 }
 
+/* The first cells of the table rows (lines "| `word` |") after the line
+ * starting with `heading`, up to the next heading, compared in order with
+ * names(1 .. count-1). */
+static void check_doc_table(const char *heading, const char *(*name)(int), int count)
+{
+    FILE *f = fopen("docs/PROTOCOL.md", "r");
+    char line[512];
+    int in = 0, i = 1;
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, heading, strlen(heading)) == 0) {
+            in = 1;
+            continue;
+        }
+        if (in && line[0] == '#')
+            break;
+        if (!in || strncmp(line, "| `", 3) != 0)
+            continue;
+        char *end = strchr(line + 3, '`');
+        if (!end)
+            continue;
+        *end = 0;
+        const char *want = i < count ? name(i) : "(none)";
+        if (strcmp(line + 3, want) != 0)
+            fprintf(stderr, "PROTOCOL.md %s: row %d is '%s', proto.h has '%s'\n", heading, i,
+                    line + 3, want);
+        CHECK(strcmp(line + 3, want) == 0);
+        i++;
+    }
+    fclose(f);
+    CHECK(in == 1 && i == count);
+}
+
+static const char *req_at(int i)
+{
+    return chat_req_name((enum chat_req)i);
+}
+
+static const char *err_at(int i)
+{
+    return chat_err_name((enum chat_err)i);
+}
+
+static void test_kinds_roles(void)
+{
+    for (int i = CHAT_KIND_UNKNOWN + 1; i < CHAT_KIND_COUNT; i++)
+        CHECK(chat_kind_from_string(chat_kind_name((enum chat_kind)i)) == (enum chat_kind)i);
+    for (int i = CHAT_ROLE_UNKNOWN + 1; i < CHAT_ROLE_COUNT; i++)
+        CHECK(chat_role_from_string(chat_role_name((enum chat_role)i)) == (enum chat_role)i);
+    CHECK(strcmp(chat_kind_name(CHAT_KIND_PROPOSAL), "proposal") == 0);
+    CHECK(strcmp(chat_role_name(CHAT_ROLE_ADMIN), "admin") == 0);
+    CHECK(chat_kind_from_string("Commit") == CHAT_KIND_UNKNOWN);
+    CHECK(chat_role_from_string("owner") == CHAT_ROLE_UNKNOWN);
+    CHECK(chat_role_from_string(NULL) == CHAT_ROLE_UNKNOWN);
+    CHECK(chat_kind_name(CHAT_KIND_COUNT) == NULL);
+}
+
 int main(void)
 {
     test_requests();
@@ -84,5 +145,8 @@ int main(void)
     test_errors();
     test_unknown_errors();
     test_events();
+    test_kinds_roles();
+    check_doc_table("### Request types", req_at, CHAT_REQ_COUNT);
+    check_doc_table("## 8. Errors", err_at, CHAT_ERR_COUNT);
     TEST_MAIN_END("test_common_proto");
 }
