@@ -163,7 +163,7 @@ $(B)/bin/test_common_%: $(B)/tests/unit/test_common_%.o $(COMMON_OBJ) $(LIB)
 # Unit tests of server modules (tests/unit/test_server_*.c) link the server's
 # objects except main.o, and the server's libraries.
 SERVER_LIB_OBJ = $(filter-out $(B)/src/server/main.o,$(SERVER_OBJ))
-$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server
+$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server -Isrc/common
 $(B)/bin/test_server_%: $(B)/tests/unit/test_server_%.o $(SERVER_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
