@@ -11,8 +11,8 @@
 #include "log.h"
 #include "logic.h"
 #include "metrics.h"
+#include "mls/inspect.h"
 #include "proto.h"
-#include "suite.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -313,7 +313,7 @@ static int h_register(req_ctx *r, srv_err *e)
         get_b64(r, r->req, "signature_key", &key, e) || get_b64(r, r->req, "signature", &sig, e) ||
         check_challenge(r, &nonce, &ts, e))
         return -1;
-    if (suite > 0xffff || mls_suite_get((uint16_t)suite) == NULL)
+    if (suite > 0xffff || !mls_suite_supported((uint16_t)suite))
         return srv_refuse(e, CHAT_ERR_UNSUPPORTED_SUITE, "cipher suite %llu is not supported",
                           (unsigned long long)suite);
     if (!srv_auth_key_ok((uint16_t)suite, key))

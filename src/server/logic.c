@@ -13,7 +13,7 @@
 #include "logic_int.h"
 #include "metrics.h"
 #include "names.h"
-#include "suite.h"
+#include "mls/inspect.h"
 
 #define CLAIM_BURST 10.0
 
@@ -132,7 +132,7 @@ int srv_logic_register(srv_logic *L, const char *username, uint16_t suite, mls_b
     srv_user existing;
     if (!srv_valid_username(username))
         return refuse_username(e);
-    if (mls_suite_get(suite) == NULL)
+    if (!mls_suite_supported(suite))
         return srv_refuse(e, CHAT_ERR_UNSUPPORTED_SUITE, "cipher suite %u is not supported",
                           suite);
     if (!srv_auth_key_ok(suite, key))
