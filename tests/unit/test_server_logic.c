@@ -302,8 +302,8 @@ static void test_add_member(fixture *f)
     CHECK(rec.n_log == 1 && rec.n_log_users == 1 && rec.log_users[0] == f->user[ALICE].id);
     CHECK(rec.n_inbox == 1 && rec.inbox_user == f->user[BOB].id && rec.inbox_seq == 2);
     CHECK_OK(mls_buf_append(&f->welcome, w.welcome.p, w.welcome.n));
+    /* Merging consumes the staged commit; freeing it remains. */
     CHECK_OK(mls_group_merge_staged(f->alice_group, sc));
-    sc = NULL;
 out:
     mls_staged_commit_free(sc);
     mls_buf_clear(&kp);
