@@ -22,7 +22,11 @@
  *   joiner:   mls_group_join with the Welcome and its KeyPackage bundle.
  *   everyone: mls_group_process for every MLSMessage of the group, in the
  *             order of the DS; mls_group_protect for application data;
- *             mls_group_serialize after every change to persist.
+ *             mls_group_serialize after every change to persist.  Or,
+ *             to judge a commit before it applies and persist state and
+ *             cursor together: mls_group_process_staged -> inspect
+ *             (mls_staged_commit_summary) -> mls_staged_commit_next_state
+ *             -> mls_group_merge_staged, or free it to discard.
  *
  * Ownership: objects ending in _new/_create/_join/_deserialize are freed
  * with the matching _free.  Views (mls_bytes) returned by accessors borrow
