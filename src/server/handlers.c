@@ -11,7 +11,7 @@
 #include "log.h"
 #include "logic.h"
 #include "metrics.h"
-#include "suite.h"
+#include "mls/inspect.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -304,7 +304,7 @@ static int h_register(req_ctx *r, srv_err *e)
         get_b64(r, r->req, "signature_key", &key, e) || get_b64(r, r->req, "signature", &sig, e) ||
         check_challenge(r, &nonce, &ts, e))
         return -1;
-    if (suite > 0xffff || mls_suite_get((uint16_t)suite) == NULL)
+    if (suite > 0xffff || !mls_suite_supported((uint16_t)suite))
         return srv_refuse(e, "unsupported_suite", "cipher suite %llu is not supported",
                           (unsigned long long)suite);
     if (!srv_auth_key_ok((uint16_t)suite, key))

@@ -10,7 +10,7 @@
 #include "metrics.h"
 #include "mlsmsg.h"
 #include "names.h"
-#include "suite.h"
+#include "mls/inspect.h"
 
 /* Window of epochs for application messages: the current one and the one
  * before it (docs/PROTOCOL.md §7.5). */
@@ -59,7 +59,7 @@ int srv_logic_register(srv *s, const char *username, uint16_t suite, mls_bytes k
     srv_user existing;
     if (!srv_valid_username(username))
         return refuse_username(e);
-    if (mls_suite_get(suite) == NULL)
+    if (!mls_suite_supported(suite))
         return srv_refuse(e, "unsupported_suite", "cipher suite %u is not supported", suite);
     if (!srv_auth_key_ok(suite, key))
         return srv_refuse(e, "bad_key", "signature key has the wrong length for suite %u",
