@@ -22,7 +22,11 @@
  *   joiner:   mls_group_join with the Welcome and its KeyPackage bundle.
  *   everyone: mls_group_process for every MLSMessage of the group, in the
  *             order of the DS; mls_group_protect for application data;
- *             mls_group_serialize after every change to persist.
+ *             mls_group_serialize after every change to persist.  Or,
+ *             to judge a commit before it applies and persist state and
+ *             cursor together: mls_group_process_staged -> inspect
+ *             (mls_staged_commit_summary) -> mls_staged_commit_next_state
+ *             -> mls_group_merge_staged, or free it to discard.
  *
  * Ownership: objects ending in _new/_create/_join/_deserialize are freed
  * with the matching _free.  Views (mls_bytes) returned by accessors borrow
@@ -351,12 +355,33 @@ typedef struct mls_commit_options {
      * the group only reads old messages and mls_group_reinit_create makes
      * the successor. */
     const mls_reinit_params *reinit;
+    /* This commit's wire format (enum mls_handshake_choice): 0 follows
+     * the group's handshake_private setting. */
+    int handshake;
+    /* Whether this commit's Welcome carries the ratchet tree (enum
+     * mls_tree_choice): 0 follows the group's ratchet_tree_in_welcome. */
+    int ratchet_tree_in_welcome;
 } mls_commit_options;
 
+/* Per-commit choices of mls_commit_options; 0 is always "as the group's
+ * mls_group_config says".  MLS_ERR_ARG for other values. */
+enum mls_handshake_choice {
+    MLS_HANDSHAKE_GROUP_DEFAULT = 0,
+    MLS_HANDSHAKE_PUBLIC = 1,   /* PublicMessage (RFC 9420 §6.2) */
+    MLS_HANDSHAKE_PRIVATE = 2   /* PrivateMessage (RFC 9420 §6.3) */
+};
+enum mls_tree_choice {
+    MLS_TREE_GROUP_DEFAULT = 0,
+    MLS_TREE_IN_WELCOME = 1,    /* ratchet_tree extension in the GroupInfo */
+    MLS_TREE_OUT_OF_BAND = 2    /* send mls_staged_commit_ratchet_tree beside it */
+};
+
 /*
- * A commit that has been built but not applied.  The group is unchanged
- * until mls_group_merge_staged.  Free with mls_staged_commit_free whether
- * merged or not.
+ * A commit that has been verified or built but not applied: our own
+ * (mls_group_commit) or a received one (mls_group_process_staged).  The
+ * group is unchanged until mls_group_merge_staged.  Free with
+ * mls_staged_commit_free whether merged or not (freeing unmerged is the
+ * discard).
  */
 typedef struct mls_staged_commit mls_staged_commit;
 
@@ -415,11 +440,109 @@ MLS_API MLS_MUST_CHECK int mls_group_reinit_create(const mls_group *old, const m
                                            size_t n, const mls_group_config *cfg,
                                            mls_group **out, mls_staged_commit **staged);
 
-/* Applies a staged commit once the Delivery Service has accepted it.
- * MLS_ERR_STATE if the group is no longer in the epoch it was made for
- * (then free it).  The staged commit is consumed (only free remains). */
+/*
+ * Applies a staged commit: our own once the Delivery Service has accepted
+ * it, a received one once the application has inspected it and accepts
+ * it.  It does what mls_group_process does for a commit: the epoch
+ * advances, the pending proposals of the old epoch are dropped (committed
+ * or not, RFC 9420 §12.4), the old epoch's keys join the past epochs kept
+ * for late application messages (max_past_epochs), its resumption PSK is
+ * kept; a commit that removes us makes the group inactive instead.  After
+ * a successful stage it fails only with MLS_ERR_ARG or, when g is not the
+ * group in the epoch the commit was staged in (it moved on, or the commit
+ * was merged already), MLS_ERR_STATE: then free the staged commit.  The
+ * staged commit is consumed (only free remains).
+ */
 MLS_API MLS_MUST_CHECK int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc);
 MLS_API void mls_staged_commit_free(mls_staged_commit *sc);
+
+/*
+ * The serialized group state (mls_group_serialize format) the group will
+ * have after merging sc: exactly the bytes mls_group_serialize gives
+ * after mls_group_merge_staged, if nothing else changes the group in
+ * between.  For persisting "next state + cursor" in one transaction before
+ * merging in memory.  out replaced; it holds private keys.  MLS_ERR_STATE
+ * like mls_group_merge_staged.  O(group state).
+ */
+MLS_API MLS_MUST_CHECK int mls_staged_commit_next_state(const mls_staged_commit *sc, mls_buf *out);
+
+/* ---------------------------------------------------------------- inspecting commits */
+
+/*
+ * One proposal, as a staged commit applies it or as it waits in the
+ * pending list.  Views valid while the staged commit lives (for pending
+ * proposals: until the group next changes).  Members are judged on the
+ * tree before the commit.
+ */
+typedef struct mls_proposal_info {
+    uint16_t type;          /* enum mls_proposal_type (RFC 9420 §17.4) */
+    uint8_t sender_type;    /* enum mls_sender_type (RFC 9420 §6) */
+    uint32_t sender_index;  /* member: leaf index; external: index into
+                             * external_senders */
+    int by_reference;       /* committed by ProposalRef (else by value) */
+    mls_bytes ref;          /* its ProposalRef when by reference or pending */
+    /* Remove: the removed member; Update: the sender's leaf before. */
+    int has_before;
+    mls_member before;
+    /* Add: the new member (leaf: the index it gets; UINT32_MAX for a
+     * pending proposal); Update: the sender's new leaf. */
+    int has_after;
+    mls_member after;
+    /* GroupContextExtensions: the complete new list; ReInit: the
+     * successor's extensions. */
+    const mls_ext *extensions;
+    size_t n_extensions;
+    /* ReInit (RFC 9420 §12.1.5). */
+    mls_bytes reinit_group_id;
+    uint16_t reinit_version, reinit_suite;
+    /* PreSharedKey (RFC 9420 §8.4): psk_type 1 external (psk_id), 2
+     * resumption (psk_usage, psk_group_id, psk_epoch). */
+    uint8_t psk_type;
+    mls_bytes psk_id;
+    uint8_t psk_usage;
+    mls_bytes psk_group_id;
+    uint64_t psk_epoch;
+    mls_bytes psk_nonce;
+    /* ExternalInit (RFC 9420 §12.1.6). */
+    mls_bytes kem_output;
+} mls_proposal_info;
+
+/* What a staged commit does, judged on the group before it.  Views valid
+ * while the staged commit lives. */
+typedef struct mls_commit_summary {
+    int own;                /* made by this group (mls_group_commit) */
+    uint64_t epoch;         /* the epoch it was sent in */
+    uint64_t new_epoch;
+    uint8_t sender_type;    /* MLS_SENDER_MEMBER or _NEW_MEMBER_COMMIT */
+    uint32_t sender_leaf;   /* member: its leaf; external: the joiner's leaf */
+    /* The committer: a member as its leaf was before the commit; for an
+     * external commit the joiner's new leaf. */
+    mls_member committer;
+    /* An UpdatePath: the committer's leaf after the commit (for a member
+     * compare with committer to see a credential change). */
+    int has_path;
+    mls_member path_leaf;
+    /* Every proposal applied, in the commit's order:
+     * mls_staged_commit_proposal(sc, 0 .. n_proposals-1). */
+    size_t n_proposals;
+    size_t n_adds, n_removes, n_updates, n_psks;
+    /* A GroupContextExtensions proposal: the lists before and after. */
+    int extensions_changed;
+    const mls_ext *old_extensions;
+    size_t n_old_extensions;
+    const mls_ext *new_extensions;
+    size_t n_new_extensions;
+    int reinit;             /* a ReInit (its proposal has the parameters) */
+    int external_init;      /* an ExternalInit: an external commit */
+    int self_removed;       /* we are removed: merging makes g inactive */
+    mls_bytes authenticated_data;
+} mls_commit_summary;
+
+MLS_API MLS_MUST_CHECK int mls_staged_commit_summary(const mls_staged_commit *sc,
+                                             mls_commit_summary *out);
+/* The i-th proposal of the commit; MLS_ERR_NOT_FOUND past the end. */
+MLS_API MLS_MUST_CHECK int mls_staged_commit_proposal(const mls_staged_commit *sc, size_t i,
+                                              mls_proposal_info *out);
 
 /* ---------------------------------------------------------------- proposals */
 
@@ -436,6 +559,11 @@ MLS_API MLS_MUST_CHECK int mls_group_propose_external_psk(mls_group *g, mls_byte
 /* Number of proposals received (or sent) in this epoch and not yet
  * committed; and forgetting them. */
 MLS_API size_t mls_group_pending_proposals(const mls_group *g);
+/* The i-th pending proposal (in the order received), with its ProposalRef
+ * (RFC 9420 §5.2), type and sender, judged on the current tree.  Views
+ * valid until the group next changes.  MLS_ERR_NOT_FOUND past the end. */
+MLS_API MLS_MUST_CHECK int mls_group_pending_proposal(const mls_group *g, size_t i,
+                                              mls_proposal_info *out);
 MLS_API void mls_group_clear_pending_proposals(mls_group *g);
 
 /* ---------------------------------------------------------------- incoming messages */
@@ -452,6 +580,11 @@ typedef struct mls_member_change {
     mls_buf credential;    /* encoded Credential */
     mls_buf identity;      /* basic credential identity, else empty */
     mls_buf signature_key;
+    /* updated: the leaf before the commit (a credential change shows as
+     * old_identity != identity); empty for added and removed. */
+    mls_buf old_credential;
+    mls_buf old_identity;
+    mls_buf old_signature_key;
 } mls_member_change;
 
 typedef struct mls_process_result {
@@ -476,6 +609,14 @@ typedef struct mls_process_result {
     int extensions_changed;     /* a GroupContextExtensions was applied */
     int self_removed;           /* we were removed: the group is inactive */
     int reinit;                 /* a ReInit was committed */
+    uint64_t new_epoch;         /* the epoch the commit starts */
+    /* The committer before the commit (member; leaf, credential and keys
+     * as they were), or an external commit's joiner as it joined.  The
+     * full description: mls_staged_commit_summary. */
+    mls_member_change committer;
+    int has_path;
+    int external_init;          /* an external commit */
+    size_t n_psks;              /* PreSharedKey proposals applied */
 } mls_process_result;
 
 MLS_API void mls_process_result_clear(mls_process_result *r);
@@ -493,6 +634,23 @@ MLS_API void mls_process_result_clear(mls_process_result *r);
  * mls_group_external_join) or a group we were removed from.
  */
 MLS_API MLS_MUST_CHECK int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res);
+
+/*
+ * Like mls_group_process, but a commit is verified completely (every rule
+ * of RFC 9420 §12.4.2, the same errors) and staged, not applied: *res gets
+ * kind MLS_RESULT_COMMIT and its description, *staged the staged commit
+ * holding the next epoch, and g stays exactly as it was (its
+ * serialization is byte-identical).  Inspect it
+ * (mls_staged_commit_summary, mls_staged_commit_proposal), persist
+ * mls_staged_commit_next_state with the cursor if wanted, then
+ * mls_group_merge_staged, or mls_staged_commit_free to discard (the same
+ * message can be processed again).  Application messages and proposals are
+ * processed as by mls_group_process and *staged is set to NULL.  On error
+ * *res and *staged are untouched.
+ */
+MLS_API MLS_MUST_CHECK int mls_group_process_staged(mls_group *g, mls_bytes message,
+                                            mls_process_result *res,
+                                            mls_staged_commit **staged);
 
 /* 1 once we have been removed from the group (no more sending). */
 MLS_API int mls_group_is_active(const mls_group *g);
