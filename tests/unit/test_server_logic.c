@@ -502,6 +502,59 @@ static void test_claim_rate(fixture *f)
     mls_buf_clear(&got);
 }
 
+/* Per-target limits: fresh requesters (no bucket of their own) still
+ * meet the target's claim bucket, and the last-resort KeyPackage its own,
+ * slower one; a refused last-resort claim hands out nothing. */
+static void test_target_claims(fixture *f)
+{
+    srv_logic *L = &f->L;
+    srv_user target;
+    srv_err e;
+    mls_buf kp[2], bundle[2], got;
+    mls_bytes one;
+    int64_t count = -1;
+    int lr = -1, rc;
+
+    mls_buf_init(&got);
+    for (int i = 0; i < 2; i++) {
+        mls_buf_init(&kp[i]);
+        mls_buf_init(&bundle[i]);
+        CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp[i], &bundle[i]));
+    }
+    one = mls_buf_view(&kp[0]);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &one, 1, 0, &e));
+    CHECK(rc == 0);
+    one = mls_buf_view(&kp[1]);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &one, 1, 1, &e));
+    CHECK(rc == 0);
+    L->limits.claim_target_rate = 2;
+    L->limits.last_resort_rate = 1;
+    clock_us = 5000 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[BOB], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 0);
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[ALICE], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 1);
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_RATE_LIMITED && e.extra >= 1);
+    /* A minute later the target bucket has room, the last-resort one not. */
+    clock_us += 60 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_RATE_LIMITED && e.extra > 60);
+    REQUEST(L, rc, srv_logic_kp_status(L, &f->user[CAROL], &count, &lr, &e));
+    CHECK(rc == 0 && count == 0 && lr == 1);
+    clock_us += 3600 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 1);
+    L->limits.claim_target_rate = 0;
+    L->limits.last_resort_rate = 0;
+    srv_logic_clear(L);
+    for (int i = 0; i < 2; i++) {
+        mls_buf_clear(&kp[i]);
+        mls_buf_clear(&bundle[i]);
+    }
+    mls_buf_clear(&got);
+}
+
 int main(void)
 {
     fixture f;
@@ -523,6 +576,7 @@ int main(void)
         test_refusals(&f);
         test_send_fetch_inbox(&f);
         test_claim_rate(&f);
+        test_target_claims(&f);
     }
     fixture_clear(&f);
     char cmd[300];
