@@ -332,6 +332,8 @@ def test_concurrent_commits(env):
     b = env.client("race", "bob", url=proxy.url)
     b.wait_for(r"must /invite bob")
     invite(a, b, "race", "bob")
+    # bob has caught up (his log.fetch answered) before the link stalls.
+    talk(a, "before the race", "race", b)
     # bob's commit is built now but held on the wire ...
     proxy.pause()
     b.say("/update")
@@ -777,6 +779,121 @@ def test_curses_scripts(env):
                      h, re.M), h
 
 
+class HostileServer:
+    """A WebSocket endpoint posing as the server: it sends the challenge
+    and refuses the registration with a reason full of terminal escape
+    sequences, bidi overrides and invisible characters."""
+
+    REASON = "\x1b[2J\x1b]0;pwned\x07 \u202eexe.txt\u200b \x9b31m dangling\x01\u0301"
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _frame(self, text):
+        data = text.encode()
+        n = len(data)
+        head = bytes([0x81]) + (bytes([n]) if n < 126 else bytes([126]) + n.to_bytes(2, "big"))
+        return head + data
+
+    def _read_frame(self, c, buf):
+        while len(buf) < 2:
+            buf += c.recv(4096)
+        n = buf[1] & 0x7F
+        off = 2
+        if n == 126:
+            while len(buf) < 4:
+                buf += c.recv(4096)
+            n = int.from_bytes(buf[2:4], "big")
+            off = 4
+        while len(buf) < off + 4 + n:
+            buf += c.recv(4096)
+        mask = buf[off:off + 4]
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[off + 4:off + 4 + n]))
+        return buf[0] & 0x0F, payload, buf[off + 4 + n:]
+
+    def _serve(self):
+        import base64
+        import hashlib
+        import json
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            try:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    buf += c.recv(4096)
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                key = re.search(rb"Sec-WebSocket-Key: *(\S+)", head, re.I).group(1)
+                accept = base64.b64encode(hashlib.sha1(
+                    key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()).decode()
+                c.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                           "Sec-WebSocket-Protocol: mlschat.v1\r\n\r\n" % accept).encode())
+                c.sendall(self._frame(json.dumps({
+                    "event": "challenge", "nonce": base64.b64encode(os.urandom(32)).decode(),
+                    "server_time": int(time.time()), "protocol": 1, "max_message": 1048576})))
+                while True:
+                    op, payload, buf = self._read_frame(c, buf)
+                    if op != 1:
+                        continue
+                    req = json.loads(payload)
+                    c.sendall(self._frame(json.dumps({
+                        "id": req.get("id"), "type": req.get("type"), "ok": False,
+                        "error": "username_taken", "message": self.REASON})))
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_hostile_text_neutralized(env):
+    """Line mode: what another member sends (a bidi override, invisible
+    characters) and what a server says (escape sequences in a refusal)
+    reach stdout and stderr neutralized, shown visibly."""
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "lobby", "bob")
+    m = b.mark()
+    a.say("invoice\u202egnp.exe \u2066x\u2069 zero\u200bwidth \ufeff")
+    b.wait_for(msg("lobby", "alice",
+                   "invoice<U+202E>gnp.exe <U+2066>x<U+2069> zero<U+200B>width <U+FEFF>"), m)
+    # Scripts in every language pass unchanged.
+    talk(a, "नमस्ते दुनिया · café · Tiếng Việt · สวัสดี · مرحبا · 你好 · 👨‍👩‍👧", "lobby", b)
+    for who in (a, b):
+        assert who.quit() == 0
+
+    evil = HostileServer()
+    try:
+        c = env.client("lobby", "mallory", url="http://127.0.0.1:%d" % evil.port)
+        assert c.wait_exit() == 1
+    finally:
+        evil.stop()
+    out = "\n".join(c.snapshot())
+    want = "^[[2J^[]0;pwned^G <U+202E>exe.txt<U+200B> <U+009B>31m dangling^A\u25cc\u0301"
+    assert re.search(r"^!!! the server refused to register mallory: " + re.escape(want), out,
+                     re.M), out
+    assert re.search(r"^client: the server refused to register mallory: " + re.escape(want),
+                     out, re.M), out
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b"):
+        assert bad not in out, (bad, out)
+
+
 TESTS = [
     test_story,
     test_live_invite_and_offline_invite,
@@ -790,6 +907,7 @@ TESTS = [
     test_rejoin,
     test_curses_story,
     test_curses_scripts,
+    test_hostile_text_neutralized,
 ]
 
 
