@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "detail.h"
 #include "identity.h"
 
 #define KP_BUNDLE_VERSION 1
@@ -201,20 +202,22 @@ int mls_key_package_check(const mls_suite *s, const mls_key_package *kp, int che
         return err;
     if ((err = mls_extension_list_check_unique(&kp->extensions)) != 0 ||
         (err = mls_extension_list_check_unique(&ln->extensions)) != 0)
-        return err;
+        return MLS_DETAIL(err, "RFC 9420 §13: an extension type appears twice");
     /* RFC 9420 §7.3: the leaf supports the suite and version it is used
      * with, its own credential type, and lists its non-default
      * extensions. */
     if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id) ||
         !mls_u16_list_contains(&ln->capabilities.versions, MLS_VERSION_MLS10) ||
         !mls_u16_list_contains(&ln->capabilities.credentials, ln->credential.type))
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §7.2: capabilities lack the suite, mls10 or the credential type");
     for (i = 0; i < ln->extensions.n; i++)
         if (!ext_is_default(ln->extensions.v[i].type) &&
             !mls_u16_list_contains(&ln->capabilities.extensions, ln->extensions.v[i].type))
-            return MLS_ERR_INVALID;
+            return MLS_DETAIL(MLS_ERR_INVALID,
+                              "RFC 9420 §7.2: leaf extension not listed in capabilities");
     if (check_lifetime && (now < ln->lifetime.not_before || now > ln->lifetime.not_after))
-        return MLS_ERR_EXPIRED;
+        return MLS_DETAIL(MLS_ERR_EXPIRED, "RFC 9420 §7.2: lifetime does not include now");
     return 0;
 }
 
@@ -229,6 +232,7 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
 
     if (!env)
         return MLS_ERR_ARG;
+    mls_error_detail_clear();
     if ((err = mls_key_package_from_message(key_package, &kp)) != 0)
         return err;
     s = mls_suite_get(kp.cipher_suite);
