@@ -251,6 +251,8 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
         inf.not_before = kp.leaf_node.lifetime.not_before;
         inf.not_after = kp.leaf_node.lifetime.not_after;
         inf.last_resort = mls_extension_list_find(&kp.extensions, MLS_EXTENSION_LAST_RESORT) != NULL;
+        /* RFC 9420 §6: the KeyPackage follows version and wire_format. */
+        inf.key_package = mls_bytes_of(key_package.p + 4, key_package.n - 4);
         mls_reader_init_bytes(&r, key_package);
         /* MLSMessage header, version, suite, init_key, encryption_key */
         if ((err = mls_read_fixed(&r, 8, &skip)) != 0 ||
@@ -267,6 +269,7 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
             type = c.type;
             mls_credential_clear(&c);
             inf.credential = mls_bytes_of(key_package.p + start, r.off - start);
+            inf.credential_type = type;
             if (type == MLS_CREDENTIAL_BASIC &&
                 (err = mls_credential_basic_identity(inf.credential, &inf.identity)) != 0)
                 goto out;
