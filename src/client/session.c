@@ -18,6 +18,8 @@
 #define S_MAX_INVITE 50
 #define S_KP_CHECK_MS (10u * 60u * 1000u)
 #define S_MAX_TEXT 16000
+/* Messages accepted by the server but not yet read back from its log. */
+#define S_SEND_WINDOW 64
 /* RFC 9420 §6 Sender: sender_type new_member_commit (an external commit). */
 #define S_SENDER_NEW_MEMBER_COMMIT 4
 
@@ -57,6 +59,20 @@ struct s_group {
      * attempts after stale_epoch; stuck: it failed for a reason a retry
      * does not fix (said to the user). */
     int rejoin_busy, rejoin_tries, stuck;
+    /* Outbox: a group.send is out (send_busy) or waits for send_timer
+     * after a temporary refusal (send_wait); acked: the entries the
+     * server accepted at log seq, until the cursor passes seq (then the
+     * entry was read back and deleted, and its id may be reused). */
+    int send_busy, send_wait;
+    struct {
+        int64_t id, seq;
+    } acked[S_SEND_WINDOW];
+    size_t n_acked;
+    uint64_t send_backoff_ms;
+    struct cli_timer send_timer;
+    /* log.fetch refused for a while (rate_limited): fetch_timer retries. */
+    int fetch_wait;
+    struct cli_timer fetch_timer;
 };
 
 /* Context of one request that needs more than the session. */
@@ -1048,6 +1064,7 @@ static void group_synced(struct cli_session *s, struct s_group *g)
 {
     struct s_reset_ct r;
     g->synced = 1;
+    g->n_acked = 0;
     /* Whatever was sent before and is not in the log was not accepted:
      * it goes again (newly encrypted). */
     r.s = s;
@@ -1069,6 +1086,13 @@ static void group_synced(struct cli_session *s, struct s_group *g)
 }
 
 static void create_send(struct cli_session *s, struct s_group *g);
+
+static void fetch_retry_fire(void *ctx)
+{
+    struct s_group *g = ctx;
+    g->fetch_wait = 0;
+    fetch_log(g->s, g);
+}
 
 static void fetch_reply(void *ctx, json_t *reply)
 {
@@ -1102,7 +1126,12 @@ static void fetch_reply(void *ctx, json_t *reply)
             return;
         }
         if (strcmp(e, "rate_limited") == 0) {
-            g->refetch = 1;
+            /* Read again once the server allows it: nothing else would. */
+            int64_t after = jint(reply, "retry_after", 1);
+            g->fetch_wait = 1;
+            cli_timer_start(s->net, &g->fetch_timer,
+                            (uint64_t)(after > 0 && after < 3600 ? after : 1) * 1000u,
+                            fetch_retry_fire, g);
             return;
         }
         notice(s, g->rec.name, 1, "cannot read the log of #%s: %s", g->rec.name, jmsg(reply));
@@ -1136,7 +1165,7 @@ static void fetch_log(struct cli_session *s, struct s_group *g)
     json_t *req;
     if (!s->authed || !group_active(g))
         return;
-    if (g->fetching) {
+    if (g->fetching || g->fetch_wait) {
         g->refetch = 1;
         return;
     }
@@ -1163,34 +1192,71 @@ static void on_log_event(struct cli_session *s, json_t *ev)
 
 /* ------------------------------------------------------------ outbox */
 
-struct s_unsent {
+/* 1 if outbox entry id was accepted and is not read back from the log yet. */
+static int acked_has(const struct s_group *g, int64_t id)
+{
+    size_t i;
+    for (i = 0; i < g->n_acked; i++)
+        if (g->acked[i].id == id && g->acked[i].seq > g->rec.cursor)
+            return 1;
+    return 0;
+}
+
+/* Forgets the accepted entries the cursor has passed. */
+static void acked_prune(struct s_group *g)
+{
+    size_t i = 0;
+    while (i < g->n_acked) {
+        if (g->acked[i].seq <= g->rec.cursor)
+            g->acked[i] = g->acked[--g->n_acked];
+        else
+            i++;
+    }
+}
+
+/* The first outbox entry of a group the server has not accepted yet. */
+struct s_next_out {
     const char *group;
-    int64_t *ids;
-    char **texts;
-    size_t n, cap;
+    const struct s_group *g; /* its accepted entries are skipped */
+    int64_t id;
+    char *text;
+    mls_buf ct;
+    int failed;
 };
 
-static void unsent_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
+static void next_out_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
 {
-    struct s_unsent *u = ctx;
-    if (ct.n > 0 || strcmp(group, u->group) != 0)
+    struct s_next_out *u = ctx;
+    if (u->id >= 0 || u->failed || strcmp(group, u->group) != 0 || acked_has(u->g, id))
         return;
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 8;
-        int64_t *ids = realloc(u->ids, cap * sizeof *ids);
-        char **texts;
-        if (!ids)
-            return;
-        u->ids = ids;
-        texts = realloc(u->texts, cap * sizeof *texts);
-        if (!texts)
-            return;
-        u->texts = texts;
-        u->cap = cap;
+    u->text = strdup(text);
+    if (!u->text || (ct.n > 0 && mls_buf_set(&u->ct, ct.p, ct.n) != MLS_OK)) {
+        u->failed = 1;
+        return;
     }
-    u->texts[u->n] = strdup(text);
-    if (u->texts[u->n])
-        u->ids[u->n++] = id;
+    u->id = id;
+}
+
+static void send_retry_fire(void *ctx)
+{
+    struct s_group *g = ctx;
+    g->send_wait = 0;
+    pump_outbox(g->s, g);
+}
+
+/* Waits before sending g's next message again: retry_after seconds when
+ * the server said so, else a backoff doubling up to 30 s. */
+static void send_retry_later(struct cli_session *s, struct s_group *g, json_t *reply)
+{
+    int64_t after = reply ? jint(reply, "retry_after", 0) : 0;
+    uint64_t ms;
+    if (g->send_backoff_ms == 0)
+        g->send_backoff_ms = 250;
+    else if (g->send_backoff_ms < 30000)
+        g->send_backoff_ms *= 2;
+    ms = after > 0 && after < 3600 ? (uint64_t)after * 1000u : g->send_backoff_ms;
+    g->send_wait = 1;
+    cli_timer_start(s->net, &g->send_timer, ms, send_retry_fire, g);
 }
 
 static void send_reply(void *ctx, json_t *reply)
@@ -1202,15 +1268,35 @@ static void send_reply(void *ctx, json_t *reply)
     const char *e;
 
     req_free(r);
-    if (!reply || !g)
+    if (!g)
+        return;
+    g->send_busy = 0;
+    if (!reply)
         return; /* resent after the next catch-up if not in the log */
     if (jok(reply)) {
-        if (jint(reply, "seq", 0) > g->rec.cursor)
+        g->send_backoff_ms = 0;
+        int64_t seq = jint(reply, "seq", 0);
+        acked_prune(g);
+        if (seq > g->rec.cursor && g->n_acked < S_SEND_WINDOW) {
+            g->acked[g->n_acked].id = id;
+            g->acked[g->n_acked].seq = seq;
+            g->n_acked++;
+        }
+        /* Our own log event normally came first; if not, read the log. */
+        if (seq > g->rec.cursor)
             fetch_log(s, g);
+        pump_outbox(s, g);
         return;
     }
     e = jerr(reply);
-    if (strcmp(e, "wrong_epoch") == 0 || strcmp(e, "rate_limited") == 0) {
+    if (strcmp(e, "rate_limited") == 0 || strcmp(e, "internal") == 0) {
+        /* A temporary refusal: the same ciphertext goes again later, and
+         * nothing typed after it leaves before it (order in the log is
+         * the order typed). */
+        send_retry_later(s, g, reply);
+        return;
+    }
+    if (strcmp(e, "wrong_epoch") == 0) {
         /* Encrypt again after catching up. */
         if (cli_store_outbox_set_ct(s->store, id, mls_bytes_of(NULL, 0)) != 0)
             cli_log("outbox: cannot reset %lld", (long long)id);
@@ -1221,63 +1307,71 @@ static void send_reply(void *ctx, json_t *reply)
            jmsg(reply));
     if (cli_store_outbox_delete(s->store, id) != 0)
         cli_log("outbox: cannot delete %lld", (long long)id);
+    pump_outbox(s, g);
 }
 
-/* Encrypts and sends every unsent outbox entry of g, in order. */
+/*
+ * Sends g's next outbox entry: at most one group.send is out per group, so
+ * the server's log holds the messages in the order typed whatever it
+ * refuses for a while (a refused one is sent again, the same ciphertext,
+ * before anything after it).  The next one leaves when the server has
+ * answered.
+ */
 static void pump_outbox(struct cli_session *s, struct s_group *g)
 {
-    struct s_unsent u;
-    size_t i;
-    mls_buf ct;
+    struct s_next_out u;
+    json_t *req;
+    struct s_req *r;
 
-    if (!s->authed || !group_active(g) || !g->synced || g->fetching ||
-        g->rec.pending_commit.n > 0)
+    if (!s->authed || !group_active(g) || !g->synced || g->fetching || g->send_busy ||
+        g->send_wait || g->rec.pending_commit.n > 0)
+        return;
+    acked_prune(g);
+    if (g->n_acked == S_SEND_WINDOW)
         return;
     memset(&u, 0, sizeof u);
     u.group = g->rec.name;
-    mls_buf_init(&ct);
-    if (cli_store_outbox_each(s->store, unsent_cb, &u) != 0)
+    u.g = g;
+    u.id = -1;
+    mls_buf_init(&u.ct);
+    if (cli_store_outbox_each(s->store, next_out_cb, &u) != 0 || u.failed || u.id < 0)
         goto out;
-    for (i = 0; i < u.n; i++) {
-        json_t *req;
-        struct s_req *r;
-        mls_bytes text = mls_bytes_of((const uint8_t *)u.texts[i], strlen(u.texts[i]));
-        if (mls_group_protect(g->mls, mls_bytes_of(NULL, 0), text, &ct) != MLS_OK) {
+    if (u.ct.n == 0) {
+        mls_bytes text = mls_bytes_of((const uint8_t *)u.text, strlen(u.text));
+        if (mls_group_protect(g->mls, mls_bytes_of(NULL, 0), text, &u.ct) != MLS_OK) {
             notice(s, g->rec.name, 1, "cannot encrypt a message for #%s", g->rec.name);
             if (group_reload(s, g) != 0)
                 cli_log("cannot restore group state");
-            break;
+            goto out;
         }
         /* The ratchet moved: the new state and the ciphertext (to know
-         * it in the log later) are saved together before sending. */
+         * it in the log later, and to send the same bytes again) are
+         * saved together before sending. */
         if (group_snapshot(g) != 0 || cli_store_begin(s->store) != 0) {
             cli_store_rollback(s->store);
-            break;
+            goto out;
         }
         if (group_save(s, g) != 0 ||
-            cli_store_outbox_set_ct(s->store, u.ids[i], mls_buf_view(&ct)) != 0 ||
+            cli_store_outbox_set_ct(s->store, u.id, mls_buf_view(&u.ct)) != 0 ||
             cli_store_commit(s->store) != 0) {
             cli_store_rollback(s->store);
             notice(s, g->rec.name, 1, "cannot save the state of #%s", g->rec.name);
-            break;
+            goto out;
         }
-        req = json_pack("{s:s, s:s}", "type", "group.send", "group", g->rec.name);
-        if (!req || jset_b64(req, "message", mls_buf_view(&ct)) != 0) {
-            json_decref(req);
-            break;
-        }
-        r = req_new(s, g, NULL);
-        if (r)
-            r->id = u.ids[i];
-        if (send_req(s, req, send_reply, r) != 0)
-            break;
     }
+    req = json_pack("{s:s, s:s}", "type", "group.send", "group", g->rec.name);
+    if (!req || jset_b64(req, "message", mls_buf_view(&u.ct)) != 0) {
+        json_decref(req);
+        goto out;
+    }
+    r = req_new(s, g, NULL);
+    if (r)
+        r->id = u.id;
+    if (send_req(s, req, send_reply, r) == 0)
+        g->send_busy = 1;
 out:
-    for (i = 0; i < u.n; i++)
-        free(u.texts[i]);
-    free(u.texts);
-    free(u.ids);
-    mls_buf_clear(&ct);
+    free(u.text);
+    mls_buf_clear(&u.ct);
 }
 
 static int is_waiting(const struct cli_session *s, const char *group)
@@ -1864,6 +1958,8 @@ static void group_free(struct s_group *g)
             r->g = NULL;
     if (g->op)
         commit_free(g->op);
+    cli_timer_stop(&g->send_timer);
+    cli_timer_stop(&g->fetch_timer);
     cli_net_forget(g->s->net, g);
     mls_group_free(g->mls);
     cli_group_rec_clear(&g->rec);
@@ -1897,7 +1993,7 @@ static int join_from_inbox(struct cli_session *s, json_t *e)
     const char *name = jstr(e, "group"), *sender = jstr(e, "sender");
     const char *welcome_b64 = jstr(e, "welcome"), *gid_b64 = jstr(e, "group_id");
     int64_t seq = jint(e, "seq", -1);
-    mls_buf welcome, gid, bundles_buf[16];
+    mls_buf welcome, gid, used_ref, bundles_buf[16];
     mls_bytes refs[16], bundles[16];
     size_t n_refs = 0, n_bundles = 0, used = 0, i;
     int lr[16];
@@ -1909,6 +2005,7 @@ static int join_from_inbox(struct cli_session *s, json_t *e)
 
     mls_buf_init(&welcome);
     mls_buf_init(&gid);
+    mls_buf_init(&used_ref);
     for (i = 0; i < 16; i++)
         mls_buf_init(&bundles_buf[i]);
     if (!name || !welcome_b64 || !gid_b64 || seq < 0 || !cli_valid_groupname(name) ||
@@ -1950,6 +2047,14 @@ static int join_from_inbox(struct cli_session *s, json_t *e)
         }
     }
     last_resort = lr[used];
+    /* Forward secrecy: the KeyPackage's private keys go
+     * in the same transaction as the join; kept, they would let whoever
+     * holds the Welcome and later reads this database decrypt the group.
+     * The last-resort one stays (it is meant for reuse, §16.8). */
+    if (!last_resort && mls_key_package_bundle_ref(bundles[used], &used_ref) != MLS_OK) {
+        notice(s, name, 1, "the KeyPackage used to join #%s is unreadable", name);
+        goto out;
+    }
     if (group_name_of(m, gname, sizeof gname) != 0 || strcmp(gname, name) != 0) {
         notice(s, name, 1, "the invitation to #%s is for an MLS group named differently; "
                "ignored", name);
@@ -1976,7 +2081,7 @@ static int join_from_inbox(struct cli_session *s, json_t *e)
     if (cli_store_begin(s->store) != 0)
         goto fail_group;
     if (group_save(s, g) != 0 ||
-        (!last_resort && cli_store_kp_delete(s->store, bundles[used]) != 0) ||
+        (!last_resort && cli_store_kp_delete(s->store, mls_buf_view(&used_ref)) != 0) ||
         cli_store_history_add(s->store, name, -1, (int64_t)cli_time(), NULL, joined_line) < 0) {
         cli_store_rollback(s->store);
         goto fail_group;
@@ -2003,6 +2108,7 @@ out:
     mls_group_free(m);
     mls_buf_clear(&welcome);
     mls_buf_clear(&gid);
+    mls_buf_clear(&used_ref);
     for (i = 0; i < 16; i++)
         mls_buf_clear(&bundles_buf[i]);
     return consumed;
@@ -2781,7 +2887,8 @@ int cli_session_idle(const struct cli_session *s)
     if (!s->authed || s->n_joins > 0 || s->inbox_busy || s->kp_busy || s->reqs)
         return 0;
     for (g = s->groups; g; g = g->next) {
-        if (g->op || g->rec.pending_commit.n > 0 || g->fetching || g->rejoin_busy)
+        if (g->op || g->rec.pending_commit.n > 0 || g->fetching || g->fetch_wait ||
+            g->rejoin_busy)
             return 0;
         if (group_active(g) && !g->synced)
             return 0;

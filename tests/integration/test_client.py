@@ -493,6 +493,56 @@ def db_exec(path, sql, *args):
     return rows
 
 
+def test_burst_order(env):
+    """A burst larger than the server's per-connection rate limit (issue
+    11): a script pipes 300 lines into a group; the other member receives
+    every one once, in the order typed, and the sender exits 0 by itself."""
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, extra=["--rate", "10"]).start()
+    a = env.client("burst", "alice")
+    a.wait_for(r"created #burst")
+    b = env.client("burst", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "burst", "bob")
+    assert a.quit() == 0
+    m = b.mark()
+    a2 = env.client("burst", "alice", name="alice2")
+    lines = ["burst line %03d" % i for i in range(300)]
+    a2.proc.stdin.write(("\n".join(lines) + "\n").encode())
+    a2.proc.stdin.flush()
+    a2.eof()
+    assert a2.wait_exit(300) == 0, "\n".join(a2.snapshot()[-20:])
+    b.wait_for(msg("burst", "alice", lines[-1]), m, timeout=120)
+    rx = re.compile(r"^#burst <alice>  (burst line \d+)$")
+    got = [mt.group(1) for mt in (rx.match(l) for l in b.snapshot()[m:]) if mt]
+    assert got == lines, "received %d lines, first difference at %s" % (
+        len(got), next((i for i, (x, y) in enumerate(zip(got, lines)) if x != y), len(got)))
+    assert b.quit() == 0
+
+
+def test_key_package_deleted_after_join(env):
+    """Forward secrecy at rest (issue 10): once joined through a Welcome,
+    the private bundle of the KeyPackage it was for is gone from the
+    client's database (the last-resort one excepted)."""
+    a = env.client("fs", "alice")
+    a.wait_for(r"created #fs")
+    b = env.client("fs", "bob")
+    b.wait_for(r"must /invite bob")
+    db = client_db(env, "bob")
+    before = set(r[0] for r in db_exec(
+        db, "SELECT ref FROM key_packages WHERE last_resort = 0"))
+    last_resort = db_exec(db, "SELECT ref FROM key_packages WHERE last_resort = 1")
+    assert len(before) > 0 and len(last_resort) == 1
+    invite(a, b, "fs", "bob")
+    after = set(r[0] for r in db_exec(
+        db, "SELECT ref FROM key_packages WHERE last_resort = 0"))
+    # Exactly the one the Welcome was for is deleted (new ones may have
+    # been uploaded since); the last-resort one stays.
+    assert len(before - after) == 1, (len(before), len(after))
+    assert db_exec(db, "SELECT ref FROM key_packages WHERE last_resort = 1") == last_resort
+    assert b.quit() == 0 and a.quit() == 0
+
+
 def test_rejoin(env):
     """A member whose state of a group is lost or out of sync rejoins by an
     external commit (RFC 9420 §12.4.3.2) removing its old leaf, and talks
@@ -694,6 +744,8 @@ TESTS = [
     test_tls,
     test_line_mode_eof,
     test_rejoin,
+    test_burst_order,
+    test_key_package_deleted_after_join,
     test_curses_story,
 ]
 
