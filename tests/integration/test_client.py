@@ -551,6 +551,35 @@ def test_key_package_deleted_after_join(env):
     assert b.quit() == 0 and a.quit() == 0
 
 
+def test_store_failure_during_commit(env):
+    """The client's database refuses a write while a commit is processed
+    (issue 8): memory goes back to the state and cursor the database still
+    holds, so once the database works again the same commit is processed
+    again and the group goes on, with no rejoin."""
+    a = env.client("sf", "alice")
+    a.wait_for(r"created #sf")
+    b = env.client("sf", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "sf", "bob")
+    talk(b, "before", "sf", a)
+    con = sqlite3.connect(client_db(env, "bob"), timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        m = b.mark()
+        a.say("/update")
+        a.wait_for(r"you updated your keys in #sf")
+        b.wait_for(r"cannot save the state of #sf; stopping", m, timeout=60)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    talk(a, "after the failure", "sf", b)
+    b.wait_for(r"alice updated their keys in #sf", m)
+    talk(b, "still in sync", "sf", a)
+    assert b.count(r"out of sync|rejoin", m) == 0, "\n".join(b.snapshot()[m:])
+    for who in (a, b):
+        assert who.quit() == 0
+
+
 def test_rejoin(env):
     """A member whose state of a group is lost or out of sync rejoins by an
     external commit (RFC 9420 §12.4.3.2) removing its old leaf, and talks
@@ -754,6 +783,7 @@ TESTS = [
     test_rejoin,
     test_burst_order,
     test_key_package_deleted_after_join,
+    test_store_failure_during_commit,
     test_curses_story,
 ]
 
