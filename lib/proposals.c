@@ -3,11 +3,12 @@
  * application to the ratchet tree and GroupContext (§12.3), and the
  * GroupContext extension rules (§12.1.7, §13).
  */
-#include "group_state.h"
+#include "proposals.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "detail.h"
 #include "key_package.h"
 
 void mls_applied_clear(mls_applied *a)
@@ -79,21 +80,27 @@ static int ext_required(const mls_extension_list *ext, mls_required_capabilities
 int mls_group_check_extensions(const mls_group *g, const mls_extension_list *ext,
                                const mls_rtree *tree)
 {
+    (void)g;
+    return mls_extensions_check(ext, tree);
+}
+
+int mls_extensions_check(const mls_extension_list *ext, const mls_rtree *tree)
+{
     mls_required_capabilities rc;
     const mls_extension *e;
     int has_rc, err;
 
-    (void)g;
     memset(&rc, 0, sizeof(rc));
     if (mls_extension_list_check_unique(ext) != 0)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §13: an extension type appears twice");
     if ((err = ext_required(ext, &rc, &has_rc)) != 0)
-        return err;
+        return MLS_DETAIL(err, "RFC 9420 §11.1: required_capabilities does not decode");
     e = mls_extension_list_find(ext, MLS_EXT_EXTERNAL_SENDERS);
     if (e) {
         mls_external_senders xs;
         if (mls_external_senders_decode_bytes(mls_buf_view(&e->data), &xs) != 0) {
-            err = MLS_ERR_INVALID;
+            err = MLS_DETAIL(MLS_ERR_INVALID,
+                             "RFC 9420 §12.1.8.1: external_senders does not decode");
             goto out;
         }
         mls_external_senders_clear(&xs);
@@ -103,7 +110,8 @@ int mls_group_check_extensions(const mls_group *g, const mls_extension_list *ext
     for (uint32_t i = 0; i < mls_rtree_n_leaves(tree); i++) {
         const mls_leaf_node *ln = mls_rtree_leaf(tree, i);
         if (ln && !leaf_supports_ext(ln, ext, has_rc ? &rc : NULL)) {
-            err = MLS_ERR_INVALID;
+            err = MLS_DETAIL(MLS_ERR_INVALID,
+                             "RFC 9420 §12.1.7: a member does not support the extensions");
             goto out;
         }
     }
@@ -128,32 +136,61 @@ static int cmp_bytes(const void *a, const void *b)
     return x->n ? memcmp(x->p, y->p, x->n) : 0;
 }
 
-static int psk_valid(const mls_group *g, const mls_psk_id *id)
+void mls_proposal_env_of_group(const mls_group *g, mls_proposal_env *pe)
+{
+    memset(pe, 0, sizeof(*pe));
+    pe->suite = g->suite;
+    pe->ctx = &g->cur.ctx;
+    pe->tree = &g->cur.tree;
+    pe->now = g->env->now(g->env->ctx);
+    pe->reinit_ok = g->reinit_commit;
+    pe->own_leaf = g->cur.priv.leaf;
+}
+
+static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
 {
     /* RFC 9420 §12.1.4: the nonce is Nh bytes; resumption PSKs with usage
      * reinit or branch belong to those operations only (§11.2: the reinit
      * one in the successor group's first commit, which
-     * mls_group_reinit_create marks with g->reinit_commit). */
-    if (id->psk_nonce.n != g->suite->nh)
+     * mls_group_reinit_create marks with g->reinit_commit, and the
+     * public view allows at epoch 0: pe->reinit_ok). */
+    if (id->psk_nonce.n != pe->suite->nh)
         return 0;
     if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION &&
-        !(id->usage == MLS_PSK_USAGE_REINIT && g->reinit_commit))
+        !(id->usage == MLS_PSK_USAGE_REINIT && pe->reinit_ok))
         return 0;
     return 1;
 }
 
+/* Refuses with the RFC rule broken (recorded for mls_error_detail at the
+ * exit); err keeps its value. */
+#define REJECT(text)                                                           \
+    do {                                                                       \
+        rule = (text);                                                         \
+        goto out;                                                              \
+    } while (0)
+
 int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_t n,
                            int external, uint32_t committer, int check_lifetime)
 {
-    const mls_suite *s = g->suite;
-    const mls_rtree *t = &g->cur.tree;
+    mls_proposal_env pe;
+    mls_proposal_env_of_group(g, &pe);
+    return mls_proposals_validate_env(&pe, items, n, external, committer, check_lifetime);
+}
+
+int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *items, size_t n,
+                               int external, uint32_t committer, int check_lifetime)
+{
+    const mls_suite *s = pe->suite;
+    const mls_rtree *t = pe->tree;
     uint32_t *leaves = NULL, *removed = NULL;
     mls_bytes *keys = NULL, *psks = NULL;
     mls_buf *psk_enc = NULL;
     size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
-    uint64_t now = g->env->now(g->env->ctx);
+    uint64_t now = pe->now;
     size_t i;
     int err = MLS_ERR_INVALID;
+    const char *rule = NULL; /* the RFC rule a refusal broke (mls_error_detail) */
 
     leaves = calloc(n + 1, sizeof(*leaves));
     removed = calloc(n + 1, sizeof(*removed));
@@ -170,16 +207,18 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
 
         /* RFC 9420 §12.4.3.2: an external commit has no references. */
         if (external && items[i].pending)
-            goto out;
+            REJECT("RFC 9420 §12.4.3.2: an external commit includes a proposal by reference");
         switch (p->type) {
         case MLS_PROPOSAL_ADD: {
             const mls_key_package *kp = &p->add.key_package;
-            if (external || kp->cipher_suite != s->id || kp->version != g->cur.ctx.version)
-                goto out;
+            if (external)
+                REJECT("RFC 9420 §12.4.3.2: an external commit includes an Add");
+            if (kp->cipher_suite != s->id || kp->version != pe->ctx->version)
+                REJECT("RFC 9420 §12.1.1: Add KeyPackage of another suite or version");
             /* §12.1.1: the KeyPackage is valid (§10.1). */
             if ((err = mls_key_package_check(s, kp, check_lifetime, now)) != 0) {
                 err = err == MLS_ERR_EXPIRED ? err : MLS_ERR_INVALID;
-                goto out;
+                REJECT("RFC 9420 §12.1.1: Add KeyPackage is not valid (§10.1)");
             }
             err = MLS_ERR_INVALID;
             keys[n_keys++] = mls_buf_view(&kp->leaf_node.signature_key);
@@ -190,35 +229,35 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             mls_leaf_check chk;
             /* §12.2: only members propose updates, never the committer. */
             if (external || snd->type != MLS_SENDER_MEMBER || snd->index == committer)
-                goto out;
+                REJECT("RFC 9420 §12.2: Update not from a member other than the committer");
             cur = mls_rtree_leaf(t, snd->index);
             if (!cur || ln->source != MLS_LEAF_SOURCE_UPDATE)
-                goto out;
+                REJECT("RFC 9420 §12.1.2: Update of a blank leaf or leaf source not update");
             /* §7.3: a new encryption key. */
             if (ln->encryption_key.n == cur->encryption_key.n &&
                 memcmp(ln->encryption_key.p, cur->encryption_key.p, cur->encryption_key.n) == 0)
-                goto out;
+                REJECT("RFC 9420 §7.3: Update does not change the encryption key");
             memset(&chk, 0, sizeof(chk));
-            chk.group_id = mls_buf_view(&g->cur.ctx.group_id);
+            chk.group_id = mls_buf_view(&pe->ctx->group_id);
             if (mls_leaf_node_validate(s, ln, snd->index, &chk) != 0)
-                goto out;
+                REJECT("RFC 9420 §7.3: Update leaf node is not valid");
             if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id))
-                goto out;
+                REJECT("RFC 9420 §7.2: Update leaf does not support the group's suite");
             leaves[n_leaves++] = snd->index;
             break;
         }
         case MLS_PROPOSAL_REMOVE:
             /* §12.1.3: a non-blank leaf; §12.2: not the committer. */
             if (!mls_rtree_leaf(t, p->remove.removed))
-                goto out;
+                REJECT("RFC 9420 §12.1.3: Remove of a blank or absent leaf");
             if (!external && p->remove.removed == committer)
-                goto out;
+                REJECT("RFC 9420 §12.2: the committer removes itself");
             leaves[n_leaves++] = p->remove.removed;
             removed[n_rm++] = p->remove.removed;
             break;
         case MLS_PROPOSAL_PSK:
-            if (!psk_valid(g, &p->psk.psk))
-                goto out;
+            if (!psk_valid(pe, &p->psk.psk))
+                REJECT("RFC 9420 §12.1.4: PreSharedKey with a bad nonce or usage");
             if ((err = mls_psk_id_encode(&p->psk.psk, &psk_enc[n_psk])) != 0)
                 goto out;
             err = MLS_ERR_INVALID;
@@ -227,40 +266,40 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             break;
         case MLS_PROPOSAL_REINIT:
             /* §12.1.5: never a lower version. */
-            if (external || p->reinit.version < g->cur.ctx.version)
-                goto out;
+            if (external || p->reinit.version < pe->ctx->version)
+                REJECT("RFC 9420 §12.1.5: ReInit in an external commit or to a lower version");
             n_reinit++;
             break;
         case MLS_PROPOSAL_EXTERNAL_INIT:
             if (!external)
-                goto out;
+                REJECT("RFC 9420 §12.1.6: ExternalInit outside an external commit");
             n_xinit++;
             break;
         case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
             if (external)
-                goto out;
+                REJECT("RFC 9420 §12.4.3.2: GroupContextExtensions in an external commit");
             n_gce++;
             break;
         default:
-            goto out;
+            REJECT("RFC 9420 §12.2: unknown proposal type");
         }
     }
     /* §12.2: at most one GroupContextExtensions; ReInit alone. */
     if (n_gce > 1 || (n_reinit && n > 1))
-        goto out;
+        REJECT("RFC 9420 §12.2: two GroupContextExtensions, or ReInit with others");
     /* External commit: exactly one ExternalInit, at most one Remove. */
     if (external && (n_xinit != 1 || n_rm > 1))
-        goto out;
+        REJECT("RFC 9420 §12.2: external commit without one ExternalInit or with two Removes");
     /* §12.2: one Update or Remove per leaf. */
     qsort(leaves, n_leaves, sizeof(*leaves), cmp_u32);
     for (i = 1; i < n_leaves; i++)
         if (leaves[i] == leaves[i - 1])
-            goto out;
+            REJECT("RFC 9420 §12.2: two Updates or Removes of one leaf");
     /* §12.2: distinct PSK ids. */
     qsort(psks, n_psk, sizeof(*psks), cmp_bytes);
     for (i = 1; i < n_psk; i++)
         if (cmp_bytes(&psks[i], &psks[i - 1]) == 0)
-            goto out;
+            REJECT("RFC 9420 §12.2: the same PSK twice");
     /* §12.2: Adds of distinct clients (signature keys), none already a
      * member unless a Remove of this commit removes it (an Update of that
      * member that changes its key does not: the client stays). */
@@ -269,13 +308,15 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
     for (i = 0; i < n_keys; i++) {
         uint32_t leaf;
         if (i && cmp_bytes(&keys[i], &keys[i - 1]) == 0)
-            goto out;
+            REJECT("RFC 9420 §12.2: two Adds of one signature key");
         if (mls_rtree_find_signature_key(t, keys[i], &leaf) == 0 &&
             !bsearch(&leaf, removed, n_rm, sizeof(*removed), cmp_u32))
-            goto out;
+            REJECT("RFC 9420 §12.2: Add of a client that is already a member");
     }
     err = 0;
 out:
+    if (err && rule)
+        mls_detail_set(__func__, rule);
     if (psk_enc)
         for (i = 0; i < n_psk; i++)
             mls_buf_clear(&psk_enc[i]);
@@ -290,6 +331,12 @@ out:
 int mls_external_remove_check(const mls_group *g, const mls_prop_item *items, size_t n,
                               const mls_credential *cred, mls_bytes enc_key)
 {
+    return mls_external_remove_check_tree(&g->cur.tree, items, n, cred, enc_key);
+}
+
+int mls_external_remove_check_tree(const mls_rtree *t, const mls_prop_item *items, size_t n,
+                                   const mls_credential *cred, mls_bytes enc_key)
+{
     mls_buf a, b;
     int err = 0;
 
@@ -301,7 +348,7 @@ int mls_external_remove_check(const mls_group *g, const mls_prop_item *items, si
         const mls_leaf_node *old;
         if (items[i].p->type != MLS_PROPOSAL_REMOVE)
             continue;
-        old = mls_rtree_leaf(&g->cur.tree, items[i].p->remove.removed);
+        old = mls_rtree_leaf(t, items[i].p->remove.removed);
         if (!old) {
             err = MLS_ERR_INVALID;
             goto out;
@@ -337,6 +384,15 @@ static int u32_push(uint32_t **v, size_t *n, uint32_t x)
 int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_prop_item *items,
                         size_t n, mls_applied *out)
 {
+    mls_proposal_env pe;
+    mls_proposal_env_of_group(g, &pe);
+    return mls_proposals_apply_env(&pe, &next->ctx, &next->tree, items, n, out);
+}
+
+int mls_proposals_apply_env(const mls_proposal_env *pe, mls_group_context *next_ctx,
+                            mls_rtree *next_tree, const mls_prop_item *items, size_t n,
+                            mls_applied *out)
+{
     mls_applied a;
     mls_required_capabilities rc;
     int has_rc = 0, err = 0;
@@ -362,11 +418,11 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         mls_extension_list nl;
         if ((err = mls_extension_list_copy(&nl, &p->group_context_extensions.extensions)) != 0)
             goto out;
-        mls_extension_list_clear(&next->ctx.extensions);
-        next->ctx.extensions = nl;
+        mls_extension_list_clear(&next_ctx->extensions);
+        next_ctx->extensions = nl;
         a.gce = 1;
     }
-    if ((err = ext_required(&next->ctx.extensions, &rc, &has_rc)) != 0)
+    if ((err = ext_required(&next_ctx->extensions, &rc, &has_rc)) != 0)
         goto out;
 
     /* Updates, in any order (we use list order). */
@@ -375,13 +431,13 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         uint32_t leaf = items[i].sender.index;
         if (p->type != MLS_PROPOSAL_UPDATE)
             continue;
-        if ((err = mls_rtree_update_leaf(&next->tree, leaf, &p->update.leaf_node)) != 0) {
+        if ((err = mls_rtree_update_leaf(next_tree, leaf, &p->update.leaf_node)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
         if ((err = u32_push(&a.updated, &a.n_updated, leaf)) != 0)
             goto out;
-        if (leaf == g->cur.priv.leaf && items[i].pending && items[i].pending->own_leaf_sk.n) {
+        if (leaf == pe->own_leaf && items[i].pending && items[i].pending->own_leaf_sk.n) {
             a.own_update = 1;
             if ((err = mls_buf_copy(&a.own_leaf_sk, &items[i].pending->own_leaf_sk)) != 0)
                 goto out;
@@ -392,7 +448,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         const mls_proposal *p = items[i].p;
         if (p->type != MLS_PROPOSAL_REMOVE)
             continue;
-        if ((err = mls_rtree_remove_leaf(&next->tree, p->remove.removed)) != 0) {
+        if ((err = mls_rtree_remove_leaf(next_tree, p->remove.removed)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
@@ -405,7 +461,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         uint32_t leaf;
         if (p->type != MLS_PROPOSAL_ADD)
             continue;
-        if ((err = mls_rtree_add_leaf(&next->tree, &p->add.key_package.leaf_node, &leaf)) != 0) {
+        if ((err = mls_rtree_add_leaf(next_tree, &p->add.key_package.leaf_node, &leaf)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
@@ -441,7 +497,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
      * support them (§12.1.7); otherwise only the new or changed leaves need
      * checking against the required capabilities. */
     if (a.gce) {
-        if ((err = mls_group_check_extensions(g, &next->ctx.extensions, &next->tree)) != 0)
+        if ((err = mls_extensions_check(&next_ctx->extensions, next_tree)) != 0)
             goto out;
     } else {
         for (i = 0; i < n; i++) {
@@ -449,7 +505,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
             const mls_leaf_node *ln = p->type == MLS_PROPOSAL_ADD ? &p->add.key_package.leaf_node
                                       : p->type == MLS_PROPOSAL_UPDATE ? &p->update.leaf_node
                                                                        : NULL;
-            if (ln && !leaf_supports_ext(ln, &next->ctx.extensions, has_rc ? &rc : NULL)) {
+            if (ln && !leaf_supports_ext(ln, &next_ctx->extensions, has_rc ? &rc : NULL)) {
                 err = MLS_ERR_INVALID;
                 goto out;
             }
@@ -469,7 +525,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
             ln = &p->update.leaf_node;
             leaf = items[i].sender.index;
         }
-        if (ln && mls_rtree_check_leaf_fits(&next->tree, ln, leaf) != 0) {
+        if (ln && mls_rtree_check_leaf_fits(next_tree, ln, leaf) != 0) {
             err = MLS_ERR_INVALID;
             goto out;
         }

@@ -332,11 +332,13 @@ def test_concurrent_commits(env):
     b = env.client("race", "bob", url=proxy.url)
     b.wait_for(r"must /invite bob")
     invite(a, b, "race", "bob")
-    # bob has read the log since joining (he sends only when caught up),
-    # so no log.fetch of his is out when the link is held ...
-    talk(b, "caught up", "race", a)
+    # bob's own message comes back on his connection after every answer
+    # to what he asked when joining (directory lookup, inbox ack), and he
+    # sends only once caught up; alice's message then shows that no
+    # log.fetch of his is out when the proxy pauses.
+    talk(b, "ready", "race", a)
     talk(a, "you are", "race", b)
-    # ... and his commit is built now but held on the wire ...
+    # bob's commit is built now but held on the wire ...
     proxy.pause()
     b.say("/update")
     proxy.wait_held(500)
