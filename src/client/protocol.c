@@ -1,68 +1,83 @@
-/* The JSON protocol, client side.  See protocol.h and docs/PROTOCOL.md. */
+/* The JSON protocol, client side.  See protocol.h and docs/PROTOCOL.md.
+ * Request types, error codes, events and log kinds come from the shared
+ * lists of src/common/proto.h, AuthContent from auth_content.h; the field
+ * names of the messages are written here only. */
 #include "protocol.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_content.h"
+#include "proto.h"
 #include "util.h"
 
-/* PROTOCOL.md §8, in the order of enum cli_perr. */
-static const char *const perr_names[] = {
-    "ok",
-    "bad_json",
-    "bad_request",
-    "unknown_type",
-    "bad_base64",
-    "too_large",
-    "rate_limited",
-    "too_many_connections",
-    "unauthenticated",
-    "already_authenticated",
-    "bad_challenge",
-    "replay",
-    "challenge_expired",
-    "bad_timestamp",
-    "bad_signature",
-    "bad_username",
-    "username_taken",
-    "unknown_user",
-    "unsupported_suite",
-    "bad_key",
-    "malformed_mls",
-    "invalid_key_package",
-    "no_key_package",
-    "bad_group_name",
-    "group_exists",
-    "unknown_group",
-    "not_member",
-    "forbidden",
-    "wrong_group",
-    "stale_epoch",
-    "wrong_epoch",
-    "bad_roster",
-    "cursor_expired",
-    "internal",
-    "error",
-    "disconnected",
-    "malformed reply",
+/* A request with its type (the shared list's word). */
+static json_t *request(enum chat_req type)
+{
+    return json_pack("{s:s}", "type", chat_req_name(type));
+}
+
+/* The server's codes are the shared list's (src/common/proto.h); this
+ * table only pairs them with the client's enum, in its order. */
+static const enum chat_err perr_codes[] = {
+    CHAT_ERR_NONE,
+    CHAT_ERR_BAD_JSON,
+    CHAT_ERR_BAD_REQUEST,
+    CHAT_ERR_UNKNOWN_TYPE,
+    CHAT_ERR_BAD_BASE64,
+    CHAT_ERR_TOO_LARGE,
+    CHAT_ERR_RATE_LIMITED,
+    CHAT_ERR_TOO_MANY_CONNECTIONS,
+    CHAT_ERR_UNAUTHENTICATED,
+    CHAT_ERR_ALREADY_AUTHENTICATED,
+    CHAT_ERR_BAD_CHALLENGE,
+    CHAT_ERR_REPLAY,
+    CHAT_ERR_CHALLENGE_EXPIRED,
+    CHAT_ERR_BAD_TIMESTAMP,
+    CHAT_ERR_BAD_SIGNATURE,
+    CHAT_ERR_BAD_USERNAME,
+    CHAT_ERR_USERNAME_TAKEN,
+    CHAT_ERR_UNKNOWN_USER,
+    CHAT_ERR_UNSUPPORTED_SUITE,
+    CHAT_ERR_BAD_KEY,
+    CHAT_ERR_MALFORMED_MLS,
+    CHAT_ERR_INVALID_KEY_PACKAGE,
+    CHAT_ERR_NO_KEY_PACKAGE,
+    CHAT_ERR_BAD_GROUP_NAME,
+    CHAT_ERR_GROUP_EXISTS,
+    CHAT_ERR_UNKNOWN_GROUP,
+    CHAT_ERR_NOT_MEMBER,
+    CHAT_ERR_FORBIDDEN,
+    CHAT_ERR_WRONG_GROUP,
+    CHAT_ERR_STALE_EPOCH,
+    CHAT_ERR_WRONG_EPOCH,
+    CHAT_ERR_BAD_ROSTER,
+    CHAT_ERR_CURSOR_EXPIRED,
+    CHAT_ERR_INTERNAL,
 };
-_Static_assert(sizeof perr_names / sizeof perr_names[0] == CLI_PERR_MALFORMED + 1,
-               "one name per enum cli_perr");
+_Static_assert(sizeof perr_codes / sizeof perr_codes[0] == CLI_PERR_UNKNOWN,
+               "one shared code per server error of enum cli_perr");
 
 const char *cli_perr_name(enum cli_perr e)
 {
-    if ((size_t)e >= sizeof perr_names / sizeof perr_names[0])
+    if ((size_t)e < sizeof perr_codes / sizeof perr_codes[0])
+        return chat_err_name(perr_codes[e]);
+    switch (e) {
+    case CLI_PERR_DISCONNECTED:
+        return "disconnected";
+    case CLI_PERR_MALFORMED:
+        return "malformed reply";
+    default:
         return "error";
-    return perr_names[e];
+    }
 }
 
 enum cli_perr cli_perr_parse(const char *code)
 {
+    enum chat_err c = chat_err_from_string(code);
     size_t i;
-    if (!code)
-        return CLI_PERR_UNKNOWN;
-    for (i = CLI_PERR_OK + 1; i < CLI_PERR_UNKNOWN; i++)
-        if (strcmp(perr_names[i], code) == 0)
+    for (i = CLI_PERR_OK + 1; i < sizeof perr_codes / sizeof perr_codes[0]; i++)
+        if (perr_codes[i] == c)
             return (enum cli_perr)i;
     return CLI_PERR_UNKNOWN;
 }
@@ -122,6 +137,16 @@ static int jset_b64(json_t *o, const char *key, mls_bytes b)
     return rc;
 }
 
+/* req with a string field added; NULL (req freed) when out of memory. */
+static json_t *with_str(json_t *req, const char *key, const char *value)
+{
+    if (req && json_object_set_new(req, key, json_string(value)) != 0) {
+        json_decref(req);
+        return NULL;
+    }
+    return req;
+}
+
 /* An ok reply: an object with "ok": true. */
 static int is_ok(json_t *reply)
 {
@@ -166,33 +191,34 @@ void cli_proto_reply(json_t *reply, struct cli_reply *out)
 
 const char *cli_proto_auth_label(void)
 {
-    return "mlschat auth v1";
+    return CHAT_AUTH_LABEL;
 }
 
 int cli_proto_auth_content(int registering, mls_bytes nonce, uint64_t timestamp,
                            const char *username, uint16_t suite, mls_bytes signature_key,
                            mls_buf *out)
 {
-    const char *action = registering ? "register" : "login";
+    chat_auth_content c;
+    c.action = chat_req_name(registering ? CHAT_REQ_REGISTER : CHAT_REQ_LOGIN);
+    c.nonce = nonce;
+    c.timestamp = timestamp;
+    c.username = username;
+    c.suite = suite;
+    c.sig_key = signature_key;
     mls_buf_reset(out);
-    /* PROTOCOL.md §3: struct AuthContent. */
-    if (cli_tls_put_vec(out, (const uint8_t *)action, strlen(action)) != 0 ||
-        cli_tls_put_vec(out, nonce.p, nonce.n) != 0 || cli_tls_put_u64(out, timestamp) != 0 ||
-        cli_tls_put_vec(out, (const uint8_t *)username, strlen(username)) != 0 ||
-        cli_tls_put_u16(out, suite) != 0 ||
-        cli_tls_put_vec(out, signature_key.p, signature_key.n) != 0)
-        return -1;
-    return 0;
+    /* PROTOCOL.md §3: struct AuthContent, encoded as the server checks it. */
+    return chat_auth_content_encode(&c, out) == MLS_OK ? 0 : -1;
 }
 
 json_t *cli_proto_auth(int registering, const char *username, const char *nonce_b64,
                        uint64_t timestamp, mls_bytes signature, uint16_t suite,
                        mls_bytes signature_key)
 {
-    json_t *req = json_pack("{s:s, s:s, s:s, s:I}", "type", registering ? "register" : "login",
-                            "username", username, "nonce", nonce_b64, "timestamp",
-                            (json_int_t)timestamp);
-    if (!req || jset_b64(req, "signature", signature) != 0)
+    json_t *req = request(registering ? CHAT_REQ_REGISTER : CHAT_REQ_LOGIN);
+    if (!req || json_object_set_new(req, "username", json_string(username)) != 0 ||
+        json_object_set_new(req, "nonce", json_string(nonce_b64)) != 0 ||
+        json_object_set_new(req, "timestamp", json_integer((json_int_t)timestamp)) != 0 ||
+        jset_b64(req, "signature", signature) != 0)
         goto fail;
     if (registering && (json_object_set_new(req, "cipher_suite", json_integer(suite)) != 0 ||
                         jset_b64(req, "signature_key", signature_key) != 0))
@@ -205,7 +231,7 @@ fail:
 
 json_t *cli_proto_kp_count(void)
 {
-    return json_pack("{s:s}", "type", "kp.count");
+    return request(CHAT_REQ_KP_COUNT);
 }
 
 json_t *cli_proto_kp_upload(const mls_bytes *key_packages, size_t n, int last_resort)
@@ -222,8 +248,12 @@ json_t *cli_proto_kp_upload(const mls_bytes *key_packages, size_t n, int last_re
         }
         free(t);
     }
-    req = json_pack("{s:s, s:O, s:b}", "type", "kp.upload", "key_packages", arr, "last_resort",
-                    last_resort);
+    req = request(CHAT_REQ_KP_UPLOAD);
+    if (req && (json_object_set(req, "key_packages", arr) != 0 ||
+                json_object_set_new(req, "last_resort", json_boolean(last_resort)) != 0)) {
+        json_decref(req);
+        req = NULL;
+    }
 out:
     json_decref(arr);
     return req;
@@ -231,18 +261,19 @@ out:
 
 json_t *cli_proto_kp_claim(const char *username)
 {
-    return json_pack("{s:s, s:s}", "type", "kp.claim", "username", username);
+    return with_str(request(CHAT_REQ_KP_CLAIM), "username", username);
 }
 
 json_t *cli_proto_user_lookup(const char *username)
 {
-    return json_pack("{s:s, s:s}", "type", "user.lookup", "username", username);
+    return with_str(request(CHAT_REQ_USER_LOOKUP), "username", username);
 }
 
 json_t *cli_proto_group_create(const char *name, mls_bytes group_id)
 {
-    json_t *req = json_pack("{s:s, s:s, s:i}", "type", "group.create", "name", name, "epoch", 0);
-    if (req && jset_b64(req, "group_id", group_id) != 0) {
+    json_t *req = with_str(request(CHAT_REQ_GROUP_CREATE), "name", name);
+    if (req && (json_object_set_new(req, "epoch", json_integer(0)) != 0 ||
+                jset_b64(req, "group_id", group_id) != 0)) {
         json_decref(req);
         return NULL;
     }
@@ -251,17 +282,17 @@ json_t *cli_proto_group_create(const char *name, mls_bytes group_id)
 
 json_t *cli_proto_group_info(const char *name)
 {
-    return json_pack("{s:s, s:s}", "type", "group.info", "name", name);
+    return with_str(request(CHAT_REQ_GROUP_INFO), "name", name);
 }
 
 json_t *cli_proto_group_list(void)
 {
-    return json_pack("{s:s}", "type", "group.list");
+    return request(CHAT_REQ_GROUP_LIST);
 }
 
 json_t *cli_proto_group_send(const char *group, mls_bytes message)
 {
-    json_t *req = json_pack("{s:s, s:s}", "type", "group.send", "group", group);
+    json_t *req = with_str(request(CHAT_REQ_GROUP_SEND), "group", group);
     if (req && jset_b64(req, "message", message) != 0) {
         json_decref(req);
         return NULL;
@@ -273,11 +304,11 @@ json_t *cli_proto_group_commit(const char *group, uint64_t epoch, mls_bytes comm
                                mls_bytes group_info, mls_bytes welcome,
                                const char *const *added, size_t n_added)
 {
-    json_t *req = json_pack("{s:s, s:s, s:I}", "type", "group.commit", "group", group, "epoch",
-                            (json_int_t)epoch);
+    json_t *req = with_str(request(CHAT_REQ_GROUP_COMMIT), "group", group);
     json_t *names = NULL, *w = NULL, *welcomes = NULL;
     size_t i;
-    if (!req || jset_b64(req, "commit", commit) != 0 ||
+    if (!req || json_object_set_new(req, "epoch", json_integer((json_int_t)epoch)) != 0 ||
+        jset_b64(req, "commit", commit) != 0 ||
         (group_info.n > 0 && jset_b64(req, "group_info", group_info) != 0))
         goto fail;
     if (n_added > 0) {
@@ -309,18 +340,28 @@ fail:
 
 json_t *cli_proto_log_fetch(const char *group, int64_t after, int limit)
 {
-    return json_pack("{s:s, s:s, s:I, s:i}", "type", "log.fetch", "group", group, "after",
-                     (json_int_t)after, "limit", limit);
+    json_t *req = with_str(request(CHAT_REQ_LOG_FETCH), "group", group);
+    if (req && (json_object_set_new(req, "after", json_integer((json_int_t)after)) != 0 ||
+                json_object_set_new(req, "limit", json_integer(limit)) != 0)) {
+        json_decref(req);
+        return NULL;
+    }
+    return req;
 }
 
 json_t *cli_proto_inbox_fetch(void)
 {
-    return json_pack("{s:s}", "type", "inbox.fetch");
+    return request(CHAT_REQ_INBOX_FETCH);
 }
 
 json_t *cli_proto_inbox_ack(int64_t inbox_id)
 {
-    return json_pack("{s:s, s:[I]}", "type", "inbox.ack", "ids", (json_int_t)inbox_id);
+    json_t *req = request(CHAT_REQ_INBOX_ACK);
+    if (req && json_object_set_new(req, "ids", json_pack("[I]", (json_int_t)inbox_id)) != 0) {
+        json_decref(req);
+        return NULL;
+    }
+    return req;
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -476,12 +517,19 @@ int cli_proto_log_entry(json_t *e, struct cli_log_entry *out)
         return 0; /* malformed: the caller skips it in order */
     }
     out->kind_name = kind;
-    if (strcmp(kind, "message") == 0)
+    switch (chat_kind_from_string(kind)) {
+    case CHAT_KIND_MESSAGE:
         out->kind = CLI_LOG_MESSAGE;
-    else if (strcmp(kind, "commit") == 0)
+        break;
+    case CHAT_KIND_COMMIT:
         out->kind = CLI_LOG_COMMIT;
-    else if (strcmp(kind, "proposal") == 0)
+        break;
+    case CHAT_KIND_PROPOSAL:
         out->kind = CLI_LOG_PROPOSAL;
+        break;
+    default:
+        break;
+    }
     add = json_object_get(e, "add");
     for (i = 0; i < json_array_size(add) && out->n_added < CLI_LOG_MAX_ADD; i++) {
         const char *n = json_string_value(json_array_get(add, i));
@@ -509,16 +557,16 @@ int cli_proto_inbox_entry(json_t *e, struct cli_inbox_entry *out)
 
 enum cli_event_kind cli_proto_event(json_t *ev)
 {
-    const char *type = jstr(ev, "event");
-    if (!type)
-        return CLI_EVENT_OTHER;
-    if (strcmp(type, "challenge") == 0)
+    switch (chat_event_from_string(jstr(ev, "event"))) {
+    case CHAT_EVENT_CHALLENGE:
         return CLI_EVENT_CHALLENGE;
-    if (strcmp(type, "log") == 0)
+    case CHAT_EVENT_LOG:
         return CLI_EVENT_LOG;
-    if (strcmp(type, "inbox") == 0)
+    case CHAT_EVENT_INBOX:
         return CLI_EVENT_INBOX;
-    return CLI_EVENT_OTHER;
+    default:
+        return CLI_EVENT_OTHER;
+    }
 }
 
 const char *cli_proto_challenge_nonce(json_t *ev)

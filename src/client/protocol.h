@@ -1,9 +1,10 @@
 /*
  * The client's side of the JSON protocol (docs/PROTOCOL.md): typed request
  * builders, reply and event parsers, and the error codes as an enum.  It
- * is the one file of the client that knows the protocol's words; every
- * request type, field name and error code string lives in protocol.c,
- * mirroring the server's handlers (src/server/handlers.c).
+ * is the one file of the client that knows the protocol's words: request
+ * types, error codes, events and log kinds from the lists both programs
+ * share (src/common/proto.h), field names in protocol.c, mirroring the
+ * server's handlers (src/server/handlers.c).
  *
  * Builders return a new JSON object (NULL when out of memory) for
  * cli_net_request.  Parsers read a borrowed reply or event: strings they
