@@ -67,6 +67,7 @@ void cli_app_status(struct cli_app *app)
     if (st.members >= 0 && !cli_session_is_member(app->s, app->current))
         st.members = -1;
     st.others = o.buf;
+    st.queued = app->queued;
     app->ui->ops->status(app->ui, &st);
 }
 
@@ -183,6 +184,20 @@ static void ev_changed(void *ctx)
     cli_app_status(ctx);
 }
 
+static void ev_outgoing(void *ctx, const char *group, int64_t id, int state, const char *text,
+                        const char *reason)
+{
+    struct cli_app *app = ctx;
+    if (state == CLI_OUT_SENDING)
+        app->queued++;
+    else if ((state == CLI_OUT_DONE || state == CLI_OUT_FAILED) && app->queued > 0)
+        app->queued--;
+    if (app->ui->ops->pending)
+        app->ui->ops->pending(app->ui, group, id, state, text, reason);
+    if (state != CLI_OUT_SENT)
+        cli_app_status(app);
+}
+
 static void ev_fatal(void *ctx, const char *text)
 {
     struct cli_app *app = ctx;
@@ -201,6 +216,7 @@ void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
     ev->joined = ev_joined;
     ev->changed = ev_changed;
     ev->fatal = ev_fatal;
+    ev->outgoing = ev_outgoing;
     ev->ctx = app;
 }
 
@@ -441,7 +457,8 @@ static const struct app_cmd commands[] = {
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
     {"help", "", "this list", 0, 0, cmd_help},
-    {"quit", "", "leave (what you typed is sent first)", 0, 0, cmd_quit},
+    {"quit", "", "exit the program (what you typed is sent first; you stay a member of "
+     "your groups)", 0, 0, cmd_quit},
 };
 
 static void cmd_help(struct cli_app *app, char **argv, int argc)
@@ -454,6 +471,50 @@ static void cmd_help(struct cli_app *app, char **argv, int argc)
         sys(app, NULL, 0, "  /%s %s  %s", commands[i].name, commands[i].args, commands[i].help);
     sys(app, NULL, 0, "any other line is a message to the current group (start it with // "
         "to send a line beginning with /)");
+}
+
+/* Edit distance between a and b (both short), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[33];
+    if (la > 32 || lb > 32)
+        return 99;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The command a mistyped name most likely meant: the one a unique
+ * prefix names, else the nearest within two edits; NULL if none. */
+static const char *closest_command(const char *name)
+{
+    const char *found = NULL, *best = NULL;
+    size_t i, n = strlen(name), prefixed = 0, best_d = 3;
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t d = distance(name, commands[i].name);
+        if (n > 0 && strncmp(commands[i].name, name, n) == 0) {
+            found = commands[i].name;
+            prefixed++;
+        }
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
+        }
+    }
+    return prefixed == 1 ? found : best;
 }
 
 static void run_command(struct cli_app *app, char *line)
@@ -483,7 +544,11 @@ static void run_command(struct cli_app *app, char *line)
         c->run(app, argv, argc);
         return;
     }
-    sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
+    if (closest_command(name))
+        sys(app, NULL, 1, "unknown command /%s; did you mean /%s? (/help lists the commands)",
+            name, closest_command(name));
+    else
+        sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
 }
 
 void cli_app_input(struct cli_app *app, const char *line)

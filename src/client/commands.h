@@ -25,6 +25,7 @@ struct cli_app {
     uint64_t quit_deadline_ms;
     int quit_unsent;    /* unsent count at the last tick (progress extends the wait) */
     struct cli_timer quit_timer;
+    int queued;         /* typed messages on their way (outgoing events) */
 };
 
 /* A line typed by the user: a command or a message. */

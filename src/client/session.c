@@ -12,6 +12,7 @@
 #include "core.h"
 #include "gcommit.h"
 #include "join.h"
+#include "invites.h"
 #include "outbox.h"
 #include "rejoin.h"
 #include "sync.h"
@@ -134,6 +135,9 @@ static void on_event(void *ctx, json_t *ev)
     case CLI_EVENT_INBOX:
         cli_join_on_inbox_event(s, ev);
         break;
+    case CLI_EVENT_INVITE:
+        cli_invites_on_event(s, ev);
+        break;
     case CLI_EVENT_OTHER:
         break;
     }
@@ -241,8 +245,10 @@ void cli_session_free(struct cli_session *s)
 {
     if (!s)
         return;
-    if (s->net)
+    if (s->net) {
         cli_timer_stop(&s->kp_timer);
+        cli_timer_stop(&s->invites_timer);
+    }
     cli_grp_free_all(s);
     while (s->reqs)
         cli_req_free(s->reqs);
@@ -261,6 +267,8 @@ struct cli_net *cli_session_net(struct cli_session *s)
 
 void cli_session_start(struct cli_session *s)
 {
+    /* What an earlier run left queued is on its way again. */
+    cli_outbox_announce(s);
     cli_net_connect(s->net);
 }
 

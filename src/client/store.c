@@ -41,7 +41,7 @@ static const char *const schema =
     "CREATE INDEX IF NOT EXISTS history_grp ON history(grp, id);"
     "CREATE TABLE IF NOT EXISTS outbox("
     " id INTEGER PRIMARY KEY, grp TEXT NOT NULL, text TEXT NOT NULL,"
-    " ct BLOB, created INTEGER NOT NULL);"
+    " ct BLOB, created INTEGER NOT NULL, msg_id BLOB);"
     "CREATE TABLE IF NOT EXISTS directory("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL);";
 
@@ -59,6 +59,20 @@ static int exec(struct cli_store *st, const char *sql)
         return -1;
     }
     return 0;
+}
+
+/* Stores made before an outbox entry had a msg_id get the column; their
+ * entries get one when they are next sent (cli_store_outbox_set_msg_id). */
+static int migrate(struct cli_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT msg_id FROM outbox LIMIT 0", -1, &s, NULL) ==
+        SQLITE_OK) {
+        sqlite3_finalize(s);
+        return 0;
+    }
+    sqlite3_finalize(s);
+    return exec(st, "ALTER TABLE outbox ADD COLUMN msg_id BLOB");
 }
 
 int cli_store_open(const char *path, struct cli_store **out, int *locked)
@@ -99,7 +113,7 @@ int cli_store_open(const char *path, struct cli_store **out, int *locked)
      * overwritten, not left in free pages (forward secrecy at rest). */
     if (exec(st, "PRAGMA secure_delete=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") !=
             0 ||
-        exec(st, schema) != 0)
+        exec(st, schema) != 0 || migrate(st) != 0)
         goto fail;
     free(lockpath);
     *out = st;
@@ -415,13 +429,61 @@ int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
 
 /* ------------------------------------------------------------ outbox */
 
-int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text, int64_t *id)
+int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,
+                         mls_bytes msg_id, int64_t *id)
 {
-    if (run(st, "INSERT INTO outbox(grp, text, ct, created) VALUES (?, ?, NULL, ?)", "tti",
-            group, text, (int64_t)cli_time()) != 0)
+    if (run(st, "INSERT INTO outbox(grp, text, ct, created, msg_id) VALUES (?, ?, NULL, ?, ?)",
+            "ttib", group, text, (int64_t)cli_time(), &msg_id) != 0)
         return -1;
     *id = sqlite3_last_insert_rowid(st->db);
     return 0;
+}
+
+int cli_store_outbox_msg_id(struct cli_store *st, int64_t id, mls_buf *msg_id)
+{
+    sqlite3_stmt *s = query(st, "SELECT msg_id FROM outbox WHERE id = ?", "i", id);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(s, 0) <= 0)
+        rc = 1;
+    else if (step == SQLITE_ROW && col_buf(s, 0, msg_id) == 0)
+        rc = 0;
+    else if (step == SQLITE_DONE)
+        rc = 1;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_outbox_set_msg_id(struct cli_store *st, int64_t id, mls_bytes msg_id)
+{
+    return run(st, "UPDATE outbox SET msg_id = ? WHERE id = ?", "bi", &msg_id, id);
+}
+
+int cli_store_outbox_find(struct cli_store *st, const char *group, mls_bytes msg_id,
+                          int64_t *id, char **text)
+{
+    sqlite3_stmt *s;
+    int rc = -1, step;
+    if (msg_id.n == 0)
+        return 1;
+    s = query(st, "SELECT id, text FROM outbox WHERE grp = ? AND msg_id = ?", "tb", group,
+              &msg_id);
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+    } else if (step == SQLITE_ROW) {
+        *text = strdup(col_text(s, 1) ? col_text(s, 1) : "");
+        if (*text) {
+            *id = sqlite3_column_int64(s, 0);
+            rc = 0;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 int cli_store_outbox_set_ct(struct cli_store *st, int64_t id, mls_bytes ct)

@@ -33,6 +33,7 @@
 #include <curses.h>
 
 #include "textsafe.h"
+#include "ui_pending.h"
 #include "ui_scrollback.h"
 #include "ui_text.h"
 
@@ -96,6 +97,11 @@ struct ui_curses {
     /* The status, sanitized. */
     char *st_user, *st_group, *st_conn, *st_others;
     int st_members;
+    int st_queued;
+
+    /* Own messages not back from the log yet, drawn below each group's
+     * lines. */
+    struct ui_pending pend;
 };
 
 /* ------------------------------------------------------------ UTF-8 <-> UTF-32 */
@@ -265,15 +271,23 @@ static int line_rows(struct ui_curses *u, const struct ui_sb_line *l, const char
 static void draw_messages(struct ui_curses *u, int height)
 {
     int cols = COLS, y = height - 1, skip = u->scroll;
-    size_t idx;
+    size_t idx, npend;
 
     if (!u->cur)
         return;
-    idx = u->cur->n;
+    /* The pending own messages are the newest lines, below the rest. */
+    npend = ui_pending_count(&u->pend, u->cur->name);
+    idx = u->cur->n + npend;
     while (idx > 0 && y >= 0) {
-        const struct ui_sb_line *l = &u->cur->l[--idx];
+        const struct ui_sb_line *l;
         int indent = 0;
-        size_t rows = line_layout(u, l, u->cur->name, cols, &indent), r;
+        size_t rows, r;
+        idx--;
+        l = idx >= u->cur->n ? ui_pending_line(&u->pend, u->cur->name, idx - u->cur->n)
+                             : &u->cur->l[idx];
+        if (!l)
+            continue;
+        rows = line_layout(u, l, u->cur->name, cols, &indent);
         for (r = rows; r > 0 && y >= 0; r--) {
             size_t from = u->starts[r - 1], to = r < rows ? u->starts[r] : u->cells.n;
             if (skip > 0) {
@@ -322,19 +336,21 @@ static void status_others(struct ui_curses *u, char *out, size_t max)
 
 static void draw_status(struct ui_curses *u, int y)
 {
-    char members[32] = "", others[512], line[1024];
+    char members[32] = "", queued[32] = "", others[512], line[1024];
     struct ui_cells *v = &u->cells;
 
     if (u->st_members >= 0)
         snprintf(members, sizeof members, " | %d member%s", u->st_members,
                  u->st_members == 1 ? "" : "s");
+    if (u->st_queued > 0)
+        snprintf(queued, sizeof queued, " | %d queued", u->st_queued);
     status_others(u, others, sizeof others);
     if (!u->st_user)
         snprintf(line, sizeof line, " starting");
     else
-        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s", u->st_user,
+        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s%s", u->st_user,
                  u->st_group ? "#" : "", u->st_group ? u->st_group : "(no group)", members,
-                 u->st_conn ? u->st_conn : "", others[0] ? " | " : "", others);
+                 u->st_conn ? u->st_conn : "", queued, others[0] ? " | " : "", others);
     attron(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
     mvhline(y, 0, ' ', COLS);
     attroff(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
@@ -451,6 +467,26 @@ out:
     free(gn);
 }
 
+static void curses_pending(struct cli_ui *ui, const char *group, int64_t id, int state,
+                           const char *text, const char *reason)
+{
+    struct ui_curses *u = (struct ui_curses *)ui;
+    char *gn = cli_textsafe_str(group), *t = text ? cli_textsafe_str(text) : NULL;
+    char *r = reason ? cli_textsafe_str(reason) : NULL;
+    int rc;
+
+    if (!gn || (text && !t) || (reason && !r))
+        goto out;
+    rc = ui_pending_event(&u->pend, &u->sb, u->st_user, gn, id, state, t, r,
+                          (int64_t)time(NULL));
+    if (rc > 0 && u->cur && strcmp(u->cur->name, gn) == 0)
+        redraw(u);
+out:
+    free(gn);
+    free(t);
+    free(r);
+}
+
 static void curses_clear(struct cli_ui *ui)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
@@ -502,6 +538,7 @@ static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
     set_str(&u->st_conn, st->connection);
     set_str(&u->st_others, st->others);
     u->st_members = st->members;
+    u->st_queued = st->queued;
     redraw(u);
 }
 
@@ -819,6 +856,7 @@ static void curses_free(struct cli_ui *ui)
     curses_stop(ui);
     ui_sb_clear(&u->sb);
     ui_sb_group_clear(&u->replay);
+    ui_pending_clear(&u->pend);
     ui_cells_free(&u->cells);
     free(u->starts);
     for (i = 0; i < u->n_hist; i++)
@@ -832,7 +870,7 @@ static void curses_free(struct cli_ui *ui)
 
 static const struct cli_ui_ops curses_ops = {
     curses_start, curses_stop, curses_readable, curses_resize, curses_show, curses_clear,
-    curses_status, curses_free,
+    curses_status, curses_free, curses_pending,
 };
 
 struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
@@ -846,5 +884,6 @@ struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
     u->st_members = -1;
     ui_sb_init(&u->sb);
     ui_sb_group_init(&u->replay);
+    ui_pending_init(&u->pend);
     return &u->base;
 }

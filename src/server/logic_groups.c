@@ -340,9 +340,12 @@ static int apply_commit(srv_logic *L, const srv_user *u, const srv_group *g,
                         uint64_t seq, int64_t now, srv_err *e)
 {
     srv_store *st = L->store;
-    for (size_t i = 0; i < r->n_add; i++)
+    for (size_t i = 0; i < r->n_add; i++) {
         if (st->ops->member_add(st, g->ref, added[i].id, SRV_ROLE_MEMBER, seq))
             return logic_refuse_store(e);
+        if (logic_invites_done(L, g->ref, added[i].name, e))
+            return -1;
+    }
     for (size_t i = 0; i < r->n_remove; i++)
         if (st->ops->member_remove(st, g->ref, removed[i].id, seq))
             return logic_refuse_store(e);
