@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -441,6 +442,47 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
 
 static void cmd_help(struct cli_app *app, char **argv, int argc);
 
+#define APP_SEARCH_LINES 50
+
+struct search_ctx {
+    struct cli_app *app;
+    int n;
+};
+
+static void search_cb(void *ctx, int own, const char *sender, const char *text, int64_t time)
+{
+    struct search_ctx *c = ctx;
+    char when[32] = "";
+    time_t t = (time_t)time;
+    struct tm tm;
+    (void)own;
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    c->n++;
+    sys(c->app, c->app->current, 0, "  %s <%s>  %s", when, sender ? sender : "?", text);
+}
+
+static void cmd_search(struct cli_app *app, char **argv, int argc)
+{
+    char text[512];
+    size_t o = 0;
+    int i;
+    struct search_ctx c;
+    if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+        return;
+    }
+    text[0] = 0;
+    for (i = 0; i < argc && o + 2 < sizeof text; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s%s", i ? " " : "", argv[i]);
+    c.app = app;
+    c.n = 0;
+    sys(app, app->current, 0, "search of #%s for \"%s\" (the last %d matches, local history):",
+        app->current, text, APP_SEARCH_LINES);
+    cli_session_search(app->s, app->current, text, APP_SEARCH_LINES, search_cb, &c);
+    sys(app, app->current, 0, "%d line%s found", c.n, c.n == 1 ? "" : "s");
+}
+
 static void cmd_quit(struct cli_app *app, char **argv, int argc)
 {
     (void)argv;
@@ -456,6 +498,8 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"search", "text", "find messages of the current group containing text (local history)", 1,
+     APP_MAX_ARGS, cmd_search},
     {"help", "", "this list", 0, 0, cmd_help},
     {"quit", "", "exit the program (what you typed is sent first; you stay a member of "
      "your groups)", 0, 0, cmd_quit},

@@ -474,3 +474,14 @@ void cli_session_history(struct cli_session *s, const char *group, int limit, cl
     if (cli_store_history_recent(s->store, group, limit, hist_cb, &h) != 0)
         cli_log("cannot read history");
 }
+
+void cli_session_search(struct cli_session *s, const char *group, const char *text, int limit,
+                        cli_history_cb cb, void *ctx)
+{
+    struct hist_ctx h;
+    h.s = s;
+    h.cb = cb;
+    h.ctx = ctx;
+    if (cli_store_history_search(s->store, group, text, limit, hist_cb, &h) != 0)
+        cli_log("cannot search history");
+}

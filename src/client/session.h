@@ -145,4 +145,9 @@ typedef void (*cli_history_cb)(void *ctx, int own, const char *sender, const cha
 void cli_session_history(struct cli_session *s, const char *group, int limit, cli_history_cb cb,
                          void *ctx);
 
+/* The last `limit` messages of group's local history containing text,
+ * oldest first. */
+void cli_session_search(struct cli_session *s, const char *group, const char *text, int limit,
+                        cli_history_cb cb, void *ctx);
+
 #endif

@@ -427,6 +427,31 @@ int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
     return rc;
 }
 
+int cli_store_history_search(struct cli_store *st, const char *group, const char *text,
+                             int limit, cli_store_history_cb cb, void *ctx)
+{
+    /* instr, not LIKE: the text is matched as typed, % and _ included;
+     * lower() folds ASCII letters only (SQLite without ICU). */
+    sqlite3_stmt *s = query(st,
+                            "SELECT seq, time, sender, text FROM (SELECT id, seq, time, sender,"
+                            " text FROM history WHERE grp = ? AND sender IS NOT NULL"
+                            " AND instr(lower(text), lower(?)) > 0 ORDER BY id DESC LIMIT ?)"
+                            " ORDER BY id",
+                            "tti", group, text, (int64_t)limit);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+        cb(ctx, seq, sqlite3_column_int64(s, 1), col_text(s, 2),
+           col_text(s, 3) ? col_text(s, 3) : "");
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* ------------------------------------------------------------ outbox */
 
 int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,

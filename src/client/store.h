@@ -97,6 +97,11 @@ typedef void (*cli_store_history_cb)(void *ctx, int64_t seq, int64_t time, const
 int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
                              cli_store_history_cb cb, void *ctx);
 
+/* The last `limit` messages of a group whose text contains `text`
+ * (ASCII letters in any case), oldest first. */
+int cli_store_history_search(struct cli_store *st, const char *group, const char *text,
+                             int limit, cli_store_history_cb cb, void *ctx);
+
 /* ---- outbox */
 /* msg_id names the entry for its whole life (PROTOCOL.md §7.7). */
 int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,

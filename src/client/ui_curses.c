@@ -23,7 +23,9 @@
 
 #include "ui.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -42,7 +44,22 @@ _Static_assert(UI_CELL_CHARS == CCHARW_MAX, "a cell is one cchar_t");
 #define INPUT_MAX 4096
 #define HIST_MAX 200
 
-enum { PAIR_OWN = 1, PAIR_OTHER, PAIR_SYSTEM, PAIR_ERROR, PAIR_GROUP, PAIR_STATUS, PAIR_MARKER };
+enum {
+    PAIR_OWN = 1,
+    PAIR_OTHER,
+    PAIR_SYSTEM,
+    PAIR_ERROR,
+    PAIR_GROUP,
+    PAIR_STATUS,
+    PAIR_MARKER,
+    PAIR_NICK0 /* .. PAIR_NICK0 + NICK_COLOURS - 1 */
+};
+
+/* Other people's names take one of these colours, from a hash of the
+ * name, so a name keeps its colour everywhere and across runs. */
+#define NICK_COLOURS 6
+static const short nick_colours[NICK_COLOURS] = {COLOR_YELLOW, COLOR_BLUE,  COLOR_MAGENTA,
+                                                 COLOR_CYAN,   COLOR_RED,   COLOR_WHITE};
 
 /* Cell styles (ui_text.h keeps an index; here it becomes attributes). */
 enum {
@@ -56,6 +73,8 @@ enum {
     ST_MARKER,
     ST_PROMPT,
     ST_STATUS,
+    ST_MENTION,
+    ST_NICK0 /* .. ST_NICK0 + NICK_COLOURS - 1 */
 };
 
 static const struct {
@@ -67,7 +86,12 @@ static const struct {
     [ST_OTHER] = {A_BOLD, PAIR_OTHER},     [ST_SYSTEM] = {A_NORMAL, PAIR_SYSTEM},
     [ST_ERROR] = {A_BOLD, PAIR_ERROR},     [ST_MARKER] = {A_BOLD, PAIR_MARKER},
     [ST_PROMPT] = {A_BOLD, 0},             [ST_STATUS] = {A_REVERSE, PAIR_STATUS},
+    [ST_MENTION] = {A_BOLD | A_STANDOUT, 0},
+    [ST_NICK0] = {A_BOLD, PAIR_NICK0},         [ST_NICK0 + 1] = {A_BOLD, PAIR_NICK0 + 1},
+    [ST_NICK0 + 2] = {A_BOLD, PAIR_NICK0 + 2}, [ST_NICK0 + 3] = {A_BOLD, PAIR_NICK0 + 3},
+    [ST_NICK0 + 4] = {A_BOLD, PAIR_NICK0 + 4}, [ST_NICK0 + 5] = {A_BOLD, PAIR_NICK0 + 5},
 };
+_Static_assert(sizeof styles / sizeof styles[0] == ST_NICK0 + NICK_COLOURS, "a style per nick colour");
 
 struct ui_curses {
     struct cli_ui base;
@@ -93,6 +117,8 @@ struct ui_curses {
     size_t hidx; /* == n_hist: editing a new line */
     wchar_t draft[INPUT_MAX + 1];
     size_t draft_len;
+
+    int mentions; /* messages naming the user since the last line typed */
 
     /* The status, sanitized. */
     char *st_user, *st_group, *st_conn, *st_others;
@@ -198,6 +224,33 @@ static int draw_cells(const struct ui_cells *v, size_t from, size_t to, int y, i
     return x;
 }
 
+/* The colour style of a name (FNV-1a of its bytes). */
+static int nick_style(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return ST_NICK0 + (int)(h % NICK_COLOURS);
+}
+
+/* 1 if text names user as a word (ASCII letters in any case; a name
+ * inside a longer word, "alice" in "malice", does not count). */
+static int mentions(const char *text, const char *user)
+{
+    size_t n = user ? strlen(user) : 0;
+    const char *p = text;
+    if (n == 0)
+        return 0;
+    for (; *p; p++) {
+        if (strncasecmp(p, user, n) != 0)
+            continue;
+        if ((p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+            !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+            return 1;
+    }
+    return 0;
+}
+
 /* The cells of a line of group gname: where its text starts (the
  * wrapping indent and the first place a row may break). */
 static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const char *gname,
@@ -219,10 +272,13 @@ static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const ch
         ui_cells_add_utf8(v, gname, ST_GROUP);
         ui_cells_add_utf8(v, " <", ST_NORMAL);
         ui_cells_add_utf8(v, l->sender ? l->sender : "?",
-                          l->kind == CLI_LINE_OWN ? ST_OWN : ST_OTHER);
+                          l->kind == CLI_LINE_OWN ? ST_OWN : nick_style(l->sender ? l->sender : "?"));
         ui_cells_add_utf8(v, ">  ", ST_NORMAL);
         *text_at = v->n;
-        ui_cells_add_utf8(v, l->text, ST_NORMAL);
+        ui_cells_add_utf8(v, l->text,
+                          l->kind == CLI_LINE_MESSAGE && mentions(l->text, u->st_user)
+                              ? ST_MENTION
+                              : ST_NORMAL);
         break;
     case CLI_LINE_SYSTEM:
         ui_cells_add_utf8(v, "-- ", ST_SYSTEM);
@@ -344,6 +400,11 @@ static void draw_status(struct ui_curses *u, int y)
                  u->st_members == 1 ? "" : "s");
     if (u->st_queued > 0)
         snprintf(queued, sizeof queued, " | %d queued", u->st_queued);
+    if (u->mentions > 0) {
+        size_t o = strlen(queued);
+        snprintf(queued + o, sizeof queued - o, " | %d mention%s", u->mentions,
+                 u->mentions == 1 ? "" : "s");
+    }
     status_others(u, others, sizeof others);
     if (!u->st_user)
         snprintf(line, sizeof line, " starting");
@@ -452,6 +513,12 @@ static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *
         goto out;
     if (!u->cur)
         view(u, g);
+    if (kind == CLI_LINE_MESSAGE && mentions(t, u->st_user)) {
+        /* Someone named you: the terminal's bell, and a count until you
+         * type. */
+        u->mentions++;
+        beep();
+    }
     if (g != u->cur) {
         /* Another group's notice: that group is marked, this one is
          * left alone. */
@@ -598,6 +665,7 @@ static void submit(struct ui_curses *u)
         return;
     wcs_to_utf8(u->input, u->ilen, line, INPUT_MAX * 4 + 1);
     u->ilen = u->icur = 0;
+    u->mentions = 0;
     hist_add(u, line);
     u->hidx = u->n_hist;
     u->scroll = 0;
@@ -832,6 +900,8 @@ static int curses_start(struct cli_ui *ui)
         init_pair(PAIR_GROUP, COLOR_MAGENTA, -1);
         init_pair(PAIR_STATUS, COLOR_BLUE, -1);
         init_pair(PAIR_MARKER, COLOR_RED, -1);
+        for (int i = 0; i < NICK_COLOURS; i++)
+            init_pair((short)(PAIR_NICK0 + i), nick_colours[i], -1);
     }
     u->started = 1;
     redraw(u);

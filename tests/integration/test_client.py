@@ -536,6 +536,17 @@ def test_line_mode_input(env):
     a.say("y" * 17000)
     a.wait_for(r"^!!! message too long \(17000 bytes, at most 16000\)$", m)
     talk(a, "short again", "inp")
+    talk(a, "Hello World 100%", "inp")
+    talk(a, "nothing here", "inp")
+    m2 = a.mark()
+    a.say("/search hello")
+    a.wait_for(r"^\*\*\* 1 line found$", m2)
+    assert a.count(r"^\*\*\*   \d{4}-\d\d-\d\d \d\d:\d\d <alice>  Hello World 100%$", m2) == 1
+    m3 = a.mark()
+    a.say("/search 100%")
+    a.wait_for(r"^\*\*\*   .*<alice>  Hello World 100%$", m3)
+    a.say("/serch x")
+    a.wait_for(r"did you mean /search\?", m2)
     time.sleep(0.5)
     assert a.count(r"^#inp <alice>  x", m) == 0 and a.count(r"^#inp <alice>  y", m) == 0
     assert a.quit() == 0
@@ -1148,6 +1159,23 @@ def test_curses_outgoing(env):
     t.wait_screen("a", ts + r"#out <alice>  and another$", timeout=60)
     s = t.wait_screen("a", ts + r"#out <alice>  typed offline$")
     assert "(sending)" not in s and "queued" not in s, s
+    # A message naming alice counts as a mention in her status line
+    # until she types; "malice" does not.
+    b = env.client("out", "bob")
+    b.wait_for(r"must /invite bob")
+    t.type("a", "/invite bob")
+    b.wait_for(r"you joined #out")
+    b.say("no mention of malice")
+    t.wait_screen("a", ts + r"#out <bob>  no mention of malice$")
+    s = t.screen("a")
+    assert "mention" not in s.splitlines()[-2], s
+    b.say("hey alice, look")
+    t.wait_screen("a", ts + r"#out <bob>  hey alice, look$")
+    t.wait_screen("a", r"alice \| #out \| 2 members \| .* \| 1 mention")
+    t.type("a", "seen")
+    s = t.wait_screen("a", ts + r"#out <alice>  seen$")
+    assert "mention" not in s.splitlines()[-2], s
+    assert b.quit() == 0
     t.type("a", "/quit")
     poll(lambda: t.dead("a"), "alice's client to exit")
 
