@@ -440,6 +440,24 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
     cli_session_update(app->s, app->current);
 }
 
+/* /me: the text "/me action" goes as an ordinary message (line mode and
+ * older clients show it as it is); the full screen draws it as an
+ * action, "* alice waves". */
+static void cmd_me(struct cli_app *app, char **argv, int argc)
+{
+    char text[4096];
+    size_t o = 0;
+    int i;
+    if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+        return;
+    }
+    o = (size_t)snprintf(text, sizeof text, "/me");
+    for (i = 0; i < argc && o + 2 < sizeof text; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, " %s", argv[i]);
+    cli_session_send_text(app->s, app->current, text);
+}
+
 static void cmd_help(struct cli_app *app, char **argv, int argc);
 
 #define APP_SEARCH_LINES 50
@@ -498,6 +516,7 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"me", "action", "an action (\"* you waves\" on the full screen)", 1, APP_MAX_ARGS, cmd_me},
     {"search", "text", "find messages of the current group containing text (local history)", 1,
      APP_MAX_ARGS, cmd_search},
     {"help", "", "this list", 0, 0, cmd_help},

@@ -268,6 +268,19 @@ static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const ch
     switch (l->kind) {
     case CLI_LINE_MESSAGE:
     case CLI_LINE_OWN:
+        if (strncmp(l->text, "/me ", 4) == 0 && l->text[4]) {
+            /* An action (/me): "#group * alice waves". */
+            ui_cells_add_utf8(v, "#", ST_GROUP);
+            ui_cells_add_utf8(v, gname, ST_GROUP);
+            ui_cells_add_utf8(v, " * ", ST_NORMAL);
+            ui_cells_add_utf8(v, l->sender ? l->sender : "?",
+                              l->kind == CLI_LINE_OWN ? ST_OWN
+                                                      : nick_style(l->sender ? l->sender : "?"));
+            ui_cells_add_utf8(v, " ", ST_NORMAL);
+            *text_at = v->n;
+            ui_cells_add_utf8(v, l->text + 4, ST_NORMAL);
+            break;
+        }
         ui_cells_add_utf8(v, "#", ST_GROUP);
         ui_cells_add_utf8(v, gname, ST_GROUP);
         ui_cells_add_utf8(v, " <", ST_NORMAL);

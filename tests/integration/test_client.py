@@ -1175,6 +1175,10 @@ def test_curses_outgoing(env):
     t.type("a", "seen")
     s = t.wait_screen("a", ts + r"#out <alice>  seen$")
     assert "mention" not in s.splitlines()[-2], s
+    # /me: an action on the full screen, the plain text in line mode.
+    t.type("a", "/me waves")
+    t.wait_screen("a", ts + r"#out \* alice waves$")
+    b.wait_for(msg("out", "alice", "/me waves"))
     assert b.quit() == 0
     t.type("a", "/quit")
     poll(lambda: t.dead("a"), "alice's client to exit")
