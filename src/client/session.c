@@ -13,6 +13,7 @@
 #include "gcommit.h"
 #include "join.h"
 #include "outbox.h"
+#include "pins.h"
 #include "rejoin.h"
 #include "sync.h"
 
@@ -387,6 +388,8 @@ int cli_session_members(struct cli_session *s, const char *group, cli_member_cb 
         else if (cli_store_dir_get(s->store, name, &key) == 0)
             info.verified = mls_ct_equal(m.signature_key, mls_buf_view(&key)) ? 1 : -1;
         mls_buf_clear(&key);
+        if (!info.self)
+            info.pin = cli_pins_state(s, name, m.signature_key, &info.pin_verified);
         cb(ctx, &info);
         count++;
     }
