@@ -439,6 +439,13 @@ static void cmd_verify(struct cli_app *app, char **argv, int argc)
     cli_session_verify(app->s, argv[0], argc > 1 ? argv[1] : NULL);
 }
 
+static void cmd_nick(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    cli_lowercase(argv[0]);
+    cli_session_nick(app->s, argv[0]);
+}
+
 static void cmd_code(struct cli_app *app, char **argv, int argc)
 {
     (void)argv;
@@ -471,6 +478,8 @@ static const struct app_cmd commands[] = {
      "accept: trust their new key", 1, 2, cmd_verify},
     {"code", "", "the current epoch's code, equal for every member (compare out of band)", 0, 0,
      cmd_code},
+    {"nick", "newname", "change your username (in every group: others see old is now new)", 1,
+     1, cmd_nick},
     {"help", "", "this list", 0, 0, cmd_help},
     {"quit", "", "leave (what you typed is sent first)", 0, 0, cmd_quit},
 };

@@ -1,11 +1,16 @@
 /* Pinned keys, /whois, /verify, /code.  See pins.h. */
 #include "pins.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "account.h"
 #include "core.h"
+#include "gcommit.h"
 
 enum pin_action { ACT_WHOIS = 1, ACT_VERIFY };
 
@@ -309,4 +314,143 @@ void cli_session_code(struct cli_session *s, const char *group)
     cli_notice(s, group, 0, "code of #%s, epoch %llu: %s (members in the same epoch see the "
                "same code; compare it out of band)",
                group, (unsigned long long)mls_group_epoch(g->mls), code);
+}
+
+/* ---------------------------------------------------------------- renames */
+
+enum cli_rename_verdict cli_pins_rename(struct cli_session *s, struct cli_grp *g, uint32_t leaf,
+                                        const char *old, const char *new_name, mls_bytes old_key,
+                                        mls_bytes key)
+{
+    struct cli_pin po, pn;
+    enum cli_rename_verdict v;
+    uint32_t i, n = mls_group_leaf_count(g->mls);
+    int in_use = 0;
+
+    memset(&po, 0, sizeof po);
+    memset(&pn, 0, sizeof pn);
+    for (i = 0; i < n; i++) {
+        char name[40];
+        if (i == leaf)
+            continue;
+        cli_member_name(g->mls, i, name, sizeof name);
+        if (strcmp(name, new_name) == 0)
+            in_use = 1;
+    }
+    if (strcmp(new_name, s->ident.username) == 0)
+        in_use = 1;
+    if (cli_store_pin_get(s->store, old, &po) < 0 || cli_store_pin_get(s->store, new_name, &pn) < 0) {
+        v = CLI_RENAME_PIN_MISMATCH; /* never trusted by default */
+        goto out;
+    }
+    v = cli_rename_judge(old_key, key, cli_valid_username(new_name), in_use,
+                         mls_buf_view(&po.key), mls_buf_view(&pn.key));
+    if (v == CLI_RENAME_OK && po.key.n > 0 && pn.key.n == 0 &&
+        cli_store_pin_rename(s->store, old, new_name) < 0)
+        cli_log("pins: cannot move the pin of %s to %s", old, new_name);
+out:
+    cli_pin_clear(&po);
+    cli_pin_clear(&pn);
+    return v;
+}
+
+/* ---------------------------------------------------------------- /nick */
+
+/* Links <new>@<server>.db to the store's file, so that the next run with
+ * the new name finds its keys and groups (the database records its
+ * username, so the old name no longer opens it). */
+static void link_store(struct cli_session *s, const char *new_name)
+{
+    char *real = NULL, *dir = NULL, *link = NULL;
+    const char *base, *at, *slash;
+
+    if (!s->db_path)
+        return;
+    real = realpath(s->db_path, NULL);
+    if (!real)
+        goto out;
+    slash = strrchr(real, '/');
+    base = slash ? slash + 1 : real;
+    at = strchr(base, '@');
+    slash = strrchr(s->db_path, '/');
+    if (!at || !slash)
+        goto out;
+    dir = cli_strdupf("%.*s", (int)(slash - s->db_path), s->db_path);
+    link = dir ? cli_strdupf("%s/%s%s", dir, new_name, at) : NULL;
+    if (!link)
+        goto out;
+    if (symlink(real, link) != 0)
+        cli_notice(s, NULL, 1, "cannot link %s to your database (%s): start the client with "
+                   "--config pointing to a copy named for %s", link, strerror(errno), new_name);
+out:
+    free(real);
+    free(dir);
+    free(link);
+}
+
+static void nick_reply(void *ctx, json_t *reply)
+{
+    static const uint16_t exts[] = {CLI_EXT_GROUP_NAME, CLI_EXT_ADMINS};
+    struct cli_req *r = ctx;
+    struct cli_session *s = r->s;
+    struct cli_reply rp;
+    mls_identity *id = NULL;
+    struct cli_grp *g;
+    char old[33];
+
+    cli_proto_reply(reply, &rp);
+    if (!rp.ok) {
+        cli_notice(s, NULL, 1, "the server did not rename you to %s: %s", r->user, rp.message);
+        goto out;
+    }
+    /* Same key, new name: our credential from now on (KeyPackages,
+     * groups created or joined, the rename commits below). */
+    if (mls_identity_from_private_key(s->ident.suite, mls_buf_view(&s->ident.sig_sk),
+                                      mls_bytes_of((const uint8_t *)r->user, strlen(r->user)),
+                                      &id) != MLS_OK ||
+        mls_identity_support_extensions(id, exts, 2) != MLS_OK) {
+        cli_notice(s, NULL, 1, "renamed to %s on the server, but the new credential cannot be "
+                   "made", r->user);
+        goto out;
+    }
+    snprintf(old, sizeof old, "%s", s->ident.username);
+    snprintf(s->ident.username, sizeof s->ident.username, "%s", r->user);
+    if (cli_store_identity_save(s->store, &s->ident) != 0)
+        cli_notice(s, NULL, 1, "cannot save your new name in the config directory");
+    mls_identity_free(s->id);
+    s->id = id;
+    id = NULL;
+    link_store(s, r->user);
+    cli_notice(s, NULL, 0, "you are now %s (was %s); start the client as %s from now on",
+               r->user, old, r->user);
+    /* The server deleted the KeyPackages with the old name. */
+    cli_account_kp_check(s);
+    for (g = s->groups; g; g = g->next)
+        if (cli_grp_active(g))
+            cli_commit_update(s, g->rec.name);
+    cli_changed(s);
+out:
+    mls_identity_free(id);
+    cli_req_free(r);
+}
+
+void cli_session_nick(struct cli_session *s, const char *newname)
+{
+    struct cli_req *r;
+    if (!user_arg(s, newname))
+        return;
+    if (strcmp(newname, s->ident.username) == 0) {
+        cli_notice(s, NULL, 1, "you are already %s", newname);
+        return;
+    }
+    if (!s->authed) {
+        cli_notice(s, NULL, 1, "not connected to the server: try again once connected");
+        return;
+    }
+    r = cli_req_new(s, NULL, NULL);
+    if (!r)
+        return;
+    snprintf(r->user, sizeof r->user, "%s", newname);
+    if (cli_req_send(s, cli_proto_user_rename(newname), nick_reply, r) != 0)
+        cli_notice(s, NULL, 1, "cannot ask the server to rename you");
 }

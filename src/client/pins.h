@@ -26,6 +26,19 @@ enum cli_pin_verdict cli_pins_see(struct cli_session *s, const char *group, cons
  * verified. */
 int cli_pins_state(struct cli_session *s, const char *user, mls_bytes key, int *verified);
 
+struct cli_grp;
+/* A member of g renamed from old to new under key (a commit already
+ * applied to g: the tree holds the new name at leaf): judged by
+ * cli_rename_judge; when allowed, the pin of old moves to new.  Returns
+ * the verdict (the caller refuses the commit unless CLI_RENAME_OK). */
+enum cli_rename_verdict cli_pins_rename(struct cli_session *s, struct cli_grp *g, uint32_t leaf,
+                                        const char *old, const char *new_name, mls_bytes old_key,
+                                        mls_bytes key);
+
+/* /nick newname: the server renames us (PROTOCOL.md §5.1), then a commit
+ * in each of our groups carries the new name in our leaf. */
+void cli_session_nick(struct cli_session *s, const char *newname);
+
 /* /whois user: fingerprint, pinned since, verified, groups shared (asks
  * the directory first when nothing is pinned yet). */
 void cli_session_whois(struct cli_session *s, const char *user);

@@ -229,7 +229,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
         snprintf(err, errlen, "cannot read the groups from %s", db_path);
         goto fail;
     }
-    free(db_path);
+    s->db_path = db_path;
     *out = s;
     return 0;
 fail:
@@ -249,6 +249,7 @@ void cli_session_free(struct cli_session *s)
         cli_req_free(s->reqs);
     cli_net_free(s->net);
     cli_store_close(s->store);
+    free(s->db_path);
     mls_identity_free(s->id);
     cli_identity_clear(&s->ident);
     mls_buf_clear(&s->lr_ref);

@@ -120,6 +120,21 @@ out:
     return rc;
 }
 
+enum cli_rename_verdict cli_rename_judge(mls_bytes old_key, mls_bytes new_key, int name_valid,
+                                         int name_in_use, mls_bytes pin_old, mls_bytes pin_new)
+{
+    if (!mls_ct_equal(old_key, new_key))
+        return CLI_RENAME_KEY_CHANGED;
+    if (!name_valid)
+        return CLI_RENAME_BAD_NAME;
+    if (name_in_use)
+        return CLI_RENAME_NAME_IN_USE;
+    if ((pin_old.n > 0 && !mls_ct_equal(pin_old, new_key)) ||
+        (pin_new.n > 0 && !mls_ct_equal(pin_new, new_key)))
+        return CLI_RENAME_PIN_MISMATCH;
+    return CLI_RENAME_OK;
+}
+
 enum cli_pin_verdict cli_pin_judge(mls_bytes pinned, mls_bytes key)
 {
     if (pinned.n == 0)

@@ -37,4 +37,21 @@ enum cli_pin_verdict {
 /* pinned is the user's pinned key (n == 0: none). */
 enum cli_pin_verdict cli_pin_judge(mls_bytes pinned, mls_bytes key);
 
+/*
+ * A member's credential changes its name (a /nick: PROTOCOL.md §5.1, the
+ * committer's path leaf or an Update, RFC 9420 §12.4.2): allowed only
+ * when the signature key stays the same (old_key, new_key), the new name
+ * is valid and no other member's, and the pins agree: the key pinned for
+ * the old name, and the one for the new name if any, is that key.
+ */
+enum cli_rename_verdict {
+    CLI_RENAME_OK = 0,
+    CLI_RENAME_KEY_CHANGED,  /* another signature key: a new member, not a rename */
+    CLI_RENAME_BAD_NAME,     /* not a valid username */
+    CLI_RENAME_NAME_IN_USE,  /* another member has that name */
+    CLI_RENAME_PIN_MISMATCH  /* a pin holds another key for either name */
+};
+enum cli_rename_verdict cli_rename_judge(mls_bytes old_key, mls_bytes new_key, int name_valid,
+                                         int name_in_use, mls_bytes pin_old, mls_bytes pin_new);
+
 #endif

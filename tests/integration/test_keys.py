@@ -289,7 +289,48 @@ def test_verified_key_changes(env):
         proxy.stop()
 
 
-TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_changes]
+def test_nick(env):
+    """/nick: the server renames bob, a commit in each group carries the
+    new name in his leaf; the others see "bob is now robert", his messages
+    after it show the new name, his pin follows him, and the next run as
+    robert finds his keys and groups."""
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "lobby", "bob")
+    talk(b, "as bob", "lobby", a)
+    command(a, "/verify bob ok", r"is now marked VERIFIED")
+    m = a.mark()
+    mb = b.mark()
+    b.say("/nick robert")
+    b.wait_for(r"you are now robert \(was bob\)", mb)
+    a.wait_for(r"^\*\*\* bob is now robert$", m)
+    b.user = "robert"
+    talk(b, "as robert", "lobby", a)
+    assert a.count(msg("lobby", "robert", "as robert")) == 1
+    # The pin moved with the name (still verified), and the server's
+    # directory agrees.
+    command(a, "/whois robert", r"VERIFIED by you")
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"^\*\*\*   robert .*\(key matches the directory; verified\)", m)
+    assert a.count(r"WARNING|ALERT") == 0, a.snapshot()
+    # The old name is gone from the directory; the new one opens bob's
+    # database next time.
+    assert b.quit() == 0
+    b2 = env.client("lobby", "robert", config=os.path.join(env.tmp, "cfg-bob"), name="robert")
+    b2.wait_for(r"history ends")
+    talk(b2, "back as robert", "lobby", a)
+    code = r"code of #lobby, epoch (\d+): ((?:\d{4} ){5}\d{4}) "
+    ca = re.search(code, command(a, "/code", code))
+    cb = re.search(code, command(b2, "/code", code))
+    assert ca.groups() == cb.groups(), (ca.groups(), cb.groups())
+    for who in (a, b2):
+        assert who.quit() == 0
+
+
+TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_changes, test_nick]
 
 
 def main():

@@ -2,6 +2,7 @@
  * with a key or a name), the epoch code (equal for equal authenticators,
  * different otherwise), the pin verdict, and the pin store (first sight,
  * same key, a changed key kept apart until accepted, verified, rename,
+ * the rename rule,
  * the migration of an older database's directory cache). */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -83,6 +84,23 @@ static void test_judge(void)
     CHECK(cli_pin_judge(a, a) == CLI_PIN_SAME);
     CHECK(cli_pin_judge(a, b) == CLI_PIN_CHANGED);
     CHECK(cli_pin_judge(a, mls_bytes_of(KA, 31)) == CLI_PIN_CHANGED);
+}
+
+static void test_rename_judge(void)
+{
+    mls_bytes a = mls_bytes_of(KA, 32), b = mls_bytes_of(KB, 32), none = mls_bytes_of(NULL, 0);
+    CHECK(cli_rename_judge(a, a, 1, 0, none, none) == CLI_RENAME_OK);
+    CHECK(cli_rename_judge(a, a, 1, 0, a, none) == CLI_RENAME_OK);
+    CHECK(cli_rename_judge(a, a, 1, 0, a, a) == CLI_RENAME_OK);
+    /* A new key is a new member, never a rename. */
+    CHECK(cli_rename_judge(a, b, 1, 0, a, none) == CLI_RENAME_KEY_CHANGED);
+    CHECK(cli_rename_judge(a, a, 0, 0, a, none) == CLI_RENAME_BAD_NAME);
+    /* Taking another member's name. */
+    CHECK(cli_rename_judge(a, a, 1, 1, a, none) == CLI_RENAME_NAME_IN_USE);
+    /* The pins disagree: the old name was pinned to another key, or the
+     * new name is pinned to someone else's. */
+    CHECK(cli_rename_judge(a, a, 1, 0, b, none) == CLI_RENAME_PIN_MISMATCH);
+    CHECK(cli_rename_judge(a, a, 1, 0, a, b) == CLI_RENAME_PIN_MISMATCH);
 }
 
 static void test_pin_store(const char *dir)
@@ -177,6 +195,7 @@ int main(void)
     test_safety_number();
     test_epoch_code();
     test_judge();
+    test_rename_judge();
     CHECK(mkdtemp(dir) != NULL);
     test_pin_store(dir);
     test_migration(dir);
