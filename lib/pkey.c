@@ -73,10 +73,11 @@ out:
     return ret;
 }
 
-int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+/* Private key import, with the public key too when pk.n is not 0. */
+static int import_private(const mls_curve *c, mls_bytes sk, mls_bytes pk, EVP_PKEY **out)
 {
     int ret;
-    OSSL_PARAM params[3];
+    OSSL_PARAM params[4];
     size_t i = 0;
     BIGNUM *bn = NULL;
     /* OSSL_PARAM_construct_BN wants the integer in native byte order. */
@@ -100,6 +101,9 @@ int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
         params[i++] =
             OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)sk.p, sk.n);
     }
+    if (pk.n)
+        params[i++] =
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pk.p, pk.n);
     params[i] = OSSL_PARAM_construct_end();
     ret = fromdata(c, params, EVP_PKEY_KEYPAIR, out) ? MLS_OK : MLS_ERR_CRYPTO;
 out:
@@ -108,6 +112,18 @@ out:
     if (ret)
         ERR_clear_error();
     return ret;
+}
+
+int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+{
+    return import_private(c, sk, mls_bytes_of(NULL, 0), out);
+}
+
+int mls_pkey_from_keypair(const mls_curve *c, mls_bytes sk, mls_bytes pk, EVP_PKEY **out)
+{
+    if (pk.n != c->npk || (mls_curve_is_ec(c) && pk.p[0] != 0x04))
+        return MLS_ERR_MALFORMED;
+    return import_private(c, sk, pk, out);
 }
 
 int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out)

@@ -41,6 +41,14 @@ static inline int mls_curve_is_ec(const mls_curve *c)
 /* A private key (without its public part).  MLS_ERR_INVALID if sk has the
  * wrong length or, on a NIST curve, is 0 or not below the group order. */
 MLS_MUST_CHECK int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out);
+/* A private key together with its public key (c->npk bytes, the one the
+ * caller already holds): OpenSSL 3.0 derives the public key of an X25519,
+ * X448, Ed25519 or Ed448 private key on import unless it is given, so this
+ * costs no scalar multiplication.  The pair is trusted to match (it comes
+ * from our own state); a mismatch makes a DH or signature fail to verify
+ * elsewhere, never leaks the private key. */
+MLS_MUST_CHECK int mls_pkey_from_keypair(const mls_curve *c, mls_bytes sk, mls_bytes pk,
+                                         EVP_PKEY **out);
 /* A public key.  MLS_ERR_MALFORMED for a wrong length or point format,
  * MLS_ERR_INVALID for a point not on the curve. */
 MLS_MUST_CHECK int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out);

@@ -640,8 +640,11 @@ int mls_treekem_path_decrypt(const mls_rtree *t, const mls_treekem_priv *priv, u
         goto out;
     }
     const mls_hpke_ciphertext *c = &path->nodes[i].encrypted_path_secret[j - 1];
-    err = mls_decrypt_with_label(s, mls_buf_view(&key->sk), "UpdatePathNode", group_context,
-                                 mls_buf_view(&c->kem_output), mls_buf_view(&c->ciphertext), &ps);
+    /* Our key's public half is in our state: Decap derives nothing. */
+    err = mls_decrypt_with_label_kp(s, mls_buf_view(&key->sk), mls_buf_view(&key->pk),
+                                    "UpdatePathNode", group_context,
+                                    mls_buf_view(&c->kem_output),
+                                    mls_buf_view(&c->ciphertext), &ps);
     if (err)
         goto out;
     if (ps.n != s->nh) {
