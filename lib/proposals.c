@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "executor.h"
 #include "key_package.h"
 
 void mls_applied_clear(mls_applied *a)
@@ -142,6 +143,28 @@ static int psk_valid(const mls_group *g, const mls_psk_id *id)
     return 1;
 }
 
+/* The KeyPackage checks of Add proposals (two signatures each), run
+ * ahead through the executor: each item's result lands in kp_err[i] and
+ * the in-order validation below reads it where it would have made the
+ * check, so errors are the same as in a sequential pass. */
+typedef struct kp_job {
+    const mls_suite *s;
+    const mls_prop_item *items;
+    int check_lifetime;
+    uint64_t now;
+    int *kp_err;
+} kp_job;
+
+static int kp_check_item(void *arg, size_t i)
+{
+    const kp_job *j = arg;
+    const mls_proposal *p = j->items[i].p;
+    if (p->type == MLS_PROPOSAL_ADD)
+        j->kp_err[i] =
+            mls_key_package_check(j->s, &p->add.key_package, j->check_lifetime, j->now);
+    return 0;
+}
+
 int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_t n,
                            int external, uint32_t committer, int check_lifetime)
 {
@@ -152,7 +175,8 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
     mls_buf *psk_enc = NULL;
     size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
     uint64_t now = g->env->now(g->env->ctx);
-    size_t i;
+    int *kp_err = NULL;
+    size_t i, n_adds = 0;
     int err = MLS_ERR_INVALID;
 
     leaves = calloc(n + 1, sizeof(*leaves));
@@ -163,6 +187,20 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
     if (!leaves || !removed || !keys || !psks || !psk_enc) {
         err = MLS_ERR_NOMEM;
         goto out;
+    }
+    for (i = 0; i < n; i++)
+        n_adds += items[i].p->type == MLS_PROPOSAL_ADD;
+    if (n_adds > 1 && !external) {
+        kp_job job = {s, items, check_lifetime, now, NULL};
+        kp_err = calloc(n, sizeof(*kp_err));
+        if (!kp_err) {
+            err = MLS_ERR_NOMEM;
+            goto out;
+        }
+        job.kp_err = kp_err;
+        if ((err = mls_exec_for(g->env, n, kp_check_item, &job)) != 0)
+            goto out;
+        err = MLS_ERR_INVALID;
     }
     for (i = 0; i < n; i++) {
         const mls_proposal *p = items[i].p;
@@ -177,7 +215,8 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             if (external || kp->cipher_suite != s->id || kp->version != g->cur.ctx.version)
                 goto out;
             /* §12.1.1: the KeyPackage is valid (§10.1). */
-            if ((err = mls_key_package_check(s, kp, check_lifetime, now)) != 0) {
+            err = kp_err ? kp_err[i] : mls_key_package_check(s, kp, check_lifetime, now);
+            if (err) {
                 err = err == MLS_ERR_EXPIRED ? err : MLS_ERR_INVALID;
                 goto out;
             }
@@ -284,6 +323,7 @@ out:
     free(keys);
     free(removed);
     free(leaves);
+    free(kp_err);
     return err;
 }
 
