@@ -41,8 +41,11 @@ static const mls_env *env;
 static mls_env benv;          /* what the groups use; parallel_for switched */
 static const mls_env *pool_env; /* the library's default pool */
 
+static int force_sequential; /* MLS_BENCH_SEQUENTIAL set: for profiling */
+
 static void set_parallel(int on)
 {
+    on = on && !force_sequential;
     benv.parallel_for = on ? pool_env->parallel_for : NULL;
     benv.parallel_ctx = on ? pool_env->parallel_ctx : NULL;
 }
@@ -242,6 +245,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_mls: no thread pool\n");
         return 1;
     }
+    force_sequential = getenv("MLS_BENCH_SEQUENTIAL") != NULL;
     if (argc > 1 && strcmp(argv[1], "sig") == 0)
         return sig_floor();
     n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 10;

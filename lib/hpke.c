@@ -199,7 +199,11 @@ static int derive_keypair(const mls_suite *s, const hpke_kem *k, mls_bytes ikm,
             }
         }
     }
-    if (!err)
+    if (!err && pkey && !mls_curve_is_ec(c))
+        /* An ephemeral key for one DH (Encap): its public key by the
+         * ladder, see mls_pkey_x_dh_keypair. */
+        err = mls_pkey_x_dh_keypair(c, mls_bytes_of(sk, c->nsk), pk, pkey);
+    else if (!err)
         err = mls_pkey_keypair_from_private(c, mls_bytes_of(sk, c->nsk), pk, pkey);
 out:
     if (err)
