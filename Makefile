@@ -10,6 +10,8 @@
 #                        (gcc build, no libFuzzer; part of check)
 #   make bench-mls       group engine benchmark
 #   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
+#   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
+#   make install-check   install into a temporary prefix, build examples/ against it
 
 CC ?= cc
 VECTORS ?= ../shared/mls-vectors
@@ -18,8 +20,21 @@ SANITIZE ?=
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Ilib
-LDLIBS_CRYPTO = -lcrypto
+CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
+
+# Library flags come from pkg-config (recursively expanded: the packages are
+# installed by scripts/deps.sh before the first link runs).
+PKG_CONFIG ?= pkg-config
+LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3) $(LDLIBS_CRYPTO)
+LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
+LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
+
+# The library's version; the soname changes with the major number.
+MLS_VERSION = 0.1.0
+MLS_SOVERSION = 0
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 ifeq ($(SANITIZE),1)
 B = build/san
@@ -52,6 +67,16 @@ DEPS_STAMP = build/.deps-ok
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 LIB = $(B)/libmls.a
+SO_REAL = $(B)/libmls.so.$(MLS_VERSION)
+SO_NAME = libmls.so.$(MLS_SOVERSION)
+SO = $(B)/libmls.so
+# Library objects serve both libmls.a and libmls.so: position independent,
+# and only the declarations marked MLS_API (include/mls/mls.h) exported.
+# lib/ and the unit tests, vector runner, fuzz harnesses and benchmark
+# (which test internals) see the internal headers; the programs do not.
+$(B)/lib/%.o: CFLAGS += -fPIC -fvisibility=hidden -Ilib
+$(B)/tests/%.o: CFLAGS += -Ilib
+$(B)/bench/%.o: CFLAGS += -Ilib
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/bin/%)
@@ -82,8 +107,8 @@ else
 PROGRAMS = server client
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example
-all: $(DEPS_STAMP) $(LIB) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example install install-check
+all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
 
 deps $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh
@@ -96,6 +121,34 @@ $(B)/%.o: %.c | $(DEPS_STAMP)
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(SO_REAL): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+$(SO): $(SO_REAL)
+	ln -sf $(notdir $(SO_REAL)) $(B)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
+
+$(B)/libmls.pc: libmls.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(MLS_VERSION)|' $< > $@.tmp && mv -f $@.tmp $@
+
+# Installs the public headers, both libraries and libmls.pc (the .pc is made
+# for this PREFIX, so it is rebuilt every time).
+install: $(LIB) $(SO)
+	@rm -f $(B)/libmls.pc && $(MAKE) --no-print-directory $(B)/libmls.pc
+	install -d $(DESTDIR)$(PREFIX)/include/mls $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/mls/*.h $(DESTDIR)$(PREFIX)/include/mls/
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(SO_REAL)) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libmls.so
+	install -m 644 $(B)/libmls.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# examples/example.c built against an installed copy, shared and static,
+# and libmls.so exporting only mls_ symbols (scripts/install-check.sh).
+install-check: $(LIB) $(SO)
+	@MAKE="$(MAKE)" CC="$(CC)" SANITIZE="$(SANITIZE)" sh scripts/install-check.sh $(B)
 
 $(B)/bin/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -110,10 +163,10 @@ $(B)/bin/test_common_%: $(B)/tests/unit/test_common_%.o $(COMMON_OBJ) $(LIB)
 # Unit tests of server modules (tests/unit/test_server_*.c) link the server's
 # objects except main.o, and the server's libraries.
 SERVER_LIB_OBJ = $(filter-out $(B)/src/server/main.o,$(SERVER_OBJ))
-$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server
+$(B)/tests/unit/test_server_%.o: CFLAGS += -Isrc/server -Isrc/common
 $(B)/bin/test_server_%: $(B)/tests/unit/test_server_%.o $(SERVER_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lwebsockets -ljansson $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
 
 # Unit tests of client modules (tests/unit/test_client_*.c) link the client's
 # objects except main.o, and the client's libraries.
@@ -121,11 +174,11 @@ CLIENT_LIB_OBJ = $(filter-out $(B)/src/client/main.o,$(CLIENT_OBJ))
 $(B)/tests/unit/test_client_%.o: CFLAGS += -Isrc/client
 $(B)/bin/test_client_%: $(B)/tests/unit/test_client_%.o $(CLIENT_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT)
 
 $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_JANSSON) $(LDLIBS_CRYPTO)
 
 $(BENCH_BIN): $(B)/bench/bench_mls.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -143,11 +196,11 @@ example: $(EXAMPLE_BIN)
 
 $(B)/bin/server: $(SERVER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
 
 $(B)/bin/client: $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT)
 
 server: $(B)/bin/server
 	cp $< $@.tmp && mv -f $@.tmp $@
@@ -177,6 +230,7 @@ integration: all
 check: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory example
+	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory vectors
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
@@ -228,20 +282,20 @@ build/fuzz/bin/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/tests/fuzz/comm
 	$(FUZZ_LINK) -o $@ $^ $(LDLIBS_CRYPTO)
 build/fuzz/bin/fuzz_server_%: build/fuzz/tests/fuzz/fuzz_server_%.o build/fuzz/tests/fuzz/common.o $(SERVER_LIB_OBJ) build/fuzz/libmls.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_LINK) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+	$(FUZZ_LINK) -o $@ $^ $(LDLIBS_SERVER)
 build/fuzz/bin/fuzz_client_%: build/fuzz/tests/fuzz/fuzz_client_%.o build/fuzz/tests/fuzz/common.o $(CLIENT_LIB_OBJ) build/fuzz/libmls.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_LINK) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+	$(FUZZ_LINK) -o $@ $^ $(LDLIBS_CLIENT)
 else
 $(B)/bin/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 $(B)/bin/fuzz_server_%: $(B)/tests/fuzz/fuzz_server_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(SERVER_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
 $(B)/bin/fuzz_client_%: $(B)/tests/fuzz/fuzz_client_%.o $(B)/tests/fuzz/common.o $(B)/tests/fuzz/driver.o $(CLIENT_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lwebsockets -ljansson -lsqlite3 -lncursesw $(LDLIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT)
 endif
 # Keep the harness objects (make would delete them as intermediates).
 .SECONDARY: $(FUZZ_SRC:%.c=$(B)/%.o)

@@ -1,232 +1,18 @@
 /*
- * Commits (RFC 9420 §12.4): creating one as a staged commit (§12.4.1),
- * merging it, and processing a received one (§12.4.2).
+ * Creating a commit (RFC 9420 §12.4.1) as a staged commit, with the
+ * Welcome for the members it adds (§12.4.3.1).  Merging and inspection:
+ * staged.c; received commits: commit_process.c.
  */
-#include "group_state.h"
+#include "commit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "epoch.h"
 #include "key_package.h"
 #include "transcript.h"
-
-/* ---------------------------------------------------------------- shared */
-
-/* A fresh next-epoch state to which the commit is applied: copies of the
- * current context and private keys, and an overlay over the current tree
- * (O(1); it records only the slots the commit changes, so a failed commit
- * leaves the current tree as it was and a successful one is written into
- * it by mls_group_install_epoch in O(changed slots)). */
-static int next_from_current(mls_group *g, mls_epoch_state *next)
-{
-    int err;
-
-    memset(next, 0, sizeof(*next));
-    if ((err = mls_group_context_copy(&next->ctx, &g->cur.ctx)) != 0 ||
-        (err = mls_rtree_overlay(&next->tree, &g->cur.tree)) != 0 ||
-        (err = mls_treekem_priv_copy(&next->priv, &g->cur.priv)) != 0) {
-        mls_epoch_state_clear(next);
-        return err;
-    }
-    return 0;
-}
-
-int mls_epoch_set_tree_hash(const mls_suite *s, mls_epoch_state *next)
-{
-    uint8_t th[MLS_MAX_HASH];
-    int err;
-
-    if ((err = mls_rtree_root_hash(&next->tree, th)) != 0)
-        return err;
-    return mls_buf_set(&next->ctx.tree_hash, th, s->nh);
-}
-
-/*
- * RFC 9420 §8.2, §8: from the signed commit content, the new confirmed
- * transcript hash, GroupContext, key schedule, confirmation tag and
- * interim transcript hash of next.  init_secret and commit_secret as the
- * key schedule wants them; psk_secret from the commit's PSKs.
- */
-int mls_commit_advance_schedule(const mls_group *g, const mls_psk_store *store,
-                                const mls_authenticated_content *ac, const mls_applied *ap,
-                                mls_bytes init_secret, mls_bytes commit_secret,
-                                mls_epoch_state *next)
-{
-    const mls_suite *s = g->suite;
-    uint8_t cth[MLS_MAX_HASH], psk[MLS_MAX_HASH];
-    size_t psk_len = 0;
-    mls_buf in;
-    int err;
-
-    mls_buf_init(&in);
-    if ((err = mls_confirmed_transcript_hash_input_encode(ac->wire_format, &ac->content,
-                                                          mls_buf_view(&ac->auth.signature),
-                                                          &in)) != 0 ||
-        (err = mls_transcript_confirmed(s, mls_bytes_of(g->cur.interim, s->nh),
-                                        mls_buf_view(&in), cth)) != 0 ||
-        (err = mls_buf_set(&next->ctx.confirmed_transcript_hash, cth, s->nh)) != 0 ||
-        (err = mls_epoch_encode_ctx(next)) != 0)
-        goto out;
-    if ((err = mls_group_psk_secret(g, store, ap->psks, ap->n_psks, psk, &psk_len)) != 0)
-        goto out;
-    if ((err = mls_key_schedule_epoch(s, init_secret, commit_secret,
-                                      mls_bytes_of(psk, psk_len), mls_buf_view(&next->ctx_enc),
-                                      &next->sec)) != 0 ||
-        (err = mls_confirmation_tag(s, mls_bytes_of(next->sec.confirmation_key, s->nh),
-                                    mls_bytes_of(cth, s->nh), next->conf_tag)) != 0)
-        goto out;
-out:
-    mls_wipe(psk, sizeof(psk));
-    mls_buf_clear(&in);
-    return err;
-}
-
-static int u32_append(uint32_t **v, size_t *n, const uint32_t *add, size_t k)
-{
-    uint32_t *nv = realloc(*v, (*n + k + 1) * sizeof(uint32_t));
-    if (!nv)
-        return MLS_ERR_NOMEM;
-    if (k)
-        memcpy(nv + *n, add, k * sizeof(uint32_t));
-    *n += k;
-    *v = nv;
-    return 0;
-}
-
-/* The leaves whose signature key the commit may change. */
-static int changed_leaves(const mls_applied *ap, int has_path, uint32_t committer,
-                          uint32_t **out, size_t *n)
-{
-    int err;
-    *out = NULL;
-    *n = 0;
-    if ((err = u32_append(out, n, ap->updated, ap->n_updated)) != 0 ||
-        (err = u32_append(out, n, ap->removed, ap->n_removed)) != 0 ||
-        (err = u32_append(out, n, ap->added, ap->n_added)) != 0 ||
-        (has_path && (err = u32_append(out, n, &committer, 1)) != 0)) {
-        free(*out);
-        *out = NULL;
-        return err;
-    }
-    return 0;
-}
-
-/* RFC 9420 §8.3: the external init secret from the ExternalInit
- * kem_output, with the external key pair of the current epoch. */
-static int external_init_secret(const mls_group *g, mls_bytes kem_output,
-                                uint8_t out[MLS_MAX_HASH])
-{
-    const mls_suite *s = g->suite;
-    static const char label[] = "MLS 1.0 external init secret";
-    mls_hpke_ctx hc;
-    mls_buf sk, pk;
-    int err;
-
-    memset(&hc, 0, sizeof(hc));
-    mls_buf_init(&sk);
-    mls_buf_init(&pk);
-    err = mls_key_schedule_external_keypair(s, mls_bytes_of(g->cur.sec.external_secret, s->nh),
-                                            &sk, &pk);
-    if (!err)
-        err = mls_hpke_setup_base_r(s, kem_output, mls_buf_view(&sk), mls_bytes_of(NULL, 0), &hc);
-    if (!err)
-        err = mls_hpke_ctx_export(&hc, mls_bytes_of((const uint8_t *)label, sizeof(label) - 1),
-                                  out, s->nh);
-    if (err && err != MLS_ERR_NOMEM)
-        err = MLS_ERR_INVALID;
-    mls_hpke_ctx_clear(&hc);
-    mls_buf_clear(&sk);
-    mls_buf_clear(&pk);
-    return err;
-}
-
-/* ---------------------------------------------------------------- creating */
-
-void mls_staged_commit_free(mls_staged_commit *sc)
-{
-    if (!sc)
-        return;
-    mls_epoch_state_clear(&sc->next);
-    free(sc->changed);
-    mls_buf_clear(&sc->message);
-    mls_buf_clear(&sc->welcome);
-    mls_buf_clear(&sc->group_info);
-    mls_buf_clear(&sc->ratchet_tree);
-    mls_reinit_clear(&sc->reinit_prop);
-    for (size_t i = 0; i < sc->n_welcome; i++) {
-        mls_buf_clear(&sc->refs[i]);
-        mls_buf_clear(&sc->identities[i]);
-    }
-    free(sc->refs);
-    free(sc->identities);
-    free(sc);
-}
-
-mls_bytes mls_staged_commit_message(const mls_staged_commit *sc)
-{
-    return mls_buf_view(&sc->message);
-}
-
-mls_bytes mls_staged_commit_welcome(const mls_staged_commit *sc)
-{
-    return mls_buf_view(&sc->welcome);
-}
-
-mls_bytes mls_staged_commit_group_info(const mls_staged_commit *sc)
-{
-    return mls_buf_view(&sc->group_info);
-}
-
-mls_bytes mls_staged_commit_ratchet_tree(const mls_staged_commit *sc)
-{
-    return mls_buf_view(&sc->ratchet_tree);
-}
-
-uint64_t mls_staged_commit_epoch(const mls_staged_commit *sc)
-{
-    return sc->epoch;
-}
-
-size_t mls_staged_commit_welcome_count(const mls_staged_commit *sc)
-{
-    return sc->n_welcome;
-}
-
-int mls_staged_commit_welcome_member(const mls_staged_commit *sc, size_t i,
-                                     mls_bytes *key_package_ref, mls_bytes *identity)
-{
-    if (i >= sc->n_welcome)
-        return MLS_ERR_NOT_FOUND;
-    if (key_package_ref)
-        *key_package_ref = mls_buf_view(&sc->refs[i]);
-    if (identity)
-        *identity = mls_buf_view(&sc->identities[i]);
-    return 0;
-}
-
-int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc)
-{
-    int err;
-
-    if (!g || !sc)
-        return MLS_ERR_ARG;
-    if (sc->merged || sc->group != g || g->cur.ctx.epoch + 1 != sc->epoch)
-        return MLS_ERR_STATE;
-    if ((err = mls_group_install_epoch(g, &sc->next, sc->changed, sc->n_changed)) != 0)
-        return err;
-    mls_treekem_priv_prune(&g->cur.priv, &g->cur.tree);
-    if (sc->reinit) {
-        /* RFC 9420 §11.2: the group keeps the ReInit's parameters for
-         * creating or joining the successor. */
-        g->reinit_pending = 1;
-        mls_reinit_clear(&g->reinit);
-        g->reinit = sc->reinit_prop;
-        memset(&sc->reinit_prop, 0, sizeof(sc->reinit_prop));
-    }
-    sc->merged = 1;
-    return 0;
-}
+#include "welcome.h"
 
 /* The proposals a commit carries: those we make (owned, by value) and
  * pending ones by reference. */
@@ -464,9 +250,111 @@ out:
     return err;
 }
 
-uint16_t mls_group_handshake_wire_format(const mls_group *g)
+/* Builds the Welcome for the added members of a commit being created.
+ * gi_tree is the signed GroupInfo of next with the ratchet_tree extension
+ * the commit already made (reused when the Welcome carries the tree,
+ * rather than encoding and signing the whole tree again); with_tree says
+ * whether it does. */
+static int welcome_build(const mls_group *g, mls_epoch_state *next, const mls_applied *ap,
+                         const mls_treekem_pending *pd, int has_path,
+                         const mls_group_info *gi_tree, int with_tree, mls_staged_commit *sc)
 {
-    return g->cfg.handshake_private ? MLS_WIRE_PRIVATE_MESSAGE : MLS_WIRE_PUBLIC_MESSAGE;
+    const mls_suite *s = g->suite;
+    mls_group_info gi;
+    mls_group_secrets gs;
+    mls_message m;
+    mls_welcome *w = &m.welcome;
+    mls_buf egi, *gs_encs = NULL;
+    mls_bytes *init_keys = NULL;
+    uint8_t ps[MLS_MAX_HASH], ctx_hash[MLS_MAX_HASH];
+    size_t i;
+    int err;
+
+    memset(&gi, 0, sizeof(gi));
+    memset(&gs, 0, sizeof(gs));
+    memset(&m, 0, sizeof(m));
+    mls_buf_init(&egi);
+    m.version = MLS_VERSION_MLS10;
+    m.wire_format = MLS_WIRE_WELCOME;
+    w->cipher_suite = s->id;
+    sc->refs = calloc(ap->n_added + 1, sizeof(mls_buf));
+    sc->identities = calloc(ap->n_added + 1, sizeof(mls_buf));
+    w->secrets = calloc(ap->n_added + 1, sizeof(*w->secrets));
+    gs.psks = calloc(ap->n_psks + 1, sizeof(*gs.psks));
+    if (!sc->refs || !sc->identities || !w->secrets || !gs.psks) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    /* RFC 9420 §12.4.3.1: the GroupInfo of the new epoch, encrypted under
+     * the welcome key. */
+    if (!with_tree &&
+        (err = mls_group_make_group_info(g, next, 0, &gi)) != 0)
+        goto out;
+    if ((err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
+                                              with_tree ? gi_tree : &gi,
+                                              &egi)) != 0)
+        goto out;
+    if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0 ||
+        (err = mls_encrypt_context_hash(s, "Welcome", mls_buf_view(&egi), ctx_hash)) != 0)
+        goto out;
+    for (i = 0; i < ap->n_psks; i++) {
+        if ((err = mls_psk_id_copy(&gs.psks[i], ap->psks[i])) != 0)
+            goto out;
+        gs.n_psks++;
+    }
+    gs_encs = calloc(ap->n_added + 1, sizeof(*gs_encs));
+    init_keys = calloc(ap->n_added + 1, sizeof(*init_keys));
+    if (!gs_encs || !init_keys) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < ap->n_added; i++) {
+        const mls_key_package *kp = ap->added_kp[i];
+        mls_encrypted_group_secrets *es = &w->secrets[i];
+        uint32_t node;
+
+        /* The path secret of the lowest common ancestor of the committer
+         * and the new member (§12.4.3.1). */
+        mls_buf_clear(&gs.path_secret);
+        gs.has_path_secret = 0;
+        if (has_path &&
+            mls_treekem_pending_path_secret_for(pd, ap->added[i], ps, &node) == 0) {
+            gs.has_path_secret = 1;
+            if ((err = mls_buf_set(&gs.path_secret, ps, s->nh)) != 0)
+                goto out;
+        }
+        w->n_secrets = i + 1;
+        if ((err = mls_key_package_ref(s, kp, &es->new_member)) != 0 ||
+            (err = mls_group_secrets_encode(&gs, &gs_encs[i])) != 0)
+            goto out;
+        init_keys[i] = mls_buf_view(&kp->init_key);
+        if ((err = mls_buf_copy(&sc->refs[i], &es->new_member)) != 0)
+            goto out;
+        sc->n_welcome = i + 1;
+        if (kp->leaf_node.credential.type == MLS_CREDENTIAL_BASIC &&
+            (err = mls_buf_copy(&sc->identities[i], &kp->leaf_node.credential.identity)) != 0)
+            goto out;
+    }
+    /* EncryptWithLabel(init_key, "Welcome", encrypted_group_info,
+     * GroupSecrets) for every new member, with the context hashed once,
+     * through the env's executor. */
+    if ((err = mls_welcome_seal_group_secrets(s, g->env, mls_bytes_of(ctx_hash, s->nh), init_keys,
+                                              gs_encs, ap->n_added, w->secrets)) != 0)
+        goto out;
+    w->encrypted_group_info = egi;
+    mls_buf_init(&egi);
+    err = mls_message_wrap(&m, &sc->welcome);
+out:
+    mls_wipe(ps, sizeof(ps));
+    for (i = 0; gs_encs && i < ap->n_added; i++)
+        mls_buf_clear(&gs_encs[i]);
+    free(gs_encs);
+    free(init_keys);
+    mls_group_info_clear(&gi);
+    mls_group_secrets_clear(&gs);
+    mls_message_clear(&m);
+    mls_buf_clear(&egi);
+    return err;
 }
 
 int mls_group_commit(mls_group *g, const mls_commit_options *opt, mls_staged_commit **out)
@@ -490,7 +378,8 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
     mls_group_info gi;
     mls_message m;
     uint32_t own;
-    int has_path, err;
+    uint16_t wire;
+    int has_path, with_tree, err;
 
     if (!g || !out)
         return MLS_ERR_ARG;
@@ -508,6 +397,19 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         (opt->n_remove_extensions && !opt->remove_extensions) ||
         (opt->n_external_psks && !opt->external_psks))
         return MLS_ERR_ARG;
+    /* The per-commit choices, else the group's settings. */
+    switch (opt->handshake) {
+    case MLS_HANDSHAKE_GROUP_DEFAULT: wire = mls_group_handshake_wire_format(g); break;
+    case MLS_HANDSHAKE_PUBLIC: wire = MLS_WIRE_PUBLIC_MESSAGE; break;
+    case MLS_HANDSHAKE_PRIVATE: wire = MLS_WIRE_PRIVATE_MESSAGE; break;
+    default: return MLS_ERR_ARG;
+    }
+    switch (opt->ratchet_tree_in_welcome) {
+    case MLS_TREE_GROUP_DEFAULT: with_tree = g->cfg.ratchet_tree_in_welcome != 0; break;
+    case MLS_TREE_IN_WELCOME: with_tree = 1; break;
+    case MLS_TREE_OUT_OF_BAND: with_tree = 0; break;
+    default: return MLS_ERR_ARG;
+    }
     memset(&cl, 0, sizeof(cl));
     memset(&ap, 0, sizeof(ap));
     memset(&pd, 0, sizeof(pd));
@@ -521,6 +423,7 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
     if (!sc)
         return MLS_ERR_NOMEM;
     sc->group = g;
+    sc->own = 1;
     sc->epoch = g->cur.ctx.epoch + 1;
     if ((err = build_list(g, opt, extra_psk, &cl)) != 0)
         goto out;
@@ -528,7 +431,7 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
      * checked since we are the sender (§7.3). */
     if ((err = mls_proposals_validate(g, cl.items, cl.n_items, 0, own, 1)) != 0)
         goto out;
-    if ((err = next_from_current(g, &sc->next)) != 0 ||
+    if ((err = mls_epoch_begin(g, &sc->next)) != 0 ||
         (err = mls_proposals_apply(g, &sc->next, cl.items, cl.n_items, &ap)) != 0)
         goto out;
     sc->next.ctx.epoch = sc->epoch;
@@ -582,18 +485,15 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         memset(&pd.update_path, 0, sizeof(pd.update_path));
     }
     mls_group_framing_ctx(g, &fctx);
-    if ((err = mls_framing_sign(&fctx, g->env, mls_group_handshake_wire_format(g), &fc,
-                                mls_buf_view(&g->id->sig_sk), &ac)) != 0)
+    if ((err = mls_framing_sign(&fctx, g->env, wire, &fc, mls_buf_view(&g->id->sig_sk), &ac)) != 0)
         goto out;
-    if ((err = mls_commit_advance_schedule(g, store, &ac, &ap, mls_bytes_of(g->cur.sec.init_secret, s->nh),
-                                has_path ? mls_bytes_of(pd.commit_secret, s->nh)
-                                         : mls_bytes_of(NULL, 0),
-                                &sc->next)) != 0)
+    if ((err = mls_epoch_from_commit(g, store, &ac, ap.psks, ap.n_psks,
+                                     mls_bytes_of(g->cur.sec.init_secret, s->nh),
+                                     has_path ? mls_bytes_of(pd.commit_secret, s->nh)
+                                              : mls_bytes_of(NULL, 0),
+                                     mls_bytes_of(NULL, 0), &sc->next)) != 0)
         goto out;
-    if ((err = mls_buf_set(&ac.auth.confirmation_tag, sc->next.conf_tag, s->nh)) != 0 ||
-        (err = mls_transcript_interim(s, mls_buf_view(&sc->next.ctx.confirmed_transcript_hash),
-                                      mls_bytes_of(sc->next.conf_tag, s->nh),
-                                      sc->next.interim)) != 0)
+    if ((err = mls_buf_set(&ac.auth.confirmation_tag, sc->next.conf_tag, s->nh)) != 0)
         goto out;
     if ((err = mls_group_protect_content(g, &ac, &sc->message)) != 0)
         goto out;
@@ -617,13 +517,19 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
             goto out;
     }
     if (ap.n_added &&
-        (err = mls_welcome_build(g, &sc->next, &ap, &pd, has_path, &m.group_info, sc)) != 0)
+        (err = welcome_build(g, &sc->next, &ap, &pd, has_path, &m.group_info, with_tree, sc)) != 0)
         goto out;
-    if ((err = changed_leaves(&ap, has_path, own, &sc->changed, &sc->n_changed)) != 0)
+    if ((err = mls_staged_describe(g, sc, cl.items, cl.n_items, &ap, MLS_SENDER_MEMBER, own,
+                                   has_path, opt->authenticated_data)) != 0)
         goto out;
     sc->reinit = ap.reinit != NULL;
     if (ap.reinit && (err = mls_reinit_copy(&sc->reinit_prop, ap.reinit)) != 0)
         goto out;
+    /* Everything merging allocates, now (merging then cannot fail). */
+    if ((err = mls_group_install_prepare(g, &sc->next, sc->changed, sc->n_changed, &sc->prep)) !=
+        0)
+        goto out;
+    sc->prepared = 1;
     *out = sc;
     sc = NULL;
 out:
@@ -672,315 +578,4 @@ int mls_group_set_extensions(mls_group *g, const mls_ext *set, size_t n_set,
     o.set_extensions = set;
     o.n_set_extensions = n_set;
     return mls_group_commit(g, &o, out);
-}
-
-/* ---------------------------------------------------------------- processing */
-
-static int change_set(mls_member_change *c, uint32_t leaf, const mls_leaf_node *ln)
-{
-    int err;
-    memset(c, 0, sizeof(*c));
-    c->leaf = leaf;
-    if (!ln)
-        return 0;
-    if ((err = mls_credential_encode(&ln->credential, &c->credential)) != 0 ||
-        (err = mls_buf_copy(&c->signature_key, &ln->signature_key)) != 0)
-        return err;
-    if (ln->credential.type == MLS_CREDENTIAL_BASIC &&
-        (err = mls_buf_copy(&c->identity, &ln->credential.identity)) != 0)
-        return err;
-    return 0;
-}
-
-static void changes_free(mls_member_change *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++) {
-        mls_buf_clear(&v[i].credential);
-        mls_buf_clear(&v[i].identity);
-        mls_buf_clear(&v[i].signature_key);
-    }
-    free(v);
-}
-
-void mls_process_result_clear(mls_process_result *r)
-{
-    if (!r)
-        return;
-    mls_buf_clear(&r->authenticated_data);
-    mls_buf_clear(&r->application_data);
-    changes_free(r->added, r->n_added);
-    changes_free(r->removed, r->n_removed);
-    changes_free(r->updated, r->n_updated);
-    memset(r, 0, sizeof(*r));
-}
-
-static int changes_fill(const mls_rtree *t, const uint32_t *leaves, size_t n,
-                        mls_member_change **out)
-{
-    mls_member_change *v = calloc(n + 1, sizeof(*v));
-    int err;
-    if (!v)
-        return MLS_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if ((err = change_set(&v[i], leaves[i], mls_rtree_leaf(t, leaves[i]))) != 0) {
-            changes_free(v, n);
-            return err;
-        }
-    }
-    *out = v;
-    return 0;
-}
-
-/* Resolves the Commit's ProposalOrRefs against the pending proposals. */
-static int resolve_items(const mls_group *g, const mls_commit *c, const mls_sender *committer,
-                         mls_prop_item *items)
-{
-    for (size_t i = 0; i < c->n_proposals; i++) {
-        const mls_proposal_or_ref *por = &c->proposals[i];
-        if (por->type == MLS_POR_PROPOSAL) {
-            items[i].p = &por->proposal;
-            items[i].sender = *committer;
-            items[i].pending = NULL;
-            continue;
-        }
-        size_t k;
-        for (k = 0; k < g->n_props; k++)
-            if (mls_ct_equal(mls_buf_view(&g->props[k].ref), mls_buf_view(&por->reference)))
-                break;
-        /* RFC 9420 §12.4.2: a reference to an unknown proposal makes the
-         * commit invalid. */
-        if (k == g->n_props)
-            return MLS_ERR_INVALID;
-        items[i].p = &g->props[k].proposal;
-        items[i].sender = g->props[k].sender;
-        items[i].pending = &g->props[k];
-    }
-    return 0;
-}
-
-int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
-                       mls_process_result *res)
-{
-    const mls_suite *s = g->suite;
-    const mls_commit *c = &ac->content.commit;
-    const mls_sender *snd = &ac->content.sender;
-    mls_epoch_state next;
-    mls_applied ap;
-    mls_prop_item *items = NULL;
-    mls_treekem_priv base;
-    mls_reinit ri;
-    mls_process_result r;
-    uint8_t commit_secret[MLS_MAX_HASH], init[MLS_MAX_HASH];
-    uint32_t *changed = NULL, committer, own = g->cur.priv.leaf;
-    size_t n_changed = 0, i;
-    int external, self_removed = 0, err;
-
-    memset(&next, 0, sizeof(next));
-    memset(&ap, 0, sizeof(ap));
-    memset(&base, 0, sizeof(base));
-    memset(&ri, 0, sizeof(ri));
-    memset(&r, 0, sizeof(r));
-    external = snd->type == MLS_SENDER_NEW_MEMBER_COMMIT;
-    if (!external && snd->type != MLS_SENDER_MEMBER)
-        return MLS_ERR_INVALID;
-    if (!external && snd->index == own)
-        return MLS_ERR_STATE;
-    committer = external ? UINT32_MAX : snd->index;
-
-    items = calloc(c->n_proposals + 1, sizeof(*items));
-    if (!items)
-        return MLS_ERR_NOMEM;
-    if ((err = resolve_items(g, c, snd, items)) != 0)
-        goto out;
-    if ((err = mls_proposals_validate(g, items, c->n_proposals, external, committer, 0)) != 0)
-        goto out;
-    if ((err = next_from_current(g, &next)) != 0 ||
-        (err = mls_proposals_apply(g, &next, items, c->n_proposals, &ap)) != 0)
-        goto out;
-    next.ctx.epoch = g->cur.ctx.epoch + 1;
-    /* RFC 9420 §12.4: the path is required by some proposal types and for
-     * an empty commit. */
-    if (ap.path_required && !c->has_path) {
-        err = MLS_ERR_INVALID;
-        goto out;
-    }
-    for (i = 0; i < ap.n_removed; i++)
-        self_removed |= ap.removed[i] == own;
-    if ((err = mls_treekem_priv_copy(&base, &g->cur.priv)) != 0)
-        goto out;
-    if (ap.own_update && (err = mls_treekem_priv_set_leaf_key(&base,
-                                                              mls_buf_view(&ap.own_leaf_sk))) != 0)
-        goto out;
-
-    if (c->has_path) {
-        const mls_leaf_node *ln = &c->path.leaf_node;
-        mls_leaf_check chk;
-        /* §12.4.2: an external committer takes the leftmost free leaf. */
-        if (external) {
-            /* §12.2: its Remove removes an old appearance of the joiner. */
-            if ((err = mls_external_remove_check(g, items, c->n_proposals, &ln->credential,
-                                                 mls_buf_view(&ln->encryption_key))) != 0)
-                goto out;
-            if ((err = mls_rtree_add_leaf(&next.tree, ln, &committer)) != 0) {
-                err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
-                goto out;
-            }
-        } else {
-            const mls_leaf_node *old = mls_rtree_leaf(&g->cur.tree, committer);
-            /* §12.4.2: a new encryption key for the committer's leaf. */
-            if (!old || mls_ct_equal(mls_buf_view(&old->encryption_key),
-                                     mls_buf_view(&ln->encryption_key))) {
-                err = MLS_ERR_INVALID;
-                goto out;
-            }
-        }
-        /* §7.3 checks of the new leaf that TreeKEM does not make, against
-         * the new GroupContext's required capabilities. */
-        mls_required_capabilities rc;
-        const mls_extension *rce =
-            mls_extension_list_find(&next.ctx.extensions, MLS_EXT_REQUIRED_CAPABILITIES);
-        memset(&rc, 0, sizeof(rc));
-        memset(&chk, 0, sizeof(chk));
-        chk.group_id = mls_buf_view(&g->cur.ctx.group_id);
-        if (rce && mls_required_capabilities_decode_bytes(mls_buf_view(&rce->data), &rc) == 0)
-            chk.required = &rc;
-        err = ln->source != MLS_LEAF_SOURCE_COMMIT ||
-                      mls_leaf_node_validate(s, ln, committer, &chk) != 0 ||
-                      mls_rtree_check_leaf_fits(&next.tree, ln, committer) != 0
-                  ? MLS_ERR_INVALID
-                  : 0;
-        mls_required_capabilities_clear(&rc);
-        if (err)
-            goto out;
-        if ((err = mls_treekem_path_merge(&next.tree, committer, &c->path,
-                                          mls_buf_view(&g->cur.ctx.group_id))) != 0)
-            goto out;
-        if ((err = mls_epoch_set_tree_hash(s, &next)) != 0 || (err = mls_epoch_encode_ctx(&next)) != 0)
-            goto out;
-        if (self_removed) {
-            /* We cannot follow into the new epoch: report and stop. */
-            goto removed;
-        }
-        mls_treekem_priv_clear(&next.priv);
-        if ((err = mls_treekem_path_decrypt(&next.tree, &base, committer, &c->path,
-                                            mls_buf_view(&next.ctx_enc), ap.added, ap.n_added,
-                                            &next.priv, commit_secret, NULL, NULL)) != 0) {
-            err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
-            goto out;
-        }
-    } else {
-        if ((err = mls_epoch_set_tree_hash(s, &next)) != 0)
-            goto out;
-        if (self_removed)
-            goto removed;
-        mls_treekem_priv_clear(&next.priv);
-        if ((err = mls_treekem_priv_copy(&next.priv, &base)) != 0)
-            goto out;
-    }
-    mls_treekem_priv_prune(&next.priv, &next.tree);
-
-    if (external) {
-        if ((err = external_init_secret(g, mls_buf_view(&ap.external_init->kem_output), init)) != 0)
-            goto out;
-    } else {
-        memcpy(init, g->cur.sec.init_secret, s->nh);
-    }
-    if ((err = mls_commit_advance_schedule(g, NULL, ac, &ap, mls_bytes_of(init, s->nh),
-                                c->has_path ? mls_bytes_of(commit_secret, s->nh)
-                                            : mls_bytes_of(NULL, 0),
-                                &next)) != 0)
-        goto out;
-    /* §12.4.2: the confirmation tag must match. */
-    if ((err = mls_confirmation_tag_verify(s, mls_bytes_of(next.sec.confirmation_key, s->nh),
-                                           mls_buf_view(&next.ctx.confirmed_transcript_hash),
-                                           mls_buf_view(&ac->auth.confirmation_tag))) != 0)
-        goto out;
-    if ((err = mls_transcript_interim(s, mls_buf_view(&next.ctx.confirmed_transcript_hash),
-                                      mls_buf_view(&ac->auth.confirmation_tag), next.interim)) != 0)
-        goto out;
-    memcpy(next.conf_tag, ac->auth.confirmation_tag.p, s->nh);
-
-removed:
-    /* The summary: removed members as they were, the others as they are. */
-    r.kind = MLS_RESULT_COMMIT;
-    r.epoch = g->cur.ctx.epoch;
-    r.sender_type = snd->type;
-    r.sender_leaf = committer;
-    r.extensions_changed = ap.gce;
-    r.reinit = ap.reinit != NULL;
-    r.self_removed = self_removed;
-    if ((err = changes_fill(&g->cur.tree, ap.removed, ap.n_removed, &r.removed)) != 0)
-        goto out;
-    r.n_removed = ap.n_removed;
-    if ((err = changes_fill(&next.tree, ap.added, ap.n_added, &r.added)) != 0)
-        goto out;
-    r.n_added = ap.n_added;
-    if ((err = changed_leaves(&ap, c->has_path && !external, committer, &changed, &n_changed)) !=
-        0)
-        goto out;
-    /* updated: the Update senders and a committer whose path replaced its
-     * leaf (an external committer counts as added). */
-    {
-        size_t nu = ap.n_updated + (c->has_path && !external);
-        uint32_t *ul = calloc(nu + 1, sizeof(uint32_t));
-        if (!ul) {
-            err = MLS_ERR_NOMEM;
-            goto out;
-        }
-        if (ap.n_updated)
-            memcpy(ul, ap.updated, ap.n_updated * sizeof(uint32_t));
-        if (c->has_path && !external)
-            ul[ap.n_updated] = committer;
-        err = changes_fill(&next.tree, ul, nu, &r.updated);
-        free(ul);
-        if (err)
-            goto out;
-        r.n_updated = nu;
-    }
-    if (external) {
-        /* The joiner is reported as added. */
-        mls_member_change *na = realloc(r.added, (r.n_added + 1) * sizeof(*na));
-        if (!na) {
-            err = MLS_ERR_NOMEM;
-            goto out;
-        }
-        r.added = na;
-        if ((err = change_set(&r.added[r.n_added], committer,
-                              mls_rtree_leaf(&next.tree, committer))) != 0)
-            goto out;
-        r.n_added++;
-        if ((err = u32_append(&changed, &n_changed, &committer, 1)) != 0)
-            goto out;
-    }
-    if ((err = mls_buf_copy(&r.authenticated_data, &ac->content.authenticated_data)) != 0)
-        goto out;
-    if (ap.reinit && (err = mls_reinit_copy(&ri, ap.reinit)) != 0)
-        goto out;
-    if (self_removed) {
-        g->active = 0;
-        mls_group_clear_pending_proposals(g);
-    } else {
-        if ((err = mls_group_install_epoch(g, &next, changed, n_changed)) != 0)
-            goto out;
-        if (r.reinit) {
-            /* RFC 9420 §11.2: kept for creating or joining the successor. */
-            g->reinit_pending = 1;
-            mls_reinit_clear(&g->reinit);
-            g->reinit = ri;
-            memset(&ri, 0, sizeof(ri));
-        }
-    }
-    *res = r;
-    memset(&r, 0, sizeof(r));
-out:
-    mls_process_result_clear(&r);
-    mls_applied_clear(&ap);
-    mls_epoch_state_clear(&next);
-    mls_treekem_priv_clear(&base);
-    mls_reinit_clear(&ri);
-    mls_wipe(commit_secret, sizeof(commit_secret));
-    mls_wipe(init, sizeof(init));
-    free(changed);
-    free(items);
-    return err;
 }

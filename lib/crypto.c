@@ -1,6 +1,8 @@
 /* RFC 9420 §5.1.2, §5.1.3, §5.2, §8, §9: MLS-level crypto helpers. */
 #include "crypto.h"
 
+#include "detail.h"
+
 #include "codec.h"
 
 #include <string.h>
@@ -115,8 +117,8 @@ int mls_verify_with_label(const mls_suite *s, mls_bytes pk, const char *label, m
     mls_buf tbs;
     mls_buf_init(&tbs);
     int err = labeled_content(&tbs, label, content);
-    if (!err)
-        err = mls_sig_verify(s, pk, mls_buf_view(&tbs), sig);
+    if (!err && (err = mls_sig_verify(s, pk, mls_buf_view(&tbs), sig)) != 0)
+        err = MLS_DETAIL(err, "RFC 9420 §5.1.2: VerifyWithLabel: the signature does not verify");
     mls_buf_clear(&tbs);
     return err;
 }

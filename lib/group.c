@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "describe.h"
 #include "key_package.h"
 #include "transcript.h"
 #include "welcome.h"
@@ -70,6 +71,11 @@ static void past_clear(mls_past_epoch *p)
 
 static void pending_clear(mls_pending_proposal *pp)
 {
+    if (pp->desc) {
+        mls_sc_proposal_clear(pp->desc);
+        free(pp->desc);
+        pp->desc = NULL;
+    }
     mls_buf_clear(&pp->ref);
     mls_proposal_clear(&pp->proposal);
     mls_buf_clear(&pp->own_leaf_sk);
@@ -87,6 +93,33 @@ void mls_group_clear_pending_proposals(mls_group *g)
 size_t mls_group_pending_proposals(const mls_group *g)
 {
     return g->n_props;
+}
+
+int mls_group_pending_proposal(const mls_group *g, size_t i, mls_proposal_info *out)
+{
+    mls_pending_proposal *pp;
+    int err;
+
+    if (!g || !out)
+        return MLS_ERR_ARG;
+    if (i >= g->n_props)
+        return MLS_ERR_NOT_FOUND;
+    /* The description is made once and kept with the proposal (like the
+     * credential cache of mls_group_member: not part of the state). */
+    pp = (mls_pending_proposal *)&g->props[i];
+    if (!pp->desc) {
+        mls_sc_proposal *d = calloc(1, sizeof(*d));
+        if (!d)
+            return MLS_ERR_NOMEM;
+        if ((err = mls_sc_proposal_build(&pp->proposal, &pp->sender, 1, mls_buf_view(&pp->ref),
+                                         &g->cur.tree, UINT32_MAX, d)) != 0) {
+            free(d);
+            return err;
+        }
+        pp->desc = d;
+    }
+    mls_sc_proposal_view(pp->desc, out);
+    return 0;
 }
 
 static void cred_cache_clear(mls_group *g)
@@ -169,6 +202,26 @@ int mls_group_init_secret_tree(mls_group *g)
     return 0;
 }
 
+int mls_group_stree_copy(const mls_group *g, const mls_secret_tree *src, mls_secret_tree *dst)
+{
+    mls_reader r;
+    mls_buf w;
+    int err;
+
+    /* Through its serialization, which group_codec.c already relies on
+     * being exact. */
+    mls_buf_init(&w);
+    if ((err = mls_secret_tree_write(src, &w)) == 0) {
+        mls_reader_init_bytes(&r, mls_buf_view(&w));
+        if ((err = mls_secret_tree_read(&r, g->suite, mls_rtree_n_leaves(&g->cur.tree), dst)) ==
+                0 &&
+            (err = mls_reader_done(&r)) != 0)
+            mls_secret_tree_clear(dst);
+    }
+    mls_buf_clear(&w);
+    return err;
+}
+
 void mls_group_framing_ctx(mls_group *g, mls_framing_ctx *fc)
 {
     memset(fc, 0, sizeof(*fc));
@@ -180,6 +233,29 @@ void mls_group_framing_ctx(mls_group *g, mls_framing_ctx *fc)
     fc->sender_data_secret = mls_bytes_of(g->cur.sec.sender_data_secret, g->suite->nh);
     fc->secret_tree = &g->stree;
     fc->padding_block = g->cfg.padding_block;
+}
+
+uint16_t mls_group_handshake_wire_format(const mls_group *g)
+{
+    return g->cfg.handshake_private ? MLS_WIRE_PRIVATE_MESSAGE : MLS_WIRE_PUBLIC_MESSAGE;
+}
+
+int mls_group_protect_content(mls_group *g, const mls_authenticated_content *ac, mls_buf *out)
+{
+    mls_framing_ctx fc;
+    mls_message m;
+    int err;
+
+    mls_group_framing_ctx(g, &fc);
+    memset(&m, 0, sizeof(m));
+    if (ac->wire_format == MLS_WIRE_PUBLIC_MESSAGE)
+        err = mls_framing_protect_public(&fc, ac, &m);
+    else
+        err = mls_framing_protect_private(&fc, g->env, ac, &m);
+    if (!err)
+        err = mls_message_wrap(&m, out);
+    mls_message_clear(&m);
+    return err;
 }
 
 /* ---------------------------------------------------------------- creation */
@@ -607,89 +683,120 @@ int mls_group_sig_key_at(const mls_group *g, uint64_t epoch, uint32_t leaf, mls_
     return 0;
 }
 
-/* Moves the current epoch's decryption state into the past-epoch list. */
-static int push_past(mls_group *g, const uint32_t *changed, size_t n_changed)
+void mls_install_prep_clear(mls_install_prep *p)
 {
-    mls_past_epoch p, *np;
-    size_t i;
-    int err = 0;
+    if (!p)
+        return;
+    mls_secret_tree_clear(&p->stree);
+    past_clear(&p->past);
+    free(p->past_arr);
+    free(p->res_arr); /* only zeroed slots until the install fills one */
+    memset(p, 0, sizeof(*p));
+}
 
+int mls_group_install_prepare(mls_group *g, mls_epoch_state *next, const uint32_t *changed,
+                              size_t n_changed, mls_install_prep *prep)
+{
+    mls_secret_tree_config c = stree_cfg(g);
+    mls_rtree *base = mls_rtree_overlay_base(&next->tree);
+    mls_install_prep p;
+    size_t i;
+    int err;
+
+    /* next's tree is either a tree of its own or an overlay over the
+     * current tree (epoch.c), written into it by the install. */
+    if (base && base != &g->cur.tree)
+        return MLS_ERR_STATE;
+    memset(&p, 0, sizeof(p));
+    /* Growing the base's capacity does not change the tree. */
+    if (base && (err = mls_rtree_overlay_reserve(&next->tree)) != 0)
+        return err;
+    if ((err = mls_secret_tree_init(&p.stree, g->suite,
+                                    mls_bytes_of(next->sec.encryption_secret, g->suite->nh),
+                                    mls_rtree_n_leaves(&next->tree), &c)) != 0)
+        goto out;
+    /* RFC 9420 §15.2: what is kept of the epoch that ends (its secret tree
+     * is moved in at install), with the signature keys that the changed
+     * leaves had in it. */
+    p.past.epoch = g->cur.ctx.epoch;
+    memcpy(p.past.sender_data_secret, g->cur.sec.sender_data_secret, g->suite->nh);
+    p.past.ch_leaf = calloc(n_changed + 1, sizeof(uint32_t));
+    p.past.ch_key = calloc(n_changed + 1, sizeof(mls_buf));
+    p.past_arr = calloc(g->n_past + 1, sizeof(*p.past_arr));
+    p.res_arr = calloc(g->n_res + 1, sizeof(*p.res_arr));
+    if (!p.past.ch_leaf || !p.past.ch_key || !p.past_arr || !p.res_arr) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    if ((err = mls_buf_copy(&p.past.ctx_enc, &g->cur.ctx_enc)) != 0)
+        goto out;
+    for (i = 0; i < n_changed; i++) {
+        const mls_leaf_node *ln = mls_rtree_leaf(&g->cur.tree, changed[i]);
+        p.past.ch_leaf[p.past.n_ch] = changed[i];
+        p.past.n_ch++;
+        if (ln && (err = mls_buf_copy(&p.past.ch_key[p.past.n_ch - 1], &ln->signature_key)) != 0)
+            goto out;
+    }
+    p.epoch = g->cur.ctx.epoch;
+    p.n_past = g->n_past;
+    p.n_res = g->n_res;
+    *prep = p;
+    memset(&p, 0, sizeof(p));
+out:
+    mls_install_prep_clear(&p);
+    return err;
+}
+
+int mls_group_install_prepared(mls_group *g, mls_epoch_state *next, mls_install_prep *prep,
+                               mls_secret_tree *stree)
+{
+    mls_rtree *base = mls_rtree_overlay_base(&next->tree);
+    size_t i;
+
+    if (prep->epoch != g->cur.ctx.epoch || prep->n_past != g->n_past || prep->n_res != g->n_res ||
+        (base && base != &g->cur.tree))
+        return MLS_ERR_STATE;
+    /* Repeated on purpose: the reservation of the prepare step is still
+     * there unless the tree was changed since, which the epoch check
+     * rules out; then this allocates nothing and cannot fail. */
+    if (base && mls_rtree_overlay_reserve(&next->tree) != 0)
+        return MLS_ERR_NOMEM;
+    /* From here on nothing fails. */
+    if (stree) {
+        mls_secret_tree_clear(&g->stree);
+        g->stree = *stree;
+        memset(stree, 0, sizeof(*stree));
+    }
     if (g->cfg.max_past_epochs == 0) {
         for (i = 0; i < g->n_past; i++)
             past_clear(&g->past[i]);
         g->n_past = 0;
-        return 0;
-    }
-    memset(&p, 0, sizeof(p));
-    p.epoch = g->cur.ctx.epoch;
-    memcpy(p.sender_data_secret, g->cur.sec.sender_data_secret, g->suite->nh);
-    if ((err = mls_buf_copy(&p.ctx_enc, &g->cur.ctx_enc)) != 0)
-        goto fail;
-    p.ch_leaf = calloc(n_changed + 1, sizeof(uint32_t));
-    p.ch_key = calloc(n_changed + 1, sizeof(mls_buf));
-    if (!p.ch_leaf || !p.ch_key) {
-        err = MLS_ERR_NOMEM;
-        goto fail;
-    }
-    for (i = 0; i < n_changed; i++) {
-        const mls_leaf_node *ln = mls_rtree_leaf(&g->cur.tree, changed[i]);
-        p.ch_leaf[p.n_ch] = changed[i];
-        p.n_ch++;
-        if (ln && (err = mls_buf_copy(&p.ch_key[p.n_ch - 1], &ln->signature_key)) != 0)
-            goto fail;
-    }
-    np = realloc(g->past, (g->n_past + 1) * sizeof(*np));
-    if (!np) {
-        err = MLS_ERR_NOMEM;
-        goto fail;
-    }
-    g->past = np;
-    p.stree = g->stree;
-    memset(&g->stree, 0, sizeof(g->stree));
-    g->past[g->n_past++] = p;
-    while (g->n_past > g->cfg.max_past_epochs) {
-        past_clear(&g->past[0]);
-        memmove(&g->past[0], &g->past[1], (g->n_past - 1) * sizeof(*g->past));
-        g->n_past--;
-    }
-    return 0;
-fail:
-    past_clear(&p);
-    return err;
-}
-
-int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t *changed,
-                            size_t n_changed)
-{
-    mls_resumption_entry *nr;
-    mls_secret_tree_config c = stree_cfg(g);
-    mls_secret_tree st;
-    mls_rtree *base = mls_rtree_overlay_base(&next->tree);
-    int err;
-
-    /* next's tree is either a tree of its own or an overlay over the
-     * current tree (commit.c), written into it below. */
-    if (base && base != &g->cur.tree)
-        return MLS_ERR_STATE;
-    /* Everything that can fail first, so the group is unchanged on error. */
-    if (base && (err = mls_rtree_overlay_reserve(&next->tree)) != 0)
-        return err;
-    err = mls_secret_tree_init(&st, g->suite,
-                               mls_bytes_of(next->sec.encryption_secret, g->suite->nh),
-                               mls_rtree_n_leaves(&next->tree), &c);
-    if (err)
-        return err;
-    nr = realloc(g->res, (g->n_res + 1) * sizeof(*nr));
-    if (!nr) {
-        mls_secret_tree_clear(&st);
-        return MLS_ERR_NOMEM;
-    }
-    g->res = nr;
-    if ((err = push_past(g, changed, n_changed)) != 0) {
-        mls_secret_tree_clear(&st);
-        return err;
+        mls_secret_tree_clear(&g->stree);
+    } else {
+        if (g->n_past)
+            memcpy(prep->past_arr, g->past, g->n_past * sizeof(*g->past));
+        free(g->past);
+        g->past = prep->past_arr;
+        prep->past_arr = NULL;
+        prep->past.stree = g->stree;
+        memset(&g->stree, 0, sizeof(g->stree));
+        g->past[g->n_past++] = prep->past;
+        memset(&prep->past, 0, sizeof(prep->past));
+        while (g->n_past > g->cfg.max_past_epochs) {
+            past_clear(&g->past[0]);
+            memmove(&g->past[0], &g->past[1], (g->n_past - 1) * sizeof(*g->past));
+            g->n_past--;
+        }
     }
     /* RFC 9420 §8.6: keep the resumption PSK of the epoch that ends. */
+    if (g->n_res)
+        memcpy(prep->res_arr, g->res, g->n_res * sizeof(*g->res));
+    if (g->res) {
+        mls_wipe(g->res, g->n_res * sizeof(*g->res));
+        free(g->res);
+    }
+    g->res = prep->res_arr;
+    prep->res_arr = NULL;
     g->res[g->n_res].epoch = g->cur.ctx.epoch;
     memcpy(g->res[g->n_res].psk, g->cur.sec.resumption_psk, sizeof(g->res[0].psk));
     g->n_res++;
@@ -699,7 +806,8 @@ int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t 
         g->n_res--;
     }
     mls_secret_tree_clear(&g->stree);
-    g->stree = st;
+    g->stree = prep->stree;
+    memset(&prep->stree, 0, sizeof(prep->stree));
     if (base) {
         /* The current tree becomes the new one in O(changed slots). */
         mls_rtree_overlay_apply(&next->tree);
@@ -715,7 +823,21 @@ int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t 
     mls_wipe(g->cur.sec.welcome_secret, sizeof(g->cur.sec.welcome_secret));
     mls_group_clear_pending_proposals(g);
     cred_cache_clear(g);
+    mls_install_prep_clear(prep);
     return 0;
+}
+
+int mls_group_install_epoch(mls_group *g, mls_epoch_state *next, const uint32_t *changed,
+                            size_t n_changed)
+{
+    mls_install_prep prep;
+    int err;
+
+    if ((err = mls_group_install_prepare(g, next, changed, n_changed, &prep)) != 0)
+        return err;
+    err = mls_group_install_prepared(g, next, &prep, NULL);
+    mls_install_prep_clear(&prep);
+    return err;
 }
 
 /* ---------------------------------------------------------------- PSKs */

@@ -1,33 +1,16 @@
 /*
  * Messages of a group (RFC 9420 §6, §12.1, §15): processing any incoming
- * PublicMessage or PrivateMessage, protecting application data, sending
- * standalone proposals.
+ * PublicMessage or PrivateMessage (a commit is staged by
+ * commit_process.c), protecting application data, sending standalone
+ * proposals.
  */
-#include "group_state.h"
+#include "commit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
 #include "key_package.h"
-
-int mls_group_protect_content(mls_group *g, const mls_authenticated_content *ac, mls_buf *out)
-{
-    mls_framing_ctx fc;
-    mls_message m;
-    int err;
-
-    mls_group_framing_ctx(g, &fc);
-    memset(&m, 0, sizeof(m));
-    if (ac->wire_format == MLS_WIRE_PUBLIC_MESSAGE)
-        err = mls_framing_protect_public(&fc, ac, &m);
-    else
-        err = mls_framing_protect_private(&fc, g->env, ac, &m);
-    if (!err)
-        err = mls_message_wrap(&m, out);
-    mls_message_clear(&m);
-    return err;
-}
 
 int mls_group_protect(mls_group *g, mls_bytes authenticated_data, mls_bytes plaintext,
                       mls_buf *out)
@@ -369,9 +352,14 @@ out:
     return err;
 }
 
-int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
+
+int mls_group_process_staged(mls_group *g, mls_bytes message, mls_process_result *res,
+                             mls_staged_commit **staged)
 {
     mls_message m;
+    mls_staged_commit *sc = NULL;
+    mls_secret_tree st;
+    int private_commit;
     mls_authenticated_content ac;
     mls_framing_ctx fc;
     mls_process_result r;
@@ -381,8 +369,9 @@ int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
     const mls_past_epoch *past = NULL;
     int err;
 
-    if (!g || !res)
+    if (!g || !res || !staged)
         return MLS_ERR_ARG;
+    memset(&st, 0, sizeof(st));
     memset(&ac, 0, sizeof(ac));
     memset(&r, 0, sizeof(r));
     memset(&kl, 0, sizeof(kl));
@@ -428,6 +417,16 @@ int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
     }
     kl.g = g;
     kl.epoch = epoch;
+    /* A PrivateMessage commit is decrypted with a copy of the secret tree
+     * (the content type is in clear, RFC 9420 §6.3): staging leaves the
+     * group as it was; the merge takes the copy over. */
+    private_commit = m.wire_format == MLS_WIRE_PRIVATE_MESSAGE &&
+                     m.private_message.content_type == MLS_CONTENT_COMMIT && !past;
+    if (private_commit) {
+        if ((err = mls_group_stree_copy(g, &g->stree, &st)) != 0)
+            goto out;
+        fc.secret_tree = &st;
+    }
     if (m.wire_format == MLS_WIRE_PUBLIC_MESSAGE)
         err = mls_framing_unprotect_public(&fc, &m, lookup_sig_key, &kl, &ac);
     else
@@ -462,8 +461,8 @@ int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
             err = MLS_ERR_STATE;
             goto out;
         }
-        err = mls_commit_process(g, &ac, &r);
-        if (err)
+        if ((err = mls_commit_stage(g, &ac, private_commit ? &st : NULL, &sc)) != 0 ||
+            (err = mls_staged_result(sc, &r)) != 0)
             goto out;
         break;
     default:
@@ -472,12 +471,38 @@ int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
     }
     *res = r;
     memset(&r, 0, sizeof(r));
+    *staged = sc;
+    sc = NULL;
 out:
+    mls_staged_commit_free(sc);
+    mls_secret_tree_clear(&st);
     mls_external_senders_clear(&kl.xs);
     mls_process_result_clear(&r);
     mls_authenticated_content_clear(&ac);
     mls_message_clear(&m);
     return err;
+}
+
+int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res)
+{
+    mls_process_result r;
+    mls_staged_commit *sc = NULL;
+    int err;
+
+    if (!g || !res)
+        return MLS_ERR_ARG;
+    memset(&r, 0, sizeof(r));
+    if ((err = mls_group_process_staged(g, message, &r, &sc)) != 0)
+        return err;
+    /* A commit: stage, then merge (which cannot fail after a stage). */
+    if (sc && (err = mls_group_merge_staged(g, sc)) != 0) {
+        mls_process_result_clear(&r);
+        mls_staged_commit_free(sc);
+        return err;
+    }
+    mls_staged_commit_free(sc);
+    *res = r;
+    return 0;
 }
 
 int mls_message_group_id(mls_bytes message, mls_bytes *group_id, uint64_t *epoch)

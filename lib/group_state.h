@@ -1,8 +1,20 @@
 /*
  * Internal state of an mls_group (include/mls/group.h) and the pieces the
- * group engine's files share: group.c (state, accessors), group_codec.c
- * (serialization), proposals.c (§12.1-§12.3), commit.c (§12.4), join.c
- * (§12.4.3), group_message.c (processing and protecting messages).
+ * group engine's files share.  The engine's modules, each calling only
+ * those listed after it:
+ *
+ *   group_message.c  incoming messages, standalone proposals (§6, §12.1)
+ *   join.c           Welcome and external joins, ReInit successor (§11.2, §12.4.3)
+ *   commit.c         creating a commit and its Welcome (§12.4.1, §12.4.3.1)
+ *   commit_process.c staging a received commit (§12.4.2)
+ *   staged.c         the staged commit: inspection, merge, next state
+ *   epoch.c          computing the next epoch (§8, transcript, tree hash)
+ *   proposals.c      proposal rules and application (§12.1-§12.3)
+ *   group.c          state, accessors, epoch install, PSK lookup
+ *   group_codec.c    serialization
+ *
+ * commit.h declares the staged commit (commit.c, commit_process.c,
+ * staged.c); epoch.h the next-epoch computation.
  */
 #ifndef MLS_GROUP_STATE_H
 #define MLS_GROUP_STATE_H
@@ -37,6 +49,9 @@ typedef struct mls_pending_proposal {
     mls_proposal proposal;
     mls_sender sender;
     mls_buf own_leaf_sk;   /* our own Update: the new leaf's private key */
+    /* Its description for mls_group_pending_proposal, made on demand
+     * (staged.c; not serialized). */
+    struct mls_sc_proposal *desc;
 } mls_pending_proposal;
 
 /* What is kept of a previous epoch to decrypt late application messages
@@ -100,6 +115,9 @@ MLS_MUST_CHECK int mls_group_alloc(const mls_env *env, const mls_identity *id,
 MLS_MUST_CHECK int mls_epoch_encode_ctx(mls_epoch_state *e);
 /* The framing context of the current epoch (borrows from g). */
 void mls_group_framing_ctx(mls_group *g, mls_framing_ctx *fc);
+/* A copy of src, a secret tree of g's current epoch. */
+MLS_MUST_CHECK int mls_group_stree_copy(const mls_group *g, const mls_secret_tree *src,
+                                        mls_secret_tree *dst);
 /* Sets up the secret tree of the current epoch from cur.sec. */
 MLS_MUST_CHECK int mls_group_init_secret_tree(mls_group *g);
 /*
@@ -107,9 +125,35 @@ MLS_MUST_CHECK int mls_group_init_secret_tree(mls_group *g);
  * the current epoch's decryption state moves to the past-epoch list
  * (changed[] are the leaves whose signature key may differ in the new
  * tree), the resumption PSK is remembered, pending proposals dropped.
+ * In two steps so that merging a staged commit cannot fail: prepare does
+ * every allocation and leaves g as it was; install_prepared then only
+ * moves what prepare made (MLS_ERR_STATE if g changed epoch since).
  */
+typedef struct mls_install_prep {
+    uint64_t epoch;              /* g's epoch when prepared */
+    size_t n_past, n_res;        /* and its list lengths */
+    mls_secret_tree stree;       /* the new epoch's secret tree */
+    mls_past_epoch past;         /* record of the epoch that ends */
+    mls_past_epoch *past_arr;    /* n_past + 1 slots */
+    mls_resumption_entry *res_arr; /* n_res + 1 slots */
+} mls_install_prep;
+
+void mls_install_prep_clear(mls_install_prep *p);
+MLS_MUST_CHECK int mls_group_install_prepare(mls_group *g, mls_epoch_state *next,
+                                             const uint32_t *changed, size_t n_changed,
+                                             mls_install_prep *prep);
+/* stree (may be NULL): replaces the current epoch's secret tree first
+ * (taken over). */
+MLS_MUST_CHECK int mls_group_install_prepared(mls_group *g, mls_epoch_state *next,
+                                              mls_install_prep *prep, mls_secret_tree *stree);
 MLS_MUST_CHECK int mls_group_install_epoch(mls_group *g, mls_epoch_state *next,
                                            const uint32_t *changed, size_t n_changed);
+/* Encodes and protects ac (signed content of the current epoch) in the
+ * wire format ac names into an MLSMessage. */
+MLS_MUST_CHECK int mls_group_protect_content(mls_group *g, const mls_authenticated_content *ac,
+                                             mls_buf *out);
+/* Wire format the group sends handshake messages in by default. */
+uint16_t mls_group_handshake_wire_format(const mls_group *g);
 /* The resumption_psk of epoch `epoch` of g itself (its current epoch or a
  * recent one, RFC 9420 §8.6) if group_id is g's; MLS_ERR_NOT_FOUND. */
 MLS_MUST_CHECK int mls_group_own_resumption_psk(const mls_group *g, mls_bytes group_id,
@@ -197,67 +241,5 @@ MLS_MUST_CHECK int mls_external_remove_check(const mls_group *g, const mls_prop_
  */
 MLS_MUST_CHECK int mls_proposals_apply(const mls_group *g, mls_epoch_state *next,
                                        const mls_prop_item *items, size_t n, mls_applied *out);
-
-/* ---------------------------------------------------------------- commit.c */
-
-struct mls_staged_commit {
-    mls_group *group;          /* the group it was made for */
-    uint64_t epoch;            /* the new epoch */
-    mls_epoch_state next;
-    uint32_t *changed;         /* leaves whose keys may have changed */
-    size_t n_changed;
-    int reinit;
-    mls_reinit reinit_prop;    /* the committed ReInit when reinit is set */
-    mls_buf message;
-    mls_buf welcome;
-    mls_buf group_info;
-    mls_buf ratchet_tree;
-    mls_buf *refs;             /* KeyPackageRef per Welcome entry */
-    mls_buf *identities;
-    size_t n_welcome;
-    int merged;
-};
-
-/* The root tree hash of next->tree into next->ctx.tree_hash. */
-MLS_MUST_CHECK int mls_epoch_set_tree_hash(const mls_suite *s, mls_epoch_state *next);
-/*
- * RFC 9420 §8.2, §8: from the signed Commit content ac, next's confirmed
- * transcript hash, encoded GroupContext, epoch secrets (init_secret,
- * commit_secret (empty: zero), the PSKs of ap) and confirmation tag
- * (next->conf_tag).  next->ctx has its new epoch and tree hash.
- */
-MLS_MUST_CHECK int mls_commit_advance_schedule(const mls_group *g, const mls_psk_store *store,
-                                               const mls_authenticated_content *ac,
-                                               const mls_applied *ap, mls_bytes init_secret,
-                                               mls_bytes commit_secret, mls_epoch_state *next);
-/* mls_group_commit with, besides opt, the PreSharedKey proposal extra_psk
- * (may be NULL; the successor's reinit PSK, RFC 9420 §11.2) and PSK values
- * looked up in store first (may be NULL). */
-MLS_MUST_CHECK int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt,
-                                        const mls_psk_id *extra_psk, const mls_psk_store *store,
-                                        mls_staged_commit **out);
-/* Processing a received commit (content already unprotected). */
-MLS_MUST_CHECK int mls_commit_process(mls_group *g, const mls_authenticated_content *ac,
-                                      mls_process_result *res);
-
-/* ---------------------------------------------------------------- join.c */
-
-/* Builds the Welcome for the added members of a commit being created.
- * gi_tree is the signed GroupInfo of next with the ratchet_tree extension
- * the commit already made (reused when the Welcome carries the tree,
- * rather than encoding and signing the whole tree again). */
-MLS_MUST_CHECK int mls_welcome_build(const mls_group *g, mls_epoch_state *next,
-                                     const mls_applied *ap, const mls_treekem_pending *pd,
-                                     int has_path, const mls_group_info *gi_tree,
-                                     mls_staged_commit *sc);
-
-/* ---------------------------------------------------------------- group_message.c */
-
-/* Encodes and protects ac (signed content of the current epoch) per the
- * group's handshake setting into an MLSMessage. */
-MLS_MUST_CHECK int mls_group_protect_content(mls_group *g, const mls_authenticated_content *ac,
-                                             mls_buf *out);
-/* Wire format the group sends handshake messages in. */
-uint16_t mls_group_handshake_wire_format(const mls_group *g);
 
 #endif

@@ -417,24 +417,29 @@ int mls_credential_basic_identity(mls_bytes credential, mls_bytes *identity)
     return 0;
 }
 
-int mls_signature_key_fingerprint(uint16_t suite, mls_bytes signature_key, mls_buf *out)
+int mls_signature_key_fingerprint(mls_bytes signature_key, char out[MLS_FINGERPRINT_SIZE])
 {
     static const char hex[] = "0123456789abcdef";
-    const mls_suite *s = mls_suite_get(suite);
+    /* docs/PROTOCOL.md §2: SHA-256 whatever the key's suite, so a key has
+     * one fingerprint; suite 0x0001's hash is SHA-256. */
+    const mls_suite *sha256 = mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
     uint8_t h[MLS_MAX_HASH];
-    char txt[2 * MLS_MAX_HASH];
-    size_t i;
+    char txt[MLS_FINGERPRINT_SIZE];
+    size_t i, o = 0;
     int err;
 
-    if (!s)
-        return MLS_ERR_UNSUPPORTED;
-    if (!out)
+    if (!out || (!signature_key.p && signature_key.n))
         return MLS_ERR_ARG;
-    if ((err = mls_hash(s, signature_key, h)) != 0)
+    if ((err = mls_hash(sha256, signature_key, h)) != 0)
         return err;
-    for (i = 0; i < s->nh; i++) {
-        txt[2 * i] = hex[h[i] >> 4];
-        txt[2 * i + 1] = hex[h[i] & 15];
+    /* 32 bytes as 64 lowercase hex digits, ':' after every 4. */
+    for (i = 0; i < sha256->nh; i++) {
+        if (i > 0 && i % 2 == 0)
+            txt[o++] = ':';
+        txt[o++] = hex[h[i] >> 4];
+        txt[o++] = hex[h[i] & 15];
     }
-    return mls_buf_set(out, txt, 2 * s->nh);
+    txt[o] = 0;
+    memcpy(out, txt, sizeof txt);
+    return 0;
 }

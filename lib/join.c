@@ -1,121 +1,17 @@
 /*
- * Joining a group (RFC 9420 §12.4.3): building the Welcome for the members
- * a commit adds, joining from a Welcome (§12.4.3.1), joining by an external
- * commit (§12.4.3.2).
+ * Joining a group (RFC 9420 §12.4.3): from a Welcome (§12.4.3.1), by an
+ * external commit (§12.4.3.2), and creating a ReInit's successor (§11.2).
  */
-#include "group_state.h"
+#include "commit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "epoch.h"
+#include "hpke.h"
 #include "key_package.h"
-#include "transcript.h"
 #include "welcome.h"
-
-/* ---------------------------------------------------------------- Welcome (committer) */
-
-int mls_welcome_build(const mls_group *g, mls_epoch_state *next, const mls_applied *ap,
-                      const mls_treekem_pending *pd, int has_path, const mls_group_info *gi_tree,
-                      mls_staged_commit *sc)
-{
-    const mls_suite *s = g->suite;
-    mls_group_info gi;
-    mls_group_secrets gs;
-    mls_message m;
-    mls_welcome *w = &m.welcome;
-    mls_buf egi, *gs_encs = NULL;
-    mls_bytes *init_keys = NULL;
-    uint8_t ps[MLS_MAX_HASH], ctx_hash[MLS_MAX_HASH];
-    size_t i;
-    int err;
-
-    memset(&gi, 0, sizeof(gi));
-    memset(&gs, 0, sizeof(gs));
-    memset(&m, 0, sizeof(m));
-    mls_buf_init(&egi);
-    m.version = MLS_VERSION_MLS10;
-    m.wire_format = MLS_WIRE_WELCOME;
-    w->cipher_suite = s->id;
-    sc->refs = calloc(ap->n_added + 1, sizeof(mls_buf));
-    sc->identities = calloc(ap->n_added + 1, sizeof(mls_buf));
-    w->secrets = calloc(ap->n_added + 1, sizeof(*w->secrets));
-    gs.psks = calloc(ap->n_psks + 1, sizeof(*gs.psks));
-    if (!sc->refs || !sc->identities || !w->secrets || !gs.psks) {
-        err = MLS_ERR_NOMEM;
-        goto out;
-    }
-    /* RFC 9420 §12.4.3.1: the GroupInfo of the new epoch, encrypted under
-     * the welcome key. */
-    if (!g->cfg.ratchet_tree_in_welcome &&
-        (err = mls_group_make_group_info(g, next, 0, &gi)) != 0)
-        goto out;
-    if ((err = mls_welcome_encrypt_group_info(s, mls_bytes_of(next->sec.welcome_secret, s->nh),
-                                              g->cfg.ratchet_tree_in_welcome ? gi_tree : &gi,
-                                              &egi)) != 0)
-        goto out;
-    if ((err = mls_buf_set(&gs.joiner_secret, next->sec.joiner_secret, s->nh)) != 0 ||
-        (err = mls_encrypt_context_hash(s, "Welcome", mls_buf_view(&egi), ctx_hash)) != 0)
-        goto out;
-    for (i = 0; i < ap->n_psks; i++) {
-        if ((err = mls_psk_id_copy(&gs.psks[i], ap->psks[i])) != 0)
-            goto out;
-        gs.n_psks++;
-    }
-    gs_encs = calloc(ap->n_added + 1, sizeof(*gs_encs));
-    init_keys = calloc(ap->n_added + 1, sizeof(*init_keys));
-    if (!gs_encs || !init_keys) {
-        err = MLS_ERR_NOMEM;
-        goto out;
-    }
-    for (i = 0; i < ap->n_added; i++) {
-        const mls_key_package *kp = ap->added_kp[i];
-        mls_encrypted_group_secrets *es = &w->secrets[i];
-        uint32_t node;
-
-        /* The path secret of the lowest common ancestor of the committer
-         * and the new member (§12.4.3.1). */
-        mls_buf_clear(&gs.path_secret);
-        gs.has_path_secret = 0;
-        if (has_path &&
-            mls_treekem_pending_path_secret_for(pd, ap->added[i], ps, &node) == 0) {
-            gs.has_path_secret = 1;
-            if ((err = mls_buf_set(&gs.path_secret, ps, s->nh)) != 0)
-                goto out;
-        }
-        w->n_secrets = i + 1;
-        if ((err = mls_key_package_ref(s, kp, &es->new_member)) != 0 ||
-            (err = mls_group_secrets_encode(&gs, &gs_encs[i])) != 0)
-            goto out;
-        init_keys[i] = mls_buf_view(&kp->init_key);
-        if ((err = mls_buf_copy(&sc->refs[i], &es->new_member)) != 0)
-            goto out;
-        sc->n_welcome = i + 1;
-        if (kp->leaf_node.credential.type == MLS_CREDENTIAL_BASIC &&
-            (err = mls_buf_copy(&sc->identities[i], &kp->leaf_node.credential.identity)) != 0)
-            goto out;
-    }
-    /* EncryptWithLabel(init_key, "Welcome", encrypted_group_info,
-     * GroupSecrets) for every new member, with the context hashed once,
-     * through the env's executor. */
-    if ((err = mls_welcome_seal_group_secrets(s, g->env, mls_bytes_of(ctx_hash, s->nh), init_keys,
-                                              gs_encs, ap->n_added, w->secrets)) != 0)
-        goto out;
-    w->encrypted_group_info = egi;
-    mls_buf_init(&egi);
-    err = mls_message_wrap(&m, &sc->welcome);
-out:
-    mls_wipe(ps, sizeof(ps));
-    for (i = 0; gs_encs && i < ap->n_added; i++)
-        mls_buf_clear(&gs_encs[i]);
-    free(gs_encs);
-    free(init_keys);
-    mls_group_info_clear(&gi);
-    mls_group_secrets_clear(&gs);
-    mls_message_clear(&m);
-    mls_buf_clear(&egi);
-    return err;
-}
 
 int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max, size_t *n)
 {
@@ -520,22 +416,11 @@ int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome
             goto out;
         }
     }
-    if ((err = mls_group_context_copy(&g->cur.ctx, &gi.group_context)) != 0 ||
-        (err = mls_epoch_encode_ctx(&g->cur)) != 0)
+    /* §12.4.3.1: the epoch from the joiner secret, the GroupInfo's
+     * confirmation tag verified. */
+    if ((err = mls_epoch_from_welcome(s, &gi, mls_buf_view(&gs.joiner_secret),
+                                      mls_bytes_of(psk, psk_len), &g->cur)) != 0)
         goto out;
-    if ((err = mls_key_schedule_from_joiner(s, mls_buf_view(&gs.joiner_secret),
-                                            mls_bytes_of(psk, psk_len),
-                                            mls_buf_view(&g->cur.ctx_enc), &g->cur.sec)) != 0)
-        goto out;
-    if ((err = mls_group_info_verify_confirmation_tag(
-             s, &gi, mls_bytes_of(g->cur.sec.confirmation_key, s->nh))) != 0)
-        goto out;
-    memcpy(g->cur.conf_tag, gi.confirmation_tag.p, s->nh);
-    if ((err = mls_transcript_interim(s, mls_buf_view(&gi.group_context.confirmed_transcript_hash),
-                                      mls_buf_view(&gi.confirmation_tag), g->cur.interim)) != 0)
-        goto out;
-    mls_wipe(g->cur.sec.joiner_secret, sizeof(g->cur.sec.joiner_secret));
-    mls_wipe(g->cur.sec.welcome_secret, sizeof(g->cur.sec.welcome_secret));
     if ((err = mls_group_init_secret_tree(g)) != 0)
         goto out;
     if (used)
@@ -562,14 +447,12 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
                             const mls_external_join_options *opt, mls_buf *commit,
                             mls_group **out)
 {
-    static const char xlabel[] = "MLS 1.0 external init secret";
     const mls_suite *s;
     mls_external_join_options none;
     mls_message m, cm;
     mls_group *g = NULL;
     mls_external_pub xp;
     const mls_extension *e;
-    mls_hpke_ctx hc;
     mls_proposal *props = NULL;
     mls_prop_item *items = NULL;
     mls_proposal_or_ref *por = NULL;
@@ -592,7 +475,6 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
     if (!opt)
         opt = &none;
     memset(&xp, 0, sizeof(xp));
-    memset(&hc, 0, sizeof(hc));
     memset(&next, 0, sizeof(next));
     memset(&ap, 0, sizeof(ap));
     memset(&pd, 0, sizeof(pd));
@@ -627,19 +509,13 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
         err = MLS_ERR_INVALID;
         goto out;
     }
-    if ((err = mls_group_context_copy(&g->cur.ctx, &m.group_info.group_context)) != 0 ||
-        (err = mls_epoch_encode_ctx(&g->cur)) != 0 ||
-        (err = mls_transcript_interim(s, mls_buf_view(&g->cur.ctx.confirmed_transcript_hash),
-                                      mls_buf_view(&m.group_info.confirmation_tag),
-                                      g->cur.interim)) != 0)
+    if ((err = mls_epoch_from_group_info(s, &m.group_info, &g->cur)) != 0)
         goto out;
     if ((err = mls_group_check_extensions(g, &g->cur.ctx.extensions, &g->cur.tree)) != 0)
         goto out;
     /* §8.3: kem_output and the external init secret. */
-    if ((err = mls_hpke_setup_base_s(s, env, mls_buf_view(&xp.external_pub), mls_bytes_of(NULL, 0),
-                                     &kem_out, &hc)) != 0 ||
-        (err = mls_hpke_ctx_export(&hc, mls_bytes_of((const uint8_t *)xlabel, sizeof(xlabel) - 1),
-                                   init, s->nh)) != 0)
+    if ((err = mls_epoch_external_init_send(s, env, mls_buf_view(&xp.external_pub), &kem_out,
+                                            init)) != 0)
         goto out;
 
     /* The proposals: ExternalInit, the Remove of our old leaf, PSKs. */
@@ -730,12 +606,11 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
     if ((err = mls_framing_sign(&fctx, env, MLS_WIRE_PUBLIC_MESSAGE, &fc,
                                 mls_buf_view(&id->sig_sk), &ac)) != 0)
         goto out;
-    if ((err = mls_commit_advance_schedule(g, NULL, &ac, &ap, mls_bytes_of(init, s->nh),
-                                           mls_bytes_of(pd.commit_secret, s->nh), &next)) != 0)
+    if ((err = mls_epoch_from_commit(g, NULL, &ac, ap.psks, ap.n_psks, mls_bytes_of(init, s->nh),
+                                     mls_bytes_of(pd.commit_secret, s->nh), mls_bytes_of(NULL, 0),
+                                     &next)) != 0)
         goto out;
-    if ((err = mls_buf_set(&ac.auth.confirmation_tag, next.conf_tag, s->nh)) != 0 ||
-        (err = mls_transcript_interim(s, mls_buf_view(&next.ctx.confirmed_transcript_hash),
-                                      mls_bytes_of(next.conf_tag, s->nh), next.interim)) != 0)
+    if ((err = mls_buf_set(&ac.auth.confirmation_tag, next.conf_tag, s->nh)) != 0)
         goto out;
     if ((err = mls_framing_protect_public(&fctx, &ac, &cm)) != 0 ||
         (err = mls_message_wrap(&cm, commit)) != 0)
@@ -770,7 +645,6 @@ out:
     mls_message_clear(&cm);
     mls_message_clear(&m);
     mls_external_pub_clear(&xp);
-    mls_hpke_ctx_clear(&hc);
     mls_buf_clear(&kem_out);
     mls_buf_clear(&tmp_sk);
     mls_buf_clear(&tmp_pk);

@@ -45,57 +45,16 @@
 #define MLS_MESSAGES_H
 
 #include "codec.h"
+#include "mls/types.h"
 #include "suite.h"
 
 /* ------------------------------------------------------------ constants */
 
-/* RFC 9420 §6 ProtocolVersion */
-enum { MLS_VERSION_MLS10 = 1 };
-
-/* RFC 9420 §17.2 MLS Wire Formats */
-enum mls_wire_format {
-    MLS_WIRE_PUBLIC_MESSAGE = 1,
-    MLS_WIRE_PRIVATE_MESSAGE = 2,
-    MLS_WIRE_WELCOME = 3,
-    MLS_WIRE_GROUP_INFO = 4,
-    MLS_WIRE_KEY_PACKAGE = 5
-};
-
-/* RFC 9420 §6 ContentType */
-enum mls_content_type {
-    MLS_CONTENT_APPLICATION = 1,
-    MLS_CONTENT_PROPOSAL = 2,
-    MLS_CONTENT_COMMIT = 3
-};
-
-/* RFC 9420 §6 SenderType */
-enum mls_sender_type {
-    MLS_SENDER_MEMBER = 1,
-    MLS_SENDER_EXTERNAL = 2,
-    MLS_SENDER_NEW_MEMBER_PROPOSAL = 3,
-    MLS_SENDER_NEW_MEMBER_COMMIT = 4
-};
-
-/* RFC 9420 §7.2 LeafNodeSource */
-enum mls_leaf_node_source {
-    MLS_LEAF_SOURCE_KEY_PACKAGE = 1,
-    MLS_LEAF_SOURCE_UPDATE = 2,
-    MLS_LEAF_SOURCE_COMMIT = 3
-};
+/* ProtocolVersion, WireFormat, ContentType, SenderType, LeafNodeSource and
+ * ProposalType are public: include/mls/types.h. */
 
 /* RFC 9420 §7.8 NodeType */
 enum mls_node_type { MLS_NODE_BLANK = 0, MLS_NODE_LEAF = 1, MLS_NODE_PARENT = 2 };
-
-/* RFC 9420 §17.4 MLS Proposal Types */
-enum mls_proposal_type {
-    MLS_PROPOSAL_ADD = 1,
-    MLS_PROPOSAL_UPDATE = 2,
-    MLS_PROPOSAL_REMOVE = 3,
-    MLS_PROPOSAL_PSK = 4,
-    MLS_PROPOSAL_REINIT = 5,
-    MLS_PROPOSAL_EXTERNAL_INIT = 6,
-    MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS = 7
-};
 
 /* RFC 9420 §12.4 ProposalOrRefType */
 enum mls_proposal_or_ref_type { MLS_POR_PROPOSAL = 1, MLS_POR_REFERENCE = 2 };

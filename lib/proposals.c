@@ -3,7 +3,7 @@
  * application to the ratchet tree and GroupContext (§12.3), and the
  * GroupContext extension rules (§12.1.7, §13).
  */
-#include "group_state.h"
+#include "proposals.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +80,16 @@ static int ext_required(const mls_extension_list *ext, mls_required_capabilities
 int mls_group_check_extensions(const mls_group *g, const mls_extension_list *ext,
                                const mls_rtree *tree)
 {
+    (void)g;
+    return mls_extensions_check(ext, tree);
+}
+
+int mls_extensions_check(const mls_extension_list *ext, const mls_rtree *tree)
+{
     mls_required_capabilities rc;
     const mls_extension *e;
     int has_rc, err;
 
-    (void)g;
     memset(&rc, 0, sizeof(rc));
     if (mls_extension_list_check_unique(ext) != 0)
         return MLS_ERR_INVALID;
@@ -129,16 +134,29 @@ static int cmp_bytes(const void *a, const void *b)
     return x->n ? memcmp(x->p, y->p, x->n) : 0;
 }
 
-static int psk_valid(const mls_group *g, const mls_psk_id *id)
+void mls_proposal_env_of_group(const mls_group *g, mls_proposal_env *pe)
+{
+    memset(pe, 0, sizeof(*pe));
+    pe->suite = g->suite;
+    pe->ctx = &g->cur.ctx;
+    pe->tree = &g->cur.tree;
+    pe->now = g->env->now(g->env->ctx);
+    pe->reinit_ok = g->reinit_commit;
+    pe->own_leaf = g->cur.priv.leaf;
+    pe->env = g->env;
+}
+
+static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
 {
     /* RFC 9420 §12.1.4: the nonce is Nh bytes; resumption PSKs with usage
      * reinit or branch belong to those operations only (§11.2: the reinit
      * one in the successor group's first commit, which
-     * mls_group_reinit_create marks with g->reinit_commit). */
-    if (id->psk_nonce.n != g->suite->nh)
+     * mls_group_reinit_create marks with g->reinit_commit, and the
+     * public view allows at epoch 0: pe->reinit_ok). */
+    if (id->psk_nonce.n != pe->suite->nh)
         return 0;
     if (id->type == MLS_PSK_RESUMPTION && id->usage != MLS_PSK_USAGE_APPLICATION &&
-        !(id->usage == MLS_PSK_USAGE_REINIT && g->reinit_commit))
+        !(id->usage == MLS_PSK_USAGE_REINIT && pe->reinit_ok))
         return 0;
     return 1;
 }
@@ -168,13 +186,21 @@ static int kp_check_item(void *arg, size_t i)
 int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_t n,
                            int external, uint32_t committer, int check_lifetime)
 {
-    const mls_suite *s = g->suite;
-    const mls_rtree *t = &g->cur.tree;
+    mls_proposal_env pe;
+    mls_proposal_env_of_group(g, &pe);
+    return mls_proposals_validate_env(&pe, items, n, external, committer, check_lifetime);
+}
+
+int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *items, size_t n,
+                               int external, uint32_t committer, int check_lifetime)
+{
+    const mls_suite *s = pe->suite;
+    const mls_rtree *t = pe->tree;
     uint32_t *leaves = NULL, *removed = NULL;
     mls_bytes *keys = NULL, *psks = NULL;
     mls_buf *psk_enc = NULL;
     size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
-    uint64_t now = g->env->now(g->env->ctx);
+    uint64_t now = pe->now;
     int *kp_err = NULL;
     size_t i, n_adds = 0;
     int err = MLS_ERR_INVALID;
@@ -198,7 +224,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             goto out;
         }
         job.kp_err = kp_err;
-        if ((err = mls_exec_for(g->env, n, kp_check_item, &job)) != 0)
+        if ((err = mls_exec_for(pe->env, n, kp_check_item, &job)) != 0)
             goto out;
         err = MLS_ERR_INVALID;
     }
@@ -212,7 +238,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
         switch (p->type) {
         case MLS_PROPOSAL_ADD: {
             const mls_key_package *kp = &p->add.key_package;
-            if (external || kp->cipher_suite != s->id || kp->version != g->cur.ctx.version)
+            if (external || kp->cipher_suite != s->id || kp->version != pe->ctx->version)
                 goto out;
             /* §12.1.1: the KeyPackage is valid (§10.1). */
             err = kp_err ? kp_err[i] : mls_key_package_check(s, kp, check_lifetime, now);
@@ -238,7 +264,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
                 memcmp(ln->encryption_key.p, cur->encryption_key.p, cur->encryption_key.n) == 0)
                 goto out;
             memset(&chk, 0, sizeof(chk));
-            chk.group_id = mls_buf_view(&g->cur.ctx.group_id);
+            chk.group_id = mls_buf_view(&pe->ctx->group_id);
             if (mls_leaf_node_validate(s, ln, snd->index, &chk) != 0)
                 goto out;
             if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id))
@@ -256,7 +282,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             removed[n_rm++] = p->remove.removed;
             break;
         case MLS_PROPOSAL_PSK:
-            if (!psk_valid(g, &p->psk.psk))
+            if (!psk_valid(pe, &p->psk.psk))
                 goto out;
             if ((err = mls_psk_id_encode(&p->psk.psk, &psk_enc[n_psk])) != 0)
                 goto out;
@@ -266,7 +292,7 @@ int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_
             break;
         case MLS_PROPOSAL_REINIT:
             /* §12.1.5: never a lower version. */
-            if (external || p->reinit.version < g->cur.ctx.version)
+            if (external || p->reinit.version < pe->ctx->version)
                 goto out;
             n_reinit++;
             break;
@@ -330,6 +356,12 @@ out:
 int mls_external_remove_check(const mls_group *g, const mls_prop_item *items, size_t n,
                               const mls_credential *cred, mls_bytes enc_key)
 {
+    return mls_external_remove_check_tree(&g->cur.tree, items, n, cred, enc_key);
+}
+
+int mls_external_remove_check_tree(const mls_rtree *t, const mls_prop_item *items, size_t n,
+                                   const mls_credential *cred, mls_bytes enc_key)
+{
     mls_buf a, b;
     int err = 0;
 
@@ -341,7 +373,7 @@ int mls_external_remove_check(const mls_group *g, const mls_prop_item *items, si
         const mls_leaf_node *old;
         if (items[i].p->type != MLS_PROPOSAL_REMOVE)
             continue;
-        old = mls_rtree_leaf(&g->cur.tree, items[i].p->remove.removed);
+        old = mls_rtree_leaf(t, items[i].p->remove.removed);
         if (!old) {
             err = MLS_ERR_INVALID;
             goto out;
@@ -377,6 +409,15 @@ static int u32_push(uint32_t **v, size_t *n, uint32_t x)
 int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_prop_item *items,
                         size_t n, mls_applied *out)
 {
+    mls_proposal_env pe;
+    mls_proposal_env_of_group(g, &pe);
+    return mls_proposals_apply_env(&pe, &next->ctx, &next->tree, items, n, out);
+}
+
+int mls_proposals_apply_env(const mls_proposal_env *pe, mls_group_context *next_ctx,
+                            mls_rtree *next_tree, const mls_prop_item *items, size_t n,
+                            mls_applied *out)
+{
     mls_applied a;
     mls_required_capabilities rc;
     int has_rc = 0, err = 0;
@@ -402,11 +443,11 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         mls_extension_list nl;
         if ((err = mls_extension_list_copy(&nl, &p->group_context_extensions.extensions)) != 0)
             goto out;
-        mls_extension_list_clear(&next->ctx.extensions);
-        next->ctx.extensions = nl;
+        mls_extension_list_clear(&next_ctx->extensions);
+        next_ctx->extensions = nl;
         a.gce = 1;
     }
-    if ((err = ext_required(&next->ctx.extensions, &rc, &has_rc)) != 0)
+    if ((err = ext_required(&next_ctx->extensions, &rc, &has_rc)) != 0)
         goto out;
 
     /* Updates, in any order (we use list order). */
@@ -415,13 +456,13 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         uint32_t leaf = items[i].sender.index;
         if (p->type != MLS_PROPOSAL_UPDATE)
             continue;
-        if ((err = mls_rtree_update_leaf(&next->tree, leaf, &p->update.leaf_node)) != 0) {
+        if ((err = mls_rtree_update_leaf(next_tree, leaf, &p->update.leaf_node)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
         if ((err = u32_push(&a.updated, &a.n_updated, leaf)) != 0)
             goto out;
-        if (leaf == g->cur.priv.leaf && items[i].pending && items[i].pending->own_leaf_sk.n) {
+        if (leaf == pe->own_leaf && items[i].pending && items[i].pending->own_leaf_sk.n) {
             a.own_update = 1;
             if ((err = mls_buf_copy(&a.own_leaf_sk, &items[i].pending->own_leaf_sk)) != 0)
                 goto out;
@@ -432,7 +473,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         const mls_proposal *p = items[i].p;
         if (p->type != MLS_PROPOSAL_REMOVE)
             continue;
-        if ((err = mls_rtree_remove_leaf(&next->tree, p->remove.removed)) != 0) {
+        if ((err = mls_rtree_remove_leaf(next_tree, p->remove.removed)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
@@ -445,7 +486,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
         uint32_t leaf;
         if (p->type != MLS_PROPOSAL_ADD)
             continue;
-        if ((err = mls_rtree_add_leaf(&next->tree, &p->add.key_package.leaf_node, &leaf)) != 0) {
+        if ((err = mls_rtree_add_leaf(next_tree, &p->add.key_package.leaf_node, &leaf)) != 0) {
             err = err == MLS_ERR_NOMEM ? err : MLS_ERR_INVALID;
             goto out;
         }
@@ -481,7 +522,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
      * support them (§12.1.7); otherwise only the new or changed leaves need
      * checking against the required capabilities. */
     if (a.gce) {
-        if ((err = mls_group_check_extensions(g, &next->ctx.extensions, &next->tree)) != 0)
+        if ((err = mls_extensions_check(&next_ctx->extensions, next_tree)) != 0)
             goto out;
     } else {
         for (i = 0; i < n; i++) {
@@ -489,7 +530,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
             const mls_leaf_node *ln = p->type == MLS_PROPOSAL_ADD ? &p->add.key_package.leaf_node
                                       : p->type == MLS_PROPOSAL_UPDATE ? &p->update.leaf_node
                                                                        : NULL;
-            if (ln && !leaf_supports_ext(ln, &next->ctx.extensions, has_rc ? &rc : NULL)) {
+            if (ln && !leaf_supports_ext(ln, &next_ctx->extensions, has_rc ? &rc : NULL)) {
                 err = MLS_ERR_INVALID;
                 goto out;
             }
@@ -509,7 +550,7 @@ int mls_proposals_apply(const mls_group *g, mls_epoch_state *next, const mls_pro
             ln = &p->update.leaf_node;
             leaf = items[i].sender.index;
         }
-        if (ln && mls_rtree_check_leaf_fits(&next->tree, ln, leaf) != 0) {
+        if (ln && mls_rtree_check_leaf_fits(next_tree, ln, leaf) != 0) {
             err = MLS_ERR_INVALID;
             goto out;
         }

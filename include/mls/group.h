@@ -22,7 +22,11 @@
  *   joiner:   mls_group_join with the Welcome and its KeyPackage bundle.
  *   everyone: mls_group_process for every MLSMessage of the group, in the
  *             order of the DS; mls_group_protect for application data;
- *             mls_group_serialize after every change to persist.
+ *             mls_group_serialize after every change to persist.  Or,
+ *             to judge a commit before it applies and persist state and
+ *             cursor together: mls_group_process_staged -> inspect
+ *             (mls_staged_commit_summary) -> mls_staged_commit_next_state
+ *             -> mls_group_merge_staged, or free it to discard.
  *
  * Ownership: objects ending in _new/_create/_join/_deserialize are freed
  * with the matching _free.  Views (mls_bytes) returned by accessors borrow
@@ -34,6 +38,7 @@
 #define MLS_GROUP_H
 
 #include "mls/mls.h"
+#include "mls/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,26 +46,7 @@ extern "C" {
 
 /* ---------------------------------------------------------------- constants */
 
-/* RFC 9420 §17.3 extension types the library understands. */
-enum {
-    MLS_EXTENSION_APPLICATION_ID = 0x0001,
-    MLS_EXTENSION_RATCHET_TREE = 0x0002,
-    MLS_EXTENSION_REQUIRED_CAPABILITIES = 0x0003,
-    MLS_EXTENSION_EXTERNAL_PUB = 0x0004,
-    MLS_EXTENSION_EXTERNAL_SENDERS = 0x0005,
-    /* IANA "MLS Extension Types" 0x000A last_resort (draft-ietf-mls-
-     * extensions): an empty KeyPackage extension marking a KeyPackage the
-     * Delivery Service may hand out more than once. */
-    MLS_EXTENSION_LAST_RESORT = 0x000A
-};
-
-/* Extension types in 0xF000..0xFFFF are reserved for private use
- * (RFC 9420 §17.1); applications put their own GroupContext extensions
- * there (e.g. a group name, administrator roles). */
-#define MLS_EXTENSION_PRIVATE_MIN 0xF000u
-
-/* RFC 9420 §17.5 credential types. */
-enum { MLS_CREDENTIAL_TYPE_BASIC = 1, MLS_CREDENTIAL_TYPE_X509 = 2 };
+/* Protocol constants (extension and credential types): mls/types.h. */
 
 /* A borrowed extension: type and extension_data. */
 typedef struct mls_ext {
@@ -82,35 +68,35 @@ typedef struct mls_identity mls_identity;
 
 /* A fresh signature key pair for `suite` and a basic credential holding
  * `identity` (e.g. a user name). */
-MLS_MUST_CHECK int mls_identity_generate(uint16_t suite, const mls_env *env, mls_bytes identity,
+MLS_API MLS_MUST_CHECK int mls_identity_generate(uint16_t suite, const mls_env *env, mls_bytes identity,
                                          mls_identity **out);
 /* From a stored signature private key (the encoding of lib/suite.h: raw
  * Ed25519/Ed448 seed, ECDSA big-endian scalar) and a basic credential
  * identity. */
-MLS_MUST_CHECK int mls_identity_from_private_key(uint16_t suite, mls_bytes signature_private_key,
+MLS_API MLS_MUST_CHECK int mls_identity_from_private_key(uint16_t suite, mls_bytes signature_private_key,
                                                  mls_bytes identity, mls_identity **out);
 /* From a signature private key and any encoded Credential (RFC 9420 §5.3,
  * e.g. x509). */
-MLS_MUST_CHECK int mls_identity_from_credential(uint16_t suite, mls_bytes signature_private_key,
+MLS_API MLS_MUST_CHECK int mls_identity_from_credential(uint16_t suite, mls_bytes signature_private_key,
                                                 mls_bytes credential, mls_identity **out);
-void mls_identity_free(mls_identity *id);
+MLS_API void mls_identity_free(mls_identity *id);
 
 /* Adds application extension types (and proposal types) to the
  * capabilities of every leaf node made from now on. */
-MLS_MUST_CHECK int mls_identity_support_extensions(mls_identity *id, const uint16_t *types,
+MLS_API MLS_MUST_CHECK int mls_identity_support_extensions(mls_identity *id, const uint16_t *types,
                                                    size_t n);
 
-uint16_t mls_identity_suite(const mls_identity *id);
-mls_bytes mls_identity_signature_key(const mls_identity *id);         /* public */
-mls_bytes mls_identity_signature_private_key(const mls_identity *id); /* secret */
-mls_bytes mls_identity_credential(const mls_identity *id);            /* encoded Credential */
+MLS_API uint16_t mls_identity_suite(const mls_identity *id);
+MLS_API mls_bytes mls_identity_signature_key(const mls_identity *id);         /* public */
+MLS_API mls_bytes mls_identity_signature_private_key(const mls_identity *id); /* secret */
+MLS_API mls_bytes mls_identity_credential(const mls_identity *id);            /* encoded Credential */
 /* The identity of a basic credential (empty view for other types). */
-mls_bytes mls_identity_name(const mls_identity *id);
+MLS_API mls_bytes mls_identity_name(const mls_identity *id);
 
 /* Persisting an identity (private key, credential, capabilities): the
  * bytes hold a secret. */
-MLS_MUST_CHECK int mls_identity_serialize(const mls_identity *id, mls_buf *out);
-MLS_MUST_CHECK int mls_identity_deserialize(mls_bytes in, mls_identity **out);
+MLS_API MLS_MUST_CHECK int mls_identity_serialize(const mls_identity *id, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_identity_deserialize(mls_bytes in, mls_identity **out);
 
 /*
  * RFC 9420 §5.1.2 SignWithLabel with the identity's key, for application
@@ -118,15 +104,15 @@ MLS_MUST_CHECK int mls_identity_deserialize(mls_bytes in, mls_identity **out);
  * gets the "MLS 1.0 " prefix; choose labels MLS itself does not use.
  * sig is replaced.
  */
-MLS_MUST_CHECK int mls_identity_sign(const mls_identity *id, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_identity_sign(const mls_identity *id, const mls_env *env,
                                      const char *label, mls_bytes content, mls_buf *sig);
 /* VerifyWithLabel: MLS_OK or MLS_ERR_SIGNATURE. */
-MLS_MUST_CHECK int mls_signature_verify(uint16_t suite, mls_bytes signature_key,
+MLS_API MLS_MUST_CHECK int mls_signature_verify(uint16_t suite, mls_bytes signature_key,
                                         const char *label, mls_bytes content, mls_bytes sig);
 
 /* Decodes an encoded basic Credential: its identity is a view into
  * `credential`.  MLS_ERR_UNSUPPORTED for other credential types. */
-MLS_MUST_CHECK int mls_credential_basic_identity(mls_bytes credential, mls_bytes *identity);
+MLS_API MLS_MUST_CHECK int mls_credential_basic_identity(mls_bytes credential, mls_bytes *identity);
 
 /* ---------------------------------------------------------------- KeyPackages */
 
@@ -148,7 +134,7 @@ typedef struct mls_key_package_options {
  * to join (they hold the init and leaf encryption private keys and the
  * KeyPackage itself).  opt may be NULL.
  */
-MLS_MUST_CHECK int mls_key_package_create(const mls_identity *id, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_key_package_create(const mls_identity *id, const mls_env *env,
                                           const mls_key_package_options *opt,
                                           mls_buf *key_package, mls_buf *private_bundle);
 
@@ -161,6 +147,8 @@ typedef struct mls_key_package_info {
     mls_bytes identity;   /* basic credential identity, else empty */
     uint64_t not_before, not_after;
     int last_resort;
+    uint16_t credential_type; /* MLS_CREDENTIAL_TYPE_* */
+    mls_bytes key_package;    /* the bare KeyPackage (RFC 9420 §10) */
 } mls_key_package_info;
 
 /*
@@ -171,12 +159,12 @@ typedef struct mls_key_package_info {
  * encryption key, both signatures, and lifetime at env->now.
  * info (may be NULL) borrows from key_package.
  */
-MLS_MUST_CHECK int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite,
+MLS_API MLS_MUST_CHECK int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite,
                                             const mls_env *env, mls_key_package_info *info);
 /* RFC 9420 §5.2 KeyPackageRef of a KeyPackage MLSMessage (out replaced). */
-MLS_MUST_CHECK int mls_key_package_message_ref(mls_bytes key_package, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_key_package_message_ref(mls_bytes key_package, mls_buf *out);
 /* The KeyPackageRef a private bundle belongs to. */
-MLS_MUST_CHECK int mls_key_package_bundle_ref(mls_bytes private_bundle, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_key_package_bundle_ref(mls_bytes private_bundle, mls_buf *out);
 
 /* ---------------------------------------------------------------- groups */
 
@@ -206,7 +194,7 @@ typedef struct mls_group_config {
 
 /* The defaults: handshake_private 0, padding 0, max_past_epochs 2,
  * max_forward 1000, max_retained 64, ratchet_tree_in_welcome 1. */
-void mls_group_config_default(mls_group_config *cfg);
+MLS_API void mls_group_config_default(mls_group_config *cfg);
 
 /*
  * A new one-member group at epoch 0 (RFC 9420 §11).  group_id empty: 32
@@ -215,44 +203,44 @@ void mls_group_config_default(mls_group_config *cfg);
  * group keeps a copy of id and a pointer to env (which must outlive it).
  * cfg NULL: the defaults.
  */
-MLS_MUST_CHECK int mls_group_create(const mls_env *env, const mls_identity *id,
+MLS_API MLS_MUST_CHECK int mls_group_create(const mls_env *env, const mls_identity *id,
                                     mls_bytes group_id, const mls_ext *extensions,
                                     size_t n_extensions, const mls_group_config *cfg,
                                     mls_group **out);
-void mls_group_free(mls_group *g);
+MLS_API void mls_group_free(mls_group *g);
 
 /* Changes the settings (takes effect for the next message sent/received). */
-MLS_MUST_CHECK int mls_group_set_config(mls_group *g, const mls_group_config *cfg);
-void mls_group_get_config(const mls_group *g, mls_group_config *cfg);
+MLS_API MLS_MUST_CHECK int mls_group_set_config(mls_group *g, const mls_group_config *cfg);
+MLS_API void mls_group_get_config(const mls_group *g, mls_group_config *cfg);
 
 /* ---------------------------------------------------------------- state, roster */
 
-mls_bytes mls_group_id(const mls_group *g);
-uint64_t mls_group_epoch(const mls_group *g);
-uint16_t mls_group_suite(const mls_group *g);
+MLS_API mls_bytes mls_group_id(const mls_group *g);
+MLS_API uint64_t mls_group_epoch(const mls_group *g);
+MLS_API uint16_t mls_group_suite(const mls_group *g);
 /* Our own leaf index. */
-uint32_t mls_group_own_leaf(const mls_group *g);
+MLS_API uint32_t mls_group_own_leaf(const mls_group *g);
 /* RFC 9420 §8.7 epoch_authenticator of the current epoch. */
-mls_bytes mls_group_epoch_authenticator(const mls_group *g);
+MLS_API mls_bytes mls_group_epoch_authenticator(const mls_group *g);
 /* 1 after a commit with a ReInit proposal was applied: the group may only
  * be used to read old messages (RFC 9420 §12.1.5) and to create or join
  * its successor (mls_group_reinit_create, mls_join_options.groups). */
-int mls_group_is_reinit_pending(const mls_group *g);
+MLS_API int mls_group_is_reinit_pending(const mls_group *g);
 /* The successor's group_id (a view into g), version and cipher suite from
  * the committed ReInit; any pointer may be NULL.  MLS_ERR_NOT_FOUND when no
  * ReInit was committed. */
-MLS_MUST_CHECK int mls_group_reinit_target(const mls_group *g, mls_bytes *group_id,
+MLS_API MLS_MUST_CHECK int mls_group_reinit_target(const mls_group *g, mls_bytes *group_id,
                                            uint16_t *version, uint16_t *suite);
 
 /* RFC 9420 §8.5 MLS-Exporter(label, context, length); out replaced. */
-MLS_MUST_CHECK int mls_group_export_secret(const mls_group *g, const char *label,
+MLS_API MLS_MUST_CHECK int mls_group_export_secret(const mls_group *g, const char *label,
                                            mls_bytes context, size_t length, mls_buf *out);
 
 /* Number of leaves of the tree (members plus blank leaves): valid leaf
  * indices are 0 .. mls_group_leaf_count()-1. */
-uint32_t mls_group_leaf_count(const mls_group *g);
+MLS_API uint32_t mls_group_leaf_count(const mls_group *g);
 /* Number of members (non-blank leaves). */
-uint32_t mls_group_member_count(const mls_group *g);
+MLS_API uint32_t mls_group_member_count(const mls_group *g);
 
 /* One member, as views into the group (valid until it changes). */
 typedef struct mls_member {
@@ -265,24 +253,24 @@ typedef struct mls_member {
 } mls_member;
 
 /* MLS_ERR_NOT_FOUND for a blank leaf or an index outside the tree. */
-MLS_MUST_CHECK int mls_group_member(const mls_group *g, uint32_t leaf, mls_member *out);
+MLS_API MLS_MUST_CHECK int mls_group_member(const mls_group *g, uint32_t leaf, mls_member *out);
 /* The first member whose basic credential identity equals `identity`. */
-MLS_MUST_CHECK int mls_group_find_member(const mls_group *g, mls_bytes identity, uint32_t *leaf);
+MLS_API MLS_MUST_CHECK int mls_group_find_member(const mls_group *g, mls_bytes identity, uint32_t *leaf);
 
 /* GroupContext extensions (RFC 9420 §13): data of the extension of that
  * type, MLS_ERR_NOT_FOUND if absent. */
-MLS_MUST_CHECK int mls_group_extension(const mls_group *g, uint16_t type, mls_bytes *data);
-size_t mls_group_extension_count(const mls_group *g);
+MLS_API MLS_MUST_CHECK int mls_group_extension(const mls_group *g, uint16_t type, mls_bytes *data);
+MLS_API size_t mls_group_extension_count(const mls_group *g);
 /* The i-th GroupContext extension, in order. */
-MLS_MUST_CHECK int mls_group_extension_at(const mls_group *g, size_t i, mls_ext *out);
+MLS_API MLS_MUST_CHECK int mls_group_extension_at(const mls_group *g, size_t i, mls_ext *out);
 
 /* The current ratchet tree (optional<Node> ratchet_tree<V>, RFC 9420
  * §12.4.3.3), for sending beside a Welcome or GroupInfo. */
-MLS_MUST_CHECK int mls_group_ratchet_tree(const mls_group *g, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_group_ratchet_tree(const mls_group *g, mls_buf *out);
 /* A signed GroupInfo MLSMessage of the current epoch (RFC 9420 §12.4.3),
  * with the external_pub extension so that it allows external joins, and
  * the ratchet tree if with_ratchet_tree. */
-MLS_MUST_CHECK int mls_group_group_info(const mls_group *g, int with_ratchet_tree,
+MLS_API MLS_MUST_CHECK int mls_group_group_info(const mls_group *g, int with_ratchet_tree,
                                         mls_buf *out);
 
 /* ---------------------------------------------------------------- persistence */
@@ -292,8 +280,8 @@ MLS_MUST_CHECK int mls_group_group_info(const mls_group *g, int with_ratchet_tre
  * encrypted).  deserialize(serialize(g)) gives a group whose serialization
  * is byte-identical.  env is kept like in mls_group_create.
  */
-MLS_MUST_CHECK int mls_group_serialize(const mls_group *g, mls_buf *out);
-MLS_MUST_CHECK int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out);
+MLS_API MLS_MUST_CHECK int mls_group_serialize(const mls_group *g, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_group_deserialize(const mls_env *env, mls_bytes in, mls_group **out);
 
 /* ---------------------------------------------------------------- PSKs */
 
@@ -313,7 +301,7 @@ typedef struct mls_psk_store {
 /* Sets the PSK lookup used by the group when it processes commits with
  * PreSharedKey proposals (not serialized: set it again after
  * deserializing).  store is copied; NULL removes it. */
-void mls_group_set_psk_store(mls_group *g, const mls_psk_store *store);
+MLS_API void mls_group_set_psk_store(mls_group *g, const mls_psk_store *store);
 
 /* ---------------------------------------------------------------- commits */
 
@@ -367,12 +355,33 @@ typedef struct mls_commit_options {
      * the group only reads old messages and mls_group_reinit_create makes
      * the successor. */
     const mls_reinit_params *reinit;
+    /* This commit's wire format (enum mls_handshake_choice): 0 follows
+     * the group's handshake_private setting. */
+    int handshake;
+    /* Whether this commit's Welcome carries the ratchet tree (enum
+     * mls_tree_choice): 0 follows the group's ratchet_tree_in_welcome. */
+    int ratchet_tree_in_welcome;
 } mls_commit_options;
 
+/* Per-commit choices of mls_commit_options; 0 is always "as the group's
+ * mls_group_config says".  MLS_ERR_ARG for other values. */
+enum mls_handshake_choice {
+    MLS_HANDSHAKE_GROUP_DEFAULT = 0,
+    MLS_HANDSHAKE_PUBLIC = 1,   /* PublicMessage (RFC 9420 §6.2) */
+    MLS_HANDSHAKE_PRIVATE = 2   /* PrivateMessage (RFC 9420 §6.3) */
+};
+enum mls_tree_choice {
+    MLS_TREE_GROUP_DEFAULT = 0,
+    MLS_TREE_IN_WELCOME = 1,    /* ratchet_tree extension in the GroupInfo */
+    MLS_TREE_OUT_OF_BAND = 2    /* send mls_staged_commit_ratchet_tree beside it */
+};
+
 /*
- * A commit that has been built but not applied.  The group is unchanged
- * until mls_group_merge_staged.  Free with mls_staged_commit_free whether
- * merged or not.
+ * A commit that has been verified or built but not applied: our own
+ * (mls_group_commit) or a received one (mls_group_process_staged).  The
+ * group is unchanged until mls_group_merge_staged.  Free with
+ * mls_staged_commit_free whether merged or not (freeing unmerged is the
+ * discard).
  */
 typedef struct mls_staged_commit mls_staged_commit;
 
@@ -380,32 +389,32 @@ typedef struct mls_staged_commit mls_staged_commit;
  * update).  Fails with MLS_ERR_INVALID if the proposals break a rule of
  * RFC 9420 §12.2 (e.g. removing an empty leaf, adding a KeyPackage of a
  * member already in the group). */
-MLS_MUST_CHECK int mls_group_commit(mls_group *g, const mls_commit_options *opt,
+MLS_API MLS_MUST_CHECK int mls_group_commit(mls_group *g, const mls_commit_options *opt,
                                     mls_staged_commit **out);
 /* Shorthands for mls_group_commit. */
-MLS_MUST_CHECK int mls_group_add_members(mls_group *g, const mls_bytes *key_packages, size_t n,
+MLS_API MLS_MUST_CHECK int mls_group_add_members(mls_group *g, const mls_bytes *key_packages, size_t n,
                                          mls_staged_commit **out);
-MLS_MUST_CHECK int mls_group_remove_members(mls_group *g, const uint32_t *leaves, size_t n,
+MLS_API MLS_MUST_CHECK int mls_group_remove_members(mls_group *g, const uint32_t *leaves, size_t n,
                                             mls_staged_commit **out);
-MLS_MUST_CHECK int mls_group_self_update(mls_group *g, mls_staged_commit **out);
-MLS_MUST_CHECK int mls_group_set_extensions(mls_group *g, const mls_ext *set, size_t n_set,
+MLS_API MLS_MUST_CHECK int mls_group_self_update(mls_group *g, mls_staged_commit **out);
+MLS_API MLS_MUST_CHECK int mls_group_set_extensions(mls_group *g, const mls_ext *set, size_t n_set,
                                             mls_staged_commit **out);
 
 /* The Commit MLSMessage to send to the Delivery Service. */
-mls_bytes mls_staged_commit_message(const mls_staged_commit *sc);
+MLS_API mls_bytes mls_staged_commit_message(const mls_staged_commit *sc);
 /* The Welcome MLSMessage for the added members (empty if none). */
-mls_bytes mls_staged_commit_welcome(const mls_staged_commit *sc);
+MLS_API mls_bytes mls_staged_commit_welcome(const mls_staged_commit *sc);
 /* A signed GroupInfo MLSMessage of the new epoch (with external_pub and
  * the ratchet tree), for external joins. */
-mls_bytes mls_staged_commit_group_info(const mls_staged_commit *sc);
+MLS_API mls_bytes mls_staged_commit_group_info(const mls_staged_commit *sc);
 /* The ratchet tree of the new epoch, to send beside the Welcome when
  * ratchet_tree_in_welcome is 0. */
-mls_bytes mls_staged_commit_ratchet_tree(const mls_staged_commit *sc);
+MLS_API mls_bytes mls_staged_commit_ratchet_tree(const mls_staged_commit *sc);
 /* The epoch the group will be in after merging. */
-uint64_t mls_staged_commit_epoch(const mls_staged_commit *sc);
+MLS_API uint64_t mls_staged_commit_epoch(const mls_staged_commit *sc);
 /* Members the Welcome is for: their KeyPackageRef and basic identity. */
-size_t mls_staged_commit_welcome_count(const mls_staged_commit *sc);
-MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc, size_t i,
+MLS_API size_t mls_staged_commit_welcome_count(const mls_staged_commit *sc);
+MLS_API MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc, size_t i,
                                                     mls_bytes *key_package_ref,
                                                     mls_bytes *identity);
 
@@ -426,33 +435,136 @@ MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_commit *sc,
  * is not of the ReInit's suite; MLS_ERR_UNSUPPORTED for another version
  * than MLS 1.0 or an empty group_id.  cfg NULL: the defaults.
  */
-MLS_MUST_CHECK int mls_group_reinit_create(const mls_group *old, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_group_reinit_create(const mls_group *old, const mls_env *env,
                                            const mls_identity *id, const mls_bytes *key_packages,
                                            size_t n, const mls_group_config *cfg,
                                            mls_group **out, mls_staged_commit **staged);
 
-/* Applies a staged commit once the Delivery Service has accepted it.
- * MLS_ERR_STATE if the group is no longer in the epoch it was made for
- * (then free it).  The staged commit is consumed (only free remains). */
-MLS_MUST_CHECK int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc);
-void mls_staged_commit_free(mls_staged_commit *sc);
+/*
+ * Applies a staged commit: our own once the Delivery Service has accepted
+ * it, a received one once the application has inspected it and accepts
+ * it.  It does what mls_group_process does for a commit: the epoch
+ * advances, the pending proposals of the old epoch are dropped (committed
+ * or not, RFC 9420 §12.4), the old epoch's keys join the past epochs kept
+ * for late application messages (max_past_epochs), its resumption PSK is
+ * kept; a commit that removes us makes the group inactive instead.  After
+ * a successful stage it fails only with MLS_ERR_ARG or, when g is not the
+ * group in the epoch the commit was staged in (it moved on, or the commit
+ * was merged already), MLS_ERR_STATE: then free the staged commit.  The
+ * staged commit is consumed (only free remains).
+ */
+MLS_API MLS_MUST_CHECK int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc);
+MLS_API void mls_staged_commit_free(mls_staged_commit *sc);
+
+/*
+ * The serialized group state (mls_group_serialize format) the group will
+ * have after merging sc: exactly the bytes mls_group_serialize gives
+ * after mls_group_merge_staged, if nothing else changes the group in
+ * between.  For persisting "next state + cursor" in one transaction before
+ * merging in memory.  out replaced; it holds private keys.  MLS_ERR_STATE
+ * like mls_group_merge_staged.  O(group state).
+ */
+MLS_API MLS_MUST_CHECK int mls_staged_commit_next_state(const mls_staged_commit *sc, mls_buf *out);
+
+/* ---------------------------------------------------------------- inspecting commits */
+
+/*
+ * One proposal, as a staged commit applies it or as it waits in the
+ * pending list.  Views valid while the staged commit lives (for pending
+ * proposals: until the group next changes).  Members are judged on the
+ * tree before the commit.
+ */
+typedef struct mls_proposal_info {
+    uint16_t type;          /* enum mls_proposal_type (RFC 9420 §17.4) */
+    uint8_t sender_type;    /* enum mls_sender_type (RFC 9420 §6) */
+    uint32_t sender_index;  /* member: leaf index; external: index into
+                             * external_senders */
+    int by_reference;       /* committed by ProposalRef (else by value) */
+    mls_bytes ref;          /* its ProposalRef when by reference or pending */
+    /* Remove: the removed member; Update: the sender's leaf before. */
+    int has_before;
+    mls_member before;
+    /* Add: the new member (leaf: the index it gets; UINT32_MAX for a
+     * pending proposal); Update: the sender's new leaf. */
+    int has_after;
+    mls_member after;
+    /* GroupContextExtensions: the complete new list; ReInit: the
+     * successor's extensions. */
+    const mls_ext *extensions;
+    size_t n_extensions;
+    /* ReInit (RFC 9420 §12.1.5). */
+    mls_bytes reinit_group_id;
+    uint16_t reinit_version, reinit_suite;
+    /* PreSharedKey (RFC 9420 §8.4): psk_type 1 external (psk_id), 2
+     * resumption (psk_usage, psk_group_id, psk_epoch). */
+    uint8_t psk_type;
+    mls_bytes psk_id;
+    uint8_t psk_usage;
+    mls_bytes psk_group_id;
+    uint64_t psk_epoch;
+    mls_bytes psk_nonce;
+    /* ExternalInit (RFC 9420 §12.1.6). */
+    mls_bytes kem_output;
+} mls_proposal_info;
+
+/* What a staged commit does, judged on the group before it.  Views valid
+ * while the staged commit lives. */
+typedef struct mls_commit_summary {
+    int own;                /* made by this group (mls_group_commit) */
+    uint64_t epoch;         /* the epoch it was sent in */
+    uint64_t new_epoch;
+    uint8_t sender_type;    /* MLS_SENDER_MEMBER or _NEW_MEMBER_COMMIT */
+    uint32_t sender_leaf;   /* member: its leaf; external: the joiner's leaf */
+    /* The committer: a member as its leaf was before the commit; for an
+     * external commit the joiner's new leaf. */
+    mls_member committer;
+    /* An UpdatePath: the committer's leaf after the commit (for a member
+     * compare with committer to see a credential change). */
+    int has_path;
+    mls_member path_leaf;
+    /* Every proposal applied, in the commit's order:
+     * mls_staged_commit_proposal(sc, 0 .. n_proposals-1). */
+    size_t n_proposals;
+    size_t n_adds, n_removes, n_updates, n_psks;
+    /* A GroupContextExtensions proposal: the lists before and after. */
+    int extensions_changed;
+    const mls_ext *old_extensions;
+    size_t n_old_extensions;
+    const mls_ext *new_extensions;
+    size_t n_new_extensions;
+    int reinit;             /* a ReInit (its proposal has the parameters) */
+    int external_init;      /* an ExternalInit: an external commit */
+    int self_removed;       /* we are removed: merging makes g inactive */
+    mls_bytes authenticated_data;
+} mls_commit_summary;
+
+MLS_API MLS_MUST_CHECK int mls_staged_commit_summary(const mls_staged_commit *sc,
+                                             mls_commit_summary *out);
+/* The i-th proposal of the commit; MLS_ERR_NOT_FOUND past the end. */
+MLS_API MLS_MUST_CHECK int mls_staged_commit_proposal(const mls_staged_commit *sc, size_t i,
+                                              mls_proposal_info *out);
 
 /* ---------------------------------------------------------------- proposals */
 
 /* Standalone proposals (RFC 9420 §12.1), sent for someone else to commit.
  * The group remembers its own proposals like received ones so a later
  * commit by anyone can include them.  out gets the MLSMessage. */
-MLS_MUST_CHECK int mls_group_propose_add(mls_group *g, mls_bytes key_package, mls_buf *out);
-MLS_MUST_CHECK int mls_group_propose_remove(mls_group *g, uint32_t leaf, mls_buf *out);
-MLS_MUST_CHECK int mls_group_propose_self_update(mls_group *g, mls_buf *out);
-MLS_MUST_CHECK int mls_group_propose_extensions(mls_group *g, const mls_ext *extensions,
+MLS_API MLS_MUST_CHECK int mls_group_propose_add(mls_group *g, mls_bytes key_package, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_group_propose_remove(mls_group *g, uint32_t leaf, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_group_propose_self_update(mls_group *g, mls_buf *out);
+MLS_API MLS_MUST_CHECK int mls_group_propose_extensions(mls_group *g, const mls_ext *extensions,
                                                 size_t n, mls_buf *out);
-MLS_MUST_CHECK int mls_group_propose_external_psk(mls_group *g, mls_bytes psk_id,
+MLS_API MLS_MUST_CHECK int mls_group_propose_external_psk(mls_group *g, mls_bytes psk_id,
                                                   mls_buf *out);
 /* Number of proposals received (or sent) in this epoch and not yet
  * committed; and forgetting them. */
-size_t mls_group_pending_proposals(const mls_group *g);
-void mls_group_clear_pending_proposals(mls_group *g);
+MLS_API size_t mls_group_pending_proposals(const mls_group *g);
+/* The i-th pending proposal (in the order received), with its ProposalRef
+ * (RFC 9420 §5.2), type and sender, judged on the current tree.  Views
+ * valid until the group next changes.  MLS_ERR_NOT_FOUND past the end. */
+MLS_API MLS_MUST_CHECK int mls_group_pending_proposal(const mls_group *g, size_t i,
+                                              mls_proposal_info *out);
+MLS_API void mls_group_clear_pending_proposals(mls_group *g);
 
 /* ---------------------------------------------------------------- incoming messages */
 
@@ -468,6 +580,11 @@ typedef struct mls_member_change {
     mls_buf credential;    /* encoded Credential */
     mls_buf identity;      /* basic credential identity, else empty */
     mls_buf signature_key;
+    /* updated: the leaf before the commit (a credential change shows as
+     * old_identity != identity); empty for added and removed. */
+    mls_buf old_credential;
+    mls_buf old_identity;
+    mls_buf old_signature_key;
 } mls_member_change;
 
 typedef struct mls_process_result {
@@ -492,9 +609,17 @@ typedef struct mls_process_result {
     int extensions_changed;     /* a GroupContextExtensions was applied */
     int self_removed;           /* we were removed: the group is inactive */
     int reinit;                 /* a ReInit was committed */
+    uint64_t new_epoch;         /* the epoch the commit starts */
+    /* The committer before the commit (member; leaf, credential and keys
+     * as they were), or an external commit's joiner as it joined.  The
+     * full description: mls_staged_commit_summary. */
+    mls_member_change committer;
+    int has_path;
+    int external_init;          /* an external commit */
+    size_t n_psks;              /* PreSharedKey proposals applied */
 } mls_process_result;
 
-void mls_process_result_clear(mls_process_result *r);
+MLS_API void mls_process_result_clear(mls_process_result *r);
 
 /*
  * Processes one MLSMessage of this group (PublicMessage or PrivateMessage)
@@ -508,17 +633,34 @@ void mls_process_result_clear(mls_process_result *r);
  * instead; a client that lost its staged commit rejoins with
  * mls_group_external_join) or a group we were removed from.
  */
-MLS_MUST_CHECK int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res);
+MLS_API MLS_MUST_CHECK int mls_group_process(mls_group *g, mls_bytes message, mls_process_result *res);
+
+/*
+ * Like mls_group_process, but a commit is verified completely (every rule
+ * of RFC 9420 §12.4.2, the same errors) and staged, not applied: *res gets
+ * kind MLS_RESULT_COMMIT and its description, *staged the staged commit
+ * holding the next epoch, and g stays exactly as it was (its
+ * serialization is byte-identical).  Inspect it
+ * (mls_staged_commit_summary, mls_staged_commit_proposal), persist
+ * mls_staged_commit_next_state with the cursor if wanted, then
+ * mls_group_merge_staged, or mls_staged_commit_free to discard (the same
+ * message can be processed again).  Application messages and proposals are
+ * processed as by mls_group_process and *staged is set to NULL.  On error
+ * *res and *staged are untouched.
+ */
+MLS_API MLS_MUST_CHECK int mls_group_process_staged(mls_group *g, mls_bytes message,
+                                            mls_process_result *res,
+                                            mls_staged_commit **staged);
 
 /* 1 once we have been removed from the group (no more sending). */
-int mls_group_is_active(const mls_group *g);
+MLS_API int mls_group_is_active(const mls_group *g);
 
 /* ---------------------------------------------------------------- application data */
 
 /* Encrypts application data as a PrivateMessage MLSMessage (RFC 9420
  * §6.3) of the current epoch.  authenticated_data is sent in clear but
  * authenticated (may be empty). */
-MLS_MUST_CHECK int mls_group_protect(mls_group *g, mls_bytes authenticated_data,
+MLS_API MLS_MUST_CHECK int mls_group_protect(mls_group *g, mls_bytes authenticated_data,
                                      mls_bytes plaintext, mls_buf *out);
 
 /* ---------------------------------------------------------------- joining */
@@ -526,11 +668,11 @@ MLS_MUST_CHECK int mls_group_protect(mls_group *g, mls_bytes authenticated_data,
 /* Which group a message belongs to, without a group: the group_id and
  * epoch of a PublicMessage/PrivateMessage (views into message), for
  * routing. */
-MLS_MUST_CHECK int mls_message_group_id(mls_bytes message, mls_bytes *group_id,
+MLS_API MLS_MUST_CHECK int mls_message_group_id(mls_bytes message, mls_bytes *group_id,
                                         uint64_t *epoch);
 
 /* The KeyPackageRefs a Welcome is addressed to (views into welcome). */
-MLS_MUST_CHECK int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max,
+MLS_API MLS_MUST_CHECK int mls_welcome_refs(mls_bytes welcome, mls_bytes *refs, size_t max,
                                     size_t *n);
 
 typedef struct mls_join_options {
@@ -563,7 +705,7 @@ typedef struct mls_join_options {
  * a Welcome for the group_id of G's ReInit must carry that PSK.
  * MLS_ERR_INVALID otherwise.
  */
-MLS_MUST_CHECK int mls_group_join(const mls_env *env, const mls_identity *id,
+MLS_API MLS_MUST_CHECK int mls_group_join(const mls_env *env, const mls_identity *id,
                                   mls_bytes welcome, const mls_bytes *bundles, size_t n_bundles,
                                   const mls_join_options *opt, size_t *used, mls_group **out);
 
@@ -588,18 +730,20 @@ typedef struct mls_external_join_options {
  * send; *out the group in the new epoch.  If the Delivery Service rejects
  * the commit, free the group and try again with a newer GroupInfo.
  */
-MLS_MUST_CHECK int mls_group_external_join(const mls_env *env, const mls_identity *id,
+MLS_API MLS_MUST_CHECK int mls_group_external_join(const mls_env *env, const mls_identity *id,
                                            mls_bytes group_info,
                                            const mls_external_join_options *opt,
                                            mls_buf *commit, mls_group **out);
 
 /* ---------------------------------------------------------------- authentication */
 
-/* Fingerprint of a signature key for display and out-of-band checks: the
- * suite's hash of the key as lowercase hex (not NUL-terminated) in out
- * (replaced). */
-MLS_MUST_CHECK int mls_signature_key_fingerprint(uint16_t suite, mls_bytes signature_key,
-                                                 mls_buf *out);
+/* Fingerprint of a signature key for display and out-of-band checks, one
+ * format for every suite (docs/PROTOCOL.md §2): SHA-256 of the raw public
+ * key as 64 lowercase hex digits in 16 groups of 4 joined by ':'
+ * ("3fa2:09bc:...", 79 characters), NUL-terminated in out. */
+#define MLS_FINGERPRINT_SIZE 80
+MLS_API MLS_MUST_CHECK int mls_signature_key_fingerprint(mls_bytes signature_key,
+                                                         char out[MLS_FINGERPRINT_SIZE]);
 
 #ifdef __cplusplus
 }

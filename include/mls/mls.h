@@ -21,6 +21,15 @@ extern "C" {
 #define MLS_MUST_CHECK
 #endif
 
+/* Every public function is declared MLS_API: the library is compiled with
+ * -fvisibility=hidden, so only these appear in libmls.so's dynamic symbol
+ * table (as in ngtcp2 and s2n-tls); internal functions stay internal. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MLS_API __attribute__((visibility("default")))
+#else
+#define MLS_API
+#endif
+
 /* ---------------------------------------------------------------- errors */
 
 /*
@@ -56,9 +65,24 @@ enum mls_error {
 };
 
 /* A readable English description of an error code. Never NULL. */
-const char *mls_strerror(int err);
+MLS_API const char *mls_strerror(int err);
 /* The symbolic name of an error code ("MLS_ERR_MALFORMED"). Never NULL. */
-const char *mls_errname(int err);
+MLS_API const char *mls_errname(int err);
+
+/*
+ * Which rule the last failing call on this thread broke, as
+ * "function: RFC 9420 §section: rule" (e.g. "mls_key_package_diagnose:
+ * RFC 9420 §10.1: init_key equals the leaf encryption_key"), or "" when
+ * none was recorded.  The validation code records it where it refuses
+ * (KeyPackages, signatures, membership and confirmation tags, proposal and
+ * commit rules of §12.2, tree validation); a later failure replaces it and
+ * success does not clear it, so read it right after a call returned an
+ * error.  The string stays valid until the next call on this thread.
+ */
+MLS_API const char *mls_error_detail(void);
+/* Forgets the recorded detail (e.g. before a call whose failure is to be
+ * explained). */
+MLS_API void mls_error_detail_clear(void);
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -93,25 +117,25 @@ static inline mls_bytes mls_buf_view(const mls_buf *b)
     return mls_bytes_of(b->p, b->n);
 }
 
-void mls_buf_init(mls_buf *b);
-void mls_buf_init_stack(mls_buf *b, uint8_t *storage, size_t cap);
-MLS_MUST_CHECK int mls_buf_reserve(mls_buf *b, size_t extra);
-MLS_MUST_CHECK int mls_buf_append(mls_buf *b, const void *p, size_t n);
+MLS_API void mls_buf_init(mls_buf *b);
+MLS_API void mls_buf_init_stack(mls_buf *b, uint8_t *storage, size_t cap);
+MLS_API MLS_MUST_CHECK int mls_buf_reserve(mls_buf *b, size_t extra);
+MLS_API MLS_MUST_CHECK int mls_buf_append(mls_buf *b, const void *p, size_t n);
 /* Replaces the contents (wiping the old ones). */
-MLS_MUST_CHECK int mls_buf_set(mls_buf *b, const void *p, size_t n);
+MLS_API MLS_MUST_CHECK int mls_buf_set(mls_buf *b, const void *p, size_t n);
 /* Makes an independent copy of src into dst (dst must be clear). */
-MLS_MUST_CHECK int mls_buf_copy(mls_buf *dst, const mls_buf *src);
+MLS_API MLS_MUST_CHECK int mls_buf_copy(mls_buf *dst, const mls_buf *src);
 /* Wipes the contents and releases heap memory; safe on a zeroed buffer and
  * safe to call twice. */
-void mls_buf_clear(mls_buf *b);
+MLS_API void mls_buf_clear(mls_buf *b);
 /* Sets n to 0 (wiping the old bytes) but keeps the allocation. */
-void mls_buf_reset(mls_buf *b);
+MLS_API void mls_buf_reset(mls_buf *b);
 
 /* Wipes memory in a way the compiler cannot remove. */
-void mls_wipe(void *p, size_t n);
+MLS_API void mls_wipe(void *p, size_t n);
 /* Constant-time equality of two byte strings: 1 if equal, 0 otherwise.
  * The lengths are not secret. */
-int mls_ct_equal(mls_bytes a, mls_bytes b);
+MLS_API int mls_ct_equal(mls_bytes a, mls_bytes b);
 
 /* ---------------------------------------------------------------- env */
 
@@ -143,21 +167,21 @@ typedef struct mls_env {
 
 /* An environment backed by OpenSSL's RAND_bytes and time(NULL);
  * sequential (no executor). */
-const mls_env *mls_env_default(void);
+MLS_API const mls_env *mls_env_default(void);
 /* The same with the library's thread pool as executor: one thread per
  * core (the caller's included), created on the first call, shared and
  * thread-safe; the pool runs one loop at a time, a loop started while
  * another runs is run by its caller alone. */
-const mls_env *mls_env_default_parallel(void);
+MLS_API const mls_env *mls_env_default_parallel(void);
 
 /* A pool of `threads` threads for parallel_for (0: one per core; 1: no
  * worker thread, everything on the caller's): set parallel_for to
  * mls_pool_parallel_for and parallel_ctx to the pool.  mls_pool_free
  * must not run while a loop is using the pool. */
 typedef struct mls_pool mls_pool;
-MLS_MUST_CHECK int mls_pool_new(unsigned threads, mls_pool **out);
-void mls_pool_free(mls_pool *pool);
-int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), void *arg);
+MLS_API MLS_MUST_CHECK int mls_pool_new(unsigned threads, mls_pool **out);
+MLS_API void mls_pool_free(mls_pool *pool);
+MLS_API int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), void *arg);
 
 /* ---------------------------------------------------------------- suites */
 

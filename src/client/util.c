@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/sha.h>
+#include "mls/group.h"
 
 static FILE *log_fp;
 
@@ -35,18 +35,8 @@ int cli_b64_decode(const char *text, mls_buf *out)
 
 void cli_fingerprint(mls_bytes key, char out[CLI_FINGERPRINT_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t h[SHA256_DIGEST_LENGTH];
-    size_t i, o = 0;
-
-    SHA256(key.p, key.n, h);
-    for (i = 0; i < sizeof h; i++) {
-        if (i > 0 && i % 2 == 0)
-            out[o++] = ':';
-        out[o++] = hex[h[i] >> 4];
-        out[o++] = hex[h[i] & 15];
-    }
-    out[o] = 0;
+    if (mls_signature_key_fingerprint(key, out) != MLS_OK)
+        out[0] = 0;
 }
 
 int cli_valid_username(const char *s)

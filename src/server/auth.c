@@ -1,41 +1,20 @@
 /* Proof of possession of a signature key over a challenge nonce. */
 #include "auth.h"
 
-#include <openssl/sha.h>
 #include <string.h>
 
-#include "codec.h"
-#include "crypto.h"
-
-/* docs/PROTOCOL.md §3: struct { opaque action<V>; opaque nonce<V>;
- * uint64 timestamp; opaque username<V>; uint16 cipher_suite;
- * opaque signature_key<V>; } AuthContent. */
-static int auth_content(const srv_auth_claim *c, mls_buf *w)
-{
-    int err = mls_write_vec(w, (const uint8_t *)c->action, strlen(c->action));
-    if (!err)
-        err = mls_write_vec_bytes(w, c->nonce);
-    if (!err)
-        err = mls_write_u64(w, c->timestamp);
-    if (!err)
-        err = mls_write_vec(w, (const uint8_t *)c->username, strlen(c->username));
-    if (!err)
-        err = mls_write_u16(w, c->suite);
-    if (!err)
-        err = mls_write_vec_bytes(w, c->sig_key);
-    return err;
-}
+#include "mls/inspect.h"
 
 int srv_auth_verify(const srv_auth_claim *c, mls_bytes sig)
 {
-    const mls_suite *s = mls_suite_get(c->suite);
-    if (!s)
+    if (!mls_suite_supported(c->suite))
         return MLS_ERR_UNSUPPORTED;
     mls_buf content;
     mls_buf_init(&content);
-    int err = auth_content(c, &content);
+    int err = chat_auth_content_encode(c, &content);
     if (!err)
-        err = mls_verify_with_label(s, c->sig_key, SRV_AUTH_LABEL, mls_buf_view(&content), sig)
+        err = mls_signature_verify(c->suite, c->sig_key, SRV_AUTH_LABEL, mls_buf_view(&content),
+                                   sig)
                   ? MLS_ERR_SIGNATURE
                   : MLS_OK;
     mls_buf_clear(&content);
@@ -44,23 +23,13 @@ int srv_auth_verify(const srv_auth_claim *c, mls_bytes sig)
 
 void srv_auth_fingerprint(mls_bytes key, char out[SRV_FINGERPRINT_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t h[SHA256_DIGEST_LENGTH];
-    SHA256(key.p, key.n, h);
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof h; i++) {
-        if (i && i % 2 == 0)
-            out[o++] = ':';
-        out[o++] = hex[h[i] >> 4];
-        out[o++] = hex[h[i] & 15];
-    }
-    out[o] = 0;
+    if (mls_signature_key_fingerprint(key, out) != MLS_OK)
+        out[0] = 0;
 }
 
 int srv_auth_key_ok(uint16_t suite, mls_bytes key)
 {
-    const mls_suite *s = mls_suite_get(suite);
-    return s && key.n == s->sig_npk;
+    return mls_suite_supported(suite) && key.n == mls_suite_signature_key_size(suite);
 }
 
 /* A ring of recently used nonces.  Nonces are 32 random bytes, so a match

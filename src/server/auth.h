@@ -6,26 +6,22 @@
 #ifndef SRV_AUTH_H
 #define SRV_AUTH_H
 
-#include "mls/mls.h"
+#include "auth_content.h"
+#include "mls/group.h"
 
-#define SRV_AUTH_LABEL "mlschat auth v1"
+#define SRV_AUTH_LABEL CHAT_AUTH_LABEL
 #define SRV_NONCE_LEN 32
-#define SRV_FINGERPRINT_LEN 79 /* 32 bytes as hex in groups of 4, ':' between */
+#define SRV_FINGERPRINT_LEN (MLS_FINGERPRINT_SIZE - 1) /* PROTOCOL.md §2: 79 */
 
-typedef struct srv_auth_claim {
-    const char *action; /* "register" or "login" */
-    mls_bytes nonce;
-    uint64_t timestamp;
-    const char *username;
-    uint16_t suite;
-    mls_bytes sig_key;
-} srv_auth_claim;
+/* What a register or login request claims: the AuthContent it signed. */
+typedef chat_auth_content srv_auth_claim;
 
 /* 0 if sig is a valid signature of the claim by sig_key; MLS_ERR_SIGNATURE
  * if not; MLS_ERR_UNSUPPORTED for an unknown suite. */
 int srv_auth_verify(const srv_auth_claim *c, mls_bytes sig);
 
-/* Fills out with SRV_FINGERPRINT_LEN characters plus NUL. */
+/* Fills out with SRV_FINGERPRINT_LEN characters plus NUL
+ * (mls_signature_key_fingerprint; "" if hashing fails). */
 void srv_auth_fingerprint(mls_bytes key, char out[SRV_FINGERPRINT_LEN + 1]);
 
 /* 1 if the suite exists and the key has its signature key length. */

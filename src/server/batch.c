@@ -22,7 +22,7 @@ int srv_batch_ensure(srv *s)
 {
     if (s->in_batch)
         return 0;
-    if (s->store->ops->batch_begin(s->store))
+    if (srv_logic_batch_begin(&s->logic))
         return -1;
     s->in_batch = 1;
     return 0;
@@ -90,8 +90,8 @@ static char *internal_error(const srv_held *h)
     json_object_set_new(o, "id", h->id < 0 ? json_null() : json_integer(h->id));
     json_object_set_new(o, "type", json_string(h->type));
     json_object_set_new(o, "ok", json_false());
-    json_object_set_new(o, "error", json_string("internal"));
-    json_object_set_new(o, "message", json_string("storage failure; nothing was changed"));
+    json_object_set_new(o, "error", json_string(chat_err_name(CHAT_ERR_INTERNAL)));
+    json_object_set_new(o, "message", json_string(chat_err_text(CHAT_ERR_INTERNAL)));
     char *t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
@@ -102,9 +102,8 @@ void srv_batch_end(srv *s)
     int failed = 0;
     if (s->in_batch) {
         s->in_batch = 0;
-        if (s->store->ops->batch_commit(s->store)) {
+        if (srv_logic_batch_commit(&s->logic)) {
             srv_log(SRV_LOG_ERROR, "commit failed: refusing the turn's requests");
-            s->store->ops->batch_rollback(s->store);
             failed = 1;
         }
     }
@@ -118,7 +117,7 @@ void srv_batch_end(srv *s)
             lws_callback_on_writable(c->wsi);
         } else if (c && h->is_response) {
             if (failed) {
-                srv_metrics_refused("internal");
+                srv_metrics_refused(chat_err_name(CHAT_ERR_INTERNAL));
                 free(h->text);
                 h->text = internal_error(h);
             }

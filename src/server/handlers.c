@@ -11,7 +11,8 @@
 #include "log.h"
 #include "logic.h"
 #include "metrics.h"
-#include "suite.h"
+#include "mls/inspect.h"
+#include "proto.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -26,8 +27,10 @@
 /* Decoded binary fields live until the request is done. */
 typedef struct req_ctx {
     srv *s;
+    srv_logic *L;
     srv_conn *c;
-    srv_user user; /* the caller, when authenticated */
+    srv_user user;   /* the caller, when authenticated */
+    srv_user *caller; /* &user when authenticated, else NULL */
     json_t *req;
     json_t *resp;
     mls_buf bufs[MAX_BATCH + 8];
@@ -38,7 +41,7 @@ static int get_str(req_ctx *r, json_t *obj, const char *key, const char **out, s
 {
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v))
-        return srv_refuse(e, "bad_request", "field '%s' must be a string", key);
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field '%s' must be a string", key);
     *out = json_string_value(v);
     (void)r;
     return 0;
@@ -53,7 +56,7 @@ static int get_u64(json_t *obj, const char *key, int required, uint64_t dflt, ui
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return srv_refuse(e, "bad_request", "field '%s' must be a non-negative integer", key);
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field '%s' must be a non-negative integer", key);
     *out = (uint64_t)json_integer_value(v);
     return 0;
 }
@@ -61,13 +64,13 @@ static int get_u64(json_t *obj, const char *key, int required, uint64_t dflt, ui
 static int decode_b64(req_ctx *r, json_t *v, const char *what, mls_bytes *out, srv_err *e)
 {
     if (!json_is_string(v))
-        return srv_refuse(e, "bad_request", "field '%s' must be a base64 string", what);
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field '%s' must be a base64 string", what);
     if (r->n_bufs == sizeof r->bufs / sizeof r->bufs[0])
-        return srv_refuse(e, "too_large", "too many binary fields");
+        return srv_refuse(e, CHAT_ERR_TOO_LARGE, "too many binary fields");
     mls_buf *b = &r->bufs[r->n_bufs++];
     mls_buf_init(b);
     if (chat_b64_decode(json_string_value(v), json_string_length(v), b))
-        return srv_refuse(e, "bad_base64", "field '%s' is not valid base64", what);
+        return srv_refuse(e, CHAT_ERR_BAD_BASE64, "field '%s' is not valid base64", what);
     *out = mls_buf_view(b);
     return 0;
 }
@@ -87,7 +90,7 @@ static int get_msg_id(req_ctx *r, mls_bytes *out, srv_err *e)
     if (get_b64(r, r->req, "msg_id", out, e))
         return -1;
     if (out->n == 0 || out->n > SRV_MSG_ID_MAX)
-        return srv_refuse(e, "bad_request", "msg_id must be 1 to %d bytes", SRV_MSG_ID_MAX);
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "msg_id must be 1 to %d bytes", SRV_MSG_ID_MAX);
     return 0;
 }
 
@@ -100,17 +103,17 @@ static int get_names(json_t *obj, const char *key, const char ***out, size_t *n,
     if (!arr)
         return 0;
     if (!json_is_array(arr))
-        return srv_refuse(e, "bad_request", "field '%s' must be an array of strings", key);
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field '%s' must be an array of strings", key);
     if (json_array_size(arr) > MAX_LIST)
-        return srv_refuse(e, "too_large", "field '%s' has too many items", key);
+        return srv_refuse(e, CHAT_ERR_TOO_LARGE, "field '%s' has too many items", key);
     const char **l = calloc(json_array_size(arr) + 1, sizeof *l);
     if (!l)
-        return srv_refuse(e, "internal", "out of memory");
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *v = json_array_get(arr, i);
         if (!json_is_string(v)) {
             free(l);
-            return srv_refuse(e, "bad_request", "field '%s' must be an array of strings", key);
+            return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field '%s' must be an array of strings", key);
         }
         l[i] = json_string_value(v);
     }
@@ -157,7 +160,9 @@ static void user_json(json_t *o, const srv_user *u)
 
 static const char *kind_name(enum srv_kind k)
 {
-    return k == SRV_KIND_COMMIT ? "commit" : k == SRV_KIND_MESSAGE ? "message" : "proposal";
+    return chat_kind_name(k == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
+                          : k == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
+                                                  : CHAT_KIND_PROPOSAL);
 }
 
 static json_t *entry_json(const srv_group *g, const srv_log_entry *e)
@@ -205,11 +210,14 @@ static int cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void srv_push_log(srv *s, const srv_group *g, const srv_log_entry *entry, const int64_t *users,
-                  size_t n_users)
+/* The event sink (logic.h) the server installs: events become JSON text
+ * held for the connections of the users they are for. */
+static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
+                     const int64_t *users, size_t n_users)
 {
+    srv *s = ctx;
     json_t *o = entry_json(g, entry);
-    json_object_set_new(o, "event", json_string("log"));
+    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
     char *text = dump(o);
     if (!text)
         return;
@@ -220,10 +228,11 @@ void srv_push_log(srv *s, const srv_group *g, const srv_log_entry *entry, const 
     free(text);
 }
 
-void srv_push_inbox(srv *s, int64_t user_id, const srv_inbox_entry *entry)
+static void push_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *entry)
 {
+    srv *s = ctx;
     json_t *o = inbox_json(entry);
-    json_object_set_new(o, "event", json_string("inbox"));
+    set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
     char *text = dump(o);
     if (!text)
         return;
@@ -246,7 +255,7 @@ void srv_handle_open(srv *s, srv_conn *c)
 {
     new_challenge(c);
     json_t *o = json_object();
-    set_str(o, "event", "challenge");
+    set_str(o, "event", chat_event_name(CHAT_EVENT_CHALLENGE));
     set_b64(o, "nonce", mls_bytes_of(c->nonce, sizeof c->nonce));
     set_int(o, "server_time", srv_time());
     set_int(o, "protocol", 1);
@@ -267,16 +276,16 @@ static int check_challenge(req_ctx *r, mls_bytes *nonce, uint64_t *ts, srv_err *
                 memcmp(nonce->p, c->nonce, SRV_NONCE_LEN) == 0;
     if (!fresh)
         return srv_nonce_was_used(*nonce)
-                   ? srv_refuse(e, "replay", "this challenge was already used")
-                   : srv_refuse(e, "bad_challenge", "nonce is not this connection's challenge");
+                   ? srv_refuse(e, CHAT_ERR_REPLAY, "this challenge was already used")
+                   : srv_refuse(e, CHAT_ERR_BAD_CHALLENGE, "nonce is not this connection's challenge");
     int64_t now = srv_time();
     int64_t age = now - c->nonce_time;
     srv_nonce_mark_used(c->nonce);
     c->nonce_time = 0;
     if (age > CHALLENGE_TTL)
-        return srv_refuse(e, "challenge_expired", "challenge is older than %d s", CHALLENGE_TTL);
+        return srv_refuse(e, CHAT_ERR_CHALLENGE_EXPIRED, "challenge is older than %d s", CHALLENGE_TTL);
     if ((int64_t)*ts > now + CLOCK_SKEW || (int64_t)*ts < now - CLOCK_SKEW) {
-        srv_refuse(e, "bad_timestamp", "timestamp is more than %d s from server time %lld",
+        srv_refuse(e, CHAT_ERR_BAD_TIMESTAMP, "timestamp is more than %d s from server time %lld",
                    CLOCK_SKEW, (long long)now);
         e->extra_key = "server_time";
         e->extra = now;
@@ -304,15 +313,16 @@ static int h_register(req_ctx *r, srv_err *e)
         get_b64(r, r->req, "signature_key", &key, e) || get_b64(r, r->req, "signature", &sig, e) ||
         check_challenge(r, &nonce, &ts, e))
         return -1;
-    if (suite > 0xffff || mls_suite_get((uint16_t)suite) == NULL)
-        return srv_refuse(e, "unsupported_suite", "cipher suite %llu is not supported",
+    if (suite > 0xffff || !mls_suite_supported((uint16_t)suite))
+        return srv_refuse(e, CHAT_ERR_UNSUPPORTED_SUITE, "cipher suite %llu is not supported",
                           (unsigned long long)suite);
     if (!srv_auth_key_ok((uint16_t)suite, key))
-        return srv_refuse(e, "bad_key", "signature key has the wrong length for the suite");
-    srv_auth_claim claim = {"register", nonce, ts, name, (uint16_t)suite, key};
+        return srv_refuse(e, CHAT_ERR_BAD_KEY, "signature key has the wrong length for the suite");
+    srv_auth_claim claim = {chat_req_name(CHAT_REQ_REGISTER), nonce, ts, name, (uint16_t)suite,
+                            key};
     if (srv_auth_verify(&claim, sig))
-        return srv_refuse(e, "bad_signature", "signature does not verify with this key");
-    if (srv_logic_register(r->s, name, (uint16_t)suite, key, &u, e))
+        return srv_refuse(e, CHAT_ERR_BAD_SIGNATURE, "signature does not verify with this key");
+    if (srv_logic_register(r->L, name, (uint16_t)suite, key, &u, e))
         return -1;
     become(r->s, r->c, &u);
     user_json(r->resp, &u);
@@ -328,14 +338,12 @@ static int h_login(req_ctx *r, srv_err *e)
     if (get_str(r, r->req, "username", &name, e) || get_b64(r, r->req, "signature", &sig, e) ||
         check_challenge(r, &nonce, &ts, e))
         return -1;
-    int err = r->s->store->ops->user_by_name(r->s->store, name, &u);
-    if (err == SRV_NOT_FOUND)
-        return srv_refuse(e, "unknown_user", "no user named '%s'", name);
-    if (err)
-        return srv_refuse(e, "internal", "storage failure");
-    srv_auth_claim claim = {"login", nonce, ts, name, u.suite, mls_bytes_of(u.key, u.key_len)};
+    if (srv_logic_login_user(r->L, name, &u, e))
+        return -1;
+    srv_auth_claim claim = {chat_req_name(CHAT_REQ_LOGIN), nonce, ts, name, u.suite,
+                            mls_bytes_of(u.key, u.key_len)};
     if (srv_auth_verify(&claim, sig))
-        return srv_refuse(e, "bad_signature", "signature does not verify with %s's key", name);
+        return srv_refuse(e, CHAT_ERR_BAD_SIGNATURE, "signature does not verify with %s's key", name);
     become(r->s, r->c, &u);
     user_json(r->resp, &u);
     return 0;
@@ -353,25 +361,14 @@ static int h_ping(req_ctx *r, srv_err *e)
 static int h_user_lookup(req_ctx *r, srv_err *e)
 {
     srv_user u;
-    srv_store *st = r->s->store;
     json_t *idv = json_object_get(r->req, "user_id");
     const char *name = NULL;
-    int err;
-    if (idv) {
-        if (!json_is_integer(idv))
-            return srv_refuse(e, "bad_request", "field 'user_id' must be an integer");
-        err = st->ops->user_by_id(st, json_integer_value(idv), &u);
-    } else {
-        if (get_str(r, r->req, "username", &name, e))
-            return -1;
-        if (!srv_valid_username(name))
-            return srv_refuse(e, "bad_username", "'%s' is not a valid username", name);
-        err = st->ops->user_by_name(st, name, &u);
-    }
-    if (err == SRV_NOT_FOUND)
-        return srv_refuse(e, "unknown_user", "no such user");
-    if (err)
-        return srv_refuse(e, "internal", "storage failure");
+    if (idv && !json_is_integer(idv))
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'user_id' must be an integer");
+    if (!idv && get_str(r, r->req, "username", &name, e))
+        return -1;
+    if (srv_logic_user_lookup(r->L, name, idv ? json_integer_value(idv) : 0, &u, e))
+        return -1;
     user_json(r->resp, &u);
     return 0;
 }
@@ -379,7 +376,7 @@ static int h_user_lookup(req_ctx *r, srv_err *e)
 static int h_user_rename(req_ctx *r, srv_err *e)
 {
     const char *name = NULL;
-    if (get_str(r, r->req, "username", &name, e) || srv_logic_rename(r->s, &r->user, name, e))
+    if (get_str(r, r->req, "username", &name, e) || srv_logic_rename(r->L, r->caller, name, e))
         return -1;
     snprintf(r->c->username, sizeof r->c->username, "%s", name);
     set_int(r->resp, "user_id", r->user.id);
@@ -391,8 +388,8 @@ static int kp_status(req_ctx *r, srv_err *e)
 {
     int64_t count = 0;
     int lr = 0;
-    if (r->s->store->ops->kp_count(r->s->store, r->user.id, srv_time(), &count, &lr))
-        return srv_refuse(e, "internal", "storage failure");
+    if (srv_logic_kp_status(r->L, r->caller, &count, &lr, e))
+        return -1;
     set_int(r->resp, "count", count);
     json_object_set_new(r->resp, "last_resort", json_boolean(lr));
     set_int(r->resp, "low_water", LOW_WATER);
@@ -405,16 +402,16 @@ static int h_kp_upload(req_ctx *r, srv_err *e)
     json_t *lr = json_object_get(r->req, "last_resort");
     mls_bytes kps[MAX_BATCH];
     if (!json_is_array(arr))
-        return srv_refuse(e, "bad_request", "field 'key_packages' must be an array");
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'key_packages' must be an array");
     if (lr && !json_is_boolean(lr))
-        return srv_refuse(e, "bad_request", "field 'last_resort' must be a boolean");
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'last_resort' must be a boolean");
     size_t n = json_array_size(arr);
     if (n > MAX_BATCH)
-        return srv_refuse(e, "too_large", "at most %d KeyPackages per upload", MAX_BATCH);
+        return srv_refuse(e, CHAT_ERR_TOO_LARGE, "at most %d KeyPackages per upload", MAX_BATCH);
     for (size_t i = 0; i < n; i++)
         if (decode_b64(r, json_array_get(arr, i), "key_packages", &kps[i], e))
             return -1;
-    if (srv_logic_kp_upload(r->s, &r->user, kps, n, json_is_true(lr), e))
+    if (srv_logic_kp_upload(r->L, r->caller, kps, n, json_is_true(lr), e))
         return -1;
     set_int(r->resp, "stored", (int64_t)n);
     return kp_status(r, e);
@@ -434,7 +431,8 @@ static int h_kp_claim(req_ctx *r, srv_err *e)
     mls_buf_init(&kp);
     int rc = get_str(r, r->req, "username", &name, e);
     if (!rc)
-        rc = srv_logic_kp_claim(r->s, r->c->ustate, name, &target, &kp, &lr, e);
+        rc = srv_logic_kp_claim(r->L, r->caller, r->c->ustate ? &r->c->ustate->claims : NULL,
+                                name, &target, &kp, &lr, e);
     if (!rc) {
         set_str(r->resp, "username", target.name);
         set_int(r->resp, "user_id", target.id);
@@ -463,27 +461,20 @@ static int h_group_create(req_ctx *r, srv_err *e)
     srv_group g;
     if (get_str(r, r->req, "name", &name, e) || get_b64(r, r->req, "group_id", &gid, e) ||
         get_u64(r->req, "epoch", 0, 0, &epoch, e) ||
-        srv_logic_group_create(r->s, &r->user, name, gid, epoch, &g, e))
+        srv_logic_group_create(r->L, r->caller, name, gid, epoch, &g, e))
         return -1;
     group_json(r->resp, &g, r->user.name);
     return 0;
 }
 
-static int member_json(void *ctx, const srv_member *m)
+static const char *role_name(enum srv_role role)
 {
-    json_t *o = json_object();
-    set_str(o, "username", m->username);
-    set_int(o, "user_id", m->user_id);
-    set_str(o, "role", m->role == SRV_ROLE_ADMIN ? "admin" : "member");
-    return json_array_append_new(ctx, o) ? SRV_STORE_ERR : 0;
+    return chat_role_name(role == SRV_ROLE_ADMIN ? CHAT_ROLE_ADMIN : CHAT_ROLE_MEMBER);
 }
 
 static int h_group_info(req_ctx *r, srv_err *e)
 {
-    srv_store *st = r->s->store;
-    srv_group g;
-    srv_user admin;
-    srv_member me;
+    srv_group_view v;
     const char *name = NULL;
     mls_bytes gid = {NULL, 0};
     if (json_object_get(r->req, "group_id")) {
@@ -492,41 +483,40 @@ static int h_group_info(req_ctx *r, srv_err *e)
     } else if (get_str(r, r->req, "name", &name, e)) {
         return -1;
     }
-    if (srv_logic_group_find(r->s, name, gid, &g, e)) {
-        if (strcmp(e->code, "unknown_group") != 0)
-            return -1;
-        json_object_set_new(r->resp, "exists", json_false());
-        return 0;
+    srv_group_view_init(&v);
+    int rc = srv_logic_group_info(r->L, r->caller, name, gid, &v, e);
+    if (!rc) {
+        /* Logic decided what the caller may see; this only writes it. */
+        json_object_set_new(r->resp, "exists", json_boolean(v.exists));
+        if (v.exists) {
+            group_json(r->resp, &v.group, v.admin);
+            set_int(r->resp, "first_seq", (int64_t)v.first_seq);
+            json_object_set_new(r->resp, "member", json_boolean(v.member));
+        }
+        if (v.member) {
+            json_t *list = json_array();
+            set_str(r->resp, "role", role_name(v.role));
+            json_object_set_new(r->resp, "members", list);
+            for (size_t i = 0; i < v.n_members; i++) {
+                json_t *o = json_object();
+                set_str(o, "username", v.members[i].username);
+                set_int(o, "user_id", v.members[i].user_id);
+                set_str(o, "role", role_name(v.members[i].role));
+                json_array_append_new(list, o);
+            }
+            if (v.has_group_info)
+                set_b64(r->resp, "group_info", mls_buf_view(&v.group_info));
+        }
     }
-    uint64_t first = 0;
-    if (st->ops->user_by_id(st, g.admin_id, &admin) || st->ops->log_first_seq(st, g.ref, &first))
-        return srv_refuse(e, "internal", "storage failure");
-    json_object_set_new(r->resp, "exists", json_true());
-    group_json(r->resp, &g, admin.name);
-    set_int(r->resp, "first_seq", (int64_t)first);
-    int err = st->ops->member_get(st, g.ref, r->user.id, &me);
-    int member = err == SRV_OK && !me.left;
-    json_object_set_new(r->resp, "member", json_boolean(member));
-    if (!member)
-        return 0;
-    set_str(r->resp, "role", me.role == SRV_ROLE_ADMIN ? "admin" : "member");
-    json_t *list = json_array();
-    json_object_set_new(r->resp, "members", list);
-    if (st->ops->member_list(st, g.ref, member_json, list))
-        return srv_refuse(e, "internal", "storage failure");
-    mls_buf gi;
-    mls_buf_init(&gi);
-    if (st->ops->group_get_info(st, g.ref, &gi) == SRV_OK)
-        set_b64(r->resp, "group_info", mls_buf_view(&gi));
-    mls_buf_clear(&gi);
-    return 0;
+    srv_group_view_clear(&v);
+    return rc;
 }
 
 static int group_list_item(void *ctx, const srv_group *g, const srv_member *m)
 {
     json_t *o = json_object();
     group_json(o, g, NULL);
-    set_str(o, "role", m->role == SRV_ROLE_ADMIN ? "admin" : "member");
+    set_str(o, "role", role_name(m->role));
     return json_array_append_new(ctx, o) ? SRV_STORE_ERR : 0;
 }
 
@@ -534,9 +524,7 @@ static int h_group_list(req_ctx *r, srv_err *e)
 {
     json_t *list = json_array();
     json_object_set_new(r->resp, "groups", list);
-    if (r->s->store->ops->groups_of_user(r->s->store, r->user.id, group_list_item, list))
-        return srv_refuse(e, "internal", "storage failure");
-    return 0;
+    return srv_logic_group_list(r->L, r->caller, group_list_item, list, e);
 }
 
 static int h_group_commit(req_ctx *r, srv_err *e)
@@ -556,31 +544,31 @@ static int h_group_commit(req_ctx *r, srv_err *e)
         get_b64(r, r->req, "group_info", &cr.group_info, e))
         goto out;
     if (wl && (!json_is_array(wl) || json_array_size(wl) > MAX_BATCH)) {
-        srv_refuse(e, "bad_request", "field 'welcomes' must be an array of at most %d", MAX_BATCH);
+        srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'welcomes' must be an array of at most %d", MAX_BATCH);
         goto out;
     }
     cr.n_welcomes = wl ? json_array_size(wl) : 0;
     w = calloc(cr.n_welcomes + 1, sizeof *w);
     if (!w) {
-        srv_refuse(e, "internal", "out of memory");
+        srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
         goto out;
     }
     cr.welcomes = w;
     for (size_t i = 0; i < cr.n_welcomes; i++) {
         json_t *item = json_array_get(wl, i);
         if (!json_is_object(item)) {
-            srv_refuse(e, "bad_request", "each welcome is an object");
+            srv_refuse(e, CHAT_ERR_BAD_REQUEST, "each welcome is an object");
             goto out;
         }
         if (get_b64(r, item, "welcome", &w[i].welcome, e) ||
             get_names(item, "recipients", &w[i].recipients, &w[i].n_recipients, e))
             goto out;
         if (w[i].n_recipients == 0) {
-            srv_refuse(e, "bad_roster", "welcome %zu has no recipients", i);
+            srv_refuse(e, CHAT_ERR_BAD_ROSTER, "welcome %zu has no recipients", i);
             goto out;
         }
     }
-    rc = srv_logic_commit(r->s, &r->user, &cr, &seq, &epoch, &dup, e);
+    rc = srv_logic_commit(r->L, r->caller, &cr, &seq, &epoch, &dup, e);
     if (!rc) {
         set_int(r->resp, "seq", (int64_t)seq);
         set_int(r->resp, "epoch", (int64_t)epoch);
@@ -604,7 +592,7 @@ static int h_group_send(req_ctx *r, srv_err *e)
     int dup = 0;
     if (get_str(r, r->req, "group", &group, e) || get_b64(r, r->req, "message", &msg, e) ||
         get_msg_id(r, &msg_id, e) ||
-        srv_logic_send(r->s, &r->user, group, msg, msg_id, &seq, &epoch, &dup, e))
+        srv_logic_send(r->L, r->caller, group, msg, msg_id, &seq, &epoch, &dup, e))
         return -1;
     set_int(r->resp, "seq", (int64_t)seq);
     set_int(r->resp, "epoch", (int64_t)epoch);
@@ -616,36 +604,33 @@ static int h_group_send(req_ctx *r, srv_err *e)
 typedef struct fetch_ctx {
     const srv_group *g;
     json_t *list;
-    uint64_t last;
 } fetch_ctx;
 
 static int fetch_item(void *ctx, const srv_log_entry *e)
 {
     fetch_ctx *f = ctx;
-    f->last = e->seq;
     return json_array_append_new(f->list, entry_json(f->g, e)) ? SRV_STORE_ERR : 0;
 }
 
 static int h_log_fetch(req_ctx *r, srv_err *e)
 {
     const char *group = NULL;
-    uint64_t after, limit, from, upto;
+    uint64_t after, limit, last = 0;
     srv_group g;
+    int more = 0;
     if (get_str(r, r->req, "group", &group, e) || get_u64(r->req, "after", 0, 0, &after, e) ||
         get_u64(r->req, "limit", 0, FETCH_DEFAULT, &limit, e))
         return -1;
     if (limit < 1 || limit > FETCH_MAX)
-        return srv_refuse(e, "bad_request", "limit must be 1 to %d", FETCH_MAX);
-    if (srv_logic_fetch_range(r->s, &r->user, group, after, &g, &from, &upto, e))
-        return -1;
-    fetch_ctx f = {&g, json_array(), 0};
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "limit must be 1 to %d", FETCH_MAX);
+    /* The group is filled in by logic before the first entry. */
+    fetch_ctx f = {&g, json_array()};
     json_object_set_new(r->resp, "entries", f.list);
-    if (r->s->store->ops->log_fetch(r->s->store, g.ref, from, upto, (int)limit, fetch_item, &f))
-        return srv_refuse(e, "internal", "storage failure");
-    uint64_t visible_last = g.last_seq < upto ? g.last_seq : upto;
-    set_int(r->resp, "last_seq", (int64_t)visible_last);
-    json_object_set_new(r->resp, "more",
-                        json_boolean(json_array_size(f.list) == limit && f.last < visible_last));
+    if (srv_logic_fetch(r->L, r->caller, group, after, (int)limit, fetch_item, &f, &g, &last,
+                        &more, e))
+        return -1;
+    set_int(r->resp, "last_seq", (int64_t)last);
+    json_object_set_new(r->resp, "more", json_boolean(more));
     return 0;
 }
 
@@ -658,72 +643,60 @@ static int h_inbox_fetch(req_ctx *r, srv_err *e)
 {
     json_t *list = json_array();
     json_object_set_new(r->resp, "entries", list);
-    if (r->s->store->ops->inbox_list(r->s->store, r->user.id, inbox_item, list))
-        return srv_refuse(e, "internal", "storage failure");
-    return 0;
+    return srv_logic_inbox_list(r->L, r->caller, inbox_item, list, e);
 }
 
 static int h_inbox_ack(req_ctx *r, srv_err *e)
 {
-    json_t *ids = json_object_get(r->req, "ids");
-    int64_t acked = 0;
-    if (!json_is_array(ids) || json_array_size(ids) > MAX_LIST)
-        return srv_refuse(e, "bad_request", "field 'ids' must be an array of at most %d", MAX_LIST);
-    for (size_t i = 0; i < json_array_size(ids); i++) {
-        json_t *v = json_array_get(ids, i);
-        int deleted = 0;
+    json_t *arr = json_object_get(r->req, "ids");
+    int64_t ids[MAX_LIST], acked = 0;
+    if (!json_is_array(arr) || json_array_size(arr) > MAX_LIST)
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'ids' must be an array of at most %d",
+                          MAX_LIST);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *v = json_array_get(arr, i);
         if (!json_is_integer(v))
-            return srv_refuse(e, "bad_request", "field 'ids' must hold integers");
-        if (r->s->store->ops->inbox_ack(r->s->store, r->user.id, json_integer_value(v), &deleted))
-            return srv_refuse(e, "internal", "storage failure");
-        acked += deleted;
+            return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "field 'ids' must hold integers");
+        ids[i] = json_integer_value(v);
     }
+    if (srv_logic_inbox_ack(r->L, r->caller, ids, json_array_size(arr), &acked, e))
+        return -1;
     set_int(r->resp, "acked", acked);
     return 0;
 }
 
 /* ------------------------------------------------------------ dispatch */
 
-typedef struct handler {
-    const char *type;
-    int auth; /* 1: needs login, 0: any, -1: only before login */
-    int (*fn)(req_ctx *r, srv_err *e);
-} handler;
+/* One handler per request type; logic's access table (srv_logic_admit)
+ * says who may call it. */
+typedef int (*handler_fn)(req_ctx *r, srv_err *e);
 
-static const handler handlers[] = {
-    {"register", -1, h_register},      {"login", -1, h_login},
-    {"ping", 0, h_ping},               {"user.lookup", 0, h_user_lookup},
-    {"user.rename", 1, h_user_rename}, {"kp.upload", 1, h_kp_upload},
-    {"kp.count", 1, h_kp_count},       {"kp.claim", 1, h_kp_claim},
-    {"group.create", 1, h_group_create}, {"group.info", 1, h_group_info},
-    {"group.list", 1, h_group_list},   {"group.commit", 1, h_group_commit},
-    {"group.send", 1, h_group_send},   {"log.fetch", 1, h_log_fetch},
-    {"inbox.fetch", 1, h_inbox_fetch}, {"inbox.ack", 1, h_inbox_ack},
+static const handler_fn handlers[CHAT_REQ_COUNT] = {
+    [CHAT_REQ_REGISTER] = h_register,         [CHAT_REQ_LOGIN] = h_login,
+    [CHAT_REQ_PING] = h_ping,                 [CHAT_REQ_USER_LOOKUP] = h_user_lookup,
+    [CHAT_REQ_USER_RENAME] = h_user_rename,   [CHAT_REQ_KP_UPLOAD] = h_kp_upload,
+    [CHAT_REQ_KP_COUNT] = h_kp_count,         [CHAT_REQ_KP_CLAIM] = h_kp_claim,
+    [CHAT_REQ_GROUP_CREATE] = h_group_create, [CHAT_REQ_GROUP_INFO] = h_group_info,
+    [CHAT_REQ_GROUP_LIST] = h_group_list,     [CHAT_REQ_GROUP_COMMIT] = h_group_commit,
+    [CHAT_REQ_GROUP_SEND] = h_group_send,     [CHAT_REQ_LOG_FETCH] = h_log_fetch,
+    [CHAT_REQ_INBOX_FETCH] = h_inbox_fetch,   [CHAT_REQ_INBOX_ACK] = h_inbox_ack,
 };
 
-static char *error_text(int64_t id, const char *type, const srv_err *e, const srv_conn *c)
+static char *error_text(int64_t id, enum chat_req type, const srv_err *e, const srv_conn *c)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", id < 0 ? json_null() : json_integer(id));
-    if (type)
-        set_str(o, "type", type);
+    if (type != CHAT_REQ_UNKNOWN)
+        set_str(o, "type", chat_req_name(type));
     json_object_set_new(o, "ok", json_false());
-    set_str(o, "error", e->code);
+    set_str(o, "error", chat_err_name(e->code));
     set_str(o, "message", e->message);
     if (e->extra_key)
         set_int(o, e->extra_key, e->extra);
     /* A failed login or register consumed the challenge: offer a new one. */
-    if (c && type && c->user_id == 0 && (!strcmp(type, "register") || !strcmp(type, "login")))
+    if (c && c->user_id == 0 && srv_logic_is_login(type))
         set_b64(o, "nonce", mls_bytes_of(c->nonce, sizeof c->nonce));
     return dump(o);
-}
-
-static const handler *find_handler(const char *type)
-{
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-        if (strcmp(handlers[i].type, type) == 0)
-            return &handlers[i];
-    return NULL;
 }
 
 static int rate_check(srv *s, srv_conn *c, srv_err *e)
@@ -734,28 +707,31 @@ static int rate_check(srv *s, srv_conn *c, srv_err *e)
         wait = srv_bucket_take(&c->ustate->requests, s->cfg.user_rate, 2 * s->cfg.user_rate, now);
     if (!wait)
         return 0;
-    srv_refuse(e, "rate_limited", "too many requests; retry in %d s", wait);
+    srv_refuse(e, CHAT_ERR_RATE_LIMITED, "too many requests; retry in %d s", wait);
     e->extra_key = "retry_after";
     e->extra = wait;
     return -1;
 }
 
 /* Runs one handler inside its own change of the turn's transaction. */
-static int run_handler(req_ctx *r, const handler *h, srv_err *e)
+static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
 {
-    srv_store *st = r->s->store;
-    if (srv_batch_ensure(r->s) || st->ops->change_begin(st))
-        return srv_refuse(e, "internal", "storage failure");
+    if (srv_batch_ensure(r->s))
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "%s", chat_err_text(CHAT_ERR_INTERNAL));
+    if (srv_logic_change_begin(r->L, e))
+        return -1;
     int rc = 0;
     if (r->c->user_id) {
-        int err = st->ops->user_by_id(st, r->c->user_id, &r->user);
-        if (err)
-            rc = srv_refuse(e, "internal", "storage failure");
+        rc = srv_logic_caller(r->L, r->c->user_id, &r->user, e);
+        r->caller = &r->user;
     }
     if (!rc)
-        rc = h->fn(r, e);
-    if (st->ops->change_end(st, rc == 0) && rc == 0)
-        rc = srv_refuse(e, "internal", "storage failure");
+        rc = fn(r, e);
+    srv_err end_err;
+    if (srv_logic_change_end(r->L, rc == 0, &end_err) && rc == 0) {
+        *e = end_err;
+        rc = -1;
+    }
     return rc;
 }
 
@@ -763,69 +739,67 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
 {
     int64_t t0 = srv_now_us();
     req_ctx r;
-    srv_err e = {NULL, "", NULL, 0};
+    srv_err e = {CHAT_ERR_NONE, "", NULL, 0};
     int64_t id = -1;
-    const char *type = NULL;
-    const handler *h = NULL;
+    enum chat_req type = CHAT_REQ_UNKNOWN;
     json_error_t jerr;
     memset(&r, 0, sizeof r);
     r.s = s;
+    r.L = &s->logic;
     r.c = c;
     r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     r.resp = json_object();
     int rc;
     if (!json_is_object(r.req)) {
-        rc = srv_refuse(&e, "bad_json", "not a JSON object: %s", r.req ? "wrong type" : jerr.text);
+        rc = srv_refuse(&e, CHAT_ERR_BAD_JSON, "not a JSON object: %s",
+                        r.req ? "wrong type" : jerr.text);
     } else {
         json_t *idv = json_object_get(r.req, "id");
         json_t *tv = json_object_get(r.req, "type");
         if (json_is_integer(idv) && json_integer_value(idv) >= 0)
             id = json_integer_value(idv);
+        if (json_is_string(tv))
+            type = chat_req_from_string(json_string_value(tv));
         if (!json_is_integer(idv) || id < 0)
-            rc = srv_refuse(&e, "bad_request", "field 'id' must be a non-negative integer");
+            rc = srv_refuse(&e, CHAT_ERR_BAD_REQUEST, "field 'id' must be a non-negative integer");
         else if (!json_is_string(tv))
-            rc = srv_refuse(&e, "bad_request", "field 'type' must be a string");
-        else if (!(h = find_handler(json_string_value(tv))))
-            rc = srv_refuse(&e, "unknown_type", "unknown request type '%s'",
+            rc = srv_refuse(&e, CHAT_ERR_BAD_REQUEST, "field 'type' must be a string");
+        else if (type == CHAT_REQ_UNKNOWN || !handlers[type])
+            rc = srv_refuse(&e, CHAT_ERR_UNKNOWN_TYPE, "unknown request type '%s'",
                             json_string_value(tv));
-        else if (rate_check(s, c, &e))
+        else if (rate_check(s, c, &e) || srv_logic_admit(type, c->user_id != 0, &e))
             rc = -1;
-        else if (h->auth == 1 && !c->user_id)
-            rc = srv_refuse(&e, "unauthenticated", "log in first");
-        else if (h->auth == -1 && c->user_id)
-            rc = srv_refuse(&e, "already_authenticated", "this connection is logged in");
         else
-            rc = run_handler(&r, h, &e);
-        if (h)
-            type = h->type;
+            rc = run_handler(&r, handlers[type], &e);
     }
-    if (rc && h && h->auth == -1 && !c->user_id && c->nonce_time == 0)
+    if (rc && srv_logic_is_login(type) && !c->user_id && c->nonce_time == 0)
         new_challenge(c);
     char *out;
     if (rc) {
-        srv_metrics_refused(e.code);
+        srv_metrics_refused(chat_err_name(e.code));
         out = error_text(id, type, &e, c);
         json_decref(r.resp);
-        srv_log(SRV_LOG_DEBUG, "refused %s: %s: %s", type ? type : "?", e.code, e.message);
+        srv_log(SRV_LOG_DEBUG, "refused %s: %s: %s", type ? chat_req_name(type) : "?",
+                chat_err_name(e.code), e.message);
     } else {
         json_object_set_new(r.resp, "id", json_integer(id));
-        set_str(r.resp, "type", type);
+        set_str(r.resp, "type", chat_req_name(type));
         json_object_set_new(r.resp, "ok", json_true());
         out = dump(r.resp);
     }
     if (out)
-        srv_hold(s, c, out, 1, id, type ? type : "invalid", t0);
+        srv_hold(s, c, out, 1, id, type ? chat_req_name(type) : "invalid", t0);
     for (size_t i = 0; i < r.n_bufs; i++)
         mls_buf_clear(&r.bufs[i]);
     json_decref(r.req);
 }
 
-void srv_handle_refusal(srv *s, srv_conn *c, const char *code, const char *message)
+void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message)
 {
     srv_err e = {code, "", NULL, 0};
     snprintf(e.message, sizeof e.message, "%s", message);
-    srv_metrics_refused(code);
-    char *out = error_text(-1, NULL, &e, NULL);
+    srv_metrics_refused(chat_err_name(code));
+    char *out = error_text(-1, CHAT_REQ_UNKNOWN, &e, NULL);
     if (out)
         srv_hold(s, c, out, 1, -1, "invalid", srv_now_us());
 }
@@ -842,28 +816,26 @@ static void http_reply(srv *s, srv_conn *c, int status, const char *type, char *
     srv_hold(s, c, NULL, 1, -1, "http", srv_now_us());
 }
 
-static char *http_error(const char *code, const char *message)
+/* An HTTP error body with the code's default text (PROTOCOL.md §8). */
+static void http_refuse(srv *s, srv_conn *c, int status, enum chat_err code)
 {
     json_t *o = json_object();
-    set_str(o, "error", code);
-    set_str(o, "message", message);
-    return dump(o);
+    set_str(o, "error", chat_err_name(code));
+    set_str(o, "message", chat_err_text(code));
+    srv_metrics_refused(chat_err_name(code));
+    http_reply(s, c, status, "application/json", dump(o));
 }
 
 static void http_user(srv *s, srv_conn *c, const char *name)
 {
     srv_user u;
-    if (!srv_valid_username(name)) {
-        srv_metrics_refused("bad_username");
-        http_reply(s, c, 400, "application/json", http_error("bad_username", "invalid username"));
-        return;
-    }
-    int err = s->store->ops->user_by_name(s->store, name, &u);
-    if (err) {
-        const char *code = err == SRV_NOT_FOUND ? "unknown_user" : "internal";
-        srv_metrics_refused(code);
-        http_reply(s, c, err == SRV_NOT_FOUND ? 404 : 500, "application/json",
-                   http_error(code, err == SRV_NOT_FOUND ? "no such user" : "storage failure"));
+    srv_err e;
+    if (srv_logic_user_lookup(&s->logic, name, 0, &u, &e)) {
+        http_refuse(s, c,
+                    e.code == CHAT_ERR_BAD_USERNAME  ? 400
+                    : e.code == CHAT_ERR_UNKNOWN_USER ? 404
+                                                      : 500,
+                    e.code);
         return;
     }
     json_t *o = json_object();
@@ -874,8 +846,7 @@ static void http_user(srv *s, srv_conn *c, const char *name)
 void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
 {
     if (strcmp(method, "GET") != 0) {
-        http_reply(s, c, 405, "application/json",
-                   http_error("method_not_allowed", "only GET is served over HTTP"));
+        http_refuse(s, c, 405, CHAT_ERR_METHOD_NOT_ALLOWED);
         return;
     }
     if (strcmp(uri, "/health") == 0) {
@@ -888,7 +859,7 @@ void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
         mls_buf b;
         mls_buf_init(&b);
         char *body = NULL;
-        if (!srv_metrics_render(&b, s->store->ops->size_bytes(s->store),
+        if (!srv_metrics_render(&b, srv_logic_store_bytes(&s->logic),
                                 (double)(srv_time() - s->started)) &&
             (body = malloc(b.n + 1)) != NULL) {
             memcpy(body, b.p, b.n);
@@ -899,20 +870,30 @@ void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
     } else if (strncmp(uri, "/v1/users/", 10) == 0) {
         http_user(s, c, uri + 10);
     } else {
-        http_reply(s, c, 404, "application/json", http_error("not_found", "no such endpoint"));
+        http_refuse(s, c, 404, CHAT_ERR_NOT_FOUND);
     }
 }
 
 void srv_handle_purge(srv *s)
 {
-    srv_store *st = s->store;
-    int64_t now = srv_time();
     srv_purge_counts pc = {0, 0};
-    if (srv_batch_ensure(s) || st->ops->change_begin(st))
+    if (srv_batch_ensure(s) || srv_logic_purge(&s->logic, &pc))
         return;
-    int err = st->ops->purge(st, s->cfg.retention ? now - s->cfg.retention : 0,
-                             s->cfg.kp_ttl ? now - s->cfg.kp_ttl : 0, now, &pc);
-    if (st->ops->change_end(st, err == 0) == 0 && err == 0 && (pc.log_entries || pc.key_packages))
+    if (pc.log_entries || pc.key_packages)
         srv_log(SRV_LOG_INFO, "purged %lld log entries, %lld KeyPackages",
                 (long long)pc.log_entries, (long long)pc.key_packages);
+}
+
+void srv_handlers_init(srv *s, srv_store *store)
+{
+    srv_logic *L = &s->logic;
+    memset(L, 0, sizeof *L);
+    L->store = store;
+    L->limits.claim_rate = s->cfg.claim_rate;
+    L->limits.retention = s->cfg.retention;
+    L->limits.kp_ttl = s->cfg.kp_ttl;
+    L->clock = srv_clock_system();
+    L->sink.on_log = push_log;
+    L->sink.on_inbox = push_inbox;
+    L->sink.ctx = s;
 }

@@ -1,6 +1,8 @@
 /*
- * API handlers: parse JSON requests (jansson), authenticate, validate, call
- * the delivery logic and build responses and events (docs/PROTOCOL.md).
+ * API handlers: parse JSON requests (jansson), check the login challenge,
+ * call the delivery logic (logic.h) and serialize its answers and events
+ * (docs/PROTOCOL.md).  Handlers never reach the store: every store call
+ * and every access rule is logic's.
  */
 #ifndef SRV_HANDLERS_H
 #define SRV_HANDLERS_H
@@ -12,10 +14,14 @@ void srv_handle_open(srv *s, srv_conn *c);
 /* One complete WebSocket text message. */
 void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len);
 /* A complete message that broke a transport limit or rule. */
-void srv_handle_refusal(srv *s, srv_conn *c, const char *code, const char *message);
+void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message);
 /* An HTTP GET: fills c->http_status / http_body / http_type (held). */
 void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri);
 /* Periodic maintenance: purging per the retention options. */
 void srv_handle_purge(srv *s);
+/* Sets up s->logic on store with s->cfg's limits, the system clock and
+ * the event sink that turns log and inbox events into held pushes to the
+ * users' connections.  Call once cfg is final, before serving. */
+void srv_handlers_init(srv *s, srv_store *store);
 
 #endif

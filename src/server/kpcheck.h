@@ -1,8 +1,8 @@
 /*
  * KeyPackage validation on upload (RFC 9420 §10.1, §7.3), for the server's
- * directory rules: the KeyPackage must belong to the uploader.  Decoding
- * and signature checks are libmls's (mls_message_decode_bytes,
- * mls_key_package_verify); the rules here are the server's policy.
+ * directory rules: the KeyPackage must belong to the uploader.  The rules
+ * of RFC 9420 are libmls's (mls_key_package_diagnose, include/mls/inspect.h);
+ * the ones here are the server's policy.
  */
 #ifndef SRV_KPCHECK_H
 #define SRV_KPCHECK_H

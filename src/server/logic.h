@@ -1,43 +1,154 @@
 /*
- * Delivery rules (docs/PROTOCOL.md §5-§7): directory, KeyPackages, groups,
- * first-commit-wins, the ordered log and the inbox.  Works on decoded
- * requests and the store interface; knows nothing of JSON or sockets.
- * Every function runs inside the caller's change (savepoint): on failure
- * the caller rolls it back, so a refused request changes nothing.
+ * Delivery rules (docs/PROTOCOL.md §3-§7): directory, KeyPackages, groups,
+ * first-commit-wins, the ordered log and the inbox, and every access rule
+ * (who may send which request, what a non-member sees).  Works on decoded
+ * requests through a narrow context: the store interface, the limits it
+ * enforces, a clock, and an event sink the transport installs.  It knows
+ * nothing of JSON, sockets or connections, and calls nothing above it.
+ *
+ * Every request runs inside a change (srv_logic_change_begin .. _end) of
+ * the turn's batch: on failure the caller ends the change with keep = 0,
+ * so a refused request changes nothing.  Functions that act for a user
+ * take the authenticated caller; NULL means "not logged in" and is
+ * refused with CHAT_ERR_UNAUTHENTICATED.  Outputs are written only on
+ * success (return 0); a refusal returns -1 with *e filled in.
  */
 #ifndef SRV_LOGIC_H
 #define SRV_LOGIC_H
 
-#include "srv.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "store.h"
 
 /* A refusal: a stable code from docs/PROTOCOL.md §8, a readable message
  * and at most one extra integer field. */
 typedef struct srv_err {
-    const char *code;
+    enum chat_err code;
     char message[192];
     const char *extra_key;
     int64_t extra;
 } srv_err;
 
-int srv_refuse(srv_err *e, const char *code, const char *fmt, ...)
+int srv_refuse(srv_err *e, enum chat_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int srv_valid_username(const char *name);
 int srv_valid_group_name(const char *name);
 
-int srv_logic_register(srv *s, const char *username, uint16_t suite, mls_bytes key,
+/* What logic tells the transport: an accepted log entry for the listed
+ * users (the roster before the change, ordered by user id), and a new
+ * inbox entry for one user.  Called inside the change; the transport
+ * holds what it sends until the batch commits (docs/PROTOCOL.md §10). */
+typedef struct srv_event_sink {
+    void (*on_log)(void *ctx, const srv_group *g, const srv_log_entry *entry,
+                   const int64_t *users, size_t n_users);
+    void (*on_inbox)(void *ctx, int64_t user_id, const srv_inbox_entry *entry);
+    void *ctx;
+} srv_event_sink;
+
+/* Wall-clock Unix seconds (stored times, lifetimes, retention) and
+ * monotonic microseconds (rate limits). */
+typedef struct srv_clock {
+    int64_t (*wall)(void *ctx);
+    int64_t (*mono_us)(void *ctx);
+    void *ctx;
+} srv_clock;
+
+typedef struct srv_limits {
+    double claim_rate;  /* KeyPackage claims per minute per requester */
+    int64_t retention;  /* seconds a log entry is kept; 0 keeps all */
+    int64_t kp_ttl;     /* seconds a KeyPackage is kept; 0 keeps all */
+} srv_limits;
+
+typedef struct srv_logic {
+    srv_store *store;
+    srv_limits limits;
+    srv_clock clock;
+    srv_event_sink sink;
+} srv_logic;
+
+/* The system clock: time(2) and the monotonic clock. */
+srv_clock srv_clock_system(void);
+
+/* ------------------------------------------------------------ transactions */
+
+/* The turn's batch (store.h): begin, and commit (rolled back on failure,
+ * which returns -1). */
+int srv_logic_batch_begin(srv_logic *L);
+int srv_logic_batch_commit(srv_logic *L);
+/* Undoes the turn's batch (a harness without a transport). */
+int srv_logic_batch_rollback(srv_logic *L);
+/* One request's change inside the batch; keep = 0 undoes it. */
+int srv_logic_change_begin(srv_logic *L, srv_err *e);
+int srv_logic_change_end(srv_logic *L, int keep, srv_err *e);
+
+/* ------------------------------------------------------------ access */
+
+/* Who may send a request type (docs/PROTOCOL.md §3): refuses a type that
+ * needs login on a connection that has none, and register / login on one
+ * that has. */
+int srv_logic_admit(enum chat_req type, int logged_in, srv_err *e);
+/* 1 if the type is only allowed before login (register, login). */
+int srv_logic_is_login(enum chat_req type);
+/* The authenticated connection's user, as stored now. */
+int srv_logic_caller(srv_logic *L, int64_t user_id, srv_user *out, srv_err *e);
+
+/* ------------------------------------------------------------ directory */
+
+int srv_logic_register(srv_logic *L, const char *username, uint16_t suite, mls_bytes key,
                        srv_user *out, srv_err *e);
-int srv_logic_rename(srv *s, srv_user *u, const char *username, srv_err *e);
+/* The user a login names (the caller then checks the signature). */
+int srv_logic_login_user(srv_logic *L, const char *username, srv_user *out, srv_err *e);
+/* user.lookup: by user id when username is NULL. */
+int srv_logic_user_lookup(srv_logic *L, const char *username, int64_t user_id, srv_user *out,
+                          srv_err *e);
+int srv_logic_rename(srv_logic *L, srv_user *caller, const char *username, srv_err *e);
 
-int srv_logic_kp_upload(srv *s, const srv_user *u, const mls_bytes *kps, size_t n,
+/* ------------------------------------------------------------ KeyPackages */
+
+int srv_logic_kp_upload(srv_logic *L, const srv_user *caller, const mls_bytes *kps, size_t n,
                         int last_resort, srv_err *e);
-int srv_logic_kp_claim(srv *s, srv_user_state *requester, const char *username, srv_user *target,
-                       mls_buf *kp, int *last_resort, srv_err *e);
+/* kp.count: one-time KeyPackages stored and whether a last-resort one is. */
+int srv_logic_kp_status(srv_logic *L, const srv_user *caller, int64_t *count, int *last_resort,
+                        srv_err *e);
+/* claims: the requester's claim-rate bucket, or NULL for none. */
+int srv_logic_kp_claim(srv_logic *L, const srv_user *caller, srv_bucket *claims,
+                       const char *username, srv_user *target, mls_buf *kp, int *last_resort,
+                       srv_err *e);
 
-int srv_logic_group_create(srv *s, const srv_user *u, const char *name, mls_bytes gid,
-                           uint64_t epoch, srv_group *out, srv_err *e);
+/* ------------------------------------------------------------ groups */
+
+int srv_logic_group_create(srv_logic *L, const srv_user *caller, const char *name,
+                           mls_bytes gid, uint64_t epoch, srv_group *out, srv_err *e);
 /* Finds a group by name (or by group id when name is NULL). */
-int srv_logic_group_find(srv *s, const char *name, mls_bytes gid, srv_group *out, srv_err *e);
+int srv_logic_group_find(srv_logic *L, const char *name, mls_bytes gid, srv_group *out,
+                         srv_err *e);
+
+/* What group.info shows the caller (docs/PROTOCOL.md §7.2).  Everyone
+ * sees whether the group exists and, if it does, its public fields; the
+ * roster and the GroupInfo only a current member sees. */
+typedef struct srv_group_view {
+    int exists;
+    srv_group group;
+    char admin[SRV_NAME_MAX + 1];
+    uint64_t first_seq;
+    int member; /* the caller is on the roster */
+    enum srv_role role;
+    srv_member *members; /* members only; malloc'd */
+    size_t n_members;
+    int has_group_info; /* members only, when a committer supplied one */
+    mls_buf group_info;
+} srv_group_view;
+
+void srv_group_view_init(srv_group_view *v);
+void srv_group_view_clear(srv_group_view *v);
+/* By name, or by group id when name is NULL.  A group that does not exist
+ * is not an error: v->exists = 0. */
+int srv_logic_group_info(srv_logic *L, const srv_user *caller, const char *name, mls_bytes gid,
+                         srv_group_view *v, srv_err *e);
+/* group.list: the caller's groups with its membership in each. */
+int srv_logic_group_list(srv_logic *L, const srv_user *caller, srv_group_cb cb, void *ctx,
+                         srv_err *e);
 
 typedef struct srv_welcome_req {
     mls_bytes welcome;
@@ -61,21 +172,34 @@ typedef struct srv_commit_req {
 
 /* *duplicate = 1 when the request repeats one already accepted
  * (docs/PROTOCOL.md §7.7): the original seq and epoch are returned and
- * nothing is stored or pushed. */
-int srv_logic_commit(srv *s, const srv_user *u, const srv_commit_req *req, uint64_t *seq,
-                     uint64_t *new_epoch, int *duplicate, srv_err *e);
-int srv_logic_send(srv *s, const srv_user *u, const char *group, mls_bytes msg,
+ * nothing is stored or pushed.  An accepted commit produces one on_log
+ * event and one on_inbox event per Welcome recipient. */
+int srv_logic_commit(srv_logic *L, const srv_user *caller, const srv_commit_req *req,
+                     uint64_t *seq, uint64_t *new_epoch, int *duplicate, srv_err *e);
+int srv_logic_send(srv_logic *L, const srv_user *caller, const char *group, mls_bytes msg,
                    mls_bytes msg_id, uint64_t *seq, uint64_t *epoch, int *duplicate,
                    srv_err *e);
 
-/* Checks that u may read group's log after `after`; the entries to return
- * are from < seq <= upto. */
-int srv_logic_fetch_range(srv *s, const srv_user *u, const char *group, uint64_t after,
-                          srv_group *g, uint64_t *from, uint64_t *upto, srv_err *e);
+/* log.fetch: calls cb for the caller's visible entries with seq > after,
+ * at most limit; *last_seq is the last seq the caller may see and *more
+ * whether visible entries beyond the page exist. */
+int srv_logic_fetch(srv_logic *L, const srv_user *caller, const char *group, uint64_t after,
+                    int limit, srv_log_cb cb, void *ctx, srv_group *g, uint64_t *last_seq,
+                    int *more, srv_err *e);
 
-/* Pushes (implemented by the handlers layer, which owns the JSON form). */
-void srv_push_log(srv *s, const srv_group *g, const srv_log_entry *entry, const int64_t *users,
-                  size_t n_users);
-void srv_push_inbox(srv *s, int64_t user_id, const srv_inbox_entry *entry);
+/* ------------------------------------------------------------ inbox */
+
+int srv_logic_inbox_list(srv_logic *L, const srv_user *caller, srv_inbox_cb cb, void *ctx,
+                         srv_err *e);
+/* Acks the caller's entries; ids of others or gone are not an error. */
+int srv_logic_inbox_ack(srv_logic *L, const srv_user *caller, const int64_t *ids, size_t n,
+                        int64_t *acked, srv_err *e);
+
+/* ------------------------------------------------------------ operations */
+
+/* Deletes what the retention limits expire (in its own change). */
+int srv_logic_purge(srv_logic *L, srv_purge_counts *counts);
+/* Bytes the store uses on disk, or -1. */
+int64_t srv_logic_store_bytes(srv_logic *L);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "handlers.h"
 #include "log.h"
 #include "srv.h"
 #include "transport.h"
@@ -176,12 +177,14 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     server.started = srv_time();
-    if (srv_store_sqlite_open(cfg->database, &server.store))
+    srv_store *store = NULL;
+    if (srv_store_sqlite_open(cfg->database, &store))
         return 1;
+    srv_handlers_init(&server, store);
     if (srv_transport_start(&server)) {
         srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
                 cfg->port);
-        server.store->ops->close(server.store);
+        store->ops->close(store);
         return 1;
     }
     srv_log(SRV_LOG_INFO, "mlschat server %s listening on %s%s:%d, database %s", SRV_VERSION,
@@ -189,7 +192,7 @@ int main(int argc, char **argv)
             cfg->database);
     if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
         srv_transport_stop(&server);
-        server.store->ops->close(server.store);
+        store->ops->close(store);
         return 1;
     }
     srv_transport_run(&server);
@@ -197,7 +200,7 @@ int main(int argc, char **argv)
      * acknowledged is on disk before the connections close. */
     srv_log(SRV_LOG_INFO, "shutting down");
     srv_transport_stop(&server);
-    server.store->ops->close(server.store);
+    store->ops->close(store);
     if (cfg->pidfile)
         unlink(cfg->pidfile);
     return 0;

@@ -1,7 +1,7 @@
 /*
  * What the server reads from MLS objects: only what MLS leaves in clear
  * (DESIGN Decision 1).  Every object is decoded completely and strictly by
- * libmls (lib/messages.h); of a PublicMessage / PrivateMessage the server
+ * libmls (mls_message_inspect, include/mls/inspect.h); of a PublicMessage / PrivateMessage the server
  * keeps the group_id, epoch and content_type (RFC 9420 §6), of a GroupInfo
  * its group_id and epoch, of a Welcome only that it is well formed.
  * KeyPackages: kpcheck.h.
@@ -9,7 +9,7 @@
 #ifndef SRV_MLSMSG_H
 #define SRV_MLSMSG_H
 
-#include "messages.h"
+#include "mls/inspect.h"
 #include "store.h"
 
 typedef struct srv_mls_header {

@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "logic.h"
 #include "ratelimit.h"
 #include "store.h"
 
 #define SRV_VERSION "0.1.0"
-#define SRV_USERNAME_MAX 32
 #define SRV_OUTQ_MAX (16u << 20)
 
 typedef struct srv_config {
@@ -74,7 +74,7 @@ typedef struct srv_held {
     srv_conn *conn;        /* NULL once the connection closed */
     int is_response;
     int64_t id;            /* request id, -1 for null */
-    const char *type;      /* request type (static), for the failure case */
+    const char *type;      /* request type (static: proto.h), for the failure case */
     int64_t t0_us;         /* request arrival, for the latency histogram */
     int http_status;       /* for HTTP connections */
     char *text;
@@ -82,7 +82,7 @@ typedef struct srv_held {
 
 typedef struct srv {
     srv_config cfg;
-    srv_store *store;
+    srv_logic logic; /* the store and the delivery rules (logic.h) */
     struct lws_context *lws;
     srv_conn *conns;
     int n_conns;

@@ -83,14 +83,15 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
     if (c->close_after_flush)
         return 0;
     if (lws_frame_is_binary(wsi)) {
-        srv_handle_refusal(s, c, "bad_request", "binary frames are not used; send JSON text");
+        srv_handle_refusal(s, c, CHAT_ERR_BAD_REQUEST,
+                           "binary frames are not used; send JSON text");
         c->close_after_flush = 1;
         return 0;
     }
     if (rx_append(s, c, in, len)) {
         char msg[96];
         snprintf(msg, sizeof msg, "message exceeds the limit of %zu bytes", s->cfg.max_message);
-        srv_handle_refusal(s, c, "too_large", msg);
+        srv_handle_refusal(s, c, CHAT_ERR_TOO_LARGE, msg);
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
         c->close_after_flush = 1;
         return 0;
@@ -171,7 +172,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         link_conn(s, c);
         srv_metrics_connection(1);
         if (s->n_conns > s->cfg.max_connections) {
-            srv_handle_refusal(s, c, "too_many_connections", "the server is full; try later");
+            srv_handle_refusal(s, c, CHAT_ERR_TOO_MANY_CONNECTIONS,
+                               "the server is full; try later");
             c->close_after_flush = 1;
             return 0;
         }

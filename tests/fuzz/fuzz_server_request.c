@@ -51,7 +51,7 @@ static void must(int ok, const char *what)
 
 static void setup_store(void)
 {
-    srv_store *st = server.store;
+    srv_store *st = server.logic.store;
     srv_group g;
     srv_err e;
     srv_user u;
@@ -63,7 +63,7 @@ static void setup_store(void)
                                   &user_ids[i]) == SRV_OK,
              "user");
     must(st->ops->user_by_id(st, user_ids[FUZZ_ALICE], &u) == SRV_OK, "alice");
-    must(srv_logic_group_create(&server, &u, "lobby",
+    must(srv_logic_group_create(&server.logic, &u, "lobby",
                                 mls_bytes_of((const uint8_t *)"fuzz-group", 10), 1, &g, &e) == 0,
          "group");
     for (int i = FUZZ_BOB; i <= FUZZ_CAROL; i++)
@@ -203,7 +203,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* No rate limit: every input must see the same server. */
     server.cfg.rate = server.cfg.user_rate = server.cfg.claim_rate = 1e12;
     server.cfg.retention = server.cfg.kp_ttl = 2592000;
-    must(srv_store_sqlite_open(":memory:", &server.store) == SRV_OK, "store");
+    srv_store *st = NULL;
+    must(srv_store_sqlite_open(":memory:", &st) == SRV_OK, "store");
+    srv_handlers_init(&server, st);
     setup_store();
     alice.ustate = srv_user_state_get(&server, user_ids[FUZZ_ALICE]);
     if (fuzz_writing_seeds())
@@ -215,7 +217,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void request(srv_conn *c, const uint8_t *text, size_t len)
 {
-    srv_store *st = server.store;
     srv_handle_message(&server, c, (const char *)text, len);
     if (getenv("MLS_FUZZ_VERBOSE"))
         for (srv_held *h = server.held_head; h; h = h->next)
@@ -224,7 +225,7 @@ static void request(srv_conn *c, const uint8_t *text, size_t len)
     srv_hold_forget(&server, &anon);
     srv_hold_forget(&server, &alice);
     if (server.in_batch) {
-        if (st->ops->batch_rollback(st) != SRV_OK)
+        if (srv_logic_batch_rollback(&server.logic))
             abort();
         server.in_batch = 0;
     }

@@ -332,6 +332,10 @@ def test_concurrent_commits(env):
     b = env.client("race", "bob", url=proxy.url)
     b.wait_for(r"must /invite bob")
     invite(a, b, "race", "bob")
+    # bob's own message comes back on his connection after every answer
+    # to what he asked when joining (directory lookup, inbox ack), so
+    # none of those is still on the wire when the proxy pauses.
+    talk(b, "ready", "race", a)
     # bob's commit is built now but held on the wire ...
     proxy.pause()
     b.say("/update")

@@ -14,7 +14,8 @@
 #ifndef MLS_RULES_FIXTURE_H
 #define MLS_RULES_FIXTURE_H
 
-#include "group_state.h"
+#include "commit.h"
+#include "epoch.h"
 #include "test.h"
 
 #include "crypto.h"
@@ -544,10 +545,10 @@ static inline int craft_commit(member *m, const craft *c, mls_buf *out)
                                 mls_buf_view(&g->id->sig_sk), &ac)) != 0)
         goto out;
     /* A PSK the committer lacks leaves a zero tag (refused either way). */
-    if (mls_commit_advance_schedule(g, NULL, &ac, &ap, mls_bytes_of(g->cur.sec.init_secret, s->nh),
+    if (mls_epoch_from_commit(g, NULL, &ac, ap.psks, ap.n_psks, mls_bytes_of(g->cur.sec.init_secret, s->nh),
                                     c->path ? mls_bytes_of(pd.commit_secret, s->nh)
                                             : mls_bytes_of(NULL, 0),
-                                    &next) != 0)
+                                    mls_bytes_of(NULL, 0), &next) != 0)
         memset(next.conf_tag, 0, sizeof(next.conf_tag));
     if (c->bad_conf_tag)
         next.conf_tag[0] ^= 1;

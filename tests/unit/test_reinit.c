@@ -5,7 +5,7 @@
 #include "mls/group.h"
 #include "test.h"
 
-#include "group_state.h"
+#include "commit.h"
 
 #include <string.h>
 

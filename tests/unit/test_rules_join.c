@@ -595,8 +595,9 @@ static int craft_external(member *m, const mls_identity *id, const xcraft *c, ml
     if ((err = mls_framing_sign(&fctx, env, MLS_WIRE_PUBLIC_MESSAGE, &fc,
                                 mls_buf_view(&id->sig_sk), &ac)) != 0)
         goto out;
-    if (mls_commit_advance_schedule(g, NULL, &ac, &ap, mls_bytes_of(init, s->nh),
-                                    mls_bytes_of(pd.commit_secret, s->nh), &next) != 0)
+    if (mls_epoch_from_commit(g, NULL, &ac, ap.psks, ap.n_psks, mls_bytes_of(init, s->nh),
+                                    mls_bytes_of(pd.commit_secret, s->nh), mls_bytes_of(NULL, 0),
+                                    &next) != 0)
         memset(next.conf_tag, 0, sizeof(next.conf_tag));
     if ((err = mls_buf_set(&ac.auth.confirmation_tag, next.conf_tag, s->nh)) != 0 ||
         (err = mls_framing_protect_public(&fctx, &ac, &msg)) != 0)
