@@ -203,6 +203,7 @@ static void group_run(mls_pool *pool, mls_buf *out)
                                 &j));
     }
     CHECK_OK(mls_group_merge_staged(g, sc));
+    mls_staged_commit_free(sc); /* merged: freed by its owner */
     sc = NULL;
     CHECK_OK(mls_group_self_update(g, &sc));
     if (sc) {
