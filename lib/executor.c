@@ -6,6 +6,8 @@
  */
 #include "executor.h"
 
+#include "detail.h"
+
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -26,13 +28,64 @@ static int run_sequential(size_t n, int (*fn)(void *arg, size_t i), void *arg)
     return MLS_OK;
 }
 
+/* An item run through an executor, with the error detail it records
+ * (lib/detail.h, per thread) kept per item: the caller's thread then
+ * shows the detail of the lowest failing item, as after a sequential
+ * loop. */
+typedef struct detail_wrap {
+    int (*fn)(void *arg, size_t i);
+    void *arg;
+    int *errs;
+    const char **where, **rule;
+} detail_wrap;
+
+static int run_wrapped(void *vp, size_t i)
+{
+    detail_wrap *w = vp;
+    int err;
+    mls_detail_set(NULL, NULL);
+    err = w->fn(w->arg, i);
+    w->errs[i] = err;
+    if (err)
+        mls_detail_get(&w->where[i], &w->rule[i]);
+    return err;
+}
+
 int mls_exec_for(const mls_env *env, size_t n, int (*fn)(void *arg, size_t i), void *arg)
 {
+    detail_wrap w;
+    const char *where0, *rule0;
+    int err;
     if (!fn)
         return MLS_ERR_ARG;
-    if (env && env->parallel_for && n > 1)
-        return env->parallel_for(env->parallel_ctx, n, fn, arg);
-    return run_sequential(n, fn, arg);
+    if (!env || !env->parallel_for || n < 2)
+        return run_sequential(n, fn, arg);
+    memset(&w, 0, sizeof(w));
+    w.fn = fn;
+    w.arg = arg;
+    w.errs = calloc(n, sizeof(*w.errs));
+    w.where = calloc(n, sizeof(*w.where));
+    w.rule = calloc(n, sizeof(*w.rule));
+    if (!w.errs || !w.where || !w.rule) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
+    mls_detail_get(&where0, &rule0);
+    err = env->parallel_for(env->parallel_ctx, n, run_wrapped, &w);
+    /* The detail a sequential loop leaves: that of the first failing
+     * item, or the one from before if that item recorded none. */
+    mls_detail_set(where0, rule0);
+    for (size_t i = 0; err && i < n; i++)
+        if (w.errs[i]) {
+            if (w.rule[i])
+                mls_detail_set(w.where[i], w.rule[i]);
+            break;
+        }
+out:
+    free(w.errs);
+    free(w.where);
+    free(w.rule);
+    return err;
 }
 
 /* ---------------------------------------------------------------- randomness */

@@ -123,16 +123,32 @@ static void test_tampered_leaves(const mls_env *par)
     CHECK_OK(sign_leaf(s, &bad, mls_buf_view(&m[811].sig_sk), gid, 811));
     CHECK_OK(mls_rtree_set_leaf(&u, 811, &bad));
     mls_leaf_node_clear(&bad);
-    CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_SIGNATURE);
-    CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_SIGNATURE);
+    {
+        /* The same error, and the same rule named (mls_error_detail is
+         * per thread: the pool carries the failing item's to the caller). */
+        char want[400];
+        mls_error_detail_clear();
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_SIGNATURE);
+        snprintf(want, sizeof(want), "%s", mls_error_detail());
+        mls_error_detail_clear();
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_SIGNATURE);
+        CHECK(want[0] != 0 && strcmp(want, mls_error_detail()) == 0);
+    }
     /* An expired one below both: that one is reported. */
     CHECK_OK(mls_leaf_node_copy(&bad, mls_rtree_leaf(&u, 250)));
     bad.lifetime.not_after = 10;
     CHECK_OK(sign_leaf(s, &bad, mls_buf_view(&m[250].sig_sk), gid, 250));
     CHECK_OK(mls_rtree_set_leaf(&u, 250, &bad));
     mls_leaf_node_clear(&bad);
-    CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_EXPIRED);
-    CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_EXPIRED);
+    {
+        char want[400];
+        mls_error_detail_clear();
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_EXPIRED);
+        snprintf(want, sizeof(want), "%s", mls_error_detail());
+        mls_error_detail_clear();
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_EXPIRED);
+        CHECK(want[0] != 0 && strcmp(want, mls_error_detail()) == 0);
+    }
     mls_rtree_clear(&u);
     mls_rtree_clear(&t);
     for (size_t i = 0; i < n; i++)
