@@ -127,6 +127,7 @@ struct cli_session {
     int64_t join_order;
     int invites_busy, invites_again, invites_tries; /* invite.list (invites.c) */
     struct cli_timer invites_timer;
+    char *db_path; /* the store's file (a /nick links the new name to it) */
 };
 
 /* ---------------------------------------------------------------- session.c */
