@@ -681,3 +681,95 @@ void cli_app_input(struct cli_app *app, const char *line)
     }
     free(copy);
 }
+
+/* ------------------------------------------------------------ completion */
+
+#define APP_COMPLETE_MAX 64
+
+struct complete_ctx {
+    const char *prefix; /* what was typed of the word, without its '/' or '#' */
+    char cand[APP_COMPLETE_MAX][72];
+    size_t n;
+};
+
+static void complete_add(struct complete_ctx *c, const char *lead, const char *name)
+{
+    size_t i;
+    if (strncmp(name, c->prefix, strlen(c->prefix)) != 0 || c->n == APP_COMPLETE_MAX)
+        return;
+    for (i = 0; i < c->n; i++)
+        if (strcmp(c->cand[i] + strlen(lead), name) == 0)
+            return;
+    snprintf(c->cand[c->n++], sizeof c->cand[0], "%s%s", lead, name);
+}
+
+static void complete_member(void *ctx, const struct cli_member_info *m)
+{
+    if (!m->self)
+        complete_add(ctx, "", m->username);
+}
+
+struct complete_groups {
+    struct complete_ctx *c;
+    const char *lead;
+};
+
+static void complete_group(void *ctx, const struct cli_group_info *g)
+{
+    struct complete_groups *cg = ctx;
+    complete_add(cg->c, cg->lead, g->name);
+}
+
+int cli_app_complete(struct cli_app *app, const char *before, char *out, size_t max)
+{
+    struct complete_ctx c;
+    struct complete_groups cg;
+    const char *word = strrchr(before, ' ');
+    size_t i, common;
+    char list[512];
+    int first;
+
+    word = word ? word + 1 : before;
+    first = word == before;
+    memset(&c, 0, sizeof c);
+    cg.c = &c;
+    if (first && word[0] == '/') {
+        c.prefix = word + 1;
+        for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            complete_add(&c, "/", commands[i].name);
+    } else if (word[0] == '#') {
+        c.prefix = word + 1;
+        cg.lead = "#";
+        cli_session_groups(app->s, complete_group, &cg);
+    } else if (strncmp(before, "/switch ", 8) == 0 || strncmp(before, "/join ", 6) == 0) {
+        c.prefix = word;
+        cg.lead = "";
+        cli_session_groups(app->s, complete_group, &cg);
+    } else {
+        if (!word[0] || !app->current[0])
+            return 0;
+        c.prefix = word;
+        cli_session_members(app->s, app->current, complete_member, &c);
+    }
+    if (c.n == 0)
+        return 0;
+    if (c.n == 1) {
+        snprintf(out, max, "%s ", c.cand[0]);
+        return 1;
+    }
+    /* Several: their common beginning, and the list to choose from. */
+    common = strlen(c.cand[0]);
+    for (i = 1; i < c.n; i++) {
+        size_t k = 0;
+        while (k < common && c.cand[i][k] == c.cand[0][k])
+            k++;
+        common = k;
+    }
+    snprintf(out, max, "%.*s", (int)common, c.cand[0]);
+    list[0] = 0;
+    for (i = 0; i < c.n && strlen(list) + strlen(c.cand[i]) + 2 < sizeof list; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "",
+                 c.cand[i]);
+    sys(app, NULL, 0, "%s", list);
+    return 1;
+}

@@ -9,6 +9,7 @@
 #ifndef CLI_UI_H
 #define CLI_UI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum cli_line_kind {
@@ -37,6 +38,9 @@ struct cli_ui_callbacks {
     void (*on_eof)(void *ctx);
     /* Alt+N: switch to the N-th group (1-based). */
     void (*on_switch_index)(void *ctx, int n);
+    /* Tab: before is the input up to the cursor (UTF-8); out gets what
+     * replaces its last word.  1 when out is set, 0 when nothing fits. */
+    int (*on_complete)(void *ctx, const char *before, char *out, size_t max);
     void *ctx;
 };
 

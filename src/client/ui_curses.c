@@ -755,9 +755,36 @@ static void insert_char(struct ui_curses *u, wchar_t c)
     u->ilen++;
 }
 
+/* Tab: the application completes the word before the cursor. */
+static void complete(struct ui_curses *u)
+{
+    char *before = malloc(INPUT_MAX * 4 + 1), out[256];
+    wchar_t w[256];
+    size_t ws = u->icur, n;
+    if (!before || !u->base.cb.on_complete)
+        goto out;
+    while (ws > 0 && u->input[ws - 1] != L' ')
+        ws--;
+    wcs_to_utf8(u->input, u->icur, before, INPUT_MAX * 4 + 1);
+    if (u->base.cb.on_complete(u->base.cb.ctx, before, out, sizeof out) != 1)
+        goto out;
+    n = utf8_to_wcs(out, w, sizeof w / sizeof w[0]);
+    if (u->ilen - (u->icur - ws) + n > INPUT_MAX)
+        goto out;
+    memmove(u->input + ws + n, u->input + u->icur, (u->ilen - u->icur) * sizeof *u->input);
+    memcpy(u->input + ws, w, n * sizeof *w);
+    u->ilen = u->ilen - (u->icur - ws) + n;
+    u->icur = ws + n;
+out:
+    free(before);
+}
+
 static void key_char(struct ui_curses *u, wint_t c)
 {
     switch (c) {
+    case L'\t':
+        complete(u);
+        break;
     case L'\n':
     case L'\r':
         submit(u);

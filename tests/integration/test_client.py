@@ -1175,6 +1175,17 @@ def test_curses_outgoing(env):
     t.type("a", "seen")
     s = t.wait_screen("a", ts + r"#out <alice>  seen$")
     assert "mention" not in s.splitlines()[-2], s
+    # Tab completes commands, members and group names.
+    t.keys("a", "-l", "/inv")
+    t.keys("a", "Tab")
+    t.keys("a", "-l", "bo")
+    t.keys("a", "Tab")
+    t.wait_screen("a", r"#out> /invite bob\s*$")
+    t.keys("a", "C-u")
+    t.keys("a", "-l", "/switch o")
+    t.keys("a", "Tab")
+    t.wait_screen("a", r"#out> /switch out\s*$")
+    t.keys("a", "C-u")
     # /me: an action on the full screen, the plain text in line mode.
     t.type("a", "/me waves")
     t.wait_screen("a", ts + r"#out \* alice waves$")
