@@ -688,8 +688,8 @@ int srv_validate_commit(srv_logic *L, mls_public_group *pg, const srv_user *u,
     }
     if (route_welcomes(r, added, n_added, out, e))
         goto out;
+    /* Merging consumes st; freeing it remains (at out). */
     err = mls_public_group_merge(pg, st);
-    st = NULL;
     if (err) {
         srv_refuse(e, CHAT_ERR_INTERNAL, "cannot apply the commit to the group's view");
         goto out;
@@ -753,7 +753,6 @@ int srv_validate_proposal(srv_logic *L, mls_public_group *pg, const srv_user *u,
     if (check_changes(L, st, NULL, NULL, NULL, e) || check_extensions(st, e))
         goto out;
     err = mls_public_group_merge(pg, st);
-    st = NULL;
     if (err) {
         srv_refuse(e, CHAT_ERR_INTERNAL, "cannot keep the proposal in the group's view");
         goto out;
