@@ -227,7 +227,15 @@ static void quit_tick(void *ctx)
     int idle = cli_session_idle(app->s), online = cli_session_online(app->s);
     char groups[256], why[512];
     int unsent = cli_session_unsent(app->s, groups, sizeof groups);
-    int late = cli_now_ms() >= app->quit_deadline_ms;
+    int late;
+
+    /* While the server keeps accepting what was typed (a long paste
+     * under its rate limit), the wait goes on: only a stall ends it. */
+    if (unsent < app->quit_unsent)
+        app->quit_deadline_ms =
+            cli_now_ms() + (app->line_mode ? APP_EOF_WAIT_MS : APP_QUIT_WAIT_MS);
+    app->quit_unsent = unsent;
+    late = cli_now_ms() >= app->quit_deadline_ms;
 
     if (idle && unsent == 0) {
         leave(app, NULL);
@@ -261,6 +269,7 @@ void cli_app_quit(struct cli_app *app)
     if (app->quitting)
         return;
     app->quitting = 1;
+    app->quit_unsent = cli_session_unsent(app->s, NULL, 0);
     app->quit_deadline_ms =
         cli_now_ms() + (app->line_mode ? APP_EOF_WAIT_MS : APP_QUIT_WAIT_MS);
     quit_tick(app);

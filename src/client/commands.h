@@ -23,6 +23,7 @@ struct cli_app {
     int exit_code;
     char fatal[512];    /* why the session could not go on */
     uint64_t quit_deadline_ms;
+    int quit_unsent;    /* unsent count at the last tick (progress extends the wait) */
     struct cli_timer quit_timer;
 };
 

@@ -5,7 +5,9 @@
  * "stale_epoch") and the outbox of typed messages.  It owns the MLS
  * objects; the layers above only see names and text.
  *
- * Chat-level MLS choices (documented in README.md):
+ * The work is done by the modules listed in core.h; this interface is
+ * their facade.  Chat-level MLS choices (documented in README.md, encoded
+ * in rules.h):
  *   - handshake and application messages are PrivateMessages;
  *   - GroupContext extension 0xF000 "mlschat group name": struct {
  *     opaque name<V>; } (the group's name on the server);
@@ -23,9 +25,6 @@
 
 #include "net.h"
 #include "store.h"
-
-#define CLI_EXT_GROUP_NAME 0xF000u
-#define CLI_EXT_ADMINS 0xF001u
 
 struct cli_session;
 

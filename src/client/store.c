@@ -95,7 +95,10 @@ int cli_store_open(const char *path, struct cli_store **out, int *locked)
         SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(st->db, 5000);
-    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") != 0 ||
+    /* secure_delete: a deleted KeyPackage bundle or old group state is
+     * overwritten, not left in free pages (forward secrecy at rest). */
+    if (exec(st, "PRAGMA secure_delete=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") !=
+            0 ||
         exec(st, schema) != 0)
         goto fail;
     free(lockpath);

@@ -65,6 +65,10 @@
     X(BAD_ROSTER, "bad_roster", "add, remove and Welcome recipients disagree") \
     X(INVALID_COMMIT, "invalid_commit", "the commit or proposal breaks a governance rule") \
     X(CURSOR_EXPIRED, "cursor_expired", "log entries after the cursor were purged") \
+    X(INBOX_FULL, "inbox_full", "the recipient's inbox is full")               \
+    X(OUT_OF_RANGE, "out_of_range", "a number is outside its allowed range")   \
+    X(LOGIN_TIMEOUT, "login_timeout", "no login within the challenge lifetime") \
+    X(UNAVAILABLE, "unavailable", "the server's storage is failing or it is stopping") \
     X(INTERNAL, "internal", "storage failure; nothing was changed")            \
     X(NOT_FOUND, "not_found", "no such endpoint")                              \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "only GET is served over HTTP")

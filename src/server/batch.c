@@ -63,6 +63,8 @@ void srv_send_now(srv *s, srv_conn *c, const char *text)
         /* A client that does not read: drop it, it catches up later. */
         srv_log(SRV_LOG_WARN, "closing connection of %s: send queue full",
                 c->user_id ? c->username : "(anonymous)");
+        if (!c->close_after_flush)
+            srv_metrics_closed("send_queue");
         c->close_after_flush = 1;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
         return;

@@ -12,6 +12,7 @@
 #include "logic.h"
 #include "metrics.h"
 #include "mls/inspect.h"
+#include "mls/inspect.h"
 #include "proto.h"
 
 #define CHALLENGE_TTL 120
@@ -303,6 +304,27 @@ static void become(srv *s, srv_conn *c, const srv_user *u)
     srv_log(SRV_LOG_DEBUG, "connection authenticated as %s (%lld)", u->name, (long long)u->id);
 }
 
+/* Registrations per peer address (--register-rate per minute, burst of a
+ * minute's worth): accounts are free, and every limit kept per account
+ * is only as strong as the cost of a new one. */
+static int register_admit(req_ctx *r, srv_err *e)
+{
+    double rate = r->s->cfg.register_rate;
+    if (rate <= 0)
+        return 0;
+    srv_bucket *b = srv_bucket_map_get(&r->s->registrations, r->c->addr);
+    if (!b)
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
+    int wait = srv_bucket_take(b, rate / 60.0, rate, srv_now_us());
+    if (!wait)
+        return 0;
+    srv_refuse(e, CHAT_ERR_RATE_LIMITED, "too many registrations from your address; retry in %d s",
+               wait);
+    e->extra_key = "retry_after";
+    e->extra = wait;
+    return -1;
+}
+
 static int h_register(req_ctx *r, srv_err *e)
 {
     const char *name = NULL;
@@ -322,7 +344,7 @@ static int h_register(req_ctx *r, srv_err *e)
                             key};
     if (srv_auth_verify(&claim, sig))
         return srv_refuse(e, CHAT_ERR_BAD_SIGNATURE, "signature does not verify with this key");
-    if (srv_logic_register(r->L, name, (uint16_t)suite, key, &u, e))
+    if (register_admit(r, e) || srv_logic_register(r->L, name, (uint16_t)suite, key, &u, e))
         return -1;
     become(r->s, r->c, &u);
     user_json(r->resp, &u);
@@ -488,12 +510,11 @@ static int h_group_info(req_ctx *r, srv_err *e)
     if (!rc) {
         /* Logic decided what the caller may see; this only writes it. */
         json_object_set_new(r->resp, "exists", json_boolean(v.exists));
-        if (v.exists) {
+        if (v.exists)
+            json_object_set_new(r->resp, "member", json_boolean(v.member));
+        if (v.member) {
             group_json(r->resp, &v.group, v.admin);
             set_int(r->resp, "first_seq", (int64_t)v.first_seq);
-            json_object_set_new(r->resp, "member", json_boolean(v.member));
-        }
-        if (v.member) {
             json_t *list = json_array();
             set_str(r->resp, "role", role_name(v.role));
             json_object_set_new(r->resp, "members", list);
@@ -532,12 +553,20 @@ static int h_group_commit(req_ctx *r, srv_err *e)
     srv_commit_req cr;
     srv_welcome_req *w = NULL;
     uint64_t seq = 0, epoch = 0;
+    size_t invited = 0;
     int rc = -1, dup = 0;
     memset(&cr, 0, sizeof cr);
     json_t *wl = json_object_get(r->req, "welcomes");
     if (get_str(r, r->req, "group", &cr.group, e) || get_u64(r->req, "epoch", 1, 0, &cr.epoch, e) ||
         get_b64(r, r->req, "commit", &cr.commit, e) || get_msg_id(r, &cr.msg_id, e))
         goto out;
+    /* Epochs are stored as SQLite integers (below 2^63): the last one has
+     * no successor, so no commit can start from it. */
+    if (cr.epoch >= (uint64_t)INT64_MAX) {
+        srv_refuse(e, CHAT_ERR_OUT_OF_RANGE, "epoch %llu has no successor below 2^63",
+                   (unsigned long long)cr.epoch);
+        goto out;
+    }
     if (json_object_get(r->req, "group_info") &&
         get_b64(r, r->req, "group_info", &cr.group_info, e))
         goto out;
@@ -561,7 +590,13 @@ static int h_group_commit(req_ctx *r, srv_err *e)
         if (get_b64(r, item, "welcome", &w[i].welcome, e) ||
             get_names(item, "recipients", &w[i].recipients, &w[i].n_recipients, e))
             goto out;
+        /* The invitation rate counts the Welcome's recipients (its
+         * KeyPackageRefs); a malformed Welcome is refused by logic. */
+        mls_message_info wi;
+        invited += mls_message_inspect(w[i].welcome, &wi) == MLS_OK ? wi.n_recipients : 0;
     }
+    if (srv_logic_invite_admit(r->L, r->c->ustate ? &r->c->ustate->invites : NULL, invited, e))
+        goto out;
     rc = srv_logic_commit(r->L, r->caller, &cr, &seq, &epoch, &dup, e);
     if (!rc) {
         set_int(r->resp, "seq", (int64_t)seq);
@@ -633,9 +668,20 @@ static int inbox_item(void *ctx, const srv_inbox_entry *e)
 
 static int h_inbox_fetch(req_ctx *r, srv_err *e)
 {
+    uint64_t after, limit;
+    int more = 0;
+    if (get_u64(r->req, "after", 0, 0, &after, e) ||
+        get_u64(r->req, "limit", 0, FETCH_DEFAULT, &limit, e))
+        return -1;
+    if (limit < 1 || limit > FETCH_MAX)
+        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "limit must be 1 to %d", FETCH_MAX);
     json_t *list = json_array();
     json_object_set_new(r->resp, "entries", list);
-    return srv_logic_inbox_list(r->L, r->caller, inbox_item, list, e);
+    if (srv_logic_inbox_list(r->L, r->caller, (int64_t)after, (int)limit, inbox_item, list, &more,
+                             e))
+        return -1;
+    json_object_set_new(r->resp, "more", json_boolean(more));
+    return 0;
 }
 
 static int h_inbox_ack(req_ctx *r, srv_err *e)
@@ -710,8 +756,11 @@ static int rate_check(srv *s, srv_conn *c, srv_err *e)
 /* Runs one handler inside its own change of the turn's transaction. */
 static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
 {
+    const char *why = NULL;
     if (srv_batch_ensure(r->s))
-        return srv_refuse(e, CHAT_ERR_INTERNAL, "%s", chat_err_text(CHAT_ERR_INTERNAL));
+        return srv_logic_health(r->L, &why)
+                   ? srv_refuse(e, CHAT_ERR_UNAVAILABLE, "refusing writes: %s", why)
+                   : srv_refuse(e, CHAT_ERR_INTERNAL, "%s", chat_err_text(CHAT_ERR_INTERNAL));
     if (srv_logic_change_begin(r->L, e))
         return -1;
     int rc = 0;
@@ -844,17 +893,29 @@ void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
         return;
     }
     if (strcmp(uri, "/health") == 0) {
+        /* 503 when the store no longer takes writes: a load balancer or
+         * supervisor sees what every write request would see. */
+        const char *why = NULL;
+        int bad = srv_logic_health(&s->logic, &why) != 0;
         json_t *o = json_object();
-        set_str(o, "status", "ok");
+        set_str(o, "status", bad ? "failing" : "ok");
+        if (bad)
+            set_str(o, "reason", why);
         set_str(o, "version", SRV_VERSION);
         set_int(o, "uptime", srv_time() - s->started);
-        http_reply(s, c, 200, "application/json", dump(o));
+        http_reply(s, c, bad ? 503 : 200, "application/json", dump(o));
     } else if (strcmp(uri, "/metrics") == 0) {
         mls_buf b;
         mls_buf_init(&b);
         char *body = NULL;
-        if (!srv_metrics_render(&b, srv_logic_store_bytes(&s->logic),
-                                (double)(srv_time() - s->started)) &&
+        const char *why = NULL;
+        srv_gauges g;
+        memset(&g, 0, sizeof g);
+        g.db_bytes = srv_logic_store_bytes(&s->logic, &g.wal_bytes);
+        srv_queue_bytes(s, &g.queue_bytes, &g.queue_max);
+        g.store_ok = srv_logic_health(&s->logic, &why) == 0;
+        g.uptime = (double)(srv_time() - s->started);
+        if (!srv_metrics_render(&b, &g) &&
             (body = malloc(b.n + 1)) != NULL) {
             memcpy(body, b.p, b.n);
             body[b.n] = 0;
@@ -870,12 +931,13 @@ void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
 
 void srv_handle_purge(srv *s)
 {
-    srv_purge_counts pc = {0, 0};
+    srv_purge_counts pc = {0, 0, 0};
     if (srv_batch_ensure(s) || srv_logic_purge(&s->logic, &pc))
         return;
-    if (pc.log_entries || pc.key_packages)
-        srv_log(SRV_LOG_INFO, "purged %lld log entries, %lld KeyPackages",
-                (long long)pc.log_entries, (long long)pc.key_packages);
+    if (pc.log_entries || pc.key_packages || pc.inbox_entries)
+        srv_log(SRV_LOG_INFO, "purged %lld log entries, %lld KeyPackages, %lld inbox entries",
+                (long long)pc.log_entries, (long long)pc.key_packages,
+                (long long)pc.inbox_entries);
 }
 
 void srv_handlers_init(srv *s, srv_store *store)
@@ -886,6 +948,13 @@ void srv_handlers_init(srv *s, srv_store *store)
     L->limits.claim_rate = s->cfg.claim_rate;
     L->limits.retention = s->cfg.retention;
     L->limits.kp_ttl = s->cfg.kp_ttl;
+    L->limits.claim_target_rate = s->cfg.claim_target_rate;
+    L->limits.last_resort_rate = s->cfg.last_resort_rate;
+    L->limits.invite_rate = s->cfg.invite_rate;
+    L->limits.inbox_max = s->cfg.inbox_max;
+    L->limits.inbox_max_bytes = s->cfg.inbox_max_bytes;
+    L->limits.inbox_ttl = s->cfg.inbox_ttl;
+    L->limits.page_bytes = (size_t)s->cfg.page_bytes;
     L->clock = srv_clock_system();
     L->sink.on_log = push_log;
     L->sink.on_inbox = push_inbox;

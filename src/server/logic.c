@@ -283,6 +283,27 @@ int srv_logic_kp_status(srv_logic *L, const srv_user *caller, int64_t *count, in
     return 0;
 }
 
+/* One token of target's bucket in map (rate per second, burst), or a
+ * rate_limited refusal; rate 0 is no limit. */
+static int claim_take(srv_logic *L, srv_bucket_map *map, int64_t target, double rate,
+                      double burst, const char *what, srv_err *e)
+{
+    char key[32];
+    if (rate <= 0)
+        return 0;
+    snprintf(key, sizeof key, "%lld", (long long)target);
+    srv_bucket *b = srv_bucket_map_get(map, key);
+    if (!b)
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
+    int wait = srv_bucket_take(b, rate, burst < 1 ? 1 : burst, L->clock.mono_us(L->clock.ctx));
+    if (!wait)
+        return 0;
+    srv_refuse(e, CHAT_ERR_RATE_LIMITED, "too many %s; retry in %d s", what, wait);
+    e->extra_key = "retry_after";
+    e->extra = wait;
+    return -1;
+}
+
 int srv_logic_kp_claim(srv_logic *L, const srv_user *caller, srv_bucket *claims,
                        const char *username, srv_user *target, mls_buf *kp, int *last_resort,
                        srv_err *e)
@@ -305,13 +326,40 @@ int srv_logic_kp_claim(srv_logic *L, const srv_user *caller, srv_bucket *claims,
         return srv_refuse(e, CHAT_ERR_UNKNOWN_USER, "no user named '%s'", username);
     if (err)
         return logic_refuse_store(e);
+    /* Registration is cheap, so a per-requester limit alone lets fresh
+     * accounts drain a target: its KeyPackages are also handed out at a
+     * bounded rate per target, and the last-resort one (reused, so each
+     * handout weakens it: RFC 9420 §16.8) at a lower one. */
+    if (claim_take(L, &L->target_claims, target->id, L->limits.claim_target_rate / 60.0,
+                   L->limits.claim_target_rate, "claims of this user's KeyPackages", e))
+        return -1;
     err = st->ops->kp_claim(st, target->id, logic_now(L), kp, last_resort);
     if (err == SRV_NOT_FOUND)
         return srv_refuse(e, CHAT_ERR_NO_KEY_PACKAGE, "'%s' has no KeyPackage left", username);
     if (err)
         return logic_refuse_store(e);
+    if (*last_resort && claim_take(L, &L->last_resort, target->id,
+                                   L->limits.last_resort_rate / 3600.0, L->limits.last_resort_rate,
+                                   "handouts of this user's last-resort KeyPackage", e))
+        return -1; /* the change is rolled back: nothing was handed out */
     srv_metrics_claimed();
     return 0;
+}
+
+void srv_logic_clear(srv_logic *L)
+{
+    if (!L)
+        return;
+    srv_bucket_map_clear(&L->target_claims);
+    srv_bucket_map_clear(&L->last_resort);
+}
+
+void srv_logic_sweep(srv_logic *L)
+{
+    int64_t now = L->clock.mono_us(L->clock.ctx);
+    /* A bucket idle for an hour refilled a minute's and an hour's worth. */
+    srv_bucket_map_sweep(&L->target_claims, now, 3600LL * 1000000);
+    srv_bucket_map_sweep(&L->last_resort, now, 3600LL * 1000000);
 }
 
 /* ------------------------------------------------------------ operations */
@@ -323,13 +371,24 @@ int srv_logic_purge(srv_logic *L, srv_purge_counts *counts)
     if (st->ops->change_begin(st))
         return -1;
     int err = st->ops->purge(st, L->limits.retention ? now - L->limits.retention : 0,
-                             L->limits.kp_ttl ? now - L->limits.kp_ttl : 0, now, counts);
+                             L->limits.kp_ttl ? now - L->limits.kp_ttl : 0,
+                             L->limits.inbox_ttl ? now - L->limits.inbox_ttl : 0, now, counts);
     if (st->ops->change_end(st, err == 0) || err)
         return -1;
     return 0;
 }
 
-int64_t srv_logic_store_bytes(srv_logic *L)
+int64_t srv_logic_store_bytes(srv_logic *L, int64_t *wal)
 {
-    return L->store->ops->size_bytes(L->store);
+    return L->store->ops->size_bytes(L->store, wal);
+}
+
+int srv_logic_health(srv_logic *L, const char **why)
+{
+    return L->store->ops->health(L->store, why) ? -1 : 0;
+}
+
+int srv_logic_checkpoint(srv_logic *L)
+{
+    return L->store->ops->checkpoint(L->store) ? -1 : 0;
 }

@@ -59,10 +59,19 @@ typedef struct srv_clock {
     void *ctx;
 } srv_clock;
 
+/* The limits logic enforces (docs/PROTOCOL.md §11); for every rate and
+ * bound, 0 means none. */
 typedef struct srv_limits {
     double claim_rate;  /* KeyPackage claims per minute per requester */
     int64_t retention;  /* seconds a log entry is kept; 0 keeps all */
     int64_t kp_ttl;     /* seconds a KeyPackage is kept; 0 keeps all */
+    double claim_target_rate; /* claims per minute of one target's KeyPackages */
+    double last_resort_rate;  /* last-resort handouts per hour per target */
+    double invite_rate;       /* Welcome recipients per minute per inviter */
+    int64_t inbox_max;        /* inbox entries per recipient */
+    int64_t inbox_max_bytes;  /* Welcome and GroupInfo bytes per recipient */
+    int64_t inbox_ttl;        /* seconds an inbox entry is kept; 0 keeps all */
+    size_t page_bytes;        /* byte budget of one log.fetch / inbox.fetch page */
 } srv_limits;
 
 typedef struct srv_logic {
@@ -73,7 +82,12 @@ typedef struct srv_logic {
     srv_limits limits;
     srv_clock clock;
     srv_event_sink sink;
+    /* Per-target KeyPackage buckets (key: the target's user id). */
+    srv_bucket_map target_claims, last_resort;
 } srv_logic;
+
+/* Frees what the logic allocated for its limits (not the store). */
+void srv_logic_clear(srv_logic *L);
 
 /* The system clock: time(2) and the monotonic clock. */
 srv_clock srv_clock_system(void);
@@ -193,16 +207,26 @@ int srv_logic_send(srv_logic *L, const srv_user *caller, const char *group, mls_
                    srv_err *e);
 
 /* log.fetch: calls cb for the caller's visible entries with seq > after,
- * at most limit; *last_seq is the last seq the caller may see and *more
- * whether visible entries beyond the page exist. */
+ * at most limit and, after the first, only while the page stays within
+ * limits.page_bytes (an entry counts as its base64 size plus 512);
+ * *last_seq is the last seq the caller may see and *more whether visible
+ * entries beyond the page exist (the next page starts after the last seq
+ * delivered). */
 int srv_logic_fetch(srv_logic *L, const srv_user *caller, const char *group, uint64_t after,
                     int limit, srv_log_cb cb, void *ctx, srv_group *g, uint64_t *last_seq,
                     int *more, srv_err *e);
 
 /* ------------------------------------------------------------ inbox */
 
-int srv_logic_inbox_list(srv_logic *L, const srv_user *caller, srv_inbox_cb cb, void *ctx,
-                         srv_err *e);
+/* inbox.fetch: the caller's entries with id > after, at most limit and
+ * within limits.page_bytes as for srv_logic_fetch; *more when entries
+ * beyond the page exist. */
+int srv_logic_inbox_list(srv_logic *L, const srv_user *caller, int64_t after, int limit,
+                         srv_inbox_cb cb, void *ctx, int *more, srv_err *e);
+/* The invitation limit: a commit welcoming n users takes n from the
+ * inviter's bucket (limits.invite_rate per minute, burst of a minute's
+ * worth), or is refused rate_limited with retry_after. */
+int srv_logic_invite_admit(srv_logic *L, srv_bucket *invites, size_t n, srv_err *e);
 /* Acks the caller's entries; ids of others or gone are not an error. */
 int srv_logic_inbox_ack(srv_logic *L, const srv_user *caller, const int64_t *ids, size_t n,
                         int64_t *acked, srv_err *e);
@@ -211,7 +235,14 @@ int srv_logic_inbox_ack(srv_logic *L, const srv_user *caller, const int64_t *ids
 
 /* Deletes what the retention limits expire (in its own change). */
 int srv_logic_purge(srv_logic *L, srv_purge_counts *counts);
-/* Bytes the store uses on disk, or -1. */
-int64_t srv_logic_store_bytes(srv_logic *L);
+/* Bytes the store uses on disk, or -1; *wal (may be NULL) the WAL's part. */
+int64_t srv_logic_store_bytes(srv_logic *L, int64_t *wal);
+/* 0 while the store takes writes; -1 with *why when it was moved or
+ * deleted under the server or its last commit failed. */
+int srv_logic_health(srv_logic *L, const char **why);
+/* Checkpoints and truncates the WAL (call outside a batch). */
+int srv_logic_checkpoint(srv_logic *L);
+/* Forgets idle per-target buckets. */
+void srv_logic_sweep(srv_logic *L);
 
 #endif

@@ -157,17 +157,25 @@ int srv_logic_group_info(srv_logic *L, const srv_user *caller, const char *name,
         v->exists = 0;
         return 0;
     }
+    v->exists = 1;
+    int err = st->ops->member_get(st, v->group.ref, caller->id, &me);
+    if (err && err != SRV_NOT_FOUND)
+        return logic_refuse_store(e);
+    v->member = err == SRV_OK && !me.left;
+    /* docs/PROTOCOL.md §7.2: a non-member learns only that the name is
+     * taken; its administrator, epoch, sequence numbers, roster and
+     * GroupInfo (the ratchet tree's public keys) are for members. */
+    if (!v->member) {
+        srv_group name_only;
+        memset(&name_only, 0, sizeof name_only);
+        snprintf(name_only.name, sizeof name_only.name, "%s", v->group.name);
+        v->group = name_only;
+        return 0;
+    }
     if (st->ops->user_by_id(st, v->group.admin_id, &admin) ||
         st->ops->log_first_seq(st, v->group.ref, &v->first_seq))
         return logic_refuse_store(e);
-    v->exists = 1;
     snprintf(v->admin, sizeof v->admin, "%s", admin.name);
-    int err = st->ops->member_get(st, v->group.ref, caller->id, &me);
-    v->member = err == SRV_OK && !me.left;
-    /* docs/PROTOCOL.md §7.2: the roster and the GroupInfo (which holds
-     * the ratchet tree's public keys) are for current members only. */
-    if (!v->member)
-        return 0;
     v->role = me.role;
     if (st->ops->member_list(st, v->group.ref, collect_member, &roster)) {
         free(roster.items);
@@ -375,21 +383,34 @@ out:
 }
 
 /* RFC 9420 §14: a Welcome reaches its invitee only because its commit
- * was accepted, in the same transaction. */
+ * was accepted, in the same transaction.  It is stored once and each
+ * recipient's entry refers to it (PROTOCOL §7.6). */
 static int deliver_welcomes(srv_logic *L, const srv_user *u, const srv_group *g,
                             const srv_commit_req *r, const srv_commit_outcome *o, uint64_t seq,
                             int64_t now, srv_err *e)
 {
-    for (size_t i = 0; i < o->n_deliveries; i++) {
-        const srv_delivery *d = &o->deliveries[i];
-        int64_t id = 0;
-        mls_bytes w = r->welcomes[d->welcome].welcome;
-        if (L->store->ops->inbox_add(L->store, d->to.id, g->ref, seq, r->epoch + 1, u->id, w,
-                                     r->group_info, now, &id))
-            return logic_refuse_store(e);
-        srv_inbox_entry ie = {id, g, seq, r->epoch + 1, u->id, u->name, now, w, r->group_info};
-        if (L->sink.on_inbox)
-            L->sink.on_inbox(L->sink.ctx, d->to.id, &ie);
+    for (size_t w = 0; w < r->n_welcomes; w++) {
+        mls_bytes welcome = r->welcomes[w].welcome;
+        int64_t wid = 0;
+        int stored = 0;
+        for (size_t i = 0; i < o->n_deliveries; i++) {
+            const srv_delivery *d = &o->deliveries[i];
+            int64_t id = 0;
+            if (d->welcome != w)
+                continue;
+            if (!stored && L->store->ops->welcome_add(L->store, welcome, r->group_info, now, &wid))
+                return logic_refuse_store(e);
+            stored = 1;
+            if (logic_inbox_admit(L, d->to.id, d->to.name, welcome.n + r->group_info.n, e))
+                return -1;
+            if (L->store->ops->inbox_add(L->store, d->to.id, g->ref, seq, r->epoch + 1, u->id, wid,
+                                         now, &id))
+                return logic_refuse_store(e);
+            srv_inbox_entry ie = {id, g, seq, r->epoch + 1, u->id, u->name, now, welcome,
+                                  r->group_info};
+            if (L->sink.on_inbox)
+                L->sink.on_inbox(L->sink.ctx, d->to.id, &ie);
+        }
     }
     return 0;
 }
@@ -563,14 +584,24 @@ out:
 typedef struct fetch_count {
     srv_log_cb cb;
     void *ctx;
-    size_t n;
+    size_t n, bytes, budget;
     uint64_t last;
+    int full; /* the byte budget ended the page */
 } fetch_count;
 
+/* A page never grows past its byte budget: the entry that would cross it
+ * is left for the next page (the first entry always fits: it is at most
+ * --max-message, well under the budget). */
 static int count_entry(void *ctx, const srv_log_entry *le)
 {
     fetch_count *f = ctx;
+    size_t cost = logic_page_cost(le->data.n) + (le->meta ? strlen(le->meta) : 0);
+    if (f->budget && f->n > 0 && f->bytes + cost > f->budget) {
+        f->full = 1;
+        return SRV_STOP;
+    }
     f->n++;
+    f->bytes += cost;
     f->last = le->seq;
     return f->cb(f->ctx, le);
 }
@@ -602,36 +633,10 @@ int srv_logic_fetch(srv_logic *L, const srv_user *caller, const char *group, uin
         return -1;
     }
     uint64_t upto = m.left ? m.left_seq : UINT64_MAX;
-    fetch_count f = {cb, ctx, 0, 0};
+    fetch_count f = {cb, ctx, 0, 0, L->limits.page_bytes, 0, 0};
     if (st->ops->log_fetch(st, g->ref, start, upto, limit, count_entry, &f))
         return logic_refuse_store(e);
     *last_seq = g->last_seq < upto ? g->last_seq : upto;
-    *more = f.n == (size_t)limit && f.last < *last_seq;
-    return 0;
-}
-
-/* ------------------------------------------------------------ inbox */
-
-int srv_logic_inbox_list(srv_logic *L, const srv_user *caller, srv_inbox_cb cb, void *ctx,
-                         srv_err *e)
-{
-    if (logic_need_caller(caller, e))
-        return -1;
-    return L->store->ops->inbox_list(L->store, caller->id, cb, ctx) ? logic_refuse_store(e) : 0;
-}
-
-int srv_logic_inbox_ack(srv_logic *L, const srv_user *caller, const int64_t *ids, size_t n,
-                        int64_t *acked, srv_err *e)
-{
-    int64_t total = 0;
-    if (logic_need_caller(caller, e))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int deleted = 0;
-        if (L->store->ops->inbox_ack(L->store, caller->id, ids[i], &deleted))
-            return logic_refuse_store(e);
-        total += deleted;
-    }
-    *acked = total;
+    *more = (f.full || f.n == (size_t)limit) && f.last < *last_seq;
     return 0;
 }

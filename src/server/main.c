@@ -33,6 +33,18 @@ static const char usage[] =
     "  --retention SECONDS  purge log entries older than this; 0 keeps all (default 2592000)\n"
     "  --keypackage-ttl SECONDS  purge KeyPackages stored longer; 0 keeps (default 2592000)\n"
     "  --purge-interval SECONDS  how often to purge (default 60)\n"
+    "  --login-timeout SECONDS   close a WebSocket not logged in by then (default 120)\n"
+    "  --max-per-address N  open WebSockets per peer address (default 64)\n"
+    "  --register-rate N    registrations per minute per peer address (default 60)\n"
+    "  --invite-rate N      Welcome recipients per minute per inviter (default 300)\n"
+    "  --claim-target-rate N  kp.claim per minute per target user (default 60)\n"
+    "  --last-resort-rate N   last-resort KeyPackage handouts per hour per target (default 10)\n"
+    "  --inbox-max N        inbox entries per recipient (default 500)\n"
+    "  --inbox-max-bytes BYTES  Welcome bytes per recipient's inbox (default 67108864)\n"
+    "  --inbox-ttl SECONDS  purge inbox entries older than this; 0 keeps (default 2592000)\n"
+    "  --page-bytes BYTES   byte budget of a log.fetch / inbox.fetch page (default 4194304)\n"
+    "  --ping-interval SECONDS  PING a WebSocket idle this long (default 30)\n"
+    "  --idle-timeout SECONDS   hang up one silent this long, pings unanswered (default 75)\n"
     "  --help, --version\n";
 
 static void on_signal(int sig)
@@ -129,10 +141,63 @@ static int parse_args(int argc, char **argv, srv_config *cfg)
             if (parse_num(a, v, 1, 1LL << 30, &n))
                 return -1;
             cfg->purge_interval = n;
+        } else if (!strcmp(a, "--login-timeout")) {
+            if (parse_num(a, v, 1, 3600, &n))
+                return -1;
+            cfg->login_timeout = n;
+        } else if (!strcmp(a, "--max-per-address")) {
+            if (parse_num(a, v, 1, 100000, &n))
+                return -1;
+            cfg->max_per_address = (int)n;
+        } else if (!strcmp(a, "--register-rate")) {
+            if (parse_num(a, v, 0, 1000000, &n))
+                return -1;
+            cfg->register_rate = (double)n;
+        } else if (!strcmp(a, "--invite-rate")) {
+            if (parse_num(a, v, 0, 1000000, &n))
+                return -1;
+            cfg->invite_rate = (double)n;
+        } else if (!strcmp(a, "--claim-target-rate")) {
+            if (parse_num(a, v, 0, 1000000, &n))
+                return -1;
+            cfg->claim_target_rate = (double)n;
+        } else if (!strcmp(a, "--last-resort-rate")) {
+            if (parse_num(a, v, 0, 1000000, &n))
+                return -1;
+            cfg->last_resort_rate = (double)n;
+        } else if (!strcmp(a, "--inbox-max")) {
+            if (parse_num(a, v, 0, 1LL << 40, &n))
+                return -1;
+            cfg->inbox_max = n;
+        } else if (!strcmp(a, "--inbox-max-bytes")) {
+            if (parse_num(a, v, 0, 1LL << 50, &n))
+                return -1;
+            cfg->inbox_max_bytes = n;
+        } else if (!strcmp(a, "--inbox-ttl")) {
+            if (parse_num(a, v, 0, 1LL << 40, &n))
+                return -1;
+            cfg->inbox_ttl = n;
+        } else if (!strcmp(a, "--page-bytes")) {
+            /* At least two of the largest entries a request can store. */
+            if (parse_num(a, v, 1 << 20, 8 << 20, &n))
+                return -1;
+            cfg->page_bytes = n;
+        } else if (!strcmp(a, "--ping-interval")) {
+            if (parse_num(a, v, 1, 3600, &n))
+                return -1;
+            cfg->ping_interval = n;
+        } else if (!strcmp(a, "--idle-timeout")) {
+            if (parse_num(a, v, 2, 7200, &n))
+                return -1;
+            cfg->idle_timeout = n;
         } else {
             fprintf(stderr, "server: unknown option %s\n%s", a, usage);
             return -1;
         }
+    }
+    if (cfg->idle_timeout <= cfg->ping_interval) {
+        fprintf(stderr, "server: --idle-timeout must exceed --ping-interval\n");
+        return -1;
     }
     if (!cfg->tls_cert != !cfg->tls_key) {
         fprintf(stderr, "server: --tls-cert and --tls-key go together\n");
@@ -164,6 +229,18 @@ int main(int argc, char **argv)
     cfg->retention = 2592000;
     cfg->kp_ttl = 2592000;
     cfg->purge_interval = 60;
+    cfg->login_timeout = 120;
+    cfg->max_per_address = 64;
+    cfg->register_rate = 60;
+    cfg->invite_rate = 300;
+    cfg->claim_target_rate = 60;
+    cfg->last_resort_rate = 10;
+    cfg->inbox_max = 500;
+    cfg->inbox_max_bytes = 64 << 20;
+    cfg->inbox_ttl = 2592000;
+    cfg->page_bytes = 4 << 20;
+    cfg->ping_interval = 30;
+    cfg->idle_timeout = 75;
     int rc = parse_args(argc, argv, cfg);
     if (rc)
         return rc > 0 ? 0 : 2;
@@ -200,6 +277,8 @@ int main(int argc, char **argv)
      * acknowledged is on disk before the connections close. */
     srv_log(SRV_LOG_INFO, "shutting down");
     srv_transport_stop(&server);
+    srv_logic_clear(&server.logic);
+    srv_bucket_map_clear(&server.registrations);
     store->ops->close(store);
     if (cfg->pidfile)
         unlink(cfg->pidfile);

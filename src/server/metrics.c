@@ -20,7 +20,7 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 static struct {
     int64_t connections, authenticated;
     uint64_t claimed;
-    counter accepted[4], refused[MAX_LABELS], requests[MAX_LABELS];
+    counter accepted[4], refused[MAX_LABELS], requests[MAX_LABELS], closed[8];
     uint64_t hist[N_BUCKETS], hist_count;
     double hist_sum;
 } m;
@@ -43,6 +43,7 @@ static void bump(counter *table, size_t cap, const char *label)
 void srv_metrics_connection(int delta) { m.connections += delta; }
 void srv_metrics_authenticated(int delta) { m.authenticated += delta; }
 void srv_metrics_claimed(void) { m.claimed++; }
+void srv_metrics_closed(const char *reason) { bump(m.closed, 8, reason); }
 void srv_metrics_accepted(const char *kind) { bump(m.accepted, 4, kind); }
 void srv_metrics_refused(const char *reason) { bump(m.refused, MAX_LABELS, reason); }
 
@@ -85,7 +86,7 @@ static int labelled(mls_buf *out, const char *name, const char *key, const count
     return err;
 }
 
-int srv_metrics_render(mls_buf *out, int64_t db_bytes, double uptime)
+int srv_metrics_render(mls_buf *out, const srv_gauges *g)
 {
     int err = 0;
     err |= family(out, "mlschat_connections", "gauge", "Open WebSocket connections.");
@@ -113,9 +114,23 @@ int srv_metrics_render(mls_buf *out, int64_t db_bytes, double uptime)
                (unsigned long long)m.hist_count);
     err |= family(out, "mlschat_key_packages_claimed_total", "counter", "KeyPackages handed out.");
     err |= add(out, "mlschat_key_packages_claimed_total %llu\n", (unsigned long long)m.claimed);
+    err |= family(out, "mlschat_connections_closed_total", "counter",
+                  "Connections the server closed by its own limits, by reason.");
+    err |= labelled(out, "mlschat_connections_closed_total", "reason", m.closed, 8);
+    err |= family(out, "mlschat_send_queue_bytes", "gauge",
+                  "Bytes waiting in all WebSocket send queues.");
+    err |= add(out, "mlschat_send_queue_bytes %lld\n", (long long)g->queue_bytes);
+    err |= family(out, "mlschat_send_queue_max_bytes", "gauge",
+                  "Bytes waiting in the largest send queue (closed past 16 MiB).");
+    err |= add(out, "mlschat_send_queue_max_bytes %lld\n", (long long)g->queue_max);
     err |= family(out, "mlschat_database_bytes", "gauge", "Database plus WAL size in bytes.");
-    err |= add(out, "mlschat_database_bytes %lld\n", (long long)db_bytes);
+    err |= add(out, "mlschat_database_bytes %lld\n", (long long)g->db_bytes);
+    err |= family(out, "mlschat_wal_bytes", "gauge", "WAL size in bytes.");
+    err |= add(out, "mlschat_wal_bytes %lld\n", (long long)g->wal_bytes);
+    err |= family(out, "mlschat_store_healthy", "gauge",
+                  "1 while the database takes writes; 0 when it was moved, deleted or failing.");
+    err |= add(out, "mlschat_store_healthy %d\n", g->store_ok ? 1 : 0);
     err |= family(out, "mlschat_uptime_seconds", "gauge", "Seconds since start.");
-    err |= add(out, "mlschat_uptime_seconds %.0f\n", uptime);
+    err |= add(out, "mlschat_uptime_seconds %.0f\n", g->uptime);
     return err ? MLS_ERR_NOMEM : MLS_OK;
 }

@@ -15,8 +15,19 @@ void srv_metrics_refused(const char *reason);
 /* type: the request type (copied). */
 void srv_metrics_request(const char *type, double seconds);
 void srv_metrics_claimed(void);
+/* A connection closed by the server's own limits; reason: a literal
+ * ("login_timeout", "connection_limit", "send_queue", "stopping"). */
+void srv_metrics_closed(const char *reason);
+
+/* What the transport and the store measure at render time. */
+typedef struct srv_gauges {
+    int64_t db_bytes, wal_bytes;
+    int64_t queue_bytes, queue_max; /* send queues: all, and the largest */
+    int store_ok;                   /* 1 healthy, 0 moved / deleted / failing */
+    double uptime;
+} srv_gauges;
 
 /* Appends the Prometheus text exposition to out. */
-int srv_metrics_render(mls_buf *out, int64_t db_bytes, double uptime);
+int srv_metrics_render(mls_buf *out, const srv_gauges *g);
 
 #endif

@@ -28,6 +28,17 @@ typedef struct srv_config {
     int max_connections;
     double rate, user_rate, claim_rate;
     int64_t retention, kp_ttl, purge_interval;
+    /* Hardening limits (docs/PROTOCOL.md §11); 0 turns a rate off. */
+    int64_t login_timeout;     /* seconds an unauthenticated WebSocket may stay */
+    int max_per_address;       /* open WebSockets per peer address */
+    double register_rate;      /* registrations per minute per peer address */
+    double invite_rate;        /* Welcome recipients per minute per inviter */
+    double claim_target_rate;  /* kp.claim per minute per target */
+    double last_resort_rate;   /* last-resort handouts per hour per target */
+    int64_t inbox_max, inbox_max_bytes, inbox_ttl;
+    int64_t page_bytes;        /* byte budget of a log.fetch / inbox.fetch page */
+    int64_t ping_interval;     /* idle seconds before a WebSocket PING */
+    int64_t idle_timeout;      /* seconds without proof of life before hang-up */
 } srv_config;
 
 /* Per-user state shared by that user's connections: rate limits that a
@@ -36,7 +47,7 @@ typedef struct srv_user_state {
     int64_t user_id;
     int refs;
     int64_t idle_since;
-    srv_bucket requests, claims;
+    srv_bucket requests, claims, invites;
     struct srv_user_state *next;
 } srv_user_state;
 
@@ -46,9 +57,13 @@ typedef struct srv_out {
     char text[]; /* preceded in memory by nothing; sent with LWS_PRE copy */
 } srv_out;
 
+#define SRV_ADDR_MAX 63
+
 typedef struct srv_conn {
     struct lws *wsi;
     int is_http;
+    char addr[SRV_ADDR_MAX + 1]; /* peer address, for per-address limits */
+    int64_t opened;              /* wall seconds, for the login deadline */
     int64_t user_id; /* 0 until authenticated */
     char username[SRV_NAME_MAX + 1];
     uint16_t suite;
@@ -90,6 +105,8 @@ typedef struct srv {
     int in_batch;
     srv_held *held_head, *held_tail;
     int64_t started;
+    srv_bucket_map registrations; /* by peer address */
+    int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
     volatile int stopping;
 } srv;
 
@@ -111,5 +128,10 @@ void srv_send_now(srv *s, srv_conn *c, const char *text);
 
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);
 void srv_user_state_put(srv *s, srv_user_state *u);
+
+/* Open WebSocket connections from addr. */
+int srv_conns_from(const srv *s, const char *addr);
+/* Bytes waiting in all send queues, and the largest one. */
+void srv_queue_bytes(const srv *s, int64_t *total, int64_t *largest);
 
 #endif

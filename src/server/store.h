@@ -22,6 +22,9 @@
 #include "mls/mls.h"
 
 enum { SRV_OK = 0, SRV_NOT_FOUND = 1, SRV_CONFLICT = 2, SRV_STORE_ERR = 3 };
+/* A row callback's way to end an iteration early (a page is full): the
+ * store stops and returns SRV_OK. */
+#define SRV_STOP 4
 
 #define SRV_NAME_MAX 64       /* group names; usernames are shorter */
 #define SRV_GROUP_ID_MAX 255
@@ -91,7 +94,15 @@ typedef struct srv_inbox_entry {
 typedef struct srv_purge_counts {
     int64_t log_entries;
     int64_t key_packages;
+    int64_t inbox_entries;
 } srv_purge_counts;
+
+/* A recipient's inbox as it stands: entries and the bytes they hold
+ * (Welcome plus GroupInfo, counted for each recipient). */
+typedef struct srv_inbox_stats {
+    int64_t entries;
+    int64_t bytes;
+} srv_inbox_stats;
 
 typedef int (*srv_member_cb)(void *ctx, const srv_member *m);
 typedef int (*srv_group_cb)(void *ctx, const srv_group *g, const srv_member *m);
@@ -174,26 +185,42 @@ struct srv_store_ops {
     /* Smallest retained seq (last_seq + 1 when the log is empty). */
     int (*log_first_seq)(srv_store *st, int64_t ref, uint64_t *first);
 
+    /* Stores a Welcome (and the GroupInfo beside it) once; each recipient's
+     * inbox entry refers to it, and it goes with the last such entry. */
+    int (*welcome_add)(srv_store *st, mls_bytes welcome, mls_bytes group_info, int64_t now,
+                       int64_t *welcome_id);
     int (*inbox_add)(srv_store *st, int64_t user_id, int64_t ref, uint64_t seq, uint64_t epoch,
-                     int64_t sender_id, mls_bytes welcome, mls_bytes group_info, int64_t now,
-                     int64_t *id);
-    int (*inbox_list)(srv_store *st, int64_t user_id, srv_inbox_cb cb, void *ctx);
+                     int64_t sender_id, int64_t welcome_id, int64_t now, int64_t *id);
+    int (*inbox_stats)(srv_store *st, int64_t user_id, srv_inbox_stats *out);
+    /* The user's entries with id > after, in order, at most limit. */
+    int (*inbox_list)(srv_store *st, int64_t user_id, int64_t after, int limit, srv_inbox_cb cb,
+                      void *ctx);
     /* *deleted = 1 if the entry existed and belonged to the user. */
     int (*inbox_ack)(srv_store *st, int64_t user_id, int64_t id, int *deleted);
 
     /* Deletes log entries created before log_before (0 = none), KeyPackages
-     * stored before kp_before (0 = none) and KeyPackages expired at now. */
-    int (*purge)(srv_store *st, int64_t log_before, int64_t kp_before, int64_t now,
-                 srv_purge_counts *counts);
-    /* Bytes used on disk, or -1. */
-    int64_t (*size_bytes)(srv_store *st);
+     * stored before kp_before (0 = none), KeyPackages expired at now, and
+     * inbox entries created before inbox_before (0 = none). */
+    int (*purge)(srv_store *st, int64_t log_before, int64_t kp_before, int64_t inbox_before,
+                 int64_t now, srv_purge_counts *counts);
+    /* Bytes used on disk (database plus WAL), or -1; *wal the WAL's part. */
+    int64_t (*size_bytes)(srv_store *st, int64_t *wal);
+    /* SRV_OK while the store can be trusted with writes; SRV_STORE_ERR with
+     * *why when its file was moved or deleted under it, or its last
+     * commit failed.  Checked before every batch. */
+    int (*health)(srv_store *st, const char **why);
+    /* Copies the WAL into the database and truncates it (outside a batch). */
+    int (*checkpoint)(srv_store *st);
 };
 
 struct srv_store {
     const struct srv_store_ops *ops;
 };
 
-/* Opens (creating and migrating) a SQLite database in WAL mode. */
+/* Opens (creating and migrating) a SQLite database in WAL mode; the files
+ * it creates (database, WAL, shared memory) are mode 0600, and the WAL is
+ * truncated to SRV_WAL_LIMIT bytes after each checkpoint. */
+#define SRV_WAL_LIMIT (64 << 20)
 int srv_store_sqlite_open(const char *path, srv_store **out);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -77,7 +78,35 @@ static const char *const migrations[] = {
     "ALTER TABLE log ADD COLUMN msg_id BLOB;"
     "CREATE UNIQUE INDEX log_msg_id ON log(group_ref, sender_id, msg_id)"
     " WHERE msg_id IS NOT NULL;",
-    /* 3: server-validated governance (docs/PROTOCOL.md §7.4): each group's
+    /* 3: a Welcome is stored once and each recipient's inbox entry refers
+     * to it (a commit welcoming 300 users stored 300 copies before);
+     * bytes is what the entry costs its recipient (inbox byte limit). */
+    "CREATE TABLE welcomes ("
+    " id INTEGER PRIMARY KEY,"
+    " data BLOB NOT NULL,"
+    " group_info BLOB,"
+    " bytes INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "INSERT INTO welcomes(id, data, group_info, bytes, created)"
+    " SELECT id, welcome, group_info, length(welcome) + coalesce(length(group_info), 0), created"
+    " FROM inbox;"
+    "CREATE TABLE inbox_v3 ("
+    " id INTEGER PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " group_ref INTEGER NOT NULL REFERENCES groups(id),"
+    " seq INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL,"
+    " sender_id INTEGER NOT NULL,"
+    " welcome_id INTEGER NOT NULL REFERENCES welcomes(id),"
+    " created INTEGER NOT NULL);"
+    "INSERT INTO inbox_v3(id, user_id, group_ref, seq, epoch, sender_id, welcome_id, created)"
+    " SELECT id, user_id, group_ref, seq, epoch, sender_id, id, created FROM inbox;"
+    "DROP TABLE inbox;"
+    "ALTER TABLE inbox_v3 RENAME TO inbox;"
+    "CREATE INDEX inbox_user ON inbox(user_id, id);"
+    "CREATE INDEX inbox_welcome ON inbox(welcome_id);"
+    "CREATE INDEX inbox_created ON inbox(created);",
+    /* 4: server-validated governance (docs/PROTOCOL.md §7.4): each group's
      * libmls public view, written with the log entry it follows, and the
      * names users gave up by user.rename, so that a member's credential
      * rename commit is recognised as theirs. */
@@ -100,8 +129,9 @@ enum stmt_id {
     Q_GROUP_GET_INFO, Q_GROUP_SET_VIEW, Q_GROUP_GET_VIEW, Q_GROUPS_OF_USER,
     Q_MEMBER_GET, Q_MEMBER_LIST, Q_MEMBER_ADD, Q_MEMBER_REMOVE,
     Q_LOG_BUMP, Q_LOG_INSERT, Q_LOG_FETCH, Q_LOG_FIRST, Q_LOG_BY_MSG_ID, Q_LOG_SAME_COMMIT,
-    Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_DELETE,
-    Q_PURGE_LOG, Q_PURGE_KP_AGE, Q_PURGE_KP_EXPIRED,
+    Q_WELCOME_INSERT, Q_WELCOME_GC, Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_STATS, Q_INBOX_DELETE,
+    Q_PURGE_LOG, Q_PURGE_KP_AGE, Q_PURGE_KP_EXPIRED, Q_PURGE_INBOX, Q_PURGE_WELCOMES,
+    Q_CHECKPOINT,
     Q_COUNT
 };
 
@@ -141,7 +171,10 @@ static const char *const stmt_sql[Q_COUNT] = {
                        " VALUES (?,?,?,0,?,?)",
     [Q_GROUP_BY_NAME] = "SELECT " GROUP_COLS " FROM groups WHERE name = ?",
     [Q_GROUP_BY_GID] = "SELECT " GROUP_COLS " FROM groups WHERE group_id = ?",
-    [Q_GROUP_ADVANCE] = "UPDATE groups SET epoch = epoch + 1 WHERE id = ? AND epoch = ?",
+    /* The epoch stays an integer: at 2^63 - 1 it has no successor (the
+     * logic refuses first; this keeps SQLite from making it a float). */
+    [Q_GROUP_ADVANCE] = "UPDATE groups SET epoch = epoch + 1 WHERE id = ? AND epoch = ?"
+                        " AND epoch < 9223372036854775807",
     [Q_GROUP_SET_INFO] = "UPDATE groups SET group_info = ? WHERE id = ?",
     [Q_GROUP_GET_INFO] = "SELECT group_info FROM groups WHERE id = ?",
     [Q_GROUP_SET_VIEW] = "UPDATE groups SET public_view = ? WHERE id = ?",
@@ -172,22 +205,34 @@ static const char *const stmt_sql[Q_COUNT] = {
                     " WHERE l.group_ref = ? AND l.seq > ? AND l.seq <= ? ORDER BY l.seq LIMIT ?",
     [Q_LOG_FIRST] = "SELECT coalesce((SELECT min(seq) FROM log WHERE group_ref = ?1),"
                     " (SELECT last_seq + 1 FROM groups WHERE id = ?1))",
-    [Q_INBOX_INSERT] = "INSERT INTO inbox(user_id, group_ref, seq, epoch, sender_id, welcome,"
-                       " group_info, created) VALUES (?,?,?,?,?,?,?,?)",
-    [Q_INBOX_LIST] = "SELECT i.id, i.seq, i.epoch, i.sender_id, u.username, i.created, i.welcome,"
-                     " i.group_info, g.id, g.name, g.group_id, g.epoch, g.last_seq, g.admin_id"
+    [Q_WELCOME_INSERT] = "INSERT INTO welcomes(data, group_info, bytes, created) VALUES (?,?,?,?)",
+    [Q_WELCOME_GC] = "DELETE FROM welcomes WHERE id = ?1"
+                     " AND NOT EXISTS (SELECT 1 FROM inbox WHERE welcome_id = ?1)",
+    [Q_INBOX_INSERT] = "INSERT INTO inbox(user_id, group_ref, seq, epoch, sender_id, welcome_id,"
+                       " created) VALUES (?,?,?,?,?,?,?)",
+    [Q_INBOX_LIST] = "SELECT i.id, i.seq, i.epoch, i.sender_id, u.username, i.created, w.data,"
+                     " w.group_info, g.id, g.name, g.group_id, g.epoch, g.last_seq, g.admin_id"
                      " FROM inbox i JOIN groups g ON g.id = i.group_ref"
-                     " LEFT JOIN users u ON u.id = i.sender_id WHERE i.user_id = ? ORDER BY i.id",
-    [Q_INBOX_DELETE] = "DELETE FROM inbox WHERE id = ? AND user_id = ?",
+                     " JOIN welcomes w ON w.id = i.welcome_id"
+                     " LEFT JOIN users u ON u.id = i.sender_id WHERE i.user_id = ? AND i.id > ?"
+                     " ORDER BY i.id LIMIT ?",
+    [Q_INBOX_STATS] = "SELECT count(*), coalesce(sum(w.bytes), 0) FROM inbox i"
+                      " JOIN welcomes w ON w.id = i.welcome_id WHERE i.user_id = ?",
+    [Q_INBOX_DELETE] = "DELETE FROM inbox WHERE id = ? AND user_id = ? RETURNING welcome_id",
     [Q_PURGE_LOG] = "DELETE FROM log WHERE created < ?",
     [Q_PURGE_KP_AGE] = "DELETE FROM key_packages WHERE created < ?",
     [Q_PURGE_KP_EXPIRED] = "DELETE FROM key_packages WHERE not_after < ?",
+    [Q_PURGE_INBOX] = "DELETE FROM inbox WHERE created < ?",
+    [Q_PURGE_WELCOMES] = "DELETE FROM welcomes"
+                         " WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE welcome_id = welcomes.id)",
+    [Q_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
 };
 
 typedef struct sqlite_store {
     srv_store base;
     sqlite3 *db;
     char *path;
+    int commit_failed; /* the last COMMIT failed (disk full, I/O error) */
     sqlite3_stmt *stmt[Q_COUNT];
 } sqlite_store;
 
@@ -230,8 +275,59 @@ static int run(srv_store *st, enum stmt_id id)
     return exec_done(s, q(s, id), stmt_sql[id]);
 }
 
-static int b_batch_begin(srv_store *st) { return run(st, Q_BEGIN); }
-static int b_batch_commit(srv_store *st) { return run(st, Q_COMMIT); }
+/* 1 if the database file at the path is no longer the one open (renamed
+ * or deleted under the server): writes would go to a file nobody will
+ * open again, so they are refused. */
+static int db_moved(sqlite_store *s)
+{
+    int moved = 0;
+    /* An in-memory database has no file and cannot move. */
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+        return 0;
+    return moved != 0;
+}
+
+static int b_batch_begin(srv_store *st)
+{
+    sqlite_store *s = S(st);
+    if (db_moved(s)) {
+        srv_log(SRV_LOG_ERROR, "database %s was moved or deleted: refusing writes", s->path);
+        return SRV_STORE_ERR;
+    }
+    return run(st, Q_BEGIN);
+}
+
+static int b_batch_commit(srv_store *st)
+{
+    int err = run(st, Q_COMMIT);
+    S(st)->commit_failed = err != SRV_OK;
+    return err;
+}
+
+static int b_health(srv_store *st, const char **why)
+{
+    sqlite_store *s = S(st);
+    if (db_moved(s)) {
+        *why = "database file moved or deleted";
+        return SRV_STORE_ERR;
+    }
+    if (s->commit_failed) {
+        *why = "the last database commit failed";
+        return SRV_STORE_ERR;
+    }
+    return SRV_OK;
+}
+
+static int b_checkpoint(srv_store *st)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_CHECKPOINT);
+    int rc;
+    while ((rc = sqlite3_step(q1)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(q1);
+    return rc == SQLITE_DONE ? SRV_OK : fail(s, "wal checkpoint");
+}
 static int b_batch_rollback(srv_store *st) { return run(st, Q_ROLLBACK); }
 static int b_change_begin(srv_store *st) { return run(st, Q_SAVEPOINT); }
 
@@ -796,7 +892,9 @@ static int b_log_fetch(srv_store *st, int64_t ref, uint64_t after, uint64_t upto
         if ((err = cb(ctx, &e)) != 0)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
+    if (err == SRV_STOP)
+        err = SRV_OK;
+    else if (!err && rc != SQLITE_DONE)
         err = fail(s, "log fetch");
     sqlite3_reset(q1);
     return err;
@@ -818,9 +916,26 @@ static int b_log_first_seq(srv_store *st, int64_t ref, uint64_t *first)
 
 /* ------------------------------------------------------------ inbox */
 
+static int b_welcome_add(srv_store *st, mls_bytes welcome, mls_bytes gi, int64_t now,
+                         int64_t *welcome_id)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_WELCOME_INSERT);
+    bind_bytes(q1, 1, welcome);
+    if (gi.n)
+        bind_bytes(q1, 2, gi);
+    else
+        sqlite3_bind_null(q1, 2);
+    sqlite3_bind_int64(q1, 3, (int64_t)(welcome.n + gi.n));
+    sqlite3_bind_int64(q1, 4, now);
+    int err = exec_done(s, q1, "welcome insert");
+    if (!err)
+        *welcome_id = sqlite3_last_insert_rowid(s->db);
+    return err;
+}
+
 static int b_inbox_add(srv_store *st, int64_t user_id, int64_t ref, uint64_t seq, uint64_t epoch,
-                       int64_t sender_id, mls_bytes welcome, mls_bytes gi, int64_t now,
-                       int64_t *id)
+                       int64_t sender_id, int64_t welcome_id, int64_t now, int64_t *id)
 {
     sqlite_store *s = S(st);
     sqlite3_stmt *q1 = q(s, Q_INBOX_INSERT);
@@ -829,23 +944,38 @@ static int b_inbox_add(srv_store *st, int64_t user_id, int64_t ref, uint64_t seq
     sqlite3_bind_int64(q1, 3, (int64_t)seq);
     sqlite3_bind_int64(q1, 4, (int64_t)epoch);
     sqlite3_bind_int64(q1, 5, sender_id);
-    bind_bytes(q1, 6, welcome);
-    if (gi.n)
-        bind_bytes(q1, 7, gi);
-    else
-        sqlite3_bind_null(q1, 7);
-    sqlite3_bind_int64(q1, 8, now);
+    sqlite3_bind_int64(q1, 6, welcome_id);
+    sqlite3_bind_int64(q1, 7, now);
     int err = exec_done(s, q1, "inbox insert");
     if (!err)
         *id = sqlite3_last_insert_rowid(s->db);
     return err;
 }
 
-static int b_inbox_list(srv_store *st, int64_t user_id, srv_inbox_cb cb, void *ctx)
+static int b_inbox_stats(srv_store *st, int64_t user_id, srv_inbox_stats *out)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_INBOX_STATS);
+    sqlite3_bind_int64(q1, 1, user_id);
+    int err = SRV_OK;
+    if (sqlite3_step(q1) == SQLITE_ROW) {
+        out->entries = sqlite3_column_int64(q1, 0);
+        out->bytes = sqlite3_column_int64(q1, 1);
+    } else {
+        err = fail(s, "inbox stats");
+    }
+    sqlite3_reset(q1);
+    return err;
+}
+
+static int b_inbox_list(srv_store *st, int64_t user_id, int64_t after, int limit,
+                        srv_inbox_cb cb, void *ctx)
 {
     sqlite_store *s = S(st);
     sqlite3_stmt *q1 = q(s, Q_INBOX_LIST);
     sqlite3_bind_int64(q1, 1, user_id);
+    sqlite3_bind_int64(q1, 2, after);
+    sqlite3_bind_int(q1, 3, limit);
     int rc, err = SRV_OK;
     while ((rc = sqlite3_step(q1)) == SQLITE_ROW) {
         srv_group g;
@@ -868,7 +998,9 @@ static int b_inbox_list(srv_store *st, int64_t user_id, srv_inbox_cb cb, void *c
         if ((err = cb(ctx, &e)) != 0)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
+    if (err == SRV_STOP)
+        err = SRV_OK;
+    else if (!err && rc != SQLITE_DONE)
         err = fail(s, "inbox list");
     sqlite3_reset(q1);
     return err;
@@ -880,10 +1012,23 @@ static int b_inbox_ack(srv_store *st, int64_t user_id, int64_t id, int *deleted)
     sqlite3_stmt *q1 = q(s, Q_INBOX_DELETE);
     sqlite3_bind_int64(q1, 1, id);
     sqlite3_bind_int64(q1, 2, user_id);
-    int err = exec_done(s, q1, "inbox delete");
-    if (!err)
-        *deleted = sqlite3_changes(s->db) == 1;
-    return err;
+    int rc = sqlite3_step(q1);
+    int64_t welcome_id = rc == SQLITE_ROW ? sqlite3_column_int64(q1, 0) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(q1);
+    sqlite3_reset(q1);
+    if (rc != SQLITE_DONE)
+        return fail(s, "inbox delete");
+    /* The last recipient to ack takes the shared Welcome with it. */
+    if (welcome_id) {
+        sqlite3_stmt *q2 = q(s, Q_WELCOME_GC);
+        sqlite3_bind_int64(q2, 1, welcome_id);
+        int err = exec_done(s, q2, "welcome gc");
+        if (err)
+            return err;
+    }
+    *deleted = welcome_id != 0;
+    return SRV_OK;
 }
 
 /* ------------------------------------------------------------ maintenance */
@@ -898,11 +1043,11 @@ static int purge_one(sqlite_store *s, enum stmt_id id, int64_t before, int64_t *
     return err;
 }
 
-static int b_purge(srv_store *st, int64_t log_before, int64_t kp_before, int64_t now,
-                   srv_purge_counts *counts)
+static int b_purge(srv_store *st, int64_t log_before, int64_t kp_before, int64_t inbox_before,
+                   int64_t now, srv_purge_counts *counts)
 {
     sqlite_store *s = S(st);
-    srv_purge_counts c = {0, 0};
+    srv_purge_counts c = {0, 0, 0};
     int err = SRV_OK;
     if (log_before > 0)
         err = purge_one(s, Q_PURGE_LOG, log_before, &c.log_entries);
@@ -910,6 +1055,10 @@ static int b_purge(srv_store *st, int64_t log_before, int64_t kp_before, int64_t
         err = purge_one(s, Q_PURGE_KP_AGE, kp_before, &c.key_packages);
     if (!err)
         err = purge_one(s, Q_PURGE_KP_EXPIRED, now, &c.key_packages);
+    if (!err && inbox_before > 0)
+        err = purge_one(s, Q_PURGE_INBOX, inbox_before, &c.inbox_entries);
+    if (!err && c.inbox_entries)
+        err = exec_done(s, q(s, Q_PURGE_WELCOMES), "purge welcomes");
     if (!err)
         *counts = c;
     return err;
@@ -921,7 +1070,7 @@ static int64_t file_size(const char *path)
     return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
-static int64_t b_size_bytes(srv_store *st)
+static int64_t b_size_bytes(srv_store *st, int64_t *wal_bytes)
 {
     sqlite_store *s = S(st);
     size_t n = strlen(s->path);
@@ -930,9 +1079,11 @@ static int64_t b_size_bytes(srv_store *st)
         return -1;
     memcpy(wal, s->path, n);
     memcpy(wal + n, "-wal", 5);
-    int64_t total = file_size(s->path) + file_size(wal);
+    int64_t w = file_size(wal);
     free(wal);
-    return total;
+    if (wal_bytes)
+        *wal_bytes = w;
+    return file_size(s->path) + w;
 }
 
 static void b_close(srv_store *st)
@@ -985,11 +1136,15 @@ static const struct srv_store_ops sqlite_ops = {
     .log_first_seq = b_log_first_seq,
     .log_find_msg_id = b_log_find_msg_id,
     .log_find_commit = b_log_find_commit,
+    .welcome_add = b_welcome_add,
     .inbox_add = b_inbox_add,
+    .inbox_stats = b_inbox_stats,
     .inbox_list = b_inbox_list,
     .inbox_ack = b_inbox_ack,
     .purge = b_purge,
     .size_bytes = b_size_bytes,
+    .health = b_health,
+    .checkpoint = b_checkpoint,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -1015,6 +1170,8 @@ static int migrate(sqlite3 *db)
         goto out;
     }
     version = sqlite3_column_int(st, 0);
+    /* A statement left running would lock the tables a migration drops. */
+    sqlite3_reset(st);
     if (version > (int)N_MIGRATIONS) {
         srv_log(SRV_LOG_ERROR, "database schema version %d is newer than this server (%d)",
                 version, (int)N_MIGRATIONS);
@@ -1051,8 +1208,12 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
     s->path = strdup(path);
     if (!s->path)
         goto out;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* The database holds who talks to whom: created mode 0600.  SQLite
+     * gives the WAL and shared-memory files the database's mode. */
+    mode_t old_mask = umask(077);
+    int orc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    umask(old_mask);
+    if (orc != SQLITE_OK) {
         srv_log(SRV_LOG_ERROR, "cannot open database %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto out;
@@ -1062,10 +1223,17 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
      * acknowledged transaction survives power loss, not only kill -9.
      * Throughput comes from batching a whole event-loop turn into one
      * COMMIT instead of weakening this. */
-    if (exec_sql(s->db, "PRAGMA journal_mode=WAL") || exec_sql(s->db, "PRAGMA synchronous=FULL") ||
-        exec_sql(s->db, "PRAGMA foreign_keys=ON"))
-        goto out;
-    if (migrate(s->db))
+    /* journal_size_limit: a WAL grown by a burst is truncated back after
+     * each checkpoint instead of keeping its high-water size. */
+    char limit[64];
+    snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d", SRV_WAL_LIMIT);
+    old_mask = umask(077);
+    int perr = exec_sql(s->db, "PRAGMA journal_mode=WAL") ||
+               exec_sql(s->db, "PRAGMA synchronous=FULL") ||
+               exec_sql(s->db, "PRAGMA foreign_keys=ON") || exec_sql(s->db, limit) ||
+               migrate(s->db);
+    umask(old_mask);
+    if (perr)
         goto out;
     for (int i = 0; i < Q_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],

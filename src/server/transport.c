@@ -15,7 +15,16 @@
 #include "metrics.h"
 
 static srv *the_srv;
-static lws_sorted_usec_list_t purge_timer;
+static lws_sorted_usec_list_t purge_timer, tick_timer;
+
+/* How long SIGTERM waits for queues to drain and close frames to go. */
+#define DRAIN_SECONDS 5
+
+/* The idle policy of every WebSocket (lws "validity"): a PING after
+ * ping_interval seconds without proof that the peer reads, a hang-up after
+ * idle_timeout; requests received count as proof too.  Set from the
+ * configuration before the context is created. */
+static lws_retry_bo_t idle_policy;
 
 static void link_conn(srv *s, srv_conn *c)
 {
@@ -82,6 +91,7 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
 {
     if (c->close_after_flush)
         return 0;
+    lws_validity_confirmed(wsi);
     if (lws_frame_is_binary(wsi)) {
         srv_handle_refusal(s, c, CHAT_ERR_BAD_REQUEST,
                            "binary frames are not used; send JSON text");
@@ -166,19 +176,30 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return path_is_ws(wsi) ? 0 : -1;
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
         memset(c, 0, sizeof *c);
         c->wsi = wsi;
+        c->opened = srv_time();
+        lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
+        /* Counted before linking: the connections already open. */
+        int from_addr = srv_conns_from(s, c->addr);
         link_conn(s, c);
         srv_metrics_connection(1);
-        if (s->n_conns > s->cfg.max_connections) {
-            srv_handle_refusal(s, c, CHAT_ERR_TOO_MANY_CONNECTIONS,
-                               "the server is full; try later");
+        if (s->stopping || s->n_conns > s->cfg.max_connections ||
+            from_addr >= s->cfg.max_per_address) {
+            srv_handle_refusal(s, c,
+                               s->stopping ? CHAT_ERR_UNAVAILABLE : CHAT_ERR_TOO_MANY_CONNECTIONS,
+                               s->stopping ? "the server is stopping"
+                               : from_addr >= s->cfg.max_per_address
+                                   ? "too many connections from your address"
+                                   : "the server is full; try later");
+            srv_metrics_closed(s->stopping ? "stopping" : "connection_limit");
             c->close_after_flush = 1;
             return 0;
         }
         srv_handle_open(s, c);
         return 0;
+    }
     case LWS_CALLBACK_CLOSED:
         unlink_conn(s, c);
         srv_metrics_connection(-1);
@@ -226,7 +247,48 @@ static void purge_tick(lws_sorted_usec_list_t *sul)
     srv *s = the_srv;
     srv_handle_purge(s);
     srv_user_state_put(s, NULL);
+    srv_bucket_map_sweep(&s->registrations, srv_now_us(), 3600LL * 1000000);
+    srv_logic_sweep(&s->logic);
+    s->checkpoint_due = 1;
     lws_sul_schedule(s->lws, 0, sul, purge_tick, s->cfg.purge_interval * LWS_US_PER_SEC);
+}
+
+/* Once a second: the login deadline.  A WebSocket that has not logged in
+ * within the challenge's lifetime holds a slot for nothing; it is told
+ * why and closed (PROTOCOL §11). */
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    srv *s = the_srv;
+    int64_t now = srv_time();
+    for (srv_conn *c = s->conns; c; c = c->next) {
+        if (c->user_id || c->close_after_flush || now - c->opened < s->cfg.login_timeout)
+            continue;
+        srv_handle_refusal(s, c, CHAT_ERR_LOGIN_TIMEOUT, "no login within the challenge lifetime");
+        srv_metrics_closed("login_timeout");
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        c->close_after_flush = 1;
+    }
+    lws_sul_schedule(s->lws, 0, sul, tick, LWS_US_PER_SEC);
+}
+
+int srv_conns_from(const srv *s, const char *addr)
+{
+    int n = 0;
+    for (const srv_conn *c = s->conns; c; c = c->next)
+        n += strcmp(c->addr, addr) == 0;
+    return n;
+}
+
+void srv_queue_bytes(const srv *s, int64_t *total, int64_t *largest)
+{
+    int64_t t = 0, m = 0;
+    for (const srv_conn *c = s->conns; c; c = c->next) {
+        t += (int64_t)c->out_bytes;
+        if ((int64_t)c->out_bytes > m)
+            m = (int64_t)c->out_bytes;
+    }
+    *total = t;
+    *largest = m;
 }
 
 static void lws_logger(int level, const char *line)
@@ -257,11 +319,24 @@ int srv_transport_start(srv *s)
     }
     /* Headroom over the WebSocket connection limit for HTTP requests. */
     info.fd_limit_per_thread = (unsigned)s->cfg.max_connections + 64;
+    /* A peer that vanished without closing (cable pulled, host gone) is
+     * found by the WebSocket idle policy, and by TCP keepalive where no
+     * WebSocket runs: probes after ka_time idle seconds, every
+     * ka_interval, ka_probes of them. */
+    idle_policy.secs_since_valid_ping = (uint16_t)s->cfg.ping_interval;
+    idle_policy.secs_since_valid_hangup = (uint16_t)s->cfg.idle_timeout;
+    info.retry_and_idle_policy = &idle_policy;
+    info.ka_time = (int)s->cfg.ping_interval;
+    info.ka_interval = 5;
+    info.ka_probes = 3;
+    /* HTTP requests and handshakes that stall are dropped after this. */
+    info.timeout_secs = 20;
     s->lws = lws_create_context(&info);
     if (!s->lws)
         return -1;
     lws_sul_schedule(s->lws, 0, &purge_timer, purge_tick,
                      s->cfg.purge_interval * LWS_US_PER_SEC);
+    lws_sul_schedule(s->lws, 0, &tick_timer, tick, LWS_US_PER_SEC);
     return 0;
 }
 
@@ -271,8 +346,31 @@ void srv_transport_run(srv *s)
         if (lws_service(s->lws, 0) < 0)
             break;
         srv_batch_end(s);
+        /* The WAL is checkpointed and truncated between batches, every
+         * purge interval, so it stays near the size of one interval's
+         * writes (SQLite's own checkpoints never shrink it). */
+        if (s->checkpoint_due) {
+            s->checkpoint_due = 0;
+            srv_logic_checkpoint(&s->logic);
+        }
     }
+    /* SIGTERM: commit the last turn, so every answer earned is queued;
+     * read no more requests (close_after_flush), send what is queued,
+     * then a close frame "going away"; new connections are refused. */
     srv_batch_end(s);
+    for (srv_conn *c = s->conns; c; c = c->next) {
+        if (!c->close_after_flush)
+            lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+                             (unsigned char *)"server stopping", 15);
+        c->close_after_flush = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    int64_t deadline = srv_time() + DRAIN_SECONDS;
+    while (s->conns && srv_time() < deadline) {
+        if (lws_service(s->lws, 0) < 0)
+            break;
+        srv_batch_end(s);
+    }
 }
 
 void srv_transport_wake(srv *s)
@@ -285,6 +383,7 @@ void srv_transport_stop(srv *s)
 {
     if (s->lws) {
         lws_sul_cancel(&purge_timer);
+        lws_sul_cancel(&tick_timer);
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }

@@ -323,7 +323,7 @@ int srv_validate_load(srv_logic *L, const srv_group *g, mls_public_group **out, 
     if (!err) {
         err = mls_public_group_deserialize(srv_logic_env(L), mls_buf_view(&b), &pg);
     } else if (err == SRV_NOT_FOUND) {
-        /* A group created before the server kept views (schema 3): its
+        /* A group created before the server kept views (schema 4): its
          * view starts from the GroupInfo the last commit left, if that is
          * of the group's current epoch. */
         err = L->store->ops->group_get_info(L->store, g->ref, &b);

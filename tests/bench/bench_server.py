@@ -279,7 +279,10 @@ def main():
     ap.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     a = ap.parse_args()
     srv = Server(a.binary, args=["--rate", "1000000", "--user-rate", "1000000",
-                                 "--max-connections", str(a.clients + 64)]).start()
+                                 "--max-connections", str(a.clients + 64),
+                                 # every load client comes from 127.0.0.1
+                                 "--max-per-address", str(a.clients + 64),
+                                 "--register-rate", "0"]).start()
     try:
         clients = setup(srv, a.clients, a.group_size)
         procs = max(1, min(a.procs, a.clients))

@@ -40,8 +40,9 @@ def poll(cond, what, timeout=TIMEOUT):
 
 
 class Server:
-    def __init__(self, binary, tmp, tls=None):
+    def __init__(self, binary, tmp, tls=None, extra=()):
         self.binary = binary
+        self.extra = list(extra)  # more server options, e.g. ["--rate", "5"]
         self.tmp = tmp
         self.port = None
         self.proc = None
@@ -57,7 +58,8 @@ class Server:
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--listen", "127.0.0.1",
                  "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile]
-                + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else []),
+                + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])
+                + self.extra,
                 stdout=log, stderr=subprocess.STDOUT)
             end = time.time() + 10
             while time.time() < end and self.proc.poll() is None and not os.path.exists(pidfile):

@@ -93,7 +93,7 @@ def test_story(env):
     # Nothing in the history yet: no history markers.
     assert a.count(r"history (begins|ends)") == 0
     b = env.client("lobby", "bob")
-    b.wait_for(r"#lobby exists .*an administrator must /invite bob")
+    b.wait_for(r"#lobby exists.*an administrator must /invite bob")
     # Typed while waiting for the invitation: kept, sent in order once
     # bob has joined.
     m = b.mark()
@@ -333,9 +333,11 @@ def test_concurrent_commits(env):
     b.wait_for(r"must /invite bob")
     invite(a, b, "race", "bob")
     # bob's own message comes back on his connection after every answer
-    # to what he asked when joining (directory lookup, inbox ack), so
-    # none of those is still on the wire when the proxy pauses.
+    # to what he asked when joining (directory lookup, inbox ack), and he
+    # sends only once caught up; alice's message then shows that no
+    # log.fetch of his is out when the proxy pauses.
     talk(b, "ready", "race", a)
+    talk(a, "you are", "race", b)
     # bob's commit is built now but held on the wire ...
     proxy.pause()
     b.say("/update")
@@ -495,6 +497,89 @@ def db_exec(path, sql, *args):
     finally:
         con.close()
     return rows
+
+
+def test_burst_order(env):
+    """A burst larger than the server's per-connection rate limit (issue
+    11): a script pipes 300 lines into a group; the other member receives
+    every one once, in the order typed, and the sender exits 0 by itself."""
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, extra=["--rate", "10"]).start()
+    a = env.client("burst", "alice")
+    a.wait_for(r"created #burst")
+    b = env.client("burst", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "burst", "bob")
+    assert a.quit() == 0
+    m = b.mark()
+    a2 = env.client("burst", "alice", name="alice2")
+    lines = ["burst line %03d" % i for i in range(300)]
+    a2.proc.stdin.write(("\n".join(lines) + "\n").encode())
+    a2.proc.stdin.flush()
+    a2.eof()
+    assert a2.wait_exit(300) == 0, "\n".join(a2.snapshot()[-20:])
+    b.wait_for(msg("burst", "alice", lines[-1]), m, timeout=120)
+    rx = re.compile(r"^#burst <alice>  (burst line \d+)$")
+    got = [mt.group(1) for mt in (rx.match(l) for l in b.snapshot()[m:]) if mt]
+    assert got == lines, "received %d lines, first difference at %s" % (
+        len(got), next((i for i, (x, y) in enumerate(zip(got, lines)) if x != y), len(got)))
+    assert b.quit() == 0
+
+
+def test_key_package_deleted_after_join(env):
+    """Forward secrecy at rest (issue 10): once joined through a Welcome,
+    the private bundle of the KeyPackage it was for is gone from the
+    client's database (the last-resort one excepted)."""
+    a = env.client("fs", "alice")
+    a.wait_for(r"created #fs")
+    b = env.client("fs", "bob")
+    b.wait_for(r"must /invite bob")
+    db = client_db(env, "bob")
+    # The one-time KeyPackages are stored in one transaction, after the
+    # last-resort one; bundles are stored before they are uploaded.
+    poll(lambda: db_exec(db, "SELECT count(*) FROM key_packages WHERE last_resort = 0")[0][0],
+         "bob's KeyPackages")
+    before = set(r[0] for r in db_exec(
+        db, "SELECT ref FROM key_packages WHERE last_resort = 0"))
+    last_resort = db_exec(db, "SELECT ref FROM key_packages WHERE last_resort = 1")
+    assert len(last_resort) == 1
+    invite(a, b, "fs", "bob")
+    after = set(r[0] for r in db_exec(
+        db, "SELECT ref FROM key_packages WHERE last_resort = 0"))
+    # Exactly the one the Welcome was for is deleted (new ones may have
+    # been uploaded since); the last-resort one stays.
+    assert len(before - after) == 1, (len(before), len(after))
+    assert db_exec(db, "SELECT ref FROM key_packages WHERE last_resort = 1") == last_resort
+    assert b.quit() == 0 and a.quit() == 0
+
+
+def test_store_failure_during_commit(env):
+    """The client's database refuses a write while a commit is processed
+    (issue 8): memory goes back to the state and cursor the database still
+    holds, so once the database works again the same commit is processed
+    again and the group goes on, with no rejoin."""
+    a = env.client("sf", "alice")
+    a.wait_for(r"created #sf")
+    b = env.client("sf", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "sf", "bob")
+    talk(b, "before", "sf", a)
+    con = sqlite3.connect(client_db(env, "bob"), timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        m = b.mark()
+        a.say("/update")
+        a.wait_for(r"you updated your keys in #sf")
+        b.wait_for(r"cannot save the state of #sf; stopping", m, timeout=60)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    talk(a, "after the failure", "sf", b)
+    b.wait_for(r"alice updated their keys in #sf", m)
+    talk(b, "still in sync", "sf", a)
+    assert b.count(r"out of sync|rejoin", m) == 0, "\n".join(b.snapshot()[m:])
+    for who in (a, b):
+        assert who.quit() == 0
 
 
 def test_rejoin(env):
@@ -907,6 +992,9 @@ TESTS = [
     test_tls,
     test_line_mode_eof,
     test_rejoin,
+    test_burst_order,
+    test_key_package_deleted_after_join,
+    test_store_failure_during_commit,
     test_curses_story,
     test_curses_scripts,
     test_hostile_text_neutralized,

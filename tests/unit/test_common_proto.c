@@ -47,8 +47,8 @@ static void test_errors(void)
         for (int j = i + 1; j < CHAT_ERR_COUNT; j++)
             CHECK(strcmp(name, chat_err_name((enum chat_err)j)) != 0);
     }
-    /* PROTOCOL.md §8: 34 codes on WebSocket plus two HTTP-only ones. */
-    CHECK(n == 36);
+    /* PROTOCOL.md §8: 38 codes on WebSocket plus two HTTP-only ones. */
+    CHECK(n == 40);
     CHECK(strcmp(chat_err_name(CHAT_ERR_STALE_EPOCH), "stale_epoch") == 0);
     CHECK(strcmp(chat_err_name(CHAT_ERR_INTERNAL), "internal") == 0);
     CHECK(strcmp(chat_err_text(CHAT_ERR_INTERNAL), "storage failure; nothing was changed") == 0);

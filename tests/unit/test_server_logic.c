@@ -130,7 +130,7 @@ static void store_signature(srv_logic *L, const int64_t *users, size_t n_users, 
         size_t o = strlen(out);
         CHECK_OK(st->ops->kp_count(st, users[i], clock_wall, &count, &lr));
         snprintf(out + o, 4096 - o, "u%lld:%lld/%d;", (long long)users[i], (long long)count, lr);
-        CHECK_OK(st->ops->inbox_list(st, users[i], sig_inbox, out));
+        CHECK_OK(st->ops->inbox_list(st, users[i], 0, 1000, sig_inbox, out));
     }
 }
 
@@ -328,9 +328,10 @@ static void test_group_info_access(fixture *f)
     srv_group_view_init(&v);
     REQUEST(L, rc, srv_logic_group_info(L, &f->user[MALLORY], "lobby", str(""), &v, &e));
     CHECK(rc == 0 && v.exists == 1 && v.member == 0);
-    CHECK(strcmp(v.group.name, "lobby") == 0 && strcmp(v.admin, "alice") == 0);
-    CHECK(v.group.epoch == 2 && v.group.last_seq == 2);
-    CHECK(v.members == NULL && v.n_members == 0);
+    /* A non-member learns that the name exists and nothing more. */
+    CHECK(strcmp(v.group.name, "lobby") == 0 && v.admin[0] == 0);
+    CHECK(v.group.epoch == 0 && v.group.last_seq == 0 && v.group.gid_len == 0);
+    CHECK(v.first_seq == 0 && v.members == NULL && v.n_members == 0);
     CHECK(v.has_group_info == 0 && v.group_info.n == 0);
     srv_group_view_clear(&v);
 
@@ -456,8 +457,8 @@ static void test_send_fetch_inbox(fixture *f)
     CHECK(strncmp(seen, "e3/2/2/", 7) == 0 && strchr(seen, ';') == seen + strlen(seen) - 1);
 
     seen[0] = 0;
-    REQUEST(L, rc, srv_logic_inbox_list(L, &f->user[BOB], sig_inbox, seen, &e));
-    CHECK(rc == 0 && strncmp(seen, "i1/2;", 5) == 0);
+    REQUEST(L, rc, srv_logic_inbox_list(L, &f->user[BOB], 0, 100, sig_inbox, seen, &more, &e));
+    CHECK(rc == 0 && strncmp(seen, "i1/2;", 5) == 0 && more == 0);
     int64_t id = 1;
     REQUEST(L, rc, srv_logic_inbox_ack(L, &f->user[BOB], &id, 1, &acked, &e));
     CHECK(rc == 0 && acked == 1);
@@ -506,6 +507,59 @@ static void test_claim_rate(fixture *f)
     mls_buf_clear(&got);
 }
 
+/* Per-target limits: fresh requesters (no bucket of their own) still
+ * meet the target's claim bucket, and the last-resort KeyPackage its own,
+ * slower one; a refused last-resort claim hands out nothing. */
+static void test_target_claims(fixture *f)
+{
+    srv_logic *L = &f->L;
+    srv_user target;
+    srv_err e;
+    mls_buf kp[2], bundle[2], got;
+    mls_bytes one;
+    int64_t count = -1;
+    int lr = -1, rc;
+
+    mls_buf_init(&got);
+    for (int i = 0; i < 2; i++) {
+        mls_buf_init(&kp[i]);
+        mls_buf_init(&bundle[i]);
+        CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp[i], &bundle[i]));
+    }
+    one = mls_buf_view(&kp[0]);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &one, 1, 0, &e));
+    CHECK(rc == 0);
+    one = mls_buf_view(&kp[1]);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &one, 1, 1, &e));
+    CHECK(rc == 0);
+    L->limits.claim_target_rate = 2;
+    L->limits.last_resort_rate = 1;
+    clock_us = 5000 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[BOB], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 0);
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[ALICE], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 1);
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_RATE_LIMITED && e.extra >= 1);
+    /* A minute later the target bucket has room, the last-resort one not. */
+    clock_us += 60 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_RATE_LIMITED && e.extra > 60);
+    REQUEST(L, rc, srv_logic_kp_status(L, &f->user[CAROL], &count, &lr, &e));
+    CHECK(rc == 0 && count == 0 && lr == 1);
+    clock_us += 3600 * 1000000LL;
+    REQUEST(L, rc, srv_logic_kp_claim(L, &f->user[MALLORY], NULL, "carol", &target, &got, &lr, &e));
+    CHECK(rc == 0 && lr == 1);
+    L->limits.claim_target_rate = 0;
+    L->limits.last_resort_rate = 0;
+    srv_logic_clear(L);
+    for (int i = 0; i < 2; i++) {
+        mls_buf_clear(&kp[i]);
+        mls_buf_clear(&bundle[i]);
+    }
+    mls_buf_clear(&got);
+}
+
 int main(void)
 {
     fixture f;
@@ -527,6 +581,7 @@ int main(void)
         test_refusals(&f);
         test_send_fetch_inbox(&f);
         test_claim_rate(&f);
+        test_target_claims(&f);
     }
     fixture_clear(&f);
     char cmd[300];

@@ -1,5 +1,7 @@
 /* Unit tests for src/server/ratelimit.c: token buckets. */
 #include "ratelimit.h"
+
+#include <stdio.h>
 #include "mls/mls.h"
 #include "test.h"
 
@@ -47,6 +49,43 @@ static void test_cap_and_wait(void)
     CHECK(srv_bucket_take(&d, 1.0 / 60, 1, t) == 60);
 }
 
+/* Several tokens at once (invitations): all or none. */
+static void test_take_n(void)
+{
+    srv_bucket b = {0, 0};
+    int64_t t = 7 * SEC;
+    CHECK(srv_bucket_take_n(&b, 30, 1, 40, t) == 0);
+    CHECK(srv_bucket_take_n(&b, 11, 1, 40, t) == 1);
+    CHECK(srv_bucket_take_n(&b, 20, 1, 40, t) == 10);
+    CHECK(srv_bucket_take_n(&b, 10, 1, 40, t) == 0);
+    CHECK(srv_bucket_take_n(&b, 41, 1, 40, t) == -1);
+    CHECK(srv_bucket_take_n(&b, 2, 1, 40, t + 2 * SEC) == 0);
+}
+
+static void test_map(void)
+{
+    srv_bucket_map m = {NULL, 0, 0};
+    int64_t t = 9 * SEC;
+    char key[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "10.0.0.%d", i);
+        srv_bucket *b = srv_bucket_map_get(&m, key);
+        CHECK(b != NULL && srv_bucket_take(b, 1, 2, t + i * SEC) == 0);
+    }
+    CHECK(m.n == 40);
+    /* The same key finds the same bucket. */
+    srv_bucket *b = srv_bucket_map_get(&m, "10.0.0.3");
+    CHECK(b != NULL && srv_bucket_take(b, 1, 2, t + 3 * SEC) == 0);
+    CHECK(srv_bucket_take(b, 1, 2, t + 3 * SEC) == 1);
+    CHECK(m.n == 40);
+    /* Idle ones go; busy ones stay. */
+    srv_bucket_map_sweep(&m, t + 40 * SEC, 10 * SEC);
+    CHECK(m.n == 9);
+    srv_bucket_map_clear(&m);
+    CHECK(m.n == 0 && m.items == NULL);
+    srv_bucket_map_clear(&m);
+}
+
 static void test_clock(void)
 {
     int64_t a = srv_now_us();
@@ -58,6 +97,8 @@ int main(void)
 {
     test_burst_and_refill();
     test_cap_and_wait();
+    test_take_n();
+    test_map();
     test_clock();
     TEST_MAIN_END("test_server_ratelimit");
 }

@@ -64,11 +64,11 @@ static void test_migrations(void)
     const char *p = new_path();
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     /* Reopening runs nothing again. */
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     /* A schema newer than this server is refused, not touched. */
     CHECK(exec(p, "PRAGMA user_version = 99") == SQLITE_OK);
     st = NULL;
@@ -78,7 +78,7 @@ static void test_migrations(void)
     CHECK(srv_store_sqlite_open("/nonexistent-dir/x.db", &st) == SRV_STORE_ERR);
 }
 
-/* Migration 3: the public view per group and the registered renames. */
+/* Migration 4: the public view per group and the registered renames. */
 static void test_views_renames(void)
 {
     srv_store *st = NULL;
@@ -150,6 +150,7 @@ static void test_migration_from_v1(void)
         "INSERT INTO groups VALUES (1, 'g', x'aa', 0, 1, 1, NULL, 100);"
         "INSERT INTO members VALUES (1, 1, 1, 0, NULL);"
         "INSERT INTO log VALUES (1, 1, 0, 2, 1, x'beef', NULL, 100);"
+        "INSERT INTO inbox VALUES (7, 1, 1, 1, 1, 1, x'cafe', x'01', 100);"
         "PRAGMA user_version = 1;";
     const char *p = new_path();
     srv_store *st = NULL;
@@ -160,9 +161,13 @@ static void test_migration_from_v1(void)
     CHECK_OK(srv_store_sqlite_open(p, &st));
     if (!st)
         return;
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     CHECK_OK(st->ops->group_by_name(st, "g", &g));
     CHECK(g.last_seq == 1);
+    /* Version 3 moved the inbox's Welcome into its own table. */
+    srv_inbox_stats stats;
+    CHECK_OK(st->ops->inbox_stats(st, 1, &stats));
+    CHECK(stats.entries == 1 && stats.bytes == 3);
     CHECK(st->ops->log_find_msg_id(st, g.ref, 1, B("m1"), &ref) == SRV_NOT_FOUND);
     IN_CHANGE(st, CHECK_OK(st->ops->log_append(st, g.ref, 0, SRV_KIND_MESSAGE, 1, B("x"), NULL,
                                                 B("m1"), 200, &seq)));
@@ -400,22 +405,34 @@ static void test_inbox_and_members(srv_store *st)
 {
     srv_group g;
     srv_member m;
-    int64_t id1 = 0, id2 = 0;
+    int64_t id1 = 0, id2 = 0, w1 = 0, w2 = 0;
     int deleted = 0;
     inbox_seen seen;
+    srv_inbox_stats stats;
     CHECK_OK(st->ops->group_by_name(st, "lobby", &g));
     IN_CHANGE(st, {
         CHECK_OK(st->ops->member_add(st, g.ref, 1, SRV_ROLE_ADMIN, 0));
         CHECK_OK(st->ops->member_add(st, g.ref, 2, SRV_ROLE_MEMBER, 12));
-        CHECK_OK(st->ops->inbox_add(st, 2, g.ref, 12, 1, 1, B("welcome"), B("gi"), 500, &id1));
-        CHECK_OK(st->ops->inbox_add(st, 2, g.ref, 12, 1, 1, B("welcome"),
-                                    mls_bytes_of(NULL, 0), 500, &id2));
+        CHECK_OK(st->ops->welcome_add(st, B("welcome"), B("gi"), 500, &w1));
+        CHECK_OK(st->ops->welcome_add(st, B("welcome"), mls_bytes_of(NULL, 0), 500, &w2));
+        CHECK_OK(st->ops->inbox_add(st, 2, g.ref, 12, 1, 1, w1, 500, &id1));
+        CHECK_OK(st->ops->inbox_add(st, 2, g.ref, 12, 1, 1, w2, 500, &id2));
     });
+    /* The bytes count for the recipient: "welcome" + "gi", "welcome". */
+    CHECK_OK(st->ops->inbox_stats(st, 2, &stats));
+    CHECK(stats.entries == 2 && stats.bytes == 16);
+    /* Pages: after an id, at most limit. */
+    memset(&seen, 0, sizeof seen);
+    CHECK_OK(st->ops->inbox_list(st, 2, 0, 1, on_inbox, &seen));
+    CHECK(seen.n == 1 && seen.ids[0] == id1);
+    memset(&seen, 0, sizeof seen);
+    CHECK_OK(st->ops->inbox_list(st, 2, id1, 10, on_inbox, &seen));
+    CHECK(seen.n == 1 && seen.ids[0] == id2);
     CHECK_OK(st->ops->member_get(st, g.ref, 2, &m));
     CHECK(m.role == SRV_ROLE_MEMBER && m.joined_seq == 12 && !m.left &&
           strcmp(m.username, "bob") == 0);
     memset(&seen, 0, sizeof seen);
-    CHECK_OK(st->ops->inbox_list(st, 2, on_inbox, &seen));
+    CHECK_OK(st->ops->inbox_list(st, 2, 0, 100, on_inbox, &seen));
     CHECK(seen.n == 2 && seen.ids[0] == id1 && seen.ids[1] == id2 && seen.ok);
     IN_CHANGE(st, {
         CHECK_OK(st->ops->inbox_ack(st, 1, id1, &deleted)); /* not alice's */
@@ -426,8 +443,10 @@ static void test_inbox_and_members(srv_store *st)
         CHECK(deleted == 0);
     });
     memset(&seen, 0, sizeof seen);
-    CHECK_OK(st->ops->inbox_list(st, 2, on_inbox, &seen));
+    CHECK_OK(st->ops->inbox_list(st, 2, 0, 100, on_inbox, &seen));
     CHECK(seen.n == 1 && seen.ids[0] == id2);
+    CHECK_OK(st->ops->inbox_stats(st, 2, &stats));
+    CHECK(stats.entries == 1 && stats.bytes == 7);
     IN_CHANGE(st, {
         CHECK_OK(st->ops->member_remove(st, g.ref, 2, 13));
         CHECK(st->ops->member_remove(st, g.ref, 2, 14) == SRV_NOT_FOUND);
@@ -455,7 +474,7 @@ static void test_retention(srv_store *st)
         CHECK_OK(st->ops->kp_add(st, 2, B("expiring"), 0, 1500, 2000));
     });
     /* Entries created before 300 go (seqs 1..11 were created at 100..200). */
-    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 300, 1000, 1600, &pc)));
+    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 300, 1000, 0, 1600, &pc)));
     CHECK(pc.log_entries == 11 && pc.key_packages == 2);
     CHECK_OK(st->ops->log_first_seq(st, g.ref, &first));
     CHECK(first == 12);
@@ -468,17 +487,30 @@ static void test_retention(srv_store *st)
     srv_log_ref ref;
     CHECK(st->ops->log_find_msg_id(st, g.ref, 1, B("m3"), &ref) == SRV_NOT_FOUND);
     /* Zero means keep: nothing but expired KeyPackages goes. */
-    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 0, 0, 1600, &pc)));
-    CHECK(pc.log_entries == 0 && pc.key_packages == 0);
+    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 0, 0, 0, 1600, &pc)));
+    CHECK(pc.log_entries == 0 && pc.key_packages == 0 && pc.inbox_entries == 0);
+    /* Inbox entries expire (--inbox-ttl) and take their Welcome along. */
+    srv_inbox_stats stats;
+    CHECK_OK(st->ops->inbox_stats(st, 2, &stats));
+    CHECK(stats.entries == 1);
+    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 0, 0, 501, 1600, &pc)));
+    CHECK(pc.inbox_entries == 1);
+    CHECK_OK(st->ops->inbox_stats(st, 2, &stats));
+    CHECK(stats.entries == 0 && stats.bytes == 0);
     /* Sequence numbers continue after a purge, also of everything. */
-    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 100000, 0, 1600, &pc)));
+    IN_CHANGE(st, CHECK_OK(st->ops->purge(st, 100000, 0, 0, 1600, &pc)));
     CHECK_OK(st->ops->log_first_seq(st, g.ref, &first));
     CHECK_OK(st->ops->group_by_name(st, "lobby", &g));
     CHECK(first == g.last_seq + 1);
     IN_CHANGE(st, CHECK_OK(st->ops->log_append(st, g.ref, 1, SRV_KIND_MESSAGE, 1, B("x"), NULL,
                                                 mls_bytes_of(NULL, 0), 500, &seq)));
     CHECK(seq == first);
-    CHECK(st->ops->size_bytes(st) > 0);
+    int64_t wal = -1;
+    CHECK(st->ops->size_bytes(st, &wal) > 0 && wal >= 0);
+    const char *why = NULL;
+    CHECK(st->ops->health(st, &why) == SRV_OK);
+    CHECK_OK(st->ops->checkpoint(st));
+    CHECK(st->ops->size_bytes(st, &wal) > 0 && wal == 0);
 }
 
 int main(void)

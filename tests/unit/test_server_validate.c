@@ -118,7 +118,7 @@ static void snap_take(world *w, snapshot *s)
         CHECK_OK(st->ops->log_fetch(st, g.ref, 0, UINT64_MAX, 1000, snap_entry, s->text));
     }
     for (int i = 0; i < N_USERS; i++)
-        CHECK_OK(st->ops->inbox_list(st, w->user[i].id, snap_inbox, s->text));
+        CHECK_OK(st->ops->inbox_list(st, w->user[i].id, 0, 1000, snap_inbox, s->text));
 }
 
 static int buf_equal(const mls_buf *a, const mls_buf *b)
