@@ -589,7 +589,7 @@ out:
 
 /*
  * mlsforge commit <state> [--add KP-b64]... [--remove LEAF]... [--admins a,b]
- *   [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
+ *   [--name GROUPNAME] [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
  *   [--pending] [--path]
  *   [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]
  *
@@ -604,10 +604,11 @@ static int cmd_commit(int argc, char **argv)
     mls_reinit_params rp;
     mls_buf adds[MAX_LIST], admins, commit, next;
     mls_bytes add_views[MAX_LIST];
-    mls_ext set_ext, reinit_ext[8];
+    mls_buf name_buf;
+    mls_ext set_ext[2], reinit_ext[8];
     uint32_t removes[MAX_LIST];
     size_t n_add = 0, n_remove = 0, i;
-    const char *admins_csv = NULL, *rename = NULL, *external = NULL;
+    const char *admins_csv = NULL, *rename = NULL, *external = NULL, *gname = NULL;
     int do_reinit = 0, do_junk = 0, priv = 0, no_gi = 0, resync = 0, no_remove = 0;
     int err, rc = 1;
     char next_file[4096];
@@ -617,6 +618,7 @@ static int cmd_commit(int argc, char **argv)
     for (i = 0; i < MAX_LIST; i++)
         mls_buf_init(&adds[i]);
     mls_buf_init(&admins);
+    mls_buf_init(&name_buf);
     mls_buf_init(&commit);
     mls_buf_init(&next);
     memset(&opt, 0, sizeof opt);
@@ -635,6 +637,9 @@ static int cmd_commit(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--admins") && v) {
             admins_csv = v;
+            i++;
+        } else if (!strcmp(a, "--name") && v) {
+            gname = v;
             i++;
         } else if (!strcmp(a, "--rename") && v) {
             rename = v;
@@ -691,14 +696,22 @@ static int cmd_commit(int argc, char **argv)
     opt.remove = removes;
     opt.n_remove = n_remove;
     opt.handshake = priv ? MLS_HANDSHAKE_PRIVATE : MLS_HANDSHAKE_PUBLIC;
+    /* Either makes a GroupContextExtensions proposal (RFC 9420 §12.1.7). */
     if (admins_csv) {
         if (ext_admins(admins_csv, &admins) != 0)
             goto out;
-        set_ext.type = EXT_ADMINS;
-        set_ext.data = mls_buf_view(&admins);
-        opt.set_extensions = &set_ext;
-        opt.n_set_extensions = 1;
+        set_ext[opt.n_set_extensions].type = EXT_ADMINS;
+        set_ext[opt.n_set_extensions].data = mls_buf_view(&admins);
+        opt.n_set_extensions++;
     }
+    if (gname) {
+        if (ext_name(gname, &name_buf) != 0)
+            goto out;
+        set_ext[opt.n_set_extensions].type = EXT_GROUP_NAME;
+        set_ext[opt.n_set_extensions].data = mls_buf_view(&name_buf);
+        opt.n_set_extensions++;
+    }
+    opt.set_extensions = set_ext;
     if (rename) {
         /* The group signs its path leaf with g->id: swapping it (an
          * internal of libmls) puts the new name into that leaf. */
@@ -749,6 +762,7 @@ out:
     for (i = 0; i < MAX_LIST; i++)
         mls_buf_clear(&adds[i]);
     mls_buf_clear(&admins);
+    mls_buf_clear(&name_buf);
     mls_buf_clear(&commit);
     mls_buf_clear(&next);
     mls_staged_commit_free(sc);
@@ -870,8 +884,9 @@ static const struct {
     {"external", cmd_external, "<keyfile> <groupinfo-b64> <state-out> [--remove LEAF]"},
     {"process", cmd_process, "<state> <msg-b64>"},
     {"commit", cmd_commit,
-     "<state> [--add KP-b64]... [--remove LEAF]... [--admins a,b] [--rename NAME] [--reinit]\n"
-     "        [--junk] [--private] [--no-group-info] [--pending] [--path]\n"
+     "<state> [--add KP-b64]... [--remove LEAF]... [--admins a,b] [--name GROUPNAME]\n"
+     "        [--rename NAME] [--reinit] [--junk] [--private] [--no-group-info] [--pending]\n"
+     "        [--path]\n"
      "        [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]"},
     {"propose-remove", cmd_propose_remove, "<state> <leaf>"},
     {"group-info", cmd_group_info, "<state>"},
