@@ -25,7 +25,8 @@
  *
  * It uses libmls internals (-Ilib, like the unit tests) only where an
  * honest application has no business doing what an attacker does: to put
- * another name into its own path leaf (--rename).
+ * another name into its own path leaf (--rename), and the suite's hash
+ * length to find the signature of a message it spoils (--junk).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -412,15 +413,22 @@ out:
     return rc;
 }
 
-/* Flips the last byte of a handshake message: its clear header (group,
- * epoch, sender, content type) stays right, but the membership tag (or,
- * for an external commit, the confirmation tag; for a PrivateMessage the
- * AEAD tag) no longer verifies. */
-static int junk(mls_buf *msg)
+/*
+ * Spoils a handshake message so that its clear header (group, epoch,
+ * sender, content type) stays right but its content does not verify: in
+ * a PublicMessage (RFC 9420 §6.2) the last byte of the signature, which
+ * anyone holding the tree can check (a spoiled membership or confirmation
+ * tag only the members can see); in a PrivateMessage the AEAD tag.
+ * The PublicMessage ends with signature<V>, confirmation_tag<V> (a commit)
+ * and membership_tag<V> (a member sender), the tags nh bytes with a
+ * one-byte length.
+ */
+static int junk(mls_buf *msg, int is_public, int member_sender, size_t nh)
 {
-    if (msg->n == 0)
+    size_t tail = is_public ? (1 + nh) + (member_sender ? 1 + nh : 0) : 0;
+    if (msg->n <= tail)
         return -1;
-    msg->p[msg->n - 1] ^= 0x01;
+    msg->p[msg->n - 1 - tail] ^= 0x01;
     return 0;
 }
 
@@ -497,7 +505,7 @@ static int external_commit(const mls_identity *id, const char *gi_b64, int remov
         rc = fail("external commit", err);
         goto out;
     }
-    if (do_junk && junk(&commit) != 0)
+    if (do_junk && junk(&commit, 1, 0, g->suite->nh) != 0)
         goto out;
     if (save_group(g, state_out) != 0)
         goto out;
@@ -745,7 +753,7 @@ static int cmd_commit(int argc, char **argv)
     if (mls_buf_set(&commit, mls_staged_commit_message(sc).p,
                     mls_staged_commit_message(sc).n) != MLS_OK)
         goto out;
-    if (do_junk && junk(&commit) != 0)
+    if (do_junk && junk(&commit, !priv, 1, g->suite->nh) != 0)
         goto out;
     if ((err = mls_staged_commit_next_state(sc, &next)) != MLS_OK) {
         rc = fail("next state", err);
