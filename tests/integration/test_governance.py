@@ -11,7 +11,8 @@ administrator is still accepted and every member agrees on the epoch
 authenticator.  The honest paths (admin adds and removes, self-update,
 resync external commit, leave by self-remove proposal) are accepted.
 
-Usage: python3 tests/integration/test_governance.py ./server build/rel/bin/mlsforge [name-substring]
+Usage: python3 tests/integration/test_governance.py ./server build/rel/bin/mlsforge ./client
+       [name-substring]
 """
 
 import json
@@ -26,9 +27,11 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dsclient import Identity, Server, b64, u16, u64, unb64, vec  # noqa: E402
+import clientlib  # noqa: E402
 
 BINARY = None
 FORGE = None
+CLIENT = None
 
 
 class Fail(Exception):
@@ -87,6 +90,7 @@ class Member:
         self.state = os.path.join(tmp, name + ".state")
         self.cursor = 0
         self.bundle = None
+        self.texts = []  # application messages received, (sender, text)
 
     def key_package(self):
         self.bundle = os.path.join(self.tmp, self.name + ".bundle")
@@ -158,10 +162,17 @@ class Member:
                    self.name + " log.fetch")
             for e in r["entries"]:
                 if e["sender"] != self.name:
-                    forge("process", self.state, e["message"])
+                    res = forge_json("process", self.state, e["message"])
+                    if res["kind"] == "application":
+                        self.texts.append((e["sender"], unb64(res["data"]).decode()))
                 self.cursor = e["seq"]
             if not r["more"]:
                 return
+
+
+    def say(self, text, group="lobby"):
+        ok(self.c.request("group.send", group=group,
+                          message=forge("protect", self.state, text)), self.name + " says")
 
 
 def whole_log(member, group="lobby"):
@@ -557,14 +568,51 @@ def test_create_checked(g):
     expect(integrity(g.srv) == "ok", "database integrity")
 
 
+@with_group
+def test_real_client_follows(g):
+    # An honest real ./client (line mode) is added by alice, sees the
+    # attacks refused without noticing anything, and keeps exchanging
+    # messages with the mlsforge members.
+    cfg = os.path.join(g.tmp, "cfg-rob")
+    rob = clientlib.Client(CLIENT, "http://127.0.0.1:%d" % g.srv.port, cfg, "lobby", "rob",
+                           g.tmp)
+    try:
+        def claim():
+            r = g.alice.request("kp.claim", username="rob")
+            return r if r.get("ok") else None
+        kp = clientlib.poll(claim, "rob's KeyPackages on the server")["key_package"]
+        kp = b64(u16(1) + u16(5) + unb64(kp))  # MLSMessage of a bare KeyPackage
+        ok(g.alice.commit("--add", kp, add=["rob"]), "alice adds rob")
+        g.agree()
+        g.alice.say("hello-1")
+        rob.wait_for(clientlib.msg("lobby", "alice", "hello-1"))
+        for opts, rules, what in (
+                (["--remove", g.mallory.leaf_of("alice")], "admin_required",
+                 "mallory removes alice"),
+                (["--junk"], "mls", "mallory's junk commit"),
+                (["--admins", "mallory"], "admin_required", "mallory takes the admin role")):
+            g.attack(g.mallory, opts, rules, what)
+        g.alice.say("hello-2")
+        rob.wait_for(clientlib.msg("lobby", "alice", "hello-2"))
+        rob.say("hi from rob")
+        clientlib.poll(lambda: (g.alice.catch_up() or ("rob", "hi from rob") in g.alice.texts),
+                       "alice reads rob's message")
+        expect(rob.find("misbehav|cannot|refus") is None,
+               "rob saw no error: %s" % "\n".join(rob.snapshot()))
+        g.roster({"alice": "admin", "bob": "member", "mallory": "member", "rob": "member"})
+    finally:
+        rob.kill()
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
 def main():
-    global BINARY, FORGE
+    global BINARY, FORGE, CLIENT
     BINARY = sys.argv[1]
     FORGE = os.path.abspath(sys.argv[2])
-    only = sys.argv[3] if len(sys.argv) > 3 else ""
+    CLIENT = os.path.abspath(sys.argv[3])
+    only = sys.argv[4] if len(sys.argv) > 4 else ""
     failed = []
     for t in TESTS:
         if only not in t.__name__:

@@ -16,7 +16,8 @@
  *   mlsforge create <keyfile> <state-out> <name>   JSON group_id, group_info
  *   mlsforge join <keyfile> <bundle> <welcome-b64> <state-out>
  *   mlsforge external <keyfile> <groupinfo-b64> <state-out> [--remove LEAF]
- *   mlsforge process <state> <msg-b64>
+ *   mlsforge process <state> <msg-b64>             JSON kind, epoch (, data)
+ *   mlsforge protect <state> <text>                prints an application message
  *   mlsforge commit <state> [options]              JSON commit, welcomes, group_info
  *   mlsforge propose-remove <state> <leaf>         prints the proposal
  *   mlsforge group-info <state>                    GroupInfo of its epoch
@@ -580,10 +581,14 @@ static int cmd_process(int argc, char **argv)
     have = 1;
     if (save_group(g, argv[0]) != 0)
         goto out;
-    printf("{\"kind\":\"%s\",\"epoch\":%llu,\"active\":%s}\n",
+    printf("{\"kind\":\"%s\",\"epoch\":%llu,\"active\":%s",
            res.kind == MLS_RESULT_COMMIT ? "commit"
            : res.kind == MLS_RESULT_PROPOSAL ? "proposal" : "application",
            (unsigned long long)mls_group_epoch(g), mls_group_is_active(g) ? "true" : "false");
+    if (res.kind == MLS_RESULT_APPLICATION &&
+        json_b64("data", mls_buf_view(&res.application_data), 0) != 0)
+        goto out;
+    printf("}\n");
     rc = 0;
 out:
     if (have)
@@ -778,6 +783,34 @@ out:
     return rc;
 }
 
+/* An application message (RFC 9420 §6.3 PrivateMessage) carrying text;
+ * the state's secret tree moves on, so it is saved. */
+static int cmd_protect(int argc, char **argv)
+{
+    mls_group *g = NULL;
+    mls_buf out;
+    int err, rc = 1;
+
+    if (argc != 2)
+        return 2;
+    mls_buf_init(&out);
+    if (load_group(argv[0], &g) != 0)
+        goto out;
+    if ((err = mls_group_protect(g, mls_bytes_of(NULL, 0),
+                                 mls_bytes_of((const uint8_t *)argv[1], strlen(argv[1])),
+                                 &out)) != MLS_OK) {
+        rc = fail("protect", err);
+        goto out;
+    }
+    if (save_group(g, argv[0]) != 0 || print_b64(mls_buf_view(&out)) != 0)
+        goto out;
+    rc = 0;
+out:
+    mls_buf_clear(&out);
+    mls_group_free(g);
+    return rc;
+}
+
 /* A Remove proposal (RFC 9420 §12.1.3) as PublicMessage; the state keeps
  * it among its pending proposals, as a receiver would (a later commit
  * may include it by reference). */
@@ -896,6 +929,7 @@ static const struct {
      "        [--rename NAME] [--reinit] [--junk] [--private] [--no-group-info] [--pending]\n"
      "        [--path]\n"
      "        [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]"},
+    {"protect", cmd_protect, "<state> <text>"},
     {"propose-remove", cmd_propose_remove, "<state> <leaf>"},
     {"group-info", cmd_group_info, "<state>"},
     {"epoch-auth", cmd_epoch_auth, "<state>"},
