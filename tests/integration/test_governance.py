@@ -263,6 +263,8 @@ class Group:
                "%s: expected rule %s, got %s" % (what, "/".join(sorted(rules)), resp))
         expect(isinstance(resp.get("message"), str) and resp["message"],
                "%s: the refusal has a message" % what)
+        if os.environ.get("GOVERNANCE_VERBOSE"):
+            print("  refused %s: %s: %s" % (what, resp["rule"], resp["message"]), flush=True)
         after = snapshot(self.srv, self.alice)
         expect(after["info"] == before["info"],
                "%s: group.info changed:\n%s\n%s" % (what, before["info"], after["info"]))
