@@ -8,6 +8,7 @@
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make fuzz-regress    replay tests/fuzz/regressions/ through the harnesses
 #                        (gcc build, no libFuzzer; part of check)
+#   make mlstool-check   mlstool over every MLSMessage of messages.json (part of check)
 #   make bench-mls       group engine benchmark
 #   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
@@ -100,17 +101,20 @@ SERVER_SRC = $(wildcard src/server/*.c)
 SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 CLIENT_SRC = $(wildcard src/client/*.c)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
+# mlstool (src/mlstool/): libmls's public API only, like the programs.
+MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
+MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
 ifeq ($(SANITIZE),1)
-PROGRAMS = $(B)/bin/server $(B)/bin/client
+PROGRAMS = $(B)/bin/server $(B)/bin/client $(B)/bin/mlstool
 else
-PROGRAMS = server client
+PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example install install-check
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example install install-check mlstool-check
 all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
 
 deps $(DEPS_STAMP): scripts/deps.sh
@@ -210,10 +214,20 @@ $(B)/bin/client: $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT)
 
+$(B)/bin/mlstool: $(MLSTOOL_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
 server: $(B)/bin/server
 	cp $< $@.tmp && mv -f $@.tmp $@
 client: $(B)/bin/client
 	cp $< $@.tmp && mv -f $@.tmp $@
+mlstool: $(B)/bin/mlstool
+	cp $< $@.tmp && mv -f $@.tmp $@
+
+# mlstool decodes every MLSMessage of the official messages.json.
+mlstool-check: $(B)/bin/mlstool
+	python3 tests/mlstool/test_mlstool.py $(B)/bin/mlstool $(VECTORS)/messages.json
 
 PORT ?= 4000
 DB ?= chatserver.db
@@ -240,6 +254,7 @@ check: all
 	@$(MAKE) --no-print-directory example
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory vectors
+	@$(MAKE) --no-print-directory mlstool-check
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
@@ -311,9 +326,9 @@ $(B)/tests/fuzz/fuzz_server_%.o: CFLAGS += -Isrc/server -Isrc/common
 $(B)/tests/fuzz/fuzz_client_%.o: CFLAGS += -Isrc/client -Isrc/common
 
 clean:
-	rm -rf build server client
+	rm -rf build server client mlstool
 
--include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d))
+-include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(MLSTOOL_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
 -include $(B)/bench/bench_mls.d $(B)/examples/example.d $(B)/tests/tools/mlsforge.d
 -include $(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/common.d $(B)/tests/fuzz/driver.d

@@ -2,6 +2,7 @@
 #include "framing.h"
 
 #include "crypto.h"
+#include "detail.h"
 #include "key_schedule.h"
 
 #include <string.h>
@@ -16,27 +17,33 @@ int mls_framing_check_sender(uint16_t wire_format, const mls_framed_content *con
         return MLS_ERR_ARG;
     /* RFC 9420 §6: application messages MUST be PrivateMessages. */
     if (content->content_type == MLS_CONTENT_APPLICATION && wire_format != MLS_WIRE_PRIVATE_MESSAGE)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §6: application data not in a PrivateMessage");
     /* §6.3.2: SenderData names a leaf, so only members encrypt. */
     if (wire_format == MLS_WIRE_PRIVATE_MESSAGE && content->sender.type != MLS_SENDER_MEMBER)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §6.3.2: a PrivateMessage from a non-member");
     switch (content->sender.type) {
     case MLS_SENDER_MEMBER:
         return MLS_OK;
     case MLS_SENDER_EXTERNAL:
         /* §6.1: an external sender's content type MUST be proposal; which
          * proposal types it may send is the group's policy (§12.1.8). */
-        return content->content_type == MLS_CONTENT_PROPOSAL ? MLS_OK : MLS_ERR_INVALID;
+        return content->content_type == MLS_CONTENT_PROPOSAL
+                   ? MLS_OK
+                   : MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §6.1: external sender of a non-proposal");
     case MLS_SENDER_NEW_MEMBER_PROPOSAL:
         /* §6.1: proposal, and the proposal MUST be an Add. */
         return content->content_type == MLS_CONTENT_PROPOSAL &&
                        content->proposal.type == MLS_PROPOSAL_ADD
                    ? MLS_OK
-                   : MLS_ERR_INVALID;
+                   : MLS_DETAIL(MLS_ERR_INVALID,
+                                "RFC 9420 §6.1: new_member_proposal sender of a non-Add");
     case MLS_SENDER_NEW_MEMBER_COMMIT:
-        return content->content_type == MLS_CONTENT_COMMIT ? MLS_OK : MLS_ERR_INVALID;
+        return content->content_type == MLS_CONTENT_COMMIT
+                   ? MLS_OK
+                   : MLS_DETAIL(MLS_ERR_INVALID,
+                                "RFC 9420 §6.1: new_member_commit sender of a non-commit");
     default:
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §6: unknown sender type");
     }
 }
 
@@ -223,7 +230,7 @@ int mls_framing_unprotect_public(const mls_framing_ctx *ctx, const mls_message *
                                               ctx->group_context, tag)))
             goto borrowed;
         if (!mls_ct_equal(mls_bytes_of(tag, s->nh), mls_buf_view(&pm->membership_tag))) {
-            err = MLS_ERR_MAC;
+            err = MLS_DETAIL(MLS_ERR_MAC, "RFC 9420 §6.2: membership_tag does not match");
             goto borrowed;
         }
     }
@@ -481,7 +488,7 @@ int mls_framing_unprotect_private(const mls_framing_ctx *ctx, const mls_message 
     /* RFC 9420 §6.3.2: the leaf must exist; that it is not blank is checked
      * by key_fn, which must find the leaf's signature key. */
     if (sd.leaf_index >= ctx->secret_tree->n_leaves) {
-        err = MLS_ERR_INVALID;
+        err = MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §6.3.2: SenderData names no leaf");
         goto out;
     }
     type = ratchet_for(pm->content_type);

@@ -391,6 +391,7 @@ int mls_signature_verify(uint16_t suite, mls_bytes signature_key, const char *la
         return MLS_ERR_UNSUPPORTED;
     if (!label)
         return MLS_ERR_ARG;
+    mls_error_detail_clear();
     return mls_verify_with_label(s, signature_key, label, content, sig);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "detail.h"
 #include "identity.h"
 
 #define KP_BUNDLE_VERSION 1
@@ -201,20 +202,22 @@ int mls_key_package_check(const mls_suite *s, const mls_key_package *kp, int che
         return err;
     if ((err = mls_extension_list_check_unique(&kp->extensions)) != 0 ||
         (err = mls_extension_list_check_unique(&ln->extensions)) != 0)
-        return err;
+        return MLS_DETAIL(err, "RFC 9420 §13: an extension type appears twice");
     /* RFC 9420 §7.3: the leaf supports the suite and version it is used
      * with, its own credential type, and lists its non-default
      * extensions. */
     if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id) ||
         !mls_u16_list_contains(&ln->capabilities.versions, MLS_VERSION_MLS10) ||
         !mls_u16_list_contains(&ln->capabilities.credentials, ln->credential.type))
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §7.2: capabilities lack the suite, mls10 or the credential type");
     for (i = 0; i < ln->extensions.n; i++)
         if (!ext_is_default(ln->extensions.v[i].type) &&
             !mls_u16_list_contains(&ln->capabilities.extensions, ln->extensions.v[i].type))
-            return MLS_ERR_INVALID;
+            return MLS_DETAIL(MLS_ERR_INVALID,
+                              "RFC 9420 §7.2: leaf extension not listed in capabilities");
     if (check_lifetime && (now < ln->lifetime.not_before || now > ln->lifetime.not_after))
-        return MLS_ERR_EXPIRED;
+        return MLS_DETAIL(MLS_ERR_EXPIRED, "RFC 9420 §7.2: lifetime does not include now");
     return 0;
 }
 
@@ -229,6 +232,7 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
 
     if (!env)
         return MLS_ERR_ARG;
+    mls_error_detail_clear();
     if ((err = mls_key_package_from_message(key_package, &kp)) != 0)
         return err;
     s = mls_suite_get(kp.cipher_suite);
@@ -247,6 +251,8 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
         inf.not_before = kp.leaf_node.lifetime.not_before;
         inf.not_after = kp.leaf_node.lifetime.not_after;
         inf.last_resort = mls_extension_list_find(&kp.extensions, MLS_EXTENSION_LAST_RESORT) != NULL;
+        /* RFC 9420 §6: the KeyPackage follows version and wire_format. */
+        inf.key_package = mls_bytes_of(key_package.p + 4, key_package.n - 4);
         mls_reader_init_bytes(&r, key_package);
         /* MLSMessage header, version, suite, init_key, encryption_key */
         if ((err = mls_read_fixed(&r, 8, &skip)) != 0 ||
@@ -263,6 +269,7 @@ int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, con
             type = c.type;
             mls_credential_clear(&c);
             inf.credential = mls_bytes_of(key_package.p + start, r.off - start);
+            inf.credential_type = type;
             if (type == MLS_CREDENTIAL_BASIC &&
                 (err = mls_credential_basic_identity(inf.credential, &inf.identity)) != 0)
                 goto out;

@@ -46,6 +46,9 @@ static int ext_is_default(uint16_t t)
     return t >= MLS_EXT_APPLICATION_ID && t <= MLS_EXT_EXTERNAL_SENDERS;
 }
 
+/* The detail names the public entry point rather than its helpers. */
+#define KP_DETAIL(err, rule) (mls_detail_set("mls_key_package_diagnose", (rule)), (err))
+
 /* RFC 9420 §6 / §10: KeyPackages travel as MLSMessage(mls_key_package).  A
  * bare KeyPackage is read only when the bytes are no MLSMessage at all, so
  * every input has exactly one reading.  *bare is the KeyPackage's bytes. */
@@ -58,8 +61,8 @@ static int decode(mls_bytes in, mls_key_package *kp, mls_bytes *bare, int *reaso
         if (m.wire_format != MLS_WIRE_KEY_PACKAGE) {
             mls_message_clear(&m);
             *reason = MLS_KP_NOT_KEY_PACKAGE;
-            return MLS_DETAIL(MLS_ERR_MALFORMED,
-                              "RFC 9420 §6: MLSMessage does not hold a KeyPackage");
+            return KP_DETAIL(MLS_ERR_MALFORMED,
+                             "RFC 9420 §6: MLSMessage does not hold a KeyPackage");
         }
         *kp = m.key_package; /* ownership moves out of the message */
         *bare = mls_bytes_of(in.p + MESSAGE_PREFIX, in.n - MESSAGE_PREFIX);
@@ -74,11 +77,11 @@ static int decode(mls_bytes in, mls_key_package *kp, mls_bytes *bare, int *reaso
     *reason = MLS_KP_MALFORMED;
     if (err != MLS_ERR_TRAILING && err != MLS_ERR_NOMEM)
         err = MLS_ERR_MALFORMED;
-    return MLS_DETAIL(err, "RFC 9420 §10: not a well-formed MLSMessage(KeyPackage)");
+    return KP_DETAIL(err, "RFC 9420 §10: not a well-formed MLSMessage(KeyPackage)");
 }
 
 /* Records the reason and the detail of a broken rule and returns err. */
-#define REFUSE(why, err, rule) (*reason = (why), MLS_DETAIL((err), (rule)))
+#define REFUSE(why, err, rule) (*reason = (why), KP_DETAIL((err), (rule)))
 
 /* Every rule but the signatures, in the order of the reason list. */
 static int check_rules(const mls_suite *s, const mls_key_package *kp, uint16_t expected_suite,

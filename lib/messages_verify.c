@@ -4,6 +4,7 @@
  * so that code which only parses does not pull in the signature code.
  */
 #include "crypto.h"
+#include "detail.h"
 #include "messages.h"
 
 #include <string.h>
@@ -32,11 +33,11 @@ int mls_key_package_verify(const mls_suite *s, const mls_key_package *kp)
     /* RFC 9420 §10.1: the version and suite must be those in use, and the
      * leaf must come from a KeyPackage. */
     if (kp->version != MLS_VERSION_MLS10 || kp->cipher_suite != s->id) {
-        err = MLS_ERR_UNSUPPORTED;
+        err = MLS_DETAIL(MLS_ERR_UNSUPPORTED, "RFC 9420 §10.1: version or suite not the one in use");
         goto out;
     }
     if (kp->leaf_node.source != MLS_LEAF_SOURCE_KEY_PACKAGE) {
-        err = MLS_ERR_INVALID;
+        err = MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §7.3: leaf_node_source is not key_package");
         goto out;
     }
     /* §10.1: init_key and the leaf's encryption_key must differ, so the
@@ -44,7 +45,7 @@ int mls_key_package_verify(const mls_suite *s, const mls_key_package *kp)
     if (kp->init_key.n == kp->leaf_node.encryption_key.n &&
         (kp->init_key.n == 0 ||
          memcmp(kp->init_key.p, kp->leaf_node.encryption_key.p, kp->init_key.n) == 0)) {
-        err = MLS_ERR_INVALID;
+        err = MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §10.1: init_key equals the leaf encryption_key");
         goto out;
     }
     err = mls_leaf_node_verify(s, &kp->leaf_node, mls_bytes_of(NULL, 0), 0);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detail.h"
 #include "key_package.h"
 
 void mls_applied_clear(mls_applied *a)
@@ -91,14 +92,15 @@ int mls_extensions_check(const mls_extension_list *ext, const mls_rtree *tree)
 
     memset(&rc, 0, sizeof(rc));
     if (mls_extension_list_check_unique(ext) != 0)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §13: an extension type appears twice");
     if ((err = ext_required(ext, &rc, &has_rc)) != 0)
-        return err;
+        return MLS_DETAIL(err, "RFC 9420 §11.1: required_capabilities does not decode");
     e = mls_extension_list_find(ext, MLS_EXT_EXTERNAL_SENDERS);
     if (e) {
         mls_external_senders xs;
         if (mls_external_senders_decode_bytes(mls_buf_view(&e->data), &xs) != 0) {
-            err = MLS_ERR_INVALID;
+            err = MLS_DETAIL(MLS_ERR_INVALID,
+                             "RFC 9420 §12.1.8.1: external_senders does not decode");
             goto out;
         }
         mls_external_senders_clear(&xs);
@@ -108,7 +110,8 @@ int mls_extensions_check(const mls_extension_list *ext, const mls_rtree *tree)
     for (uint32_t i = 0; i < mls_rtree_n_leaves(tree); i++) {
         const mls_leaf_node *ln = mls_rtree_leaf(tree, i);
         if (ln && !leaf_supports_ext(ln, ext, has_rc ? &rc : NULL)) {
-            err = MLS_ERR_INVALID;
+            err = MLS_DETAIL(MLS_ERR_INVALID,
+                             "RFC 9420 §12.1.7: a member does not support the extensions");
             goto out;
         }
     }
@@ -159,6 +162,14 @@ static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
     return 1;
 }
 
+/* Refuses with the RFC rule broken (recorded for mls_error_detail at the
+ * exit); err keeps its value. */
+#define REJECT(text)                                                           \
+    do {                                                                       \
+        rule = (text);                                                         \
+        goto out;                                                              \
+    } while (0)
+
 int mls_proposals_validate(const mls_group *g, const mls_prop_item *items, size_t n,
                            int external, uint32_t committer, int check_lifetime)
 {
@@ -179,6 +190,7 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
     uint64_t now = pe->now;
     size_t i;
     int err = MLS_ERR_INVALID;
+    const char *rule = NULL; /* the RFC rule a refusal broke (mls_error_detail) */
 
     leaves = calloc(n + 1, sizeof(*leaves));
     removed = calloc(n + 1, sizeof(*removed));
@@ -195,16 +207,18 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
 
         /* RFC 9420 §12.4.3.2: an external commit has no references. */
         if (external && items[i].pending)
-            goto out;
+            REJECT("RFC 9420 §12.4.3.2: an external commit includes a proposal by reference");
         switch (p->type) {
         case MLS_PROPOSAL_ADD: {
             const mls_key_package *kp = &p->add.key_package;
-            if (external || kp->cipher_suite != s->id || kp->version != pe->ctx->version)
-                goto out;
+            if (external)
+                REJECT("RFC 9420 §12.4.3.2: an external commit includes an Add");
+            if (kp->cipher_suite != s->id || kp->version != pe->ctx->version)
+                REJECT("RFC 9420 §12.1.1: Add KeyPackage of another suite or version");
             /* §12.1.1: the KeyPackage is valid (§10.1). */
             if ((err = mls_key_package_check(s, kp, check_lifetime, now)) != 0) {
                 err = err == MLS_ERR_EXPIRED ? err : MLS_ERR_INVALID;
-                goto out;
+                REJECT("RFC 9420 §12.1.1: Add KeyPackage is not valid (§10.1)");
             }
             err = MLS_ERR_INVALID;
             keys[n_keys++] = mls_buf_view(&kp->leaf_node.signature_key);
@@ -215,35 +229,35 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
             mls_leaf_check chk;
             /* §12.2: only members propose updates, never the committer. */
             if (external || snd->type != MLS_SENDER_MEMBER || snd->index == committer)
-                goto out;
+                REJECT("RFC 9420 §12.2: Update not from a member other than the committer");
             cur = mls_rtree_leaf(t, snd->index);
             if (!cur || ln->source != MLS_LEAF_SOURCE_UPDATE)
-                goto out;
+                REJECT("RFC 9420 §12.1.2: Update of a blank leaf or leaf source not update");
             /* §7.3: a new encryption key. */
             if (ln->encryption_key.n == cur->encryption_key.n &&
                 memcmp(ln->encryption_key.p, cur->encryption_key.p, cur->encryption_key.n) == 0)
-                goto out;
+                REJECT("RFC 9420 §7.3: Update does not change the encryption key");
             memset(&chk, 0, sizeof(chk));
             chk.group_id = mls_buf_view(&pe->ctx->group_id);
             if (mls_leaf_node_validate(s, ln, snd->index, &chk) != 0)
-                goto out;
+                REJECT("RFC 9420 §7.3: Update leaf node is not valid");
             if (!mls_u16_list_contains(&ln->capabilities.cipher_suites, s->id))
-                goto out;
+                REJECT("RFC 9420 §7.2: Update leaf does not support the group's suite");
             leaves[n_leaves++] = snd->index;
             break;
         }
         case MLS_PROPOSAL_REMOVE:
             /* §12.1.3: a non-blank leaf; §12.2: not the committer. */
             if (!mls_rtree_leaf(t, p->remove.removed))
-                goto out;
+                REJECT("RFC 9420 §12.1.3: Remove of a blank or absent leaf");
             if (!external && p->remove.removed == committer)
-                goto out;
+                REJECT("RFC 9420 §12.2: the committer removes itself");
             leaves[n_leaves++] = p->remove.removed;
             removed[n_rm++] = p->remove.removed;
             break;
         case MLS_PROPOSAL_PSK:
             if (!psk_valid(pe, &p->psk.psk))
-                goto out;
+                REJECT("RFC 9420 §12.1.4: PreSharedKey with a bad nonce or usage");
             if ((err = mls_psk_id_encode(&p->psk.psk, &psk_enc[n_psk])) != 0)
                 goto out;
             err = MLS_ERR_INVALID;
@@ -253,39 +267,39 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
         case MLS_PROPOSAL_REINIT:
             /* §12.1.5: never a lower version. */
             if (external || p->reinit.version < pe->ctx->version)
-                goto out;
+                REJECT("RFC 9420 §12.1.5: ReInit in an external commit or to a lower version");
             n_reinit++;
             break;
         case MLS_PROPOSAL_EXTERNAL_INIT:
             if (!external)
-                goto out;
+                REJECT("RFC 9420 §12.1.6: ExternalInit outside an external commit");
             n_xinit++;
             break;
         case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
             if (external)
-                goto out;
+                REJECT("RFC 9420 §12.4.3.2: GroupContextExtensions in an external commit");
             n_gce++;
             break;
         default:
-            goto out;
+            REJECT("RFC 9420 §12.2: unknown proposal type");
         }
     }
     /* §12.2: at most one GroupContextExtensions; ReInit alone. */
     if (n_gce > 1 || (n_reinit && n > 1))
-        goto out;
+        REJECT("RFC 9420 §12.2: two GroupContextExtensions, or ReInit with others");
     /* External commit: exactly one ExternalInit, at most one Remove. */
     if (external && (n_xinit != 1 || n_rm > 1))
-        goto out;
+        REJECT("RFC 9420 §12.2: external commit without one ExternalInit or with two Removes");
     /* §12.2: one Update or Remove per leaf. */
     qsort(leaves, n_leaves, sizeof(*leaves), cmp_u32);
     for (i = 1; i < n_leaves; i++)
         if (leaves[i] == leaves[i - 1])
-            goto out;
+            REJECT("RFC 9420 §12.2: two Updates or Removes of one leaf");
     /* §12.2: distinct PSK ids. */
     qsort(psks, n_psk, sizeof(*psks), cmp_bytes);
     for (i = 1; i < n_psk; i++)
         if (cmp_bytes(&psks[i], &psks[i - 1]) == 0)
-            goto out;
+            REJECT("RFC 9420 §12.2: the same PSK twice");
     /* §12.2: Adds of distinct clients (signature keys), none already a
      * member unless a Remove of this commit removes it (an Update of that
      * member that changes its key does not: the client stays). */
@@ -294,13 +308,15 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
     for (i = 0; i < n_keys; i++) {
         uint32_t leaf;
         if (i && cmp_bytes(&keys[i], &keys[i - 1]) == 0)
-            goto out;
+            REJECT("RFC 9420 §12.2: two Adds of one signature key");
         if (mls_rtree_find_signature_key(t, keys[i], &leaf) == 0 &&
             !bsearch(&leaf, removed, n_rm, sizeof(*removed), cmp_u32))
-            goto out;
+            REJECT("RFC 9420 §12.2: Add of a client that is already a member");
     }
     err = 0;
 out:
+    if (err && rule)
+        mls_detail_set(__func__, rule);
     if (psk_enc)
         for (i = 0; i < n_psk; i++)
             mls_buf_clear(&psk_enc[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "detail.h"
 
 /* ================================================================ index lists */
 
@@ -655,7 +656,8 @@ static int import_take(mls_rtree *t, const mls_suite *s, mls_ratchet_tree *wire)
      * the nodes of a tree (odd length, leaves at even positions). */
     if (n == 0 || n % 2 == 0 || wire->nodes[n - 1].type == MLS_NODE_BLANK ||
         n > (size_t)mls_tm_node_width(MLS_TREE_MAX_LEAVES))
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §12.4.3.3: the node vector is not a tree (length, last node)");
     uint32_t leaves = 1;
     while ((size_t)mls_tm_node_width(leaves) < n)
         leaves *= 2;
@@ -664,7 +666,8 @@ static int import_take(mls_rtree *t, const mls_suite *s, mls_ratchet_tree *wire)
         if (nd->type == MLS_NODE_BLANK)
             continue;
         if ((i % 2 == 0) != (nd->type == MLS_NODE_LEAF))
-            return MLS_ERR_INVALID;
+            return MLS_DETAIL(MLS_ERR_INVALID,
+                              "RFC 9420 §4.1: a leaf at an odd or a parent at an even position");
         if (nd->type == MLS_NODE_PARENT) {
             uint32_t lo, hi;
             leaf_range((uint32_t)i, &lo, &hi);
@@ -673,7 +676,8 @@ static int import_take(mls_rtree *t, const mls_suite *s, mls_ratchet_tree *wire)
                 /* An unmerged leaf lies under the node and is a member. */
                 if (u < lo || u > hi || 2 * (size_t)u >= n ||
                     wire->nodes[2 * (size_t)u].type != MLS_NODE_LEAF)
-                    return MLS_ERR_INVALID;
+                    return MLS_DETAIL(MLS_ERR_INVALID,
+                                      "RFC 9420 §7.1: unmerged leaf not a member below the node");
             }
         }
     }
@@ -1656,7 +1660,8 @@ int mls_rtree_verify_parent_hashes(mls_rtree *t)
         /* RFC 9420 §7.9.2: each non-blank parent is covered by exactly one
          * chain link from below. */
         if (vl + vr != 1) {
-            err = MLS_ERR_INVALID;
+            err = MLS_DETAIL(MLS_ERR_INVALID,
+                             "RFC 9420 §7.9.2: parent node not covered by exactly one parent-hash chain");
             goto out;
         }
     }
@@ -1690,32 +1695,37 @@ int mls_leaf_node_validate(const mls_suite *s, const mls_leaf_node *ln, uint32_t
     int err;
 
     if (ln->source < MLS_LEAF_SOURCE_KEY_PACKAGE || ln->source > MLS_LEAF_SOURCE_COMMIT)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §7.2: unknown leaf_node_source");
     /* The credential type is one the leaf itself lists (§7.2). */
     if (!mls_u16_list_contains(&c->credentials, ln->credential.type))
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §7.2: leaf capabilities lack its own credential type");
     /* Every leaf extension is listed in the capabilities and appears once. */
     err = mls_extension_list_check_unique(&ln->extensions);
     if (err)
-        return err;
+        return MLS_DETAIL(err, "RFC 9420 §13: a leaf extension type appears twice");
     for (size_t i = 0; i < ln->extensions.n; i++)
         if (!ext_supported(c, ln->extensions.v[i].type))
-            return MLS_ERR_INVALID;
+            return MLS_DETAIL(MLS_ERR_INVALID,
+                              "RFC 9420 §7.2: leaf extension not listed in capabilities");
     if (chk && chk->required) {
         const mls_required_capabilities *r = chk->required;
         for (size_t i = 0; i < r->extension_types.n; i++)
             if (!ext_supported(c, r->extension_types.v[i]))
-                return MLS_ERR_INVALID;
+                return MLS_DETAIL(MLS_ERR_INVALID,
+                                  "RFC 9420 §11.1: leaf lacks a required extension type");
         for (size_t i = 0; i < r->proposal_types.n; i++)
             if (!proposal_supported(c, r->proposal_types.v[i]))
-                return MLS_ERR_INVALID;
+                return MLS_DETAIL(MLS_ERR_INVALID,
+                                  "RFC 9420 §11.1: leaf lacks a required proposal type");
         for (size_t i = 0; i < r->credential_types.n; i++)
             if (!mls_u16_list_contains(&c->credentials, r->credential_types.v[i]))
-                return MLS_ERR_INVALID;
+                return MLS_DETAIL(MLS_ERR_INVALID,
+                                  "RFC 9420 §11.1: leaf lacks a required credential type");
     }
     if (chk && chk->check_lifetime && ln->source == MLS_LEAF_SOURCE_KEY_PACKAGE &&
         (chk->now < ln->lifetime.not_before || chk->now > ln->lifetime.not_after))
-        return MLS_ERR_EXPIRED;
+        return MLS_DETAIL(MLS_ERR_EXPIRED, "RFC 9420 §7.3: leaf lifetime does not include now");
     return mls_leaf_node_verify(s, ln, chk ? chk->group_id : mls_bytes_of(NULL, 0), leaf);
 }
 
@@ -1727,9 +1737,9 @@ int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln, uint3
     uint32_t other;
 
     if (!tree_find(t, 0, mls_buf_view(&ln->encryption_key), &other) && other != leaf)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §7.3: encryption key already in the tree");
     if (!tree_find(t, 1, mls_buf_view(&ln->signature_key), &other) && other != leaf)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §7.3: signature key already in the tree");
     /* §7.3: every other member supports ln's credential type ... */
     uint32_t others = mls_rtree_member_count(t) - (cl ? 1u : 0u);
     c = cred_find(t, ln->credential.type);
@@ -1737,12 +1747,14 @@ int mls_rtree_check_leaf_fits(const mls_rtree *t, const mls_leaf_node *ln, uint3
     if (cl && mls_u16_list_contains(&cl->capabilities.credentials, ln->credential.type))
         sup--;
     if (sup != others)
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §7.3: a member does not support the leaf's credential type");
     /* ... and ln supports every type the others use. */
     for (size_t i = 0; i < t->n_creds; i++) {
         uint32_t used = t->creds[i].used - (cl && cl->credential.type == t->creds[i].type);
         if (used && !mls_u16_list_contains(&ln->capabilities.credentials, t->creds[i].type))
-            return MLS_ERR_INVALID;
+            return MLS_DETAIL(MLS_ERR_INVALID,
+                              "RFC 9420 §7.3: the leaf does not support a credential type in use");
     }
     return MLS_OK;
 }
@@ -1804,7 +1816,7 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
     }
     /* RFC 9420 §7.3: encryption and signature keys are unique. */
     if (has_duplicate(enc, n_enc) || has_duplicate(sig, n_sig)) {
-        err = MLS_ERR_INVALID;
+        err = MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §7.3: an encryption or signature key repeats");
         goto out;
     }
     /* Distinct credential types in use, then every member supports all. */
@@ -1819,7 +1831,8 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
             continue;
         for (size_t j = 0; j < d; j++)
             if (!mls_u16_list_contains(&n->leaf.capabilities.credentials, types[j])) {
-                err = MLS_ERR_INVALID;
+                err = MLS_DETAIL(MLS_ERR_INVALID,
+                                 "RFC 9420 §7.3: a member does not support a credential type in use");
                 goto out;
             }
     }
@@ -1837,7 +1850,8 @@ int mls_rtree_verify_join(mls_rtree *t, mls_bytes expected_tree_hash, const mls_
     if (err)
         return err == MLS_ERR_STATE ? MLS_ERR_INVALID : err;
     if (expected_tree_hash.n != t->suite->nh || memcmp(h, expected_tree_hash.p, t->suite->nh))
-        return MLS_ERR_INVALID;
+        return MLS_DETAIL(MLS_ERR_INVALID,
+                          "RFC 9420 §12.4.3.1: tree hash differs from the GroupContext's");
     err = mls_rtree_verify_parent_hashes(t);
     if (!err)
         err = mls_rtree_verify_leaves(t, chk);

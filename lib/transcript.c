@@ -2,6 +2,7 @@
 #include "transcript.h"
 
 #include "codec.h"
+#include "detail.h"
 
 #include <string.h>
 
@@ -67,7 +68,7 @@ int mls_confirmation_tag_verify(const mls_suite *s, mls_bytes confirmation_key,
     uint8_t want[MLS_MAX_HASH];
     int err = mls_confirmation_tag(s, confirmation_key, confirmed_transcript_hash, want);
     if (!err && !mls_ct_equal(mls_bytes_of(want, s->nh), tag))
-        err = MLS_ERR_MAC;
+        err = MLS_DETAIL(MLS_ERR_MAC, "RFC 9420 §6.1: confirmation_tag does not match");
     mls_wipe(want, sizeof(want));
     return err;
 }

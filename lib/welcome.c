@@ -1,6 +1,7 @@
 /* RFC 9420 §12.4.3, §12.4.3.1: Welcome encryption and GroupInfo signatures. */
 #include "welcome.h"
 
+#include "detail.h"
 #include "key_schedule.h"
 
 #include <string.h>
@@ -159,7 +160,7 @@ int mls_group_info_verify_confirmation_tag(const mls_suite *s, const mls_group_i
     err = mls_hmac(s, confirmation_key, mls_buf_view(&gi->group_context.confirmed_transcript_hash),
                    want);
     if (!err && !mls_ct_equal(mls_bytes_of(want, s->nh), mls_buf_view(&gi->confirmation_tag)))
-        err = MLS_ERR_MAC;
+        err = MLS_DETAIL(MLS_ERR_MAC, "RFC 9420 §12.4.3.1: GroupInfo confirmation_tag mismatch");
     mls_wipe(want, sizeof(want));
     return err;
 }

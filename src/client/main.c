@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "textsafe.h"
 #include "util.h"
 
 static int sig_pipe[2] = {-1, -1};
@@ -30,6 +31,15 @@ static void on_signal(int sig)
         /* Nothing to do: the pipe is full, a wake-up is pending anyway. */
     }
     errno = saved;
+}
+
+/* "client: why" on stderr, through the sanitizer (it may quote what the
+ * server or another member sent). */
+static void fail(const char *why)
+{
+    char *t = cli_textsafe_str(why);
+    fprintf(stderr, "client: %s\n", t ? t : "out of memory");
+    free(t);
 }
 
 static void usage(FILE *out)
@@ -154,7 +164,9 @@ int main(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "--ca-file")) != NULL) {
             ca_file = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "client: unknown or incomplete option %s\n\n", argv[i]);
+            snprintf(err, sizeof err, "unknown or incomplete option %s", argv[i]);
+            fail(err);
+            fputc('\n', stderr);
             usage(stderr);
             return 2;
         } else if (npos < 2) {
@@ -176,13 +188,15 @@ int main(int argc, char **argv)
     cli_lowercase(group);
     cli_lowercase(user);
     if (strlen(pos[0]) > 64 || !cli_valid_groupname(group)) {
-        fprintf(stderr, "client: \"%s\" is not a valid group name (1-64 of a-z 0-9 _ - ., "
-                "starting with a letter or digit)\n", pos[0]);
+        snprintf(err, sizeof err, "\"%s\" is not a valid group name (1-64 of a-z 0-9 _ - ., "
+                 "starting with a letter or digit)", pos[0]);
+        fail(err);
         return 2;
     }
     if (strlen(pos[1]) > 32 || !cli_valid_username(user)) {
-        fprintf(stderr, "client: \"%s\" is not a valid username (1-32 of a-z 0-9 _ - ., "
-                "starting with a letter or digit)\n", pos[1]);
+        snprintf(err, sizeof err, "\"%s\" is not a valid username (1-32 of a-z 0-9 _ - ., "
+                 "starting with a letter or digit)", pos[1]);
+        fail(err);
         return 2;
     }
     if (!config) {
@@ -199,8 +213,9 @@ int main(int argc, char **argv)
     /* Everything the client writes is private to the user. */
     umask(077);
     if (make_dirs(config) != 0) {
-        fprintf(stderr, "client: cannot create the config directory %s: %s\n", config,
-                strerror(errno));
+        snprintf(err, sizeof err, "cannot create the config directory %s: %s", config,
+                 strerror(errno));
+        fail(err);
         goto out;
     }
     cli_log_open();
@@ -228,7 +243,7 @@ int main(int argc, char **argv)
     sc.server_url = server;
     sc.ca_file = ca_file;
     if (cli_session_new(&sc, &ev, &app.s, err, sizeof err) != 0) {
-        fprintf(stderr, "client: %s\n", err);
+        fail(err);
         goto out;
     }
 
@@ -276,8 +291,22 @@ int main(int argc, char **argv)
             break;
     rc = app.exit_code;
     app.ui->ops->stop(app.ui);
-    if (rc != 0)
-        fprintf(stderr, "client: %s\n", app.fatal[0] ? app.fatal : "exiting after an error");
+    if (rc != 0) {
+        fail(app.fatal[0] ? app.fatal : "exiting after an error");
+    } else if (!line_mode) {
+        /* The full screen is gone with what it said: what was left
+         * unsent is said again on the normal terminal, and the exit
+         * status tells (line mode's quit has done both already). */
+        char groups[256];
+        int unsent = cli_session_unsent(app.s, groups, sizeof groups);
+        if (unsent > 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%d message%s for %s not sent yet; kept, and sent next time",
+                     unsent, unsent == 1 ? "" : "s", groups);
+            fail(why);
+            rc = 1;
+        }
+    }
 out:
     cli_session_free(app.s);
     if (app.ui)

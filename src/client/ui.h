@@ -2,7 +2,9 @@
  * The user interface: a full-screen ncursesw UI for terminals
  * (ui_curses.c) and a plain line mode for scripts (ui_line.c).  The UI
  * shows lines and a status, and hands typed lines up; it knows nothing of
- * MLS, the network or the store.
+ * MLS, the network or the store.  Both UIs pass every string they are
+ * given through the sanitizer (textsafe.h) before it reaches the
+ * terminal: callers hand over text as they have it.
  */
 #ifndef CLI_UI_H
 #define CLI_UI_H
@@ -21,7 +23,10 @@ struct cli_ui_status {
     const char *group;      /* current group, NULL if none */
     const char *connection; /* "connected", "connecting", ... */
     int members;            /* of the current group, -1 if unknown */
-    const char *others;     /* other groups with unread counts, may be "" */
+    /* Other groups, space-separated "N:#name" or "N:#name(unread)"; may
+     * be "".  The curses UI reads the unread count of the group it
+     * switches to from here (its "new since you left" marker). */
+    const char *others;
 };
 
 struct cli_ui_callbacks {
@@ -45,11 +50,16 @@ struct cli_ui_ops {
     void (*readable)(struct cli_ui *ui);
     /* The terminal size changed. */
     void (*resize)(struct cli_ui *ui);
-    /* Shows a line.  group may be NULL (not about one group); sender is
-     * NULL for system and error lines; time is Unix seconds. */
+    /* Shows a line.  group may be NULL (not about one group: the curses
+     * UI keeps it with the group on screen); sender is NULL for system
+     * and error lines; time is Unix seconds.  A system line for a group
+     * not on screen is kept in that group's scrollback and marks it. */
     void (*show)(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
                  const char *sender, const char *text, int64_t time);
-    /* Empties the message area (before showing another group). */
+    /* Another group is about to be shown: the lines shown from here to
+     * the next status() are its recent stored history (the curses UI
+     * merges them into the group's own scrollback; line mode ignores
+     * it). */
     void (*clear)(struct cli_ui *ui);
     void (*status)(struct cli_ui *ui, const struct cli_ui_status *st);
     void (*free)(struct cli_ui *ui);

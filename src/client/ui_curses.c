@@ -1,10 +1,22 @@
 /*
  * The terminal UI (ncursesw): the messages of the current group scroll
  * above, a status line (user, group, connection, members, other groups
- * with unread counts) and the input line at the bottom.  The input line
- * edits UTF-8 text (arrows, Home/End, Ctrl-A/E/K/U/W, Backspace/Delete),
- * Up/Down walk the input history, PgUp/PgDn scroll back, Alt+1..9 switch
- * groups; resizes are redrawn.
+ * with unread counts) and the input line at the bottom.  Lines show the
+ * time (HH:MM) before the seed's "#group <user>  text"; each group keeps
+ * its own scrollback with its system lines (ui_scrollback.h), and a
+ * "new since you left" line marks the first unread message on a switch.
+ *
+ * Text is drawn as grapheme cells through the wide-character API (one
+ * cchar_t holds a base and its combining marks, ui_text.h), measured and
+ * wrapped by display width at spaces, continuation rows indented under
+ * the text.  Everything shown went through the sanitizer (textsafe.h)
+ * first, here at the UI's entry points.
+ *
+ * The input line edits by cluster: Left/Right and Delete/^D step over a
+ * base with its marks, Backspace removes the last code point (a mark
+ * typed after its base, then the base: how Indic and decomposed Latin
+ * input is corrected).  Arrows, Home/End, Ctrl-A/E/K/U/W, Up/Down for
+ * the input history, PgUp/PgDn scroll back, Alt+1..9 switch groups.
  */
 #define _XOPEN_SOURCE 700
 #define NCURSES_WIDECHAR 1
@@ -20,26 +32,58 @@
 
 #include <curses.h>
 
-#define SB_MAX 5000
+#include "textsafe.h"
+#include "ui_scrollback.h"
+#include "ui_text.h"
+
+_Static_assert(UI_CELL_CHARS == CCHARW_MAX, "a cell is one cchar_t");
+
 #define INPUT_MAX 4096
 #define HIST_MAX 200
 
-enum { PAIR_OWN = 1, PAIR_OTHER, PAIR_SYSTEM, PAIR_ERROR, PAIR_GROUP, PAIR_STATUS };
+enum { PAIR_OWN = 1, PAIR_OTHER, PAIR_SYSTEM, PAIR_ERROR, PAIR_GROUP, PAIR_STATUS, PAIR_MARKER };
 
-struct sb_line {
-    enum cli_line_kind kind;
-    wchar_t *text;   /* the whole rendered line */
-    attr_t *attrs;   /* one per character */
-    short *pairs;
-    size_t len;
+/* Cell styles (ui_text.h keeps an index; here it becomes attributes). */
+enum {
+    ST_NORMAL,
+    ST_TIME,
+    ST_GROUP,
+    ST_OWN,
+    ST_OTHER,
+    ST_SYSTEM,
+    ST_ERROR,
+    ST_MARKER,
+    ST_PROMPT,
+    ST_STATUS,
+};
+
+static const struct {
+    attr_t attr;
+    short pair;
+} styles[] = {
+    [ST_NORMAL] = {A_NORMAL, 0},           [ST_TIME] = {A_DIM, 0},
+    [ST_GROUP] = {A_NORMAL, PAIR_GROUP},   [ST_OWN] = {A_BOLD, PAIR_OWN},
+    [ST_OTHER] = {A_BOLD, PAIR_OTHER},     [ST_SYSTEM] = {A_NORMAL, PAIR_SYSTEM},
+    [ST_ERROR] = {A_BOLD, PAIR_ERROR},     [ST_MARKER] = {A_BOLD, PAIR_MARKER},
+    [ST_PROMPT] = {A_BOLD, 0},             [ST_STATUS] = {A_REVERSE, PAIR_STATUS},
 };
 
 struct ui_curses {
     struct cli_ui base;
     int started;
-    struct sb_line *lines;
-    size_t n_lines, cap_lines;
-    int scroll; /* rows scrolled back from the bottom */
+
+    struct ui_sb sb;
+    struct ui_sb_group *cur; /* on screen */
+    int scroll;              /* rows scrolled back from the bottom */
+    /* Between clear() and the next status(): the application replays the
+     * history of the group it switches to; collected here, then merged. */
+    int replaying;
+    struct ui_sb_group replay;
+
+    /* Scratch for drawing. */
+    struct ui_cells cells;
+    size_t *starts;
+    size_t starts_cap;
 
     wchar_t input[INPUT_MAX + 1];
     size_t ilen, icur;
@@ -49,8 +93,9 @@ struct ui_curses {
     wchar_t draft[INPUT_MAX + 1];
     size_t draft_len;
 
-    char status[512];
-    char group[80];
+    /* The status, sanitized. */
+    char *st_user, *st_group, *st_conn, *st_others;
+    int st_members;
 };
 
 /* ------------------------------------------------------------ UTF-8 <-> UTF-32 */
@@ -75,7 +120,7 @@ static size_t utf8_to_wcs(const char *s, wchar_t *out, size_t max)
             c = p[0] & 0x07;
             k = 4;
         } else {
-            out[o++] = L'?';
+            out[o++] = 0xFFFD;
             p++;
             continue;
         }
@@ -85,7 +130,7 @@ static size_t utf8_to_wcs(const char *s, wchar_t *out, size_t max)
             c = (c << 6) | (p[i] & 0x3f);
         }
         if (i < k) {
-            out[o++] = L'?';
+            out[o++] = 0xFFFD;
             p += i;
             continue;
         }
@@ -122,144 +167,224 @@ static size_t wcs_to_utf8(const wchar_t *w, size_t n, char *out, size_t max)
     return o;
 }
 
-static int cell_width(wchar_t c)
-{
-    int w = wcwidth(c);
-    return w < 0 ? 1 : w;
-}
-
 /* ------------------------------------------------------------ drawing */
 
-static void put_cell(int y, int x, wchar_t c, attr_t a, short pair)
+static void put_cell(int y, int x, const struct ui_cell *c, int style_override)
 {
     cchar_t cc;
-    wchar_t s[2];
-    s[0] = wcwidth(c) < 0 ? L'?' : c;
-    s[1] = 0;
-    setcchar(&cc, s, a, pair, NULL);
+    int st = style_override >= 0 ? style_override : c->style;
+    if (setcchar(&cc, c->wc, styles[st].attr, styles[st].pair, NULL) == ERR)
+        return;
     mvadd_wch(y, x, &cc);
 }
 
-/* Number of screen rows line l takes at width cols, and where each row
- * starts (starts may be NULL). */
-static int wrap_rows(const struct sb_line *l, int cols, size_t *starts, int max)
+/* Draws cells [from, to) on row y from column x, clipped at the edge. */
+static int draw_cells(const struct ui_cells *v, size_t from, size_t to, int y, int x,
+                      int style_override)
 {
-    int rows = 1, x = 0;
-    size_t i;
-    if (starts && max > 0)
-        starts[0] = 0;
-    for (i = 0; i < l->len; i++) {
-        int w = cell_width(l->text[i]);
-        if (w == 0)
-            continue;
-        if (x + w > cols) {
-            if (starts && rows < max)
-                starts[rows] = i;
-            rows++;
-            x = 0;
-        }
-        x += w;
-    }
-    return rows;
-}
-
-static void draw_row(const struct sb_line *l, size_t from, size_t to, int y)
-{
-    int x = 0;
     size_t i;
     for (i = from; i < to; i++) {
-        int w = cell_width(l->text[i]);
-        if (w == 0)
-            continue;
-        put_cell(y, x, l->text[i], l->attrs[i], l->pairs[i]);
-        x += w;
+        if (x + v->c[i].width > COLS)
+            break;
+        put_cell(y, x, &v->c[i], style_override);
+        x += v->c[i].width;
     }
+    return x;
+}
+
+/* The cells of a line of group gname: where its text starts (the
+ * wrapping indent and the first place a row may break). */
+static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const char *gname,
+                       size_t *text_at, int *indent)
+{
+    char ts[16] = "";
+    time_t t = (time_t)l->time;
+    struct tm tm;
+    struct ui_cells *v = &u->cells;
+
+    ui_cells_reset(v);
+    if (l->kind != UI_LINE_MARKER && l->time > 0 && localtime_r(&t, &tm))
+        strftime(ts, sizeof ts, "%H:%M ", &tm);
+    ui_cells_add_utf8(v, ts, ST_TIME);
+    switch (l->kind) {
+    case CLI_LINE_MESSAGE:
+    case CLI_LINE_OWN:
+        ui_cells_add_utf8(v, "#", ST_GROUP);
+        ui_cells_add_utf8(v, gname, ST_GROUP);
+        ui_cells_add_utf8(v, " <", ST_NORMAL);
+        ui_cells_add_utf8(v, l->sender ? l->sender : "?",
+                          l->kind == CLI_LINE_OWN ? ST_OWN : ST_OTHER);
+        ui_cells_add_utf8(v, ">  ", ST_NORMAL);
+        *text_at = v->n;
+        ui_cells_add_utf8(v, l->text, ST_NORMAL);
+        break;
+    case CLI_LINE_SYSTEM:
+        ui_cells_add_utf8(v, "-- ", ST_SYSTEM);
+        *text_at = v->n;
+        ui_cells_add_utf8(v, l->text, ST_SYSTEM);
+        break;
+    case CLI_LINE_ERROR:
+        ui_cells_add_utf8(v, "!! ", ST_ERROR);
+        *text_at = v->n;
+        ui_cells_add_utf8(v, l->text, ST_ERROR);
+        break;
+    default:
+        ui_cells_add_utf8(v, "---------- ", ST_MARKER);
+        *text_at = v->n;
+        ui_cells_add_utf8(v, l->text, ST_MARKER);
+        ui_cells_add_utf8(v, " ----------", ST_MARKER);
+        break;
+    }
+    *indent = ui_cells_width(v, 0, *text_at);
+}
+
+/* Lays out a line at width cols into u->starts; returns its rows. */
+static size_t line_layout(struct ui_curses *u, const struct ui_sb_line *l, const char *gname,
+                          int cols, int *indent)
+{
+    size_t text_at = 0;
+    line_cells(u, l, gname, &text_at, indent);
+    if (u->starts_cap < u->cells.n + 1) {
+        size_t cap = u->cells.n + 64;
+        size_t *p = realloc(u->starts, cap * sizeof *p);
+        if (!p)
+            return 0;
+        u->starts = p;
+        u->starts_cap = cap;
+    }
+    *indent = ui_wrap_indent(cols, *indent);
+    return ui_wrap(&u->cells, cols, *indent, text_at, u->starts);
+}
+
+static int line_rows(struct ui_curses *u, const struct ui_sb_line *l, const char *gname, int cols)
+{
+    int indent;
+    return (int)line_layout(u, l, gname, cols, &indent);
 }
 
 static void draw_messages(struct ui_curses *u, int height)
 {
     int cols = COLS, y = height - 1, skip = u->scroll;
-    size_t idx = u->n_lines;
-    size_t starts[256];
+    size_t idx;
 
+    if (!u->cur)
+        return;
+    idx = u->cur->n;
     while (idx > 0 && y >= 0) {
-        const struct sb_line *l = &u->lines[--idx];
-        int rows = wrap_rows(l, cols, starts, 256), r;
-        if (rows > 256)
-            rows = 256;
-        for (r = rows - 1; r >= 0 && y >= 0; r--) {
-            size_t end = r + 1 < rows ? starts[r + 1] : l->len;
+        const struct ui_sb_line *l = &u->cur->l[--idx];
+        int indent = 0;
+        size_t rows = line_layout(u, l, u->cur->name, cols, &indent), r;
+        for (r = rows; r > 0 && y >= 0; r--) {
+            size_t from = u->starts[r - 1], to = r < rows ? u->starts[r] : u->cells.n;
             if (skip > 0) {
                 skip--;
                 continue;
             }
-            draw_row(l, starts[r], end, y--);
+            draw_cells(&u->cells, from, to, y--, r > 1 ? indent : 0, -1);
         }
+    }
+}
+
+/* The other groups as the application names them ("2:#dev(3)"), with a
+ * '*' after those holding system lines not seen yet. */
+static void status_others(struct ui_curses *u, char *out, size_t max)
+{
+    const char *p = u->st_others ? u->st_others : "";
+    size_t o = 0;
+    out[0] = 0;
+    while (*p && o + 2 < max) {
+        const char *end = strchr(p, ' '), *hash, *name_end;
+        size_t len = end ? (size_t)(end - p) : strlen(p), nlen;
+        struct ui_sb_group *g = NULL;
+        char name[80];
+        hash = memchr(p, '#', len);
+        if (hash) {
+            name_end = memchr(hash, '(', len - (size_t)(hash - p));
+            nlen = (size_t)((name_end ? name_end : p + len) - hash - 1);
+            if (nlen < sizeof name) {
+                memcpy(name, hash + 1, nlen);
+                name[nlen] = 0;
+                g = ui_sb_get(&u->sb, name, 0);
+            }
+        }
+        if (o + len + 3 >= max)
+            break;
+        memcpy(out + o, p, len);
+        o += len;
+        if (g && g->notices > 0 && g != u->cur)
+            out[o++] = '*';
+        if (end)
+            out[o++] = ' ';
+        out[o] = 0;
+        p += len + (end ? 1 : 0);
     }
 }
 
 static void draw_status(struct ui_curses *u, int y)
 {
-    wchar_t w[512];
-    size_t n = utf8_to_wcs(u->status, w, 511), i;
-    int x = 0;
+    char members[32] = "", others[512], line[1024];
+    struct ui_cells *v = &u->cells;
+
+    if (u->st_members >= 0)
+        snprintf(members, sizeof members, " | %d member%s", u->st_members,
+                 u->st_members == 1 ? "" : "s");
+    status_others(u, others, sizeof others);
+    if (!u->st_user)
+        snprintf(line, sizeof line, " starting");
+    else
+        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s", u->st_user,
+                 u->st_group ? "#" : "", u->st_group ? u->st_group : "(no group)", members,
+                 u->st_conn ? u->st_conn : "", others[0] ? " | " : "", others);
     attron(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
     mvhline(y, 0, ' ', COLS);
-    for (i = 0; i < n && x < COLS; i++) {
-        int cw = cell_width(w[i]);
-        if (x + cw > COLS)
-            break;
-        put_cell(y, x, w[i], A_REVERSE, PAIR_STATUS);
-        x += cw;
-    }
+    attroff(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
+    ui_cells_reset(v);
+    ui_cells_add_utf8(v, line, ST_STATUS);
+    draw_cells(v, 0, v->n, y, 0, -1);
     if (u->scroll > 0) {
         const char *more = " [scrolled back: PgDn] ";
         int len = (int)strlen(more);
+        ui_cells_reset(v);
+        ui_cells_add_utf8(v, more, ST_STATUS);
         if (COLS > len)
-            mvaddstr(y, COLS - len, more);
+            draw_cells(v, 0, v->n, y, COLS - len, -1);
     }
-    attroff(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
 }
 
 static void draw_input(struct ui_curses *u, int y)
 {
-    char prompt[100];
-    wchar_t wp[100];
-    size_t np, i, start = 0;
-    int x = 0, avail, wsum = 0, cx = 0;
+    char prompt[160];
+    struct ui_cells *v = &u->cells;
+    size_t *map = malloc((u->ilen + 1) * sizeof *map), first, i, cur_cell;
+    int x, avail, w;
 
-    snprintf(prompt, sizeof prompt, "%s%s> ", u->group[0] ? "#" : "", u->group);
-    np = utf8_to_wcs(prompt, wp, 99);
     move(y, 0);
     clrtoeol();
-    for (i = 0; i < np && x < COLS; i++) {
-        put_cell(y, x, wp[i], A_BOLD, 0);
-        x += cell_width(wp[i]);
-    }
-    avail = COLS - x - 1;
-    if (avail < 1)
+    if (!map)
         return;
+    snprintf(prompt, sizeof prompt, "%s%s> ", u->st_group ? "#" : "",
+             u->st_group ? u->st_group : "");
+    ui_cells_reset(v);
+    ui_cells_add_utf8(v, prompt, ST_PROMPT);
+    x = draw_cells(v, 0, v->n, y, 0, -1);
+    avail = COLS - x - 1;
+    if (avail < 1) {
+        free(map);
+        return;
+    }
+    ui_cells_reset(v);
+    ui_cells_add_wcs(v, u->input, u->ilen, ST_NORMAL, map);
+    cur_cell = map[u->icur];
     /* Scroll horizontally so the cursor stays visible. */
-    for (i = u->icur; i > 0; i--) {
-        int w = cell_width(u->input[i - 1]);
-        if (wsum + w > avail)
-            break;
-        wsum += w;
-    }
-    start = i;
-    cx = x;
-    for (i = start; i < u->ilen; i++) {
-        int w = cell_width(u->input[i]);
-        if (x + w > COLS - 1)
-            break;
-        if (i == u->icur)
-            cx = x;
-        put_cell(y, x, u->input[i], A_NORMAL, 0);
-        x += w;
-    }
-    if (u->icur >= i)
-        cx = x;
-    move(y, cx);
+    first = cur_cell;
+    w = 0;
+    while (first > 0 && w + v->c[first - 1].width <= avail)
+        w += v->c[--first].width;
+    draw_cells(v, first, v->n, y, x, -1);
+    for (i = first; i < cur_cell; i++)
+        x += v->c[i].width;
+    move(y, x < COLS ? x : COLS - 1);
+    free(map);
 }
 
 static void redraw(struct ui_curses *u)
@@ -278,116 +403,105 @@ static void redraw(struct ui_curses *u)
 
 /* ------------------------------------------------------------ lines */
 
-static void sb_free_line(struct sb_line *l)
+/* Makes g the group on screen. */
+static void view(struct ui_curses *u, struct ui_sb_group *g)
 {
-    free(l->text);
-    free(l->attrs);
-    free(l->pairs);
-}
-
-static void sb_append(struct sb_line *l, size_t *n, const char *s, attr_t a, short pair,
-                      size_t cap)
-{
-    size_t k = utf8_to_wcs(s, l->text + *n, cap - *n), i;
-    for (i = 0; i < k; i++) {
-        l->attrs[*n + i] = a;
-        l->pairs[*n + i] = pair;
+    if (u->cur != g)
+        u->scroll = 0;
+    u->cur = g;
+    u->sb.keep = g;
+    if (g) {
+        g->notices = 0;
+        ui_sb_touch(&u->sb, g);
     }
-    *n += k;
 }
 
 static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
                         const char *sender, const char *text, int64_t when)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
-    struct sb_line l;
-    size_t cap = strlen(text) + (group ? strlen(group) : 0) + (sender ? strlen(sender) : 0) + 32;
-    size_t n = 0;
-    char ts[16];
-    time_t t = (time_t)when;
-    struct tm tm;
+    struct ui_sb_group *g;
+    char *t = cli_textsafe_str(text), *s = sender ? cli_textsafe_str(sender) : NULL;
+    char *gn = group ? cli_textsafe_str(group) : NULL;
 
-    memset(&l, 0, sizeof l);
-    l.kind = kind;
-    l.text = malloc(cap * sizeof *l.text);
-    l.attrs = malloc(cap * sizeof *l.attrs);
-    l.pairs = malloc(cap * sizeof *l.pairs);
-    if (!l.text || !l.attrs || !l.pairs) {
-        sb_free_line(&l);
-        return;
+    if (!t || (sender && !s) || (group && !gn))
+        goto out;
+    if (u->replaying) {
+        ui_sb_add(&u->replay, (int)kind, when, s, t);
+        goto out;
     }
-    /* Message lines are exactly the seed's "#groupname <username>
-     * message..."; only system and error lines carry the time. */
-    ts[0] = 0;
-    if (kind != CLI_LINE_MESSAGE && kind != CLI_LINE_OWN && when > 0 && localtime_r(&t, &tm))
-        strftime(ts, sizeof ts, "%H:%M ", &tm);
-    sb_append(&l, &n, ts, A_DIM, 0, cap);
-    switch (kind) {
-    case CLI_LINE_MESSAGE:
-    case CLI_LINE_OWN:
-        sb_append(&l, &n, "#", A_NORMAL, PAIR_GROUP, cap);
-        sb_append(&l, &n, group ? group : "?", A_NORMAL, PAIR_GROUP, cap);
-        sb_append(&l, &n, " <", A_NORMAL, 0, cap);
-        sb_append(&l, &n, sender ? sender : "?", A_BOLD,
-                  kind == CLI_LINE_OWN ? PAIR_OWN : PAIR_OTHER, cap);
-        sb_append(&l, &n, ">  ", A_NORMAL, 0, cap);
-        sb_append(&l, &n, text, A_NORMAL, 0, cap);
-        break;
-    case CLI_LINE_SYSTEM:
-        sb_append(&l, &n, "-- ", A_NORMAL, PAIR_SYSTEM, cap);
-        sb_append(&l, &n, text, A_NORMAL, PAIR_SYSTEM, cap);
-        break;
-    case CLI_LINE_ERROR:
-        sb_append(&l, &n, "!! ", A_BOLD, PAIR_ERROR, cap);
-        sb_append(&l, &n, text, A_BOLD, PAIR_ERROR, cap);
-        break;
+    /* Lines about no group belong to the group on screen, and stay there. */
+    g = ui_sb_get(&u->sb, gn ? gn : u->cur ? u->cur->name : "", 1);
+    if (!g || ui_sb_add(g, (int)kind, when, s, t) != 0)
+        goto out;
+    if (!u->cur)
+        view(u, g);
+    if (g != u->cur) {
+        /* Another group's notice: that group is marked, this one is
+         * left alone. */
+        g->notices++;
+    } else if (u->scroll > 0) {
+        /* Someone reading back keeps their place. */
+        u->scroll += line_rows(u, &g->l[g->n - 1], g->name, COLS > 0 ? COLS : 80);
     }
-    l.len = n;
-    if (u->n_lines == SB_MAX) {
-        sb_free_line(&u->lines[0]);
-        memmove(u->lines, u->lines + 1, (SB_MAX - 1) * sizeof *u->lines);
-        u->n_lines--;
-    }
-    if (u->n_lines == u->cap_lines) {
-        size_t c = u->cap_lines ? u->cap_lines * 2 : 256;
-        struct sb_line *p = realloc(u->lines, c * sizeof *p);
-        if (!p) {
-            sb_free_line(&l);
-            return;
-        }
-        u->lines = p;
-        u->cap_lines = c;
-    }
-    u->lines[u->n_lines++] = l;
-    /* Someone reading back keeps their place. */
-    if (u->scroll > 0)
-        u->scroll += wrap_rows(&l, COLS > 0 ? COLS : 80, NULL, 0);
     redraw(u);
+out:
+    free(t);
+    free(s);
+    free(gn);
 }
 
 static void curses_clear(struct cli_ui *ui)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
-    size_t i;
-    for (i = 0; i < u->n_lines; i++)
-        sb_free_line(&u->lines[i]);
-    u->n_lines = 0;
-    u->scroll = 0;
-    redraw(u);
+    ui_sb_group_clear(&u->replay);
+    u->replaying = 1;
+}
+
+/* The unread count the last status gave for group name ("N:#name(K)"). */
+static long long unread_of(const struct ui_curses *u, const char *name)
+{
+    const char *p = u->st_others;
+    size_t n = strlen(name);
+    while (p && (p = strstr(p, ":#")) != NULL) {
+        p += 2;
+        if (strncmp(p, name, n) == 0 && (p[n] == '(' || p[n] == ' ' || p[n] == 0))
+            return p[n] == '(' ? strtoll(p + n + 1, NULL, 10) : 0;
+    }
+    return 0;
+}
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src ? cli_textsafe_str(src) : NULL;
 }
 
 static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
-    char members[32] = "";
-    if (st->members >= 0)
-        snprintf(members, sizeof members, " | %d member%s", st->members,
-                 st->members == 1 ? "" : "s");
-    snprintf(u->group, sizeof u->group, "%s", st->group ? st->group : "");
-    snprintf(u->status, sizeof u->status, " %s | %s%s%s | %s%s%s", st->user,
-             st->group ? "#" : "", st->group ? st->group : "(no group)", members,
-             st->connection, st->others && *st->others ? " | " : "",
-             st->others ? st->others : "");
+    char *name = cli_textsafe_str(st->group ? st->group : "");
+    struct ui_sb_group *g;
+
+    if (!name)
+        return;
+    g = ui_sb_get(&u->sb, name, 1);
+    if (u->replaying) {
+        /* The replay of the group switched to is complete. */
+        u->replaying = 0;
+        if (g)
+            ui_sb_merge(g, &u->replay, unread_of(u, name));
+        ui_sb_group_clear(&u->replay);
+        u->scroll = 0;
+    }
+    if (g)
+        view(u, g);
+    free(name);
+    set_str(&u->st_user, st->user);
+    set_str(&u->st_group, st->group);
+    set_str(&u->st_conn, st->connection);
+    set_str(&u->st_others, st->others);
+    u->st_members = st->members;
     redraw(u);
 }
 
@@ -466,17 +580,42 @@ static void delete_at(struct ui_curses *u, size_t at, size_t count)
         u->icur = at;
 }
 
+/* Backspace: the last code point before the cursor (a mark before its
+ * base), so a wrong vowel sign or accent is corrected alone. */
+static void delete_back(struct ui_curses *u)
+{
+    if (u->icur > 0)
+        delete_at(u, u->icur - 1, 1);
+}
+
+/* Delete: the whole cluster under the cursor. */
+static void delete_cluster(struct ui_curses *u)
+{
+    if (u->icur < u->ilen)
+        delete_at(u, u->icur, ui_cluster_next(u->input, u->ilen, u->icur) - u->icur);
+}
+
+static void cursor_left(struct ui_curses *u)
+{
+    u->icur = ui_cluster_prev(u->input, u->ilen, u->icur);
+}
+
+static void cursor_right(struct ui_curses *u)
+{
+    u->icur = ui_cluster_next(u->input, u->ilen, u->icur);
+}
+
 /* Not before the bottom, not beyond the oldest line. */
 static void clamp_scroll(struct ui_curses *u)
 {
     int total = 0;
     size_t i;
-    if (u->scroll <= 0) {
+    if (u->scroll <= 0 || !u->cur) {
         u->scroll = 0;
         return;
     }
-    for (i = 0; i < u->n_lines; i++)
-        total += wrap_rows(&u->lines[i], COLS, NULL, 0);
+    for (i = 0; i < u->cur->n && total < u->scroll + LINES; i++)
+        total += line_rows(u, &u->cur->l[u->cur->n - 1 - i], u->cur->name, COLS);
     if (u->scroll > total - (LINES - 2))
         u->scroll = total - (LINES - 2) > 0 ? total - (LINES - 2) : 0;
 }
@@ -488,6 +627,16 @@ static void page(struct ui_curses *u, int dir)
     clamp_scroll(u);
 }
 
+static void insert_char(struct ui_curses *u, wchar_t c)
+{
+    /* What a terminal would act on is not typed (C0, DEL, C1). */
+    if (c < 32 || (c >= 127 && c < 160) || u->ilen >= INPUT_MAX)
+        return;
+    memmove(u->input + u->icur + 1, u->input + u->icur, (u->ilen - u->icur) * sizeof *u->input);
+    u->input[u->icur++] = c;
+    u->ilen++;
+}
+
 static void key_char(struct ui_curses *u, wint_t c)
 {
     switch (c) {
@@ -497,8 +646,7 @@ static void key_char(struct ui_curses *u, wint_t c)
         return;
     case 127:
     case 8:
-        if (u->icur > 0)
-            delete_at(u, u->icur - 1, 1);
+        delete_back(u);
         break;
     case 1: /* ^A */
         u->icur = 0;
@@ -507,16 +655,13 @@ static void key_char(struct ui_curses *u, wint_t c)
         u->icur = u->ilen;
         break;
     case 2: /* ^B */
-        if (u->icur > 0)
-            u->icur--;
+        cursor_left(u);
         break;
     case 6: /* ^F */
-        if (u->icur < u->ilen)
-            u->icur++;
+        cursor_right(u);
         break;
     case 4: /* ^D */
-        if (u->icur < u->ilen)
-            delete_at(u, u->icur, 1);
+        delete_cluster(u);
         break;
     case 11: /* ^K */
         u->ilen = u->icur;
@@ -552,12 +697,7 @@ static void key_char(struct ui_curses *u, wint_t c)
         break;
     }
     default:
-        if (c >= 32 && c != 127 && u->ilen < INPUT_MAX) {
-            memmove(u->input + u->icur + 1, u->input + u->icur,
-                    (u->ilen - u->icur) * sizeof *u->input);
-            u->input[u->icur++] = (wchar_t)c;
-            u->ilen++;
-        }
+        insert_char(u, (wchar_t)c);
         break;
     }
     redraw(u);
@@ -570,20 +710,16 @@ static void key_code(struct ui_curses *u, wint_t c)
         submit(u);
         return;
     case KEY_BACKSPACE:
-        if (u->icur > 0)
-            delete_at(u, u->icur - 1, 1);
+        delete_back(u);
         break;
     case KEY_DC:
-        if (u->icur < u->ilen)
-            delete_at(u, u->icur, 1);
+        delete_cluster(u);
         break;
     case KEY_LEFT:
-        if (u->icur > 0)
-            u->icur--;
+        cursor_left(u);
         break;
     case KEY_RIGHT:
-        if (u->icur < u->ilen)
-            u->icur++;
+        cursor_right(u);
         break;
     case KEY_HOME:
         u->icur = 0;
@@ -658,6 +794,7 @@ static int curses_start(struct cli_ui *ui)
         init_pair(PAIR_ERROR, COLOR_RED, -1);
         init_pair(PAIR_GROUP, COLOR_MAGENTA, -1);
         init_pair(PAIR_STATUS, COLOR_BLUE, -1);
+        init_pair(PAIR_MARKER, COLOR_RED, -1);
     }
     u->started = 1;
     redraw(u);
@@ -680,11 +817,16 @@ static void curses_free(struct cli_ui *ui)
     if (!u)
         return;
     curses_stop(ui);
-    for (i = 0; i < u->n_lines; i++)
-        sb_free_line(&u->lines[i]);
-    free(u->lines);
+    ui_sb_clear(&u->sb);
+    ui_sb_group_clear(&u->replay);
+    ui_cells_free(&u->cells);
+    free(u->starts);
     for (i = 0; i < u->n_hist; i++)
         free(u->hist[i]);
+    free(u->st_user);
+    free(u->st_group);
+    free(u->st_conn);
+    free(u->st_others);
     free(u);
 }
 
@@ -701,6 +843,8 @@ struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
     u->base.ops = &curses_ops;
     u->base.cb = *cb;
     u->base.all_groups = 0;
-    snprintf(u->status, sizeof u->status, " starting");
+    u->st_members = -1;
+    ui_sb_init(&u->sb);
+    ui_sb_group_init(&u->replay);
     return &u->base;
 }

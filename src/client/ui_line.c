@@ -6,8 +6,13 @@
  *   #group <user>  text      a message (also the user's own)
  *   *** text                 a system line
  *   !!! text                 an error
+ *
+ * Every string goes through the sanitizer (textsafe.h) on its way out:
+ * nothing a terminal would act on reaches stdout raw.
  */
 #include "ui.h"
+
+#include "textsafe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,21 +103,29 @@ static void line_resize(struct cli_ui *ui)
 static void line_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
                       const char *sender, const char *text, int64_t time)
 {
+    char *g = cli_textsafe_str(group ? group : "?"), *s = cli_textsafe_str(sender ? sender : "?");
+    char *t = cli_textsafe_str(text);
     (void)ui;
     (void)time;
+    if (!g || !s || !t)
+        goto out;
     switch (kind) {
     case CLI_LINE_MESSAGE:
     case CLI_LINE_OWN:
-        printf("#%s <%s>  %s\n", group ? group : "?", sender ? sender : "?", text);
+        printf("#%s <%s>  %s\n", g, s, t);
         break;
     case CLI_LINE_SYSTEM:
-        printf("*** %s\n", text);
+        printf("*** %s\n", t);
         break;
     case CLI_LINE_ERROR:
-        printf("!!! %s\n", text);
+        printf("!!! %s\n", t);
         break;
     }
     fflush(stdout);
+out:
+    free(g);
+    free(s);
+    free(t);
 }
 
 static void line_clear(struct cli_ui *ui)

@@ -1,5 +1,6 @@
 /* Client helpers: base64, fingerprints, names, UTF-8, log, time. */
 #include "util.h"
+#include "textsafe.h"
 
 #include "b64.h"
 #include "names.h"
@@ -115,25 +116,8 @@ int cli_text_printable(const char *s, size_t n)
 
 char *cli_text_sanitize(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    char *out = malloc(n + 1);
-    size_t off = 0, o = 0;
-    if (!out)
-        return NULL;
-    while (off < n) {
-        uint32_t cp;
-        size_t k = utf8_seq(p + off, n - off, &cp);
-        if (k == 0 || is_control(cp)) {
-            out[o++] = cp == '\t' ? ' ' : '?';
-            off += k ? k : 1;
-            continue;
-        }
-        memcpy(out + o, p + off, k);
-        o += k;
-        off += k;
-    }
-    out[o] = 0;
-    return out;
+    /* One policy for every terminal-bound string: textsafe.h. */
+    return cli_textsafe(s, n);
 }
 
 uint64_t cli_now_ms(void)

@@ -36,8 +36,8 @@ void cli_lowercase(char *s);
 /* 1 if s[0..n) is well-formed UTF-8 without control characters other
  * than tab (text that is safe to put on a terminal). */
 int cli_text_printable(const char *s, size_t n);
-/* Copies s into a malloc'd string, replacing control characters and
- * malformed UTF-8 with '?' (for text from other members). */
+/* Copies s into a malloc'd string made safe for a terminal (for text from
+ * other members): the same as cli_textsafe (textsafe.h). */
 char *cli_text_sanitize(const char *s, size_t n);
 
 /* Monotonic milliseconds. */

@@ -11,8 +11,9 @@
  *   0: base64 text: what decodes must encode back to the same text;
  *   1: bytes read as a sequence of opaque<V> vectors: every vector must
  *      lie inside the input and the reader must always advance;
- *   2: text to sanitize: the result must be printable (cli_text_printable)
- *      and printable input must come back unchanged.
+ *   2: text to sanitize (textsafe.h): the result must be printable
+ *      (cli_text_printable), sanitizing it again must change nothing, and
+ *      printable ASCII must come back unchanged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,14 +57,22 @@ static void fuzz_vectors(mls_bytes in)
 
 static void fuzz_sanitize(mls_bytes in)
 {
-    char *s = cli_text_sanitize((const char *)in.p, in.n);
+    char *s = cli_text_sanitize((const char *)in.p, in.n), *again;
+    size_t i;
+    int ascii = 1;
     if (!s)
         abort();
     if (!cli_text_printable(s, strlen(s)))
         abort();
-    if (cli_text_printable((const char *)in.p, in.n) &&
-        (strlen(s) != in.n || memcmp(s, in.p, in.n) != 0))
+    again = cli_text_sanitize(s, strlen(s));
+    if (!again || strcmp(again, s) != 0)
         abort();
+    for (i = 0; i < in.n; i++)
+        if (in.p[i] < 0x20 || in.p[i] > 0x7e)
+            ascii = 0;
+    if (ascii && (strlen(s) != in.n || memcmp(s, in.p, in.n) != 0))
+        abort();
+    free(again);
     free(s);
 }
 

@@ -2,7 +2,9 @@
  * libFuzzer harness for the MLSMessage decoder (RFC 9420 §6).  The encoding
  * is canonical, so whatever decodes must re-encode to exactly the input;
  * a deep copy must re-encode to it as well.  Any difference aborts.  The
- * routing helper mls_message_group_id must agree with the decoder.
+ * routing helper mls_message_group_id and the public mls_message_inspect
+ * must agree with the decoder (views inside the input); the tree view of a
+ * GroupInfo and the KeyPackage check run on what decodes.
  * Input: an MLSMessage.
  */
 #include <stdlib.h>
@@ -11,6 +13,51 @@
 #include "fuzz.h"
 #include "messages.h"
 #include "mls/group.h"
+#include "mls/inspect.h"
+
+static void expect_inside(mls_bytes v, const uint8_t *data, size_t size)
+{
+    if (v.n && (v.p < data || v.p + v.n > data + size))
+        abort();
+}
+
+/* mls_message_inspect of a decodable message succeeds and reports what
+ * the decoder saw. */
+static void check_inspect(const mls_message *m, const uint8_t *data, size_t size)
+{
+    mls_message_info info;
+    mls_tree_view *t = NULL;
+
+    if (mls_message_inspect(mls_bytes_of(data, size), &info) != MLS_OK ||
+        info.wire_format != m->wire_format)
+        abort();
+    expect_inside(info.group_id, data, size);
+    expect_inside(info.authenticated_data, data, size);
+    if (m->wire_format == MLS_WIRE_GROUP_INFO) {
+        fuzz_expect_same(mls_buf_view(&m->group_info.group_context.group_id), info.group_id);
+        if (info.has_ratchet_tree && mls_tree_view_from_group_info(mls_bytes_of(data, size), &t) ==
+                                         MLS_OK) {
+            /* Every non-blank leaf is a member found by its own key. */
+            for (uint32_t i = 0; i < mls_tree_view_leaf_count(t); i++) {
+                mls_member mb;
+                uint32_t at;
+                if (mls_tree_view_member(t, i, &mb) == MLS_OK && mb.signature_key.n &&
+                    (mls_tree_view_find(t, mb.signature_key, mls_bytes_of(NULL, 0), &at) !=
+                         MLS_OK ||
+                     at > i))
+                    abort();
+            }
+        }
+        mls_tree_view_free(t);
+    } else if (m->wire_format == MLS_WIRE_KEY_PACKAGE) {
+        /* The reason is MLS_KP_OK exactly when the check passes. */
+        int reason = -1;
+        int err = mls_key_package_diagnose(mls_bytes_of(data, size), 0, mls_env_default(), NULL,
+                                           &reason);
+        if ((err == MLS_OK) != (reason == MLS_KP_OK))
+            abort();
+    }
+}
 
 static void expect_same(const mls_message *m, const uint8_t *data, size_t size)
 {
@@ -47,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (gid.n && (gid.p < data || gid.p + gid.n > data + size))
             abort();
     }
+    check_inspect(&m, data, size);
     mls_message_clear(&copy);
     mls_message_clear(&m);
     return 0;

@@ -334,11 +334,17 @@ class Tmux:
     def screen(self, name):
         return self._tmux("capture-pane", "-p", "-t", self._target(name)).stdout
 
-    def wait_screen(self, name, pattern, timeout=TIMEOUT):
+    def history(self, name):
+        """The screen and the lines scrolled off it."""
+        return self._tmux("capture-pane", "-p", "-S", "-", "-t", self._target(name)).stdout
+
+    def wait_screen(self, name, pattern, timeout=TIMEOUT, history=False):
+        """Waits for the screen (with history: also the lines scrolled
+        off it, e.g. by tmux's "Pane is dead" line) to match."""
         rx = re.compile(pattern, re.M)
         end = time.time() + timeout
         while time.time() < end:
-            s = self.screen(name)
+            s = self.history(name) if history else self.screen(name)
             if rx.search(s):
                 return s
             time.sleep(0.1)

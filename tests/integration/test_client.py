@@ -626,33 +626,33 @@ def test_curses_story(env):
     t.wait_screen("b", r"you joined #lobby, invited by alice")
     t.wait_screen("a", r"alice \| #lobby \| 2 members \| connected")
     t.type("a", "hello bob")
-    t.wait_screen("b", r"^#lobby <alice>  hello bob$")
-    t.wait_screen("a", r"^#lobby <alice>  hello bob$")
+    t.wait_screen("b", r"^\d\d:\d\d #lobby <alice>  hello bob$")
+    t.wait_screen("a", r"^\d\d:\d\d #lobby <alice>  hello bob$")
     # Line editing: type, move left, insert, history recall with Up.
     t.keys("b", "-l", "hi alce")
     t.keys("b", "Left", "Left")
     t.keys("b", "-l", "i")
     t.keys("b", "Enter")
-    t.wait_screen("a", r"^#lobby <bob>  hi alice$")
-    t.wait_screen("b", r"^#lobby <bob>  hi alice$")
+    t.wait_screen("a", r"^\d\d:\d\d #lobby <bob>  hi alice$")
+    t.wait_screen("b", r"^\d\d:\d\d #lobby <bob>  hi alice$")
     t.type("b", "/quit")
     poll(lambda: t.dead("b"), "bob's client to exit")
 
     t.type("a", "bob is away")
-    t.wait_screen("a", r"^#lobby <alice>  bob is away$")
+    t.wait_screen("a", r"^\d\d:\d\d #lobby <alice>  bob is away$")
     t.type("a", "/invite carol")
     t.wait_screen("a", r"you invited carol to #lobby")
     run("c", "lobby", "carol")
     t.wait_screen("c", r"you joined #lobby, invited by alice")
     run("b2", "lobby", "bob")
-    t.wait_screen("b2", r"^#lobby <alice>  bob is away$")
+    t.wait_screen("b2", r"^\d\d:\d\d #lobby <alice>  bob is away$")
     t.wait_screen("b2", r"alice invited carol to #lobby")
     t.type("b2", "back again")
     for w in ("a", "c", "b2"):
-        t.wait_screen(w, r"^#lobby <bob>  back again$")
+        t.wait_screen(w, r"^\d\d:\d\d #lobby <bob>  back again$")
     t.type("c", "hi from carol ✓")
     for w in ("a", "b2"):
-        t.wait_screen(w, r"^#lobby <carol>  hi from carol ✓$")
+        t.wait_screen(w, r"^\d\d:\d\d #lobby <carol>  hi from carol ✓$")
     t.type("a", "/list")
     s = t.wait_screen("a", r"carol .*key matches the directory")
     for u in ("alice", "bob"):
@@ -663,8 +663,9 @@ def test_curses_story(env):
     t.type("a", "/help")
     t.type("a", "/help")
     t.wait_screen("a", r"any other line is a message")
-    # Wrapped at 90 columns: the client has taken the new size.
-    t.wait_screen("a", r"^ beginning with /\)$")
+    # Wrapped at 90 columns at a space, the rest indented under the text:
+    # the client has taken the new size.
+    t.wait_screen("a", r"^ {9}beginning with /\)$")
     t.keys("a", "PageUp")
     t.wait_screen("a", r"scrolled back")
     t.keys("a", "PageDown")
@@ -675,7 +676,7 @@ def test_curses_story(env):
     t.wait_screen("a", r"1:#lobby\(1\)")
     t.keys("a", "M-1")
     t.wait_screen("a", r"alice \| #lobby \| 3 members \| connected \| 2:#second")
-    t.wait_screen("a", r"^#lobby <carol>  unread one$")
+    t.wait_screen("a", r"^\d\d:\d\d #lobby <carol>  unread one$")
     # Input history: Up recalls the last line typed.
     t.keys("a", "Up")
     t.wait_screen("a", r"^#lobby> /join second")
@@ -685,6 +686,214 @@ def test_curses_story(env):
     t.type("c", "/quit")
     for w in ("a", "b2", "c"):
         poll(lambda w=w: t.dead(w), "%s to exit" % w)
+
+
+def test_curses_scripts(env):
+    """Full screen, typed into tmux: Devanagari, Thai, Vietnamese and a
+    decomposed accent arrive whole on the other screen; the input line
+    edits by cluster; each group keeps its system lines, a notice of
+    another group marks it, a marker shows the first unread message;
+    /quit with an unsent message says so on the normal terminal and
+    exits 1."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    cfg = lambda u: os.path.join(env.tmp, "cfg-" + u)
+    envv = {"LANG": "C.UTF-8", "TERM": "xterm-256color"}
+
+    def run(name, group, user):
+        # The shell says the exit status on the terminal once the client
+        # has left it.
+        argv = [CLIENT, "--server", env.server.url, "--config", cfg(user), group, user]
+        t.start(name, ["sh", "-c", '"$@"; echo "exit status $?"', "sh"] + argv,
+                env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
+                         **sanitizer_env(env.tmp)))
+
+    ts = r"^\d\d:\d\d "
+    run("a", "lobby", "alice")
+    t.wait_screen("a", ts + r"-- created #lobby")
+    run("b", "lobby", "bob")
+    t.wait_screen("b", r"an administrator must /invite bob")
+    t.type("a", "/invite bob")
+    t.wait_screen("b", r"you joined #lobby, invited by alice")
+    hindi = "नमस्ते दुनिया"
+    thai = "สวัสดีครับ"
+    viet = "Tiếng Việt có dấu"
+    cafe = "cafe\u0301 au lait"  # e + COMBINING ACUTE ACCENT
+    for text in (hindi, thai, viet, cafe):
+        t.type("a", text)
+        t.wait_screen("b", ts + re.escape("#lobby <alice>  " + text) + "$")
+        t.wait_screen("a", ts + re.escape("#lobby <alice>  " + text) + "$")
+    # Typing e then U+0301 shows é; Backspace takes the accent back off.
+    t.keys("b", "-l", "cafe\u0301")
+    t.wait_screen("b", r"^#lobby> cafe\u0301$")
+    t.keys("b", "BSpace")
+    t.wait_screen("b", r"^#lobby> cafe$")
+    # Left steps over a whole cluster: "स्" is one cell, so the cursor
+    # goes before it and "x" lands between न and स.
+    t.keys("b", "C-u")
+    t.keys("b", "-l", "नस्")
+    t.keys("b", "Left")
+    t.keys("b", "-l", "x")
+    t.keys("b", "Enter")
+    t.wait_screen("a", ts + re.escape("#lobby <bob>  नxस्") + "$")
+
+    # System lines stay with their group.
+    t.type("a", "/list")
+    t.wait_screen("a", r"-- members of #lobby \(2\):")
+    t.type("a", "/join second")
+    t.wait_screen("a", r"alice \| #second \| 1 member \| connected \| 1:#lobby")
+    s = t.screen("a")
+    assert "members of #lobby" not in s, s
+    t.type("a", "/groups")
+    t.wait_screen("a", r"-- \* 2 #second")
+    # A notice of #lobby marks it instead of showing in #second.
+    t.type("b", "/update")
+    t.wait_screen("a", r"1:#lobby\*")
+    assert "updated their keys" not in t.screen("a")
+    t.type("b", "while you were away")
+    t.wait_screen("a", r"1:#lobby\(1\)\*")
+    t.keys("a", "M-1")
+    s = t.wait_screen("a", r"alice \| #lobby \| 2 members")
+    s = t.wait_screen("a", r"-- bob updated their keys in #lobby")
+    assert "members of #lobby (2):" in s, s          # /list is still there
+    assert len(re.findall(r"bob updated their keys", s)) == 1, s
+    assert "* 2 #second" not in s, s                 # /groups stayed in #second
+    lines = s.splitlines()
+    marker = [i for i, l in enumerate(lines) if "new since you left" in l]
+    away = [i for i, l in enumerate(lines) if l.endswith("<bob>  while you were away")]
+    assert len(marker) == 1 and len(away) == 1 and marker[0] < away[0], s
+    t.keys("a", "M-2")
+    t.wait_screen("a", r"-- \* 2 #second")
+    t.type("b", "/quit")
+    t.wait_screen("b", r"^exit status 0$", history=True)
+
+    # The server goes away; what alice types cannot be sent.
+    t.keys("a", "M-1")
+    t.wait_screen("a", r"alice \| #lobby")
+    env.server.stop()
+    t.wait_screen("a", r"alice \| #lobby .*\| (connecting|disconnected|offline|reconnect)")
+    t.type("a", "never sent")
+    t.type("a", "/quit")
+    # After endwin(), on the normal terminal (stderr), and the status.
+    h = t.wait_screen("a", r"^exit status 1$", history=True)
+    assert re.search(r"^client: 1 message for #lobby not sent yet; kept, and sent next time$",
+                     h, re.M), h
+
+
+class HostileServer:
+    """A WebSocket endpoint posing as the server: it sends the challenge
+    and refuses the registration with a reason full of terminal escape
+    sequences, bidi overrides and invisible characters."""
+
+    REASON = "\x1b[2J\x1b]0;pwned\x07 \u202eexe.txt\u200b \x9b31m dangling\x01\u0301"
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _frame(self, text):
+        data = text.encode()
+        n = len(data)
+        head = bytes([0x81]) + (bytes([n]) if n < 126 else bytes([126]) + n.to_bytes(2, "big"))
+        return head + data
+
+    def _read_frame(self, c, buf):
+        while len(buf) < 2:
+            buf += c.recv(4096)
+        n = buf[1] & 0x7F
+        off = 2
+        if n == 126:
+            while len(buf) < 4:
+                buf += c.recv(4096)
+            n = int.from_bytes(buf[2:4], "big")
+            off = 4
+        while len(buf) < off + 4 + n:
+            buf += c.recv(4096)
+        mask = buf[off:off + 4]
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[off + 4:off + 4 + n]))
+        return buf[0] & 0x0F, payload, buf[off + 4 + n:]
+
+    def _serve(self):
+        import base64
+        import hashlib
+        import json
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            try:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    buf += c.recv(4096)
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                key = re.search(rb"Sec-WebSocket-Key: *(\S+)", head, re.I).group(1)
+                accept = base64.b64encode(hashlib.sha1(
+                    key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()).decode()
+                c.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                           "Sec-WebSocket-Protocol: mlschat.v1\r\n\r\n" % accept).encode())
+                c.sendall(self._frame(json.dumps({
+                    "event": "challenge", "nonce": base64.b64encode(os.urandom(32)).decode(),
+                    "server_time": int(time.time()), "protocol": 1, "max_message": 1048576})))
+                while True:
+                    op, payload, buf = self._read_frame(c, buf)
+                    if op != 1:
+                        continue
+                    req = json.loads(payload)
+                    c.sendall(self._frame(json.dumps({
+                        "id": req.get("id"), "type": req.get("type"), "ok": False,
+                        "error": "username_taken", "message": self.REASON})))
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_hostile_text_neutralized(env):
+    """Line mode: what another member sends (a bidi override, invisible
+    characters) and what a server says (escape sequences in a refusal)
+    reach stdout and stderr neutralized, shown visibly."""
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "lobby", "bob")
+    m = b.mark()
+    a.say("invoice\u202egnp.exe \u2066x\u2069 zero\u200bwidth \ufeff")
+    b.wait_for(msg("lobby", "alice",
+                   "invoice<U+202E>gnp.exe <U+2066>x<U+2069> zero<U+200B>width <U+FEFF>"), m)
+    # Scripts in every language pass unchanged.
+    talk(a, "नमस्ते दुनिया · café · Tiếng Việt · สวัสดี · مرحبا · 你好 · 👨‍👩‍👧", "lobby", b)
+    for who in (a, b):
+        assert who.quit() == 0
+
+    evil = HostileServer()
+    try:
+        c = env.client("lobby", "mallory", url="http://127.0.0.1:%d" % evil.port)
+        assert c.wait_exit() == 1
+    finally:
+        evil.stop()
+    out = "\n".join(c.snapshot())
+    want = "^[[2J^[]0;pwned^G <U+202E>exe.txt<U+200B> <U+009B>31m dangling^A\u25cc\u0301"
+    assert re.search(r"^!!! the server refused to register mallory: " + re.escape(want), out,
+                     re.M), out
+    assert re.search(r"^client: the server refused to register mallory: " + re.escape(want),
+                     out, re.M), out
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\u200b"):
+        assert bad not in out, (bad, out)
 
 
 TESTS = [
@@ -699,6 +908,8 @@ TESTS = [
     test_line_mode_eof,
     test_rejoin,
     test_curses_story,
+    test_curses_scripts,
+    test_hostile_text_neutralized,
 ]
 
 

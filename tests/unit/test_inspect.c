@@ -157,6 +157,14 @@ static void test_inspect_messages(fixture *f)
     CHECK(info.wire_format == MLS_WIRE_KEY_PACKAGE);
     CHECK(info.suite == MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
     CHECK(info.key_package.p == f->bob_kp.p + 4 && info.key_package.n == f->bob_kp.n - 4);
+    {
+        /* mls_key_package_validate fills the same fields. */
+        mls_key_package_info kpi;
+        CHECK_OK(mls_key_package_validate(mls_buf_view(&f->bob_kp), 0, env, &kpi));
+        CHECK(kpi.credential_type == MLS_CREDENTIAL_TYPE_BASIC);
+        CHECK(kpi.key_package.p == info.key_package.p && kpi.key_package.n == info.key_package.n);
+        CHECK(same(kpi.identity, str("bob")));
+    }
 
     /* Truncated, trailing, empty, another version: refused, info
      * untouched. */

@@ -347,6 +347,7 @@ static void test_add_duplicate_client(void)
     por_add(&c.por[c.n++], mls_buf_view(&kp2));
     commit_of(0, &c, &msg);
     REJECTS(M[1].g, mls_buf_view(&msg), MLS_ERR_INVALID);
+    CHECK(strstr(mls_error_detail(), "§12.2: two Adds of one signature key") != NULL);
     craft_clear(&c);
     por_add(&c.por[c.n++], mls_buf_view(&X.kp));
     por_add(&c.por[c.n++], mls_buf_view(&X.kp));
@@ -777,12 +778,17 @@ static void test_remove_rules(void)
     leaf = 99;
     CHECK_ERR(mls_group_remove_members(M[0].g, &leaf, 1, &sc), MLS_ERR_INVALID);
     craft_clear(&c);
-    /* The committer itself. */
+    /* The committer itself; mls_error_detail names the rule on both the
+     * receiving and the sending side. */
     por_remove(&c.por[c.n++], 0);
     commit_of(0, &c, &msg);
+    mls_error_detail_clear();
     REJECTS(M[1].g, mls_buf_view(&msg), MLS_ERR_INVALID);
+    CHECK(strstr(mls_error_detail(), "RFC 9420 §12.2: the committer removes itself") != NULL);
     leaf = 0;
+    mls_error_detail_clear();
     CHECK_ERR(mls_group_remove_members(M[0].g, &leaf, 1, &sc), MLS_ERR_INVALID);
+    CHECK(strstr(mls_error_detail(), "mls_proposals_validate_env: RFC 9420 §12.2") != NULL);
     craft_clear(&c);
     /* A blank leaf: D is removed first. */
     leaf = 3;
