@@ -1486,9 +1486,10 @@ static void commit_run(struct s_commit *op)
     struct cli_session *s = op->s;
     struct s_group *g = op->g;
     mls_staged_commit *sc = NULL;
+    mls_commit_options copt;
     mls_bytes *kps = NULL;
     mls_buf commit, welcome, info, post;
-    json_t *req = NULL, *names = NULL, *welcomes = NULL;
+    json_t *req = NULL, *welcomes = NULL;
     size_t i, n = 0;
     uint64_t epoch;
     int rc;
@@ -1509,22 +1510,24 @@ static void commit_run(struct s_commit *op)
     mls_buf_init(&welcome);
     mls_buf_init(&info);
     mls_buf_init(&post);
-    names = json_array();
     kps = calloc(op->n_claims + 1, sizeof *kps);
-    if (!names || !kps)
+    if (!kps)
         goto fail;
     for (i = 0; i < op->n_claims; i++) {
         if (op->claims[i].failed)
             continue;
         kps[n++] = mls_buf_view(&op->claims[i].kp);
-        if (json_array_append_new(names, json_string(op->claims[i].name)) != 0)
-            goto fail;
     }
     epoch = mls_group_epoch(g->mls);
-    if (op->kind == COMMIT_ADD)
-        rc = mls_group_add_members(g->mls, kps, n, &sc);
-    else
-        rc = mls_group_self_update(g->mls, &sc);
+    /* PROTOCOL.md §7.4: commits are PublicMessages so that the server can
+     * validate them, also in groups whose saved state predates that. */
+    memset(&copt, 0, sizeof copt);
+    copt.handshake = MLS_HANDSHAKE_PUBLIC;
+    if (op->kind == COMMIT_ADD) {
+        copt.add = kps;
+        copt.n_add = n;
+    }
+    rc = mls_group_commit(g->mls, &copt, &sc);
     if (rc != MLS_OK) {
         notice(s, g->rec.name, 1, "cannot build the change to #%s: %s", g->rec.name,
                mls_strerror(rc));
@@ -1556,15 +1559,16 @@ static void commit_run(struct s_commit *op)
     req = json_pack("{s:s, s:s, s:I}", "type", "group.commit", "group", g->rec.name, "epoch",
                     (json_int_t)epoch);
     if (!req || jset_b64(req, "commit", mls_buf_view(&commit)) != 0 ||
-        (info.n > 0 && jset_b64(req, "group_info", mls_buf_view(&info)) != 0))
+        jset_b64(req, "group_info", mls_buf_view(&info)) != 0)
         goto fail_pending;
     if (n > 0) {
-        json_t *w = json_pack("{s:O}", "recipients", names);
+        /* The server derives the recipients from the Welcome's
+         * KeyPackageRefs (PROTOCOL.md §7.4). */
+        json_t *w = json_object();
         welcomes = json_array();
         if (!w || !welcomes || jset_b64(w, "welcome", mls_buf_view(&welcome)) != 0 ||
             json_array_append_new(welcomes, w) != 0 ||
-            json_object_set(req, "welcomes", welcomes) != 0 ||
-            json_object_set(req, "add", names) != 0) {
+            json_object_set(req, "welcomes", welcomes) != 0) {
             json_decref(w);
             goto fail_pending;
         }
@@ -1589,7 +1593,6 @@ fail:
 out:
     mls_staged_commit_free(sc);
     json_decref(req);
-    json_decref(names);
     json_decref(welcomes);
     free(kps);
     mls_buf_clear(&commit);
@@ -2133,10 +2136,19 @@ static void create_send(struct cli_session *s, struct s_group *g)
 {
     json_t *req = json_pack("{s:s, s:s, s:i}", "type", "group.create", "name", g->rec.name,
                             "epoch", 0);
-    if (!req || jset_b64(req, "group_id", mls_buf_view(&g->rec.group_id)) != 0) {
+    mls_buf info;
+
+    /* PROTOCOL.md §7.1: the server builds its public view of the group
+     * from this GroupInfo (with the ratchet tree). */
+    mls_buf_init(&info);
+    if (!req || jset_b64(req, "group_id", mls_buf_view(&g->rec.group_id)) != 0 ||
+        mls_group_group_info(g->mls, 1, &info) != MLS_OK ||
+        jset_b64(req, "group_info", mls_buf_view(&info)) != 0) {
         json_decref(req);
+        mls_buf_clear(&info);
         return;
     }
+    mls_buf_clear(&info);
     send_req(s, req, create_reply, req_new(s, g, g->rec.name));
 }
 
@@ -2640,9 +2652,10 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     s->ev = *ev;
     s->env = mls_env_default();
     mls_group_config_default(&s->cfg);
-    /* Handshake messages are PrivateMessages too: the server sees only
-     * group id, epoch and content type. */
-    s->cfg.handshake_private = 1;
+    /* Handshake messages are PublicMessages (PROTOCOL.md §7.4): the server
+     * validates them with its public view of the group; application
+     * messages stay PrivateMessages. */
+    s->cfg.handshake_private = 0;
     s->cfg.padding_block = 32;
     s->cfg.ratchet_tree_in_welcome = 1;
     snprintf(s->conn, sizeof s->conn, "connecting");
