@@ -27,7 +27,7 @@ CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
 # installed by scripts/deps.sh before the first link runs).
 PKG_CONFIG ?= pkg-config
 LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
-LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3) $(LDLIBS_CRYPTO)
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) $(LDLIBS_CRYPTO)
 LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
 LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
 
@@ -102,6 +102,8 @@ CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
+# The PostgreSQL store (src/server/store_pg.c) includes libpq-fe.h.
+$(B)/src/server/store_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
