@@ -596,11 +596,25 @@ static int b_user_by_key(srv_store *st, mls_bytes key, srv_user *out)
 
 static int b_user_rename(srv_store *st, int64_t id, const char *name)
 {
+    pg_store *s = S(st);
     pgp p = {0};
     int64_t n = 0;
     p_text(&p, name);
     p_int(&p, id);
-    int err = run_done(S(st), Q_USER_RENAME, &p, &n);
+    /* A name taken is a unique violation, which would abort the whole
+     * transaction in PostgreSQL (SQLite fails only the statement): the
+     * statement gets a savepoint of its own. */
+    int guard = PQtransactionStatus(s->db) == PQTRANS_INTRANS;
+    if (guard && simple(s, "SAVEPOINT rename", NULL))
+        return SRV_STORE_ERR;
+    int err = run_done(s, Q_USER_RENAME, &p, &n);
+    if (guard) {
+        int e2 = err == SRV_CONFLICT ? simple(s, "ROLLBACK TO SAVEPOINT rename", NULL) : SRV_OK;
+        if (!e2)
+            e2 = simple(s, "RELEASE SAVEPOINT rename", NULL);
+        if (e2)
+            return e2;
+    }
     return err ? err : n == 1 ? SRV_OK : SRV_NOT_FOUND;
 }
 

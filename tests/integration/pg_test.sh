@@ -2,8 +2,9 @@
 # The server over PostgreSQL (issue 14): a temporary cluster made with
 # initdb/pg_ctl on a free port in a temporary directory, run as the user
 # Debian's packages expect (postgres, through runuser when we are root);
-# then the server acceptance tests (test_server.py) with every server on
-# a fresh database of it, and the multi-process tests (test_pg.py): two
+# then the store's unit tests on it (test_server_store, the SQLite store's
+# tests run on store_pg.c), the server acceptance tests (test_server.py)
+# with every server on a fresh database of it, and the multi-process tests (test_pg.py): two
 # server processes over one database with protocol clients and real
 # ./client processes, racing commits, and one process killed under load.
 # The cluster is stopped and removed on exit, whatever happens.
@@ -47,6 +48,12 @@ $AS "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/postgres.log" -w -t 60 \
 export MLSCHAT_TEST_PG="postgresql://mlschat@127.0.0.1:$PORT"
 export PATH="$PGBIN:$PATH"
 
+UNIT="${BUILD:-build/rel}/bin/test_server_store"
+if [ -x "$UNIT" ]; then
+    echo "== store unit tests on PostgreSQL"
+    psql -q -X "$MLSCHAT_TEST_PG/postgres" -c "CREATE DATABASE unit"
+    MLSCHAT_TEST_PG_DB="$MLSCHAT_TEST_PG/unit" "$UNIT"
+fi
 echo "== server acceptance tests over PostgreSQL"
 python3 tests/integration/test_server.py "$BIN" "${1:-}"
 echo "== several server processes over one PostgreSQL database"

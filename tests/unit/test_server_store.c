@@ -1,6 +1,8 @@
 /* Unit tests for src/server/store_sqlite.c through the store.h interface,
  * on temporary databases: migrations, users, the log (paging, msg_id,
- * first-commit-wins), KeyPackage claims, inbox, transactions, retention. */
+ * first-commit-wins), KeyPackage claims, inbox, transactions, retention;
+ * and the same on src/server/store_pg.c when MLSCHAT_TEST_PG_DB names a
+ * fresh PostgreSQL database (tests/integration/pg_test.sh). */
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -506,6 +508,30 @@ int main(void)
         CHECK(g.epoch == 1 && g.last_seq == 13);
         test_retention(st);
         st->ops->close(st);
+    }
+    /* The same tests on PostgreSQL when tests/integration/pg_test.sh names
+     * a fresh database: the two stores keep the same semantics. */
+    const char *pg = getenv("MLSCHAT_TEST_PG_DB");
+    if (pg) {
+        st = NULL;
+        CHECK_OK(srv_store_pg_open(pg, &st));
+        if (st) {
+            test_users(st);
+            test_log(st);
+            test_transactions(st);
+            test_key_packages(st);
+            test_inbox_and_members(st);
+            st->ops->close(st);
+            st = NULL;
+            CHECK_OK(srv_store_pg_open(pg, &st));
+        }
+        if (st) {
+            srv_group g;
+            CHECK_OK(st->ops->group_by_name(st, "lobby", &g));
+            CHECK(g.epoch == 1 && g.last_seq == 13);
+            test_retention(st);
+            st->ops->close(st);
+        }
     }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
