@@ -10,7 +10,8 @@
 #                        (gcc build, no libFuzzer; part of check)
 #   make mlstool-check   mlstool over every MLSMessage of messages.json (part of check)
 #   make bench-mls       group engine benchmark
-#   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
+#   make bench-server    server load benchmark, SQLite and PostgreSQL (1 and 2
+#                        processes) [BENCH_ARGS="--clients 50 --runs 5"]
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
 #   make install-check   install into a temporary prefix, build examples/ against it
 
@@ -252,9 +253,11 @@ check: all
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
-# The real server under load from N authenticated clients; not part of check.
+# The real server under load from N authenticated clients, on SQLite and on
+# a temporary PostgreSQL cluster with one and two server processes; not
+# part of check.
 bench-server: $(B)/bin/server
-	python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
+	sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all

@@ -342,6 +342,18 @@ static size_t copy_blob(uint8_t *dst, size_t cap, const PGresult *r, int row, in
     return n;
 }
 
+/* libpq's messages end in newlines and may span lines: one log line each. */
+static const char *one_line(const char *msg, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = msg ? msg : ""; *p && n + 1 < cap; p++)
+        buf[n++] = *p == '\n' || *p == '\t' ? ' ' : *p;
+    while (n && buf[n - 1] == ' ')
+        n--;
+    buf[n] = 0;
+    return buf;
+}
+
 static int prepare_all(pg_store *s)
 {
     for (int i = 0; i < Q_COUNT; i++) {
@@ -350,12 +362,13 @@ static int prepare_all(pg_store *s)
         int n = 0;
         for (const char *t = stmts[i].types; *t && n < MAX_PARAMS; t++)
             types[n++] = *t == 'i' ? OID_INT8 : *t == 'b' ? OID_BYTEA : OID_TEXT;
+        char line[256];
         snprintf(name, sizeof name, "q%d", i);
         PGresult *r = PQprepare(s->db, name, stmts[i].sql, n, types);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
             srv_log(SRV_LOG_ERROR, "postgresql: prepare %s: %s", stmts[i].sql,
-                    PQerrorMessage(s->db));
+                    one_line(PQerrorMessage(s->db), line, sizeof line));
         PQclear(r);
         if (!ok)
             return SRV_STORE_ERR;
@@ -378,7 +391,9 @@ static int db_ready(pg_store *s)
     if (PQstatus(s->db) != CONNECTION_OK) {
         PQreset(s->db);
         if (PQstatus(s->db) != CONNECTION_OK) {
-            srv_log(SRV_LOG_ERROR, "postgresql: reconnect failed: %s", PQerrorMessage(s->db));
+            char line[256];
+            srv_log(SRV_LOG_ERROR, "postgresql: reconnect failed: %s",
+                    one_line(PQerrorMessage(s->db), line, sizeof line));
             return SRV_STORE_ERR;
         }
         srv_log(SRV_LOG_WARN, "postgresql: reconnected");
@@ -404,8 +419,9 @@ static PGresult *run(pg_store *s, enum stmt_id id, const pgp *p, int *err)
         *err = SRV_CONFLICT;
     } else {
         *err = SRV_STORE_ERR;
+        char line[256];
         srv_log(SRV_LOG_ERROR, "postgresql: %s: %s", stmts[id].sql,
-                r ? PQresultErrorMessage(r) : PQerrorMessage(s->db));
+                one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->db), line, sizeof line));
     }
     PQclear(r);
     return NULL;
@@ -428,8 +444,9 @@ static int simple(pg_store *s, const char *sql, const char *expect_status)
     PGresult *r = PQexec(s->db, sql);
     int err = SRV_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char line[256];
         srv_log(SRV_LOG_ERROR, "postgresql: %s: %s", sql,
-                r ? PQresultErrorMessage(r) : PQerrorMessage(s->db));
+                one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->db), line, sizeof line));
         err = SRV_STORE_ERR;
     } else if (expect_status && strcmp(PQcmdStatus(r), expect_status) != 0) {
         /* COMMIT of a transaction an error aborted answers ROLLBACK. */
@@ -1157,11 +1174,9 @@ static int b_purge(srv_store *st, int64_t log_before, int64_t kp_before, int64_t
  * connection closes) go to the server's log, not bare to stderr. */
 static void notice_to_log(void *arg, const char *message)
 {
-    size_t n = strlen(message);
+    char line[256];
     (void)arg;
-    while (n && message[n - 1] == '\n')
-        n--;
-    srv_log(SRV_LOG_WARN, "postgresql: %.*s", (int)n, message);
+    srv_log(SRV_LOG_WARN, "postgresql: %s", one_line(message, line, sizeof line));
 }
 
 /* A connection with a bounded connect time: the URI's own parameters
@@ -1192,7 +1207,9 @@ static int listen_ready(pg_store *s)
     if (PQstatus(c) == CONNECTION_OK)
         r = PQexec(c, "LISTEN mlschat_log; LISTEN mlschat_inbox");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        srv_log(SRV_LOG_ERROR, "postgresql: cannot listen: %s", PQerrorMessage(c));
+        char line[256];
+        srv_log(SRV_LOG_ERROR, "postgresql: cannot listen: %s",
+                one_line(PQerrorMessage(c), line, sizeof line));
         PQclear(r);
         PQfinish(c);
         return SRV_STORE_ERR;
@@ -1251,8 +1268,9 @@ static int b_notices(srv_store *st, srv_notice_cb cb, void *ctx)
         cb(ctx, &n);
     }
     if (!PQconsumeInput(s->listen)) {
+        char line[256];
         srv_log(SRV_LOG_WARN, "postgresql: notice connection lost: %s",
-                PQerrorMessage(s->listen));
+                one_line(PQerrorMessage(s->listen), line, sizeof line));
         PQfinish(s->listen);
         s->listen = NULL;
         s->resync_owed = 1;
@@ -1361,8 +1379,10 @@ static int exec_sql(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok)
-        srv_log(SRV_LOG_ERROR, "postgresql: %s", PQerrorMessage(c));
+    if (!ok) {
+        char line[256];
+        srv_log(SRV_LOG_ERROR, "postgresql: %s", one_line(PQerrorMessage(c), line, sizeof line));
+    }
     PQclear(r);
     return ok ? SRV_OK : SRV_STORE_ERR;
 }
