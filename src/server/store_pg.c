@@ -356,6 +356,8 @@ static const char *one_line(const char *msg, char *buf, size_t cap)
 
 static int prepare_all(pg_store *s)
 {
+    /* After a partial failure on a live connection some names exist. */
+    PQclear(PQexec(s->db, "DEALLOCATE ALL"));
     for (int i = 0; i < Q_COUNT; i++) {
         char name[16];
         unsigned int types[MAX_PARAMS];
