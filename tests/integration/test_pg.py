@@ -128,6 +128,19 @@ def test_cross_process_delivery():
             expect(got == want, "%s got every entry once, in order: %s" % (c.id.username, got))
         ents = fetch_all(cb, "lobby", joined)
         expect([e["seq"] for e in ents] == want, "the log is the order pushed")
+        # alice (A) removes carol (B): carol gets the removal and nothing
+        # after it, bob (B) gets both.
+        gone = ok(ca.request("group.commit", group="lobby", epoch=1,
+                             commit=b64(public_commit(gid, 1)), remove=["carol"]))["seq"]
+        after = ok(ca.request("group.send", group="lobby",
+                              message=b64(private_message(gid, 2))))["seq"]
+        expect(log_events(cb, "lobby", after) == [gone, after], "bob sees both")
+        expect(log_events(cc, "lobby", gone) == [gone], "carol sees her removal")
+        ok(cc.request("ping"))
+        time.sleep(0.5)
+        ok(cc.request("ping"))
+        expect(not [e for e in cc.events if e.get("event") == "log"],
+               "carol sees nothing after her removal: %s" % cc.events)
     finally:
         a_srv.stop()
         b_srv.stop()
