@@ -108,6 +108,15 @@ static const char *const migrations[] = {
     "CREATE INDEX inbox_user ON inbox(user_id, id);"
     "CREATE INDEX inbox_welcome ON inbox(welcome_id);"
     "CREATE INDEX inbox_created ON inbox(created);",
+    /* 2: server-validated governance (docs/PROTOCOL.md §7.4): each group's
+     * libmls public view, written in the transaction of the log entry it
+     * follows, and the names users gave up by user.rename. */
+    "ALTER TABLE groups ADD COLUMN public_view bytea;"
+    "CREATE TABLE renames ("
+    " user_id bigint NOT NULL REFERENCES users(id),"
+    " old_name text NOT NULL,"
+    " created bigint NOT NULL,"
+    " PRIMARY KEY (user_id, old_name));",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -117,9 +126,10 @@ static const char *const migrations[] = {
 
 enum stmt_id {
     Q_USER_INSERT, Q_USER_BY_NAME, Q_USER_BY_ID, Q_USER_BY_KEY, Q_USER_RENAME,
+    Q_RENAME_INSERT, Q_RENAME_FIND,
     Q_KP_INSERT, Q_KP_DROP_LR, Q_KP_COUNT, Q_KP_HAS_LR, Q_KP_CLAIM, Q_KP_LR, Q_KP_DELETE_USER,
     Q_GROUP_INSERT, Q_GROUP_BY_NAME, Q_GROUP_BY_GID, Q_GROUP_BY_REF, Q_GROUP_ADVANCE,
-    Q_GROUP_SET_INFO, Q_GROUP_GET_INFO, Q_GROUPS_OF_USER,
+    Q_GROUP_SET_INFO, Q_GROUP_GET_INFO, Q_GROUP_SET_VIEW, Q_GROUP_GET_VIEW, Q_GROUPS_OF_USER,
     Q_MEMBER_GET, Q_MEMBER_LIST, Q_MEMBER_ADD, Q_MEMBER_REMOVE, Q_AUDIENCE,
     Q_LOG_BUMP, Q_LOG_INSERT, Q_LOG_FETCH, Q_LOG_FIRST, Q_LOG_BY_MSG_ID, Q_LOG_SAME_COMMIT,
     Q_WELCOME_INSERT, Q_WELCOME_GC, Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_STATS, Q_INBOX_DELETE,
@@ -141,6 +151,9 @@ static const struct {
     [Q_USER_BY_ID] = {"SELECT id, username, suite, sig_key FROM users WHERE id = $1", "i"},
     [Q_USER_BY_KEY] = {"SELECT id, username, suite, sig_key FROM users WHERE sig_key = $1", "b"},
     [Q_USER_RENAME] = {"UPDATE users SET username = $1 WHERE id = $2", "ti"},
+    [Q_RENAME_INSERT] = {"INSERT INTO renames(user_id, old_name, created) VALUES ($1,$2,$3)"
+                         " ON CONFLICT (user_id, old_name) DO NOTHING", "iti"},
+    [Q_RENAME_FIND] = {"SELECT 1::bigint FROM renames WHERE user_id = $1 AND old_name = $2", "it"},
     [Q_KP_INSERT] = {"INSERT INTO key_packages(user_id, data, last_resort, not_after, created)"
                      " VALUES ($1,$2,$3,$4,$5)", "ibiii"},
     [Q_KP_DROP_LR] = {"DELETE FROM key_packages WHERE user_id = $1 AND last_resort = 1", "i"},
@@ -168,6 +181,8 @@ static const struct {
                          " AND epoch < 9223372036854775807", "ii"},
     [Q_GROUP_SET_INFO] = {"UPDATE groups SET group_info = $1 WHERE id = $2", "bi"},
     [Q_GROUP_GET_INFO] = {"SELECT group_info FROM groups WHERE id = $1", "i"},
+    [Q_GROUP_SET_VIEW] = {"UPDATE groups SET public_view = $1 WHERE id = $2", "bi"},
+    [Q_GROUP_GET_VIEW] = {"SELECT public_view FROM groups WHERE id = $1", "i"},
     [Q_GROUPS_OF_USER] = {"SELECT g.id, g.name, g.group_id, g.epoch, g.last_seq, g.admin_id,"
                           " m.role, m.joined_seq FROM members m JOIN groups g ON g.id = m.group_ref"
                           " WHERE m.user_id = $1 AND m.left_seq IS NULL ORDER BY g.name", "i"},
@@ -637,6 +652,28 @@ static int b_user_rename(srv_store *st, int64_t id, const char *name)
     return err ? err : n == 1 ? SRV_OK : SRV_NOT_FOUND;
 }
 
+static int b_rename_record(srv_store *st, int64_t id, const char *old_name, int64_t now)
+{
+    pgp p = {0};
+    p_int(&p, id);
+    p_text(&p, old_name);
+    p_int(&p, now);
+    return run_done(S(st), Q_RENAME_INSERT, &p, NULL);
+}
+
+static int b_rename_known(srv_store *st, int64_t id, const char *old_name)
+{
+    pgp p = {0};
+    int err;
+    p_int(&p, id);
+    p_text(&p, old_name);
+    PGresult *r = run(S(st), Q_RENAME_FIND, &p, &err);
+    if (r && PQntuples(r) == 0)
+        err = SRV_NOT_FOUND;
+    PQclear(r);
+    return err;
+}
+
 /* ------------------------------------------------------------ key packages */
 
 static int b_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
@@ -805,12 +842,13 @@ static int b_group_set_info(srv_store *st, int64_t ref, mls_bytes gi)
     return run_done(S(st), Q_GROUP_SET_INFO, &p, NULL);
 }
 
-static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
+/* A group's blob column into out; SRV_NOT_FOUND when NULL. */
+static int group_blob(srv_store *st, enum stmt_id id, int64_t ref, mls_buf *out)
 {
     pgp p = {0};
     int err;
     p_int(&p, ref);
-    PGresult *r = run(S(st), Q_GROUP_GET_INFO, &p, &err);
+    PGresult *r = run(S(st), id, &p, &err);
     if (r && (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))) {
         err = SRV_NOT_FOUND;
     } else if (r) {
@@ -820,6 +858,24 @@ static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
     }
     PQclear(r);
     return err;
+}
+
+static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
+{
+    return group_blob(st, Q_GROUP_GET_INFO, ref, out);
+}
+
+static int b_group_get_view(srv_store *st, int64_t ref, mls_buf *out)
+{
+    return group_blob(st, Q_GROUP_GET_VIEW, ref, out);
+}
+
+static int b_group_set_view(srv_store *st, int64_t ref, mls_bytes view)
+{
+    pgp p = {0};
+    p_bytes(&p, view);
+    p_int(&p, ref);
+    return run_done(S(st), Q_GROUP_SET_VIEW, &p, NULL);
 }
 
 static void member_cols(const PGresult *r, int row, srv_member *m)
@@ -1329,6 +1385,8 @@ static const struct srv_store_ops pg_ops = {
     .user_by_id = b_user_by_id,
     .user_by_key = b_user_by_key,
     .user_rename = b_user_rename,
+    .rename_record = b_rename_record,
+    .rename_known = b_rename_known,
     .kp_add = b_kp_add,
     .kp_drop_last_resort = b_kp_drop_last_resort,
     .kp_count = b_kp_count,
@@ -1340,6 +1398,8 @@ static const struct srv_store_ops pg_ops = {
     .group_advance_epoch = b_group_advance_epoch,
     .group_set_info = b_group_set_info,
     .group_get_info = b_group_get_info,
+    .group_set_view = b_group_set_view,
+    .group_get_view = b_group_get_view,
     .groups_of_user = b_groups_of_user,
     .member_get = b_member_get,
     .member_list = b_member_list,

@@ -22,6 +22,7 @@ if [ -n "${BUILD:-}" ]; then
     [ -x "$BUILD/bin/server" ] && BIN="$BUILD/bin/server"
     [ -x "$BUILD/bin/client" ] && CLIENT="$BUILD/bin/client"
     UNIT="$BUILD/bin/test_server_store"
+    [ -x "$BUILD/bin/mlsforge" ] && export MLSFORGE="$BUILD/bin/mlsforge"
 fi
 if [ -x "$UNIT" ] && [ -z "$ONLY" ]; then
     echo "== store unit tests on PostgreSQL"

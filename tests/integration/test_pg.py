@@ -22,8 +22,10 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clientlib  # noqa: E402
-from dsclient import (Identity, Server, WSClosed, b64, group_info, pg_database,  # noqa: E402
-                      private_message, public_commit, unb64, welcome)
+import mlsmember  # noqa: E402
+from dsclient import Server, WSClosed, b64, pg_database, private_message  # noqa: E402
+from mlsmember import (add_member, commit, commit_request, forge, forge_json, join,  # noqa: E402
+                       make_group, member)
 
 SERVER = os.path.abspath(sys.argv[1])
 CLIENT = os.path.abspath(sys.argv[2])
@@ -31,38 +33,13 @@ ONLY = sys.argv[3] if len(sys.argv) > 3 else ""
 FAST = ["--rate", "100000", "--user-rate", "100000"]
 
 
-class Fail(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def ok(resp, what=""):
-    expect(resp.get("ok") is True, "%s: expected ok, got %s" % (what, resp))
-    return resp
+Fail, expect, ok = mlsmember.Fail, mlsmember.expect, mlsmember.ok
 
 
 def pair(args=()):
     """Two server processes over one fresh database."""
     db = pg_database()
     return Server(SERVER, db=db, args=args).start(), Server(SERVER, db=db, args=args).start()
-
-
-def user(srv, name):
-    ident = Identity(name)
-    c = srv.client(ident)
-    ok(c.register(), "register " + name)
-    return ident, c
-
-
-def add(admin, group, gid, epoch, names):
-    return admin.request("group.commit", group=group, epoch=epoch,
-                         commit=b64(public_commit(gid, epoch)),
-                         welcomes=[{"recipients": names, "welcome": b64(welcome())}],
-                         group_info=b64(group_info(gid, epoch + 1)), add=names)
 
 
 def log_events(c, group, upto, timeout=30):
@@ -96,12 +73,11 @@ def test_cross_process_delivery():
     entry once, in the one log order, whichever process accepted it."""
     a_srv, b_srv = pair(FAST)
     try:
-        _, ca = user(a_srv, "alice")
-        _, cb = user(b_srv, "bob")
-        _, cc = user(b_srv, "carol")
-        gid = os.urandom(16)
-        ok(ca.request("group.create", name="lobby", group_id=b64(gid), epoch=0))
-        joined = ok(add(ca, "lobby", gid, 0, ["bob", "carol"]))["seq"]
+        a, ca = member(a_srv, "alice")
+        _, cb = member(b_srv, "bob")
+        _, cc = member(b_srv, "carol")
+        gid = make_group(ca, "lobby")
+        joined = ok(add_member(ca, "lobby", ["bob", "carol"]))["seq"]
         for c in (cb, cc):
             ev = c.wait_event(lambda e: e["event"] == "inbox")
             expect(ev["group"] == "lobby" and ev["seq"] == joined, "live inbox event across")
@@ -130,8 +106,7 @@ def test_cross_process_delivery():
         expect([e["seq"] for e in ents] == want, "the log is the order pushed")
         # alice (A) removes carol (B): carol gets the removal and nothing
         # after it, bob (B) gets both.
-        gone = ok(ca.request("group.commit", group="lobby", epoch=1,
-                             commit=b64(public_commit(gid, 1)), remove=["carol"]))["seq"]
+        gone = ok(commit(ca, "lobby", "--remove", a.leaf_of("lobby", "carol")))["seq"]
         after = ok(ca.request("group.send", group="lobby",
                               message=b64(private_message(gid, 2))))["seq"]
         expect(log_events(cb, "lobby", after) == [gone, after], "bob sees both")
@@ -147,41 +122,49 @@ def test_cross_process_delivery():
 
 
 def test_first_commit_wins_across_processes():
-    """Members on two processes commit on one epoch at once, five times:
-    each time exactly one commit is accepted; retries by msg_id on the
-    other process get the original answer."""
+    """Members on two processes commit on one epoch at once, three times
+    (after each round everyone processes the winner's commit): each time
+    exactly one commit is accepted; a retry by msg_id on the other process
+    gets the original answer."""
     a_srv, b_srv = pair(FAST)
     try:
-        _, ca = user(a_srv, "alice")
-        gid = os.urandom(16)
-        ok(ca.request("group.create", name="race", group_id=b64(gid), epoch=0))
-        members = []
-        for i in range(6):
-            members.append(user(a_srv if i % 2 else b_srv, "m%d" % i)[1])
-        epoch = 0
-        for c in members:
-            ok(add(ca, "race", gid, epoch, [c.id.username]))
-            epoch += 1
-        for _ in range(5):
+        _, ca = member(a_srv, "alice")
+        gid = make_group(ca, "race")
+        members = [member(a_srv if i % 2 else b_srv, "m%d" % i) for i in range(6)]
+        ok(add_member(ca, "race", [ident for ident, _ in members]))
+        for ident, c in members:
+            join(c, "race")
+        epoch = 1
+        for _ in range(3):
+            outs = [forge_json("commit", ident.state("race")) for ident, _ in members]
             results = [None] * len(members)
             barrier = threading.Barrier(len(members))
 
-            def commit(i):
+            def run(i):
+                c = members[i][1]
                 barrier.wait()
-                results[i] = members[i].request("group.commit", group="race", epoch=epoch,
-                                                commit=b64(public_commit(gid, epoch, leaf=i + 1)))
+                results[i] = c.request("group.commit", **commit_request(c, "race", outs[i]))
 
-            threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(members))]
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(len(members))]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
-            winners = [r for r in results if r.get("ok")]
+            winners = [i for i, r in enumerate(results) if r.get("ok")]
             expect(len(winners) == 1, "exactly one commit wins: %s" % results)
             for r in results:
                 if not r.get("ok"):
                     expect(r.get("error") == "stale_epoch" and r["current_epoch"] == epoch + 1,
                            "the others are stale: %s" % r)
+            w = winners[0]
+            for i, (ident, _) in enumerate(members):
+                nxt = ident.state("race") + ".next"
+                if i == w:
+                    os.replace(nxt, ident.state("race"))
+                else:
+                    if os.path.exists(nxt):
+                        os.unlink(nxt)
+                    forge("process", ident.state("race"), outs[w]["commit"])
             epoch += 1
         ents = fetch_all(ca, "race")
         commits = [e["epoch"] for e in ents if e["kind"] == "commit"]
@@ -189,9 +172,9 @@ def test_first_commit_wins_across_processes():
         # An idempotent retry lands on the other process.
         mid = b64(os.urandom(16))
         msg = b64(private_message(gid, epoch))
-        first = ok(members[0].request("group.send", group="race", message=msg, msg_id=mid))
-        ident = members[0].id
-        other = (a_srv if members[0].port == b_srv.port else b_srv).client(ident)
+        ident, c0 = members[0]
+        first = ok(c0.request("group.send", group="race", message=msg, msg_id=mid))
+        other = (a_srv if c0.port == b_srv.port else b_srv).client(ident)
         ok(other.login())
         again = ok(other.request("group.send", group="race", message=msg, msg_id=mid))
         expect(again["seq"] == first["seq"] and again.get("duplicate") is True,
@@ -210,11 +193,10 @@ def test_kill_one_process_under_load():
     log, nothing twice, and bob's live stream has every entry in order."""
     a_srv, b_srv = pair(FAST)
     try:
-        a, ca = user(a_srv, "alice")
-        _, cb = user(b_srv, "bob")
-        gid = os.urandom(16)
-        ok(ca.request("group.create", name="load", group_id=b64(gid), epoch=0))
-        joined = ok(add(ca, "load", gid, 0, ["bob"]))["seq"]
+        a, ca = member(a_srv, "alice")
+        _, cb = member(b_srv, "bob")
+        gid = make_group(ca, "load")
+        joined = ok(add_member(ca, "load", ["bob"]))["seq"]
         cb.wait_event(lambda e: e["event"] == "inbox")
         acked = {}          # request id -> seq, alice's acknowledged sends
         sent = {}           # request id -> (msg_id, message)
@@ -300,11 +282,10 @@ def test_database_connections_lost():
     meanwhile, in order."""
     a_srv, b_srv = pair(FAST)
     try:
-        _, ca = user(a_srv, "alice")
-        _, cb = user(b_srv, "bob")
-        gid = os.urandom(16)
-        ok(ca.request("group.create", name="net", group_id=b64(gid), epoch=0))
-        joined = ok(add(ca, "net", gid, 0, ["bob"]))["seq"]
+        _, ca = member(a_srv, "alice")
+        _, cb = member(b_srv, "bob")
+        gid = make_group(ca, "net")
+        joined = ok(add_member(ca, "net", ["bob"]))["seq"]
         cb.wait_event(lambda e: e["event"] == "inbox")
         first = ok(cb.request("group.send", group="net", message=b64(private_message(gid, 1))))
         log_events(ca, "net", first["seq"])
@@ -430,6 +411,7 @@ def main():
             failed += 1
             print("FAIL %s" % t.__name__, flush=True)
             traceback.print_exc()
+    mlsmember.cleanup()
     print("%d failed" % failed)
     return 1 if failed else 0
 
