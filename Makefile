@@ -264,8 +264,9 @@ check: all
 # The real server under load from N authenticated clients, on SQLite and on
 # a temporary PostgreSQL cluster with one and two server processes; not
 # part of check.
-bench-server: $(B)/bin/server
-	sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
+bench-server: $(B)/bin/server $(FORGE_BIN)
+	MLSFORGE=$(FORGE_BIN) sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py \
+	  $(B)/bin/server $(BENCH_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all

@@ -38,24 +38,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from dsclient import (Identity, Server, b64, group_info, pg_database, public_commit, u16, u64,  # noqa
-                      vec, welcome)
-from cryptography.hazmat.primitives import serialization as ser  # noqa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa
-
-
-def identity_from(name, sk_bytes):
-    """An Identity rebuilt in a worker process from its raw private key."""
-    ident = Identity.__new__(Identity)
-    ident.username = name
-    ident.suite = 1
-    ident.sk = Ed25519PrivateKey.from_private_bytes(sk_bytes)
-    ident.pk = ident.sk.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
-    return ident
-
-
-def raw_sk(ident):
-    return ident.sk.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+from dsclient import Server, b64, pg_database, u16, u64, vec  # noqa
+import mlsmember  # noqa
+from mlsmember import add_member, commit as mls_commit, make_group, member  # noqa
 
 
 # ---------------------------------------------------------------- asyncio WebSocket
@@ -145,9 +130,9 @@ def body_time(msg):
 
 
 class Bench:
-    def __init__(self, port, name, sk, group, gid, window, stop_at):
+    def __init__(self, port, name, ident, group, gid, window, stop_at):
         self.port, self.name, self.group, self.gid = port, name, group, gid
-        self.ident = identity_from(name, sk)
+        self.ident = ident
         self.window = window
         self.stop_at = stop_at
         self.pending = {}
@@ -203,8 +188,8 @@ class Bench:
 
 
 async def worker_main(clients, window, start_at, seconds):
-    benches = [Bench(port, name, sk, group, gid, window, start_at + seconds)
-               for port, name, sk, group, gid in clients]
+    benches = [Bench(port, name, ident, group, gid, window, start_at + seconds)
+               for port, name, ident, group, gid in clients]
     await asyncio.gather(*(b.login() for b in benches))
     readers = [asyncio.ensure_future(b.reader()) for b in benches]
     while time.monotonic() < start_at:
@@ -245,35 +230,21 @@ def rss_kib(pid, field):
 
 
 def setup(srv, n, gsize):
-    """Registers n users and makes groups of gsize; returns
-    [(name, sk bytes, group, gid)]."""
+    """Registers n users (real MLS identities, tests/integration/mlsmember.py:
+    the server validates every commit) and makes groups of gsize, each
+    with one commit; returns [(name, identity, group, gid)]."""
     out = []
     for g0 in range(0, n, gsize):
         names = ["u%d" % i for i in range(g0, min(n, g0 + gsize))]
-        idents = []
-        for name in names:
-            ident = Identity(name)
-            c = srv.client(ident)
-            r = c.register()
-            assert r.get("ok"), r
-            c.close()
-            idents.append(ident)
+        idents = [member(srv, name, keep=False)[0] for name in names]
         admin = srv.client(idents[0])
         assert admin.login().get("ok")
-        group, gid = "g%d" % (g0 // gsize), os.urandom(16)
-        assert admin.request("group.create", name=group, group_id=b64(gid)).get("ok")
-        if len(names) > 1:
-            r = admin.request("group.commit", group=group, epoch=0,
-                              commit=b64(public_commit(gid, 0)),
-                              welcomes=[{"recipients": names[1:], "welcome": b64(welcome())}],
-                              group_info=b64(group_info(gid, 1)), add=names[1:])
-            assert r.get("ok"), r
-        else:
-            r = admin.request("group.commit", group=group, epoch=0,
-                              commit=b64(public_commit(gid, 0)))
-            assert r.get("ok"), r
+        group = "g%d" % (g0 // gsize)
+        gid = make_group(admin, group)
+        r = add_member(admin, group, idents[1:]) if len(idents) > 1 else mls_commit(admin, group)
+        assert r.get("ok"), r
         admin.close()
-        out += [(ident.username, raw_sk(ident), group, gid) for ident in idents]
+        out += [(ident.username, ident, group, gid) for ident in idents]
     return out
 
 
@@ -378,4 +349,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        mlsmember.cleanup()
