@@ -338,6 +338,20 @@ fail:
     return NULL;
 }
 
+int cli_proto_commit_removes(json_t *req, const char *const *removed, size_t n)
+{
+    json_t *names = json_array();
+    size_t i;
+    if (!names)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (json_array_append_new(names, json_string(removed[i])) != 0) {
+            json_decref(names);
+            return -1;
+        }
+    return json_object_set_new(req, "remove", names) != 0 ? -1 : 0;
+}
+
 json_t *cli_proto_log_fetch(const char *group, int64_t after, int limit)
 {
     json_t *req = with_str(request(CHAT_REQ_LOG_FETCH), "group", group);

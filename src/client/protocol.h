@@ -111,6 +111,9 @@ json_t *cli_proto_group_send(const char *group, mls_bytes message);
 json_t *cli_proto_group_commit(const char *group, uint64_t epoch, mls_bytes commit,
                                mls_bytes group_info, mls_bytes welcome,
                                const char *const *added, size_t n_added);
+/* Adds the usernames a commit removes ("remove", PROTOCOL.md §7.4) to a
+ * group.commit request.  0, or -1 when out of memory. */
+int cli_proto_commit_removes(json_t *req, const char *const *removed, size_t n);
 json_t *cli_proto_log_fetch(const char *group, int64_t after, int limit);
 json_t *cli_proto_inbox_fetch(void);
 json_t *cli_proto_inbox_ack(int64_t inbox_id);
