@@ -603,6 +603,8 @@ def test_rejoin(env):
     ma, mc = a.mark(), c.mark()
     b2 = env.client("g", "bob", name="bob2")
     b2.wait_for(r"you are a member of #g but this client has no usable state of it: rejoining")
+    # Nothing verified to compare the server's GroupInfo with: said so.
+    b2.wait_for(r"this client has no earlier state of #g to check the server's GroupInfo against")
     b2.wait_for(r"you rejoined #g")
     a.wait_for(r"^\*\*\* bob rejoined #g \(their client had lost its state of the group\)$", ma)
     c.wait_for(r"bob rejoined #g", mc)
@@ -677,6 +679,156 @@ def test_rejoin(env):
     talk(b4, "bob after the race", "g", a, c3)
     talk(a, "alice after the race", "g", b4, c3)
     for who in (a, b4, c3):
+        assert who.quit() == 0
+
+
+def test_kick_and_leave(env):
+    """/kick: the removed member says so, reads nothing after, keeps its
+    history and drops what it had not sent; /leave: a member's self-remove
+    proposal, committed by the administrator's client."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    talk(a, "before the kick", "g", b, c)
+
+    # Not an administrator: refused by bob's own client.
+    m = b.mark()
+    b.say("/kick carol")
+    b.wait_for(r"only administrators of #g can remove members", m)
+    m = a.mark()
+    a.say("/kick alice")
+    a.wait_for(r"you cannot remove members yourself \(/leave", m)
+
+    mb, mc = b.mark(), c.mark()
+    a.say("/kick carol")
+    a.wait_for(r"you removed carol from #g")
+    c.wait_for(r"you were removed from #g by alice", mc)
+    b.wait_for(r"alice removed carol from #g", mb)
+    talk(a, "after the kick", "g", b)
+    # carol sees nothing said after her removal, and cannot send.
+    mc = c.mark()
+    c.say("carol tries to talk")
+    c.wait_for(r"you are no longer a member of #g", mc)
+    talk(b, "still after the kick", "g", a)
+    assert c.count(re.escape("after the kick")) == 0, c.snapshot()
+    assert c.count(re.escape("carol tries to talk")) == 0 or \
+        a.count(re.escape("carol tries to talk")) == 0
+    assert a.count(re.escape("carol tries to talk")) == 0
+    # Her history is kept.
+    assert c.quit() == 0
+    c2 = env.client("g", "carol", name="carol2")
+    end = c2.wait_for(r"history ends")
+    assert c2.find(re.escape("before the kick"), 0) < end
+    assert c2.count(re.escape("after the kick")) == 0
+
+    # bob leaves: his proposal, alice's client commits it.
+    ma, mb = a.mark(), b.mark()
+    b.say("/leave")
+    b.wait_for(r"leaving #g: an administrator's client completes it", mb)
+    b.wait_for(r"you left #g \(your departure was committed by alice\)", mb)
+    a.wait_for(r"bob left #g \(you committed it\)", ma)
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"members of #g \(1\)", m)
+    talk(a, "alone now", "g")
+    assert b.count(re.escape("alone now")) == 0
+    # The last administrator cannot leave.
+    m = a.mark()
+    a.say("/leave")
+    a.wait_for(r"you are the last administrator of #g", m)
+    for who in (a, b, c2):
+        assert who.quit() == 0
+
+
+def test_op_deop(env):
+    """/op and /deop: GroupContextExtensions commits of the administrators
+    extension; the last administrator cannot drop itself; a new
+    administrator can invite, remove and hand the role back."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+
+    m = a.mark()
+    a.say("/deop alice")
+    a.wait_for(r"you are the last administrator of #g", m)
+    m = b.mark()
+    b.say("/op bob")
+    b.wait_for(r"only administrators of #g can make administrators", m)
+    m = a.mark()
+    a.say("/op carol")
+    a.wait_for(r"carol is not a member of #g", m)
+
+    mb = b.mark()
+    a.say("/op bob")
+    a.wait_for(r"you made bob an administrator of #g")
+    b.wait_for(r"alice made bob an administrator of #g", mb)
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"^\*\*\*   bob \[admin\]", m)
+    m = b.mark()
+    b.say("/groups")
+    b.wait_for(r"#g .*administrator", m)
+
+    # Now alice may drop her own role; bob stays.
+    mb = b.mark()
+    a.say("/deop alice")
+    a.wait_for(r"you are no longer an administrator of #g")
+    b.wait_for(r"alice is no longer an administrator of #g \(by alice\)", mb)
+    m = b.mark()
+    b.say("/deop bob")
+    b.wait_for(r"you are the last administrator of #g", m)
+    m = a.mark()
+    a.say("/kick bob")
+    a.wait_for(r"only administrators of #g can remove members", m)
+    ma = a.mark()
+    b.say("/op alice")
+    b.wait_for(r"you made alice an administrator of #g")
+    a.wait_for(r"bob made alice an administrator of #g", ma)
+    talk(a, "two administrators", "g", b)
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_rejoin_refused(env):
+    """Safe rejoin (issue 9): a client whose state is out of sync rejoins
+    only into the group it last verified.  bob's state goes back to an
+    epoch before carol joined (a restored backup): the server's GroupInfo
+    names a member bob never saw added, so he refuses to rejoin from it
+    and says why; the others go on."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    talk(a, "two of us", "g", b)
+    assert b.quit() == 0
+    bdb = client_db(env, "bob")
+    old_state = db_exec(bdb, "SELECT state FROM groups WHERE name = 'g'")[0][0]
+    b1 = env.client("g", "bob", name="bob1")
+    b1.wait_for(r"logged in as bob")
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    b1.wait_for(r"alice invited carol to #g")
+    assert b1.quit() == 0
+    db_exec(bdb, "UPDATE groups SET state = ? WHERE name = 'g'", old_state)
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g \(epoch")
+    b2 = env.client("g", "bob", name="bob2")
+    b2.wait_for(r"#g is out of sync \(a commit could not be processed\): rejoining it")
+    b2.wait_for(r"cannot rejoin #g: REFUSED: the server's GroupInfo of #g is not the group as "
+                r"this client last verified it")
+    assert b2.count(r"you rejoined #g") == 0
+    talk(a, "still going", "g", c)
+    assert b2.count(re.escape("still going")) == 0
+    for who in (a, b2, c):
         assert who.quit() == 0
 
 
@@ -995,6 +1147,9 @@ TESTS = [
     test_burst_order,
     test_key_package_deleted_after_join,
     test_store_failure_during_commit,
+    test_kick_and_leave,
+    test_rejoin_refused,
+    test_op_deop,
     test_curses_story,
     test_curses_scripts,
     test_hostile_text_neutralized,
