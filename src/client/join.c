@@ -413,9 +413,11 @@ static void info_reply(void *ctx, json_t *reply)
     }
     if (!cli_join_is_waiting(s, name) && s->n_waiting < CLI_MAX_WAITING)
         snprintf(s->waiting[s->n_waiting++], sizeof s->waiting[0], "%s", name);
-    cli_notice(s, name, 0, "#%s exists (administrator: %s); an administrator must /invite %s. "
+    /* The server tells a non-member only that the name exists
+     * (PROTOCOL.md §7.2), not who administers it. */
+    cli_notice(s, name, 0, "#%s exists; an administrator must /invite %s. "
                "You will join by yourself as soon as the invitation arrives.",
-               name, info.admin ? info.admin : "?", s->ident.username);
+               name, s->ident.username);
     cli_changed(s);
 out:
     mls_buf_clear(&info.group_info);

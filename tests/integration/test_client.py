@@ -93,7 +93,7 @@ def test_story(env):
     # Nothing in the history yet: no history markers.
     assert a.count(r"history (begins|ends)") == 0
     b = env.client("lobby", "bob")
-    b.wait_for(r"#lobby exists .*an administrator must /invite bob")
+    b.wait_for(r"#lobby exists.*an administrator must /invite bob")
     # Typed while waiting for the invitation: kept, sent in order once
     # bob has joined.
     m = b.mark()
