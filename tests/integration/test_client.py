@@ -14,8 +14,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll,
-                       sanitizer_env, sanitizer_reports)
+from clientlib import (Client, Proxy, RewritingProxy, Server, TestFailure, Tmux, have_tmux,
+                       msg, poll, sanitizer_env, sanitizer_reports)
 import dsclient
 
 CLIENT = os.path.abspath(sys.argv[1])
@@ -832,6 +832,59 @@ def test_rejoin_refused(env):
         assert who.quit() == 0
 
 
+def test_server_forges_membership(env):
+    """A misbehaving server (a proxy in front of bob rewrites what the
+    server says) replaces a commit with bytes bob cannot process, then
+    serves a GroupInfo with a member bob never saw added: the attack of
+    issue 9 where the server slips in its own member.  bob refuses to rejoin
+    from it, says why, and never reads the group again; alice and carol go
+    on."""
+    import base64
+    junk = base64.b64encode(b"\x00\x01" + b"\x42" * 80).decode()
+    state = {"armed": False, "victim": None}
+
+    def spoil(entry):
+        if entry.get("group") != "g" or entry.get("kind") != "commit":
+            return
+        if state["victim"] is None:
+            state["victim"] = entry.get("seq")
+        if entry.get("seq") == state["victim"]:
+            entry["message"] = junk
+
+    def rewrite(obj):
+        if state["armed"]:
+            if obj.get("event") == "log":
+                spoil(obj)
+            for e in obj.get("entries") or []:
+                spoil(e)
+        return obj
+
+    proxy = RewritingProxy(env.server.port, rewrite)
+    env.proxies.append(proxy)
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob", url=proxy.url)
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    talk(a, "before", "g", b)
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    state["armed"] = True
+    mb = b.mark()
+    invite(a, c, "g", "carol")
+    b.wait_for(r"#g is out of sync \(a commit could not be processed\): rejoining it", mb)
+    b.wait_for(r"cannot rejoin #g: REFUSED: the server's GroupInfo of #g is not the group as "
+               r"this client last verified it \(epoch 1\)", mb)
+    assert b.count(r"you rejoined #g") == 0
+    talk(a, "after", "g", c)
+    assert b.count(re.escape("after")) == 0
+    m = b.mark()
+    b.say("/list")
+    b.wait_for(r"you are no longer a member of #g|members of #g \(2\)", m)
+    for who in (a, b, c):
+        assert who.quit() == 0
+
+
 def test_curses_story(env):
     """The seed's story typed into real terminals (tmux): alice, bob and
     carol in the curses UI."""
@@ -1149,6 +1202,7 @@ TESTS = [
     test_store_failure_during_commit,
     test_kick_and_leave,
     test_rejoin_refused,
+    test_server_forges_membership,
     test_op_deop,
     test_curses_story,
     test_curses_scripts,
