@@ -85,6 +85,7 @@ struct cli_grp {
     int rejoin_tries;        /* after stale_epoch */
     int leaving;             /* /leave: our self-remove proposal goes out each epoch */
     uint64_t leave_epoch;    /* the epoch it was last proposed in */
+    uint64_t pending_refused;/* epoch + 1 whose departures the server refused to commit */
     char refusal[256];       /* why a commit was refused (phase REFUSED), for /list */
 };
 

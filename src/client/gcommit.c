@@ -117,6 +117,8 @@ static void commit_reply(void *ctx, json_t *reply)
     }
     cli_notice(s, g->rec.name, 1, "the server refused the change to #%s: %s", g->rec.name,
                rp.message);
+    if (op->kind == COMMIT_PENDING)
+        g->pending_refused = mls_group_epoch(g->mls) + 1; /* not again in this epoch */
     cli_commit_free(op);
     cli_changed(s);
 }
@@ -822,7 +824,8 @@ void cli_commit_roles_tick(struct cli_session *s, struct cli_grp *g)
         leave_propose(s, g);
         return;
     }
-    if (!cli_grp_is_admin(g->mls, s->ident.username))
+    if (!cli_grp_is_admin(g->mls, s->ident.username) ||
+        g->pending_refused == mls_group_epoch(g->mls) + 1)
         return;
     n = mls_group_pending_proposals(g->mls);
     for (i = 0; i < n; i++) {

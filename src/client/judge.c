@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mls/types.h"
+#include "util.h"
 
 static void leaf_of(const mls_member *m, struct cli_leaf *out)
 {
@@ -121,11 +122,13 @@ int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc, struct cli
         f.admins_after = f.admins_before;
     }
     out->verdict = cli_rule_commit(&f);
-    if (f.committer.identity.n > 0 && f.committer.identity.n < 33 &&
-        !memchr(f.committer.identity.p, 0, f.committer.identity.n))
-        snprintf(out->committer, sizeof out->committer, "%.*s", (int)f.committer.identity.n,
-                 (const char *)f.committer.identity.p);
-    else
+    /* Shown to the user: a valid username or the leaf, never raw bytes. */
+    out->committer[0] = 0;
+    if (f.committer.identity.n > 0 && f.committer.identity.n < 33) {
+        memcpy(out->committer, f.committer.identity.p, f.committer.identity.n);
+        out->committer[f.committer.identity.n] = 0;
+    }
+    if (!cli_valid_username(out->committer))
         snprintf(out->committer, sizeof out->committer, "(leaf %u)", sum.sender_leaf);
     rc = 0;
 out:

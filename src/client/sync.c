@@ -529,8 +529,8 @@ advance:
     if (cli_store_commit(s->store) != 0)
         goto fail_db;
     if (sc) {
+        /* Consumed by the merge; freed at out: like a discarded one. */
         int err = mls_group_merge_staged(g->mls, sc);
-        sc = NULL;
         /* The store already holds the merged state: if memory could not
          * follow (it cannot, after a successful stage), read it back. */
         if (err != MLS_OK && cli_grp_reload(s, g) != 0) {
