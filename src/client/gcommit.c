@@ -186,15 +186,6 @@ out:
     return rc;
 }
 
-static int commit_removes(json_t *req, char (*removed)[33], size_t n)
-{
-    const char *names[COMMIT_MAX_REMOVED];
-    size_t i;
-    for (i = 0; i < n && i < COMMIT_MAX_REMOVED; i++)
-        names[i] = removed[i];
-    return cli_proto_commit_removes(req, names, i);
-}
-
 /* Is the pending proposal p a member's proposal to remove itself? */
 static int pending_self_remove(const mls_proposal_info *p)
 {
@@ -208,7 +199,7 @@ static int pending_self_remove(const mls_proposal_info *p)
  * An administrator removed (kicked, or leaving) leaves the administrators
  * extension in the same commit: PROTOCOL.md §7.4 "extensions" wants it to
  * name only members.  removed[] gets the usernames removed (for the
- * commit's "remove" list).  MLS_OK, COMMIT_NOTHING, or an MLS error.
+ * administrators extension and what the user is told).  MLS_OK, COMMIT_NOTHING, or an MLS error.
  */
 static int role_commit(struct cli_commit *op, mls_staged_commit **sc, char (*removed)[33],
                        size_t *n_removed)
@@ -224,6 +215,7 @@ static int role_commit(struct cli_commit *op, mls_staged_commit **sc, char (*rem
 
     mls_buf_init(&admins);
     memset(&co, 0, sizeof co);
+    co.handshake = MLS_HANDSHAKE_PUBLIC; /* PROTOCOL.md §7.4 */
     *n_removed = 0;
     if (op->kind == COMMIT_REMOVE) {
         uint32_t leaf;
@@ -295,8 +287,8 @@ static void commit_build(struct cli_commit *op)
     struct cli_session *s = op->s;
     struct cli_grp *g = op->g;
     mls_staged_commit *sc = NULL;
+    mls_commit_options copt;
     mls_bytes *kps = NULL;
-    const char **names = NULL;
     mls_buf post;
     json_t *req = NULL;
     char removed[COMMIT_MAX_REMOVED][33];
@@ -306,21 +298,26 @@ static void commit_build(struct cli_commit *op)
 
     mls_buf_init(&post);
     kps = calloc(op->n_claims + 1, sizeof *kps);
-    names = calloc(op->n_claims + 1, sizeof *names);
-    if (!kps || !names)
+    if (!kps)
         goto fail;
     for (i = 0; i < op->n_claims; i++) {
         if (op->claims[i].failed)
             continue;
-        names[n] = op->claims[i].name;
         kps[n++] = mls_buf_view(&op->claims[i].kp);
     }
     epoch = mls_group_epoch(g->mls);
-    if (op->kind == COMMIT_ADD)
-        rc = mls_group_add_members(g->mls, kps, n, &sc);
-    else if (op->kind == COMMIT_UPDATE)
-        rc = mls_group_self_update(g->mls, &sc);
-    else {
+    if (op->kind == COMMIT_ADD || op->kind == COMMIT_UPDATE) {
+        /* PROTOCOL.md §7.4: commits are PublicMessages so that the server
+         * can validate them, also in groups whose saved state predates
+         * that. */
+        memset(&copt, 0, sizeof copt);
+        copt.handshake = MLS_HANDSHAKE_PUBLIC;
+        if (op->kind == COMMIT_ADD) {
+            copt.add = kps;
+            copt.n_add = n;
+        }
+        rc = mls_group_commit(g->mls, &copt, &sc);
+    } else {
         rc = role_commit(op, &sc, removed, &n_removed);
         if (rc == COMMIT_NOTHING) {
             /* Nothing left to do in this epoch (e.g. another
@@ -337,12 +334,7 @@ static void commit_build(struct cli_commit *op)
     /* One Welcome for all the added users (PROTOCOL.md §7.4). */
     req = cli_proto_group_commit(g->rec.name, epoch, mls_staged_commit_message(sc),
                                  mls_staged_commit_group_info(sc),
-                                 mls_staged_commit_welcome(sc), names, n);
-    if (req && n_removed > 0 &&
-        commit_removes(req, removed, n_removed) != 0) {
-        json_decref(req);
-        req = NULL;
-    }
+                                 mls_staged_commit_welcome(sc));
     if (!req ||
         mls_buf_set(&g->rec.pending_commit, mls_staged_commit_message(sc).p,
                     mls_staged_commit_message(sc).n) != MLS_OK)
@@ -378,7 +370,6 @@ out:
     mls_staged_commit_free(sc);
     json_decref(req);
     free(kps);
-    free(names);
     mls_buf_clear(&post);
 }
 
@@ -771,9 +762,18 @@ static void leave_reply(void *ctx, json_t *reply)
  * its own committer, §12.2). */
 static void leave_propose(struct cli_session *s, struct cli_grp *g)
 {
+    mls_group_config cfg;
     mls_buf msg;
     json_t *req;
     mls_buf_init(&msg);
+    /* PROTOCOL.md §7.5: a proposal is a PublicMessage (the server validates
+     * it), also in a group whose saved settings predate that. */
+    mls_group_get_config(g->mls, &cfg);
+    if (cfg.handshake_private) {
+        cfg.handshake_private = 0;
+        if (mls_group_set_config(g->mls, &cfg) != MLS_OK)
+            cli_log("cannot switch #%s to public handshakes", g->rec.name);
+    }
     if (mls_group_propose_remove(g->mls, mls_group_own_leaf(g->mls), &msg) != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot build the departure from #%s", g->rec.name);
         g->leaving = 0;

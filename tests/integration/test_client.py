@@ -792,7 +792,25 @@ def test_op_deop(env):
     b.wait_for(r"you made alice an administrator of #g")
     a.wait_for(r"bob made alice an administrator of #g", ma)
     talk(a, "two administrators", "g", b)
-    for who in (a, b):
+    # The new administrator invites (the server derives roles from the
+    # administrators extension, PROTOCOL.md §7.4).
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(b, c, "g", "carol")
+    # An administrator leaves once another is a member: bob's client
+    # commits her proposal and drops her from the administrators.
+    ma, mb, mc = a.mark(), b.mark(), c.mark()
+    a.say("/leave")
+    a.wait_for(r"you left #g \(your departure was committed by bob\)", ma)
+    b.wait_for(r"alice left #g \(you committed it\)", mb)
+    c.wait_for(r"alice left #g", mc)
+    m = b.mark()
+    b.say("/list")
+    b.wait_for(r"members of #g \(2\)", m)
+    b.wait_for(r"^\*\*\*   bob \[admin\]", m)
+    talk(b, "after alice", "g", c)
+    assert a.count(re.escape("after alice")) == 0
+    for who in (a, b, c):
         assert who.quit() == 0
 
 
