@@ -903,6 +903,94 @@ def test_server_forges_membership(env):
         assert who.quit() == 0
 
 
+def test_client_refuses_forged_commits(env):
+    """A hostile member crafts commits through libmls (tests/tools/mlsforge)
+    that the real server refuses; a misbehaving server (a rewriting proxy in
+    front of a client) delivers them in place of an honest commit of the
+    same member.  Each client refuses loudly, naming the rule and the
+    committer, keeps its state of the group unchanged, and is no longer
+    following it; a client behind the honest server follows the honest
+    commit."""
+    forge = os.path.join(os.path.dirname(CLIENT), "mlsforge")
+    if os.path.exists(forge):
+        os.environ.setdefault("MLSFORGE", forge)
+    import mlsmember
+    forged = {}
+
+    def swap(who):
+        def rewrite(obj):
+            for e in ([obj] if obj.get("event") == "log" else []) + (obj.get("entries") or []):
+                if e.get("message") in forged.get(who, {}):
+                    e["message"] = forged[who][e["message"]]
+            return obj
+        return rewrite
+
+    pa = RewritingProxy(env.server.port, swap("alice"))
+    pc = RewritingProxy(env.server.port, swap("carol"))
+    env.proxies += [pa, pc]
+    a = env.client("g", "alice", url=pa.url)
+    a.wait_for(r"created #g")
+    c = env.client("g", "carol", url=pc.url)
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    # mallory: a member whose MLS objects are made by mlsforge.
+    mallory = mlsmember.ForgeIdentity("mallory")
+    mc = dsclient.Client(env.server.port, mallory)
+    mlsmember.ok(mc.register(), "register mallory")
+    mlsmember.ok(mc.request("kp.upload", key_packages=[mallory.key_package_b64()]), "kp")
+    invite_line = a.mark()
+    a.say("/invite mallory")
+    a.wait_for(r"you invited mallory to #g", invite_line)
+    mlsmember.join(mc, "g")
+    talk(a, "mallory is in", "g", b, c)
+
+    # The forged commits, from mallory's state now, and the honest one of
+    # the same epoch that the server accepts (a key update).
+    snap = mallory.snapshot("g")
+    forged["alice"] = {}
+    forged["carol"] = {}
+    admins = mlsmember.forge_json("commit", snap, "--admins", "mallory")
+    renamed = mlsmember.forge_json("commit", snap, "--rename", "alice")
+    honest = mlsmember.forge_json("commit", mallory.state("g"))
+    forged["alice"][honest["commit"]] = admins["commit"]
+    forged["carol"][honest["commit"]] = renamed["commit"]
+    db_a, db_c = client_db(env, "alice"), client_db(env, "carol")
+    sql = "SELECT state FROM groups WHERE name = 'g'"
+    state_a, state_c = db_exec(db_a, sql)[0][0], db_exec(db_c, sql)[0][0]
+    ma, mb, mc_ = a.mark(), b.mark(), c.mark()
+    mlsmember.ok(mlsmember.send_commit(mc, "g", honest), "mallory's key update")
+    a.wait_for(r"^!!! REFUSED: a commit to #g by mallory \(log \d+\) breaks rule admin_required: "
+               r".*the server is misbehaving", ma)
+    c.wait_for(r"^!!! REFUSED: a commit to #g by mallory \(log \d+\) breaks rule identity: ", mc_)
+    b.wait_for(r"mallory updated their keys in #g", mb)
+    # Nothing of the forged commits was taken: the saved states are the
+    # same bytes, and the clients say so in /list.
+    assert db_exec(db_a, sql)[0][0] == state_a
+    assert db_exec(db_c, sql)[0][0] == state_c
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"#g is NOT followed: this client refused a commit by mallory \(rule "
+               r"admin_required", m)
+    m = a.mark()
+    a.say("/groups")
+    a.wait_for(r"#g .*no longer followed", m)
+    # The honest group goes on; alice's client reads nothing of it.
+    talk(b, "bob goes on", "g")
+    assert a.count(re.escape("bob goes on")) == 0
+    assert a.count(r"REFUSED") == 1 and c.count(r"REFUSED") == 1
+    # Still running: another group works.
+    m = a.mark()
+    a.say("/join other")
+    a.wait_for(r"created #other", m)
+    talk(a, "alice elsewhere", "other")
+    mc.close()
+    for who in (a, b, c):
+        who.quit()
+
+
 def test_curses_story(env):
     """The seed's story typed into real terminals (tmux): alice, bob and
     carol in the curses UI."""
@@ -1221,6 +1309,7 @@ TESTS = [
     test_kick_and_leave,
     test_rejoin_refused,
     test_server_forges_membership,
+    test_client_refuses_forged_commits,
     test_op_deop,
     test_curses_story,
     test_curses_scripts,
