@@ -68,7 +68,10 @@ static int members_of(const mls_group *g, struct cli_leaf **out, size_t *n)
     return 0;
 }
 
-int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc, struct cli_judgement *out)
+int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc,
+                     enum cli_verdict (*rename_ok)(void *ctx, const struct cli_leaf *before,
+                                                   const struct cli_leaf *after),
+                     void *rename_ctx, struct cli_judgement *out)
 {
     mls_commit_summary sum;
     struct cli_commit_facts f;
@@ -106,6 +109,8 @@ int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc, struct cli
     f.n_members = n_members;
     f.changes = changes;
     f.n_changes = sum.n_proposals;
+    f.rename_ok = rename_ok;
+    f.rename_ctx = rename_ctx;
     /* The extensions before are the group's own (the summary's old list
      * is only filled when a GroupContextExtensions proposal is applied). */
     f.has_name_before = mls_group_extension(g, CLI_EXT_GROUP_NAME, &f.name_before) == MLS_OK;

@@ -21,9 +21,14 @@ struct cli_judgement {
     char committer[48];
 };
 
-/* Judges sc, staged on g (g is still in the epoch before it).  0 and
- * *out filled, or -1 when libmls cannot describe it or out of memory. */
-int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc, struct cli_judgement *out);
+/* Judges sc, staged on g (g is still in the epoch before it); rename_ok
+ * (may be NULL: no rename allowed) decides a leaf whose name or key
+ * changes, see struct cli_commit_facts.  0 and *out filled, or -1 when
+ * libmls cannot describe it or out of memory. */
+int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc,
+                     enum cli_verdict (*rename_ok)(void *ctx, const struct cli_leaf *before,
+                                                   const struct cli_leaf *after),
+                     void *rename_ctx, struct cli_judgement *out);
 
 /* The facts of g a rejoin is judged on (views into g, valid while g
  * lives unchanged; the member list is allocated).  0, or -1 when out of

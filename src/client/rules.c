@@ -154,11 +154,15 @@ enum cli_verdict cli_rule_rename_ok(const struct cli_leaf *old_leaf,
 }
 
 /* The same leaf with the same name and key, or a rename that is allowed. */
-static enum cli_verdict leaf_kept(const struct cli_leaf *before, const struct cli_leaf *after)
+static enum cli_verdict leaf_kept(const struct cli_commit_facts *f, const struct cli_leaf *before,
+                                  const struct cli_leaf *after)
 {
     if (bytes_eq(before->identity, after->identity) &&
         mls_ct_equal(before->signature_key, after->signature_key))
         return CLI_RULE_OK;
+    if (f->rename_ok)
+        return f->rename_ok(f->rename_ctx, before, after) == CLI_RULE_OK ? CLI_RULE_OK
+                                                                       : CLI_RULE_IDENTITY;
     return cli_rule_rename_ok(before, after);
 }
 
@@ -284,7 +288,7 @@ enum cli_verdict cli_rule_commit(const struct cli_commit_facts *f)
             case CLI_CHANGE_UPDATE:
                 if (!admin)
                     return CLI_RULE_NOT_ADMIN;
-                v = leaf_kept(&c->before, &c->after);
+                v = leaf_kept(f, &c->before, &c->after);
                 if (v != CLI_RULE_OK)
                     return v;
                 break;
@@ -297,7 +301,7 @@ enum cli_verdict cli_rule_commit(const struct cli_commit_facts *f)
             }
         }
         if (f->has_path) {
-            v = leaf_kept(&f->committer, &f->path_leaf);
+            v = leaf_kept(f, &f->committer, &f->path_leaf);
             if (v != CLI_RULE_OK)
                 return v;
         }

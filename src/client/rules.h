@@ -103,6 +103,11 @@ struct cli_commit_facts {
      * GroupContextExtensions is applied); present flags. */
     int has_name_before, has_name_after, has_admins_before, has_admins_after;
     mls_bytes name_before, name_after, admins_before, admins_after;
+    /* Decides a leaf whose identity or signature key changes (a registered
+     * rename, pins.h); NULL: cli_rule_rename_ok. */
+    enum cli_verdict (*rename_ok)(void *ctx, const struct cli_leaf *before,
+                                  const struct cli_leaf *after);
+    void *rename_ctx;
 };
 
 /*
@@ -113,7 +118,7 @@ struct cli_commit_facts {
  *     administrators extension before the commit; anyone may commit the
  *     removal of a member that proposed it itself (by reference);
  *   - identity: no leaf's identity or signature key changes (Update or
- *     the committer's path) unless cli_rule_rename_ok; nobody twice;
+ *     the committer's path) unless f->rename_ok allows it; nobody twice;
  *   - external: an external commit only as a resync (ExternalInit and the
  *     Remove of one leaf with the joiner's identity and signature key);
  *   - extensions: the group name never changes or disappears; the
@@ -122,9 +127,9 @@ struct cli_commit_facts {
  */
 enum cli_verdict cli_rule_commit(const struct cli_commit_facts *f);
 
-/* A leaf's credential changes from old to new (identity or signature key):
- * allowed only as a registered rename, which the key-pinning work defines
- * (/nick); until then every change is refused (CLI_RULE_IDENTITY). */
+/* A leaf's credential changes from old to new (identity or signature key)
+ * with nobody to ask about registered renames: refused (CLI_RULE_IDENTITY).
+ * The client asks pins.h (cli_pins_rename) through facts.rename_ok. */
 enum cli_verdict cli_rule_rename_ok(const struct cli_leaf *old_leaf,
                                     const struct cli_leaf *new_leaf);
 

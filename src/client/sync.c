@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "pins.h"
 #include "directory.h"
 #include "gcommit.h"
 #include "judge.h"
@@ -298,6 +299,32 @@ static void describe_commit(struct cli_session *s, struct cli_grp *g, const mls_
     }
 }
 
+/* A leaf's credential changed its name (a /nick): allowed only as pins.h's
+ * cli_pins_rename says (a registered rename: same key, a valid name no
+ * other member has, the pins agree), then shown as "old is now new". */
+struct rename_ctx {
+    struct cli_session *s;
+    struct cli_grp *g;
+    struct lines *q;
+    int64_t time;
+};
+
+static enum cli_verdict rename_cb(void *ctx, const struct cli_leaf *before,
+                                  const struct cli_leaf *after)
+{
+    struct rename_ctx *r = ctx;
+    char old[40], now[40];
+    cli_bytes_to_name(before->identity, old, sizeof old);
+    cli_bytes_to_name(after->identity, now, sizeof now);
+    if (strcmp(old, now) == 0)
+        return CLI_RULE_IDENTITY; /* a new key under the same name is no rename */
+    if (cli_pins_rename(r->s, r->g, before->leaf, old, now, before->signature_key,
+                        after->signature_key) != CLI_RENAME_OK)
+        return CLI_RULE_IDENTITY;
+    lines_add(r->q, LINE_SYSTEM, NULL, r->time, "%s is now %s", old, now);
+    return CLI_RULE_OK;
+}
+
 /*
  * The commit step (RFC 9420 §12.4.2, README "staged commits"): another
  * member's commit, staged by libmls (g->mls untouched), judged by the
@@ -313,9 +340,15 @@ static int commit_step(struct cli_session *s, struct cli_grp *g, const struct cl
 {
     struct cli_judgement j;
 
+    struct rename_ctx rc;
+
     /* Whatever we had out for this epoch lost to this commit. */
     cli_grp_commit_settled(g);
-    if (cli_judge_commit(g->mls, sc, &j) != 0) {
+    rc.s = s;
+    rc.g = g;
+    rc.q = q;
+    rc.time = e->time;
+    if (cli_judge_commit(g->mls, sc, rename_cb, &rc, &j) != 0) {
         cli_sync_mark_broken(s, g, "a commit could not be inspected");
         return -1;
     }

@@ -116,7 +116,7 @@ static enum cli_verdict judge_at(struct who *r, mls_bytes msg, char *committer, 
     CHECK_OK(mls_group_process_staged(r->g, msg, &res, &sc));
     CHECK(sc != NULL);
     if (sc) {
-        CHECK(cli_judge_commit(r->g, sc, &j) == 0);
+        CHECK(cli_judge_commit(r->g, sc, NULL, NULL, &j) == 0);
         v = j.verdict;
         if (committer)
             snprintf(committer, max, "%s", j.committer);
