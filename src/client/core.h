@@ -87,6 +87,7 @@ struct cli_grp {
     uint64_t leave_epoch;    /* the epoch it was last proposed in */
     uint64_t pending_refused;/* epoch + 1 whose departures the server refused to commit */
     char refusal[256];       /* why a commit was refused (phase REFUSED), for /list */
+    int state_unverified;    /* rec.state was filled by a rejoin with nothing to check it by */
 };
 
 /* Context of one request that needs more than the session. */

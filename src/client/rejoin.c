@@ -88,6 +88,7 @@ static void rejoin_adopt(struct cli_session *s, struct cli_grp *g, int64_t seq)
     mls_buf_clear(&old_commit);
     mls_group_free(g->mls);
     g->mls = m;
+    g->state_unverified = 0;
     g->rejoin_tries = 0;
     cli_phase_set(g, CLI_PHASE_CATCHING_UP);
     cli_notice(s, g->rec.name, 0, "%s", line);
@@ -187,7 +188,7 @@ static int rejoin_trusted(struct cli_session *s, struct cli_grp *g, mls_bytes gi
 
     memset(&trusted, 0, sizeof trusted);
     memset(&offered, 0, sizeof offered);
-    if (g->rec.state.n == 0 ||
+    if (g->rec.state.n == 0 || g->state_unverified ||
         mls_group_deserialize(s->env, mls_buf_view(&g->rec.state), &old) != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "this client has no earlier state of #%s to check the "
                    "server's GroupInfo against (a new device or a lost store): rejoining from "
@@ -257,6 +258,8 @@ static void rejoin_build(struct cli_session *s, struct cli_grp *g, mls_bytes gi,
     }
     if (rejoin_trusted(s, g, gi, m) != 0)
         goto out;
+    if (g->rec.state.n == 0)
+        g->state_unverified = 1; /* what is saved below was never checked */
     if (mls_group_serialize(m, &state) != MLS_OK ||
         mls_buf_set(&g->rec.group_id, gid.p, gid.n) != MLS_OK ||
         (g->rec.state.n == 0 && mls_buf_set(&g->rec.state, state.p, state.n) != MLS_OK))

@@ -223,6 +223,15 @@ static void test_commit_admin_rule(void)
     CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
 }
 
+/* A rename judge that allows a new name under the same key. */
+static enum cli_verdict same_key_rename(void *ctx, const struct cli_leaf *before,
+                                        const struct cli_leaf *after)
+{
+    (void)ctx;
+    return mls_ct_equal(before->signature_key, after->signature_key) ? CLI_RULE_OK
+                                                                     : CLI_RULE_IDENTITY;
+}
+
 /* Rule identity: names and keys of leaves do not change; nobody twice. */
 static void test_commit_identity_rule(void)
 {
@@ -249,8 +258,16 @@ static void test_commit_identity_rule(void)
     f.changes = c;
     f.n_changes = 1;
     CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
-    /* The rename hook refuses every change for now. */
+    /* Without a rename judge every change is refused; with one, what it
+     * allows passes (a /nick: same key, new name) and nothing else. */
     CHECK(cli_rule_rename_ok(&MEM[1], &alice_new_key) == CLI_RULE_IDENTITY);
+    facts_init(&f, 1);
+    f.path_leaf = L(1, "bobby", 1);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    f.rename_ok = same_key_rename;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    f.path_leaf = L(1, "bobby", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
     /* Adding a member already in the group, or a user twice. */
     facts_init(&f, 0);
     c[0] = change(CLI_CHANGE_ADD, 0, 0);
