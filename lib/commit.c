@@ -397,6 +397,12 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         (opt->n_remove_extensions && !opt->remove_extensions) ||
         (opt->n_external_psks && !opt->external_psks))
         return MLS_ERR_ARG;
+    /* A rename keeps the key: the credential changes, the member does not
+     * (a new key is a new member, by Remove and Add). */
+    if (opt->new_identity &&
+        (opt->new_identity->suite != g->id->suite ||
+         !mls_ct_equal(mls_buf_view(&opt->new_identity->sig_pk), mls_buf_view(&g->id->sig_pk))))
+        return MLS_ERR_ARG;
     /* The per-commit choices, else the group's settings. */
     switch (opt->handshake) {
     case MLS_HANDSHAKE_GROUP_DEFAULT: wire = mls_group_handshake_wire_format(g); break;
@@ -435,14 +441,16 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         (err = mls_proposals_apply(g, &sc->next, cl.items, cl.n_items, &ap)) != 0)
         goto out;
     sc->next.ctx.epoch = sc->epoch;
-    has_path = ap.path_required || opt->force_path;
+    has_path = ap.path_required || opt->force_path || opt->new_identity;
+    if (opt->new_identity && (err = mls_identity_dup(opt->new_identity, &sc->new_id)) != 0)
+        goto out;
 
     if (has_path) {
         const mls_leaf_node *cur = mls_rtree_leaf(&g->cur.tree, own);
-        /* A fresh leaf of ours: same keys and credential, capabilities of
-         * the identity (TreeKEM sets the encryption key, source, parent
-         * hash and signs). */
-        if ((err = mls_identity_make_leaf(g->id, NULL, mls_buf_view(&cur->encryption_key),
+        /* A fresh leaf of ours: same keys and credential (the new one for
+         * a rename), capabilities of the identity (TreeKEM sets the
+         * encryption key, source, parent hash and signs). */
+        if ((err = mls_identity_make_leaf(sc->new_id ? sc->new_id : g->id, NULL, mls_buf_view(&cur->encryption_key),
                                           MLS_LEAF_SOURCE_COMMIT, NULL, mls_bytes_of(NULL, 0),
                                           mls_bytes_of(NULL, 0), own, &tmpl)) != 0)
             goto out;

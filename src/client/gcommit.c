@@ -146,6 +146,14 @@ static void commit_build(struct cli_commit *op)
     if (op->kind == COMMIT_ADD) {
         copt.add = kps;
         copt.n_add = n;
+    } else {
+        /* A key update that also carries our name, when our leaf still
+         * has the one before a /nick (PROTOCOL.md §5.1). */
+        char own[40];
+        copt.force_path = 1;
+        cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
+        if (strcmp(own, s->ident.username) != 0)
+            copt.new_identity = s->id;
     }
     rc = mls_group_commit(g->mls, &copt, &sc);
     if (rc != MLS_OK) {
