@@ -16,7 +16,8 @@
  *   mlsforge create <keyfile> <state-out> <name>   JSON group_id, group_info
  *   mlsforge join <keyfile> <bundle> <welcome-b64> <state-out>
  *   mlsforge external <keyfile> <groupinfo-b64> <state-out> [--remove LEAF]
- *   mlsforge process <state> <msg-b64>
+ *   mlsforge process <state> <msg-b64>             JSON kind, epoch (, data)
+ *   mlsforge protect <state> <text>                prints an application message
  *   mlsforge commit <state> [options]              JSON commit, welcomes, group_info
  *   mlsforge propose-remove <state> <leaf>         prints the proposal
  *   mlsforge group-info <state>                    GroupInfo of its epoch
@@ -25,7 +26,8 @@
  *
  * It uses libmls internals (-Ilib, like the unit tests) only where an
  * honest application has no business doing what an attacker does: to put
- * another name into its own path leaf (--rename).
+ * another name into its own path leaf (--rename), and the suite's hash
+ * length to find the signature of a message it spoils (--junk).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -412,15 +414,22 @@ out:
     return rc;
 }
 
-/* Flips the last byte of a handshake message: its clear header (group,
- * epoch, sender, content type) stays right, but the membership tag (or,
- * for an external commit, the confirmation tag; for a PrivateMessage the
- * AEAD tag) no longer verifies. */
-static int junk(mls_buf *msg)
+/*
+ * Spoils a handshake message so that its clear header (group, epoch,
+ * sender, content type) stays right but its content does not verify: in
+ * a PublicMessage (RFC 9420 §6.2) the last byte of the signature, which
+ * anyone holding the tree can check (a spoiled membership or confirmation
+ * tag only the members can see); in a PrivateMessage the AEAD tag.
+ * The PublicMessage ends with signature<V>, confirmation_tag<V> (a commit)
+ * and membership_tag<V> (a member sender), the tags nh bytes with a
+ * one-byte length.
+ */
+static int junk(mls_buf *msg, int is_public, int member_sender, size_t nh)
 {
-    if (msg->n == 0)
+    size_t tail = is_public ? (1 + nh) + (member_sender ? 1 + nh : 0) : 0;
+    if (msg->n <= tail)
         return -1;
-    msg->p[msg->n - 1] ^= 0x01;
+    msg->p[msg->n - 1 - tail] ^= 0x01;
     return 0;
 }
 
@@ -497,7 +506,7 @@ static int external_commit(const mls_identity *id, const char *gi_b64, int remov
         rc = fail("external commit", err);
         goto out;
     }
-    if (do_junk && junk(&commit) != 0)
+    if (do_junk && junk(&commit, 1, 0, g->suite->nh) != 0)
         goto out;
     if (save_group(g, state_out) != 0)
         goto out;
@@ -572,10 +581,14 @@ static int cmd_process(int argc, char **argv)
     have = 1;
     if (save_group(g, argv[0]) != 0)
         goto out;
-    printf("{\"kind\":\"%s\",\"epoch\":%llu,\"active\":%s}\n",
+    printf("{\"kind\":\"%s\",\"epoch\":%llu,\"active\":%s",
            res.kind == MLS_RESULT_COMMIT ? "commit"
            : res.kind == MLS_RESULT_PROPOSAL ? "proposal" : "application",
            (unsigned long long)mls_group_epoch(g), mls_group_is_active(g) ? "true" : "false");
+    if (res.kind == MLS_RESULT_APPLICATION &&
+        json_b64("data", mls_buf_view(&res.application_data), 0) != 0)
+        goto out;
+    printf("}\n");
     rc = 0;
 out:
     if (have)
@@ -589,7 +602,7 @@ out:
 
 /*
  * mlsforge commit <state> [--add KP-b64]... [--remove LEAF]... [--admins a,b]
- *   [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
+ *   [--name GROUPNAME] [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
  *   [--pending] [--path]
  *   [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]
  *
@@ -604,10 +617,11 @@ static int cmd_commit(int argc, char **argv)
     mls_reinit_params rp;
     mls_buf adds[MAX_LIST], admins, commit, next;
     mls_bytes add_views[MAX_LIST];
-    mls_ext set_ext, reinit_ext[8];
+    mls_buf name_buf;
+    mls_ext set_ext[2], reinit_ext[8];
     uint32_t removes[MAX_LIST];
     size_t n_add = 0, n_remove = 0, i;
-    const char *admins_csv = NULL, *rename = NULL, *external = NULL;
+    const char *admins_csv = NULL, *rename = NULL, *external = NULL, *gname = NULL;
     int do_reinit = 0, do_junk = 0, priv = 0, no_gi = 0, resync = 0, no_remove = 0;
     int err, rc = 1;
     char next_file[4096];
@@ -617,6 +631,7 @@ static int cmd_commit(int argc, char **argv)
     for (i = 0; i < MAX_LIST; i++)
         mls_buf_init(&adds[i]);
     mls_buf_init(&admins);
+    mls_buf_init(&name_buf);
     mls_buf_init(&commit);
     mls_buf_init(&next);
     memset(&opt, 0, sizeof opt);
@@ -635,6 +650,9 @@ static int cmd_commit(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--admins") && v) {
             admins_csv = v;
+            i++;
+        } else if (!strcmp(a, "--name") && v) {
+            gname = v;
             i++;
         } else if (!strcmp(a, "--rename") && v) {
             rename = v;
@@ -691,14 +709,22 @@ static int cmd_commit(int argc, char **argv)
     opt.remove = removes;
     opt.n_remove = n_remove;
     opt.handshake = priv ? MLS_HANDSHAKE_PRIVATE : MLS_HANDSHAKE_PUBLIC;
+    /* Either makes a GroupContextExtensions proposal (RFC 9420 §12.1.7). */
     if (admins_csv) {
         if (ext_admins(admins_csv, &admins) != 0)
             goto out;
-        set_ext.type = EXT_ADMINS;
-        set_ext.data = mls_buf_view(&admins);
-        opt.set_extensions = &set_ext;
-        opt.n_set_extensions = 1;
+        set_ext[opt.n_set_extensions].type = EXT_ADMINS;
+        set_ext[opt.n_set_extensions].data = mls_buf_view(&admins);
+        opt.n_set_extensions++;
     }
+    if (gname) {
+        if (ext_name(gname, &name_buf) != 0)
+            goto out;
+        set_ext[opt.n_set_extensions].type = EXT_GROUP_NAME;
+        set_ext[opt.n_set_extensions].data = mls_buf_view(&name_buf);
+        opt.n_set_extensions++;
+    }
+    opt.set_extensions = set_ext;
     if (rename) {
         /* The group signs its path leaf with g->id: swapping it (an
          * internal of libmls) puts the new name into that leaf. */
@@ -732,7 +758,7 @@ static int cmd_commit(int argc, char **argv)
     if (mls_buf_set(&commit, mls_staged_commit_message(sc).p,
                     mls_staged_commit_message(sc).n) != MLS_OK)
         goto out;
-    if (do_junk && junk(&commit) != 0)
+    if (do_junk && junk(&commit, !priv, 1, g->suite->nh) != 0)
         goto out;
     if ((err = mls_staged_commit_next_state(sc, &next)) != MLS_OK) {
         rc = fail("next state", err);
@@ -749,9 +775,38 @@ out:
     for (i = 0; i < MAX_LIST; i++)
         mls_buf_clear(&adds[i]);
     mls_buf_clear(&admins);
+    mls_buf_clear(&name_buf);
     mls_buf_clear(&commit);
     mls_buf_clear(&next);
     mls_staged_commit_free(sc);
+    mls_group_free(g);
+    return rc;
+}
+
+/* An application message (RFC 9420 §6.3 PrivateMessage) carrying text;
+ * the state's secret tree moves on, so it is saved. */
+static int cmd_protect(int argc, char **argv)
+{
+    mls_group *g = NULL;
+    mls_buf out;
+    int err, rc = 1;
+
+    if (argc != 2)
+        return 2;
+    mls_buf_init(&out);
+    if (load_group(argv[0], &g) != 0)
+        goto out;
+    if ((err = mls_group_protect(g, mls_bytes_of(NULL, 0),
+                                 mls_bytes_of((const uint8_t *)argv[1], strlen(argv[1])),
+                                 &out)) != MLS_OK) {
+        rc = fail("protect", err);
+        goto out;
+    }
+    if (save_group(g, argv[0]) != 0 || print_b64(mls_buf_view(&out)) != 0)
+        goto out;
+    rc = 0;
+out:
+    mls_buf_clear(&out);
     mls_group_free(g);
     return rc;
 }
@@ -870,9 +925,11 @@ static const struct {
     {"external", cmd_external, "<keyfile> <groupinfo-b64> <state-out> [--remove LEAF]"},
     {"process", cmd_process, "<state> <msg-b64>"},
     {"commit", cmd_commit,
-     "<state> [--add KP-b64]... [--remove LEAF]... [--admins a,b] [--rename NAME] [--reinit]\n"
-     "        [--junk] [--private] [--no-group-info] [--pending] [--path]\n"
+     "<state> [--add KP-b64]... [--remove LEAF]... [--admins a,b] [--name GROUPNAME]\n"
+     "        [--rename NAME] [--reinit] [--junk] [--private] [--no-group-info] [--pending]\n"
+     "        [--path]\n"
      "        [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]"},
+    {"protect", cmd_protect, "<state> <text>"},
     {"propose-remove", cmd_propose_remove, "<state> <leaf>"},
     {"group-info", cmd_group_info, "<state>"},
     {"epoch-auth", cmd_epoch_auth, "<state>"},
