@@ -40,8 +40,11 @@ def poll(cond, what, timeout=TIMEOUT):
 
 
 class Server:
-    def __init__(self, binary, tmp, tls=None, extra=()):
+    def __init__(self, binary, tmp, tls=None, extra=(), database=None):
         self.binary = binary
+        # --database: tmp/server.db unless given (a PostgreSQL URI shared
+        # by several Server objects, tests/integration/test_pg.py).
+        self.database = database or os.path.join(tmp, "server.db")
         self.extra = list(extra)  # more server options, e.g. ["--rate", "5"]
         self.tmp = tmp
         self.port = None
@@ -57,7 +60,7 @@ class Server:
             log = open(os.path.join(self.tmp, "server.log"), "a")
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--listen", "127.0.0.1",
-                 "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile]
+                 "--database", self.database, "--pidfile", pidfile]
                 + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])
                 + self.extra,
                 stdout=log, stderr=subprocess.STDOUT)
