@@ -104,6 +104,18 @@ typedef struct srv_inbox_stats {
     int64_t bytes;
 } srv_inbox_stats;
 
+/* An invitation the server keeps for a user who cannot be added yet. */
+typedef struct srv_pending {
+    int64_t group_ref;
+    char group[SRV_NAME_MAX + 1];
+    char username[SRV_NAME_MAX + 1];
+    char inviter[SRV_NAME_MAX + 1]; /* "" if unknown */
+    int64_t time;
+} srv_pending;
+
+typedef int (*srv_member_cb)(void *ctx, const srv_member *m);
+typedef int (*srv_pending_cb)(void *ctx, const srv_pending *p);
+
 /* What another server process over the same database accepted
  * (store_pg.c: LISTEN/NOTIFY), or that such news may have been missed. */
 enum srv_notice_kind {
@@ -228,6 +240,18 @@ struct srv_store_ops {
     int (*health)(srv_store *st, const char **why);
     /* Copies the WAL into the database and truncates it (outside a batch). */
     int (*checkpoint)(srv_store *st);
+
+    /* Pending invitations (docs/PROTOCOL.md §7.8), one per (group,
+     * username); adding one that exists changes nothing. */
+    int (*pending_add)(srv_store *st, int64_t ref, const char *username, int64_t inviter_id,
+                       int64_t now);
+    int (*pending_count)(srv_store *st, int64_t ref, int64_t *count);
+    int (*pending_delete)(srv_store *st, int64_t ref, const char *username);
+    /* Those of the groups where admin_id is an administrator on the
+     * roster, by group and username. */
+    int (*pending_for_admin)(srv_store *st, int64_t admin_id, srv_pending_cb cb, void *ctx);
+    /* Those naming username, by group. */
+    int (*pending_for_user)(srv_store *st, const char *username, srv_pending_cb cb, void *ctx);
 
     /* Shared stores only (several server processes over one database;
      * NULL in a store only one process uses, such as SQLite): */

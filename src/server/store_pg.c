@@ -117,6 +117,16 @@ static const char *const migrations[] = {
     " old_name text NOT NULL,"
     " created bigint NOT NULL,"
     " PRIMARY KEY (user_id, old_name));",
+    /* 3: invitations of users who cannot be added yet (not registered, or
+     * no KeyPackage): kept by username until an administrator's client
+     * adds the user (docs/PROTOCOL.md §7.8). */
+    "CREATE TABLE pending_invites ("
+    " group_ref bigint NOT NULL REFERENCES groups(id),"
+    " username text NOT NULL,"
+    " inviter_id bigint NOT NULL REFERENCES users(id),"
+    " created bigint NOT NULL,"
+    " PRIMARY KEY (group_ref, username));"
+    "CREATE INDEX pending_invites_user ON pending_invites(username);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -135,6 +145,7 @@ enum stmt_id {
     Q_WELCOME_INSERT, Q_WELCOME_GC, Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_STATS, Q_INBOX_DELETE,
     Q_PURGE_LOG, Q_PURGE_KP_AGE, Q_PURGE_KP_EXPIRED, Q_PURGE_INBOX, Q_PURGE_WELCOMES,
     Q_DB_SIZE,
+    Q_PENDING_INSERT, Q_PENDING_COUNT, Q_PENDING_DELETE, Q_PENDING_FOR_ADMIN, Q_PENDING_FOR_USER,
     Q_COUNT
 };
 
@@ -244,6 +255,26 @@ static const struct {
     [Q_PURGE_WELCOMES] = {"DELETE FROM welcomes WHERE NOT EXISTS"
                           " (SELECT 1 FROM inbox WHERE welcome_id = welcomes.id)", ""},
     [Q_DB_SIZE] = {"SELECT pg_database_size(current_database())", ""},
+    [Q_PENDING_INSERT] = {"INSERT INTO pending_invites(group_ref, username, inviter_id, created)"
+                          " VALUES ($1,$2,$3,$4) ON CONFLICT (group_ref, username) DO NOTHING",
+                          "itii"},
+    [Q_PENDING_COUNT] = {"SELECT count(*) FROM pending_invites WHERE group_ref = $1", "i"},
+    [Q_PENDING_DELETE] = {"DELETE FROM pending_invites WHERE group_ref = $1 AND username = $2",
+                          "it"},
+    /* The pending invitations of the groups where the user is an
+     * administrator on the roster. */
+    [Q_PENDING_FOR_ADMIN] = {"SELECT p.group_ref, g.name, p.username, u.username, p.created"
+                             " FROM pending_invites p JOIN groups g ON g.id = p.group_ref"
+                             " JOIN members m ON m.group_ref = p.group_ref AND m.user_id = $1"
+                             " AND m.left_seq IS NULL AND m.role = 1"
+                             " LEFT JOIN users u ON u.id = p.inviter_id"
+                             " ORDER BY g.name, p.username",
+                             "i"},
+    [Q_PENDING_FOR_USER] = {"SELECT p.group_ref, g.name, p.username, u.username, p.created"
+                            " FROM pending_invites p JOIN groups g ON g.id = p.group_ref"
+                            " LEFT JOIN users u ON u.id = p.inviter_id WHERE p.username = $1"
+                            " ORDER BY g.name",
+                            "t"},
 };
 
 #define MAX_PARAMS 10
@@ -1373,6 +1404,74 @@ static void b_close(srv_store *st)
     free(s);
 }
 
+/* ------------------------------------------------------------ pending invitations */
+
+static int b_pending_add(srv_store *st, int64_t ref, const char *username, int64_t inviter_id,
+                         int64_t now)
+{
+    pgp p = {0};
+    p_int(&p, ref);
+    p_text(&p, username);
+    p_int(&p, inviter_id);
+    p_int(&p, now);
+    return run_done(S(st), Q_PENDING_INSERT, &p, NULL);
+}
+
+static int b_pending_count(srv_store *st, int64_t ref, int64_t *count)
+{
+    pgp p = {0};
+    int err;
+    p_int(&p, ref);
+    PGresult *r = run(S(st), Q_PENDING_COUNT, &p, &err);
+    if (r && PQntuples(r) == 1)
+        *count = g_int(r, 0, 0);
+    else if (r)
+        err = SRV_STORE_ERR;
+    PQclear(r);
+    return err;
+}
+
+static int b_pending_delete(srv_store *st, int64_t ref, const char *username)
+{
+    pgp p = {0};
+    p_int(&p, ref);
+    p_text(&p, username);
+    return run_done(S(st), Q_PENDING_DELETE, &p, NULL);
+}
+
+static int pending_rows(pg_store *s, enum stmt_id id, const pgp *p, srv_pending_cb cb, void *ctx)
+{
+    int err;
+    PGresult *r = run(s, id, p, &err);
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        srv_pending pe;
+        memset(&pe, 0, sizeof pe);
+        pe.group_ref = g_int(r, i, 0);
+        copy_text(pe.group, sizeof pe.group, r, i, 1);
+        copy_text(pe.username, sizeof pe.username, r, i, 2);
+        copy_text(pe.inviter, sizeof pe.inviter, r, i, 3);
+        pe.time = g_int(r, i, 4);
+        if ((err = cb(ctx, &pe)) != 0)
+            break;
+    }
+    PQclear(r);
+    return err == SRV_STOP ? SRV_OK : err;
+}
+
+static int b_pending_for_admin(srv_store *st, int64_t admin_id, srv_pending_cb cb, void *ctx)
+{
+    pgp p = {0};
+    p_int(&p, admin_id);
+    return pending_rows(S(st), Q_PENDING_FOR_ADMIN, &p, cb, ctx);
+}
+
+static int b_pending_for_user(srv_store *st, const char *username, srv_pending_cb cb, void *ctx)
+{
+    pgp p = {0};
+    p_text(&p, username);
+    return pending_rows(S(st), Q_PENDING_FOR_USER, &p, cb, ctx);
+}
+
 static const struct srv_store_ops pg_ops = {
     .close = b_close,
     .batch_begin = b_batch_begin,
@@ -1422,6 +1521,11 @@ static const struct srv_store_ops pg_ops = {
     .group_by_ref = b_group_by_ref,
     .audience = b_audience,
     .notices = b_notices,
+    .pending_add = b_pending_add,
+    .pending_count = b_pending_count,
+    .pending_delete = b_pending_delete,
+    .pending_for_admin = b_pending_for_admin,
+    .pending_for_user = b_pending_for_user,
 };
 
 /* One-row, one-column query of a plain SQL text, as text. */

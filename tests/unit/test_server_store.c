@@ -60,17 +60,65 @@ static mls_bytes B(const char *s)
         CHECK_OK((st)->ops->batch_commit(st));                                 \
     } while (0)
 
+/* Pending invitations (migration 4): one per (group, username), listed
+ * for the group's administrators and for the invitee, gone once done. */
+static int pending_row(void *ctx, const srv_pending *p)
+{
+    char *s = ctx;
+    size_t o = strlen(s);
+    snprintf(s + o, 256 - o, "%s/%s/%s;", p->group, p->username, p->inviter);
+    return 0;
+}
+
+static void test_pending(void)
+{
+    srv_store *st = NULL;
+    const char *p = new_path();
+    int64_t alice = 0, bob = 0, ref = 0, n = -1;
+    char seen[256];
+    static const uint8_t k1[32] = {1}, k2[32] = {2};
+    CHECK_OK(srv_store_sqlite_open(p, &st));
+    if (!st)
+        return;
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(st->ops->user_create(st, "alice", 1, mls_bytes_of(k1, 32), 1, &alice));
+    CHECK_OK(st->ops->user_create(st, "bob", 1, mls_bytes_of(k2, 32), 1, &bob));
+    CHECK_OK(st->ops->group_create(st, "lobby", mls_bytes_of(k1, 8), 1, alice, 1, &ref));
+    CHECK_OK(st->ops->member_add(st, ref, alice, SRV_ROLE_ADMIN, 0));
+    CHECK_OK(st->ops->member_add(st, ref, bob, SRV_ROLE_MEMBER, 1));
+    CHECK_OK(st->ops->pending_add(st, ref, "carol", alice, 5));
+    CHECK_OK(st->ops->pending_add(st, ref, "carol", alice, 6));
+    CHECK_OK(st->ops->pending_add(st, ref, "dave", alice, 7));
+    CHECK_OK(st->ops->pending_count(st, ref, &n));
+    CHECK(n == 2);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_admin(st, alice, pending_row, seen));
+    CHECK(strcmp(seen, "lobby/carol/alice;lobby/dave/alice;") == 0);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_admin(st, bob, pending_row, seen));
+    CHECK(seen[0] == 0);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_user(st, "dave", pending_row, seen));
+    CHECK(strcmp(seen, "lobby/dave/alice;") == 0);
+    CHECK_OK(st->ops->pending_delete(st, ref, "dave"));
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_user(st, "dave", pending_row, seen));
+    CHECK(seen[0] == 0);
+    CHECK_OK(st->ops->batch_commit(st));
+    st->ops->close(st);
+}
+
 static void test_migrations(void)
 {
     srv_store *st = NULL;
     const char *p = new_path();
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     /* Reopening runs nothing again. */
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     /* A schema newer than this server is refused, not touched. */
     CHECK(exec(p, "PRAGMA user_version = 99") == SQLITE_OK);
     st = NULL;
@@ -169,7 +217,7 @@ static void test_migration_from_v1(void)
     CHECK_OK(srv_store_sqlite_open(p, &st));
     if (!st)
         return;
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     CHECK_OK(st->ops->group_by_name(st, "g", &g));
     CHECK(g.last_seq == 1);
     /* Version 3 moved the inbox's Welcome into its own table. */
@@ -530,6 +578,7 @@ int main(void)
         return 1;
     }
     test_migrations();
+    test_pending();
     test_views_renames();
     test_migration_from_v1();
     const char *p = new_path();
