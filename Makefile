@@ -10,7 +10,8 @@
 #                        (gcc build, no libFuzzer; part of check)
 #   make mlstool-check   mlstool over every MLSMessage of messages.json (part of check)
 #   make bench-mls       group engine benchmark
-#   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
+#   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
+#   make bench           bench-mls and bench-server, results and plots in build/bench/
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
 #   make install-check   install into a temporary prefix, build examples/ against it
 
@@ -87,6 +88,9 @@ VEC_OBJ = $(VEC_SRC:%.c=$(B)/%.o)
 VEC_BIN = $(B)/bin/vectors
 
 BENCH_BIN = $(B)/bin/bench_mls
+# The server benchmark's own programs (bench/): the C load generator, the
+# raw SQLite floor and the minimal non-durable relay (make bench-server).
+SRV_BENCH_BIN = $(B)/bin/loadgen $(B)/bin/sqlite_floor $(B)/bin/relay
 EXAMPLE_BIN = $(B)/bin/example
 SIZES ?= 10 100 1000 10000
 
@@ -111,8 +115,9 @@ else
 PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example install install-check mlstool-check
-all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
+all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
+     $(SRV_BENCH_BIN)
 
 deps $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh
@@ -192,6 +197,17 @@ $(EXAMPLE_BIN): $(B)/examples/example.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 
+$(B)/bench/loadgen.o: CFLAGS += -Isrc/common
+$(B)/bin/loadgen: $(B)/bench/loadgen.o $(COMMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+$(B)/bin/sqlite_floor: $(B)/bench/sqlite_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+$(B)/bin/relay: $(B)/bench/relay.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+
 bench-mls: $(DEPS_STAMP) $(BENCH_BIN)
 	@sh scripts/bench-mls.sh $(BENCH_BIN) "$(SIZES)"
 
@@ -250,9 +266,20 @@ check: all
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
-# The real server under load from N authenticated clients; not part of check.
-bench-server: $(B)/bin/server
-	python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
+# The real server under the C load generator, every figure beside its
+# same-run baseline (raw SQLite, the minimal relay, the verification
+# floor); not part of check (minutes).  Results in build/bench/.
+bench-server: $(B)/bin/server $(SRV_BENCH_BIN)
+	python3 scripts/bench-server.py $(B)/bin $(B)/bin/server $(BENCH_ARGS)
+
+# Both benchmarks, their results and gnuplot plots in build/bench/.
+bench: $(DEPS_STAMP)
+	@sh scripts/deps.sh gnuplot-nox
+	@mkdir -p build/bench
+	@$(MAKE) --no-print-directory bench-mls > build/bench/mls.txt
+	@cat build/bench/mls.txt
+	python3 scripts/bench-plot-mls.py build/bench/mls.txt build/bench
+	@$(MAKE) --no-print-directory bench-server
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all
@@ -323,4 +350,5 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(MLSTOOL_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
 -include $(B)/bench/bench_mls.d $(B)/examples/example.d
+-include $(B)/bench/loadgen.d $(B)/bench/sqlite_floor.d $(B)/bench/relay.d
 -include $(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/common.d $(B)/tests/fuzz/driver.d
