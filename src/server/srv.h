@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "dbthread.h"
 #include "logic.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -75,7 +76,10 @@ typedef struct srv_conn {
     size_t rx_len, rx_cap;
     srv_out *out_head, *out_tail;
     size_t out_bytes;
+    int n_pending;  /* requests queued while a COMMIT is in flight */
+    int rx_paused;  /* reading stopped until they ran */
     int close_after_flush;
+    int refused;    /* a refusal that closes it is queued: read no more */
     int http_status;
     char *http_body;
     size_t http_len;
@@ -95,6 +99,23 @@ typedef struct srv_held {
     char *text;
 } srv_held;
 
+/* What arrived while a COMMIT was in flight, to run after it, in arrival
+ * order (dbthread.c). */
+enum srv_pending_kind { SRV_PENDING_MESSAGE, SRV_PENDING_HTTP, SRV_PENDING_REFUSAL };
+
+typedef struct srv_pending {
+    struct srv_pending *next;
+    srv_conn *conn; /* NULL once the connection closed */
+    enum srv_pending_kind kind;
+    enum chat_err code;     /* a refusal's */
+    int flag;               /* refusal: too large (close 1009); HTTP: a GET */
+    size_t len;
+    char text[];            /* the message, the URI or the refusal's text */
+} srv_pending;
+
+/* Requests a connection may have queued before its reading pauses. */
+#define SRV_PENDING_MAX 64
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
@@ -103,7 +124,12 @@ typedef struct srv {
     int n_conns;
     srv_user_state *users;
     int in_batch;
-    srv_held *held_head, *held_tail;
+    srv_held *held_head, *held_tail;  /* the open batch's output */
+    srv_dbthread db;                  /* COMMITs batches off the loop */
+    int in_flight;                    /* a batch is being committed */
+    srv_held *flight_head;            /* its output, released after COMMIT */
+    srv_pending *pending_head, *pending_tail;
+    int purge_due;                    /* the purge tick waits for the store */
     int64_t started;
     srv_bucket_map registrations; /* by peer address */
     int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
@@ -115,13 +141,28 @@ int64_t srv_time(void);
 
 /* Opens the turn's transaction if it is not open yet. */
 int srv_batch_ensure(srv *s);
-/* Commits the turn's transaction and releases what it held back. */
+/* After every loop turn: releases the output of a batch whose COMMIT
+ * returned, runs what waited for it, and hands the turn's batch to the
+ * database thread (or releases the output when none was opened). */
 void srv_batch_end(srv *s);
+/* The same, but waits for every COMMIT: nothing is in flight after it
+ * (shutdown, checkpoints). */
+void srv_batch_sync(srv *s);
+
+/* A complete WebSocket message, an HTTP GET / other method, or a
+ * transport refusal (closing the connection after it): run now, or
+ * queued while a COMMIT is in flight, so the store is never used by the
+ * loop and the database thread at once and every connection's answers
+ * keep their order. */
+void srv_submit_message(srv *s, srv_conn *c, const char *text, size_t len);
+void srv_submit_http(srv *s, srv_conn *c, int is_get, const char *uri);
+void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message,
+                        int too_large);
 
 /* Queues text (taken over, malloc'd) for conn after the batch commits. */
 void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, const char *type,
               int64_t t0_us);
-/* Drops held output of a closing connection. */
+/* Drops held output and queued requests of a closing connection. */
 void srv_hold_forget(srv *s, srv_conn *c);
 /* Appends text to the connection's send queue now (not held). */
 void srv_send_now(srv *s, srv_conn *c, const char *text);

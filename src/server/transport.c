@@ -89,26 +89,25 @@ static int rx_append(srv *s, srv_conn *c, const void *in, size_t len)
 
 static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len)
 {
-    if (c->close_after_flush)
+    if (c->close_after_flush || c->refused)
         return 0;
     lws_validity_confirmed(wsi);
     if (lws_frame_is_binary(wsi)) {
-        srv_handle_refusal(s, c, CHAT_ERR_BAD_REQUEST,
-                           "binary frames are not used; send JSON text");
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_BAD_REQUEST,
+                           "binary frames are not used; send JSON text", 0);
         return 0;
     }
     if (rx_append(s, c, in, len)) {
         char msg[96];
         snprintf(msg, sizeof msg, "message exceeds the limit of %zu bytes", s->cfg.max_message);
-        srv_handle_refusal(s, c, CHAT_ERR_TOO_LARGE, msg);
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_TOO_LARGE, msg, 1);
         return 0;
     }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
-    srv_handle_message(s, c, (const char *)c->rx, c->rx_len);
+    srv_submit_message(s, c, (const char *)c->rx, c->rx_len);
     c->rx_len = 0;
     return 0;
 }
@@ -210,10 +209,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writable(c, wsi);
     case LWS_CALLBACK_HTTP: {
-        const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET" : "POST";
+        int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
         c->wsi = wsi;
         c->is_http = 1;
-        srv_handle_http(s, c, method, (const char *)in);
+        srv_submit_http(s, c, is_get, (const char *)in);
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
@@ -245,7 +244,8 @@ static const struct lws_protocols protocols[] = {
 static void purge_tick(lws_sorted_usec_list_t *sul)
 {
     srv *s = the_srv;
-    srv_handle_purge(s);
+    /* The purge writes to the store: it runs between COMMITs (batch.c). */
+    s->purge_due = 1;
     srv_user_state_put(s, NULL);
     srv_bucket_map_sweep(&s->registrations, srv_now_us(), 3600LL * 1000000);
     srv_logic_sweep(&s->logic);
@@ -261,12 +261,14 @@ static void tick(lws_sorted_usec_list_t *sul)
     srv *s = the_srv;
     int64_t now = srv_time();
     for (srv_conn *c = s->conns; c; c = c->next) {
-        if (c->user_id || c->close_after_flush || now - c->opened < s->cfg.login_timeout)
+        if (c->user_id || c->close_after_flush || c->refused ||
+            now - c->opened < s->cfg.login_timeout)
             continue;
-        srv_handle_refusal(s, c, CHAT_ERR_LOGIN_TIMEOUT, "no login within the challenge lifetime");
         srv_metrics_closed("login_timeout");
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_LOGIN_TIMEOUT, "no login within the challenge lifetime",
+                           0);
     }
     lws_sul_schedule(s->lws, 0, sul, tick, LWS_US_PER_SEC);
 }
@@ -317,8 +319,11 @@ int srv_transport_start(srv *s)
         info.ssl_cert_filepath = s->cfg.tls_cert;
         info.ssl_private_key_filepath = s->cfg.tls_key;
     }
-    /* Headroom over the WebSocket connection limit for HTTP requests. */
-    info.fd_limit_per_thread = (unsigned)s->cfg.max_connections + 64;
+    /* No fd_limit_per_thread: below the process limit, libwebsockets
+     * finds a socket's connection by a linear search of its table at every
+     * event; at the limit (main.c raises it) it indexes by descriptor.
+     * --max-connections is enforced on ESTABLISHED instead. */
+    info.fd_limit_per_thread = 0;
     /* A peer that vanished without closing (cable pulled, host gone) is
      * found by the WebSocket idle policy, and by TCP keepalive where no
      * WebSocket runs: probes after ka_time idle seconds, every
@@ -351,13 +356,15 @@ void srv_transport_run(srv *s)
          * writes (SQLite's own checkpoints never shrink it). */
         if (s->checkpoint_due) {
             s->checkpoint_due = 0;
+            srv_batch_sync(s);
             srv_logic_checkpoint(&s->logic);
         }
     }
-    /* SIGTERM: commit the last turn, so every answer earned is queued;
-     * read no more requests (close_after_flush), send what is queued,
-     * then a close frame "going away"; new connections are refused. */
-    srv_batch_end(s);
+    /* SIGTERM: commit the last batch and what waited for it, so every
+     * answer earned is queued; read no more requests (close_after_flush),
+     * send what is queued, then a close frame "going away"; new
+     * connections are refused. */
+    srv_batch_sync(s);
     for (srv_conn *c = s->conns; c; c = c->next) {
         if (!c->close_after_flush)
             lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
@@ -371,6 +378,7 @@ void srv_transport_run(srv *s)
             break;
         srv_batch_end(s);
     }
+    srv_batch_sync(s);
 }
 
 void srv_transport_wake(srv *s)
