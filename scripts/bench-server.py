@@ -4,7 +4,7 @@ every figure beside a baseline measured in the same run.
 
     python3 scripts/bench-server.py BIN_DIR SERVER [--runs 3] [--seconds 5]
         [--idle 10000] [--members 1000] [--rate 100] [--out build/bench]
-        [--short]
+        [--before OLD_SERVER] [--short]
 
 Each run measures, interleaved so that load from elsewhere on the machine
 hits figure and baseline alike:
@@ -23,6 +23,10 @@ disk of the worktree, not a tmpfs).  The summary (medians of the runs and
 ratios) is printed and written to OUT/server.md; raw lines go to
 OUT/server-raw.txt, the latency distributions to OUT/*.cdf; gnuplot, when
 installed, draws OUT/server-ingest.png and OUT/server-fanout.png.
+--before OLD_SERVER measures every server figure of each run on a second
+binary too (e.g. the server before a change), interleaved, and adds a
+before/after table: on a shared machine only figures from the same run
+compare.
 --short is the tool's smoke test (a second per scenario, small counts).
 """
 
@@ -86,12 +90,13 @@ class Bench:
 
     def start(self, kind):
         port = free_port()
-        if kind == "server":
+        if kind in ("server", "before"):
             db = os.path.join(self.tmp, "server.db")
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(db + suffix):
                     os.unlink(db + suffix)
-            argv = [self.a.server, "--port", str(port), "--database", db] + SERVER_ARGS
+            binary = self.a.server if kind == "server" else self.a.before
+            argv = [binary, "--port", str(port), "--database", db] + SERVER_ARGS
         else:
             argv = [os.path.join(self.bin, "relay"), str(port)]
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,20 +124,25 @@ class Bench:
         a = self.a
         S = a.seconds
         lg = os.path.join(self.bin, "loadgen")
+        servers = ["server"] + (["before"] if a.before else [])
         v = self.run([lg, "verify", "2000" if a.short else "20000"])
         self.note("verify_per_s", float(v[0][1]))
         for k in (1, 8, 64):
             f = self.run([os.path.join(self.bin, "sqlite_floor"),
                           os.path.join(self.tmp, "floor.db"), str(k), str(S)])
             self.note("floor_%d" % k, float(f[0][2]))
-            out = self.loadgen("server", ["ingest", k, S],
-                               cdf="ingest-%d.cdf" % k if r == 0 else None)
-            line = [x for x in out if x[0] == "INGEST"][0]
-            self.note("ingest_%d" % k, float(line[2]))
-            self.note("ingest_%d_p99_ms" % k, float(line[4]))
-        out = self.loadgen("server", ["ingest", 1, S, a.idle])
-        self.note("ingest_1_idle", float([x for x in out if x[0] == "INGEST"][0][2]))
-        for kind in ("server", "relay"):
+            for sv in servers:
+                p = "" if sv == "server" else "before_"
+                out = self.loadgen(sv, ["ingest", k, S],
+                                   cdf="%singest-%d.cdf" % (p, k) if r == 0 else None)
+                line = [x for x in out if x[0] == "INGEST"][0]
+                self.note("%singest_%d" % (p, k), float(line[2]))
+                self.note("%singest_%d_p99_ms" % (p, k), float(line[4]))
+        for sv in servers:
+            p = "" if sv == "server" else "before_"
+            out = self.loadgen(sv, ["ingest", 1, S, a.idle])
+            self.note("%singest_1_idle" % p, float([x for x in out if x[0] == "INGEST"][0][2]))
+        for kind in servers + ["relay"]:
             for idle in (0, a.idle):
                 out = self.loadgen(kind, ["fanout", a.members, a.rate, S, idle],
                                    cdf="fanout-%s-%d.cdf" % (kind, idle) if r == 0 else None)
@@ -144,8 +154,10 @@ class Bench:
                 for x in out:
                     if x[0] == "IDLE":
                         self.note("idle_bytes_%s" % kind, float(x[2]))
-        out = self.loadgen("server", ["login", a.idle])
-        self.note("login_per_s", float([x for x in out if x[0] == "LOGIN"][0][2]))
+        for sv in servers:
+            p = "" if sv == "server" else "before_"
+            out = self.loadgen(sv, ["login", a.idle])
+            self.note("%slogin_per_s" % p, float([x for x in out if x[0] == "LOGIN"][0][2]))
 
     def summary(self):
         m = {k: statistics.median(v) for k, v in self.res.items()}
@@ -182,6 +194,29 @@ class Bench:
         for what, fig, unit, bw, base, bunit, ratio in rows:
             lines.append("| %s | %s %s | %s: %s %s | %.2f |" % (
                 what, fmt(fig), unit, bw, fmt(base), bunit, ratio))
+        if a.before:
+            lines += ["", "Before/after (%s vs %s, same runs):" % (a.before, a.server), "",
+                      "| what | before | after | after/before |", "|---|---|---|---|"]
+            for key, what, high in (
+                    ("ingest_1", "ingest, 1 sender (msg/s)", True),
+                    ("ingest_8", "ingest, 8 senders (msg/s)", True),
+                    ("ingest_64", "ingest, 64 senders (msg/s)", True),
+                    ("ingest_1_idle", "ingest, 1 sender, %d idle (msg/s)" % I, True),
+                    ("login_per_s", "%d logins (/s)" % I, True)):
+                b, n = m.get("before_" + key), m.get(key)
+                if b and n:
+                    lines.append("| %s | %s | %s | %.2f |" % (what, fmt(b), fmt(n), n / b))
+            for idle in (0, I):
+                for q in ("p50", "p99"):
+                    b = m.get("fanout_before_%d_%s_ms" % (idle, q))
+                    n = m.get("fanout_server_%d_%s_ms" % (idle, q))
+                    if b and n:
+                        lines.append("| fan-out %s, %d idle (ms) | %s | %s | %.2f |" % (
+                            q, idle, fmt(b), fmt(n), n / b))
+            b, n = m.get("idle_bytes_before"), m.get("idle_bytes_server")
+            if b and n:
+                lines.append("| memory per idle connection (KiB) | %.2f | %.2f | %.2f |" % (
+                    b / 1024, n / 1024, n / b))
         lines.append("")
         lines.append("Medians of %d runs of %g s; ratios are measured/baseline for rates and "
                      "baseline/measured for latencies and memory (higher is better)." %
@@ -192,18 +227,32 @@ class Bench:
         with open(os.path.join(a.out, "server.md"), "w") as f:
             f.write(text)
         with open(os.path.join(a.out, "server-ingest.dat"), "w") as f:
-            f.write("# senders server_msg_per_s raw_sqlite_rows_per_s\n")
+            f.write("# senders server_msg_per_s raw_sqlite_rows_per_s before_msg_per_s\n")
             for k in (1, 8, 64):
-                f.write("%d %.1f %.1f\n" % (k, m["ingest_%d" % k], m["floor_%d" % k]))
+                f.write("%d %.1f %.1f %.1f\n" % (k, m["ingest_%d" % k], m["floor_%d" % k],
+                                                m.get("before_ingest_%d" % k, 0)))
         print()
         print(text)
+
+
+def machine():
+    """The machine the figures come from (for BENCHMARKS.md)."""
+    lines = []
+    try:
+        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+        lines.append("cpu: %s x %d" % (cpu[0] if cpu else "?", os.cpu_count() or 0))
+    except OSError:
+        pass
+    lines.append("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    lines.append("kernel: %s" % os.uname().release)
+    return "\n".join(lines) + "\n"
 
 
 def fmt(x):
     return "{:,.0f}".format(x) if x >= 100 else "%.2f" % x
 
 
-def plots(out, idle):
+def plots(out, idle, before):
     if not shutil.which("gnuplot"):
         print("gnuplot not installed: no plots (make bench installs it)")
         return
@@ -216,7 +265,7 @@ set ylabel 'messages (rows) per second'
 set logscale x 2
 set key left top
 plot '{o}/server-ingest.dat' using 1:2 with linespoints title 'server', \\
-     '' using 1:3 with linespoints title 'raw SQLite, WAL, synchronous=FULL'
+     '' using 1:3 with linespoints title 'raw SQLite, WAL, synchronous=FULL'{bi}
 unset logscale
 set output '{o}/server-fanout.png'
 set title 'Fan-out delivery latency, 1,000 members at 100 msg/s (run 1)'
@@ -227,8 +276,12 @@ set key left top
 plot '{o}/fanout-server-0.cdf' using 1:2 with lines title 'server', \\
      '{o}/fanout-server-{i}.cdf' using 1:2 with lines title 'server, {i} idle open', \\
      '{o}/fanout-relay-0.cdf' using 1:2 with lines title 'relay', \\
-     '{o}/fanout-relay-{i}.cdf' using 1:2 with lines title 'relay, {i} idle open'
-""".format(o=out, i=idle)
+     '{o}/fanout-relay-{i}.cdf' using 1:2 with lines title 'relay, {i} idle open'{bf}
+""".format(o=out, i=idle,
+           bi=", \\\n     '' using 1:4 with linespoints title 'server before'" if before else "",
+           bf=(", \\\n     '{o}/fanout-before-0.cdf' using 1:2 with lines title 'before', \\\n"
+               "     '{o}/fanout-before-{i}.cdf' using 1:2 with lines title 'before, {i} idle open'"
+               ).format(o=out, i=idle) if before else "")
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print("plots: %s/server-ingest.png %s/server-fanout.png" % (out, out))
 
@@ -243,6 +296,7 @@ def main():
     ap.add_argument("--members", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--out", default="build/bench")
+    ap.add_argument("--before", help="a second server binary measured in the same runs")
     ap.add_argument("--short", action="store_true")
     a = ap.parse_args()
     if a.short:
@@ -254,8 +308,10 @@ def main():
         print("run %d of %d" % (r + 1, a.runs), flush=True)
         b.one_run(r)
     b.summary()
+    with open(os.path.join(a.out, "machine.txt"), "w") as f:
+        f.write(machine())
     if not a.short:
-        plots(a.out, a.idle)
+        plots(a.out, a.idle, bool(a.before))
     shutil.rmtree(b.tmp, ignore_errors=True)
 
 

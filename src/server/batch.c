@@ -305,39 +305,3 @@ void srv_batch_sync(srv *s)
     if (s->in_flight)
         finish_flight(s, srv_dbthread_wait(&s->db));
 }
-
-srv_user_state *srv_user_state_get(srv *s, int64_t user_id)
-{
-    for (srv_user_state *u = s->users; u; u = u->next)
-        if (u->user_id == user_id) {
-            u->refs++;
-            return u;
-        }
-    srv_user_state *u = calloc(1, sizeof *u);
-    if (!u)
-        return NULL;
-    u->user_id = user_id;
-    u->refs = 1;
-    u->next = s->users;
-    s->users = u;
-    return u;
-}
-
-/* Idle user states are kept a while so a reconnect does not reset the
- * claim limit; srv_user_state_put frees those idle for 10 minutes. */
-void srv_user_state_put(srv *s, srv_user_state *u)
-{
-    int64_t now = srv_time();
-    if (u && --u->refs == 0)
-        u->idle_since = now;
-    srv_user_state **pp = &s->users;
-    while (*pp) {
-        srv_user_state *x = *pp;
-        if (x->refs == 0 && now - x->idle_since > 600) {
-            *pp = x->next;
-            free(x);
-        } else {
-            pp = &x->next;
-        }
-    }
-}

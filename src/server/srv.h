@@ -42,14 +42,18 @@ typedef struct srv_config {
     int64_t idle_timeout;      /* seconds without proof of life before hang-up */
 } srv_config;
 
+struct srv_conn;
+
 /* Per-user state shared by that user's connections: rate limits that a
- * reconnect must not reset. */
+ * reconnect must not reset, and the user's open connections, so that an
+ * event for a user costs one hash lookup (users.c). */
 typedef struct srv_user_state {
     int64_t user_id;
     int refs;
     int64_t idle_since;
     srv_bucket requests, claims, invites;
-    struct srv_user_state *next;
+    struct srv_conn *conns; /* authenticated connections of this user */
+    struct srv_user_state *next; /* hash chain */
 } srv_user_state;
 
 typedef struct srv_out {
@@ -69,6 +73,7 @@ typedef struct srv_conn {
     char username[SRV_NAME_MAX + 1];
     uint16_t suite;
     srv_user_state *ustate;
+    struct srv_conn *user_prev, *user_next; /* ustate->conns */
     uint8_t nonce[SRV_NONCE_LEN];
     int64_t nonce_time; /* wall clock seconds; 0 when consumed */
     srv_bucket requests;
@@ -122,7 +127,8 @@ typedef struct srv {
     struct lws_context *lws;
     srv_conn *conns;
     int n_conns;
-    srv_user_state *users;
+    srv_user_state **users;  /* hash by user id, n_user_buckets chains */
+    size_t n_user_buckets, n_users;
     int in_batch;
     srv_held *held_head, *held_tail;  /* the open batch's output */
     srv_dbthread db;                  /* COMMITs batches off the loop */
@@ -167,8 +173,20 @@ void srv_hold_forget(srv *s, srv_conn *c);
 /* Appends text to the connection's send queue now (not held). */
 void srv_send_now(srv *s, srv_conn *c, const char *text);
 
+/* The state of a user (created with refs 1, or refs + 1), or NULL. */
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);
+/* Drops a reference; the state stays a while (srv_user_states_sweep). */
 void srv_user_state_put(srv *s, srv_user_state *u);
+/* The state of a user if there is one (no reference taken). */
+srv_user_state *srv_user_state_find(const srv *s, int64_t user_id);
+/* Frees the states idle for 10 minutes (a reconnect within them keeps
+ * its limits); srv_user_states_clear frees all. */
+void srv_user_states_sweep(srv *s);
+void srv_user_states_clear(srv *s);
+/* Lists c (authenticated, c->ustate set) among its user's connections,
+ * and takes it off again. */
+void srv_user_link(srv_conn *c);
+void srv_user_unlink(srv_conn *c);
 
 /* Open WebSocket connections from addr. */
 int srv_conns_from(const srv *s, const char *addr);

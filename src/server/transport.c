@@ -63,7 +63,9 @@ static void conn_free(srv *s, srv_conn *c)
     c->http_body = NULL;
     if (c->user_id) {
         srv_metrics_authenticated(-1);
+        srv_user_unlink(c);
         srv_user_state_put(s, c->ustate);
+        c->ustate = NULL;
         c->user_id = 0;
     }
 }
@@ -246,7 +248,7 @@ static void purge_tick(lws_sorted_usec_list_t *sul)
     srv *s = the_srv;
     /* The purge writes to the store: it runs between COMMITs (batch.c). */
     s->purge_due = 1;
-    srv_user_state_put(s, NULL);
+    srv_user_states_sweep(s);
     srv_bucket_map_sweep(&s->registrations, srv_now_us(), 3600LL * 1000000);
     srv_logic_sweep(&s->logic);
     s->checkpoint_due = 1;
