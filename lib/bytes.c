@@ -160,6 +160,6 @@ static uint64_t default_now(void *ctx)
 
 const mls_env *mls_env_default(void)
 {
-    static const mls_env env = {default_random, default_now, NULL};
+    static const mls_env env = {.random = default_random, .now = default_now};
     return &env;
 }

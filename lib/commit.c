@@ -264,12 +264,12 @@ static int welcome_build(const mls_group *g, mls_epoch_state *next, const mls_ap
     mls_group_secrets gs;
     mls_message m;
     mls_welcome *w = &m.welcome;
-    mls_buf egi, gs_enc;
+    mls_buf egi, *gs_encs = NULL;
+    mls_bytes *init_keys = NULL;
     uint8_t ps[MLS_MAX_HASH], ctx_hash[MLS_MAX_HASH];
     size_t i;
     int err;
 
-    mls_buf_init(&gs_enc);
     memset(&gi, 0, sizeof(gi));
     memset(&gs, 0, sizeof(gs));
     memset(&m, 0, sizeof(m));
@@ -302,6 +302,12 @@ static int welcome_build(const mls_group *g, mls_epoch_state *next, const mls_ap
             goto out;
         gs.n_psks++;
     }
+    gs_encs = calloc(ap->n_added + 1, sizeof(*gs_encs));
+    init_keys = calloc(ap->n_added + 1, sizeof(*init_keys));
+    if (!gs_encs || !init_keys) {
+        err = MLS_ERR_NOMEM;
+        goto out;
+    }
     for (i = 0; i < ap->n_added; i++) {
         const mls_key_package *kp = ap->added_kp[i];
         mls_encrypted_group_secrets *es = &w->secrets[i];
@@ -317,17 +323,11 @@ static int welcome_build(const mls_group *g, mls_epoch_state *next, const mls_ap
             if ((err = mls_buf_set(&gs.path_secret, ps, s->nh)) != 0)
                 goto out;
         }
-        /* EncryptWithLabel(init_key, "Welcome", encrypted_group_info,
-         * GroupSecrets), with the context hashed once for all members. */
-        mls_buf_reset(&gs_enc);
+        w->n_secrets = i + 1;
         if ((err = mls_key_package_ref(s, kp, &es->new_member)) != 0 ||
-            (err = mls_group_secrets_encode(&gs, &gs_enc)) != 0 ||
-            (err = mls_encrypt_with_label_hashed(
-                 s, g->env, mls_buf_view(&kp->init_key), mls_bytes_of(ctx_hash, s->nh),
-                 mls_buf_view(&gs_enc), &es->encrypted_group_secrets.kem_output,
-                 &es->encrypted_group_secrets.ciphertext)) != 0)
+            (err = mls_group_secrets_encode(&gs, &gs_encs[i])) != 0)
             goto out;
-        w->n_secrets++;
+        init_keys[i] = mls_buf_view(&kp->init_key);
         if ((err = mls_buf_copy(&sc->refs[i], &es->new_member)) != 0)
             goto out;
         sc->n_welcome = i + 1;
@@ -335,12 +335,21 @@ static int welcome_build(const mls_group *g, mls_epoch_state *next, const mls_ap
             (err = mls_buf_copy(&sc->identities[i], &kp->leaf_node.credential.identity)) != 0)
             goto out;
     }
+    /* EncryptWithLabel(init_key, "Welcome", encrypted_group_info,
+     * GroupSecrets) for every new member, with the context hashed once,
+     * through the env's executor. */
+    if ((err = mls_welcome_seal_group_secrets(s, g->env, mls_bytes_of(ctx_hash, s->nh), init_keys,
+                                              gs_encs, ap->n_added, w->secrets)) != 0)
+        goto out;
     w->encrypted_group_info = egi;
     mls_buf_init(&egi);
     err = mls_message_wrap(&m, &sc->welcome);
 out:
     mls_wipe(ps, sizeof(ps));
-    mls_buf_clear(&gs_enc);
+    for (i = 0; gs_encs && i < ap->n_added; i++)
+        mls_buf_clear(&gs_encs[i]);
+    free(gs_encs);
+    free(init_keys);
     mls_group_info_clear(&gi);
     mls_group_secrets_clear(&gs);
     mls_message_clear(&m);
@@ -388,6 +397,12 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         (opt->n_remove_extensions && !opt->remove_extensions) ||
         (opt->n_external_psks && !opt->external_psks))
         return MLS_ERR_ARG;
+    /* A rename keeps the key: the credential changes, the member does not
+     * (a new key is a new member, by Remove and Add). */
+    if (opt->new_identity &&
+        (opt->new_identity->suite != g->id->suite ||
+         !mls_ct_equal(mls_buf_view(&opt->new_identity->sig_pk), mls_buf_view(&g->id->sig_pk))))
+        return MLS_ERR_ARG;
     /* The per-commit choices, else the group's settings. */
     switch (opt->handshake) {
     case MLS_HANDSHAKE_GROUP_DEFAULT: wire = mls_group_handshake_wire_format(g); break;
@@ -426,14 +441,16 @@ int mls_group_commit_psk(mls_group *g, const mls_commit_options *opt, const mls_
         (err = mls_proposals_apply(g, &sc->next, cl.items, cl.n_items, &ap)) != 0)
         goto out;
     sc->next.ctx.epoch = sc->epoch;
-    has_path = ap.path_required || opt->force_path;
+    has_path = ap.path_required || opt->force_path || opt->new_identity;
+    if (opt->new_identity && (err = mls_identity_dup(opt->new_identity, &sc->new_id)) != 0)
+        goto out;
 
     if (has_path) {
         const mls_leaf_node *cur = mls_rtree_leaf(&g->cur.tree, own);
-        /* A fresh leaf of ours: same keys and credential, capabilities of
-         * the identity (TreeKEM sets the encryption key, source, parent
-         * hash and signs). */
-        if ((err = mls_identity_make_leaf(g->id, NULL, mls_buf_view(&cur->encryption_key),
+        /* A fresh leaf of ours: same keys and credential (the new one for
+         * a rename), capabilities of the identity (TreeKEM sets the
+         * encryption key, source, parent hash and signs). */
+        if ((err = mls_identity_make_leaf(sc->new_id ? sc->new_id : g->id, NULL, mls_buf_view(&cur->encryption_key),
                                           MLS_LEAF_SOURCE_COMMIT, NULL, mls_bytes_of(NULL, 0),
                                           mls_bytes_of(NULL, 0), own, &tmpl)) != 0)
             goto out;

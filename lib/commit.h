@@ -49,6 +49,9 @@ struct mls_staged_commit {
     mls_buf *refs;             /* KeyPackageRef per Welcome entry */
     mls_buf *identities;
     size_t n_welcome;
+    /* Our commit with mls_commit_options.new_identity: the group's
+     * identity once merged. */
+    mls_identity *new_id;
     int merged;
 };
 

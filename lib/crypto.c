@@ -157,15 +157,22 @@ int mls_encrypt_with_label_hashed(const mls_suite *s, const mls_env *env, mls_by
                                      kem_output, ct);
 }
 
-int mls_decrypt_with_label(const mls_suite *s, mls_bytes sk, const char *label,
-                           mls_bytes context, mls_bytes kem_output, mls_bytes ct, mls_buf *pt)
+int mls_decrypt_with_label_kp(const mls_suite *s, mls_bytes sk, mls_bytes pk, const char *label,
+                              mls_bytes context, mls_bytes kem_output, mls_bytes ct, mls_buf *pt)
 {
     mls_buf info;
     mls_buf_init(&info);
     int err = labeled_content(&info, label, context);
     if (!err)
-        err = mls_hpke_open_base(s, kem_output, sk, mls_buf_view(&info), mls_bytes_of(NULL, 0),
-                                 ct, pt);
+        err = mls_hpke_open_base_kp(s, kem_output, sk, pk, mls_buf_view(&info),
+                                    mls_bytes_of(NULL, 0), ct, pt);
     mls_buf_clear(&info);
     return err;
+}
+
+int mls_decrypt_with_label(const mls_suite *s, mls_bytes sk, const char *label,
+                           mls_bytes context, mls_bytes kem_output, mls_bytes ct, mls_buf *pt)
+{
+    return mls_decrypt_with_label_kp(s, sk, mls_bytes_of(NULL, 0), label, context, kem_output, ct,
+                                     pt);
 }

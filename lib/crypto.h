@@ -38,6 +38,12 @@ MLS_MUST_CHECK int mls_decrypt_with_label(const mls_suite *s, mls_bytes sk, cons
                                           mls_bytes context, mls_bytes kem_output, mls_bytes ct,
                                           mls_buf *pt);
 
+/* DecryptWithLabel with the public key of sk given (see
+ * mls_hpke_open_base_kp); pk empty: the same as mls_decrypt_with_label. */
+MLS_MUST_CHECK int mls_decrypt_with_label_kp(const mls_suite *s, mls_bytes sk, mls_bytes pk,
+                                             const char *label, mls_bytes context,
+                                             mls_bytes kem_output, mls_bytes ct, mls_buf *pt);
+
 /* EncryptWithLabel in two steps for many recipients of one context: the
  * HPKE info_hash of EncryptContext{label, context} (s->nh bytes), then
  * the encryption with it.  Same output as mls_encrypt_with_label. */

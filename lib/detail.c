@@ -15,6 +15,12 @@ void mls_detail_set(const char *where, const char *rule)
     detail_rule = rule;
 }
 
+void mls_detail_get(const char **where, const char **rule)
+{
+    *where = detail_where;
+    *rule = detail_rule;
+}
+
 void mls_error_detail_clear(void)
 {
     detail_where = NULL;

@@ -14,6 +14,11 @@
  * of the current failure of function `where`, for this thread. */
 void mls_detail_set(const char *where, const char *rule);
 
+/* The detail recorded on this thread (either may be NULL): the executor
+ * (lib/executor.c) carries an item's detail from the thread that ran it
+ * to the caller's. */
+void mls_detail_get(const char **where, const char **rule);
+
 /* Evaluates to err after recording where it failed:
  *     return MLS_DETAIL(MLS_ERR_INVALID, "RFC 9420 §12.2: ...");  */
 #define MLS_DETAIL(err, rule) (mls_detail_set(__func__, (rule)), (err))

@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "pkey.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <string.h>
 
@@ -198,7 +199,11 @@ static int derive_keypair(const mls_suite *s, const hpke_kem *k, mls_bytes ikm,
             }
         }
     }
-    if (!err)
+    if (!err && pkey && !mls_curve_is_ec(c))
+        /* An ephemeral key for one DH (Encap): its public key by the
+         * ladder, see mls_pkey_x_dh_keypair. */
+        err = mls_pkey_x_dh_keypair(c, mls_bytes_of(sk, c->nsk), pk, pkey);
+    else if (!err)
         err = mls_pkey_keypair_from_private(c, mls_bytes_of(sk, c->nsk), pk, pkey);
 out:
     if (err)
@@ -302,9 +307,12 @@ static int encap(const mls_suite *s, const hpke_kem *k, const mls_env *env, mls_
     return err;
 }
 
-/* RFC 9180 §4.1 Decap(enc, skR).  shared is Nsecret bytes. */
+/* RFC 9180 §4.1 Decap(enc, skR).  shared is Nsecret bytes.  pkr, when
+ * not empty, is the public key of skR that the caller holds: the import
+ * then derives nothing, one scalar multiplication (the DH) instead of
+ * two. */
 static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes skr,
-                 uint8_t shared[MLS_MAX_KEM_SECRET])
+                 mls_bytes known_pkr, uint8_t shared[MLS_MAX_KEM_SECRET])
 {
     const mls_curve *c = k->curve;
     uint8_t pkr[MLS_MAX_KEM_PK], dhv[HPKE_MAX_DH];
@@ -317,7 +325,14 @@ static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes
         return MLS_ERR_INVALID;
     /* pkRm goes into the KEM context; the key imported to compute it is
      * the one the DH uses. */
-    err = mls_pkey_keypair_from_private(c, skr, pkr, &priv);
+    if (known_pkr.n) {
+        if (known_pkr.n != c->npk)
+            return MLS_ERR_MALFORMED;
+        memcpy(pkr, known_pkr.p, c->npk);
+        err = mls_pkey_from_keypair(c, skr, known_pkr, &priv);
+    } else {
+        err = mls_pkey_keypair_from_private(c, skr, pkr, &priv);
+    }
     if (!err)
         err = dh(k, priv, enc, dhv);
     if (!err)
@@ -328,10 +343,49 @@ static int decap(const mls_suite *s, const hpke_kem *k, mls_bytes enc, mls_bytes
     return err;
 }
 
+/*
+ * psk_id_hash = LabeledExtract("", "psk_id_hash", "") depends on the suite
+ * alone in mode_base: computed once per process for each of the seven
+ * suites instead of once per Seal/Open.
+ */
+#define HPKE_SUITES 7
+static uint8_t psk_id_hashes[HPKE_SUITES][MLS_MAX_HASH];
+static int psk_id_hash_err[HPKE_SUITES];
+static CRYPTO_ONCE psk_id_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void psk_id_hash_init(void)
+{
+    static const uint8_t empty[1];
+    const mls_bytes none = mls_bytes_of(empty, 0);
+    for (uint16_t i = 0; i < HPKE_SUITES; i++) {
+        const mls_suite *s = mls_suite_get((uint16_t)(i + 1));
+        uint8_t idb[HPKE_SUITE_ID_LEN];
+        psk_id_hash_err[i] = s ? labeled_extract(s, hpke_suite_id(s, idb), none, "psk_id_hash",
+                                                 none, psk_id_hashes[i])
+                               : MLS_ERR_UNSUPPORTED;
+    }
+}
+
+static int psk_id_hash(const mls_suite *s, uint8_t out[MLS_MAX_HASH])
+{
+    static const uint8_t empty[1];
+    const mls_bytes none = mls_bytes_of(empty, 0);
+    uint8_t idb[HPKE_SUITE_ID_LEN];
+    if (s->id >= 1 && s->id <= HPKE_SUITES && s == mls_suite_get(s->id) &&
+        CRYPTO_THREAD_run_once(&psk_id_once, psk_id_hash_init) &&
+        !psk_id_hash_err[s->id - 1]) {
+        memcpy(out, psk_id_hashes[s->id - 1], s->nh);
+        return MLS_OK;
+    }
+    return labeled_extract(s, hpke_suite_id(s, idb), none, "psk_id_hash", none, out);
+}
+
 /* RFC 9180 §5.1 KeySchedule for mode_base (psk = psk_id = ""), with
- * info_hash = LabeledExtract("", "info_hash", info) given (s->nh bytes). */
+ * info_hash = LabeledExtract("", "info_hash", info) given (s->nh bytes).
+ * The exporter_secret is derived only when `exporter` is set: single-shot
+ * SealBase / OpenBase never export. */
 static int key_schedule_hashed(const mls_suite *s, mls_bytes shared, mls_bytes info_hash,
-                               mls_hpke_ctx *out)
+                               int exporter, mls_hpke_ctx *out)
 {
     static const uint8_t empty[1];
     const mls_bytes none = mls_bytes_of(empty, 0);
@@ -347,14 +401,14 @@ static int key_schedule_hashed(const mls_suite *s, mls_bytes shared, mls_bytes i
     /* key_schedule_context = concat(mode, psk_id_hash, info_hash) */
     ksc[0] = 0x00; /* mode_base */
     memcpy(ksc + 1 + s->nh, info_hash.p, s->nh);
-    err = labeled_extract(s, id, none, "psk_id_hash", none, ksc + 1);
+    err = psk_id_hash(s, ksc + 1);
     if (!err)
         err = labeled_extract(s, id, shared, "secret", none, secret);
     if (!err)
         err = labeled_expand(s, id, vsecret, "key", vksc, ctx.key, s->nk);
     if (!err)
         err = labeled_expand(s, id, vsecret, "base_nonce", vksc, ctx.base_nonce, s->nn);
-    if (!err)
+    if (!err && exporter)
         err = labeled_expand(s, id, vsecret, "exp", vksc, ctx.exporter_secret, s->nh);
     if (!err) {
         ctx.suite = s;
@@ -374,12 +428,13 @@ int mls_hpke_info_hash(const mls_suite *s, mls_bytes info, uint8_t out[MLS_MAX_H
                            out);
 }
 
-static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, mls_hpke_ctx *out)
+static int key_schedule(const mls_suite *s, mls_bytes shared, mls_bytes info, int exporter,
+                        mls_hpke_ctx *out)
 {
     uint8_t ih[MLS_MAX_HASH];
     int err = mls_hpke_info_hash(s, info, ih);
     if (!err)
-        err = key_schedule_hashed(s, shared, mls_bytes_of(ih, s->nh), out);
+        err = key_schedule_hashed(s, shared, mls_bytes_of(ih, s->nh), exporter, out);
     return err;
 }
 
@@ -439,8 +494,9 @@ int mls_hpke_public_from_private(const mls_suite *s, mls_bytes sk, mls_buf *pk)
     return err;
 }
 
-int mls_hpke_setup_base_s(const mls_suite *s, const mls_env *env, mls_bytes pk, mls_bytes info,
-                          mls_buf *enc, mls_hpke_ctx *ctx)
+/* SetupBaseS and SetupBaseR with the exporter secret optional. */
+static int setup_s(const mls_suite *s, const mls_env *env, mls_bytes pk, mls_bytes info,
+                   int exporter, mls_buf *enc, mls_hpke_ctx *ctx)
 {
     const hpke_kem *k = suite_kem(s);
     uint8_t encb[MLS_MAX_KEM_PK], shared[MLS_MAX_KEM_SECRET];
@@ -451,7 +507,7 @@ int mls_hpke_setup_base_s(const mls_suite *s, const mls_env *env, mls_bytes pk, 
     memset(&tmp, 0, sizeof(tmp));
     err = encap(s, k, env, pk, encb, shared);
     if (!err)
-        err = key_schedule(s, mls_bytes_of(shared, k->nh), info, &tmp);
+        err = key_schedule(s, mls_bytes_of(shared, k->nh), info, exporter, &tmp);
     if (!err)
         err = mls_buf_append(enc, encb, k->curve->npk);
     if (!err)
@@ -461,19 +517,31 @@ int mls_hpke_setup_base_s(const mls_suite *s, const mls_env *env, mls_bytes pk, 
     return err;
 }
 
-int mls_hpke_setup_base_r(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes info,
-                          mls_hpke_ctx *ctx)
+static int setup_r(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes pk,
+                   mls_bytes info, int exporter, mls_hpke_ctx *ctx)
 {
     const hpke_kem *k = suite_kem(s);
     uint8_t shared[MLS_MAX_KEM_SECRET];
     int err;
     if (!k)
         return MLS_ERR_UNSUPPORTED;
-    err = decap(s, k, enc, sk, shared);
+    err = decap(s, k, enc, sk, pk, shared);
     if (!err)
-        err = key_schedule(s, mls_bytes_of(shared, k->nh), info, ctx);
+        err = key_schedule(s, mls_bytes_of(shared, k->nh), info, exporter, ctx);
     mls_wipe(shared, sizeof(shared));
     return err;
+}
+
+int mls_hpke_setup_base_s(const mls_suite *s, const mls_env *env, mls_bytes pk, mls_bytes info,
+                          mls_buf *enc, mls_hpke_ctx *ctx)
+{
+    return setup_s(s, env, pk, info, 1, enc, ctx);
+}
+
+int mls_hpke_setup_base_r(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes info,
+                          mls_hpke_ctx *ctx)
+{
+    return setup_r(s, enc, sk, mls_bytes_of(NULL, 0), info, 1, ctx);
 }
 
 /* RFC 9180 §5.2 ComputeNonce(seq) = xor(base_nonce, I2OSP(seq, Nn)). */
@@ -546,7 +614,7 @@ int mls_hpke_seal_base_hashed(const mls_suite *s, const mls_env *env, mls_bytes 
     memset(&ctx, 0, sizeof(ctx));
     err = encap(s, k, env, pk, encb, shared);
     if (!err)
-        err = key_schedule_hashed(s, mls_bytes_of(shared, k->nh), info_hash, &ctx);
+        err = key_schedule_hashed(s, mls_bytes_of(shared, k->nh), info_hash, 0, &ctx);
     if (!err)
         err = mls_hpke_ctx_seal(&ctx, aad, pt, ct);
     if (!err) {
@@ -569,7 +637,7 @@ int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, mls_bytes pk, mls
     int err;
     memset(&ctx, 0, sizeof(ctx));
     mls_buf_init_stack(&encb, encstore, sizeof(encstore));
-    err = mls_hpke_setup_base_s(s, env, pk, info, &encb, &ctx);
+    err = setup_s(s, env, pk, info, 0, &encb, &ctx);
     if (!err)
         err = mls_hpke_ctx_seal(&ctx, aad, pt, ct);
     if (!err) {
@@ -582,14 +650,20 @@ int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, mls_bytes pk, mls
     return err;
 }
 
-int mls_hpke_open_base(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes info,
-                       mls_bytes aad, mls_bytes ct, mls_buf *pt)
+int mls_hpke_open_base_kp(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes pk,
+                          mls_bytes info, mls_bytes aad, mls_bytes ct, mls_buf *pt)
 {
     mls_hpke_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    int err = mls_hpke_setup_base_r(s, enc, sk, info, &ctx);
+    int err = setup_r(s, enc, sk, pk, info, 0, &ctx);
     if (!err)
         err = mls_hpke_ctx_open(&ctx, aad, ct, pt);
     mls_hpke_ctx_clear(&ctx);
     return err;
+}
+
+int mls_hpke_open_base(const mls_suite *s, mls_bytes enc, mls_bytes sk, mls_bytes info,
+                       mls_bytes aad, mls_bytes ct, mls_buf *pt)
+{
+    return mls_hpke_open_base_kp(s, enc, sk, mls_bytes_of(NULL, 0), info, aad, ct, pt);
 }

@@ -59,6 +59,12 @@ MLS_MUST_CHECK int mls_hpke_seal_base(const mls_suite *s, const mls_env *env, ml
                                       mls_buf *ct);
 MLS_MUST_CHECK int mls_hpke_open_base(const mls_suite *s, mls_bytes enc, mls_bytes sk,
                                       mls_bytes info, mls_bytes aad, mls_bytes ct, mls_buf *pt);
+/* OpenBase with pk, the public key of sk that the caller already holds
+ * (Npk bytes; empty: computed from sk): Decap then needs one scalar
+ * multiplication instead of two. */
+MLS_MUST_CHECK int mls_hpke_open_base_kp(const mls_suite *s, mls_bytes enc, mls_bytes sk,
+                                         mls_bytes pk, mls_bytes info, mls_bytes aad,
+                                         mls_bytes ct, mls_buf *pt);
 
 /* RFC 9180 §5.1 info_hash = LabeledExtract("", "info_hash", info), and
  * SealBase with it precomputed: a sender sealing to many recipients under

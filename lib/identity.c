@@ -15,6 +15,9 @@ void mls_identity_free(mls_identity *id)
 {
     if (!id)
         return;
+    /* The signing key object cached by mls_sig_sign goes with the key. */
+    if (id->suite && id->sig_sk.n)
+        mls_sig_forget(id->suite, mls_buf_view(&id->sig_sk));
     mls_buf_clear(&id->sig_sk);
     mls_buf_clear(&id->sig_pk);
     mls_credential_clear(&id->cred);

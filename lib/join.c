@@ -238,7 +238,8 @@ static int import_tree(const mls_suite *s, const mls_group_info *gi, mls_bytes g
 
 /* RFC 9420 §12.4.3.1: the tree hash, parent hashes and every leaf, and
  * the GroupInfo's signature by its signer. */
-static int verify_tree_and_info(const mls_suite *s, mls_rtree *t, const mls_group_info *gi)
+static int verify_tree_and_info(const mls_suite *s, const mls_env *env, mls_rtree *t,
+                                const mls_group_info *gi)
 {
     const mls_leaf_node *signer = mls_rtree_leaf(t, gi->signer);
     const mls_extension *e;
@@ -253,6 +254,7 @@ static int verify_tree_and_info(const mls_suite *s, mls_rtree *t, const mls_grou
     memset(&rc, 0, sizeof(rc));
     memset(&chk, 0, sizeof(chk));
     chk.group_id = mls_buf_view(&gi->group_context.group_id);
+    chk.env = env; /* the leaf signatures are checked through its executor */
     e = mls_extension_list_find(&gi->group_context.extensions, MLS_EXT_REQUIRED_CAPABILITIES);
     if (e) {
         if (mls_required_capabilities_decode_bytes(mls_buf_view(&e->data), &rc) != 0)
@@ -385,7 +387,7 @@ int mls_group_join(const mls_env *env, const mls_identity *id, mls_bytes welcome
     mls_rtree_clear(&g->cur.tree);
     if ((err = import_tree(s, &gi, opt ? opt->ratchet_tree : mls_bytes_of(NULL, 0),
                            &g->cur.tree)) != 0 ||
-        (err = verify_tree_and_info(s, &g->cur.tree, &gi)) != 0)
+        (err = verify_tree_and_info(s, g->env, &g->cur.tree, &gi)) != 0)
         goto out;
     if ((err = mls_group_check_extensions(g, &gi.group_context.extensions, &g->cur.tree)) != 0)
         goto out;
@@ -499,7 +501,7 @@ int mls_group_external_join(const mls_env *env, const mls_identity *id, mls_byte
     g->psks = opt->psks;
     mls_rtree_clear(&g->cur.tree);
     if ((err = import_tree(s, &m.group_info, opt->ratchet_tree, &g->cur.tree)) != 0 ||
-        (err = verify_tree_and_info(s, &g->cur.tree, &m.group_info)) != 0)
+        (err = verify_tree_and_info(s, g->env, &g->cur.tree, &m.group_info)) != 0)
         goto out;
     /* RFC 9420 §12.4.3.2: the GroupInfo must offer an external_pub. */
     e = mls_extension_list_find(&m.group_info.extensions, MLS_EXT_EXTERNAL_PUB);

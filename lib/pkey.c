@@ -2,9 +2,11 @@
 #include "pkey.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include <string.h>
 
 const mls_curve mls_curve_x25519 = {"X25519", NULL, 0, 32, 32, 0xff};
 const mls_curve mls_curve_x448 = {"X448", NULL, 0, 56, 56, 0xff};
@@ -73,10 +75,11 @@ out:
     return ret;
 }
 
-int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+/* Private key import, with the public key too when pk.n is not 0. */
+static int import_private(const mls_curve *c, mls_bytes sk, mls_bytes pk, EVP_PKEY **out)
 {
     int ret;
-    OSSL_PARAM params[3];
+    OSSL_PARAM params[4];
     size_t i = 0;
     BIGNUM *bn = NULL;
     /* OSSL_PARAM_construct_BN wants the integer in native byte order. */
@@ -100,6 +103,9 @@ int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
         params[i++] =
             OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)sk.p, sk.n);
     }
+    if (pk.n)
+        params[i++] =
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pk.p, pk.n);
     params[i] = OSSL_PARAM_construct_end();
     ret = fromdata(c, params, EVP_PKEY_KEYPAIR, out) ? MLS_OK : MLS_ERR_CRYPTO;
 out:
@@ -108,6 +114,18 @@ out:
     if (ret)
         ERR_clear_error();
     return ret;
+}
+
+int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+{
+    return import_private(c, sk, mls_bytes_of(NULL, 0), out);
+}
+
+int mls_pkey_from_keypair(const mls_curve *c, mls_bytes sk, mls_bytes pk, EVP_PKEY **out)
+{
+    if (pk.n != c->npk || (mls_curve_is_ec(c) && pk.p[0] != 0x04))
+        return MLS_ERR_MALFORMED;
+    return import_private(c, sk, pk, out);
 }
 
 int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out)
@@ -185,6 +203,13 @@ int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
             ret = mls_pkey_from_private(c, sk, out);
         return ret;
     }
+    /* X25519, X448 public key alone: by the ladder (cheaper in OpenSSL
+     * 3.0 than the fixed-base multiplication of its import). */
+    if (!out && (c == &mls_curve_x25519 || c == &mls_curve_x448)) {
+        ret = mls_pkey_x_dh_keypair(c, sk, pk, &pkey);
+        EVP_PKEY_free(pkey);
+        return ret;
+    }
     /* For X25519, X448, Ed25519 and Ed448 OpenSSL derives the public key
      * when it imports the private one: the imported key is both the
      * source of pk and the key handed out, one scalar multiplication. */
@@ -201,6 +226,55 @@ int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
         *out = pkey;
     else
         EVP_PKEY_free(pkey);
+    return MLS_OK;
+}
+
+/* The base points u = 9 (X25519) and u = 5 (X448), little-endian
+ * (RFC 7748 §4.1, §4.2), imported once per process. */
+static EVP_PKEY *base_x25519, *base_x448;
+static CRYPTO_ONCE base_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void base_points_init(void)
+{
+    uint8_t u[56];
+    memset(u, 0, sizeof(u));
+    u[0] = 9;
+    if (mls_pkey_from_public(&mls_curve_x25519, mls_bytes_of(u, 32), &base_x25519) != MLS_OK)
+        base_x25519 = NULL;
+    u[0] = 5;
+    if (mls_pkey_from_public(&mls_curve_x448, mls_bytes_of(u, 56), &base_x448) != MLS_OK)
+        base_x448 = NULL;
+}
+
+int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk, EVP_PKEY **out)
+{
+    static const uint8_t placeholder[56];
+    EVP_PKEY *priv = NULL, *base;
+    EVP_PKEY_CTX *ctx = NULL;
+    size_t len = c->npk;
+    int ret;
+    if (c != &mls_curve_x25519 && c != &mls_curve_x448)
+        return MLS_ERR_ARG;
+    if (!CRYPTO_THREAD_run_once(&base_once, base_points_init))
+        return MLS_ERR_CRYPTO;
+    base = c == &mls_curve_x25519 ? base_x25519 : base_x448;
+    if (!base)
+        return MLS_ERR_CRYPTO;
+    ret = import_private(c, sk, mls_bytes_of(placeholder, c->npk), &priv);
+    if (ret)
+        return ret;
+    ret = MLS_ERR_CRYPTO;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer_ex(ctx, base, 0) == 1 &&
+        EVP_PKEY_derive(ctx, pk, &len) == 1 && len == c->npk)
+        ret = MLS_OK;
+    EVP_PKEY_CTX_free(ctx);
+    if (ret) {
+        ERR_clear_error();
+        EVP_PKEY_free(priv);
+        return ret;
+    }
+    *out = priv;
     return MLS_OK;
 }
 

@@ -41,6 +41,14 @@ static inline int mls_curve_is_ec(const mls_curve *c)
 /* A private key (without its public part).  MLS_ERR_INVALID if sk has the
  * wrong length or, on a NIST curve, is 0 or not below the group order. */
 MLS_MUST_CHECK int mls_pkey_from_private(const mls_curve *c, mls_bytes sk, EVP_PKEY **out);
+/* A private key together with its public key (c->npk bytes, the one the
+ * caller already holds): OpenSSL 3.0 derives the public key of an X25519,
+ * X448, Ed25519 or Ed448 private key on import unless it is given, so this
+ * costs no scalar multiplication.  The pair is trusted to match (it comes
+ * from our own state); a mismatch makes a DH or signature fail to verify
+ * elsewhere, never leaks the private key. */
+MLS_MUST_CHECK int mls_pkey_from_keypair(const mls_curve *c, mls_bytes sk, mls_bytes pk,
+                                         EVP_PKEY **out);
 /* A public key.  MLS_ERR_MALFORMED for a wrong length or point format,
  * MLS_ERR_INVALID for a point not on the curve. */
 MLS_MUST_CHECK int mls_pkey_from_public(const mls_curve *c, mls_bytes pk, EVP_PKEY **out);
@@ -52,6 +60,16 @@ MLS_MUST_CHECK int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk
  * followed by mls_pkey_from_private, which derives it a second time. */
 MLS_MUST_CHECK int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
                                                  EVP_PKEY **out);
+/* For X25519 and X448 only: the public key of sk (c->npk bytes to pk)
+ * and, in *out, an EVP_PKEY of sk to be used for EVP_PKEY_derive only.
+ * OpenSSL 3.0 derives the public key on import with a generic fixed-base
+ * multiplication that costs more than its optimized Montgomery ladder, so
+ * this imports sk with a placeholder public half (which *out keeps: never
+ * export it, never sign with it; derive uses the private half alone) and
+ * computes pk = X(sk, u) with the ladder, u the base point (RFC 7748
+ * §6.1).  MLS_ERR_ARG for other curves. */
+MLS_MUST_CHECK int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk,
+                                         EVP_PKEY **out);
 /* NIST curves: MLS_OK if sk (c->nsk bytes, big-endian) is in [1, n-1],
  * MLS_ERR_INVALID otherwise. */
 MLS_MUST_CHECK int mls_ec_scalar_check(const mls_curve *c, mls_bytes sk);

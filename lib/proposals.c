@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "detail.h"
+#include "executor.h"
 #include "key_package.h"
 
 void mls_applied_clear(mls_applied *a)
@@ -145,6 +146,7 @@ void mls_proposal_env_of_group(const mls_group *g, mls_proposal_env *pe)
     pe->now = g->env->now(g->env->ctx);
     pe->reinit_ok = g->reinit_commit;
     pe->own_leaf = g->cur.priv.leaf;
+    pe->env = g->env;
 }
 
 static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
@@ -160,6 +162,28 @@ static int psk_valid(const mls_proposal_env *pe, const mls_psk_id *id)
         !(id->usage == MLS_PSK_USAGE_REINIT && pe->reinit_ok))
         return 0;
     return 1;
+}
+
+/* The KeyPackage checks of Add proposals (two signatures each), run
+ * ahead through the executor: each item's result lands in kp_err[i] and
+ * the in-order validation below reads it where it would have made the
+ * check, so errors are the same as in a sequential pass. */
+typedef struct kp_job {
+    const mls_suite *s;
+    const mls_prop_item *items;
+    int check_lifetime;
+    uint64_t now;
+    int *kp_err;
+} kp_job;
+
+static int kp_check_item(void *arg, size_t i)
+{
+    const kp_job *j = arg;
+    const mls_proposal *p = j->items[i].p;
+    if (p->type == MLS_PROPOSAL_ADD)
+        j->kp_err[i] =
+            mls_key_package_check(j->s, &p->add.key_package, j->check_lifetime, j->now);
+    return 0;
 }
 
 /* Refuses with the RFC rule broken (recorded for mls_error_detail at the
@@ -188,7 +212,8 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
     mls_buf *psk_enc = NULL;
     size_t n_leaves = 0, n_keys = 0, n_psk = 0, n_gce = 0, n_reinit = 0, n_xinit = 0, n_rm = 0;
     uint64_t now = pe->now;
-    size_t i;
+    int *kp_err = NULL;
+    size_t i, n_adds = 0;
     int err = MLS_ERR_INVALID;
     const char *rule = NULL; /* the RFC rule a refusal broke (mls_error_detail) */
 
@@ -200,6 +225,20 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
     if (!leaves || !removed || !keys || !psks || !psk_enc) {
         err = MLS_ERR_NOMEM;
         goto out;
+    }
+    for (i = 0; i < n; i++)
+        n_adds += items[i].p->type == MLS_PROPOSAL_ADD;
+    if (n_adds > 1 && !external) {
+        kp_job job = {s, items, check_lifetime, now, NULL};
+        kp_err = calloc(n, sizeof(*kp_err));
+        if (!kp_err) {
+            err = MLS_ERR_NOMEM;
+            goto out;
+        }
+        job.kp_err = kp_err;
+        if ((err = mls_exec_for(pe->env, n, kp_check_item, &job)) != 0)
+            goto out;
+        err = MLS_ERR_INVALID;
     }
     for (i = 0; i < n; i++) {
         const mls_proposal *p = items[i].p;
@@ -216,7 +255,8 @@ int mls_proposals_validate_env(const mls_proposal_env *pe, const mls_prop_item *
             if (kp->cipher_suite != s->id || kp->version != pe->ctx->version)
                 REJECT("RFC 9420 §12.1.1: Add KeyPackage of another suite or version");
             /* §12.1.1: the KeyPackage is valid (§10.1). */
-            if ((err = mls_key_package_check(s, kp, check_lifetime, now)) != 0) {
+            err = kp_err ? kp_err[i] : mls_key_package_check(s, kp, check_lifetime, now);
+            if (err) {
                 err = err == MLS_ERR_EXPIRED ? err : MLS_ERR_INVALID;
                 REJECT("RFC 9420 §12.1.1: Add KeyPackage is not valid (§10.1)");
             }
@@ -325,6 +365,7 @@ out:
     free(keys);
     free(removed);
     free(leaves);
+    free(kp_err);
     return err;
 }
 

@@ -22,6 +22,9 @@ typedef struct mls_proposal_env {
     /* The member's own leaf (its committed Update brings a private key
      * along); UINT32_MAX when there is none (the public view). */
     uint32_t own_leaf;
+    /* Its executor runs the KeyPackage checks of Add proposals; NULL:
+     * sequential. */
+    const mls_env *env;
 } mls_proposal_env;
 
 /* The env of g's current epoch. */

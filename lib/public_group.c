@@ -492,6 +492,7 @@ static void proposal_env(const mls_public_group *pg, mls_proposal_env *pe)
      * successor from another new group, so it allows it there. */
     pe->reinit_ok = pg->ctx.epoch == 0;
     pe->own_leaf = UINT32_MAX;
+    pe->env = pg->env;
 }
 
 /* ---------------------------------------------------------------- proposals */

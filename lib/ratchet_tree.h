@@ -286,6 +286,9 @@ typedef struct mls_leaf_check {
      * RECOMMENDED for received trees) when nonzero. */
     int check_lifetime;
     uint64_t now;
+    /* Executor for the per-leaf checks of mls_rtree_verify_leaves (its
+     * parallel_for), or NULL: sequential.  Same result either way. */
+    const mls_env *env;
 } mls_leaf_check;
 
 /*

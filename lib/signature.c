@@ -6,7 +6,10 @@
 #include "pkey.h"
 #include "suite.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <pthread.h>
+#include <string.h>
 
 /* Tries before keygen gives up on the random source: a rejection happens
  * with probability below 2^-32 per try on every curve we use. */
@@ -103,6 +106,100 @@ int mls_sig_public_from_private(const mls_suite *s, mls_bytes sk, mls_buf *pk)
     return ret;
 }
 
+/*
+ * Our own signing keys, imported once.  OpenSSL 3.0 derives the public key
+ * of an EdDSA private key on every import (a scalar multiplication, about
+ * as costly as the signature itself), and an application signs with the
+ * same few keys over and over (one per identity).  The last few keys used
+ * keep their EVP_PKEY here, looked up by the private key bytes (compared in
+ * constant time); mls_sig_forget, called when an identity is cleared,
+ * wipes an entry.  EVP_PKEYs are reference-counted and read-only once
+ * built, so a key taken out under the lock is safe to sign with while
+ * another thread evicts its entry.
+ */
+#define SIG_CACHE_SLOTS 8
+
+typedef struct sig_slot {
+    const mls_curve *curve;
+    uint8_t sk[MLS_MAX_SIG_SK];
+    size_t n;
+    EVP_PKEY *pkey;
+    uint64_t used; /* LRU stamp */
+} sig_slot;
+
+static sig_slot sig_cache[SIG_CACHE_SLOTS];
+static uint64_t sig_cache_clock;
+static pthread_mutex_t sig_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void slot_clear(sig_slot *e)
+{
+    EVP_PKEY_free(e->pkey);
+    mls_wipe(e, sizeof(*e));
+}
+
+static sig_slot *slot_find(const mls_curve *c, mls_bytes sk)
+{
+    for (size_t i = 0; i < SIG_CACHE_SLOTS; i++) {
+        sig_slot *e = &sig_cache[i];
+        if (e->pkey && e->curve == c && e->n == sk.n && CRYPTO_memcmp(e->sk, sk.p, sk.n) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* A reference to the EVP_PKEY of sk, from the cache or imported (and then
+ * cached).  The caller frees its reference. */
+static int signing_key(const mls_curve *c, mls_bytes sk, EVP_PKEY **out)
+{
+    sig_slot *e, *victim;
+    EVP_PKEY *pkey = NULL;
+    int ret;
+    if (sk.n == 0 || sk.n > MLS_MAX_SIG_SK)
+        return MLS_ERR_INVALID;
+    pthread_mutex_lock(&sig_cache_lock);
+    e = slot_find(c, sk);
+    if (e && EVP_PKEY_up_ref(e->pkey) == 1) {
+        e->used = ++sig_cache_clock;
+        *out = e->pkey;
+        pthread_mutex_unlock(&sig_cache_lock);
+        return MLS_OK;
+    }
+    pthread_mutex_unlock(&sig_cache_lock);
+    /* Imported outside the lock: other threads sign meanwhile. */
+    ret = mls_pkey_from_private(c, sk, &pkey);
+    if (ret)
+        return ret;
+    pthread_mutex_lock(&sig_cache_lock);
+    if (!slot_find(c, sk) && EVP_PKEY_up_ref(pkey) == 1) {
+        victim = &sig_cache[0];
+        for (size_t i = 1; i < SIG_CACHE_SLOTS; i++)
+            if (sig_cache[i].used < victim->used)
+                victim = &sig_cache[i];
+        slot_clear(victim);
+        victim->curve = c;
+        memcpy(victim->sk, sk.p, sk.n);
+        victim->n = sk.n;
+        victim->pkey = pkey;
+        victim->used = ++sig_cache_clock;
+    }
+    pthread_mutex_unlock(&sig_cache_lock);
+    *out = pkey;
+    return MLS_OK;
+}
+
+void mls_sig_forget(const mls_suite *s, mls_bytes sk)
+{
+    const mls_curve *c = s ? sig_curve(s) : NULL;
+    sig_slot *e;
+    if (!c || sk.n == 0 || sk.n > MLS_MAX_SIG_SK)
+        return;
+    pthread_mutex_lock(&sig_cache_lock);
+    e = slot_find(c, sk);
+    if (e)
+        slot_clear(e);
+    pthread_mutex_unlock(&sig_cache_lock);
+}
+
 int mls_sig_sign(const mls_suite *s, const mls_env *env, mls_bytes sk, mls_bytes msg,
                  mls_buf *sig)
 {
@@ -117,7 +214,7 @@ int mls_sig_sign(const mls_suite *s, const mls_env *env, mls_bytes sk, mls_bytes
     (void)env;
     if (!c)
         return MLS_ERR_UNSUPPORTED;
-    ret = mls_pkey_from_private(c, sk, &pkey);
+    ret = signing_key(c, sk, &pkey);
     if (ret)
         return ret;
     mctx = EVP_MD_CTX_new();

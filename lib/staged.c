@@ -41,6 +41,7 @@ void mls_staged_commit_free(mls_staged_commit *sc)
     }
     free(sc->refs);
     free(sc->identities);
+    mls_identity_free(sc->new_id);
     free(sc);
 }
 
@@ -361,6 +362,12 @@ int mls_group_merge_staged(mls_group *g, mls_staged_commit *sc)
         return err;
     if (sc->own)
         mls_treekem_priv_prune(&g->cur.priv, &g->cur.tree);
+    if (sc->new_id) {
+        /* A rename of ours: our leaf now carries its credential. */
+        mls_identity_free(g->id);
+        g->id = sc->new_id;
+        sc->new_id = NULL;
+    }
     if (sc->reinit) {
         /* RFC 9420 §11.2: the group keeps the ReInit's parameters for
          * creating or joining the successor. */
@@ -412,6 +419,13 @@ int mls_staged_commit_next_state(const mls_staged_commit *sc, mls_buf *out)
             goto out;
         if (sc->own)
             mls_treekem_priv_prune(&c->cur.priv, &c->cur.tree);
+        if (sc->new_id) {
+            mls_identity *id = NULL;
+            if ((err = mls_identity_dup(sc->new_id, &id)) != 0)
+                goto out;
+            mls_identity_free(c->id);
+            c->id = id;
+        }
         if (sc->reinit) {
             c->reinit_pending = 1;
             mls_reinit_clear(&c->reinit);

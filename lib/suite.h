@@ -94,6 +94,11 @@ MLS_MUST_CHECK int mls_sig_public_from_private(const mls_suite *s, mls_bytes sk,
  * comes from OpenSSL's DRBG. */
 MLS_MUST_CHECK int mls_sig_sign(const mls_suite *s, const mls_env *env, mls_bytes sk,
                                 mls_bytes msg, mls_buf *sig);
+/* mls_sig_sign keeps the imported key objects of the last few private
+ * keys it signed with (so that signing does not derive the public key
+ * again each time); this wipes and drops the one of sk, if any.  Called
+ * when an identity is cleared. */
+void mls_sig_forget(const mls_suite *s, mls_bytes sk);
 /* MLS_OK if valid, MLS_ERR_SIGNATURE if not (also for a malformed key or
  * signature). */
 MLS_MUST_CHECK int mls_sig_verify(const mls_suite *s, mls_bytes pk, mls_bytes msg,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "executor.h"
 
 /* 1 if leaf index `leaf` lies under node x (x is the leaf or an
  * ancestor). */
@@ -425,14 +426,56 @@ static void free_ciphertexts(mls_update_path_node *n)
     n->n_encrypted_path_secret = 0;
 }
 
+/* One HPKE encryption of a path secret: item k of the flattened list of
+ * (path node, resolution node) pairs. */
+typedef struct seal_item {
+    size_t node;          /* index into pd->path */
+    mls_bytes pk;         /* recipient's public key */
+    mls_hpke_ciphertext *out;
+} seal_item;
+
+typedef struct seal_job {
+    const mls_treekem_pending *pd;
+    const mls_env *env;
+    const seal_item *items;
+    mls_rng_tape tape;
+    mls_bytes context_hash;
+} seal_job;
+
+static int seal_path_secret(void *arg, size_t k)
+{
+    const seal_job *j = arg;
+    const seal_item *it = &j->items[k];
+    const mls_suite *s = j->pd->suite;
+    mls_rng_item cursor;
+    mls_env ienv;
+    mls_rng_tape_env(&j->tape, k, j->env, &cursor, &ienv);
+    return mls_encrypt_with_label_hashed(s, &ienv, it->pk, j->context_hash,
+                                         mls_bytes_of(j->pd->path_secret[it->node], s->nh),
+                                         &it->out->kem_output, &it->out->ciphertext);
+}
+
 int mls_treekem_path_encrypt(mls_treekem_pending *pd, const mls_rtree *t,
                              mls_bytes group_context, const uint32_t *added, size_t n_added,
                              const mls_env *env)
 {
+    const mls_suite *s = pd->suite;
     mls_index_list res;
+    seal_item *items = NULL;
+    size_t n_items = 0, cap = 0;
+    uint8_t ctx_hash[MLS_MAX_HASH];
+    seal_job job;
     int err = MLS_OK;
 
     memset(&res, 0, sizeof(res));
+    memset(&job, 0, sizeof(job));
+    if (!env || !env->random)
+        return MLS_ERR_ARG;
+    /* EncryptContext{"UpdatePathNode", group_context} is the same for
+     * every recipient: hashed into the HPKE info_hash once per commit. */
+    err = mls_encrypt_context_hash(s, "UpdatePathNode", group_context, ctx_hash);
+    if (err)
+        goto out;
     for (size_t i = 0; i < pd->len; i++) {
         mls_update_path_node *un = &pd->update_path.nodes[i];
         free_ciphertexts(un);
@@ -441,26 +484,49 @@ int mls_treekem_path_encrypt(mls_treekem_pending *pd, const mls_rtree *t,
         err = mls_rtree_resolution(t, pd->copath[i], added, n_added, &res);
         if (err)
             goto out;
-        if (res.n) {
-            un->encrypted_path_secret = calloc(res.n, sizeof(mls_hpke_ciphertext));
-            if (!un->encrypted_path_secret) {
+        if (!res.n)
+            continue;
+        un->encrypted_path_secret = calloc(res.n, sizeof(mls_hpke_ciphertext));
+        if (!un->encrypted_path_secret) {
+            err = MLS_ERR_NOMEM;
+            goto out;
+        }
+        un->n_encrypted_path_secret = res.n;
+        if (n_items + res.n > cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            while (ncap < n_items + res.n)
+                ncap *= 2;
+            seal_item *ni = realloc(items, ncap * sizeof(*items));
+            if (!ni) {
                 err = MLS_ERR_NOMEM;
                 goto out;
             }
+            items = ni;
+            cap = ncap;
         }
         for (size_t j = 0; j < res.n; j++) {
-            mls_hpke_ciphertext *c = &un->encrypted_path_secret[j];
-            un->n_encrypted_path_secret = j + 1;
-            err = mls_encrypt_with_label(pd->suite, env, mls_rtree_node_public_key(t, res.v[j]),
-                                         "UpdatePathNode", group_context,
-                                         mls_bytes_of(pd->path_secret[i], pd->suite->nh),
-                                         &c->kem_output, &c->ciphertext);
-            if (err)
-                goto out;
+            items[n_items].node = i;
+            items[n_items].pk = mls_rtree_node_public_key(t, res.v[j]);
+            items[n_items].out = &un->encrypted_path_secret[j];
+            n_items++;
         }
     }
+    /* The ephemeral HPKE keys' randomness (RFC 9180 §4 GenerateKeyPair,
+     * Nsk bytes each) is drawn in path order before the encryptions run
+     * in parallel: the same bytes go to the same recipient as in a
+     * sequential loop. */
+    err = mls_rng_tape_draw(env, n_items, s->kem_nsk, &job.tape);
+    if (err)
+        goto out;
+    job.pd = pd;
+    job.env = env;
+    job.items = items;
+    job.context_hash = mls_bytes_of(ctx_hash, s->nh);
+    err = mls_exec_for(env, n_items, seal_path_secret, &job);
 out:
+    mls_rng_tape_clear(&job.tape);
     mls_index_list_clear(&res);
+    free(items);
     return err;
 }
 
@@ -640,8 +706,11 @@ int mls_treekem_path_decrypt(const mls_rtree *t, const mls_treekem_priv *priv, u
         goto out;
     }
     const mls_hpke_ciphertext *c = &path->nodes[i].encrypted_path_secret[j - 1];
-    err = mls_decrypt_with_label(s, mls_buf_view(&key->sk), "UpdatePathNode", group_context,
-                                 mls_buf_view(&c->kem_output), mls_buf_view(&c->ciphertext), &ps);
+    /* Our key's public half is in our state: Decap derives nothing. */
+    err = mls_decrypt_with_label_kp(s, mls_buf_view(&key->sk), mls_buf_view(&key->pk),
+                                    "UpdatePathNode", group_context,
+                                    mls_buf_view(&c->kem_output),
+                                    mls_buf_view(&c->ciphertext), &ps);
     if (err)
         goto out;
     if (ps.n != s->nh) {

@@ -2,6 +2,7 @@
 #include "welcome.h"
 
 #include "detail.h"
+#include "executor.h"
 #include "key_schedule.h"
 
 #include <string.h>
@@ -235,5 +236,54 @@ int mls_welcome_encrypt_group_secrets(const mls_suite *s, const mls_env *env, ml
 out:
     mls_hpke_ciphertext_clear(&ct);
     mls_buf_clear(&pt);
+    return err;
+}
+
+typedef struct welcome_seal_job {
+    const mls_suite *s;
+    const mls_env *env;
+    mls_bytes context_hash;
+    const mls_bytes *init_keys;
+    const mls_buf *group_secrets;
+    mls_encrypted_group_secrets *out;
+    mls_rng_tape tape;
+} welcome_seal_job;
+
+static int seal_one(void *arg, size_t i)
+{
+    const welcome_seal_job *j = arg;
+    mls_hpke_ciphertext *c = &j->out[i].encrypted_group_secrets;
+    mls_rng_item cursor;
+    mls_env ienv;
+    mls_hpke_ciphertext_clear(c);
+    mls_rng_tape_env(&j->tape, i, j->env, &cursor, &ienv);
+    return mls_encrypt_with_label_hashed(j->s, &ienv, j->init_keys[i], j->context_hash,
+                                         mls_buf_view(&j->group_secrets[i]), &c->kem_output,
+                                         &c->ciphertext);
+}
+
+int mls_welcome_seal_group_secrets(const mls_suite *s, const mls_env *env, mls_bytes context_hash,
+                                   const mls_bytes *init_keys, const mls_buf *group_secrets,
+                                   size_t n, mls_encrypted_group_secrets *out)
+{
+    welcome_seal_job job;
+    int err;
+
+    if (!s || !env || (n && (!init_keys || !group_secrets || !out)))
+        return MLS_ERR_ARG;
+    memset(&job, 0, sizeof(job));
+    /* RFC 9180 §4 GenerateKeyPair: Nsk random bytes per encryption, drawn
+     * in member order before the parallel part. */
+    err = mls_rng_tape_draw(env, n, s->kem_nsk, &job.tape);
+    if (err)
+        return err;
+    job.s = s;
+    job.env = env;
+    job.context_hash = context_hash;
+    job.init_keys = init_keys;
+    job.group_secrets = group_secrets;
+    job.out = out;
+    err = mls_exec_for(env, n, seal_one, &job);
+    mls_rng_tape_clear(&job.tape);
     return err;
 }

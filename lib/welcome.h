@@ -102,4 +102,20 @@ MLS_MUST_CHECK int mls_welcome_encrypt_group_secrets(const mls_suite *s, const m
                                                      const mls_group_secrets *gs,
                                                      mls_hpke_ciphertext *out);
 
+/*
+ * The same for n new members at once, with the context hashed once
+ * (mls_encrypt_context_hash(s, "Welcome", encrypted_group_info)): member
+ * i's GroupSecrets encoding group_secrets[i] goes to init_keys[i] and into
+ * out[i].encrypted_group_secrets (zeroed or cleared beforehand; replaced
+ * on success; on failure some may be filled, to be cleared by the
+ * caller).  The HPKE encryptions run through env's executor; their
+ * randomness is drawn from env in member order first, so the output is
+ * that of the one-by-one loop with any executor.
+ */
+MLS_MUST_CHECK int mls_welcome_seal_group_secrets(const mls_suite *s, const mls_env *env,
+                                                  mls_bytes context_hash,
+                                                  const mls_bytes *init_keys,
+                                                  const mls_buf *group_secrets, size_t n,
+                                                  mls_encrypted_group_secrets *out);
+
 #endif

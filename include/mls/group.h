@@ -361,6 +361,13 @@ typedef struct mls_commit_options {
     /* Whether this commit's Welcome carries the ratchet tree (enum
      * mls_tree_choice): 0 follows the group's ratchet_tree_in_welcome. */
     int ratchet_tree_in_welcome;
+    /* A new credential of ours (a rename): the commit has an UpdatePath
+     * whose leaf carries this identity's credential (RFC 9420 §12.4.2: a
+     * path leaf may change the credential).  Same suite and signature key
+     * as the group's identity, else MLS_ERR_ARG.  Once the commit is
+     * merged (and in mls_staged_commit_next_state) the group uses it for
+     * everything it signs and every later leaf.  NULL: unchanged. */
+    const mls_identity *new_identity;
 } mls_commit_options;
 
 /* Per-commit choices of mls_commit_options; 0 is always "as the group's

@@ -143,15 +143,45 @@ MLS_API int mls_ct_equal(mls_bytes a, mls_bytes b);
  * Everything the library needs from the outside world.  random fills out
  * with n random bytes and returns 0 on success.  now returns the current
  * time in seconds since the Unix epoch (used for lifetimes).
+ *
+ * parallel_for (optional; NULL runs everything on the calling thread) is
+ * an executor for independent items of public-key work: verifying every
+ * leaf signature of a tree on join, the HPKE encryptions of an UpdatePath
+ * and of a Welcome.  It must call fn(arg, i) once for every i in [0, n),
+ * on any threads, in any order, and return 0 if every call returned 0,
+ * else the value returned for the lowest failing i (it may skip the items
+ * above a failed one).  parallel_ctx is its first argument.  Randomness is
+ * drawn from random in a fixed order before the parallel part, so outputs
+ * and errors are the same with any executor or none.  Initialize an
+ * mls_env with designated initializers or zero it first: fields may be
+ * added at the end.
  */
 typedef struct mls_env {
     int (*random)(void *ctx, uint8_t *out, size_t n);
     uint64_t (*now)(void *ctx);
     void *ctx;
+    int (*parallel_for)(void *parallel_ctx, size_t n, int (*fn)(void *arg, size_t i),
+                        void *arg);
+    void *parallel_ctx;
 } mls_env;
 
-/* An environment backed by OpenSSL's RAND_bytes and time(NULL). */
+/* An environment backed by OpenSSL's RAND_bytes and time(NULL);
+ * sequential (no executor). */
 MLS_API const mls_env *mls_env_default(void);
+/* The same with the library's thread pool as executor: one thread per
+ * core (the caller's included), created on the first call, shared and
+ * thread-safe; the pool runs one loop at a time, a loop started while
+ * another runs is run by its caller alone. */
+MLS_API const mls_env *mls_env_default_parallel(void);
+
+/* A pool of `threads` threads for parallel_for (0: one per core; 1: no
+ * worker thread, everything on the caller's): set parallel_for to
+ * mls_pool_parallel_for and parallel_ctx to the pool.  mls_pool_free
+ * must not run while a loop is using the pool. */
+typedef struct mls_pool mls_pool;
+MLS_API MLS_MUST_CHECK int mls_pool_new(unsigned threads, mls_pool **out);
+MLS_API void mls_pool_free(mls_pool *pool);
+MLS_API int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), void *arg);
 
 /* ---------------------------------------------------------------- suites */
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pins.h"
 #include "util.h"
 
 #define APP_MAX_ARGS 64
@@ -321,8 +322,10 @@ static void list_cb(void *ctx, const struct cli_member_info *m)
     const char *v = m->verified > 0 ? "key matches the directory"
                     : m->verified < 0 ? "KEY DOES NOT MATCH THE DIRECTORY"
                                       : "key not checked yet";
-    sys(app, app->current, m->verified < 0, "  %s%s%s  %s  (%s)", m->username,
-        m->admin ? " [admin]" : "", m->self ? " [you]" : "", m->fingerprint, v);
+    const char *pin = m->pin < 0 ? "; KEY CHANGED: NOT THE PINNED KEY"
+                      : m->pin_verified ? "; verified" : "";
+    sys(app, app->current, m->verified < 0 || m->pin < 0, "  %s%s%s  %s  (%s%s)", m->username,
+        m->admin ? " [admin]" : "", m->self ? " [you]" : "", m->fingerprint, v, pin);
 }
 
 static void cmd_list(struct cli_app *app, char **argv, int argc)
@@ -423,6 +426,35 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
     cli_session_update(app->s, app->current);
 }
 
+static void cmd_whois(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    cli_lowercase(argv[0]);
+    cli_session_whois(app->s, argv[0]);
+}
+
+static void cmd_verify(struct cli_app *app, char **argv, int argc)
+{
+    cli_lowercase(argv[0]);
+    cli_session_verify(app->s, argv[0], argc > 1 ? argv[1] : NULL);
+}
+
+static void cmd_nick(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    cli_lowercase(argv[0]);
+    cli_session_nick(app->s, argv[0]);
+}
+
+static void cmd_code(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    if (!need_group(app))
+        return;
+    cli_session_code(app->s, app->current);
+}
+
 static void cmd_help(struct cli_app *app, char **argv, int argc);
 
 static void cmd_quit(struct cli_app *app, char **argv, int argc)
@@ -440,6 +472,14 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"whois", "user", "a user's key fingerprint, pinned since, verified, groups you share", 1, 1,
+     cmd_whois},
+    {"verify", "user [ok|accept]", "safety number with a user; ok: mark their key verified; "
+     "accept: trust their new key", 1, 2, cmd_verify},
+    {"code", "", "the current epoch's code, equal for every member (compare out of band)", 0, 0,
+     cmd_code},
+    {"nick", "newname", "change your username (in every group: others see old is now new)", 1,
+     1, cmd_nick},
     {"help", "", "this list", 0, 0, cmd_help},
     {"quit", "", "leave (what you typed is sent first)", 0, 0, cmd_quit},
 };

@@ -122,6 +122,7 @@ struct cli_session {
     mls_buf lr_ref; /* ref of the last-resort KeyPackage being uploaded */
     struct cli_timer kp_timer;
     int64_t join_order;
+    char *db_path; /* the store's file (a /nick links the new name to it) */
 };
 
 /* ---------------------------------------------------------------- session.c */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "pins.h"
 
 static void warn_mismatch(struct cli_session *s, const char *group, const char *user,
                           mls_bytes key)
@@ -36,6 +37,10 @@ static void verify_reply(void *ctx, json_t *reply)
     }
     if (cli_proto_user_lookup_reply(reply, &key) != 0)
         goto out;
+    /* The directory's answer is one more sighting: it never replaces the
+     * pin (a server that swaps a key is caught here too). */
+    (void)cli_pins_see(s, r->name[0] ? r->name : NULL, r->user, mls_buf_view(&key),
+                       "the server's directory");
     if (cli_store_dir_put(s->store, r->user, mls_buf_view(&key)) != 0)
         cli_log("directory: cannot cache %s", r->user);
     if (!mls_ct_equal(mls_buf_view(&key), mls_buf_view(&r->key)))
@@ -50,6 +55,7 @@ void cli_dir_verify_member(struct cli_session *s, struct cli_grp *g, const char 
 {
     mls_buf cached;
     struct cli_req *r;
+    char source[96];
     int rc;
 
     if (!cli_valid_username(user)) {
@@ -57,6 +63,8 @@ void cli_dir_verify_member(struct cli_session *s, struct cli_grp *g, const char 
                    g->rec.name);
         return;
     }
+    snprintf(source, sizeof source, "a member's credential in #%s", g->rec.name);
+    (void)cli_pins_see(s, g->rec.name, user, key, source);
     mls_buf_init(&cached);
     rc = cli_store_dir_get(s->store, user, &cached);
     if (rc == 0) {
@@ -107,6 +115,16 @@ int cli_dir_check_key_package(struct cli_session *s, struct cli_grp *g, const ch
                    "cannot invite %s: the KeyPackage the server gave is not signed by the key "
                    "of %s in the directory",
                    name, name);
+        return -1;
+    }
+    /* The directory and the KeyPackage agree, but both come from the
+     * server: only the pin tells a key the server swapped from the key
+     * this user had when we first saw them. */
+    if (cli_pins_see(s, g->rec.name, name, info.signature_key, "a KeyPackage the server gave") ==
+        CLI_PIN_CHANGED) {
+        cli_notice(s, g->rec.name, 1,
+                   "cannot invite %s: the server gave a key that is not the one pinned for %s; "
+                   "nothing was committed", name, name);
         return -1;
     }
     if (cli_store_dir_put(s->store, name, dir_key) != 0)

@@ -141,10 +141,20 @@ static void commit_build(struct cli_commit *op)
         kps[n++] = mls_buf_view(&op->claims[i].kp);
     }
     epoch = mls_group_epoch(g->mls);
-    if (op->kind == COMMIT_ADD)
+    if (op->kind == COMMIT_ADD) {
         rc = mls_group_add_members(g->mls, kps, n, &sc);
-    else
-        rc = mls_group_self_update(g->mls, &sc);
+    } else {
+        /* A key update that also carries our name, when our leaf still
+         * has the one before a /nick (PROTOCOL.md §5.1). */
+        mls_commit_options o;
+        char own[40];
+        memset(&o, 0, sizeof o);
+        o.force_path = 1;
+        cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
+        if (strcmp(own, s->ident.username) != 0)
+            o.new_identity = s->id;
+        rc = mls_group_commit(g->mls, &o, &sc);
+    }
     if (rc != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot build the change to #%s: %s", g->rec.name,
                    mls_strerror(rc));

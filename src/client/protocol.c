@@ -269,6 +269,11 @@ json_t *cli_proto_user_lookup(const char *username)
     return with_str(request(CHAT_REQ_USER_LOOKUP), "username", username);
 }
 
+json_t *cli_proto_user_rename(const char *username)
+{
+    return with_str(request(CHAT_REQ_USER_RENAME), "username", username);
+}
+
 json_t *cli_proto_group_create(const char *name, mls_bytes group_id)
 {
     json_t *req = with_str(request(CHAT_REQ_GROUP_CREATE), "name", name);

@@ -102,6 +102,8 @@ json_t *cli_proto_kp_count(void);
 json_t *cli_proto_kp_upload(const mls_bytes *key_packages, size_t n, int last_resort);
 json_t *cli_proto_kp_claim(const char *username);
 json_t *cli_proto_user_lookup(const char *username);
+/* PROTOCOL.md §5.1: our new username. */
+json_t *cli_proto_user_rename(const char *username);
 json_t *cli_proto_group_create(const char *name, mls_bytes group_id);
 json_t *cli_proto_group_info(const char *name);
 json_t *cli_proto_group_list(void);

@@ -13,6 +13,7 @@
 #include "gcommit.h"
 #include "join.h"
 #include "outbox.h"
+#include "pins.h"
 #include "rejoin.h"
 #include "sync.h"
 
@@ -228,7 +229,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
         snprintf(err, errlen, "cannot read the groups from %s", db_path);
         goto fail;
     }
-    free(db_path);
+    s->db_path = db_path;
     *out = s;
     return 0;
 fail:
@@ -248,6 +249,7 @@ void cli_session_free(struct cli_session *s)
         cli_req_free(s->reqs);
     cli_net_free(s->net);
     cli_store_close(s->store);
+    free(s->db_path);
     mls_identity_free(s->id);
     cli_identity_clear(&s->ident);
     mls_buf_clear(&s->lr_ref);
@@ -387,6 +389,8 @@ int cli_session_members(struct cli_session *s, const char *group, cli_member_cb 
         else if (cli_store_dir_get(s->store, name, &key) == 0)
             info.verified = mls_ct_equal(m.signature_key, mls_buf_view(&key)) ? 1 : -1;
         mls_buf_clear(&key);
+        if (!info.self)
+            info.pin = cli_pins_state(s, name, m.signature_key, &info.pin_verified);
         cb(ctx, &info);
         count++;
     }

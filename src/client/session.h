@@ -107,6 +107,8 @@ struct cli_member_info {
     int admin;
     int self;
     int verified; /* 1 matches the directory, 0 not checked yet, -1 MISMATCH */
+    int pin;      /* 1 the pinned key, 0 nothing pinned, -1 NOT THE PINNED KEY */
+    int pin_verified; /* the pinned key was verified (/verify user ok) */
 };
 typedef void (*cli_member_cb)(void *ctx, const struct cli_member_info *m);
 /* Calls cb for each member of group; returns the count or -1. */

@@ -45,6 +45,24 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS directory("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL);";
 
+/*
+ * Schema versions (PRAGMA user_version), each step one transaction:
+ *   0 -> 1  pins: every user's signature key as first seen (trust on
+ *           first use, DESIGN Decision 2), seeded from the directory cache
+ *           of older clients (the keys they had already relied on).
+ */
+#define STORE_SCHEMA_VERSION 1
+static const char *const migrate_1 =
+    "CREATE TABLE pins("
+    " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL,"
+    " pinned_at INTEGER NOT NULL, source TEXT NOT NULL,"
+    " verified INTEGER NOT NULL DEFAULT 0,"
+    " offered_key BLOB, offered_at INTEGER, offered_source TEXT);"
+    "INSERT INTO pins(username, sig_key, pinned_at, source)"
+    " SELECT username, sig_key, CAST(strftime('%s','now') AS INTEGER),"
+    " 'the directory (cached before pinning)' FROM directory;"
+    "PRAGMA user_version = 1;";
+
 static void db_err(struct cli_store *st, const char *what)
 {
     cli_log("store: %s: %s", what, sqlite3_errmsg(st->db));
@@ -57,6 +75,46 @@ static int exec(struct cli_store *st, const char *sql)
         cli_log("store: %s: %s", sql, msg ? msg : "?");
         sqlite3_free(msg);
         return -1;
+    }
+    return 0;
+}
+
+static int user_version(struct cli_store *st, int *v)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(s) != SQLITE_ROW)
+        goto out;
+    *v = sqlite3_column_int(s, 0);
+    rc = 0;
+out:
+    if (rc != 0)
+        db_err(st, "user_version");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Brings an older database up to STORE_SCHEMA_VERSION; a newer one (a
+ * later client's) is refused rather than misread. */
+static int migrate(struct cli_store *st)
+{
+    int v;
+    if (user_version(st, &v) != 0)
+        return -1;
+    if (v > STORE_SCHEMA_VERSION) {
+        cli_log("store: schema version %d is newer than this client's (%d)", v,
+                STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (v < 1) {
+        if (exec(st, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(st, migrate_1) != 0 || exec(st, "COMMIT") != 0) {
+            cli_store_rollback(st);
+            return -1;
+        }
     }
     return 0;
 }
@@ -99,7 +157,7 @@ int cli_store_open(const char *path, struct cli_store **out, int *locked)
      * overwritten, not left in free pages (forward secrecy at rest). */
     if (exec(st, "PRAGMA secure_delete=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") !=
             0 ||
-        exec(st, schema) != 0)
+        exec(st, schema) != 0 || migrate(st) != 0)
         goto fail;
     free(lockpath);
     *out = st;
@@ -474,4 +532,105 @@ int cli_store_dir_get(struct cli_store *st, const char *username, mls_buf *key)
         rc = 0;
     sqlite3_finalize(s);
     return rc;
+}
+
+/* ------------------------------------------------------------ pins */
+
+void cli_pin_clear(struct cli_pin *p)
+{
+    mls_buf_clear(&p->key);
+    mls_buf_clear(&p->offered);
+    memset(p, 0, sizeof *p);
+}
+
+int cli_store_pin_get(struct cli_store *st, const char *username, struct cli_pin *p)
+{
+    sqlite3_stmt *s = query(st,
+                            "SELECT sig_key, pinned_at, source, verified, offered_key, offered_at,"
+                            " offered_source FROM pins WHERE username = ?",
+                            "t", username);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+        goto out;
+    }
+    if (step != SQLITE_ROW || col_buf(s, 0, &p->key) != 0 || col_buf(s, 4, &p->offered) != 0)
+        goto out;
+    p->pinned_at = sqlite3_column_int64(s, 1);
+    snprintf(p->source, sizeof p->source, "%s", col_text(s, 2) ? col_text(s, 2) : "");
+    p->verified = sqlite3_column_int(s, 3);
+    p->offered_at = sqlite3_column_int64(s, 5);
+    snprintf(p->offered_source, sizeof p->offered_source, "%s",
+             col_text(s, 6) ? col_text(s, 6) : "");
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_pin_add(struct cli_store *st, const char *username, mls_bytes key,
+                      const char *source, int64_t time)
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+    if (key.n == 0)
+        return -1;
+    s = query(st,
+              "INSERT OR IGNORE INTO pins(username, sig_key, pinned_at, source, verified)"
+              " VALUES (?, ?, ?, ?, 0)",
+              "tbit", username, &key, time, source);
+    if (!s)
+        return -1;
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_err(st, "pin add");
+        goto out;
+    }
+    rc = sqlite3_changes(st->db) == 1 ? 0 : 1;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_pin_offer(struct cli_store *st, const char *username, mls_bytes key,
+                        const char *source, int64_t time)
+{
+    if (key.n == 0)
+        return -1;
+    return run(st,
+               "UPDATE pins SET offered_key = ?, offered_at = ?, offered_source = ?"
+               " WHERE username = ? AND sig_key <> ?",
+               "bittb", &key, time, source, username, &key);
+}
+
+static int changed_one(struct cli_store *st, int rc)
+{
+    if (rc != 0)
+        return rc;
+    return sqlite3_changes(st->db) == 1 ? 0 : 1;
+}
+
+int cli_store_pin_accept(struct cli_store *st, const char *username, int64_t time)
+{
+    return changed_one(st, run(st,
+                               "UPDATE pins SET sig_key = offered_key, pinned_at = ?,"
+                               " source = 'accepted with /verify ' || offered_source,"
+                               " verified = 0, offered_key = NULL, offered_at = NULL,"
+                               " offered_source = NULL"
+                               " WHERE username = ? AND offered_key IS NOT NULL",
+                               "it", time, username));
+}
+
+int cli_store_pin_set_verified(struct cli_store *st, const char *username, int verified)
+{
+    return changed_one(st, run(st, "UPDATE pins SET verified = ? WHERE username = ?", "it",
+                               (int64_t)(verified != 0), username));
+}
+
+int cli_store_pin_rename(struct cli_store *st, const char *from, const char *to)
+{
+    return changed_one(st, run(st, "UPDATE OR IGNORE pins SET username = ? WHERE username = ?",
+                               "tt", to, from));
 }

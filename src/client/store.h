@@ -113,4 +113,34 @@ int cli_store_dir_put(struct cli_store *st, const char *username, mls_bytes key)
 /* 1 if not cached. */
 int cli_store_dir_get(struct cli_store *st, const char *username, mls_buf *key);
 
+/* ---- pins: each user's signature key as first seen (trust on first
+ * use); a different key seen later is kept apart as "offered" until the
+ * user accepts it (/verify user accept). */
+struct cli_pin {
+    mls_buf key;
+    int64_t pinned_at;
+    char source[96];  /* where it was first seen */
+    int verified;     /* /verify user ok */
+    mls_buf offered;  /* a different key seen since (empty: none) */
+    int64_t offered_at;
+    char offered_source[96];
+};
+void cli_pin_clear(struct cli_pin *p);
+/* 1 if nothing is pinned for username. */
+int cli_store_pin_get(struct cli_store *st, const char *username, struct cli_pin *p);
+/* Pins key unless username has a pin already (then 1, nothing written). */
+int cli_store_pin_add(struct cli_store *st, const char *username, mls_bytes key,
+                      const char *source, int64_t time);
+/* Records key as offered for username (a pin other than key must exist;
+ * the pin itself is not touched). */
+int cli_store_pin_offer(struct cli_store *st, const char *username, mls_bytes key,
+                        const char *source, int64_t time);
+/* Pins the offered key instead (not verified); 1 if none was offered. */
+int cli_store_pin_accept(struct cli_store *st, const char *username, int64_t time);
+/* 1 if nothing is pinned for username. */
+int cli_store_pin_set_verified(struct cli_store *st, const char *username, int verified);
+/* Moves from's pin to the name to (an authenticated rename); 1 if from
+ * has no pin or to has one already. */
+int cli_store_pin_rename(struct cli_store *st, const char *from, const char *to);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "pins.h"
 #include "directory.h"
 #include "gcommit.h"
 #include "join.h"
@@ -144,6 +145,30 @@ void cli_sync_disconnected(struct cli_grp *g)
 /* Describes an accepted commit of another member and checks it against
  * the chat's rules (rules.h); the rules hold against the roles before
  * the commit.  Returns CLI_RULE_OK, or why the commit is refused. */
+/* A leaf whose credential changed its name (a /nick): allowed only as
+ * pins.h's cli_pins_rename says, then shown as "old is now new". */
+static enum cli_verdict rename_step(struct cli_session *s, struct cli_grp *g,
+                                    const mls_member_change *u, int64_t time, struct lines *q)
+{
+    char old[40], now[40];
+    cli_bytes_to_name(mls_buf_view(&u->old_identity), old, sizeof old);
+    cli_bytes_to_name(mls_buf_view(&u->identity), now, sizeof now);
+    if (strcmp(old, now) == 0)
+        return CLI_RULE_OK;
+    switch (cli_pins_rename(s, g, u->leaf, old, now, mls_buf_view(&u->old_signature_key),
+                            mls_buf_view(&u->signature_key))) {
+    case CLI_RENAME_OK:
+        lines_add(q, LINE_SYSTEM, NULL, time, "%s is now %s", old, now);
+        return CLI_RULE_OK;
+    case CLI_RENAME_BAD_NAME:
+        return CLI_RULE_BAD_NAME;
+    case CLI_RENAME_NAME_IN_USE:
+        return CLI_RULE_ALREADY_MEMBER;
+    default:
+        return CLI_RULE_KEY_MISMATCH;
+    }
+}
+
 static enum cli_verdict check_commit(struct cli_session *s, struct cli_grp *g, const mls_process_result *res,
                         int64_t time, struct lines *q)
 {
@@ -180,6 +205,9 @@ static enum cli_verdict check_commit(struct cli_session *s, struct cli_grp *g, c
     mls_group_free(old); /* admins_before borrowed from it until here */
     if (v != CLI_RULE_OK)
         return v;
+    for (i = 0; i < res->n_updated; i++)
+        if ((v = rename_step(s, g, &res->updated[i], time, q)) != CLI_RULE_OK)
+            return v;
     if (!committer[0])
         snprintf(committer, sizeof committer, "(leaf %u)", res->sender_leaf);
 

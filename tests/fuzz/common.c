@@ -37,7 +37,7 @@ static uint64_t fuzz_now(void *ctx)
     return FUZZ_NOW;
 }
 
-static const mls_env env = {fuzz_random, fuzz_now, NULL};
+static const mls_env env = {.random = fuzz_random, .now = fuzz_now, .ctx = NULL};
 
 const mls_env *fuzz_env(void)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mls/mls.h"
+#include "test_env.h"
 
 static int test_failures;
 static int test_checks;

@@ -713,7 +713,7 @@ static void test_bad_arguments(fixture *f)
 {
     mls_authenticated_content ac, got;
     mls_message msg;
-    mls_env broken = {test_failing_random, NULL, NULL};
+    mls_env broken = {.random = test_failing_random, .now = NULL, .ctx = NULL};
 
     memset(&msg, 0, sizeof(msg));
     memset(&got, 0, sizeof(got));

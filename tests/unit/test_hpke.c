@@ -213,7 +213,7 @@ static void test_rfc9180_vector(const struct hpke_vec *v)
     mls_buf sk, pk, enc, ct, out;
     mls_hpke_ctx cs, cr;
     struct fixed_rng rng = {ikm_e.p, ikm_e.n};
-    mls_env env = {fixed_random, test_no_time, &rng};
+    mls_env env = {.random = fixed_random, .now = test_no_time, .ctx = &rng};
     mls_buf_init(&sk);
     mls_buf_init(&pk);
     mls_buf_init(&enc);
@@ -455,7 +455,7 @@ static void test_suite_round_trip(const mls_suite *s)
         mls_buf e, c;
         mls_buf_init(&e);
         mls_buf_init(&c);
-        mls_env broken = {test_failing_random, test_no_time, NULL};
+        mls_env broken = {.random = test_failing_random, .now = test_no_time, .ctx = NULL};
         CHECK_ERR(mls_hpke_seal_base(s, env, mls_bytes_of(pk.p, pk.n - 1), info, aad,
                                      mls_bytes_of(msg, 3), &e, &c),
                   MLS_ERR_MALFORMED);

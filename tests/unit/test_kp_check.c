@@ -26,7 +26,7 @@ static int random_default(void *ctx, uint8_t *out, size_t n)
     return d->random(d->ctx, out, n);
 }
 
-static const mls_env clock_env = {random_default, now_fixed, NULL};
+static const mls_env clock_env = {.random = random_default, .now = now_fixed, .ctx = NULL};
 
 static mls_bytes str(const char *s)
 {

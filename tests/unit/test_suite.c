@@ -373,7 +373,8 @@ static void test_signatures(const mls_suite *s)
     {
         static const uint8_t p1[] = {0x5a};
         struct pattern_rng r1 = {p1, 1, 0}, r2 = {p1, 1, 0};
-        mls_env e1 = {pattern_random, test_no_time, &r1}, e2 = {pattern_random, test_no_time, &r2};
+        mls_env e1 = {.random = pattern_random, .now = test_no_time, .ctx = &r1},
+               e2 = {.random = pattern_random, .now = test_no_time, .ctx = &r2};
         CHECK_OK(mls_sig_keygen(s, &e1, &sk, &pk));
         CHECK_OK(mls_sig_keygen(s, &e2, &sk2, &pk2));
         CHECK(mls_ct_equal(mls_buf_view(&sk), mls_buf_view(&sk2)));
@@ -385,7 +386,7 @@ static void test_signatures(const mls_suite *s)
          * and all-zero is 0; the third draw is taken. */
         static const uint8_t p3[] = {0xff, 0x00, 0x11};
         struct pattern_rng r = {p3, 3, 0};
-        mls_env e = {pattern_random, test_no_time, &r};
+        mls_env e = {.random = pattern_random, .now = test_no_time, .ctx = &r};
         CHECK_OK(mls_sig_keygen(s, &e, &sk, &pk));
         CHECK(r.calls == 3);
         CHECK(sk.p[1] == 0x11 && sk.p[0] == (s->sig == MLS_SIG_P521 ? 0x01 : 0x11));
@@ -394,11 +395,11 @@ static void test_signatures(const mls_suite *s)
         /* A source that never yields a valid scalar makes keygen fail. */
         static const uint8_t pff[] = {0xff};
         struct pattern_rng rf = {pff, 1, 0};
-        mls_env ef = {pattern_random, test_no_time, &rf};
+        mls_env ef = {.random = pattern_random, .now = test_no_time, .ctx = &rf};
         CHECK_ERR(mls_sig_keygen(s, &ef, &sk2, &pk2), MLS_ERR_RANDOM);
     }
     {
-        mls_env broken = {test_failing_random, test_no_time, NULL};
+        mls_env broken = {.random = test_failing_random, .now = test_no_time, .ctx = NULL};
         mls_buf a, b;
         mls_buf_init(&a);
         mls_buf_init(&b);

@@ -11,6 +11,7 @@
 
 #include "mls/mls.h"
 #include "suite.h"
+#include "../unit/test_env.h"
 
 typedef int (*vec_check_fn)(json_t *entry);
 

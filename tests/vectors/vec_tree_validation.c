@@ -72,6 +72,7 @@ int vec_tree_validation(json_t *entry)
     mls_leaf_check chk;
     memset(&chk, 0, sizeof(chk));
     chk.group_id = mls_buf_view(&group_id);
+    chk.env = mls_env_default(); /* the pool under MLS_TEST_THREADS */
     if ((err = mls_rtree_verify_leaves(&t, &chk))) {
         vec_fail("leaves: %s", mls_errname(err));
         goto out;
