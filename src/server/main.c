@@ -310,6 +310,7 @@ int main(int argc, char **argv)
     srv_logic_clear(&server.logic);
     srv_bucket_map_clear(&server.registrations);
     srv_user_states_clear(&server);
+    srv_addrs_clear(&server);
     store->ops->close(store);
     if (cfg->pidfile)
         unlink(cfg->pidfile);

@@ -85,6 +85,9 @@ typedef struct srv_conn {
     int rx_paused;  /* reading stopped until they ran */
     int close_after_flush;
     int refused;    /* a refusal that closes it is queued: read no more */
+    int64_t alive_us;  /* the peer's last proof of life: a frame or a PONG */
+    int64_t pinged_us; /* our last PING */
+    int want_ping;     /* send a PING when writable */
     int http_status;
     char *http_body;
     size_t http_len;
@@ -121,12 +124,16 @@ typedef struct srv_pending {
 /* Requests a connection may have queued before its reading pauses. */
 #define SRV_PENDING_MAX 64
 
+typedef struct srv_addr_count srv_addr_count; /* addrs.c */
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
     struct lws_context *lws;
     srv_conn *conns;
     int n_conns;
+    srv_addr_count **addrs; /* open WebSockets per peer address (addrs.c) */
+    size_t n_addr_buckets, n_addrs;
     srv_user_state **users;  /* hash by user id, n_user_buckets chains */
     size_t n_user_buckets, n_users;
     int in_batch;
@@ -188,8 +195,12 @@ void srv_user_states_clear(srv *s);
 void srv_user_link(srv_conn *c);
 void srv_user_unlink(srv_conn *c);
 
-/* Open WebSocket connections from addr. */
+/* Open WebSocket connections from addr (one lookup), counted by
+ * srv_addr_add / srv_addr_remove as they open and close. */
 int srv_conns_from(const srv *s, const char *addr);
+void srv_addr_add(srv *s, const char *addr);
+void srv_addr_remove(srv *s, const char *addr);
+void srv_addrs_clear(srv *s);
 /* Bytes waiting in all send queues, and the largest one. */
 void srv_queue_bytes(const srv *s, int64_t *total, int64_t *largest);
 
