@@ -149,8 +149,10 @@ class Bench:
                 f = [x for x in out if x[0] == "FANOUT"][0]
                 self.note("fanout_%s_%d_p50_ms" % (kind, idle), float(f[3]))
                 self.note("fanout_%s_%d_p99_ms" % (kind, idle), float(f[4]))
-                if int(f[5]) != int(f[6]):
-                    raise RuntimeError("%s: %s of %s events arrived" % (kind, f[5], f[6]))
+                # Events not delivered within 10 s of the last send: a
+                # server that falls behind; the percentiles cover only
+                # those delivered, so the shortfall is reported too.
+                self.note("fanout_%s_%d_late" % (kind, idle), int(f[6]) - int(f[5]))
                 for x in out:
                     if x[0] == "IDLE":
                         self.note("idle_bytes_%s" % kind, float(x[2]))
@@ -221,6 +223,11 @@ class Bench:
         lines.append("Medians of %d runs of %g s; ratios are measured/baseline for rates and "
                      "baseline/measured for latencies and memory (higher is better)." %
                      (a.runs, a.seconds))
+        late = ["%s %s" % (k[len("fanout_"):-len("_late")], fmt(v)) for k, v in sorted(m.items())
+                if k.endswith("_late") and v > 0]
+        if late:
+            lines.append("Fan-out events not delivered within 10 s of the last send (median; "
+                         "the percentiles cover the delivered ones): " + ", ".join(late))
         lines.append("Ingest p99 acknowledgement latency: " + ", ".join(
             "%d senders %.2f ms" % (k, m["ingest_%d_p99_ms" % k]) for k in (1, 8, 64)))
         text = "\n".join(lines) + "\n"
