@@ -91,6 +91,9 @@ BENCH_BIN = $(B)/bin/bench_mls
 # The server benchmark's own programs (bench/): the C load generator, the
 # raw SQLite floor and the minimal non-durable relay (make bench-server).
 SRV_BENCH_BIN = $(B)/bin/loadgen $(B)/bin/sqlite_floor $(B)/bin/relay
+# tests/tools/mlsforge.c: MLS objects crafted through libmls for the
+# governance acceptance tests (tests/integration/test_governance.py).
+FORGE_BIN = $(B)/bin/mlsforge
 EXAMPLE_BIN = $(B)/bin/example
 SIZES ?= 10 100 1000 10000
 
@@ -116,7 +119,7 @@ PROGRAMS = server client mlstool
 endif
 
 .PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
-all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
+all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
      $(SRV_BENCH_BIN)
 
 deps $(DEPS_STAMP): scripts/deps.sh
@@ -190,6 +193,11 @@ $(VEC_BIN): $(VEC_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_JANSSON) $(LDLIBS_CRYPTO)
 
 $(BENCH_BIN): $(B)/bench/bench_mls.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+
+$(B)/tests/tools/%.o: CFLAGS += -Isrc/common
+$(FORGE_BIN): $(B)/tests/tools/mlsforge.o $(B)/src/common/b64.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 
@@ -349,6 +357,6 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(MLSTOOL_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
--include $(B)/bench/bench_mls.d $(B)/examples/example.d
+-include $(B)/bench/bench_mls.d $(B)/examples/example.d $(B)/tests/tools/mlsforge.d
 -include $(B)/bench/loadgen.d $(B)/bench/sqlite_floor.d $(B)/bench/relay.d
 -include $(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/common.d $(B)/tests/fuzz/driver.d

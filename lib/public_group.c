@@ -79,6 +79,7 @@ static void change_clear(mls_pg_change *c)
 {
     mls_pg_leaf_clear(&c->before);
     mls_pg_leaf_clear(&c->after);
+    mls_buf_clear(&c->kp_ref);
 }
 
 void mls_public_staged_free(mls_public_staged *st)
@@ -613,10 +614,17 @@ static int record_commit(mls_public_staged *st, const mls_applied *ap, int exter
     if ((err = change_record(&st->committer, c, external ? NULL : mls_rtree_leaf(old, c),
                              mls_rtree_leaf(nt, c))) != 0)
         return err;
-    for (i = 0; i < ap->n_added; i++)
+    for (i = 0; i < ap->n_added; i++) {
         if ((err = change_push(st, MLS_PUBLIC_ADDED, ap->added[i], NULL,
                                mls_rtree_leaf(nt, ap->added[i]))) != 0)
             return err;
+        /* RFC 9420 §12.4.3.1: a Welcome names its recipients by the
+         * KeyPackageRef of the KeyPackage their Add carried, so that a
+         * Delivery Service can route it to exactly the added members. */
+        if ((err = mls_key_package_ref(st->pg->suite, ap->added_kp[i],
+                                       &st->changes[MLS_PUBLIC_ADDED - 1][i].kp_ref)) != 0)
+            return err;
+    }
     if (external &&
         (err = change_push(st, MLS_PUBLIC_ADDED, c, NULL, mls_rtree_leaf(nt, c))) != 0)
         return err;

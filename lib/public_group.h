@@ -46,6 +46,7 @@ typedef struct mls_pg_leaf {
 typedef struct mls_pg_change {
     uint32_t leaf;
     mls_pg_leaf before, after;
+    mls_buf kp_ref; /* an Add of a commit: its KeyPackageRef (§5.2) */
 } mls_pg_change;
 
 struct mls_public_staged {

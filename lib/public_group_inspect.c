@@ -252,6 +252,7 @@ static void change_view(const mls_pg_change *c, mls_public_change *out)
     out->has_after = c->after.present;
     mls_pg_leaf_member(&c->before, c->leaf, &out->before);
     mls_pg_leaf_member(&c->after, c->leaf, &out->after);
+    out->key_package_ref = mls_buf_view(&c->kp_ref);
 }
 
 int mls_public_staged_committer(const mls_public_staged *st, mls_public_change *out)

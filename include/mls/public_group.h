@@ -171,6 +171,9 @@ typedef struct mls_public_change {
     mls_member before;
     int has_after;
     mls_member after;
+    /* A member a commit adds by an Add proposal: the KeyPackageRef
+     * (RFC 9420 §5.2) a Welcome addresses it by; empty otherwise. */
+    mls_bytes key_package_ref;
 } mls_public_change;
 
 /* The committer (or proposer) as a change: before = its leaf before the

@@ -121,8 +121,8 @@ static void commit_build(struct cli_commit *op)
     struct cli_session *s = op->s;
     struct cli_grp *g = op->g;
     mls_staged_commit *sc = NULL;
+    mls_commit_options copt;
     mls_bytes *kps = NULL;
-    const char **names = NULL;
     mls_buf post;
     json_t *req = NULL;
     size_t i, n = 0;
@@ -131,30 +131,31 @@ static void commit_build(struct cli_commit *op)
 
     mls_buf_init(&post);
     kps = calloc(op->n_claims + 1, sizeof *kps);
-    names = calloc(op->n_claims + 1, sizeof *names);
-    if (!kps || !names)
+    if (!kps)
         goto fail;
     for (i = 0; i < op->n_claims; i++) {
         if (op->claims[i].failed)
             continue;
-        names[n] = op->claims[i].name;
         kps[n++] = mls_buf_view(&op->claims[i].kp);
     }
     epoch = mls_group_epoch(g->mls);
+    /* PROTOCOL.md §7.4: commits are PublicMessages so that the server can
+     * validate them, also in groups whose saved state predates that. */
+    memset(&copt, 0, sizeof copt);
+    copt.handshake = MLS_HANDSHAKE_PUBLIC;
     if (op->kind == COMMIT_ADD) {
-        rc = mls_group_add_members(g->mls, kps, n, &sc);
+        copt.add = kps;
+        copt.n_add = n;
     } else {
         /* A key update that also carries our name, when our leaf still
          * has the one before a /nick (PROTOCOL.md §5.1). */
-        mls_commit_options o;
         char own[40];
-        memset(&o, 0, sizeof o);
-        o.force_path = 1;
+        copt.force_path = 1;
         cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
         if (strcmp(own, s->ident.username) != 0)
-            o.new_identity = s->id;
-        rc = mls_group_commit(g->mls, &o, &sc);
+            copt.new_identity = s->id;
     }
+    rc = mls_group_commit(g->mls, &copt, &sc);
     if (rc != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot build the change to #%s: %s", g->rec.name,
                    mls_strerror(rc));
@@ -163,7 +164,7 @@ static void commit_build(struct cli_commit *op)
     /* One Welcome for all the added users (PROTOCOL.md §7.4). */
     req = cli_proto_group_commit(g->rec.name, epoch, mls_staged_commit_message(sc),
                                  mls_staged_commit_group_info(sc),
-                                 mls_staged_commit_welcome(sc), names, n);
+                                 mls_staged_commit_welcome(sc));
     if (!req ||
         mls_buf_set(&g->rec.pending_commit, mls_staged_commit_message(sc).p,
                     mls_staged_commit_message(sc).n) != MLS_OK)
@@ -204,7 +205,6 @@ out:
     mls_staged_commit_free(sc);
     json_decref(req);
     free(kps);
-    free(names);
     mls_buf_clear(&post);
 }
 

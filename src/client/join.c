@@ -303,10 +303,19 @@ static void create_reply(void *ctx, json_t *reply)
 
 void cli_join_create_send(struct cli_session *s, struct cli_grp *g)
 {
+    mls_buf info;
+
     if (cli_phase_set(g, CLI_PHASE_CREATING) != 0)
         return;
-    cli_req_send(s, cli_proto_group_create(g->rec.name, mls_buf_view(&g->rec.group_id)),
-                 create_reply, cli_req_new(s, g, g->rec.name));
+    /* PROTOCOL.md §7.1: the server builds its public view of the group
+     * from this GroupInfo (with the ratchet tree). */
+    mls_buf_init(&info);
+    if (mls_group_group_info(g->mls, 1, &info) == MLS_OK)
+        cli_req_send(s,
+                     cli_proto_group_create(g->rec.name, mls_buf_view(&g->rec.group_id),
+                                            mls_buf_view(&info)),
+                     create_reply, cli_req_new(s, g, g->rec.name));
+    mls_buf_clear(&info);
 }
 
 /* Creates `name`: a new MLS group with the chat's GroupContext extensions,

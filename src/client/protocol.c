@@ -274,11 +274,12 @@ json_t *cli_proto_user_rename(const char *username)
     return with_str(request(CHAT_REQ_USER_RENAME), "username", username);
 }
 
-json_t *cli_proto_group_create(const char *name, mls_bytes group_id)
+json_t *cli_proto_group_create(const char *name, mls_bytes group_id, mls_bytes group_info)
 {
     json_t *req = with_str(request(CHAT_REQ_GROUP_CREATE), "name", name);
     if (req && (json_object_set_new(req, "epoch", json_integer(0)) != 0 ||
-                jset_b64(req, "group_id", group_id) != 0)) {
+                jset_b64(req, "group_id", group_id) != 0 ||
+                jset_b64(req, "group_info", group_info) != 0)) {
         json_decref(req);
         return NULL;
     }
@@ -306,37 +307,27 @@ json_t *cli_proto_group_send(const char *group, mls_bytes message)
 }
 
 json_t *cli_proto_group_commit(const char *group, uint64_t epoch, mls_bytes commit,
-                               mls_bytes group_info, mls_bytes welcome,
-                               const char *const *added, size_t n_added)
+                               mls_bytes group_info, mls_bytes welcome)
 {
     json_t *req = with_str(request(CHAT_REQ_GROUP_COMMIT), "group", group);
-    json_t *names = NULL, *w = NULL, *welcomes = NULL;
-    size_t i;
+    json_t *w = NULL, *welcomes = NULL;
     if (!req || json_object_set_new(req, "epoch", json_integer((json_int_t)epoch)) != 0 ||
         jset_b64(req, "commit", commit) != 0 ||
         (group_info.n > 0 && jset_b64(req, "group_info", group_info) != 0))
         goto fail;
-    if (n_added > 0) {
-        /* PROTOCOL.md §7.4: every added user is a Welcome recipient. */
-        names = json_array();
-        if (!names)
-            goto fail;
-        for (i = 0; i < n_added; i++)
-            if (json_array_append_new(names, json_string(added[i])) != 0)
-                goto fail;
-        w = json_pack("{s:O}", "recipients", names);
+    if (welcome.n > 0) {
+        /* PROTOCOL.md §7.4: the server derives the recipients from the
+         * Welcome's KeyPackageRefs. */
+        w = json_object();
         welcomes = json_array();
         if (!w || !welcomes || jset_b64(w, "welcome", welcome) != 0 ||
-            json_array_append(welcomes, w) != 0 || json_object_set(req, "welcomes", welcomes) != 0 ||
-            json_object_set(req, "add", names) != 0)
+            json_array_append(welcomes, w) != 0 || json_object_set(req, "welcomes", welcomes) != 0)
             goto fail;
     }
-    json_decref(names);
     json_decref(w);
     json_decref(welcomes);
     return req;
 fail:
-    json_decref(names);
     json_decref(w);
     json_decref(welcomes);
     json_decref(req);

@@ -104,15 +104,16 @@ json_t *cli_proto_kp_claim(const char *username);
 json_t *cli_proto_user_lookup(const char *username);
 /* PROTOCOL.md §5.1: our new username. */
 json_t *cli_proto_user_rename(const char *username);
-json_t *cli_proto_group_create(const char *name, mls_bytes group_id);
+/* group_info: the new group's GroupInfo with the ratchet tree, from which
+ * the server builds its view of the group (PROTOCOL.md §7.1). */
+json_t *cli_proto_group_create(const char *name, mls_bytes group_id, mls_bytes group_info);
 json_t *cli_proto_group_info(const char *name);
 json_t *cli_proto_group_list(void);
 json_t *cli_proto_group_send(const char *group, mls_bytes message);
-/* group_info may be empty; welcome is sent only when n_added > 0 (one
- * Welcome for all of added). */
+/* group_info may be empty (never for the chat's own commits); welcome
+ * (one for all added users) is sent when not empty. */
 json_t *cli_proto_group_commit(const char *group, uint64_t epoch, mls_bytes commit,
-                               mls_bytes group_info, mls_bytes welcome,
-                               const char *const *added, size_t n_added);
+                               mls_bytes group_info, mls_bytes welcome);
 json_t *cli_proto_log_fetch(const char *group, int64_t after, int limit);
 json_t *cli_proto_inbox_fetch(void);
 json_t *cli_proto_inbox_ack(int64_t inbox_id);

@@ -135,7 +135,7 @@ static void rejoin_send(struct cli_session *s, struct cli_grp *g)
     }
     req = cli_proto_group_commit(g->rec.name, mls_group_epoch(m) - 1,
                                  mls_buf_view(&g->rec.pending_commit), mls_buf_view(&info),
-                                 mls_bytes_of(NULL, 0), NULL, 0);
+                                 mls_bytes_of(NULL, 0));
     if (cli_req_send(s, req, rejoin_commit_reply, cli_req_new(s, g, g->rec.name)) == 0)
         g->rejoin_busy = 1;
 out:

@@ -191,9 +191,10 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     s->ev = *ev;
     s->env = mls_env_default();
     mls_group_config_default(&s->cfg);
-    /* Handshake messages are PrivateMessages too: the server sees only
-     * group id, epoch and content type. */
-    s->cfg.handshake_private = 1;
+    /* Handshake messages are PublicMessages (PROTOCOL.md §7.4): the server
+     * validates them with its public view of the group; application
+     * messages stay PrivateMessages. */
+    s->cfg.handshake_private = 0;
     s->cfg.padding_block = 32;
     s->cfg.ratchet_tree_in_welcome = 1;
     snprintf(s->conn, sizeof s->conn, "connecting");

@@ -10,6 +10,7 @@ static const char *const err_names[CHAT_ERR_COUNT] = {"ok", CHAT_ERROR_LIST(ERR_
 static const char *const event_names[CHAT_EVENT_COUNT] = {NULL, CHAT_EVENT_LIST(NAME_)};
 static const char *const kind_names[CHAT_KIND_COUNT] = {NULL, CHAT_KIND_LIST(NAME_)};
 static const char *const role_names[CHAT_ROLE_COUNT] = {NULL, CHAT_ROLE_LIST(NAME_)};
+static const char *const rule_names[CHAT_RULE_COUNT] = {NULL, CHAT_RULE_LIST(NAME_)};
 #undef NAME_
 #undef ERR_NAME_
 
@@ -87,4 +88,15 @@ enum chat_role chat_role_from_string(const char *s)
 {
     int i = find(role_names, CHAT_ROLE_COUNT, s);
     return i < 0 ? CHAT_ROLE_UNKNOWN : (enum chat_role)i;
+}
+
+const char *chat_rule_name(enum chat_rule r)
+{
+    return (unsigned)r < CHAT_RULE_COUNT ? rule_names[r] : NULL;
+}
+
+enum chat_rule chat_rule_from_string(const char *s)
+{
+    int i = find(rule_names, CHAT_RULE_COUNT, s);
+    return i < 0 ? CHAT_RULE_UNKNOWN : (enum chat_rule)i;
 }

@@ -63,6 +63,7 @@
     X(STALE_EPOCH, "stale_epoch", "commit not for the current epoch")          \
     X(WRONG_EPOCH, "wrong_epoch", "message epoch outside the window")          \
     X(BAD_ROSTER, "bad_roster", "add, remove and Welcome recipients disagree") \
+    X(INVALID_COMMIT, "invalid_commit", "the commit or proposal breaks a governance rule") \
     X(CURSOR_EXPIRED, "cursor_expired", "log entries after the cursor were purged") \
     X(INBOX_FULL, "inbox_full", "the recipient's inbox is full")               \
     X(OUT_OF_RANGE, "out_of_range", "a number is outside its allowed range")   \
@@ -87,6 +88,19 @@
 #define CHAT_ROLE_LIST(X)                                                      \
     X(MEMBER, "member")                                                        \
     X(ADMIN, "admin")
+
+/* The `rule` of an invalid_commit refusal (docs/PROTOCOL.md §7.4). */
+#define CHAT_RULE_LIST(X)                                                      \
+    X(NOT_PUBLIC, "not_public")                                                \
+    X(MLS, "mls")                                                              \
+    X(SENDER, "sender")                                                        \
+    X(ADMIN_REQUIRED, "admin_required")                                        \
+    X(IDENTITY, "identity")                                                    \
+    X(EXTERNAL, "external")                                                    \
+    X(EXTENSIONS, "extensions")                                                \
+    X(LAST_ADMIN, "last_admin")                                                \
+    X(GROUP_INFO, "group_info")                                                \
+    X(WELCOME, "welcome")
 
 /* Entries of two fields (requests, events) and of three (errors) get their
  * own helper macros: C11 has no empty variadic argument. */
@@ -130,6 +144,14 @@ enum chat_role {
 };
 #undef CHAT_PROTO_ENUM_
 
+#define CHAT_PROTO_ENUM_(name, str) CHAT_RULE_##name,
+enum chat_rule {
+    CHAT_RULE_UNKNOWN = 0, /* not a rule; also a zeroed field */
+    CHAT_RULE_LIST(CHAT_PROTO_ENUM_)
+    CHAT_RULE_COUNT
+};
+#undef CHAT_PROTO_ENUM_
+
 /* The wire name of a request type; NULL for CHAT_REQ_UNKNOWN or a value
  * outside the enum. */
 const char *chat_req_name(enum chat_req r);
@@ -156,5 +178,8 @@ const char *chat_kind_name(enum chat_kind k);
 enum chat_kind chat_kind_from_string(const char *s);
 const char *chat_role_name(enum chat_role r);
 enum chat_role chat_role_from_string(const char *s);
+/* Rules of invalid_commit the same way. */
+const char *chat_rule_name(enum chat_rule r);
+enum chat_rule chat_rule_from_string(const char *s);
 
 #endif

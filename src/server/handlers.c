@@ -12,6 +12,7 @@
 #include "logic.h"
 #include "metrics.h"
 #include "mls/inspect.h"
+#include "mls/inspect.h"
 #include "proto.h"
 
 #define CHALLENGE_TTL 120
@@ -475,12 +476,12 @@ static void group_json(json_t *o, const srv_group *g, const char *admin)
 static int h_group_create(req_ctx *r, srv_err *e)
 {
     const char *name = NULL;
-    mls_bytes gid;
+    mls_bytes gid, gi;
     uint64_t epoch;
     srv_group g;
     if (get_str(r, r->req, "name", &name, e) || get_b64(r, r->req, "group_id", &gid, e) ||
-        get_u64(r->req, "epoch", 0, 0, &epoch, e) ||
-        srv_logic_group_create(r->L, r->caller, name, gid, epoch, &g, e))
+        get_u64(r->req, "epoch", 0, 0, &epoch, e) || get_b64(r, r->req, "group_info", &gi, e) ||
+        srv_logic_group_create(r->L, r->caller, name, gid, epoch, gi, &g, e))
         return -1;
     group_json(r->resp, &g, r->user.name);
     return 0;
@@ -555,9 +556,7 @@ static int h_group_commit(req_ctx *r, srv_err *e)
     memset(&cr, 0, sizeof cr);
     json_t *wl = json_object_get(r->req, "welcomes");
     if (get_str(r, r->req, "group", &cr.group, e) || get_u64(r->req, "epoch", 1, 0, &cr.epoch, e) ||
-        get_b64(r, r->req, "commit", &cr.commit, e) || get_msg_id(r, &cr.msg_id, e) ||
-        get_names(r->req, "add", &cr.add, &cr.n_add, e) ||
-        get_names(r->req, "remove", &cr.remove, &cr.n_remove, e))
+        get_b64(r, r->req, "commit", &cr.commit, e) || get_msg_id(r, &cr.msg_id, e))
         goto out;
     /* Epochs are stored as SQLite integers (below 2^63): the last one has
      * no successor, so no commit can start from it. */
@@ -589,11 +588,10 @@ static int h_group_commit(req_ctx *r, srv_err *e)
         if (get_b64(r, item, "welcome", &w[i].welcome, e) ||
             get_names(item, "recipients", &w[i].recipients, &w[i].n_recipients, e))
             goto out;
-        if (w[i].n_recipients == 0) {
-            srv_refuse(e, CHAT_ERR_BAD_ROSTER, "welcome %zu has no recipients", i);
-            goto out;
-        }
-        invited += w[i].n_recipients;
+        /* The invitation rate counts the Welcome's recipients (its
+         * KeyPackageRefs); a malformed Welcome is refused by logic. */
+        mls_message_info wi;
+        invited += mls_message_inspect(w[i].welcome, &wi) == MLS_OK ? wi.n_recipients : 0;
     }
     if (srv_logic_invite_admit(r->L, r->c->ustate ? &r->c->ustate->invites : NULL, invited, e))
         goto out;
@@ -608,8 +606,6 @@ out:
     for (size_t i = 0; w && i < cr.n_welcomes; i++)
         free(w[i].recipients);
     free(w);
-    free(cr.add);
-    free(cr.remove);
     return rc;
 }
 
@@ -733,6 +729,8 @@ static char *error_text(int64_t id, enum chat_req type, const srv_err *e, const 
     set_str(o, "message", e->message);
     if (e->extra_key)
         set_int(o, e->extra_key, e->extra);
+    if (e->rule != CHAT_RULE_UNKNOWN)
+        set_str(o, "rule", chat_rule_name(e->rule));
     /* A failed login or register consumed the challenge: offer a new one. */
     if (c && c->user_id == 0 && srv_logic_is_login(type))
         set_b64(o, "nonce", mls_bytes_of(c->nonce, sizeof c->nonce));
@@ -782,7 +780,7 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
 {
     int64_t t0 = srv_now_us();
     req_ctx r;
-    srv_err e = {CHAT_ERR_NONE, "", NULL, 0};
+    srv_err e = {CHAT_ERR_NONE, "", NULL, 0, CHAT_RULE_UNKNOWN};
     int64_t id = -1;
     enum chat_req type = CHAT_REQ_UNKNOWN;
     json_error_t jerr;
@@ -839,7 +837,7 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
 
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message)
 {
-    srv_err e = {code, "", NULL, 0};
+    srv_err e = {code, "", NULL, 0, CHAT_RULE_UNKNOWN};
     snprintf(e.message, sizeof e.message, "%s", message);
     srv_metrics_refused(chat_err_name(code));
     char *out = error_text(-1, CHAT_REQ_UNKNOWN, &e, NULL);

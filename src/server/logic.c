@@ -22,6 +22,19 @@ int srv_refuse(srv_err *e, enum chat_err code, const char *fmt, ...)
     va_list ap;
     e->code = code;
     e->extra_key = NULL;
+    e->rule = CHAT_RULE_UNKNOWN;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int srv_refuse_rule(srv_err *e, enum chat_rule rule, const char *fmt, ...)
+{
+    va_list ap;
+    e->code = CHAT_ERR_INVALID_COMMIT;
+    e->extra_key = NULL;
+    e->rule = rule;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
@@ -212,6 +225,11 @@ int srv_logic_rename(srv_logic *L, srv_user *caller, const char *username, srv_e
     /* Stored KeyPackages name the old identity in their credential. */
     if (!err)
         err = st->ops->kp_delete_user(st, caller->id);
+    /* Groups still hold leaves with the old name: the rename is recorded so
+     * that the member's credential rename commit is accepted as this user's
+     * (docs/PROTOCOL.md §7.4, rule identity). */
+    if (!err)
+        err = st->ops->rename_record(st, caller->id, caller->name, logic_now(L));
     if (err)
         return logic_refuse_store(e);
     snprintf(caller->name, sizeof caller->name, "%s", username);

@@ -20,16 +20,21 @@
 #include "ratelimit.h"
 #include "store.h"
 
-/* A refusal: a stable code from docs/PROTOCOL.md §8, a readable message
- * and at most one extra integer field. */
+/* A refusal: a stable code from docs/PROTOCOL.md §8, a readable message,
+ * at most one extra integer field, and for invalid_commit the rule that
+ * failed (§7.4). */
 typedef struct srv_err {
     enum chat_err code;
-    char message[192];
+    char message[256];
     const char *extra_key;
     int64_t extra;
+    enum chat_rule rule; /* CHAT_RULE_UNKNOWN: none */
 } srv_err;
 
 int srv_refuse(srv_err *e, enum chat_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* invalid_commit with its rule. */
+int srv_refuse_rule(srv_err *e, enum chat_rule rule, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int srv_valid_username(const char *name);
@@ -71,6 +76,9 @@ typedef struct srv_limits {
 
 typedef struct srv_logic {
     srv_store *store;
+    /* libmls environment of the public group views (KeyPackage lifetimes
+     * are checked at env->now); NULL: mls_env_default(). */
+    const mls_env *env;
     srv_limits limits;
     srv_clock clock;
     srv_event_sink sink;
@@ -132,8 +140,11 @@ int srv_logic_kp_claim(srv_logic *L, const srv_user *caller, srv_bucket *claims,
 
 /* ------------------------------------------------------------ groups */
 
+/* group_info: the creator's GroupInfo of the new group (docs/PROTOCOL.md
+ * §7.1), from which the group's public view is built. */
 int srv_logic_group_create(srv_logic *L, const srv_user *caller, const char *name,
-                           mls_bytes gid, uint64_t epoch, srv_group *out, srv_err *e);
+                           mls_bytes gid, uint64_t epoch, mls_bytes group_info, srv_group *out,
+                           srv_err *e);
 /* Finds a group by name (or by group id when name is NULL). */
 int srv_logic_group_find(srv_logic *L, const char *name, mls_bytes gid, srv_group *out,
                          srv_err *e);
@@ -166,6 +177,8 @@ int srv_logic_group_list(srv_logic *L, const srv_user *caller, srv_group_cb cb, 
 
 typedef struct srv_welcome_req {
     mls_bytes welcome;
+    /* Optional: if given, must equal the recipients the server derives
+     * from the Welcome's KeyPackageRefs. */
     const char **recipients;
     size_t n_recipients;
 } srv_welcome_req;
@@ -176,18 +189,17 @@ typedef struct srv_commit_req {
     mls_bytes commit;
     const srv_welcome_req *welcomes;
     size_t n_welcomes;
-    mls_bytes group_info; /* n == 0 when absent */
-    const char **add;
-    size_t n_add;
-    const char **remove;
-    size_t n_remove;
-    mls_bytes msg_id; /* n == 0 when absent */
+    mls_bytes group_info; /* n == 0 when absent (refused: rule group_info) */
+    mls_bytes msg_id;     /* n == 0 when absent */
 } srv_commit_req;
 
 /* *duplicate = 1 when the request repeats one already accepted
  * (docs/PROTOCOL.md §7.7): the original seq and epoch are returned and
- * nothing is stored or pushed.  An accepted commit produces one on_log
- * event and one on_inbox event per Welcome recipient. */
+ * nothing is stored or pushed.  Otherwise the commit is validated with the
+ * group's public view (§7.4, src/server/validate.h); an accepted commit
+ * produces one on_log event and one on_inbox event per Welcome recipient,
+ * and the roster, epoch, GroupInfo and view follow it.  group.send of a
+ * proposal is validated the same way. */
 int srv_logic_commit(srv_logic *L, const srv_user *caller, const srv_commit_req *req,
                      uint64_t *seq, uint64_t *new_epoch, int *duplicate, srv_err *e);
 int srv_logic_send(srv_logic *L, const srv_user *caller, const char *group, mls_bytes msg,

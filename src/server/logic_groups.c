@@ -8,16 +8,32 @@
 #include "logic_int.h"
 #include "metrics.h"
 #include "mlsmsg.h"
+#include "validate.h"
 
 /* Window of epochs for application messages: the current one and the one
  * before it (docs/PROTOCOL.md §7.5). */
 #define APP_EPOCH_WINDOW 1
 
+/* Stores the view's serialization as the group's. */
+static int store_view(srv_logic *L, const srv_group *g, const mls_public_group *pg, srv_err *e)
+{
+    mls_buf b;
+    mls_buf_init(&b);
+    int err = mls_public_group_serialize(pg, &b) ? SRV_STORE_ERR
+                                                 : L->store->ops->group_set_view(
+                                                       L->store, g->ref, mls_buf_view(&b));
+    mls_buf_clear(&b);
+    return err ? logic_refuse_store(e) : 0;
+}
+
 int srv_logic_group_create(srv_logic *L, const srv_user *caller, const char *name,
-                           mls_bytes gid, uint64_t epoch, srv_group *out, srv_err *e)
+                           mls_bytes gid, uint64_t epoch, mls_bytes group_info, srv_group *out,
+                           srv_err *e)
 {
     srv_store *st = L->store;
     srv_group g;
+    mls_public_group *pg = NULL;
+    int rc = -1;
     if (logic_need_caller(caller, e))
         return -1;
     if (!srv_valid_group_name(name))
@@ -35,22 +51,37 @@ int srv_logic_group_create(srv_logic *L, const srv_user *caller, const char *nam
         return srv_refuse(e, CHAT_ERR_GROUP_EXISTS, "this MLS group id is already registered");
     if (err != SRV_NOT_FOUND)
         return logic_refuse_store(e);
+    /* docs/PROTOCOL.md §7.1: the group starts as the view of its creator's
+     * GroupInfo says, and the view judges every later commit. */
+    if (srv_validate_create(L, caller, name, gid, epoch, group_info, &pg, e))
+        goto out;
     int64_t ref = 0;
     err = st->ops->group_create(st, name, gid, epoch, caller->id, logic_now(L), &ref);
-    if (err == SRV_CONFLICT)
-        return srv_refuse(e, CHAT_ERR_GROUP_EXISTS, "group '%s' exists", name);
+    if (err == SRV_CONFLICT) {
+        srv_refuse(e, CHAT_ERR_GROUP_EXISTS, "group '%s' exists", name);
+        goto out;
+    }
     if (!err)
         err = st->ops->member_add(st, ref, caller->id, SRV_ROLE_ADMIN, 0);
-    if (err)
-        return logic_refuse_store(e);
+    if (!err)
+        err = st->ops->group_set_info(st, ref, group_info);
+    if (err) {
+        logic_refuse_store(e);
+        goto out;
+    }
     memset(out, 0, sizeof *out);
     out->ref = ref;
+    if (store_view(L, out, pg, e))
+        goto out;
     snprintf(out->name, sizeof out->name, "%s", name);
     memcpy(out->gid, gid.p, gid.n);
     out->gid_len = gid.n;
     out->epoch = epoch;
     out->admin_id = caller->id;
-    return 0;
+    rc = 0;
+out:
+    mls_public_group_free(pg);
+    return rc;
 }
 
 int srv_logic_group_find(srv_logic *L, const char *name, mls_bytes gid, srv_group *out,
@@ -234,14 +265,6 @@ static int refuse_epoch(srv_err *e, enum chat_err code, uint64_t got, uint64_t c
     return -1;
 }
 
-static int in_list(const char **list, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 /* Appends "name" entries as a JSON array to meta; usernames need no
  * escaping (§2 character set). */
 static void meta_list(char *meta, size_t cap, const char *key, const char **l, size_t n)
@@ -254,68 +277,14 @@ static void meta_list(char *meta, size_t cap, const char *key, const char **l, s
         snprintf(meta + o, cap - o, "]");
 }
 
-/* Roster checks of docs/PROTOCOL.md §7.4, and the resolved user ids. */
-static int check_roster(srv_logic *L, const srv_user *u, const srv_member *me,
-                        const srv_group *g, const srv_commit_req *r, srv_user *added,
-                        srv_user *removed, srv_err *e)
-{
-    srv_store *st = L->store;
-    for (size_t i = 0; i < r->n_add; i++) {
-        srv_member m;
-        if (in_list(r->add, i, r->add[i]))
-            return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "'%s' is added twice", r->add[i]);
-        int err = st->ops->user_by_name(st, r->add[i], &added[i]);
-        if (err == SRV_NOT_FOUND)
-            return srv_refuse(e, CHAT_ERR_UNKNOWN_USER, "no user named '%s'", r->add[i]);
-        if (err)
-            return logic_refuse_store(e);
-        err = st->ops->member_get(st, g->ref, added[i].id, &m);
-        if (err == SRV_OK && !m.left)
-            return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "'%s' is already a member", r->add[i]);
-        if (err && err != SRV_NOT_FOUND)
-            return logic_refuse_store(e);
-        int welcomed = 0;
-        for (size_t w = 0; w < r->n_welcomes && !welcomed; w++)
-            welcomed = in_list(r->welcomes[w].recipients, r->welcomes[w].n_recipients, r->add[i]);
-        if (!welcomed)
-            return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "added user '%s' has no Welcome",
-                              r->add[i]);
-    }
-    for (size_t w = 0; w < r->n_welcomes; w++)
-        for (size_t k = 0; k < r->welcomes[w].n_recipients; k++)
-            if (!in_list(r->add, r->n_add, r->welcomes[w].recipients[k]))
-                return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "Welcome recipient '%s' is not in add",
-                                  r->welcomes[w].recipients[k]);
-    for (size_t i = 0; i < r->n_remove; i++) {
-        srv_member m;
-        if (in_list(r->remove, i, r->remove[i]) || in_list(r->add, r->n_add, r->remove[i]))
-            return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "'%s' is listed twice", r->remove[i]);
-        int err = st->ops->user_by_name(st, r->remove[i], &removed[i]);
-        if (err == SRV_OK)
-            err = st->ops->member_get(st, g->ref, removed[i].id, &m);
-        if (err == SRV_NOT_FOUND || (!err && m.left))
-            return srv_refuse(e, CHAT_ERR_BAD_ROSTER, "'%s' is not a member", r->remove[i]);
-        if (err)
-            return logic_refuse_store(e);
-        int self = removed[i].id == u->id;
-        if (self && me->role == SRV_ROLE_ADMIN)
-            return srv_refuse(e, CHAT_ERR_FORBIDDEN, "the administrator cannot leave the group");
-        if (!self && me->role != SRV_ROLE_ADMIN)
-            return srv_refuse(e, CHAT_ERR_FORBIDDEN, "only the administrator can remove members");
-    }
-    if (r->n_add && me->role != SRV_ROLE_ADMIN)
-        return srv_refuse(e, CHAT_ERR_FORBIDDEN, "only the administrator can add members");
-    return 0;
-}
-
+/* The commit's clear header (docs/PROTOCOL.md §7.4): this group, the
+ * request's epoch; Welcomes and GroupInfo decode. */
 static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv_err *e)
 {
     const char *why = "malformed";
     srv_mls_header h;
     if (check_header(g, r->commit, &h, e))
         return -1;
-    if (h.content_type != MLS_CONTENT_COMMIT)
-        return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "commit does not hold a Commit");
     if (h.epoch != r->epoch)
         return srv_refuse(e, CHAT_ERR_BAD_REQUEST,
                           "commit's epoch %llu differs from the request's %llu",
@@ -327,51 +296,120 @@ static int check_commit_objects(const srv_group *g, const srv_commit_req *r, srv
         srv_mls_header gi;
         if (srv_mls_check_group_info(r->group_info, &gi, &why))
             return srv_refuse(e, CHAT_ERR_MALFORMED_MLS, "group_info: %s", why);
-        if (!srv_mls_header_group_is(&gi, mls_bytes_of(g->gid, g->gid_len)) ||
-            gi.epoch != r->epoch + 1)
-            return srv_refuse(e, CHAT_ERR_BAD_REQUEST,
-                              "group_info is not for this group's next epoch");
     }
     return 0;
 }
 
-static int apply_commit(srv_logic *L, const srv_user *u, const srv_group *g,
-                        const srv_commit_req *r, const srv_user *added, const srv_user *removed,
-                        uint64_t seq, int64_t now, srv_err *e)
+/* The caller is on the roster; an external commit from anyone else is
+ * not a resync (docs/PROTOCOL.md §7.4, rule external). */
+static int commit_caller(srv_logic *L, const srv_user *u, const srv_group *g, mls_bytes commit,
+                         srv_err *e)
+{
+    srv_member me;
+    mls_message_info info;
+    if (!member_of(L, u, g, &me, e))
+        return 0;
+    if (e->code == CHAT_ERR_NOT_MEMBER && mls_message_inspect(commit, &info) == MLS_OK &&
+        info.wire_format == MLS_WIRE_PUBLIC_MESSAGE &&
+        info.sender_type == MLS_SENDER_NEW_MEMBER_COMMIT)
+        srv_refuse_rule(e, CHAT_RULE_EXTERNAL, "an external commit is accepted only as the "
+                        "resync of a member on the roster of '%s'", g->name);
+    return -1;
+}
+
+static int in_roster(const srv_roster *r, int64_t id, enum srv_role *role)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->items[i].user_id == id) {
+            if (role)
+                *role = r->items[i].role;
+            return 1;
+        }
+    return 0;
+}
+
+/* The roster becomes what the view says after the commit: newcomers join
+ * at seq, members gone leave at seq, roles follow the administrators
+ * extension.  The names added and removed go to the log entry's meta. */
+static int apply_roster(srv_logic *L, const srv_group *g, const member_list *before,
+                        const srv_roster *after, uint64_t seq, char *meta, size_t cap,
+                        srv_err *e)
 {
     srv_store *st = L->store;
-    for (size_t i = 0; i < r->n_add; i++)
-        if (st->ops->member_add(st, g->ref, added[i].id, SRV_ROLE_MEMBER, seq))
-            return logic_refuse_store(e);
-    for (size_t i = 0; i < r->n_remove; i++)
-        if (st->ops->member_remove(st, g->ref, removed[i].id, seq))
-            return logic_refuse_store(e);
-    if (r->group_info.n && st->ops->group_set_info(st, g->ref, r->group_info))
-        return logic_refuse_store(e);
-    /* RFC 9420 §14: the Welcome reaches the invitee only because its
-     * commit was accepted, in the same transaction.  It is stored once
-     * and each recipient's entry refers to it (PROTOCOL §7.6). */
+    const char **added = calloc(after->n + 1, sizeof *added);
+    const char **removed = calloc(before->n + 1, sizeof *removed);
+    size_t n_added = 0, n_removed = 0;
+    int rc = -1;
+    if (!added || !removed) {
+        srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < before->n; i++) {
+        const srv_member *m = &before->items[i];
+        enum srv_role role = SRV_ROLE_MEMBER;
+        int err = SRV_OK;
+        if (!in_roster(after, m->user_id, &role)) {
+            removed[n_removed++] = m->username;
+            err = st->ops->member_remove(st, g->ref, m->user_id, seq);
+        } else if (role != m->role) {
+            err = st->ops->member_add(st, g->ref, m->user_id, role, m->joined_seq);
+        }
+        if (err) {
+            logic_refuse_store(e);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < after->n; i++) {
+        int known = 0;
+        for (size_t k = 0; k < before->n && !known; k++)
+            known = before->items[k].user_id == after->items[i].user_id;
+        if (known)
+            continue;
+        added[n_added++] = after->items[i].name;
+        if (st->ops->member_add(st, g->ref, after->items[i].user_id, after->items[i].role,
+                                seq)) {
+            logic_refuse_store(e);
+            goto out;
+        }
+    }
+    meta_list(meta, cap, "add", added, n_added);
+    meta_list(meta, cap, "remove", removed, n_removed);
+    strncat(meta, "}", cap - strlen(meta) - 1);
+    rc = 0;
+out:
+    free(added);
+    free(removed);
+    return rc;
+}
+
+/* RFC 9420 §14: a Welcome reaches its invitee only because its commit
+ * was accepted, in the same transaction.  It is stored once and each
+ * recipient's entry refers to it (PROTOCOL §7.6). */
+static int deliver_welcomes(srv_logic *L, const srv_user *u, const srv_group *g,
+                            const srv_commit_req *r, const srv_commit_outcome *o, uint64_t seq,
+                            int64_t now, srv_err *e)
+{
     for (size_t w = 0; w < r->n_welcomes; w++) {
+        mls_bytes welcome = r->welcomes[w].welcome;
         int64_t wid = 0;
-        if (st->ops->welcome_add(st, r->welcomes[w].welcome, r->group_info, now, &wid))
-            return logic_refuse_store(e);
-        for (size_t k = 0; k < r->welcomes[w].n_recipients; k++) {
-            const srv_user *to = NULL;
-            for (size_t i = 0; i < r->n_add && !to; i++)
-                if (strcmp(added[i].name, r->welcomes[w].recipients[k]) == 0)
-                    to = &added[i];
+        int stored = 0;
+        for (size_t i = 0; i < o->n_deliveries; i++) {
+            const srv_delivery *d = &o->deliveries[i];
             int64_t id = 0;
-            if (!to)
+            if (d->welcome != w)
+                continue;
+            if (!stored && L->store->ops->welcome_add(L->store, welcome, r->group_info, now, &wid))
                 return logic_refuse_store(e);
-            if (logic_inbox_admit(L, to->id, to->name,
-                                  r->welcomes[w].welcome.n + r->group_info.n, e))
+            stored = 1;
+            if (logic_inbox_admit(L, d->to.id, d->to.name, welcome.n + r->group_info.n, e))
                 return -1;
-            if (st->ops->inbox_add(st, to->id, g->ref, seq, r->epoch + 1, u->id, wid, now, &id))
+            if (L->store->ops->inbox_add(L->store, d->to.id, g->ref, seq, r->epoch + 1, u->id, wid,
+                                         now, &id))
                 return logic_refuse_store(e);
-            srv_inbox_entry ie = {id, g, seq, r->epoch + 1, u->id, u->name, now,
-                                  r->welcomes[w].welcome, r->group_info};
+            srv_inbox_entry ie = {id, g, seq, r->epoch + 1, u->id, u->name, now, welcome,
+                                  r->group_info};
             if (L->sink.on_inbox)
-                L->sink.on_inbox(L->sink.ctx, to->id, &ie);
+                L->sink.on_inbox(L->sink.ctx, d->to.id, &ie);
         }
     }
     return 0;
@@ -382,12 +420,14 @@ int srv_logic_commit(srv_logic *L, const srv_user *u, const srv_commit_req *r, u
 {
     srv_store *st = L->store;
     srv_group g;
-    srv_member me;
-    srv_user *added = NULL, *removed = NULL;
+    mls_public_group *pg = NULL;
+    srv_commit_outcome oc;
+    member_list before = {NULL, 0, 0};
     id_list roster = {NULL, 0, 0};
     char meta[4096] = "{";
     srv_log_ref prev;
     int rc = -1;
+    memset(&oc, 0, sizeof oc);
     if (logic_need_caller(u, e) ||
         srv_logic_group_find(L, r->group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
@@ -408,41 +448,47 @@ int srv_logic_commit(srv_logic *L, const srv_user *u, const srv_commit_req *r, u
         }
         goto out;
     }
-    if (member_of(L, u, &g, &me, e) || check_commit_objects(&g, r, e))
+    if (commit_caller(L, u, &g, r->commit, e) || check_commit_objects(&g, r, e))
         goto out;
-    added = calloc(r->n_add + 1, sizeof *added);
-    removed = calloc(r->n_remove + 1, sizeof *removed);
-    if (!added || !removed) {
-        srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
+    /* First commit wins: a commit for another epoch is stale before it is
+     * judged (the view is at the current epoch only). */
+    if (r->epoch != g.epoch) {
+        refuse_epoch(e, CHAT_ERR_STALE_EPOCH, r->epoch, g.epoch);
         goto out;
     }
-    /* First commit wins: compare-and-set on the epoch inside the
-     * transaction; anything else is stale. */
+    if (srv_validate_load(L, &g, &pg, e) || srv_validate_commit(L, pg, u, r, &oc, e))
+        goto out;
+    /* The compare-and-set on the epoch inside the transaction stays the
+     * guard against a concurrent writer (several processes, Decision 8). */
     int err = st->ops->group_advance_epoch(st, g.ref, r->epoch);
     if (err == SRV_CONFLICT) {
         refuse_epoch(e, CHAT_ERR_STALE_EPOCH, r->epoch, g.epoch);
         goto out;
     }
-    if (err) {
+    if (err || st->ops->member_list(st, g.ref, collect_id, &roster) ||
+        st->ops->member_list(st, g.ref, collect_member, &before)) {
         logic_refuse_store(e);
         goto out;
     }
-    if (check_roster(L, u, &me, &g, r, added, removed, e))
-        goto out;
-    if (st->ops->member_list(st, g.ref, collect_id, &roster)) {
-        logic_refuse_store(e);
-        goto out;
-    }
-    meta_list(meta, sizeof meta, "add", r->add, r->n_add);
-    meta_list(meta, sizeof meta, "remove", r->remove, r->n_remove);
-    strncat(meta, "}", sizeof meta - strlen(meta) - 1);
     int64_t now = logic_now(L);
+    /* The log entry's seq is the next one: the roster changes carry it. */
+    uint64_t next = g.last_seq + 1;
+    if (apply_roster(L, &g, &before, &oc.roster, next, meta, sizeof meta, e))
+        goto out;
     if (st->ops->log_append(st, g.ref, r->epoch, SRV_KIND_COMMIT, u->id, r->commit, meta,
                             r->msg_id, now, seq)) {
         logic_refuse_store(e);
         goto out;
     }
-    if (apply_commit(L, u, &g, r, added, removed, *seq, now, e))
+    if (*seq != next) {
+        srv_refuse(e, CHAT_ERR_INTERNAL, "the log moved during the commit");
+        goto out;
+    }
+    if (st->ops->group_set_info(st, g.ref, r->group_info)) {
+        logic_refuse_store(e);
+        goto out;
+    }
+    if (store_view(L, &g, pg, e) || deliver_welcomes(L, u, &g, r, &oc, *seq, now, e))
         goto out;
     *new_epoch = r->epoch + 1;
     *duplicate = 0;
@@ -453,8 +499,9 @@ int srv_logic_commit(srv_logic *L, const srv_user *u, const srv_commit_req *r, u
     srv_metrics_accepted(chat_kind_name(CHAT_KIND_COMMIT));
     rc = 0;
 out:
-    free(added);
-    free(removed);
+    mls_public_group_free(pg);
+    srv_commit_outcome_clear(&oc);
+    free(before.items);
     free(roster.ids);
     return rc;
 }
@@ -467,6 +514,7 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     srv_member me;
     srv_mls_header h;
     srv_log_ref prev;
+    mls_public_group *pg = NULL;
     id_list roster = {NULL, 0, 0};
     int rc = -1;
     if (logic_need_caller(u, e) || srv_logic_group_find(L, group, mls_bytes_of(NULL, 0), &g, e))
@@ -492,7 +540,17 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
         srv_refuse(e, CHAT_ERR_BAD_REQUEST, "application messages must be PrivateMessages");
         goto out;
     }
-    if (h.epoch > g.epoch || h.epoch + APP_EPOCH_WINDOW < g.epoch) {
+    if (h.content_type == MLS_CONTENT_PROPOSAL) {
+        /* A proposal is judged by the view of the current epoch, where a
+         * commit may include it by reference (docs/PROTOCOL.md §7.5). */
+        if (h.epoch != g.epoch) {
+            refuse_epoch(e, CHAT_ERR_WRONG_EPOCH, h.epoch, g.epoch);
+            goto out;
+        }
+        if (srv_validate_load(L, &g, &pg, e) || srv_validate_proposal(L, pg, u, msg, e) ||
+            store_view(L, &g, pg, e))
+            goto out;
+    } else if (h.epoch > g.epoch || h.epoch + APP_EPOCH_WINDOW < g.epoch) {
         refuse_epoch(e, CHAT_ERR_WRONG_EPOCH, h.epoch, g.epoch);
         goto out;
     }
@@ -516,6 +574,7 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
         chat_kind_name(kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE : CHAT_KIND_PROPOSAL));
     rc = 0;
 out:
+    mls_public_group_free(pg);
     free(roster.ids);
     return rc;
 }

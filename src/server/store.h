@@ -127,6 +127,10 @@ struct srv_store_ops {
     int (*user_by_id)(srv_store *st, int64_t id, srv_user *out);
     int (*user_by_key)(srv_store *st, mls_bytes key, srv_user *out);
     int (*user_rename)(srv_store *st, int64_t id, const char *name);
+    /* Registered renames (docs/PROTOCOL.md §5.1): the user gave up
+     * old_name; rename_known is SRV_OK if it did, else SRV_NOT_FOUND. */
+    int (*rename_record)(srv_store *st, int64_t id, const char *old_name, int64_t now);
+    int (*rename_known)(srv_store *st, int64_t id, const char *old_name);
 
     int (*kp_add)(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
                   uint64_t not_after, int64_t now);
@@ -149,6 +153,10 @@ struct srv_store_ops {
     int (*group_advance_epoch)(srv_store *st, int64_t ref, uint64_t expected);
     int (*group_set_info)(srv_store *st, int64_t ref, mls_bytes group_info);
     int (*group_get_info)(srv_store *st, int64_t ref, mls_buf *out);
+    /* The group's serialized libmls public view (mls_public_group_serialize),
+     * replaced with each accepted commit or proposal. */
+    int (*group_set_view)(srv_store *st, int64_t ref, mls_bytes view);
+    int (*group_get_view)(srv_store *st, int64_t ref, mls_buf *out);
     int (*groups_of_user)(srv_store *st, int64_t user_id, srv_group_cb cb, void *ctx);
 
     int (*member_get)(srv_store *st, int64_t ref, int64_t user_id, srv_member *out);

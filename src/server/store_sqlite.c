@@ -106,16 +106,27 @@ static const char *const migrations[] = {
     "CREATE INDEX inbox_user ON inbox(user_id, id);"
     "CREATE INDEX inbox_welcome ON inbox(welcome_id);"
     "CREATE INDEX inbox_created ON inbox(created);",
+    /* 4: server-validated governance (docs/PROTOCOL.md §7.4): each group's
+     * libmls public view, written with the log entry it follows, and the
+     * names users gave up by user.rename, so that a member's credential
+     * rename commit is recognised as theirs. */
+    "ALTER TABLE groups ADD COLUMN public_view BLOB;"
+    "CREATE TABLE renames ("
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " old_name TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " PRIMARY KEY (user_id, old_name)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
 enum stmt_id {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_USER_INSERT, Q_USER_BY_NAME, Q_USER_BY_ID, Q_USER_BY_KEY, Q_USER_RENAME,
+    Q_RENAME_INSERT, Q_RENAME_FIND,
     Q_KP_INSERT, Q_KP_DROP_LR, Q_KP_COUNT, Q_KP_HAS_LR, Q_KP_OLDEST, Q_KP_LR, Q_KP_DELETE,
     Q_KP_DELETE_USER,
     Q_GROUP_INSERT, Q_GROUP_BY_NAME, Q_GROUP_BY_GID, Q_GROUP_ADVANCE, Q_GROUP_SET_INFO,
-    Q_GROUP_GET_INFO, Q_GROUPS_OF_USER,
+    Q_GROUP_GET_INFO, Q_GROUP_SET_VIEW, Q_GROUP_GET_VIEW, Q_GROUPS_OF_USER,
     Q_MEMBER_GET, Q_MEMBER_LIST, Q_MEMBER_ADD, Q_MEMBER_REMOVE,
     Q_LOG_BUMP, Q_LOG_INSERT, Q_LOG_FETCH, Q_LOG_FIRST, Q_LOG_BY_MSG_ID, Q_LOG_SAME_COMMIT,
     Q_WELCOME_INSERT, Q_WELCOME_GC, Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_STATS, Q_INBOX_DELETE,
@@ -138,6 +149,9 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_USER_BY_ID] = "SELECT id, username, suite, sig_key FROM users WHERE id = ?",
     [Q_USER_BY_KEY] = "SELECT id, username, suite, sig_key FROM users WHERE sig_key = ?",
     [Q_USER_RENAME] = "UPDATE users SET username = ? WHERE id = ?",
+    [Q_RENAME_INSERT] = "INSERT INTO renames(user_id, old_name, created) VALUES (?,?,?)"
+                        " ON CONFLICT(user_id, old_name) DO NOTHING",
+    [Q_RENAME_FIND] = "SELECT 1 FROM renames WHERE user_id = ? AND old_name = ?",
     [Q_KP_INSERT] = "INSERT INTO key_packages(user_id, data, last_resort, not_after, created)"
                     " VALUES (?,?,?,?,?)",
     [Q_KP_DROP_LR] = "DELETE FROM key_packages WHERE user_id = ? AND last_resort = 1",
@@ -163,6 +177,8 @@ static const char *const stmt_sql[Q_COUNT] = {
                         " AND epoch < 9223372036854775807",
     [Q_GROUP_SET_INFO] = "UPDATE groups SET group_info = ? WHERE id = ?",
     [Q_GROUP_GET_INFO] = "SELECT group_info FROM groups WHERE id = ?",
+    [Q_GROUP_SET_VIEW] = "UPDATE groups SET public_view = ? WHERE id = ?",
+    [Q_GROUP_GET_VIEW] = "SELECT public_view FROM groups WHERE id = ?",
     [Q_GROUPS_OF_USER] = "SELECT g.id, g.name, g.group_id, g.epoch, g.last_seq, g.admin_id,"
                          " m.role, m.joined_seq FROM members m JOIN groups g ON g.id = m.group_ref"
                          " WHERE m.user_id = ? AND m.left_seq IS NULL ORDER BY g.name",
@@ -431,6 +447,28 @@ static int b_user_rename(srv_store *st, int64_t id, const char *name)
     return err;
 }
 
+static int b_rename_record(srv_store *st, int64_t id, const char *old_name, int64_t now)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_RENAME_INSERT);
+    sqlite3_bind_int64(q1, 1, id);
+    sqlite3_bind_text(q1, 2, old_name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q1, 3, now);
+    return exec_done(s, q1, "rename record");
+}
+
+static int b_rename_known(srv_store *st, int64_t id, const char *old_name)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_RENAME_FIND);
+    sqlite3_bind_int64(q1, 1, id);
+    sqlite3_bind_text(q1, 2, old_name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(q1);
+    int err = rc == SQLITE_ROW ? SRV_OK : rc == SQLITE_DONE ? SRV_NOT_FOUND : fail(s, "rename find");
+    sqlite3_reset(q1);
+    return err;
+}
+
 /* ------------------------------------------------------------ key packages */
 
 static int b_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
@@ -620,10 +658,11 @@ static int b_group_set_info(srv_store *st, int64_t ref, mls_bytes gi)
     return exec_done(s, q1, "group set info");
 }
 
-static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
+/* A group's BLOB column read by statement id (NULL: SRV_NOT_FOUND). */
+static int group_blob(srv_store *st, int id, int64_t ref, mls_buf *out, const char *what)
 {
     sqlite_store *s = S(st);
-    sqlite3_stmt *q1 = q(s, Q_GROUP_GET_INFO);
+    sqlite3_stmt *q1 = q(s, id);
     sqlite3_bind_int64(q1, 1, ref);
     int rc = sqlite3_step(q1);
     int err = SRV_OK;
@@ -634,10 +673,29 @@ static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
         err = SRV_NOT_FOUND;
     } else {
-        err = fail(s, "group get info");
+        err = fail(s, what);
     }
     sqlite3_reset(q1);
     return err;
+}
+
+static int b_group_get_info(srv_store *st, int64_t ref, mls_buf *out)
+{
+    return group_blob(st, Q_GROUP_GET_INFO, ref, out, "group get info");
+}
+
+static int b_group_get_view(srv_store *st, int64_t ref, mls_buf *out)
+{
+    return group_blob(st, Q_GROUP_GET_VIEW, ref, out, "group get view");
+}
+
+static int b_group_set_view(srv_store *st, int64_t ref, mls_bytes view)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_GROUP_SET_VIEW);
+    bind_bytes(q1, 1, view);
+    sqlite3_bind_int64(q1, 2, ref);
+    return exec_done(s, q1, "group set view");
 }
 
 static void member_cols(sqlite3_stmt *st, srv_member *m)
@@ -1053,6 +1111,8 @@ static const struct srv_store_ops sqlite_ops = {
     .user_by_id = b_user_by_id,
     .user_by_key = b_user_by_key,
     .user_rename = b_user_rename,
+    .rename_record = b_rename_record,
+    .rename_known = b_rename_known,
     .kp_add = b_kp_add,
     .kp_drop_last_resort = b_kp_drop_last_resort,
     .kp_count = b_kp_count,
@@ -1064,6 +1124,8 @@ static const struct srv_store_ops sqlite_ops = {
     .group_advance_epoch = b_group_advance_epoch,
     .group_set_info = b_group_set_info,
     .group_get_info = b_group_get_info,
+    .group_set_view = b_group_set_view,
+    .group_get_view = b_group_get_view,
     .groups_of_user = b_groups_of_user,
     .member_get = b_member_get,
     .member_list = b_member_list,

@@ -6,4 +6,5 @@ set -eu
 cd "$(dirname "$0")/../.."
 BIN=./server
 [ -n "${BUILD:-}" ] && [ -x "$BUILD/bin/server" ] && BIN="$BUILD/bin/server"
+[ -n "${BUILD:-}" ] && [ -x "$BUILD/bin/mlsforge" ] && export MLSFORGE="$BUILD/bin/mlsforge"
 exec python3 tests/integration/test_hostile.py "$BIN" "${1:-}"

@@ -1,7 +1,12 @@
 """Acceptance tests of the mlschat server: the real ./server binary on a free
 port with a temporary database, driven over HTTP and WebSocket.
 
+Group members build real MLS objects through tests/tools/mlsforge (the
+server validates every commit with its public view of the group,
+docs/PROTOCOL.md section 7.4).
+
 Usage: python3 tests/integration/test_server.py ./server [test-name-substring]
+       (MLSFORGE=path/to/mlsforge, default build/rel/bin/mlsforge)
 """
 
 import http.client
@@ -18,8 +23,11 @@ import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, group_info, private_message,  # noqa
+from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, private_message,  # noqa
                       public_commit, unb64, welcome)
+import mlsmember  # noqa: E402
+from mlsmember import (add_member, commit, commit_request, forge, forge_json, join,  # noqa
+                       make_group, member, refused_rule, send_commit)
 
 BINARY = None
 
@@ -50,19 +58,6 @@ def user(srv, name):
     c = srv.client(ident)
     ok(c.register(), "register " + name)
     return ident, c
-
-
-def make_group(c, name):
-    gid = os.urandom(16)
-    ok(c.request("group.create", name=name, group_id=b64(gid), epoch=0), "group.create")
-    return gid
-
-
-def add_member(admin, group, gid, epoch, names):
-    return admin.request("group.commit", group=group, epoch=epoch,
-                         commit=b64(public_commit(gid, epoch)),
-                         welcomes=[{"recipients": names, "welcome": b64(welcome())}],
-                         group_info=b64(group_info(gid, epoch + 1)), add=names)
 
 
 def poll(fn, timeout=30, what="condition"):
@@ -153,7 +148,7 @@ def test_auth():
 def test_hostile_input():
     srv = Server(BINARY, args=["--max-message", "4096"]).start()
     try:
-        a, ca = user(srv, "alice")
+        a, ca = member(srv, "alice")
         ca.ws.send_text("{not json")
         refused(ca.wait_response(None), "bad_json")
         ca.ws.send_text("[1,2]")
@@ -240,49 +235,69 @@ def test_key_packages():
 def test_groups_and_roles():
     srv = Server(BINARY).start()
     try:
-        a, ca = user(srv, "alice")
-        b, cb = user(srv, "bob")
-        c, cc = user(srv, "carol")
+        a, ca = member(srv, "alice")
+        b, cb = member(srv, "bob")
+        c, cc = member(srv, "carol")
         r = ok(ca.request("group.info", name="lobby"))
         expect(r["exists"] is False, "no group yet")
+        refused(ca.request("group.create", name="lobby", group_id=b64(os.urandom(8)), epoch=0),
+                "bad_request", "group.create without group_info")
+        # A GroupInfo that is not the caller's new group.
+        other = forge_json("create", b.keyfile, os.path.join(b.dir, "x.state"), "lobby")
+        refused_rule(ca.request("group.create", name="lobby", group_id=other["group_id"],
+                                group_info=other["group_info"]), "identity", "bob's group")
         gid = make_group(ca, "lobby")
-        refused(cb.request("group.create", name="lobby", group_id=b64(os.urandom(8))),
+        junk_gi = b64(b"\x00\x01\x00\x04")
+        refused(cb.request("group.create", name="lobby", group_id=b64(os.urandom(8)),
+                           group_info=junk_gi), "group_exists")
+        refused(cb.request("group.create", name="other", group_id=b64(gid), group_info=junk_gi),
                 "group_exists")
-        refused(cb.request("group.create", name="other", group_id=b64(gid)), "group_exists")
-        refused(cb.request("group.create", name="Bad Name", group_id=b64(os.urandom(8))),
-                "bad_group_name")
+        refused(cb.request("group.create", name="Bad Name", group_id=b64(os.urandom(8)),
+                           group_info=junk_gi), "bad_group_name")
         r = ok(cb.request("group.info", name="lobby"))
         expect(r["exists"] and r["member"] is False and "admin" not in r and "epoch" not in r
                and "last_seq" not in r and "members" not in r, "non-member view: the name only")
         refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 0))),
                 "not_member")
         refused(cb.request("log.fetch", group="lobby", after=0), "not_member")
-        refused(add_member(ca, "lobby", gid, 0, ["nobody"]), "unknown_user")
-        refused(ca.request("group.commit", group="lobby", epoch=0,
-                           commit=b64(public_commit(gid, 0)), add=["bob"]), "bad_roster")
-        refused(ca.request("group.commit", group="lobby", epoch=0,
-                           commit=b64(public_commit(gid, 0)),
-                           welcomes=[{"recipients": ["carol"], "welcome": b64(welcome())}],
-                           add=["bob"]), "bad_roster")
         refused(ca.request("group.commit", group="lobby", epoch=0,
                            commit=b64(public_commit(os.urandom(16), 0))), "wrong_group")
         refused(ca.request("group.commit", group="lobby", epoch=0,
                            commit=b64(b"\x00\x01\x00\x03garbage")), "malformed_mls")
-        refused(ca.request("group.commit", group="lobby", epoch=0,
-                           commit=b64(public_commit(gid, 0)),
-                           welcomes=[{"recipients": ["bob"], "welcome": b64(b"\x00\x01\x00\x03")}],
-                           add=["bob"]), "malformed_mls")
-        ok(add_member(ca, "lobby", gid, 0, ["bob"]))
-        refused(add_member(ca, "lobby", gid, 0, ["carol"]), "stale_epoch")
-        r = refused(add_member(ca, "lobby", gid, 5, ["carol"]), "stale_epoch")
+        # A PublicMessage commit that decodes but that libmls refuses.
+        refused_rule(ca.request("group.commit", group="lobby", epoch=0,
+                                commit=b64(public_commit(gid, 0))), "mls", "random signature")
+        out = forge_json("commit", a.state("lobby"), "--add", b.key_package_b64())
+        bad = commit_request(ca, "lobby", out)
+        bad["welcomes"] = [{"welcome": b64(b"\x00\x01\x00\x03")}]
+        refused(ca.request("group.commit", **bad), "malformed_mls")
+        bad = commit_request(ca, "lobby", out)
+        bad["welcomes"][0]["recipients"] = ["carol"]
+        refused_rule(ca.request("group.commit", **bad), "welcome", "recipients differ")
+        bad = commit_request(ca, "lobby", out)
+        del bad["welcomes"]
+        refused_rule(ca.request("group.commit", **bad), "welcome", "no Welcome")
+        bad = commit_request(ca, "lobby", out)
+        del bad["group_info"]
+        refused_rule(ca.request("group.commit", **bad), "group_info", "no GroupInfo")
+        old = a.snapshot("lobby")
+        r = ok(send_commit(ca, "lobby", out), "alice adds bob")
+        ents = ok(ca.request("log.fetch", group="lobby", after=0))["entries"]
+        expect(ents[-1]["add"] == ["bob"] and ents[-1]["remove"] == [], "derived roster change")
+        join(cb, "lobby")
+        # Another commit for the epoch that is gone.
+        r = refused(commit(ca, "lobby", "--add", c.key_package_b64(), state=old), "stale_epoch")
         expect(r["current_epoch"] == 1, "stale epoch carries the current epoch")
-        refused(add_member(cb, "lobby", gid, 1, ["carol"]), "forbidden", "member adds")
-        refused(cb.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
-                           remove=["alice"]), "forbidden", "member removes admin")
-        refused(ca.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
-                           remove=["alice"]), "forbidden", "admin leaves")
+        refused_rule(commit(cb, "lobby", "--add", c.key_package_b64()), "admin_required",
+                     "member adds")
+        refused_rule(commit(cb, "lobby", "--remove", b.leaf_of("lobby", "alice")),
+                     "admin_required", "member removes admin")
+        refused_rule(commit(cb, "lobby", "--admins", "alice,bob"), "admin_required",
+                     "member makes itself admin")
+        refused_rule(commit(cb, "lobby", "--private"), "not_public", "PrivateMessage commit")
         r = ok(cb.request("group.info", name="lobby"))
         expect([m["username"] for m in r["members"]] == ["alice", "bob"], "roster")
+        expect([m["role"] for m in r["members"]] == ["admin", "member"], "roles")
         expect(r["role"] == "member" and r["group_info"], "role and group info")
         refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 3))),
                 "wrong_epoch")
@@ -290,9 +305,19 @@ def test_groups_and_roles():
            "previous epoch within the window")
         refused(cb.request("group.send", group="lobby",
                            message=b64(public_commit(gid, 1))), "bad_request", "commit via send")
-        # A member may leave by itself.
-        r = ok(cb.request("group.commit", group="lobby", epoch=1, commit=b64(public_commit(gid, 1)),
-                          remove=["bob"]))
+        refused_rule(cb.request("group.send", group="lobby",
+                                message=forge("propose-remove", b.state("lobby"),
+                                              b.leaf_of("lobby", "alice"))),
+                     "admin_required", "member proposes removing the admin")
+        # A member leaves: its self-remove proposal, committed by the admin.
+        ok(cb.request("group.send", group="lobby",
+                      message=forge("propose-remove", b.state("lobby"),
+                                    b.leaf_of("lobby", "bob"))), "self-remove proposal")
+        ents = ok(ca.request("log.fetch", group="lobby", after=r["last_seq"]))["entries"]
+        for e in ents:
+            if e["kind"] == "proposal":
+                forge("process", a.state("lobby"), e["message"])
+        r = ok(commit(ca, "lobby", "--pending"), "admin commits the self-remove")
         refused(cb.request("group.send", group="lobby", message=b64(private_message(gid, 2))),
                 "not_member", "after leaving")
         ents = ok(cb.request("log.fetch", group="lobby", after=0))["entries"]
@@ -310,26 +335,27 @@ def test_groups_and_roles():
 def test_concurrent_commits():
     srv = Server(BINARY).start()
     try:
-        a, ca = user(srv, "alice")
-        gid = make_group(ca, "race")
+        a, ca = member(srv, "alice")
+        make_group(ca, "race")
         members = []
         for i in range(6):
-            ident, c = user(srv, "m%d" % i)
+            ident, c = member(srv, "m%d" % i)
             members.append((ident, c))
-        epoch = 0
-        for ident, _ in members:
-            ok(add_member(ca, "race", gid, epoch, [ident.username]))
-            epoch += 1
+        ok(add_member(ca, "race", [ident for ident, _ in members]))
+        epoch = 1
+        outs = []
+        for ident, c in members:
+            join(c, "race")
+            outs.append(forge_json("commit", ident.state("race")))
         results = [None] * len(members)
         barrier = threading.Barrier(len(members))
 
-        def commit(i):
+        def run(i):
             c = members[i][1]
             barrier.wait()
-            results[i] = c.request("group.commit", group="race", epoch=epoch,
-                                   commit=b64(public_commit(gid, epoch, leaf=i + 1)))
+            results[i] = c.request("group.commit", **commit_request(c, "race", outs[i]))
 
-        threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(members))]
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(members))]
         for t in threads:
             t.start()
         for t in threads:
@@ -352,15 +378,14 @@ def test_concurrent_commits():
 def test_offline_catch_up_and_inbox():
     srv = Server(BINARY).start()
     try:
-        a, ca = user(srv, "alice")
-        b, cb = user(srv, "bob")
-        c, cc = user(srv, "carol")
-        d = Identity("dave")
-        cd = srv.client(d)
-        ok(cd.register())
+        a, ca = member(srv, "alice")
+        b, cb = member(srv, "bob")
+        c, cc = member(srv, "carol")
+        d, cd = member(srv, "dave")
+        d_kp = d.key_package_b64()
         cd.close()  # dave is offline when invited
         gid = make_group(ca, "lobby")
-        ok(add_member(ca, "lobby", gid, 0, ["bob", "carol"]))
+        ok(add_member(ca, "lobby", [b, c]))
         ev = cb.wait_event(lambda e: e["event"] == "inbox")
         cursor = ev["seq"]
         ok(cb.request("inbox.ack", ids=[ev["inbox_id"]]))
@@ -371,9 +396,9 @@ def test_offline_catch_up_and_inbox():
         cb.wait_event(lambda e: e["event"] == "log" and e["seq"] == cursor)
         cb.close()  # bob goes offline with cursor
         # Two membership changes and traffic while bob is away.
-        r1 = ok(add_member(ca, "lobby", gid, 1, ["dave"]))
-        r2 = ok(ca.request("group.commit", group="lobby", epoch=2,
-                           commit=b64(public_commit(gid, 2)), remove=["carol"]))
+        r1 = ok(commit(ca, "lobby", "--add", d_kp))
+        old = a.snapshot("lobby")
+        r2 = ok(commit(ca, "lobby", "--remove", a.leaf_of("lobby", "carol")))
         sent = [ok(ca.request("group.send", group="lobby",
                               message=b64(private_message(gid, 3))))["seq"] for _ in range(3)]
         cb = srv.client(b)
@@ -408,11 +433,12 @@ def test_offline_catch_up_and_inbox():
         expect(r["acked"] == 1, "ack counts")
         expect(ok(cd.request("inbox.fetch"))["entries"] == [], "acked entries are gone")
         # A commit that changed nothing is refused without side effects.
-        refused(add_member(ca, "lobby", gid, 2, ["carol"]), "stale_epoch")
+        e, ce = member(srv, "erin")
+        refused(commit(ca, "lobby", "--add", e.key_package_b64(), state=old), "stale_epoch")
+        expect(ok(ce.request("inbox.fetch"))["entries"] == [], "no Welcome from a refused commit")
         cc2 = srv.client(c)
         ok(cc2.login())
-        expect(len(ok(cc2.request("inbox.fetch"))["entries"]) == 1,
-               "no Welcome from a refused commit (only the first invitation)")
+        expect(len(ok(cc2.request("inbox.fetch"))["entries"]) == 1, "only the first invitation")
     finally:
         srv.stop()
 
@@ -420,7 +446,7 @@ def test_offline_catch_up_and_inbox():
 def test_kill9_durability():
     srv = Server(BINARY, args=["--rate", "100000", "--user-rate", "100000"]).start()
     try:
-        a, ca = user(srv, "alice")
+        a, ca = member(srv, "alice")
         gid = make_group(ca, "durable")
         acked = {}
         stop = threading.Event()
@@ -491,7 +517,7 @@ def test_tls():
     try:
         st, body = srv.http("/health")
         expect(st == 200 and json.loads(body)["status"] == "ok", "health over HTTPS")
-        a, ca = user(srv, "alice")
+        a, ca = member(srv, "alice")
         expect(isinstance(ca.ws.sock, ssl.SSLSocket), "WSS socket")
         ok(ca.request("ping"), "request over WSS")
         c2 = srv.client(a)
@@ -515,23 +541,22 @@ def test_tls():
 def test_idempotent_retries():
     srv = Server(BINARY).start()
     try:
-        a, ca = user(srv, "alice")
-        b, cb = user(srv, "bob")
+        a, ca = member(srv, "alice")
+        b, cb = member(srv, "bob")
         gid = make_group(ca, "retry")
         mid = b64(os.urandom(16))
-        commit = b64(public_commit(gid, 0))
-        req = dict(group="retry", epoch=0, commit=commit,
-                   welcomes=[{"recipients": ["bob"], "welcome": b64(welcome())}],
-                   group_info=b64(group_info(gid, 1)), add=["bob"])
+        old = a.snapshot("retry")
+        out = forge_json("commit", a.state("retry"), "--add", b.key_package_b64())
+        req = commit_request(ca, "retry", out)
         first = ok(ca.request("group.commit", msg_id=mid, **req))
+        os.replace(a.state("retry") + ".next", a.state("retry"))
         expect("duplicate" not in first, "first commit is not a duplicate")
         again = ok(ca.request("group.commit", msg_id=mid, **req), "commit retry by msg_id")
         expect(again["duplicate"] is True and again["seq"] == first["seq"] and
                again["epoch"] == first["epoch"] == 1, "original commit result: %s" % again)
         again = ok(ca.request("group.commit", **req), "commit retry without msg_id")
         expect(again["duplicate"] is True and again["seq"] == first["seq"], "same bytes")
-        refused(ca.request("group.commit", group="retry", epoch=0,
-                           commit=b64(public_commit(gid, 0))), "stale_epoch", "another commit")
+        refused(commit(ca, "retry", state=old), "stale_epoch", "another commit")
         expect(len(ok(cb.request("inbox.fetch"))["entries"]) == 1, "one Welcome")
         refused(ca.request("group.send", group="retry", message=b64(private_message(gid, 1)),
                            msg_id=mid), "bad_request", "msg_id of a commit on send")
@@ -556,10 +581,10 @@ def test_idempotent_retries():
         # still recognised, for a send and for a commit.
         mid3 = b64(os.urandom(16))
         s4 = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3))
-        c2 = b64(public_commit(gid, 1))
+        out2 = forge_json("commit", a.state("retry"), "--remove", a.leaf_of("retry", "bob"))
+        req2 = commit_request(ca, "retry", out2)
         mid4 = b64(os.urandom(16))
-        k1 = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
-                           remove=["bob"]))
+        k1 = ok(ca.request("group.commit", msg_id=mid4, **req2))
         srv.kill9()
         srv.start()
         ca = srv.client(a)
@@ -569,8 +594,7 @@ def test_idempotent_retries():
         r = ok(cb.request("group.send", group="retry", message=msg, msg_id=mid3),
                "retry by a member removed since")
         expect(r["duplicate"] is True and r["seq"] == s4["seq"], "send retry after kill -9")
-        r = ok(ca.request("group.commit", group="retry", epoch=1, commit=c2, msg_id=mid4,
-                          remove=["bob"]))
+        r = ok(ca.request("group.commit", msg_id=mid4, **req2))
         expect(r["duplicate"] is True and r["seq"] == k1["seq"] and r["epoch"] == 2,
                "commit retry after kill -9")
         ents = ok(ca.request("log.fetch", group="retry", after=0))["entries"]
@@ -582,7 +606,7 @@ def test_idempotent_retries():
 def test_sigterm_clean_shutdown():
     srv = Server(BINARY).start()
     try:
-        a, ca = user(srv, "alice")
+        a, ca = member(srv, "alice")
         gid = make_group(ca, "g")
         seqs = [ok(ca.request("group.send", group="g", message=b64(private_message(gid, 0))))["seq"]
                 for _ in range(20)]
@@ -621,7 +645,7 @@ def test_limits():
 def test_retention():
     srv = Server(BINARY, args=["--retention", "1", "--purge-interval", "1"]).start()
     try:
-        a, ca = user(srv, "alice")
+        a, ca = member(srv, "alice")
         gid = make_group(ca, "old")
         ok(ca.request("group.send", group="old", message=b64(private_message(gid, 0))))
 
@@ -644,6 +668,9 @@ TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 def main():
     global BINARY
     BINARY = sys.argv[1]
+    if not os.path.exists(mlsmember.FORGE):
+        print("mlsforge not found at %s (set MLSFORGE)" % mlsmember.FORGE)
+        sys.exit(1)
     only = sys.argv[2] if len(sys.argv) > 2 else ""
     failed = 0
     for t in TESTS:
@@ -658,6 +685,7 @@ def main():
             print("FAIL %s" % t.__name__, flush=True)
             traceback.print_exc()
     print("%d failed" % failed)
+    mlsmember.cleanup()
     sys.exit(1 if failed else 0)
 
 

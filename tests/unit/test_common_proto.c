@@ -47,8 +47,8 @@ static void test_errors(void)
         for (int j = i + 1; j < CHAT_ERR_COUNT; j++)
             CHECK(strcmp(name, chat_err_name((enum chat_err)j)) != 0);
     }
-    /* PROTOCOL.md §8: 37 codes on WebSocket plus two HTTP-only ones. */
-    CHECK(n == 39);
+    /* PROTOCOL.md §8: 38 codes on WebSocket plus two HTTP-only ones. */
+    CHECK(n == 40);
     CHECK(strcmp(chat_err_name(CHAT_ERR_STALE_EPOCH), "stale_epoch") == 0);
     CHECK(strcmp(chat_err_name(CHAT_ERR_INTERNAL), "internal") == 0);
     CHECK(strcmp(chat_err_text(CHAT_ERR_INTERNAL), "storage failure; nothing was changed") == 0);
@@ -136,6 +136,16 @@ static void test_kinds_roles(void)
     CHECK(chat_role_from_string("owner") == CHAT_ROLE_UNKNOWN);
     CHECK(chat_role_from_string(NULL) == CHAT_ROLE_UNKNOWN);
     CHECK(chat_kind_name(CHAT_KIND_COUNT) == NULL);
+    for (int i = CHAT_RULE_UNKNOWN + 1; i < CHAT_RULE_COUNT; i++)
+        CHECK(chat_rule_from_string(chat_rule_name((enum chat_rule)i)) == (enum chat_rule)i);
+    CHECK(strcmp(chat_rule_name(CHAT_RULE_LAST_ADMIN), "last_admin") == 0);
+    CHECK(chat_rule_from_string("admin") == CHAT_RULE_UNKNOWN);
+    CHECK(chat_rule_name(CHAT_RULE_COUNT) == NULL);
+}
+
+static const char *rule_at(int i)
+{
+    return chat_rule_name((enum chat_rule)i);
 }
 
 int main(void)
@@ -148,5 +158,6 @@ int main(void)
     test_kinds_roles();
     check_doc_table("### Request types", req_at, CHAT_REQ_COUNT);
     check_doc_table("## 8. Errors", err_at, CHAT_ERR_COUNT);
+    check_doc_table("#### Validation rules", rule_at, CHAT_RULE_COUNT);
     TEST_MAIN_END("test_common_proto");
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "logic.h"
 #include "mls/group.h"
+#include "server_chat.h"
 #include "test.h"
 
 static char dir[] = "/tmp/mlschat-logic-XXXXXX";
@@ -169,8 +170,7 @@ static int fixture_init(fixture *f, const char *path)
     f->L.sink.on_log = on_log;
     f->L.sink.on_inbox = on_inbox;
     for (int i = 0; i < 4; i++) {
-        if (mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, mls_env_default(),
-                                  str(names[i]), &f->id[i]))
+        if (chat_identity(names[i], &f->id[i]))
             return -1;
         REQUEST(&f->L, rc,
                 srv_logic_register(&f->L, names[i], MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
@@ -178,8 +178,7 @@ static int fixture_init(fixture *f, const char *path)
         if (rc)
             return -1;
     }
-    return mls_group_create(mls_env_default(), f->id[ALICE], str("lobby-gid"), NULL, 0, NULL,
-                            &f->alice_group);
+    return chat_group(f->id[ALICE], "alice", "lobby-gid", "lobby", &f->alice_group);
 }
 
 static void fixture_clear(fixture *f)
@@ -233,11 +232,16 @@ static void test_first_commit_wins(fixture *f)
     uint64_t seq = 0, epoch = 0;
     int dup = -1, rc;
     char before[4096], after[4096];
+    mls_buf gi;
 
-    REQUEST(L, rc, srv_logic_group_create(L, &f->user[ALICE], "lobby", str("lobby-gid"), 0, &g, &e));
+    mls_buf_init(&gi);
+    CHECK_OK(mls_group_group_info(f->alice_group, 1, &gi));
+    REQUEST(L, rc, srv_logic_group_create(L, &f->user[ALICE], "lobby", str("lobby-gid"), 0,
+                                          mls_buf_view(&gi), &g, &e));
+    mls_buf_clear(&gi);
     CHECK(rc == 0 && g.epoch == 0);
-    CHECK_OK(mls_group_self_update(f->alice_group, &c1));
-    CHECK_OK(mls_group_self_update(f->alice_group, &c2));
+    CHECK_OK(chat_commit(f->alice_group, NULL, &c1));
+    CHECK_OK(chat_commit(f->alice_group, NULL, &c2));
     if (!c1 || !c2)
         goto out;
     srv_commit_req r1 = commit_req(c1, 0), r2 = commit_req(c2, 0);
@@ -287,15 +291,17 @@ static void test_add_member(fixture *f)
     mls_buf_init(&bundle);
     CHECK_OK(mls_key_package_create(f->id[BOB], mls_env_default(), NULL, &kp, &bundle));
     mls_bytes kpv = mls_buf_view(&kp);
-    CHECK_OK(mls_group_add_members(f->alice_group, &kpv, 1, &sc));
+    mls_commit_options o;
+    memset(&o, 0, sizeof o);
+    o.add = &kpv;
+    o.n_add = 1;
+    CHECK_OK(chat_commit(f->alice_group, &o, &sc));
     if (!sc)
         goto out;
     srv_welcome_req w = {mls_staged_commit_welcome(sc), bob, 1};
     srv_commit_req r = commit_req(sc, 1);
     r.welcomes = &w;
     r.n_welcomes = 1;
-    r.add = bob;
-    r.n_add = 1;
     memset(&rec, 0, sizeof rec);
     REQUEST(L, rc, srv_logic_commit(L, &f->user[ALICE], &r, &seq, &epoch, &dup, &e));
     CHECK(rc == 0 && seq == 2 && epoch == 2 && dup == 0);
@@ -365,7 +371,7 @@ static void test_refusals(fixture *f)
     mls_buf_init(&app);
     mls_buf_init(&kp);
     mls_buf_init(&bundle);
-    CHECK_OK(mls_group_self_update(f->alice_group, &sc));
+    CHECK_OK(chat_commit(f->alice_group, NULL, &sc));
     CHECK_OK(mls_group_protect(f->alice_group, str(""), str("hello"), &app));
     CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp, &bundle));
     if (!sc)
@@ -380,7 +386,8 @@ static void test_refusals(fixture *f)
     CHECK(rc == -1 && e.code == CHAT_ERR_UNAUTHENTICATED);
     REQUEST(L, rc, srv_logic_send(L, NULL, "lobby", msg, str(""), &seq, &epoch, &dup, &e));
     CHECK(rc == -1 && e.code == CHAT_ERR_UNAUTHENTICATED);
-    REQUEST(L, rc, srv_logic_group_create(L, NULL, "other", str("other-gid"), 0, &g, &e));
+    REQUEST(L, rc, srv_logic_group_create(L, NULL, "other", str("other-gid"), 0, str("gi"), &g,
+                                          &e));
     CHECK(rc == -1 && e.code == CHAT_ERR_UNAUTHENTICATED);
     REQUEST(L, rc, srv_logic_kp_upload(L, NULL, &kpv, 1, 0, &e));
     CHECK(rc == -1 && e.code == CHAT_ERR_UNAUTHENTICATED);
@@ -398,16 +405,14 @@ static void test_refusals(fixture *f)
                                    &seq, &dup, &e));
     CHECK(rc == -1 && e.code == CHAT_ERR_NOT_MEMBER);
 
-    /* A member without the role: bob may not add (the epoch's
-     * compare-and-set ran before the roster check and is undone). */
+    /* A member sending someone else's commit: its sender leaf is not
+     * bob's (docs/PROTOCOL.md §7.4, rule sender). */
     srv_welcome_req w = {mls_buf_view(&f->welcome), carol, 1};
     srv_commit_req add = r;
-    add.add = carol;
-    add.n_add = 1;
     add.welcomes = &w;
     add.n_welcomes = 1;
     REQUEST(L, rc, srv_logic_commit(L, &f->user[BOB], &add, &seq, &epoch, &dup, &e));
-    CHECK(rc == -1 && e.code == CHAT_ERR_FORBIDDEN);
+    CHECK(rc == -1 && e.code == CHAT_ERR_INVALID_COMMIT && e.rule == CHAT_RULE_SENDER);
     /* Someone else's inbox entry: acking it is no error and no change. */
     REQUEST(L, rc, srv_logic_inbox_ack(L, &f->user[MALLORY], &one, 1, &acked, &e));
     CHECK(rc == 0 && acked == 0);

@@ -64,11 +64,11 @@ static void test_migrations(void)
     const char *p = new_path();
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     /* Reopening runs nothing again. */
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     /* A schema newer than this server is refused, not touched. */
     CHECK(exec(p, "PRAGMA user_version = 99") == SQLITE_OK);
     st = NULL;
@@ -76,6 +76,42 @@ static void test_migrations(void)
     CHECK(user_version(p) == 99);
     /* An unusable path fails cleanly. */
     CHECK(srv_store_sqlite_open("/nonexistent-dir/x.db", &st) == SRV_STORE_ERR);
+}
+
+/* Migration 4: the public view per group and the registered renames. */
+static void test_views_renames(void)
+{
+    srv_store *st = NULL;
+    const char *p = new_path();
+    int64_t uid = 0, ref = 0;
+    mls_buf b;
+    mls_buf_init(&b);
+    CHECK_OK(srv_store_sqlite_open(p, &st));
+    if (!st)
+        return;
+    IN_CHANGE(st, CHECK_OK(st->ops->user_create(st, "alice", 1, B("key-a"), 100, &uid)));
+    IN_CHANGE(st, CHECK_OK(st->ops->group_create(st, "g", B("gid"), 0, uid, 100, &ref)));
+    CHECK(st->ops->group_get_view(st, ref, &b) == SRV_NOT_FOUND && b.n == 0);
+    IN_CHANGE(st, CHECK_OK(st->ops->group_set_view(st, ref, B("view-1"))));
+    CHECK_OK(st->ops->group_get_view(st, ref, &b));
+    CHECK(b.n == 6 && memcmp(b.p, "view-1", 6) == 0);
+    /* A change undone leaves the view as it was. */
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(st->ops->change_begin(st));
+    CHECK_OK(st->ops->group_set_view(st, ref, B("view-2")));
+    CHECK_OK(st->ops->change_end(st, 0));
+    CHECK_OK(st->ops->batch_commit(st));
+    CHECK_OK(st->ops->group_get_view(st, ref, &b));
+    CHECK(b.n == 6 && memcmp(b.p, "view-1", 6) == 0);
+
+    CHECK(st->ops->rename_known(st, uid, "al") == SRV_NOT_FOUND);
+    IN_CHANGE(st, CHECK_OK(st->ops->rename_record(st, uid, "al", 200)));
+    IN_CHANGE(st, CHECK_OK(st->ops->rename_record(st, uid, "al", 300))); /* again: no error */
+    CHECK_OK(st->ops->rename_known(st, uid, "al"));
+    CHECK(st->ops->rename_known(st, uid + 1, "al") == SRV_NOT_FOUND);
+    CHECK(st->ops->rename_known(st, uid, "alice") == SRV_NOT_FOUND);
+    st->ops->close(st);
+    mls_buf_clear(&b);
 }
 
 /* A database written by schema version 1 (server 0.1.0): migration 2 keeps
@@ -125,7 +161,7 @@ static void test_migration_from_v1(void)
     CHECK_OK(srv_store_sqlite_open(p, &st));
     if (!st)
         return;
-    CHECK(user_version(p) == 3);
+    CHECK(user_version(p) == 4);
     CHECK_OK(st->ops->group_by_name(st, "g", &g));
     CHECK(g.last_seq == 1);
     /* Version 3 moved the inbox's Welcome into its own table. */
@@ -486,6 +522,7 @@ int main(void)
         return 1;
     }
     test_migrations();
+    test_views_renames();
     test_migration_from_v1();
     const char *p = new_path();
     CHECK_OK(srv_store_sqlite_open(p, &st));
