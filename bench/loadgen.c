@@ -3,11 +3,15 @@
  * The server's load generator (make bench-server): one thread, epoll, many
  * non-blocking WebSocket clients speaking docs/PROTOCOL.md with real
  * logins (RFC 9420 §5.1.2 SignWithLabel over the challenge through
- * libmls's mls_identity_sign).  The messages are not real MLS
- * PrivateMessages: the server reads only their clear header (RFC 9420
- * §6.3: version, wire format, group_id, epoch, content type) and checks
- * that they decode completely, so random bytes of a chat message's size
- * framed as a PrivateMessage cost it exactly what a real one does.
+ * libmls's mls_identity_sign) and real MLS groups: group.create carries
+ * the GroupInfo of a libmls group with the chat's GroupContext extensions,
+ * members are added by real commits of real KeyPackages (the server
+ * validates handshake messages with its public view of the group).  The
+ * application messages are not real PrivateMessages: the server reads
+ * only their clear header (RFC 9420 §6.3: version, wire format, group_id,
+ * epoch, content type) and checks that they decode completely, so random
+ * bytes of a chat message's size framed as a PrivateMessage cost it
+ * exactly what a real one does.
  *
  *   loadgen PORT ingest SENDERS SECONDS [IDLE]
  *       each sender in its own group, one group.send in flight at a time,
@@ -74,7 +78,10 @@ typedef struct conn {
     int64_t next_id;
     double sent_at; /* ingest: the request in flight */
     int64_t group_epoch;
-    uint8_t group_id[16];
+    uint8_t group_id[64];
+    size_t group_id_len;
+    mls_group *group;        /* a creator's MLS group */
+    mls_staged_commit *staged; /* its commit waiting for the server's ok */
 } conn;
 
 static const mls_env *env;
@@ -258,49 +265,12 @@ static size_t private_message(uint8_t *d, const conn *c)
     size_t n = 0;
     d[n++] = 0, d[n++] = 1; /* mls10 */
     d[n++] = 0, d[n++] = 2; /* mls_private_message */
-    n += put_vec(d + n, c->group_id, sizeof c->group_id);
+    n += put_vec(d + n, c->group_id, c->group_id_len);
     n += put_u64(d + n, (uint64_t)c->group_epoch);
     d[n++] = 1; /* application */
     n += put_vec(d + n, (const uint8_t *)"", 0);
     n += put_vec(d + n, NULL, 16);
     n += put_vec(d + n, NULL, CIPHERTEXT_BYTES);
-    return n;
-}
-
-/* RFC 9420 §6.2 PublicMessage from leaf 0 holding an empty Commit. */
-static size_t public_commit(uint8_t *d, const conn *c)
-{
-    size_t n = 0;
-    d[n++] = 0, d[n++] = 1;
-    d[n++] = 0, d[n++] = 1; /* mls_public_message */
-    n += put_vec(d + n, c->group_id, sizeof c->group_id);
-    n += put_u64(d + n, (uint64_t)c->group_epoch);
-    d[n++] = 1;                                  /* sender type member */
-    d[n++] = 0, d[n++] = 0, d[n++] = 0, d[n++] = 0; /* leaf 0 */
-    n += put_vec(d + n, (const uint8_t *)"", 0); /* authenticated_data */
-    d[n++] = 3;                                  /* commit */
-    n += put_vec(d + n, (const uint8_t *)"", 0); /* proposals */
-    d[n++] = 0;                                  /* no path */
-    n += put_vec(d + n, NULL, 64);               /* signature */
-    n += put_vec(d + n, NULL, 32);               /* confirmation tag */
-    n += put_vec(d + n, NULL, 32);               /* membership tag */
-    return n;
-}
-
-/* RFC 9420 §12.4.3.1 Welcome with one EncryptedGroupSecrets. */
-static size_t welcome(uint8_t *d)
-{
-    uint8_t secrets[128];
-    size_t s = 0;
-    s += put_vec(secrets + s, NULL, 32);
-    s += put_vec(secrets + s, NULL, 32);
-    s += put_vec(secrets + s, NULL, 48);
-    size_t n = 0;
-    d[n++] = 0, d[n++] = 1;
-    d[n++] = 0, d[n++] = 3; /* mls_welcome */
-    d[n++] = 0, d[n++] = SUITE;
-    n += put_vec(d + n, secrets, s);
-    n += put_vec(d + n, NULL, 80);
     return n;
 }
 
@@ -320,36 +290,86 @@ static void send_group_send(conn *c)
     send_json(c, o);
 }
 
+/* The chat's GroupContext extensions (docs/PROTOCOL.md §7.1): 0xF000 the
+ * group name, struct { opaque name<V>; }, and 0xF001 the administrators,
+ * struct { opaque usernames<V><V>; }. */
+static const uint16_t chat_exts[2] = {0xF000, 0xF001};
+
 static void send_group_create(conn *c)
 {
-    RAND_bytes(c->group_id, sizeof c->group_id);
+    uint8_t name_ext[128], inner[128], admins_ext[256];
+    size_t nl = strnlen(c->name, sizeof c->name);
+    if (nl > 63)
+        die("name too long");
+    size_t n1 = put_vec(name_ext, (const uint8_t *)c->name, nl);
+    size_t ni = put_vec(inner, (const uint8_t *)c->name, nl);
+    size_t n2 = put_vec(admins_ext, inner, ni);
+    mls_ext exts[2] = {{chat_exts[0], mls_bytes_of(name_ext, n1)},
+                       {chat_exts[1], mls_bytes_of(admins_ext, n2)}};
+    mls_buf info;
+    mls_buf_init(&info);
+    if (mls_group_create(env, c->id, mls_bytes_of(NULL, 0), exts, 2, NULL, &c->group) ||
+        mls_group_group_info(c->group, 1, &info))
+        die("%s: cannot create the MLS group", c->name);
+    mls_bytes gid = mls_group_id(c->group);
+    if (gid.n > sizeof c->group_id)
+        die("group id too long");
+    memcpy(c->group_id, gid.p, gid.n);
+    c->group_id_len = gid.n;
+    c->group_epoch = 0;
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("group.create"));
     json_object_set_new(o, "name", json_string(c->name));
-    set_b64(o, "group_id", c->group_id, sizeof c->group_id);
+    set_b64(o, "group_id", c->group_id, c->group_id_len);
     json_object_set_new(o, "epoch", json_integer(0));
+    set_b64(o, "group_info", info.p, info.n);
+    mls_buf_clear(&info);
     send_json(c, o);
 }
 
-/* Adds members [from, to) in one commit with one Welcome for all. */
+/* Adds members [from, to) in one real commit (RFC 9420 §12.1.1) with one
+ * Welcome; the creator merges it when the server accepted it. */
 static void send_add_commit(conn *c, int from, int to)
 {
-    uint8_t buf[512];
+    size_t n = (size_t)(to - from);
+    mls_buf *kps = calloc(n, sizeof *kps);
+    mls_bytes *views = calloc(n, sizeof *views);
+    if (!kps || !views)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        mls_buf bundle;
+        mls_buf_init(&kps[i]);
+        mls_buf_init(&bundle);
+        if (mls_key_package_create(conns[from + (int)i].id, env, NULL, &kps[i], &bundle))
+            die("key package");
+        mls_buf_clear(&bundle);
+        views[i] = mls_buf_view(&kps[i]);
+    }
+    if (mls_group_add_members(c->group, views, n, &c->staged))
+        die("%s: cannot build the add commit", c->name);
     json_t *o = json_object(), *add = json_array(), *wl = json_array(), *w = json_object();
     json_object_set_new(o, "type", json_string("group.commit"));
     json_object_set_new(o, "group", json_string(c->name));
     json_object_set_new(o, "epoch", json_integer(c->group_epoch));
-    size_t n = public_commit(buf, c);
-    set_b64(o, "commit", buf, n);
+    mls_bytes m = mls_staged_commit_message(c->staged);
+    set_b64(o, "commit", m.p, m.n);
+    m = mls_staged_commit_group_info(c->staged);
+    set_b64(o, "group_info", m.p, m.n);
     for (int i = from; i < to; i++)
         json_array_append_new(add, json_string(conns[i].name));
+    /* Recipients and add as the first protocol version read them; the
+     * validating server derives both from the commit and checks them. */
     json_object_set_new(w, "recipients", json_deep_copy(add));
-    n = welcome(buf);
-    set_b64(w, "welcome", buf, n);
+    m = mls_staged_commit_welcome(c->staged);
+    set_b64(w, "welcome", m.p, m.n);
     json_array_append_new(wl, w);
     json_object_set_new(o, "add", add);
     json_object_set_new(o, "welcomes", wl);
     send_json(c, o);
+    for (size_t i = 0; i < n; i++)
+        mls_buf_clear(&kps[i]);
+    free(kps);
+    free(views);
 }
 
 static void answer_challenge(conn *c, json_t *ev)
@@ -410,7 +430,11 @@ static void on_response(conn *c, json_t *r)
     } else if (!strcmp(type, "group.create")) {
         on_ready(c);
     } else if (!strcmp(type, "group.commit")) {
-        c->group_epoch++;
+        if (!c->staged || mls_group_merge_staged(c->group, c->staged))
+            die("%s: cannot merge the commit", c->name);
+        mls_staged_commit_free(c->staged);
+        c->staged = NULL;
+        c->group_epoch = (int64_t)mls_group_epoch(c->group);
         seq_base = json_integer_value(json_object_get(r, "seq"));
         on_ready(c);
     } else if (!strcmp(type, "group.send")) {
@@ -630,7 +654,8 @@ static void make_conns(int n, role r, const char *tag)
         c->closed = 1;
         snprintf(c->name, sizeof c->name, "%s%s%d", tag, prefix, i);
         if (mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)c->name, strlen(c->name)),
-                                  &c->id))
+                                  &c->id) ||
+            mls_identity_support_extensions(c->id, chat_exts, 2))
             die("identity");
     }
 }
@@ -744,8 +769,10 @@ static int fanout(int members, int rate, double seconds, int idle, int pid)
      * memory can be read before and after them. */
     n_conns = 1 + members;
     run_until(all_ready, now_s() + 300, NULL);
-    for (int from = 1; from <= members; from += 500) {
-        int to = from + 500 > members + 1 ? members + 1 : from + 500;
+    /* Commits of 250 adds: with its Welcome (ratchet tree included) and
+     * GroupInfo a request stays well under the 1 MiB message limit. */
+    for (int from = 1; from <= members; from += 250) {
+        int to = from + 250 > members + 1 ? members + 1 : from + 250;
         n_ready--;
         creator->ready = 0;
         send_add_commit(creator, from, to);
