@@ -640,6 +640,18 @@ static int all_ready(void)
     return n_ready == n_conns;
 }
 
+/* The identity's basic credential carries the username (the server
+ * checks it against the caller's): a renamed connection gets a new one. */
+static void new_identity(conn *c)
+{
+    mls_identity_free(c->id);
+    c->id = NULL;
+    if (mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)c->name, strlen(c->name)),
+                              &c->id) ||
+        mls_identity_support_extensions(c->id, chat_exts, 2))
+        die("identity");
+}
+
 static void make_conns(int n, role r, const char *tag)
 {
     conns = calloc((size_t)n, sizeof *conns);
@@ -653,10 +665,7 @@ static void make_conns(int n, role r, const char *tag)
         c->fd = -1;
         c->closed = 1;
         snprintf(c->name, sizeof c->name, "%s%s%d", tag, prefix, i);
-        if (mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)c->name, strlen(c->name)),
-                                  &c->id) ||
-            mls_identity_support_extensions(c->id, chat_exts, 2))
-            die("identity");
+        new_identity(c);
     }
 }
 
@@ -712,6 +721,7 @@ static int ingest(int senders, double seconds, int idle)
     for (int i = senders; i < senders + idle; i++) {
         conns[i].role = R_IDLE;
         conns[i].name[0] = 'i';
+        new_identity(&conns[i]);
     }
     run_until(all_ready, now_s() + 600, NULL);
     for (int i = 0; i < senders; i++)
@@ -760,9 +770,11 @@ static int fanout(int members, int rate, double seconds, int idle, int pid)
     make_conns(total, R_MEMBER, "m");
     conns[0].role = R_CREATOR;
     snprintf(conns[0].name, sizeof conns[0].name, "c%s", prefix);
+    new_identity(&conns[0]);
     for (int i = 1 + members; i < total; i++) {
         conns[i].role = R_IDLE;
         conns[i].name[0] = 'i';
+        new_identity(&conns[i]);
     }
     creator = &conns[0];
     /* Members and creator first; idle connections after, so the server's
