@@ -12,6 +12,8 @@
 #   make bench-mls       group engine benchmark
 #   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
 #   make bench           bench-mls and bench-server, results and plots in build/bench/
+#   make bench-stores    the Python load benchmark on SQLite and PostgreSQL (1 and 2
+#                        processes) [STORES_ARGS="--clients 50 --runs 5"]
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
 #   make install-check   install into a temporary prefix, build examples/ against it
 
@@ -28,7 +30,7 @@ CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
 # installed by scripts/deps.sh before the first link runs).
 PKG_CONFIG ?= pkg-config
 LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
-LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3) $(LDLIBS_CRYPTO) -pthread
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) $(LDLIBS_CRYPTO) -pthread
 LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
 LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
 
@@ -109,6 +111,8 @@ CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
+# The PostgreSQL store (src/server/store_pg.c) includes libpq-fe.h.
+$(B)/src/server/store_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
@@ -288,6 +292,13 @@ bench: $(DEPS_STAMP)
 	@cat build/bench/mls.txt
 	python3 scripts/bench-plot-mls.py build/bench/mls.txt build/bench
 	@$(MAKE) --no-print-directory bench-server
+
+# The real server under load from N authenticated clients (Python), on
+# SQLite and on a temporary PostgreSQL cluster with one and two server
+# processes; not part of check.
+bench-stores: $(B)/bin/server $(FORGE_BIN)
+	MLSFORGE=$(FORGE_BIN) sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py \
+	  $(B)/bin/server $(STORES_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all

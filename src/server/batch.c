@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "srv.h"
 
 int64_t srv_time(void)
@@ -246,6 +247,13 @@ static void finish_flight(srv *s, int failed)
     if (failed)
         srv_log(SRV_LOG_ERROR, "commit failed: refusing the batch's requests");
     s->in_flight = 0;
+    /* Committed entries go out first (relay.c reads them from the store,
+     * which is the loop's again), then what the batch held: the same
+     * order as without a relay, events before responses. */
+    if (failed)
+        srv_relay_drop(s);
+    else
+        srv_relay_flush(s);
     srv_held *h = s->flight_head;
     s->flight_head = NULL;
     release(s, h, failed);

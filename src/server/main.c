@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "relay.h"
 #include "srv.h"
 #include "transport.h"
 
@@ -20,7 +21,9 @@ static srv server;
 static const char usage[] =
     "usage: ./server [--port NNNN] [--database dbfile.db] [options]\n"
     "  --port N             TCP port (default 4000)\n"
-    "  --database FILE      SQLite database (default chatserver.db)\n"
+    "  --database FILE|URI  SQLite database file (default chatserver.db), or\n"
+    "                       postgresql://user@host/db for a database shared by\n"
+    "                       several server processes (docs/DEPLOYMENT.md)\n"
     "  --listen ADDR        address to listen on (default: all interfaces)\n"
     "  --pidfile FILE       write the process id there once listening\n"
     "  --tls-cert FILE      PEM certificate: serve HTTPS and WSS\n"
@@ -279,25 +282,34 @@ int main(int argc, char **argv)
 
     server.started = srv_time();
     srv_store *store = NULL;
-    if (srv_store_sqlite_open(cfg->database, &store))
+    int shared = srv_store_is_pg_uri(cfg->database);
+    if (shared ? srv_store_pg_open(cfg->database, &store)
+               : srv_store_sqlite_open(cfg->database, &store))
         return 1;
     srv_handlers_init(&server, store);
     raise_fd_limit();
+    if (srv_relay_init(&server)) {
+        store->ops->close(store);
+        return 1;
+    }
     if (srv_dbthread_start(&server.db, &server.logic, wake_loop, &server))
         srv_log(SRV_LOG_WARN, "no database thread: commits run on the event loop");
     if (srv_transport_start(&server)) {
         srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
                 cfg->port);
         srv_dbthread_stop(&server.db);
+        srv_relay_free(&server);
         store->ops->close(store);
         return 1;
     }
+    /* A PostgreSQL URI may hold a password: only its kind is logged. */
     srv_log(SRV_LOG_INFO, "mlschat server %s listening on %s%s:%d, database %s", SRV_VERSION,
             cfg->tls_cert ? "https://" : "http://", cfg->listen ? cfg->listen : "*", cfg->port,
-            cfg->database);
+            shared ? "PostgreSQL" : cfg->database);
     if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
         srv_transport_stop(&server);
         srv_dbthread_stop(&server.db);
+        srv_relay_free(&server);
         store->ops->close(store);
         return 1;
     }
@@ -308,6 +320,7 @@ int main(int argc, char **argv)
     srv_transport_stop(&server);
     srv_dbthread_stop(&server.db);
     srv_logic_clear(&server.logic);
+    srv_relay_free(&server);
     srv_bucket_map_clear(&server.registrations);
     srv_user_states_clear(&server);
     srv_addrs_clear(&server);

@@ -126,6 +126,9 @@ typedef struct srv_pending {
 
 typedef struct srv_addr_count srv_addr_count; /* addrs.c */
 
+/* Delivery between processes over a shared store (relay.c). */
+typedef struct srv_relay srv_relay;
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
@@ -146,6 +149,7 @@ typedef struct srv {
     int64_t started;
     srv_bucket_map registrations; /* by peer address */
     int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
+    srv_relay *relay;             /* NULL unless the store is shared (PostgreSQL) */
     volatile int stopping;
 } srv;
 
