@@ -206,12 +206,6 @@ static json_t *inbox_json(const srv_inbox_entry *e)
 
 /* ------------------------------------------------------------ pushes */
 
-static int cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The event sink (logic.h) the server installs: events become JSON text
  * held for the connections of the users they are for. */
 char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry)
@@ -241,10 +235,13 @@ static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
     char *text = srv_event_log_text(g, entry);
     if (!text)
         return;
-    /* The store lists the roster ordered by user id. */
-    for (srv_conn *c = s->conns; c; c = c->next)
-        if (c->user_id && bsearch(&c->user_id, users, n_users, sizeof *users, cmp_id))
+    /* One lookup per roster member (users.c), whatever the number of
+     * other connections. */
+    for (size_t i = 0; i < n_users; i++) {
+        srv_user_state *u = srv_user_state_find(s, users[i]);
+        for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
             srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    }
     free(text);
 }
 
@@ -254,9 +251,9 @@ static void push_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *entry)
     char *text = srv_event_inbox_text(entry);
     if (!text)
         return;
-    for (srv_conn *c = s->conns; c; c = c->next)
-        if (c->user_id == user_id)
-            srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    srv_user_state *u = srv_user_state_find(s, user_id);
+    for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
+        srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
     free(text);
 }
 
@@ -334,6 +331,7 @@ static void become(srv *s, srv_conn *c, const srv_user *u)
     c->user_id = u->id;
     snprintf(c->username, sizeof c->username, "%s", u->name);
     c->ustate = srv_user_state_get(s, u->id);
+    srv_user_link(c);
     srv_metrics_authenticated(1);
     srv_log(SRV_LOG_DEBUG, "connection authenticated as %s (%lld)", u->name, (long long)u->id);
 }

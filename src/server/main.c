@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "handlers.h"
@@ -49,6 +50,29 @@ static const char usage[] =
     "  --ping-interval SECONDS  PING a WebSocket idle this long (default 30)\n"
     "  --idle-timeout SECONDS   hang up one silent this long, pings unanswered (default 75)\n"
     "  --help, --version\n";
+
+/* Every connection is a descriptor: the soft limit goes up to the hard
+ * one (capped, since libwebsockets sizes its tables by it), so that the
+ * transport can index sockets directly (transport.c). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > (rlim_t)1 << 20)
+        want = (rlim_t)1 << 20;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            srv_log(SRV_LOG_WARN, "cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
+static void wake_loop(void *ctx)
+{
+    srv_transport_wake(ctx);
+}
 
 static void on_signal(int sig)
 {
@@ -263,13 +287,17 @@ int main(int argc, char **argv)
                : srv_store_sqlite_open(cfg->database, &store))
         return 1;
     srv_handlers_init(&server, store);
+    raise_fd_limit();
     if (srv_relay_init(&server)) {
         store->ops->close(store);
         return 1;
     }
+    if (srv_dbthread_start(&server.db, &server.logic, wake_loop, &server))
+        srv_log(SRV_LOG_WARN, "no database thread: commits run on the event loop");
     if (srv_transport_start(&server)) {
         srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
                 cfg->port);
+        srv_dbthread_stop(&server.db);
         srv_relay_free(&server);
         store->ops->close(store);
         return 1;
@@ -280,6 +308,7 @@ int main(int argc, char **argv)
             shared ? "PostgreSQL" : cfg->database);
     if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
         srv_transport_stop(&server);
+        srv_dbthread_stop(&server.db);
         srv_relay_free(&server);
         store->ops->close(store);
         return 1;
@@ -289,9 +318,12 @@ int main(int argc, char **argv)
      * acknowledged is on disk before the connections close. */
     srv_log(SRV_LOG_INFO, "shutting down");
     srv_transport_stop(&server);
+    srv_dbthread_stop(&server.db);
     srv_logic_clear(&server.logic);
     srv_relay_free(&server);
     srv_bucket_map_clear(&server.registrations);
+    srv_user_states_clear(&server);
+    srv_addrs_clear(&server);
     store->ops->close(store);
     if (cfg->pidfile)
         unlink(cfg->pidfile);

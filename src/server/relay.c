@@ -311,7 +311,9 @@ static void on_notice(void *ctx, const srv_notice *n)
 
 void srv_relay_poll(srv *s)
 {
-    if (!s->relay || s->in_batch)
+    /* Not while a batch is open or its COMMIT runs on the database
+     * thread (dbthread.c): the store is not the loop's then. */
+    if (!s->relay || s->in_batch || s->in_flight)
         return;
     srv_store *st = s->logic.store;
     st->ops->notices(st, on_notice, s);
