@@ -62,7 +62,7 @@ void srv_hold_forget(srv *s, srv_conn *c)
     for (srv_held *h = s->flight_head; h; h = h->next)
         if (h->conn == c)
             h->conn = NULL;
-    for (srv_pending *p = s->pending_head; p; p = p->next)
+    for (srv_queued *p = s->pending_head; p; p = p->next)
         if (p->conn == c)
             p->conn = NULL;
     c->n_pending = 0;
@@ -75,10 +75,10 @@ static int must_wait(const srv *s)
     return s->in_flight || s->pending_head;
 }
 
-static void pend(srv *s, srv_conn *c, enum srv_pending_kind kind, enum chat_err code, int flag,
+static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
                  const char *text, size_t len)
 {
-    srv_pending *p = malloc(sizeof *p + len + 1);
+    srv_queued *p = malloc(sizeof *p + len + 1);
     if (!p) {
         srv_log(SRV_LOG_ERROR, "out of memory queuing a request: closing the connection");
         c->close_after_flush = 1;
@@ -100,7 +100,7 @@ static void pend(srv *s, srv_conn *c, enum srv_pending_kind kind, enum chat_err 
     s->pending_tail = p;
     /* A client that keeps sending while the disk syncs waits on TCP, not
      * on our memory. */
-    if (++c->n_pending >= SRV_PENDING_MAX && !c->is_http && !c->rx_paused) {
+    if (++c->n_pending >= SRV_QUEUED_MAX && !c->is_http && !c->rx_paused) {
         c->rx_paused = 1;
         lws_rx_flow_control(c->wsi, 0);
     }
@@ -118,7 +118,7 @@ static void run_refusal(srv *s, srv_conn *c, enum chat_err code, const char *mes
 void srv_submit_message(srv *s, srv_conn *c, const char *text, size_t len)
 {
     if (must_wait(s))
-        pend(s, c, SRV_PENDING_MESSAGE, CHAT_ERR_NONE, 0, text, len);
+        pend(s, c, SRV_QUEUED_MESSAGE, CHAT_ERR_NONE, 0, text, len);
     else
         srv_handle_message(s, c, text, len);
 }
@@ -126,7 +126,7 @@ void srv_submit_message(srv *s, srv_conn *c, const char *text, size_t len)
 void srv_submit_http(srv *s, srv_conn *c, int is_get, const char *uri)
 {
     if (must_wait(s))
-        pend(s, c, SRV_PENDING_HTTP, CHAT_ERR_NONE, is_get, uri, strlen(uri));
+        pend(s, c, SRV_QUEUED_HTTP, CHAT_ERR_NONE, is_get, uri, strlen(uri));
     else
         srv_handle_http(s, c, is_get ? "GET" : "POST", uri);
 }
@@ -135,7 +135,7 @@ void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *mes
                         int too_large)
 {
     if (must_wait(s))
-        pend(s, c, SRV_PENDING_REFUSAL, code, too_large, message, strlen(message));
+        pend(s, c, SRV_QUEUED_REFUSAL, code, too_large, message, strlen(message));
     else
         run_refusal(s, c, code, message, too_large);
 }
@@ -144,19 +144,19 @@ void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *mes
  * into the (new) open batch. */
 static void run_pending(srv *s)
 {
-    srv_pending *p = s->pending_head;
+    srv_queued *p = s->pending_head;
     s->pending_head = s->pending_tail = NULL;
     while (p) {
-        srv_pending *next = p->next;
+        srv_queued *next = p->next;
         srv_conn *c = p->conn;
         if (c) {
             c->n_pending--;
             /* Nothing after a refusal that closes the connection runs. */
-            if (p->kind == SRV_PENDING_HTTP)
+            if (p->kind == SRV_QUEUED_HTTP)
                 srv_handle_http(s, c, p->flag ? "GET" : "POST", p->text);
             else if (c->close_after_flush)
                 ;
-            else if (p->kind == SRV_PENDING_MESSAGE)
+            else if (p->kind == SRV_QUEUED_MESSAGE)
                 srv_handle_message(s, c, p->text, p->len);
             else
                 run_refusal(s, c, p->code, p->text, p->flag);

@@ -268,9 +268,11 @@ static void push_invite(void *ctx, const char *group, const char *username,
     char *text = dump(o);
     if (!text)
         return;
-    for (srv_conn *c = s->conns; c; c = c->next)
-        if (c->user_id && bsearch(&c->user_id, users, n_users, sizeof *users, cmp_id))
+    for (size_t i = 0; i < n_users; i++) {
+        srv_user_state *u = srv_user_state_find(s, users[i]);
+        for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
             srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    }
     free(text);
 }
 

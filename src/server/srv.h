@@ -109,20 +109,20 @@ typedef struct srv_held {
 
 /* What arrived while a COMMIT was in flight, to run after it, in arrival
  * order (dbthread.c). */
-enum srv_pending_kind { SRV_PENDING_MESSAGE, SRV_PENDING_HTTP, SRV_PENDING_REFUSAL };
+enum srv_queued_kind { SRV_QUEUED_MESSAGE, SRV_QUEUED_HTTP, SRV_QUEUED_REFUSAL };
 
-typedef struct srv_pending {
-    struct srv_pending *next;
+typedef struct srv_queued {
+    struct srv_queued *next;
     srv_conn *conn; /* NULL once the connection closed */
-    enum srv_pending_kind kind;
+    enum srv_queued_kind kind;
     enum chat_err code;     /* a refusal's */
     int flag;               /* refusal: too large (close 1009); HTTP: a GET */
     size_t len;
     char text[];            /* the message, the URI or the refusal's text */
-} srv_pending;
+} srv_queued;
 
 /* Requests a connection may have queued before its reading pauses. */
-#define SRV_PENDING_MAX 64
+#define SRV_QUEUED_MAX 64
 
 typedef struct srv_addr_count srv_addr_count; /* addrs.c */
 
@@ -144,7 +144,7 @@ typedef struct srv {
     srv_dbthread db;                  /* COMMITs batches off the loop */
     int in_flight;                    /* a batch is being committed */
     srv_held *flight_head;            /* its output, released after COMMIT */
-    srv_pending *pending_head, *pending_tail;
+    srv_queued *pending_head, *pending_tail;
     int purge_due;                    /* the purge tick waits for the store */
     int64_t started;
     srv_bucket_map registrations; /* by peer address */
