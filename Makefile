@@ -10,7 +10,8 @@
 #                        (gcc build, no libFuzzer; part of check)
 #   make mlstool-check   mlstool over every MLSMessage of messages.json (part of check)
 #   make bench-mls       group engine benchmark
-#   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
+#   make bench-server    server load benchmark, SQLite and PostgreSQL (1 and 2
+#                        processes) [BENCH_ARGS="--clients 50 --runs 5"]
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
 #   make install-check   install into a temporary prefix, build examples/ against it
 
@@ -27,7 +28,7 @@ CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
 # installed by scripts/deps.sh before the first link runs).
 PKG_CONFIG ?= pkg-config
 LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
-LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3) $(LDLIBS_CRYPTO)
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) $(LDLIBS_CRYPTO)
 LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
 LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
 
@@ -105,6 +106,8 @@ CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
+# The PostgreSQL store (src/server/store_pg.c) includes libpq-fe.h.
+$(B)/src/server/store_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
@@ -258,9 +261,12 @@ check: all
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
-# The real server under load from N authenticated clients; not part of check.
-bench-server: $(B)/bin/server
-	python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
+# The real server under load from N authenticated clients, on SQLite and on
+# a temporary PostgreSQL cluster with one and two server processes; not
+# part of check.
+bench-server: $(B)/bin/server $(FORGE_BIN)
+	MLSFORGE=$(FORGE_BIN) sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py \
+	  $(B)/bin/server $(BENCH_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all

@@ -330,8 +330,17 @@ static void list_cb(void *ctx, const struct cli_member_info *m)
 
 static void cmd_list(struct cli_app *app, char **argv, int argc)
 {
+    const char *refused = app->current[0] ? cli_session_refusal(app->s, app->current) : NULL;
     (void)argv;
     (void)argc;
+    if (refused) {
+        /* Said before the list: the group is not followed any more. */
+        sys(app, app->current, 1, "#%s is NOT followed: this client %s, which the server "
+            "accepted: the server is misbehaving. Members of the last epoch it verified:",
+            app->current, refused);
+        cli_session_members(app->s, app->current, list_cb, app);
+        return;
+    }
     if (!need_group(app))
         return;
     sys(app, app->current, 0, "members of #%s (%d):", app->current,
@@ -426,6 +435,35 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
     cli_session_update(app->s, app->current);
 }
 
+static void cmd_op(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    if (need_group(app))
+        cli_session_set_admin(app->s, app->current, argv[0], 1);
+}
+
+static void cmd_deop(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    if (need_group(app))
+        cli_session_set_admin(app->s, app->current, argv[0], 0);
+}
+
+static void cmd_kick(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    if (need_group(app))
+        cli_session_kick(app->s, app->current, argv[0]);
+}
+
+static void cmd_leave(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    if (need_group(app))
+        cli_session_leave(app->s, app->current);
+}
+
 static void cmd_whois(struct cli_app *app, char **argv, int argc)
 {
     (void)argc;
@@ -472,6 +510,13 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"op", "user", "make a member an administrator (administrators only)", 1, 1, cmd_op},
+    {"deop", "user", "take a member's administrator role (administrators only)", 1, 1,
+     cmd_deop},
+    {"kick", "user", "remove a member from the current group (administrators only)", 1, 1,
+     cmd_kick},
+    {"leave", "", "leave the current group (an administrator's client completes it)", 0, 0,
+     cmd_leave},
     {"whois", "user", "a user's key fingerprint, pinned since, verified, groups you share", 1, 1,
      cmd_whois},
     {"verify", "user [ok|accept]", "safety number with a user; ok: mark their key verified; "

@@ -83,6 +83,11 @@ struct cli_grp {
     struct cli_commit *op;   /* an invite or update under way */
     int rejoin_busy;         /* a group.info or external commit is out */
     int rejoin_tries;        /* after stale_epoch */
+    int leaving;             /* /leave: our self-remove proposal goes out each epoch */
+    uint64_t leave_epoch;    /* the epoch it was last proposed in */
+    uint64_t pending_refused;/* epoch + 1 whose departures the server refused to commit */
+    char refusal[256];       /* why a commit was refused (phase REFUSED), for /list */
+    int state_unverified;    /* rec.state was filled by a rejoin with nothing to check it by */
 };
 
 /* Context of one request that needs more than the session. */

@@ -11,7 +11,10 @@
 
 #define COMMIT_MAX_INVITE 50
 
-enum commit_kind { COMMIT_ADD = 1, COMMIT_UPDATE };
+/* ADD /invite, UPDATE /update, REMOVE /kick, ADMINS /op and /deop,
+ * PENDING an administrator committing the self-removals (/leave) members
+ * proposed. */
+enum commit_kind { COMMIT_ADD = 1, COMMIT_UPDATE, COMMIT_REMOVE, COMMIT_ADMINS, COMMIT_PENDING };
 /* An operation claims KeyPackages (invite only), is ready to be built or
  * sent again, or has its group.commit out. */
 enum commit_state { OP_CLAIMING = 1, OP_READY, OP_SENT };
@@ -34,6 +37,9 @@ struct cli_commit {
     size_t outstanding;
     int retries;
     json_t *req; /* the group.commit request, to resend after a reconnect */
+    char target[33]; /* REMOVE, ADMINS: the user */
+    int make_admin;  /* ADMINS: /op (1) or /deop (0) */
+    char done[256];  /* what the user sees once it is in the log */
 };
 
 void cli_commit_free(struct cli_commit *op)
@@ -111,8 +117,168 @@ static void commit_reply(void *ctx, json_t *reply)
     }
     cli_notice(s, g->rec.name, 1, "the server refused the change to #%s: %s", g->rec.name,
                rp.message);
+    if (op->kind == COMMIT_PENDING)
+        g->pending_refused = mls_group_epoch(g->mls) + 1; /* not again in this epoch */
     cli_commit_free(op);
     cli_changed(s);
+}
+
+#define COMMIT_NOTHING 1
+#define COMMIT_MAX_REMOVED 16
+
+struct admin_list {
+    const char *names[64];
+    char store[64][33];
+    size_t n;
+    const char *drop[COMMIT_MAX_REMOVED + 1]; /* names left out */
+    size_t n_drop;
+};
+
+static void admin_list_add(void *ctx, mls_bytes name)
+{
+    struct admin_list *l = ctx;
+    size_t i;
+    if (l->n == 64 || name.n == 0 || name.n > 32)
+        return;
+    for (i = 0; i < l->n_drop; i++)
+        if (strlen(l->drop[i]) == name.n && memcmp(l->drop[i], name.p, name.n) == 0)
+            return;
+    memcpy(l->store[l->n], name.p, name.n);
+    l->store[l->n][name.n] = 0;
+    l->names[l->n] = l->store[l->n];
+    l->n++;
+}
+
+static void admin_count(void *ctx, mls_bytes name)
+{
+    (void)name;
+    (*(size_t *)ctx)++;
+}
+
+/* The administrators extension of m without the names in drop, plus add
+ * (may be NULL).  0, -1 when malformed or out of memory; *changed 0 when
+ * it would be the same list. */
+static int admins_without(const mls_group *m, const char *const *drop, size_t n_drop,
+                          const char *add, mls_buf *out, int *changed)
+{
+    struct admin_list *l = calloc(1, sizeof *l);
+    mls_bytes cur;
+    size_t i, total = 0;
+    int rc = -1;
+    if (!l || n_drop > COMMIT_MAX_REMOVED || mls_group_extension(m, CLI_EXT_ADMINS, &cur) != MLS_OK)
+        goto out;
+    for (i = 0; i < n_drop; i++)
+        l->drop[i] = drop[i];
+    l->n_drop = n_drop;
+    if (cli_ext_admins_each(cur, admin_list_add, l) != 0 ||
+        cli_ext_admins_each(cur, admin_count, &total) != 0)
+        goto out;
+    *changed = l->n != total;
+    if (add && l->n < 64 && !cli_ext_admins_has(cur, add)) {
+        snprintf(l->store[l->n], sizeof l->store[l->n], "%s", add);
+        l->names[l->n] = l->store[l->n];
+        l->n++;
+        *changed = 1;
+    }
+    rc = cli_ext_admins_encode(l->names, l->n, out);
+out:
+    free(l);
+    return rc;
+}
+
+/* Is the pending proposal p a member's proposal to remove itself? */
+static int pending_self_remove(const mls_proposal_info *p)
+{
+    return p->type == MLS_PROPOSAL_REMOVE && p->sender_type == MLS_SENDER_MEMBER &&
+           p->has_before && p->before.leaf == p->sender_index;
+}
+
+/*
+ * /kick, /op, /deop and the commit of pending departures, built on g's
+ * current epoch (names are looked up now: leaves move between epochs).
+ * An administrator removed (kicked, or leaving) leaves the administrators
+ * extension in the same commit: PROTOCOL.md §7.4 "extensions" wants it to
+ * name only members.  removed[] gets the usernames removed (for the
+ * administrators extension and what the user is told).  MLS_OK, COMMIT_NOTHING, or an MLS error.
+ */
+static int role_commit(struct cli_commit *op, mls_staged_commit **sc, char (*removed)[33],
+                       size_t *n_removed)
+{
+    struct cli_grp *g = op->g;
+    mls_commit_options co;
+    mls_ext ext;
+    mls_buf admins;
+    const char *drop[COMMIT_MAX_REMOVED];
+    uint32_t leaves[COMMIT_MAX_REMOVED];
+    size_t i, n_leaves = 0;
+    int changed = 0, rc = MLS_ERR_ARG;
+
+    mls_buf_init(&admins);
+    memset(&co, 0, sizeof co);
+    co.handshake = MLS_HANDSHAKE_PUBLIC; /* PROTOCOL.md §7.4 */
+    *n_removed = 0;
+    if (op->kind == COMMIT_REMOVE) {
+        uint32_t leaf;
+        if (mls_group_find_member(g->mls, mls_bytes_of((const uint8_t *)op->target,
+                                                       strlen(op->target)),
+                                  &leaf) != MLS_OK) {
+            rc = COMMIT_NOTHING;
+            cli_notice(op->s, g->rec.name, 1, "%s is no longer a member of #%s", op->target,
+                       g->rec.name);
+            goto out;
+        }
+        leaves[n_leaves++] = leaf;
+        snprintf(removed[(*n_removed)++], 33, "%s", op->target);
+        co.remove = leaves;
+        co.n_remove = n_leaves;
+    } else if (op->kind == COMMIT_PENDING) {
+        size_t n = mls_group_pending_proposals(g->mls);
+        for (i = 0; i < n && *n_removed < COMMIT_MAX_REMOVED; i++) {
+            mls_proposal_info p;
+            if (mls_group_pending_proposal(g->mls, i, &p) == MLS_OK && pending_self_remove(&p))
+                cli_bytes_to_name(p.before.identity, removed[(*n_removed)++], 33);
+        }
+        if (*n_removed == 0) {
+            rc = COMMIT_NOTHING;
+            goto out;
+        }
+        co.include_pending_proposals = 1;
+        {
+            size_t o = 0;
+            for (i = 0; i < *n_removed && o + 40 < sizeof op->done; i++)
+                o += (size_t)snprintf(op->done + o, sizeof op->done - o, "%s%s", i ? ", " : "",
+                                      removed[i]);
+            snprintf(op->done + o, sizeof op->done - o, " left #%s (you committed it)",
+                     g->rec.name);
+        }
+    }
+    for (i = 0; i < *n_removed; i++)
+        drop[i] = removed[i];
+    if (op->kind == COMMIT_ADMINS) {
+        const char *one[1];
+        one[0] = op->target;
+        rc = admins_without(g->mls, one, op->make_admin ? 0 : 1,
+                            op->make_admin ? op->target : NULL, &admins, &changed);
+    } else {
+        rc = admins_without(g->mls, drop, *n_removed, NULL, &admins, &changed);
+    }
+    if (rc != 0) {
+        rc = MLS_ERR_INVALID;
+        goto out;
+    }
+    if (changed) {
+        ext.type = CLI_EXT_ADMINS;
+        ext.data = mls_buf_view(&admins);
+        co.set_extensions = &ext;
+        co.n_set_extensions = 1;
+    } else if (op->kind == COMMIT_ADMINS) {
+        rc = COMMIT_NOTHING;
+        goto out;
+    }
+    rc = mls_group_commit(g->mls, &co, sc);
+out:
+    mls_buf_clear(&admins);
+    return rc;
 }
 
 /* Builds the commit, prepares and saves the state after it, sends it. */
@@ -125,7 +291,8 @@ static void commit_build(struct cli_commit *op)
     mls_bytes *kps = NULL;
     mls_buf post;
     json_t *req = NULL;
-    size_t i, n = 0;
+    char removed[COMMIT_MAX_REMOVED][33];
+    size_t i, n = 0, n_removed = 0;
     uint64_t epoch;
     int rc;
 
@@ -139,23 +306,34 @@ static void commit_build(struct cli_commit *op)
         kps[n++] = mls_buf_view(&op->claims[i].kp);
     }
     epoch = mls_group_epoch(g->mls);
-    /* PROTOCOL.md §7.4: commits are PublicMessages so that the server can
-     * validate them, also in groups whose saved state predates that. */
-    memset(&copt, 0, sizeof copt);
-    copt.handshake = MLS_HANDSHAKE_PUBLIC;
-    if (op->kind == COMMIT_ADD) {
-        copt.add = kps;
-        copt.n_add = n;
+    if (op->kind == COMMIT_ADD || op->kind == COMMIT_UPDATE) {
+        /* PROTOCOL.md §7.4: commits are PublicMessages so that the server
+         * can validate them, also in groups whose saved state predates
+         * that. */
+        memset(&copt, 0, sizeof copt);
+        copt.handshake = MLS_HANDSHAKE_PUBLIC;
+        if (op->kind == COMMIT_ADD) {
+            copt.add = kps;
+            copt.n_add = n;
+        } else {
+            /* A key update that also carries our name, when our leaf
+             * still has the one before a /nick (PROTOCOL.md §5.1). */
+            char own[40];
+            copt.force_path = 1;
+            cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
+            if (strcmp(own, s->ident.username) != 0)
+                copt.new_identity = s->id;
+        }
+        rc = mls_group_commit(g->mls, &copt, &sc);
     } else {
-        /* A key update that also carries our name, when our leaf still
-         * has the one before a /nick (PROTOCOL.md §5.1). */
-        char own[40];
-        copt.force_path = 1;
-        cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
-        if (strcmp(own, s->ident.username) != 0)
-            copt.new_identity = s->id;
+        rc = role_commit(op, &sc, removed, &n_removed);
+        if (rc == COMMIT_NOTHING) {
+            /* Nothing left to do in this epoch (e.g. another
+             * administrator committed the departures first). */
+            cli_commit_free(op);
+            goto out;
+        }
     }
-    rc = mls_group_commit(g->mls, &copt, &sc);
     if (rc != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot build the change to #%s: %s", g->rec.name,
                    mls_strerror(rc));
@@ -173,13 +351,8 @@ static void commit_build(struct cli_commit *op)
      * commit, but adopted only when the commit shows up in the log: the
      * group itself stays in this epoch (DESIGN Decision 3), and a crash in
      * between loses nothing. */
-    rc = mls_group_merge_staged(g->mls, sc);
-    if (rc != MLS_OK || mls_group_serialize(g->mls, &post) != MLS_OK ||
-        cli_grp_reload(s, g) != 0) {
-        if (cli_grp_reload(s, g) != 0)
-            cli_log("cannot restore group state");
+    if (mls_staged_commit_next_state(sc, &post) != MLS_OK)
         goto fail_pending;
-    }
     mls_buf_clear(&g->rec.pending_state);
     g->rec.pending_state = post;
     mls_buf_init(&post);
@@ -445,4 +618,234 @@ void cli_commit_update(struct cli_session *s, const char *group)
     if (!s->authed)
         cli_notice(s, group, 0, "not connected: the key update will be sent after reconnecting");
     cli_sync_after_change(s, g);
+}
+
+/* ---------------------------------------------------------------- roles */
+
+/* Our name in g is an administrator's, and whether another
+ * administrator is a member. */
+static int other_admin_member(const struct cli_grp *g, const char *self)
+{
+    uint32_t i, n = mls_group_leaf_count(g->mls);
+    for (i = 0; i < n; i++) {
+        char name[40];
+        cli_member_name(g->mls, i, name, sizeof name);
+        if (name[0] && strcmp(name, self) != 0 && cli_grp_is_admin(g->mls, name))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_member(const struct cli_grp *g, const char *name)
+{
+    uint32_t leaf;
+    return mls_group_find_member(g->mls, mls_bytes_of((const uint8_t *)name, strlen(name)),
+                                 &leaf) == MLS_OK;
+}
+
+/* Starts a role commit on g once it is caught up. */
+static void role_start(struct cli_session *s, struct cli_grp *g, enum commit_kind kind,
+                       const char *target, int make_admin, const char *done)
+{
+    struct cli_commit *op = commit_new(s, g, kind, 0);
+    if (!op)
+        return;
+    snprintf(op->target, sizeof op->target, "%s", target ? target : "");
+    op->make_admin = make_admin;
+    snprintf(op->done, sizeof op->done, "%s", done);
+    op->state = OP_READY;
+    if (!s->authed)
+        cli_notice(s, g->rec.name, 0, "not connected: the change to #%s will be sent after "
+                   "reconnecting", g->rec.name);
+    cli_sync_after_change(s, g);
+}
+
+/* The user named by a role command, lowercased into out; 0 if valid. */
+static int role_target(struct cli_session *s, const char *group, const char *user, char *out,
+                       size_t max)
+{
+    if (strlen(user) >= max || strlen(user) > 32) {
+        cli_notice(s, group, 1, "\"%s\" is not a valid username", user);
+        return -1;
+    }
+    snprintf(out, max, "%s", user);
+    cli_lowercase(out);
+    return 0;
+}
+
+static void role_refused(struct cli_session *s, const char *group, const char *what,
+                         const char *user, enum cli_verdict v)
+{
+    switch (v) {
+    case CLI_RULE_NOT_ADMIN:
+        cli_notice(s, group, 1, "only administrators of #%s can %s", group, what);
+        break;
+    case CLI_RULE_NOT_MEMBER:
+        cli_notice(s, group, 1, "%s is not a member of #%s", user, group);
+        break;
+    case CLI_RULE_SELF:
+        cli_notice(s, group, 1, "you cannot %s yourself (/leave leaves #%s)", what, group);
+        break;
+    case CLI_RULE_LAST_ADMIN:
+        cli_notice(s, group, 1, "you are the last administrator of #%s: make someone else an "
+                   "administrator first (/op user)", group);
+        break;
+    case CLI_RULE_DUPLICATE:
+        cli_notice(s, group, 1, "nothing to do: %s %s an administrator of #%s", user,
+                   strcmp(what, "make administrators") == 0 ? "is already" : "is not", group);
+        break;
+    default:
+        cli_notice(s, group, 1, "\"%s\" is not a valid username", user);
+        break;
+    }
+}
+
+void cli_commit_set_admin(struct cli_session *s, const char *group, const char *user,
+                          int make_admin)
+{
+    struct cli_grp *g = changeable(s, group);
+    mls_bytes admins = mls_bytes_of(NULL, 0);
+    char target[40], done[256];
+    enum cli_verdict v;
+    if (!g || role_target(s, group, user, target, sizeof target) != 0)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &admins) != MLS_OK)
+        admins = mls_bytes_of(NULL, 0);
+    v = cli_rule_set_admin(admins, s->ident.username, target, is_member(g, target), make_admin);
+    if (v != CLI_RULE_OK) {
+        role_refused(s, group, make_admin ? "make administrators" : "remove administrators",
+                     target, v);
+        return;
+    }
+    if (make_admin)
+        snprintf(done, sizeof done, "you made %s an administrator of #%s", target, group);
+    else if (strcmp(target, s->ident.username) == 0)
+        snprintf(done, sizeof done, "you are no longer an administrator of #%s", group);
+    else
+        snprintf(done, sizeof done, "%s is no longer an administrator of #%s", target, group);
+    role_start(s, g, COMMIT_ADMINS, target, make_admin, done);
+}
+
+void cli_commit_kick(struct cli_session *s, const char *group, const char *user)
+{
+    struct cli_grp *g = changeable(s, group);
+    mls_bytes admins = mls_bytes_of(NULL, 0);
+    char target[40], done[256];
+    enum cli_verdict v;
+    if (!g || role_target(s, group, user, target, sizeof target) != 0)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &admins) != MLS_OK)
+        admins = mls_bytes_of(NULL, 0);
+    v = cli_rule_kick(admins, s->ident.username, target, is_member(g, target));
+    if (v != CLI_RULE_OK) {
+        role_refused(s, group, "remove members", target, v);
+        return;
+    }
+    snprintf(done, sizeof done, "you removed %s from #%s", target, group);
+    role_start(s, g, COMMIT_REMOVE, target, 0, done);
+}
+
+static void leave_reply(void *ctx, json_t *reply)
+{
+    struct cli_req *r = ctx;
+    struct cli_session *s = r->s;
+    struct cli_grp *g = r->g;
+    struct cli_reply rp;
+    cli_req_free(r);
+    cli_proto_reply(reply, &rp);
+    if (!g || rp.ok || rp.err == CLI_PERR_DISCONNECTED)
+        return; /* after reconnecting, the next epoch check sends it again */
+    if (rp.err == CLI_PERR_WRONG_EPOCH || rp.err == CLI_PERR_STALE_EPOCH) {
+        g->leave_epoch = UINT64_MAX; /* proposed again once caught up */
+        cli_sync_fetch(s, g);
+        return;
+    }
+    g->leaving = 0;
+    cli_notice(s, g->rec.name, 1, "the server refused your departure from #%s: %s", g->rec.name,
+               rp.message);
+}
+
+/* Sends our self-remove proposal (RFC 9420 §12.1.3) in g's epoch: an
+ * administrator's client commits it (we cannot: a commit never removes
+ * its own committer, §12.2). */
+static void leave_propose(struct cli_session *s, struct cli_grp *g)
+{
+    mls_group_config cfg;
+    mls_buf msg;
+    json_t *req;
+    mls_buf_init(&msg);
+    /* PROTOCOL.md §7.5: a proposal is a PublicMessage (the server validates
+     * it), also in a group whose saved settings predate that. */
+    mls_group_get_config(g->mls, &cfg);
+    if (cfg.handshake_private) {
+        cfg.handshake_private = 0;
+        if (mls_group_set_config(g->mls, &cfg) != MLS_OK)
+            cli_log("cannot switch #%s to public handshakes", g->rec.name);
+    }
+    if (mls_group_propose_remove(g->mls, mls_group_own_leaf(g->mls), &msg) != MLS_OK) {
+        cli_notice(s, g->rec.name, 1, "cannot build the departure from #%s", g->rec.name);
+        g->leaving = 0;
+        goto out;
+    }
+    /* The group remembers its own proposal (the commit names it by
+     * reference): saved before it goes out. */
+    if (cli_grp_snapshot(g) != 0 || cli_grp_save(s, g) != 0)
+        cli_log("cannot save group state");
+    g->leave_epoch = mls_group_epoch(g->mls);
+    req = cli_proto_group_send(g->rec.name, mls_buf_view(&msg));
+    cli_req_send(s, req, leave_reply, cli_req_new(s, g, g->rec.name));
+out:
+    mls_buf_clear(&msg);
+}
+
+void cli_commit_leave(struct cli_session *s, const char *group)
+{
+    struct cli_grp *g = changeable(s, group);
+    mls_bytes admins = mls_bytes_of(NULL, 0);
+    if (!g)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &admins) != MLS_OK)
+        admins = mls_bytes_of(NULL, 0);
+    if (cli_rule_leave(admins, s->ident.username, other_admin_member(g, s->ident.username)) !=
+        CLI_RULE_OK) {
+        cli_notice(s, group, 1, "you are the last administrator of #%s: make someone else an "
+                   "administrator first (/op user), then leave", group);
+        return;
+    }
+    if (g->leaving) {
+        cli_notice(s, group, 0, "your departure from #%s is already on its way", group);
+        return;
+    }
+    g->leaving = 1;
+    g->leave_epoch = UINT64_MAX;
+    cli_notice(s, group, 0, "leaving #%s: an administrator's client completes it", group);
+    cli_sync_after_change(s, g);
+}
+
+void cli_commit_roles_tick(struct cli_session *s, struct cli_grp *g)
+{
+    size_t i, n;
+    if (!cli_grp_synced(g) || g->op || g->phase != CLI_PHASE_MEMBER)
+        return;
+    if (g->leaving && g->leave_epoch != mls_group_epoch(g->mls)) {
+        /* Proposals do not outlive their epoch (RFC 9420 §12.4). */
+        leave_propose(s, g);
+        return;
+    }
+    if (!cli_grp_is_admin(g->mls, s->ident.username) ||
+        g->pending_refused == mls_group_epoch(g->mls) + 1)
+        return;
+    n = mls_group_pending_proposals(g->mls);
+    for (i = 0; i < n; i++) {
+        mls_proposal_info p;
+        if (mls_group_pending_proposal(g->mls, i, &p) == MLS_OK && pending_self_remove(&p)) {
+            role_start(s, g, COMMIT_PENDING, NULL, 0, "");
+            return;
+        }
+    }
+}
+
+const char *cli_commit_done_text(const struct cli_grp *g)
+{
+    return g->op && g->op->done[0] ? g->op->done : NULL;
 }

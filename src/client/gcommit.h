@@ -20,6 +20,24 @@ struct cli_commit;
 void cli_commit_invite(struct cli_session *s, const char *group, char *const *names, size_t n);
 /* /update. */
 void cli_commit_update(struct cli_session *s, const char *group);
+/* /op user (make_admin 1) and /deop user (0): a GroupContextExtensions
+ * commit of the administrators extension (administrators only; the last
+ * administrator cannot drop itself). */
+void cli_commit_set_admin(struct cli_session *s, const char *group, const char *user,
+                          int make_admin);
+/* /kick user: an MLS Remove (administrators only); an administrator
+ * kicked also leaves the administrators extension. */
+void cli_commit_kick(struct cli_session *s, const char *group, const char *user);
+/* /leave: a self-remove proposal (RFC 9420 §12.1.3) sent with group.send,
+ * sent again in each new epoch until an administrator's client commits
+ * it; an administrator may leave only when another one is a member. */
+void cli_commit_leave(struct cli_session *s, const char *group);
+/* g is caught up: propose our departure again in a new epoch; as an
+ * administrator, commit the departures members proposed. */
+void cli_commit_roles_tick(struct cli_session *s, struct cli_grp *g);
+/* What the user sees when our commit under way shows up in the log
+ * (NULL: the generic line). */
+const char *cli_commit_done_text(const struct cli_grp *g);
 /* g is caught up: send op if it waits for that. */
 void cli_commit_continue(struct cli_commit *op);
 /* Our commit is in the log: g takes the state prepared for it (and the

@@ -123,6 +123,16 @@ static int join_from_inbox(struct cli_session *s, const struct cli_inbox_entry *
                    "ignored", name);
         goto out;
     }
+    /* A group this client was in (removed, refused, out of sync) is the
+     * same MLS group or none: a new group under the old name would let
+     * whoever made it pose as the group we knew (issue 9, safe rejoin). */
+    if (old && old->rec.group_id.n > 0 &&
+        cli_rule_group_is(ext, name, mls_group_id(m), mls_buf_view(&old->rec.group_id)) !=
+            CLI_RULE_OK) {
+        cli_notice(s, name, 1, "REFUSED: the invitation to #%s from %s is for another MLS group "
+                   "than the #%s this client was in; ignored", name, sender, name);
+        goto out;
+    }
     ext = mls_bytes_of(NULL, 0);
     if (mls_group_extension(m, CLI_EXT_ADMINS, &ext) != MLS_OK ||
         cli_rule_inviter(ext, e->sender) != CLI_RULE_OK)

@@ -8,6 +8,8 @@
 #include "core.h"
 #include "directory.h"
 #include "ginfo.h"
+#include "judge.h"
+#include "mls/inspect.h"
 #include "sync.h"
 
 static void rejoin_stuck(struct cli_session *s, struct cli_grp *g, const char *fmt, ...)
@@ -46,30 +48,49 @@ static void rejoin_not_member(struct cli_session *s, struct cli_grp *g)
 static void rejoin_adopt(struct cli_session *s, struct cli_grp *g, int64_t seq)
 {
     mls_group *m = NULL;
+    mls_buf old_state, old_commit;
+    int64_t old_cursor = g->rec.cursor;
     char line[256];
 
+    /* The state prepared for the external commit is read first; memory
+     * (g->mls) moves only once the store holds it with the cursor, so a
+     * failed save leaves both where they were. */
     if (mls_group_deserialize(s->env, mls_buf_view(&g->rec.pending_state), &m) != MLS_OK) {
         rejoin_stuck(s, g, "the state prepared for it is unreadable");
         return;
     }
-    mls_group_free(g->mls);
-    g->mls = m;
-    mls_buf_clear(&g->rec.state);
+    old_state = g->rec.state;
+    old_commit = g->rec.pending_commit;
     g->rec.state = g->rec.pending_state;
-    memset(&g->rec.pending_state, 0, sizeof g->rec.pending_state);
-    mls_buf_clear(&g->rec.pending_commit);
+    mls_buf_init(&g->rec.pending_state);
+    mls_buf_init(&g->rec.pending_commit);
     g->rec.cursor = seq;
-    g->rejoin_tries = 0;
-    cli_phase_set(g, CLI_PHASE_CATCHING_UP);
+    g->rec.status = cli_phase_status(CLI_PHASE_CATCHING_UP);
     snprintf(line, sizeof line, "you rejoined #%s (epoch %llu); messages sent while this client "
              "was out of sync cannot be read", g->rec.name,
-             (unsigned long long)mls_group_epoch(g->mls));
+             (unsigned long long)mls_group_epoch(m));
     if (cli_store_begin(s->store) != 0 || cli_grp_save(s, g) != 0 ||
         cli_store_history_add(s->store, g->rec.name, -1, (int64_t)cli_time(), NULL, line) < 0 ||
         cli_store_commit(s->store) != 0) {
         cli_store_rollback(s->store);
+        /* Back as it was: the next login sends the same external commit,
+         * which the server recognises as accepted (PROTOCOL.md §7.7). */
+        g->rec.pending_state = g->rec.state;
+        g->rec.pending_commit = old_commit;
+        g->rec.state = old_state;
+        g->rec.cursor = old_cursor;
+        g->rec.status = cli_phase_status(g->phase);
+        mls_group_free(m);
         cli_notice(s, g->rec.name, 1, "cannot save the state of #%s", g->rec.name);
+        return;
     }
+    mls_buf_clear(&old_state);
+    mls_buf_clear(&old_commit);
+    mls_group_free(g->mls);
+    g->mls = m;
+    g->state_unverified = 0;
+    g->rejoin_tries = 0;
+    cli_phase_set(g, CLI_PHASE_CATCHING_UP);
     cli_notice(s, g->rec.name, 0, "%s", line);
     cli_joined(s, g->rec.name);
     cli_changed(s);
@@ -143,6 +164,63 @@ out:
     mls_buf_clear(&info);
 }
 
+/*
+ * Issue 9 "safe rejoin": the group an external commit would put us in
+ * (m, built from the server's GroupInfo gi) must be the one this client
+ * last verified (rec.state): same MLS group, name, administrators and
+ * members, the GroupInfo signed by one of them.  Anything else would let
+ * a server (or a member's commit the server should have refused) choose
+ * the group for us.  Without a verified state (a new device, a lost
+ * store) there is nothing to compare with: that is said, and the rejoin
+ * goes on (trust on first use).  0 to go on, -1 when refused (said, and
+ * g stuck).
+ */
+static int rejoin_trusted(struct cli_session *s, struct cli_grp *g, mls_bytes gi, const mls_group *m)
+{
+    struct cli_group_facts trusted, offered;
+    mls_group *old = NULL;
+    mls_message_info info;
+    mls_tree_view *t = NULL;
+    mls_member signer;
+    mls_bytes signer_key = mls_bytes_of(NULL, 0);
+    enum cli_verdict v;
+    int rc = -1;
+
+    memset(&trusted, 0, sizeof trusted);
+    memset(&offered, 0, sizeof offered);
+    if (g->rec.state.n == 0 || g->state_unverified ||
+        mls_group_deserialize(s->env, mls_buf_view(&g->rec.state), &old) != MLS_OK) {
+        cli_notice(s, g->rec.name, 1, "this client has no earlier state of #%s to check the "
+                   "server's GroupInfo against (a new device or a lost store): rejoining from "
+                   "it as the server gives it", g->rec.name);
+        return 0;
+    }
+    if (mls_message_inspect(gi, &info) == MLS_OK &&
+        mls_tree_view_from_group_info(gi, &t) == MLS_OK &&
+        mls_tree_view_member(t, info.signer_leaf, &signer) == MLS_OK)
+        signer_key = signer.signature_key;
+    if (cli_group_facts_of(old, &trusted) != 0 || cli_group_facts_of(m, &offered) != 0) {
+        rejoin_stuck(s, g, "out of memory");
+        goto out;
+    }
+    v = cli_rule_rejoin(&trusted, &offered, signer_key, mls_bytes_of((const uint8_t *)s->ident.username, strlen(s->ident.username)));
+    if (v != CLI_RULE_OK) {
+        rejoin_stuck(s, g, "REFUSED: the server's GroupInfo of #%s is not the group as this "
+                     "client last verified it (epoch %llu): %s; its members, administrators or "
+                     "name changed without a commit this client checked, or it is not signed by "
+                     "a member. The server may be misbehaving.",
+                     g->rec.name, (unsigned long long)mls_group_epoch(old), cli_verdict_text(v));
+        goto out;
+    }
+    rc = 0;
+out:
+    cli_group_facts_clear(&trusted);
+    cli_group_facts_clear(&offered);
+    mls_tree_view_free(t);
+    mls_group_free(old);
+    return rc;
+}
+
 /* Builds the external commit from the server's GroupInfo of g. */
 static void rejoin_build(struct cli_session *s, struct cli_grp *g, mls_bytes gi, mls_bytes gid)
 {
@@ -178,6 +256,10 @@ static void rejoin_build(struct cli_session *s, struct cli_grp *g, mls_bytes gi,
         rejoin_stuck(s, g, "the server's GroupInfo is for another group");
         goto out;
     }
+    if (rejoin_trusted(s, g, gi, m) != 0)
+        goto out;
+    if (g->rec.state.n == 0)
+        g->state_unverified = 1; /* what is saved below was never checked */
     if (mls_group_serialize(m, &state) != MLS_OK ||
         mls_buf_set(&g->rec.group_id, gid.p, gid.n) != MLS_OK ||
         (g->rec.state.n == 0 && mls_buf_set(&g->rec.state, state.p, state.n) != MLS_OK))

@@ -314,6 +314,30 @@ void cli_session_update(struct cli_session *s, const char *group)
     cli_commit_update(s, group);
 }
 
+void cli_session_set_admin(struct cli_session *s, const char *group, const char *user,
+                           int make_admin)
+{
+    cli_commit_set_admin(s, group, user, make_admin);
+}
+
+void cli_session_kick(struct cli_session *s, const char *group, const char *user)
+{
+    cli_commit_kick(s, group, user);
+}
+
+void cli_session_leave(struct cli_session *s, const char *group)
+{
+    cli_commit_leave(s, group);
+}
+
+const char *cli_session_refusal(const struct cli_session *s, const char *group)
+{
+    const struct cli_grp *g = cli_grp_find(s, group);
+    if (!g || g->phase != CLI_PHASE_REFUSED)
+        return NULL;
+    return g->refusal[0] ? g->refusal : "a commit broke the chat's rules (see the history)";
+}
+
 /* ---------------------------------------------------------------- state */
 
 int cli_session_idle(const struct cli_session *s)

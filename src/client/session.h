@@ -100,6 +100,15 @@ int cli_session_send_text(struct cli_session *s, const char *group, const char *
 void cli_session_invite(struct cli_session *s, const char *group, char *const *names, size_t n);
 /* Commits a fresh leaf key of ours (post-compromise security). */
 void cli_session_update(struct cli_session *s, const char *group);
+/* /op and /deop (make_admin 0): administrators only. */
+void cli_session_set_admin(struct cli_session *s, const char *group, const char *user,
+                           int make_admin);
+/* /kick: administrators only. */
+void cli_session_kick(struct cli_session *s, const char *group, const char *user);
+/* /leave: a member's departure, committed by an administrator's client. */
+void cli_session_leave(struct cli_session *s, const char *group);
+/* Why group is no longer followed (a refused commit), or NULL. */
+const char *cli_session_refusal(const struct cli_session *s, const char *group);
 
 struct cli_member_info {
     const char *username;

@@ -10,13 +10,12 @@
 #include "pins.h"
 #include "directory.h"
 #include "gcommit.h"
+#include "judge.h"
 #include "join.h"
 #include "outbox.h"
 #include "rejoin.h"
 
 #define SYNC_FETCH_LIMIT 200
-/* RFC 9420 §6 Sender: sender_type new_member_commit (an external commit). */
-#define SYNC_SENDER_NEW_MEMBER_COMMIT 4
 
 /* ---------------------------------------------------------------- lines */
 
@@ -117,19 +116,69 @@ void cli_sync_mark_broken(struct cli_session *s, struct cli_grp *g, const char *
     cli_rejoin_start(s, g);
 }
 
-/* A member broke the chat's rules: stop following g (a rejoin would
- * accept the change). */
-static void mark_refused(struct cli_session *s, struct cli_grp *g, const char *why)
+/* A commit the server accepted broke the chat's rules (PROTOCOL.md §7.4):
+ * the server should have refused it, so this is evidence of a server that
+ * misbehaves (or of a member and a server working together).  Said loudly,
+ * recorded in the history, and g is no longer followed: it stays in the
+ * last epoch this client verified, and a rejoin (which would adopt the
+ * state the commit made) is never tried from here (phase REFUSED is
+ * final). */
+static void refuse_commit(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
+                          const struct cli_judgement *j)
 {
+    char line[768];
+    snprintf(g->refusal, sizeof g->refusal, "refused a commit by %s (rule %s: %s)", j->committer,
+             cli_verdict_rule(j->verdict), cli_verdict_text(j->verdict));
+    snprintf(line, sizeof line,
+             "REFUSED: a commit to #%s by %s (log %lld) breaks rule %s: %s. The server accepted "
+             "it, which it must not: the server is misbehaving. This client no longer follows "
+             "#%s and stays in epoch %llu, the last it verified.",
+             g->rec.name, j->committer, (long long)e->seq, cli_verdict_rule(j->verdict),
+             cli_verdict_text(j->verdict), g->rec.name,
+             (unsigned long long)mls_group_epoch(g->mls));
+    cli_grp_commit_settled(g);
     if (cli_phase_set(g, CLI_PHASE_REFUSED) != 0)
         return;
-    if (cli_grp_save(s, g) != 0)
+    if (cli_store_begin(s->store) != 0 || cli_grp_save(s, g) != 0 ||
+        cli_store_history_add(s->store, g->rec.name, -1, e->time, NULL, line) < 0 ||
+        cli_store_commit(s->store) != 0) {
+        cli_store_rollback(s->store);
         cli_log("cannot save group state");
-    cli_notice(s, g->rec.name, 1,
-               "#%s: %s; this client no longer follows it (an administrator can remove and "
-               "re-invite you)",
-               g->rec.name, why);
+    }
+    cli_notice(s, g->rec.name, 1, "%s", line);
     cli_changed(s);
+}
+
+/* We were removed from g: what was waiting to be sent there never will be. */
+struct drop_ctx {
+    const char *group;
+    int64_t ids[64];
+    size_t n;
+};
+
+static void drop_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
+{
+    struct drop_ctx *d = ctx;
+    (void)text;
+    (void)ct;
+    if (strcmp(group, d->group) == 0 && d->n < sizeof d->ids / sizeof d->ids[0])
+        d->ids[d->n++] = id;
+}
+
+static void drop_outbox(struct cli_session *s, struct cli_grp *g)
+{
+    struct drop_ctx d;
+    size_t i, dropped = 0;
+    memset(&d, 0, sizeof d);
+    d.group = g->rec.name;
+    if (cli_store_outbox_each(s->store, drop_cb, &d) != 0)
+        return;
+    for (i = 0; i < d.n; i++)
+        if (cli_store_outbox_delete(s->store, d.ids[i]) == 0)
+            dropped++;
+    if (dropped > 0)
+        cli_notice(s, g->rec.name, 1, "%zu unsent message%s to #%s dropped: you are no longer "
+                   "a member", dropped, dropped == 1 ? "" : "s", g->rec.name);
 }
 
 void cli_sync_disconnected(struct cli_grp *g)
@@ -142,83 +191,77 @@ void cli_sync_disconnected(struct cli_grp *g)
 
 /* ---------------------------------------------------------------- commits */
 
-/* Describes an accepted commit of another member and checks it against
- * the chat's rules (rules.h); the rules hold against the roles before
- * the commit.  Returns CLI_RULE_OK, or why the commit is refused. */
-/* A leaf whose credential changed its name (a /nick): allowed only as
- * pins.h's cli_pins_rename says, then shown as "old is now new". */
-static enum cli_verdict rename_step(struct cli_session *s, struct cli_grp *g,
-                                    const mls_member_change *u, int64_t time, struct lines *q)
+/* Did the member at leaf propose its own removal (a /leave)? */
+static int left_by_itself(const mls_staged_commit *sc, uint32_t leaf)
 {
-    char old[40], now[40];
-    cli_bytes_to_name(mls_buf_view(&u->old_identity), old, sizeof old);
-    cli_bytes_to_name(mls_buf_view(&u->identity), now, sizeof now);
-    if (strcmp(old, now) == 0)
-        return CLI_RULE_OK;
-    switch (cli_pins_rename(s, g, u->leaf, old, now, mls_buf_view(&u->old_signature_key),
-                            mls_buf_view(&u->signature_key))) {
-    case CLI_RENAME_OK:
-        lines_add(q, LINE_SYSTEM, NULL, time, "%s is now %s", old, now);
-        return CLI_RULE_OK;
-    case CLI_RENAME_BAD_NAME:
-        return CLI_RULE_BAD_NAME;
-    case CLI_RENAME_NAME_IN_USE:
-        return CLI_RULE_ALREADY_MEMBER;
-    default:
-        return CLI_RULE_KEY_MISMATCH;
-    }
+    mls_proposal_info p;
+    size_t i;
+    for (i = 0; mls_staged_commit_proposal(sc, i, &p) == MLS_OK; i++)
+        if (p.type == MLS_PROPOSAL_REMOVE && p.has_before && p.before.leaf == leaf)
+            return p.sender_type == MLS_SENDER_MEMBER && p.sender_index == leaf;
+    return 0;
 }
 
-static enum cli_verdict check_commit(struct cli_session *s, struct cli_grp *g, const mls_process_result *res,
-                        int64_t time, struct lines *q)
+struct admin_diff {
+    mls_bytes other;    /* the list compared with */
+    char names[256];
+    size_t o;
+};
+
+static void admin_diff_one(void *ctx, mls_bytes name)
 {
-    char committer[40], names[512];
-    struct cli_commit_facts f;
-    struct cli_member_ref joined, removed;
-    mls_group *old = NULL;
-    enum cli_verdict v;
+    struct admin_diff *d = ctx;
+    char n[40];
+    cli_bytes_to_name(name, n, sizeof n);
+    if (cli_ext_admins_has(d->other, n) || d->o + 40 >= sizeof d->names)
+        return;
+    d->o += (size_t)snprintf(d->names + d->o, sizeof d->names - d->o, "%s%s", d->o ? ", " : "",
+                             n);
+}
+
+/* "made x an administrator" / "took y's administrator role" lines. */
+static void describe_admins(struct cli_grp *g, const mls_staged_commit *sc, const char *committer,
+                            int64_t time, struct lines *q)
+{
+    mls_commit_summary sum;
+    mls_bytes before = mls_bytes_of(NULL, 0), after = mls_bytes_of(NULL, 0);
+    struct admin_diff d;
+    size_t i;
+    if (mls_staged_commit_summary(sc, &sum) != MLS_OK || !sum.extensions_changed)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &before) != MLS_OK)
+        before = mls_bytes_of(NULL, 0);
+    for (i = 0; i < sum.n_new_extensions; i++)
+        if (sum.new_extensions[i].type == CLI_EXT_ADMINS)
+            after = sum.new_extensions[i].data;
+    memset(&d, 0, sizeof d);
+    d.other = before;
+    if (cli_ext_admins_each(after, admin_diff_one, &d) == 0 && d.o > 0)
+        lines_add(q, LINE_SYSTEM, NULL, time, "%s made %s an administrator of #%s", committer,
+                  d.names, g->rec.name);
+    memset(&d, 0, sizeof d);
+    d.other = after;
+    if (cli_ext_admins_each(before, admin_diff_one, &d) == 0 && d.o > 0)
+        lines_add(q, LINE_SYSTEM, NULL, time, "%s is no longer an administrator of #%s (by %s)",
+                  d.names, g->rec.name, committer);
+}
+
+/* What an accepted, allowed commit of another member does, for the user. */
+static void describe_commit(struct cli_session *s, struct cli_grp *g, const mls_staged_commit *sc,
+                            const mls_process_result *res, const char *committer, int64_t time,
+                            struct lines *q)
+{
+    char names[512];
     size_t i;
 
-    cli_member_name(g->mls, res->sender_leaf, committer, sizeof committer);
-    memset(&f, 0, sizeof f);
-    f.external = res->sender_type == SYNC_SENDER_NEW_MEMBER_COMMIT;
-    f.committer = committer;
-    f.n_added = res->n_added;
-    f.n_removed = res->n_removed;
-    f.extensions_changed = res->extensions_changed;
-    f.self_removed = res->self_removed;
-    if (res->n_added == 1) {
-        joined.identity = mls_buf_view(&res->added[0].identity);
-        joined.signature_key = mls_buf_view(&res->added[0].signature_key);
-        f.joined = &joined;
-    }
-    if (res->n_removed == 1) {
-        removed.identity = mls_buf_view(&res->removed[0].identity);
-        removed.signature_key = mls_buf_view(&res->removed[0].signature_key);
-        f.removed = &removed;
-    }
-    if (!f.external && (res->n_added > 0 || res->extensions_changed) &&
-        mls_group_deserialize(s->env, mls_buf_view(&g->rec.state), &old) == MLS_OK &&
-        mls_group_extension(old, CLI_EXT_ADMINS, &f.admins_before) != MLS_OK)
-        f.admins_before = mls_bytes_of(NULL, 0);
-    v = cli_rule_commit(&f);
-    mls_group_free(old); /* admins_before borrowed from it until here */
-    if (v != CLI_RULE_OK)
-        return v;
-    for (i = 0; i < res->n_updated; i++)
-        if ((v = rename_step(s, g, &res->updated[i], time, q)) != CLI_RULE_OK)
-            return v;
-    if (!committer[0])
-        snprintf(committer, sizeof committer, "(leaf %u)", res->sender_leaf);
-
-    if (f.external) {
+    if (res->external_init) {
         char n[40];
-        cli_bytes_to_name(joined.identity, n, sizeof n);
+        cli_bytes_to_name(mls_buf_view(&res->committer.identity), n, sizeof n);
         lines_add(q, LINE_SYSTEM, NULL, time,
                   "%s rejoined #%s (their client had lost its state of the group)", n,
                   g->rec.name);
-        cli_dir_verify_member(s, g, n, joined.signature_key);
-        return CLI_RULE_OK;
+        cli_dir_verify_member(s, g, n, mls_buf_view(&res->committer.signature_key));
+        return;
     }
     if (res->n_added > 0) {
         change_names(res->added, res->n_added, names, sizeof names);
@@ -230,69 +273,113 @@ static enum cli_verdict check_commit(struct cli_session *s, struct cli_grp *g, c
             cli_dir_verify_member(s, g, n, mls_buf_view(&res->added[i].signature_key));
         }
     }
-    if (res->self_removed) {
-        lines_add(q, LINE_ERROR, NULL, time, "%s removed you from #%s", committer, g->rec.name);
-        cli_phase_set(g, CLI_PHASE_REMOVED);
-    } else if (res->n_removed > 0) {
-        change_names(res->removed, res->n_removed, names, sizeof names);
-        lines_add(q, LINE_SYSTEM, NULL, time, "%s removed %s from #%s", committer, names,
-                  g->rec.name);
+    for (i = 0; i < res->n_removed; i++) {
+        char n[40];
+        cli_bytes_to_name(mls_buf_view(&res->removed[i].identity), n, sizeof n);
+        if (res->removed[i].leaf == mls_group_own_leaf(g->mls))
+            lines_add(q, LINE_ERROR, NULL, time,
+                      left_by_itself(sc, res->removed[i].leaf)
+                          ? "you left #%s (your departure was committed by %s)"
+                          : "you were removed from #%s by %s",
+                      g->rec.name, committer);
+        else if (left_by_itself(sc, res->removed[i].leaf))
+            lines_add(q, LINE_SYSTEM, NULL, time, "%s left #%s", n, g->rec.name);
+        else
+            lines_add(q, LINE_SYSTEM, NULL, time, "%s removed %s from #%s", committer, n,
+                      g->rec.name);
     }
-    if (res->n_added == 0 && res->n_removed == 0 && !res->self_removed)
+    describe_admins(g, sc, committer, time, q);
+    if (res->n_added == 0 && res->n_removed == 0 && !res->extensions_changed)
         lines_add(q, LINE_SYSTEM, NULL, time, "%s updated their keys in #%s (epoch %llu)",
-                  committer, g->rec.name, (unsigned long long)mls_group_epoch(g->mls));
+                  committer, g->rec.name, (unsigned long long)res->new_epoch);
     for (i = 0; i < res->n_updated; i++) {
         char n[40];
         cli_bytes_to_name(mls_buf_view(&res->updated[i].identity), n, sizeof n);
         cli_dir_verify_member(s, g, n, mls_buf_view(&res->updated[i].signature_key));
     }
+}
+
+/* A leaf's credential changed its name (a /nick): allowed only as pins.h's
+ * cli_pins_rename says (a registered rename: same key, a valid name no
+ * other member has, the pins agree), then shown as "old is now new". */
+struct rename_ctx {
+    struct cli_session *s;
+    struct cli_grp *g;
+    struct lines *q;
+    int64_t time;
+};
+
+static enum cli_verdict rename_cb(void *ctx, const struct cli_leaf *before,
+                                  const struct cli_leaf *after)
+{
+    struct rename_ctx *r = ctx;
+    char old[40], now[40];
+    cli_bytes_to_name(before->identity, old, sizeof old);
+    cli_bytes_to_name(after->identity, now, sizeof now);
+    if (strcmp(old, now) == 0)
+        return CLI_RULE_IDENTITY; /* a new key under the same name is no rename */
+    if (cli_pins_rename(r->s, r->g, before->leaf, old, now, before->signature_key,
+                        after->signature_key) != CLI_RENAME_OK)
+        return CLI_RULE_IDENTITY;
+    lines_add(r->q, LINE_SYSTEM, NULL, r->time, "%s is now %s", old, now);
     return CLI_RULE_OK;
 }
 
-/* A commit was applied to g (res): ours, if any, lost this epoch; the
- * chat's rules decide whether g follows it.  0, or -1 (undone, and g no
- * longer followed). */
-static int commit_accept(struct cli_session *s, struct cli_grp *g, const mls_process_result *res,
-                         int64_t time, struct lines *q)
-{
-    enum cli_verdict v;
-    cli_grp_commit_settled(g);
-    v = check_commit(s, g, res, time, q);
-    if (v == CLI_RULE_OK)
-        return 0;
-    if (cli_grp_reload(s, g) != 0)
-        cli_log("cannot restore the group state");
-    mark_refused(s, g, cli_verdict_text(v));
-    return -1;
-}
-
 /*
- * The commit step: applies another member's commit to g (RFC 9420
- * §12.4.2), checks it against the chat's rules, and keeps it or undoes
- * it.  This is the one place that applies an incoming commit; with a
- * staged-commit API it becomes stage, check, then merge or discard.
- * Returns 0 when applied, -1 when g cannot follow (marked broken or
- * refused).
+ * The commit step (RFC 9420 §12.4.2, README "staged commits"): another
+ * member's commit, staged by libmls (g->mls untouched), judged by the
+ * chat's rules on the group before it, described, and its next state
+ * prepared (*next) for the caller to save with the cursor in one
+ * transaction before merging *staged in memory.  0 when it is to be
+ * followed; -1 when g cannot follow it (marked broken, or refused loudly);
+ * *staged is then NULL.
  */
-static int commit_step(struct cli_session *s, struct cli_grp *g, mls_bytes msg,
-                       mls_process_result *res, int64_t time, struct lines *q)
+static int commit_step(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
+                       mls_process_result *res, mls_staged_commit *sc, struct lines *q,
+                       mls_buf *next)
 {
-    if (mls_group_process(g->mls, msg, res) != MLS_OK || res->kind != MLS_RESULT_COMMIT) {
-        cli_sync_mark_broken(s, g, "a commit could not be processed");
+    struct cli_judgement j;
+
+    struct rename_ctx rc;
+
+    /* Whatever we had out for this epoch lost to this commit. */
+    cli_grp_commit_settled(g);
+    rc.s = s;
+    rc.g = g;
+    rc.q = q;
+    rc.time = e->time;
+    if (cli_judge_commit(g->mls, sc, rename_cb, &rc, &j) != 0) {
+        cli_sync_mark_broken(s, g, "a commit could not be inspected");
         return -1;
     }
-    return commit_accept(s, g, res, time, q);
+    if (j.verdict != CLI_RULE_OK) {
+        refuse_commit(s, g, e, &j);
+        return -1;
+    }
+    if (mls_staged_commit_next_state(sc, next) != MLS_OK) {
+        cli_sync_mark_broken(s, g, "the state after a commit could not be prepared");
+        return -1;
+    }
+    describe_commit(s, g, sc, res, j.committer, e->time, q);
+    return 0;
 }
 
 /* Our own commit came back in the log: adopt the state we prepared. */
 static int own_commit(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
                       struct lines *q)
 {
-    char names[512] = "";
+    char names[512] = "", done[256] = "";
+    const char *d = cli_commit_done_text(g);
     size_t i, o = 0;
 
+    if (d)
+        snprintf(done, sizeof done, "%s", d);
     if (cli_commit_adopt(s, g) != 0)
         return -1;
+    if (done[0]) {
+        lines_add(q, LINE_SYSTEM, NULL, e->time, "%s", done);
+        return 0;
+    }
     for (i = 0; i < e->n_added && o + 40 < sizeof names; i++)
         o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "", e->added[i]);
     if (o > 0)
@@ -323,22 +410,34 @@ static void find_ct_cb(void *ctx, int64_t id, const char *group, const char *tex
     f->text = strdup(text);
 }
 
-/* Another member's message or proposal: 1 when processed (the state
- * moved), 0 when it cannot be read (skipped), -1 when g cannot go on. */
+/* Another member's message, proposal or commit: 1 when processed (the
+ * state moved; a commit is left staged in *sc with its next state in
+ * *next), 0 when it cannot be read (skipped), -1 when g cannot go on. */
 static int other_entry(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
-                       mls_process_result *res, struct lines *q)
+                       mls_process_result *res, struct lines *q, mls_staged_commit **sc,
+                       mls_buf *next)
 {
     char who[40];
     char *text;
-    int err = mls_group_process(g->mls, mls_buf_view(&e->message), res);
+    int err = mls_group_process_staged(g->mls, mls_buf_view(&e->message), res, sc);
     if (err != MLS_OK) {
+        if (e->kind == CLI_LOG_COMMIT) {
+            cli_sync_mark_broken(s, g, "a commit could not be processed");
+            return -1;
+        }
         cli_notice(s, g->rec.name, 1, "a %s from %s in #%s (log %lld) cannot be read: %s",
                    e->kind_name, e->sender ? e->sender : "?", g->rec.name, (long long)e->seq,
                    mls_strerror(err));
         return 0;
     }
-    if (res->kind == MLS_RESULT_COMMIT)
-        return commit_accept(s, g, res, e->time, q) == 0 ? 1 : -1;
+    if (*sc) {
+        if (commit_step(s, g, e, res, *sc, q, next) != 0) {
+            mls_staged_commit_free(*sc);
+            *sc = NULL;
+            return -1;
+        }
+        return 1;
+    }
     if (res->kind != MLS_RESULT_APPLICATION)
         return 1;
     /* The name shown is the one MLS authenticated, not the server's. */
@@ -363,14 +462,17 @@ static int other_entry(struct cli_session *s, struct cli_grp *g, const struct cl
 static int process_entry(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e)
 {
     mls_process_result res;
+    mls_staged_commit *sc = NULL;
     struct lines q;
-    int rc = -1, processed = 0;
+    int rc = -1, processed = 0, swapped = 0;
     int own = e->sender && strcmp(e->sender, s->ident.username) == 0;
     int64_t outbox_id = -1, old_cursor = g->rec.cursor;
     mls_bytes msg = mls_buf_view(&e->message);
     mls_buf old_state; /* the saved state before this entry, for a failed save */
+    mls_buf next;      /* a staged commit's state after it */
 
     mls_buf_init(&old_state);
+    mls_buf_init(&next);
     memset(&res, 0, sizeof res);
     memset(&q, 0, sizeof q);
     if (!cli_grp_active(g))
@@ -398,10 +500,6 @@ static int process_entry(struct cli_session *s, struct cli_grp *g, const struct 
             cli_sync_mark_broken(s, g, "our own commit was accepted but its state was lost");
             goto out;
         }
-        if (commit_step(s, g, msg, &res, e->time, &q) != 0)
-            goto out;
-        processed = 1;
-        goto advance;
     }
     if (own && e->kind == CLI_LOG_MESSAGE) {
         struct find_ct f;
@@ -417,17 +515,31 @@ static int process_entry(struct cli_session *s, struct cli_grp *g, const struct 
     }
     if (own)
         goto advance;
-    processed = other_entry(s, g, e, &res, &q);
+    processed = other_entry(s, g, e, &res, &q, &sc, &next);
     if (processed < 0)
         goto out;
 
 advance:
-    if (processed) {
+    if (sc || processed) {
         old_state = g->rec.state;
         mls_buf_init(&g->rec.state);
+        swapped = 1;
+    }
+    if (sc) {
+        /* Stage, save, then merge: the store gets the state after the
+         * commit with the cursor; memory moves only once that is
+         * committed (README "staged commits"). */
+        g->rec.state = next;
+        mls_buf_init(&next);
+    } else if (processed) {
+        /* An application message or proposal moved the secret tree or
+         * the pending proposals: the state as it is now. */
         if (cli_grp_snapshot(g) != 0)
             goto fail_db;
     }
+    /* Removed by this commit: saved so, and the phase follows once saved. */
+    if (sc && res.self_removed)
+        g->rec.status = cli_phase_status(CLI_PHASE_REMOVED);
     g->rec.cursor = e->seq;
     if (cli_store_begin(s->store) != 0)
         goto fail_db;
@@ -449,7 +561,23 @@ advance:
         goto fail_db;
     if (cli_store_commit(s->store) != 0)
         goto fail_db;
+    if (sc) {
+        /* Consumed by the merge; freed at out: like a discarded one. */
+        int err = mls_group_merge_staged(g->mls, sc);
+        /* The store already holds the merged state: if memory could not
+         * follow (it cannot, after a successful stage), read it back. */
+        if (err != MLS_OK && cli_grp_reload(s, g) != 0) {
+            cli_log("cannot load the state after a commit");
+            cli_sync_mark_broken(s, g, "the state after a commit could not be loaded");
+        }
+        if (res.self_removed)
+            cli_phase_set(g, CLI_PHASE_REMOVED);
+    }
     lines_flush(s, g, &q, 1);
+    if (res.self_removed && g->phase == CLI_PHASE_REMOVED) {
+        g->leaving = 0;
+        drop_outbox(s, g);
+    }
     if (e->kind == CLI_LOG_COMMIT || !cli_grp_active(g))
         cli_changed(s);
     rc = 0;
@@ -457,22 +585,26 @@ advance:
 fail_db:
     cli_store_rollback(s->store);
     /* Memory goes back to what the store still holds: the cursor and the
-     * state before this entry (not the new state, which would leave
-     * memory one epoch ahead of the cursor). */
+     * state before this entry.  A staged commit is simply dropped (memory
+     * never moved); an application message had moved the secret tree, so
+     * that state is read back. */
     g->rec.cursor = old_cursor;
-    if (processed) {
+    g->rec.status = cli_phase_status(g->phase);
+    if (swapped) {
         mls_buf_clear(&g->rec.state);
         g->rec.state = old_state;
         mls_buf_init(&old_state);
     }
-    if (cli_grp_reload(s, g) != 0)
+    if (!sc && processed && cli_grp_reload(s, g) != 0)
         cli_log("cannot restore the group state");
     cli_notice(s, g->rec.name, 1, "cannot save the state of #%s; stopping", g->rec.name);
     rc = -1;
 out:
     lines_flush(s, g, &q, 0);
+    mls_staged_commit_free(sc);
     mls_process_result_clear(&res);
     mls_buf_clear(&old_state);
+    mls_buf_clear(&next);
     return rc;
 }
 
@@ -484,6 +616,8 @@ void cli_sync_after_change(struct cli_session *s, struct cli_grp *g)
         return;
     if (g->op)
         cli_commit_continue(g->op);
+    else
+        cli_commit_roles_tick(s, g);
     cli_outbox_pump(s, g);
 }
 

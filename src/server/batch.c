@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "srv.h"
 
 int64_t srv_time(void)
@@ -108,6 +109,12 @@ void srv_batch_end(srv *s)
             srv_log(SRV_LOG_ERROR, "commit failed: refusing the turn's requests");
             failed = 1;
         }
+        /* Committed entries go out first, then what the turn held (the
+         * same order as without a relay: events before responses). */
+        if (failed)
+            srv_relay_drop(s);
+        else
+            srv_relay_flush(s);
     }
     srv_held *h = s->held_head;
     s->held_head = s->held_tail = NULL;

@@ -14,6 +14,7 @@
 #include "mls/inspect.h"
 #include "mls/inspect.h"
 #include "proto.h"
+#include "relay.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -213,13 +214,31 @@ static int cmp_id(const void *a, const void *b)
 
 /* The event sink (logic.h) the server installs: events become JSON text
  * held for the connections of the users they are for. */
+char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry)
+{
+    json_t *o = entry_json(g, entry);
+    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
+    return dump(o);
+}
+
+char *srv_event_inbox_text(const srv_inbox_entry *entry)
+{
+    json_t *o = inbox_json(entry);
+    set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
+    return dump(o);
+}
+
 static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
                      const int64_t *users, size_t n_users)
 {
     srv *s = ctx;
-    json_t *o = entry_json(g, entry);
-    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
-    char *text = dump(o);
+    /* Over a shared store the entry goes out through the log after the
+     * COMMIT, in order with the other processes' entries (relay.c). */
+    if (s->relay) {
+        srv_relay_local(s, g, entry->seq);
+        return;
+    }
+    char *text = srv_event_log_text(g, entry);
     if (!text)
         return;
     /* The store lists the roster ordered by user id. */
@@ -232,9 +251,7 @@ static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
 static void push_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *entry)
 {
     srv *s = ctx;
-    json_t *o = inbox_json(entry);
-    set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
-    char *text = dump(o);
+    char *text = srv_event_inbox_text(entry);
     if (!text)
         return;
     for (srv_conn *c = s->conns; c; c = c->next)

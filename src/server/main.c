@@ -11,6 +11,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "relay.h"
 #include "srv.h"
 #include "transport.h"
 
@@ -19,7 +20,9 @@ static srv server;
 static const char usage[] =
     "usage: ./server [--port NNNN] [--database dbfile.db] [options]\n"
     "  --port N             TCP port (default 4000)\n"
-    "  --database FILE      SQLite database (default chatserver.db)\n"
+    "  --database FILE|URI  SQLite database file (default chatserver.db), or\n"
+    "                       postgresql://user@host/db for a database shared by\n"
+    "                       several server processes (docs/DEPLOYMENT.md)\n"
     "  --listen ADDR        address to listen on (default: all interfaces)\n"
     "  --pidfile FILE       write the process id there once listening\n"
     "  --tls-cert FILE      PEM certificate: serve HTTPS and WSS\n"
@@ -255,20 +258,29 @@ int main(int argc, char **argv)
 
     server.started = srv_time();
     srv_store *store = NULL;
-    if (srv_store_sqlite_open(cfg->database, &store))
+    int shared = srv_store_is_pg_uri(cfg->database);
+    if (shared ? srv_store_pg_open(cfg->database, &store)
+               : srv_store_sqlite_open(cfg->database, &store))
         return 1;
     srv_handlers_init(&server, store);
-    if (srv_transport_start(&server)) {
-        srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
-                cfg->port);
+    if (srv_relay_init(&server)) {
         store->ops->close(store);
         return 1;
     }
+    if (srv_transport_start(&server)) {
+        srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
+                cfg->port);
+        srv_relay_free(&server);
+        store->ops->close(store);
+        return 1;
+    }
+    /* A PostgreSQL URI may hold a password: only its kind is logged. */
     srv_log(SRV_LOG_INFO, "mlschat server %s listening on %s%s:%d, database %s", SRV_VERSION,
             cfg->tls_cert ? "https://" : "http://", cfg->listen ? cfg->listen : "*", cfg->port,
-            cfg->database);
+            shared ? "PostgreSQL" : cfg->database);
     if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
         srv_transport_stop(&server);
+        srv_relay_free(&server);
         store->ops->close(store);
         return 1;
     }
@@ -278,6 +290,7 @@ int main(int argc, char **argv)
     srv_log(SRV_LOG_INFO, "shutting down");
     srv_transport_stop(&server);
     srv_logic_clear(&server.logic);
+    srv_relay_free(&server);
     srv_bucket_map_clear(&server.registrations);
     store->ops->close(store);
     if (cfg->pidfile)

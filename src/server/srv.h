@@ -95,6 +95,9 @@ typedef struct srv_held {
     char *text;
 } srv_held;
 
+/* Delivery between processes over a shared store (relay.c). */
+typedef struct srv_relay srv_relay;
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
@@ -107,6 +110,7 @@ typedef struct srv {
     int64_t started;
     srv_bucket_map registrations; /* by peer address */
     int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
+    srv_relay *relay;             /* NULL unless the store is shared (PostgreSQL) */
     volatile int stopping;
 } srv;
 

@@ -13,9 +13,13 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 
 static srv *the_srv;
-static lws_sorted_usec_list_t purge_timer, tick_timer;
+static lws_sorted_usec_list_t purge_timer, tick_timer, relay_timer;
+
+/* How often the loop wakes to take other processes' notices (relay.c). */
+#define RELAY_POLL_US 10000
 
 /* How long SIGTERM waits for queues to drain and close frames to go. */
 #define DRAIN_SECONDS 5
@@ -300,6 +304,13 @@ static void lws_logger(int level, const char *line)
             "lws: %.*s", (int)n, line);
 }
 
+/* Over a shared store: wakes the loop so that srv_transport_run takes the
+ * notices between batches. */
+static void relay_tick(lws_sorted_usec_list_t *sul)
+{
+    lws_sul_schedule(the_srv->lws, 0, sul, relay_tick, RELAY_POLL_US);
+}
+
 int srv_transport_start(srv *s)
 {
     struct lws_context_creation_info info;
@@ -337,6 +348,8 @@ int srv_transport_start(srv *s)
     lws_sul_schedule(s->lws, 0, &purge_timer, purge_tick,
                      s->cfg.purge_interval * LWS_US_PER_SEC);
     lws_sul_schedule(s->lws, 0, &tick_timer, tick, LWS_US_PER_SEC);
+    if (s->relay)
+        lws_sul_schedule(s->lws, 0, &relay_timer, relay_tick, RELAY_POLL_US);
     return 0;
 }
 
@@ -346,6 +359,7 @@ void srv_transport_run(srv *s)
         if (lws_service(s->lws, 0) < 0)
             break;
         srv_batch_end(s);
+        srv_relay_poll(s);
         /* The WAL is checkpointed and truncated between batches, every
          * purge interval, so it stays near the size of one interval's
          * writes (SQLite's own checkpoints never shrink it). */
@@ -384,6 +398,7 @@ void srv_transport_stop(srv *s)
     if (s->lws) {
         lws_sul_cancel(&purge_timer);
         lws_sul_cancel(&tick_timer);
+        lws_sul_cancel(&relay_timer);
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }

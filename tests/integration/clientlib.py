@@ -40,8 +40,11 @@ def poll(cond, what, timeout=TIMEOUT):
 
 
 class Server:
-    def __init__(self, binary, tmp, tls=None, extra=()):
+    def __init__(self, binary, tmp, tls=None, extra=(), database=None):
         self.binary = binary
+        # --database: tmp/server.db unless given (a PostgreSQL URI shared
+        # by several Server objects, tests/integration/test_pg.py).
+        self.database = database or os.path.join(tmp, "server.db")
         self.extra = list(extra)  # more server options, e.g. ["--rate", "5"]
         self.tmp = tmp
         self.port = None
@@ -57,7 +60,7 @@ class Server:
             log = open(os.path.join(self.tmp, "server.log"), "a")
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--listen", "127.0.0.1",
-                 "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile]
+                 "--database", self.database, "--pidfile", pidfile]
                 + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])
                 + self.extra,
                 stdout=log, stderr=subprocess.STDOUT)
@@ -296,6 +299,92 @@ class Proxy:
         self.cut()
         self.running.set()
         self.sock.close()
+
+
+class RewritingProxy(Proxy):
+    """A proxy that plays a misbehaving server: what the server sends is
+    parsed as WebSocket frames (RFC 6455 §5.2; a server's frames are not
+    masked) and each JSON text message goes through rewrite(obj), which
+    returns the object to send instead.  What clients send passes
+    unchanged."""
+
+    def __init__(self, target_port, rewrite):
+        self.rewrite = rewrite
+        Proxy.__init__(self, target_port)
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns.append((c, u))
+            threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
+            threading.Thread(target=self._pipe_frames, args=(u, c), daemon=True).start()
+
+    @staticmethod
+    def _frame(opcode, payload, fin=True):
+        head = bytes([(0x80 if fin else 0) | opcode])
+        n = len(payload)
+        if n < 126:
+            head += bytes([n])
+        elif n < 65536:
+            head += bytes([126]) + n.to_bytes(2, "big")
+        else:
+            head += bytes([127]) + n.to_bytes(8, "big")
+        return head + payload
+
+    def _pipe_frames(self, a, b):
+        import json
+        buf = b""
+        upgraded = False
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                buf += data
+                if not upgraded:
+                    end = buf.find(b"\r\n\r\n")
+                    if end < 0:
+                        continue
+                    b.sendall(buf[:end + 4])
+                    buf = buf[end + 4:]
+                    upgraded = True
+                while len(buf) >= 2:
+                    fin, opcode, n, off = buf[0] & 0x80, buf[0] & 0x0F, buf[1] & 0x7F, 2
+                    if n == 126:
+                        if len(buf) < 4:
+                            break
+                        n, off = int.from_bytes(buf[2:4], "big"), 4
+                    elif n == 127:
+                        if len(buf) < 10:
+                            break
+                        n, off = int.from_bytes(buf[2:10], "big"), 10
+                    if len(buf) < off + n:
+                        break
+                    payload, raw = buf[off:off + n], buf[:off + n]
+                    buf = buf[off + n:]
+                    if fin and opcode == 1:
+                        try:
+                            obj = self.rewrite(json.loads(payload.decode()))
+                            raw = self._frame(1, json.dumps(obj).encode())
+                        except ValueError:
+                            pass
+                    b.sendall(raw)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class Tmux:

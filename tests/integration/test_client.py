@@ -14,8 +14,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clientlib import (Client, Proxy, Server, TestFailure, Tmux, have_tmux, msg, poll,
-                       sanitizer_env, sanitizer_reports)
+from clientlib import (Client, Proxy, RewritingProxy, Server, TestFailure, Tmux, have_tmux,
+                       msg, poll, sanitizer_env, sanitizer_reports)
 import dsclient
 
 CLIENT = os.path.abspath(sys.argv[1])
@@ -603,6 +603,8 @@ def test_rejoin(env):
     ma, mc = a.mark(), c.mark()
     b2 = env.client("g", "bob", name="bob2")
     b2.wait_for(r"you are a member of #g but this client has no usable state of it: rejoining")
+    # Nothing verified to compare the server's GroupInfo with: said so.
+    b2.wait_for(r"this client has no earlier state of #g to check the server's GroupInfo against")
     b2.wait_for(r"you rejoined #g")
     a.wait_for(r"^\*\*\* bob rejoined #g \(their client had lost its state of the group\)$", ma)
     c.wait_for(r"bob rejoined #g", mc)
@@ -678,6 +680,315 @@ def test_rejoin(env):
     talk(a, "alice after the race", "g", b4, c3)
     for who in (a, b4, c3):
         assert who.quit() == 0
+
+
+def test_kick_and_leave(env):
+    """/kick: the removed member says so, reads nothing after, keeps its
+    history and drops what it had not sent; /leave: a member's self-remove
+    proposal, committed by the administrator's client."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    talk(a, "before the kick", "g", b, c)
+
+    # Not an administrator: refused by bob's own client.
+    m = b.mark()
+    b.say("/kick carol")
+    b.wait_for(r"only administrators of #g can remove members", m)
+    m = a.mark()
+    a.say("/kick alice")
+    a.wait_for(r"you cannot remove members yourself \(/leave", m)
+
+    mb, mc = b.mark(), c.mark()
+    a.say("/kick carol")
+    a.wait_for(r"you removed carol from #g")
+    c.wait_for(r"you were removed from #g by alice", mc)
+    b.wait_for(r"alice removed carol from #g", mb)
+    talk(a, "after the kick", "g", b)
+    # carol sees nothing said after her removal, and cannot send.
+    mc = c.mark()
+    c.say("carol tries to talk")
+    c.wait_for(r"you are no longer a member of #g", mc)
+    talk(b, "still after the kick", "g", a)
+    assert c.count(re.escape("after the kick")) == 0, c.snapshot()
+    assert c.count(re.escape("carol tries to talk")) == 0 or \
+        a.count(re.escape("carol tries to talk")) == 0
+    assert a.count(re.escape("carol tries to talk")) == 0
+    # Her history is kept.
+    assert c.quit() == 0
+    c2 = env.client("g", "carol", name="carol2")
+    end = c2.wait_for(r"history ends")
+    assert c2.find(re.escape("before the kick"), 0) < end
+    assert c2.count(re.escape("after the kick")) == 0
+
+    # bob leaves: his proposal, alice's client commits it.
+    ma, mb = a.mark(), b.mark()
+    b.say("/leave")
+    b.wait_for(r"leaving #g: an administrator's client completes it", mb)
+    b.wait_for(r"you left #g \(your departure was committed by alice\)", mb)
+    a.wait_for(r"bob left #g \(you committed it\)", ma)
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"members of #g \(1\)", m)
+    talk(a, "alone now", "g")
+    assert b.count(re.escape("alone now")) == 0
+    # The last administrator cannot leave.
+    m = a.mark()
+    a.say("/leave")
+    a.wait_for(r"you are the last administrator of #g", m)
+    for who in (a, b, c2):
+        assert who.quit() == 0
+
+
+def test_op_deop(env):
+    """/op and /deop: GroupContextExtensions commits of the administrators
+    extension; the last administrator cannot drop itself; a new
+    administrator can invite, remove and hand the role back."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+
+    m = a.mark()
+    a.say("/deop alice")
+    a.wait_for(r"you are the last administrator of #g", m)
+    m = b.mark()
+    b.say("/op bob")
+    b.wait_for(r"only administrators of #g can make administrators", m)
+    m = a.mark()
+    a.say("/op carol")
+    a.wait_for(r"carol is not a member of #g", m)
+
+    mb = b.mark()
+    a.say("/op bob")
+    a.wait_for(r"you made bob an administrator of #g")
+    b.wait_for(r"alice made bob an administrator of #g", mb)
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"^\*\*\*   bob \[admin\]", m)
+    m = b.mark()
+    b.say("/groups")
+    b.wait_for(r"#g .*administrator", m)
+
+    # Now alice may drop her own role; bob stays.
+    mb = b.mark()
+    a.say("/deop alice")
+    a.wait_for(r"you are no longer an administrator of #g")
+    b.wait_for(r"alice is no longer an administrator of #g \(by alice\)", mb)
+    m = b.mark()
+    b.say("/deop bob")
+    b.wait_for(r"you are the last administrator of #g", m)
+    m = a.mark()
+    a.say("/kick bob")
+    a.wait_for(r"only administrators of #g can remove members", m)
+    ma = a.mark()
+    b.say("/op alice")
+    b.wait_for(r"you made alice an administrator of #g")
+    a.wait_for(r"bob made alice an administrator of #g", ma)
+    talk(a, "two administrators", "g", b)
+    # The new administrator invites (the server derives roles from the
+    # administrators extension, PROTOCOL.md §7.4).
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(b, c, "g", "carol")
+    # An administrator leaves once another is a member: bob's client
+    # commits her proposal and drops her from the administrators.
+    ma, mb, mc = a.mark(), b.mark(), c.mark()
+    a.say("/leave")
+    a.wait_for(r"you left #g \(your departure was committed by bob\)", ma)
+    b.wait_for(r"alice left #g \(you committed it\)", mb)
+    c.wait_for(r"alice left #g", mc)
+    m = b.mark()
+    b.say("/list")
+    b.wait_for(r"members of #g \(2\)", m)
+    b.wait_for(r"^\*\*\*   bob \[admin\]", m)
+    talk(b, "after alice", "g", c)
+    assert a.count(re.escape("after alice")) == 0
+    for who in (a, b, c):
+        assert who.quit() == 0
+
+
+def test_rejoin_refused(env):
+    """Safe rejoin (issue 9): a client whose state is out of sync rejoins
+    only into the group it last verified.  bob's state goes back to an
+    epoch before carol joined (a restored backup): the server's GroupInfo
+    names a member bob never saw added, so he refuses to rejoin from it
+    and says why; the others go on."""
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    talk(a, "two of us", "g", b)
+    assert b.quit() == 0
+    bdb = client_db(env, "bob")
+    old_state = db_exec(bdb, "SELECT state FROM groups WHERE name = 'g'")[0][0]
+    b1 = env.client("g", "bob", name="bob1")
+    b1.wait_for(r"logged in as bob")
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    b1.wait_for(r"alice invited carol to #g")
+    assert b1.quit() == 0
+    db_exec(bdb, "UPDATE groups SET state = ? WHERE name = 'g'", old_state)
+    a.say("/update")
+    a.wait_for(r"you updated your keys in #g \(epoch")
+    b2 = env.client("g", "bob", name="bob2")
+    b2.wait_for(r"#g is out of sync \(a commit could not be processed\): rejoining it")
+    b2.wait_for(r"cannot rejoin #g: REFUSED: the server's GroupInfo of #g is not the group as "
+                r"this client last verified it")
+    assert b2.count(r"you rejoined #g") == 0
+    talk(a, "still going", "g", c)
+    assert b2.count(re.escape("still going")) == 0
+    for who in (a, b2, c):
+        assert who.quit() == 0
+
+
+def test_server_forges_membership(env):
+    """A misbehaving server (a proxy in front of bob rewrites what the
+    server says) replaces a commit with bytes bob cannot process, then
+    serves a GroupInfo with a member bob never saw added: the attack of
+    issue 9 where the server slips in its own member.  bob refuses to rejoin
+    from it, says why, and never reads the group again; alice and carol go
+    on."""
+    import base64
+    junk = base64.b64encode(b"\x00\x01" + b"\x42" * 80).decode()
+    state = {"armed": False, "victim": None}
+
+    def spoil(entry):
+        if entry.get("group") != "g" or entry.get("kind") != "commit":
+            return
+        if state["victim"] is None:
+            state["victim"] = entry.get("seq")
+        if entry.get("seq") == state["victim"]:
+            entry["message"] = junk
+
+    def rewrite(obj):
+        if state["armed"]:
+            if obj.get("event") == "log":
+                spoil(obj)
+            for e in obj.get("entries") or []:
+                spoil(e)
+        return obj
+
+    proxy = RewritingProxy(env.server.port, rewrite)
+    env.proxies.append(proxy)
+    a = env.client("g", "alice")
+    a.wait_for(r"created #g")
+    b = env.client("g", "bob", url=proxy.url)
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    talk(a, "before", "g", b)
+    c = env.client("g", "carol")
+    c.wait_for(r"must /invite carol")
+    state["armed"] = True
+    mb = b.mark()
+    invite(a, c, "g", "carol")
+    b.wait_for(r"#g is out of sync \(a commit could not be processed\): rejoining it", mb)
+    b.wait_for(r"cannot rejoin #g: REFUSED: the server's GroupInfo of #g is not the group as "
+               r"this client last verified it \(epoch 1\)", mb)
+    assert b.count(r"you rejoined #g") == 0
+    talk(a, "after", "g", c)
+    assert b.count(re.escape("after")) == 0
+    m = b.mark()
+    b.say("/list")
+    b.wait_for(r"you are no longer a member of #g|members of #g \(2\)", m)
+    for who in (a, b, c):
+        assert who.quit() == 0
+
+
+def test_client_refuses_forged_commits(env):
+    """A hostile member crafts commits through libmls (tests/tools/mlsforge)
+    that the real server refuses; a misbehaving server (a rewriting proxy in
+    front of a client) delivers them in place of an honest commit of the
+    same member.  Each client refuses loudly, naming the rule and the
+    committer, keeps its state of the group unchanged, and is no longer
+    following it; a client behind the honest server follows the honest
+    commit."""
+    forge = os.path.join(os.path.dirname(CLIENT), "mlsforge")
+    if os.path.exists(forge):
+        os.environ.setdefault("MLSFORGE", forge)
+    import mlsmember
+    forged = {}
+
+    def swap(who):
+        def rewrite(obj):
+            for e in ([obj] if obj.get("event") == "log" else []) + (obj.get("entries") or []):
+                if e.get("message") in forged.get(who, {}):
+                    e["message"] = forged[who][e["message"]]
+            return obj
+        return rewrite
+
+    pa = RewritingProxy(env.server.port, swap("alice"))
+    pc = RewritingProxy(env.server.port, swap("carol"))
+    env.proxies += [pa, pc]
+    a = env.client("g", "alice", url=pa.url)
+    a.wait_for(r"created #g")
+    c = env.client("g", "carol", url=pc.url)
+    c.wait_for(r"must /invite carol")
+    invite(a, c, "g", "carol")
+    b = env.client("g", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "g", "bob")
+    # mallory: a member whose MLS objects are made by mlsforge.
+    mallory = mlsmember.ForgeIdentity("mallory")
+    mc = dsclient.Client(env.server.port, mallory)
+    mlsmember.ok(mc.register(), "register mallory")
+    mlsmember.ok(mc.request("kp.upload", key_packages=[mallory.key_package_b64()]), "kp")
+    invite_line = a.mark()
+    a.say("/invite mallory")
+    a.wait_for(r"you invited mallory to #g", invite_line)
+    mlsmember.join(mc, "g")
+    talk(a, "mallory is in", "g", b, c)
+
+    # The forged commits, from mallory's state now, and the honest one of
+    # the same epoch that the server accepts (a key update).
+    snap = mallory.snapshot("g")
+    forged["alice"] = {}
+    forged["carol"] = {}
+    admins = mlsmember.forge_json("commit", snap, "--admins", "mallory")
+    renamed = mlsmember.forge_json("commit", snap, "--rename", "alice")
+    honest = mlsmember.forge_json("commit", mallory.state("g"))
+    forged["alice"][honest["commit"]] = admins["commit"]
+    forged["carol"][honest["commit"]] = renamed["commit"]
+    db_a, db_c = client_db(env, "alice"), client_db(env, "carol")
+    sql = "SELECT state FROM groups WHERE name = 'g'"
+    state_a, state_c = db_exec(db_a, sql)[0][0], db_exec(db_c, sql)[0][0]
+    ma, mb, mc_ = a.mark(), b.mark(), c.mark()
+    mlsmember.ok(mlsmember.send_commit(mc, "g", honest), "mallory's key update")
+    a.wait_for(r"^!!! REFUSED: a commit to #g by mallory \(log \d+\) breaks rule admin_required: "
+               r".*the server is misbehaving", ma)
+    c.wait_for(r"^!!! REFUSED: a commit to #g by mallory \(log \d+\) breaks rule identity: ", mc_)
+    b.wait_for(r"mallory updated their keys in #g", mb)
+    # Nothing of the forged commits was taken: the saved states are the
+    # same bytes, and the clients say so in /list.
+    assert db_exec(db_a, sql)[0][0] == state_a
+    assert db_exec(db_c, sql)[0][0] == state_c
+    m = a.mark()
+    a.say("/list")
+    a.wait_for(r"#g is NOT followed: this client refused a commit by mallory \(rule "
+               r"admin_required", m)
+    m = a.mark()
+    a.say("/groups")
+    a.wait_for(r"#g .*no longer followed", m)
+    # The honest group goes on; alice's client reads nothing of it.
+    talk(b, "bob goes on", "g")
+    assert a.count(re.escape("bob goes on")) == 0
+    assert a.count(r"REFUSED") == 1 and c.count(r"REFUSED") == 1
+    # Still running: another group works.
+    m = a.mark()
+    a.say("/join other")
+    a.wait_for(r"created #other", m)
+    talk(a, "alice elsewhere", "other")
+    mc.close()
+    for who in (a, b, c):
+        who.quit()
 
 
 def test_curses_story(env):
@@ -995,6 +1306,11 @@ TESTS = [
     test_burst_order,
     test_key_package_deleted_after_join,
     test_store_failure_during_commit,
+    test_kick_and_leave,
+    test_rejoin_refused,
+    test_server_forges_membership,
+    test_client_refuses_forged_commits,
+    test_op_deop,
     test_curses_story,
     test_curses_scripts,
     test_hostile_text_neutralized,

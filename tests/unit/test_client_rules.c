@@ -72,95 +72,402 @@ static void test_admins_ext(void)
     mls_buf_clear(&b);
 }
 
-/* Rule: adding members or changing the GroupContext extensions needs an
- * administrator of the epoch the commit was made in. */
-static void test_commit_admin_rule(void)
+/* A group of alice (admin, leaf 0), bob (1) and carol (2) named lobby,
+ * for the commit rules: each test changes one fact from an allowed
+ * commit. */
+static const uint8_t K[4][32] = {{1}, {2}, {3}, {4}};
+static struct cli_leaf MEM[3];
+static mls_buf NAME, ADMINS, ADMINS2, ADMINS_BOB, ADMINS_EVE, OTHER_NAME;
+
+static struct cli_leaf L(uint32_t leaf, const char *name, int key)
 {
-    const char *admins[] = {"alice"};
-    struct cli_commit_facts f;
-    mls_buf a;
-
-    mls_buf_init(&a);
-    CHECK(cli_ext_admins_encode(admins, 1, &a) == 0);
-    memset(&f, 0, sizeof f);
-    f.admins_before = mls_buf_view(&a);
-
-    f.committer = "alice";
-    f.n_added = 2;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
-    f.committer = "bob";
-    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
-    f.n_added = 0;
-    f.extensions_changed = 1;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
-    f.committer = "alice";
-    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
-    /* An update or a removal by anyone is allowed (the server enforces
-     * who may remove whom, PROTOCOL.md §7.4). */
-    f.committer = "bob";
-    f.extensions_changed = 0;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
-    f.n_removed = 1;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
-    /* A committer we cannot name is no administrator. */
-    f.n_added = 1;
-    f.committer = "";
-    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
-    f.committer = NULL;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
-    /* Without an administrators extension nobody may add. */
-    f.committer = "alice";
-    f.admins_before = mls_bytes_of(NULL, 0);
-    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
-    mls_buf_clear(&a);
+    struct cli_leaf l;
+    l.leaf = leaf;
+    l.identity = B(name);
+    l.signature_key = V(K[key], 32);
+    return l;
 }
 
-/* Rule: an external commit is accepted only as a resync. */
+static void facts_setup(void)
+{
+    const char *a[] = {"alice"}, *a2[] = {"alice", "bob"}, *b[] = {"bob"}, *e[] = {"alice", "eve"};
+    MEM[0] = L(0, "alice", 0);
+    MEM[1] = L(1, "bob", 1);
+    MEM[2] = L(2, "carol", 2);
+    mls_buf_init(&NAME);
+    mls_buf_init(&OTHER_NAME);
+    mls_buf_init(&ADMINS);
+    mls_buf_init(&ADMINS2);
+    mls_buf_init(&ADMINS_BOB);
+    mls_buf_init(&ADMINS_EVE);
+    CHECK(cli_ext_name_encode("lobby", &NAME) == 0);
+    CHECK(cli_ext_name_encode("other", &OTHER_NAME) == 0);
+    CHECK(cli_ext_admins_encode(a, 1, &ADMINS) == 0);
+    CHECK(cli_ext_admins_encode(a2, 2, &ADMINS2) == 0);
+    CHECK(cli_ext_admins_encode(b, 1, &ADMINS_BOB) == 0);
+    CHECK(cli_ext_admins_encode(e, 2, &ADMINS_EVE) == 0);
+}
+
+static void facts_teardown(void)
+{
+    mls_buf_clear(&NAME);
+    mls_buf_clear(&OTHER_NAME);
+    mls_buf_clear(&ADMINS);
+    mls_buf_clear(&ADMINS2);
+    mls_buf_clear(&ADMINS_BOB);
+    mls_buf_clear(&ADMINS_EVE);
+}
+
+/* A member commit by `committer` (leaf) with no proposals, an unchanged
+ * path leaf and the extensions unchanged. */
+static void facts_init(struct cli_commit_facts *f, uint32_t committer)
+{
+    memset(f, 0, sizeof *f);
+    f->committer = MEM[committer];
+    f->has_path = 1;
+    f->path_leaf = MEM[committer];
+    f->members = MEM;
+    f->n_members = 3;
+    f->has_name_before = f->has_name_after = 1;
+    f->name_before = f->name_after = mls_buf_view(&NAME);
+    f->has_admins_before = f->has_admins_after = 1;
+    f->admins_before = f->admins_after = mls_buf_view(&ADMINS);
+}
+
+static struct cli_change change(enum cli_change_kind kind, uint32_t proposer, int by_ref)
+{
+    struct cli_change c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.by_member = 1;
+    c.by_reference = by_ref;
+    c.proposer = proposer;
+    return c;
+}
+
+/* Rule admin_required, judged by the committer's leaf before the commit. */
+static void test_commit_admin_rule(void)
+{
+    struct cli_commit_facts f;
+    struct cli_change c[2];
+
+    /* A path-only commit (a key update) by anyone. */
+    facts_init(&f, 1);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* Add: the administrator yes, bob no. */
+    c[0] = change(CLI_CHANGE_ADD, 0, 0);
+    c[0].after = L(3, "dave", 3);
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    facts_init(&f, 1);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    /* Remove of someone else: administrator only. */
+    c[0] = change(CLI_CHANGE_REMOVE, 1, 0);
+    c[0].before = MEM[2];
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    facts_init(&f, 1);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    /* ... also when bob proposed carol's removal by reference. */
+    c[0] = change(CLI_CHANGE_REMOVE, 1, 1);
+    c[0].before = MEM[2];
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    /* A member's own departure (its proposal by reference) by anyone. */
+    c[0] = change(CLI_CHANGE_REMOVE, 2, 1);
+    c[0].before = MEM[2];
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* ... but not as a value a non-admin committer made up. */
+    c[0] = change(CLI_CHANGE_REMOVE, 2, 0);
+    c[0].before = MEM[2];
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    /* GroupContextExtensions, ReInit, PSK, Update proposals. */
+    c[0] = change(CLI_CHANGE_EXTENSIONS, 1, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    c[0] = change(CLI_CHANGE_REINIT, 1, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    c[0] = change(CLI_CHANGE_PSK, 1, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    c[0] = change(CLI_CHANGE_UPDATE, 2, 1);
+    c[0].before = c[0].after = MEM[2];
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    c[0] = change(CLI_CHANGE_REINIT, 0, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* The roles before the commit count: bob making himself an
+     * administrator in the same commit is still bob, a member. */
+    facts_init(&f, 1);
+    c[0] = change(CLI_CHANGE_EXTENSIONS, 1, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    f.admins_after = mls_buf_view(&ADMINS2);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    f.admins_after = mls_buf_view(&ADMINS2);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK); /* /op bob */
+    /* Without an administrators extension nobody is one. */
+    f.has_admins_before = 0;
+    f.admins_before = mls_bytes_of(NULL, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+}
+
+/* A rename judge that allows a new name under the same key. */
+static enum cli_verdict same_key_rename(void *ctx, const struct cli_leaf *before,
+                                        const struct cli_leaf *after)
+{
+    (void)ctx;
+    return mls_ct_equal(before->signature_key, after->signature_key) ? CLI_RULE_OK
+                                                                     : CLI_RULE_IDENTITY;
+}
+
+/* Rule identity: names and keys of leaves do not change; nobody twice. */
+static void test_commit_identity_rule(void)
+{
+    struct cli_commit_facts f;
+    struct cli_change c[2];
+    struct cli_leaf alice_new_key = L(1, "alice", 3);
+
+    /* bob's path leaf renamed to alice (the attack of issue 9). */
+    facts_init(&f, 1);
+    f.path_leaf = L(1, "alice", 1);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    /* bob's path leaf with another signature key. */
+    facts_init(&f, 1);
+    f.path_leaf = L(1, "bob", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    /* The same for an administrator, and through an Update proposal. */
+    facts_init(&f, 0);
+    f.path_leaf = L(0, "mallory", 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    facts_init(&f, 0);
+    c[0] = change(CLI_CHANGE_UPDATE, 1, 1);
+    c[0].before = MEM[1];
+    c[0].after = alice_new_key;
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    /* Without a rename judge every change is refused; with one, what it
+     * allows passes (a /nick: same key, new name) and nothing else. */
+    CHECK(cli_rule_rename_ok(&MEM[1], &alice_new_key) == CLI_RULE_IDENTITY);
+    facts_init(&f, 1);
+    f.path_leaf = L(1, "bobby", 1);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    f.rename_ok = same_key_rename;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    f.path_leaf = L(1, "bobby", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    /* Adding a member already in the group, or a user twice. */
+    facts_init(&f, 0);
+    c[0] = change(CLI_CHANGE_ADD, 0, 0);
+    c[0].after = L(3, "bob", 3);
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    c[0].after = L(3, "dave", 3);
+    c[1] = change(CLI_CHANGE_ADD, 0, 0);
+    c[1].after = L(4, "dave", 3);
+    f.n_changes = 2;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+    /* Removed and added again in one commit is one bob. */
+    c[0] = change(CLI_CHANGE_REMOVE, 0, 0);
+    c[0].before = MEM[1];
+    c[1].after = L(3, "bob", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* A nameless added leaf. */
+    c[1].after = L(3, "", 3);
+    c[1].after.identity = mls_bytes_of(NULL, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_IDENTITY);
+}
+
+/* Rules extensions and last_admin. */
+static void test_commit_extensions_rule(void)
+{
+    struct cli_commit_facts f;
+    struct cli_change c[2];
+    static const uint8_t malformed[] = {3, 5, 'a'};
+
+    c[0] = change(CLI_CHANGE_EXTENSIONS, 0, 0);
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    /* The name changes, or goes. */
+    f.name_after = mls_buf_view(&OTHER_NAME);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    f.name_after = mls_buf_view(&NAME);
+    f.has_name_after = 0;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    f.has_name_after = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* The administrators list: gone, empty, malformed, naming a non-member. */
+    f.has_admins_after = 0;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    f.has_admins_after = 1;
+    f.admins_after = V((const uint8_t *)"\0", 1);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    f.admins_after = V(malformed, sizeof malformed);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    f.admins_after = mls_buf_view(&ADMINS_EVE);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    /* Handing over: alice makes bob the only administrator. */
+    f.admins_after = mls_buf_view(&ADMINS_BOB);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* Kicking the only other administrator without the list changed. */
+    facts_init(&f, 0);
+    f.admins_before = f.admins_after = mls_buf_view(&ADMINS2);
+    c[0] = change(CLI_CHANGE_REMOVE, 0, 0);
+    c[0].before = MEM[1];
+    f.changes = c;
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    c[1] = change(CLI_CHANGE_EXTENSIONS, 0, 0);
+    f.n_changes = 2;
+    f.admins_after = mls_buf_view(&ADMINS);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* No administrator left: bob (admin) committing alice's departure
+     * with a list still naming only alice. */
+    facts_init(&f, 1);
+    f.admins_before = mls_buf_view(&ADMINS2);
+    f.admins_after = mls_buf_view(&ADMINS);
+    c[0] = change(CLI_CHANGE_REMOVE, 0, 1);
+    c[0].before = MEM[0];
+    c[1] = change(CLI_CHANGE_EXTENSIONS, 1, 0);
+    f.changes = c;
+    f.n_changes = 2;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_LAST_ADMIN);
+    f.admins_after = mls_buf_view(&ADMINS_BOB);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+}
+
+/* Rule external: an external commit only as a resync. */
 static void test_commit_external_rule(void)
 {
-    static const uint8_t k1[32] = {1}, k2[32] = {2};
-    struct cli_member_ref j = {B("bob"), V(k1, sizeof k1)};
-    struct cli_member_ref r = {B("bob"), V(k1, sizeof k1)};
-    struct cli_member_ref other_name = {B("eve"), V(k1, sizeof k1)};
-    struct cli_member_ref other_key = {B("bob"), V(k2, sizeof k2)};
-    struct cli_member_ref nameless = {mls_bytes_of(NULL, 0), V(k1, sizeof k1)};
     struct cli_commit_facts f;
+    struct cli_change c[3];
 
-    memset(&f, 0, sizeof f);
+    facts_init(&f, 1);
     f.external = 1;
-    f.committer = "";
-    f.n_added = 1;
-    f.n_removed = 1;
-    f.joined = &j;
-    f.removed = &r;
+    f.committer = L(3, "bob", 1);
+    f.path_leaf = f.committer;
+    c[0] = change(CLI_CHANGE_EXTERNAL_INIT, 0, 0);
+    c[0].by_member = 0;
+    c[1] = change(CLI_CHANGE_REMOVE, 0, 0);
+    c[1].by_member = 0;
+    c[1].before = MEM[1];
+    f.changes = c;
+    f.n_changes = 2;
     CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
-    f.removed = &other_name;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.removed = &other_key;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.removed = &r;
-    f.joined = &nameless;
-    f.removed = &nameless;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.joined = &j;
-    f.removed = &r;
-    f.extensions_changed = 1;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.extensions_changed = 0;
-    f.self_removed = 1;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.self_removed = 0;
-    f.n_removed = 0; /* a join without removing an old leaf */
-    f.removed = NULL;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.n_removed = 2;
-    f.removed = &r;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.n_removed = 1;
-    f.n_added = 2;
-    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
-    f.n_added = 1;
+    /* The administrator resyncing stays the administrator. */
+    f.committer = L(3, "alice", 0);
+    c[1].before = MEM[0];
     CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    /* Another name, another key, no removal, two removals, an add. */
+    f.committer = L(3, "eve", 1);
+    c[1].before = MEM[1];
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    f.committer = L(3, "bob", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    f.committer = L(3, "bob", 1);
+    f.n_changes = 1;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    c[2] = change(CLI_CHANGE_REMOVE, 0, 0);
+    c[2].before = MEM[2];
+    f.n_changes = 3;
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    c[2] = change(CLI_CHANGE_ADD, 0, 0);
+    c[2].after = L(4, "dave", 3);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    c[2] = change(CLI_CHANGE_EXTENSIONS, 0, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+    /* A nameless joiner. */
+    f.n_changes = 2;
+    f.committer.identity = mls_bytes_of(NULL, 0);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTERNAL_NOT_RESYNC);
+}
+
+/* Role commands: /op, /deop, /kick, /leave. */
+static void test_role_rules(void)
+{
+    mls_bytes one = mls_buf_view(&ADMINS), two = mls_buf_view(&ADMINS2);
+    CHECK(cli_rule_set_admin(one, "alice", "bob", 1, 1) == CLI_RULE_OK);
+    CHECK(cli_rule_set_admin(one, "bob", "carol", 1, 1) == CLI_RULE_NOT_ADMIN);
+    CHECK(cli_rule_set_admin(one, "alice", "dave", 0, 1) == CLI_RULE_NOT_MEMBER);
+    CHECK(cli_rule_set_admin(one, "alice", "b b", 1, 1) == CLI_RULE_BAD_NAME);
+    CHECK(cli_rule_set_admin(two, "alice", "bob", 1, 1) == CLI_RULE_DUPLICATE);
+    CHECK(cli_rule_set_admin(two, "alice", "bob", 1, 0) == CLI_RULE_OK);
+    CHECK(cli_rule_set_admin(one, "alice", "bob", 1, 0) == CLI_RULE_DUPLICATE);
+    /* The last administrator cannot drop itself; one of two can. */
+    CHECK(cli_rule_set_admin(one, "alice", "alice", 1, 0) == CLI_RULE_LAST_ADMIN);
+    CHECK(cli_rule_set_admin(two, "alice", "alice", 1, 0) == CLI_RULE_OK);
+    CHECK(cli_rule_kick(one, "alice", "bob", 1) == CLI_RULE_OK);
+    CHECK(cli_rule_kick(one, "bob", "alice", 1) == CLI_RULE_NOT_ADMIN);
+    CHECK(cli_rule_kick(one, "alice", "alice", 1) == CLI_RULE_SELF);
+    CHECK(cli_rule_kick(one, "alice", "dave", 0) == CLI_RULE_NOT_MEMBER);
+    CHECK(cli_rule_kick(one, "alice", "", 0) == CLI_RULE_BAD_NAME);
+    CHECK(cli_rule_leave(one, "bob", 0) == CLI_RULE_OK);
+    CHECK(cli_rule_leave(one, "alice", 0) == CLI_RULE_LAST_ADMIN);
+    CHECK(cli_rule_leave(two, "alice", 1) == CLI_RULE_OK);
+}
+
+/* Safe rejoin: the offered state is the trusted one. */
+static void test_rejoin_rule(void)
+{
+    static const uint8_t id1[4] = {1, 2, 3, 4}, id2[4] = {9, 9, 9, 9};
+    struct cli_leaf offered_m[4];
+    struct cli_group_facts t, o;
+    mls_bytes bob = B("bob");
+
+    memset(&t, 0, sizeof t);
+    t.members = MEM;
+    t.n_members = 3;
+    t.has_admins = t.has_name = 1;
+    t.admins = mls_buf_view(&ADMINS);
+    t.name = mls_buf_view(&NAME);
+    t.group_id = V(id1, 4);
+    /* bob rejoins: his old leaf replaced by a new one (same identity and
+     * key), alice signed the GroupInfo. */
+    offered_m[0] = MEM[0];
+    offered_m[1] = L(3, "bob", 1);
+    offered_m[2] = MEM[2];
+    o = t;
+    o.members = offered_m;
+    o.n_members = 3;
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_OK);
+    /* Signed by someone who is not a member of the trusted epoch. */
+    CHECK(cli_rule_rejoin(&t, &o, V(K[3], 32), bob) == CLI_RULE_NOT_TRUSTED);
+    CHECK(cli_rule_rejoin(&t, &o, mls_bytes_of(NULL, 0), bob) == CLI_RULE_NOT_TRUSTED);
+    /* An intruder, a member gone, a key swapped. */
+    offered_m[3] = L(4, "mallory", 3);
+    o.n_members = 4;
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_NOT_TRUSTED);
+    o.n_members = 2;
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_NOT_TRUSTED);
+    o.n_members = 3;
+    offered_m[2] = L(2, "carol", 3);
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_NOT_TRUSTED);
+    offered_m[2] = MEM[2];
+    /* Other administrators, another name, another group id. */
+    o.admins = mls_buf_view(&ADMINS_BOB);
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_NOT_TRUSTED);
+    o.admins = t.admins;
+    o.name = mls_buf_view(&OTHER_NAME);
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_WRONG_GROUP);
+    o.name = t.name;
+    o.group_id = V(id2, 4);
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_WRONG_GROUP);
+    o.group_id = t.group_id;
+    CHECK(cli_rule_rejoin(&t, &o, V(K[0], 32), bob) == CLI_RULE_OK);
 }
 
 /* Rule: only administrators invite. */
@@ -241,8 +548,12 @@ static void test_inviter(void)
 static void test_verdict_text(void)
 {
     int v;
-    for (v = CLI_RULE_OK; v <= CLI_RULE_KEY_MISMATCH; v++)
+    for (v = CLI_RULE_OK; v <= CLI_RULE_LAST; v++) {
         CHECK(strlen(cli_verdict_text((enum cli_verdict)v)) > 0);
+        CHECK(strlen(cli_verdict_rule((enum cli_verdict)v)) > 0);
+    }
+    CHECK(strcmp(cli_verdict_rule(CLI_RULE_NOT_ADMIN), "admin_required") == 0);
+    CHECK(strcmp(cli_verdict_rule(CLI_RULE_LAST_ADMIN), "last_admin") == 0);
     CHECK(strcmp(cli_verdict_text(CLI_RULE_NOT_ADMIN),
                  "a member who is not an administrator changed the group") == 0);
 }
@@ -251,8 +562,14 @@ int main(void)
 {
     test_name_ext();
     test_admins_ext();
+    facts_setup();
     test_commit_admin_rule();
+    test_commit_identity_rule();
+    test_commit_extensions_rule();
     test_commit_external_rule();
+    test_role_rules();
+    test_rejoin_rule();
+    facts_teardown();
     test_may_invite();
     test_invite_target();
     test_key_package_rule();

@@ -1,6 +1,8 @@
 /* Unit tests for src/server/store_sqlite.c through the store.h interface,
  * on temporary databases: migrations, users, the log (paging, msg_id,
- * first-commit-wins), KeyPackage claims, inbox, transactions, retention. */
+ * first-commit-wins), KeyPackage claims, inbox, transactions, retention;
+ * and the same on src/server/store_pg.c when MLSCHAT_TEST_PG_DB names a
+ * fresh PostgreSQL database (tests/integration/pg_test.sh). */
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -79,18 +81,15 @@ static void test_migrations(void)
 }
 
 /* Migration 4: the public view per group and the registered renames. */
-static void test_views_renames(void)
+/* Group views and registered renames on a store where user and group are
+ * free names. */
+static void check_views_renames(srv_store *st, const char *user, const char *group)
 {
-    srv_store *st = NULL;
-    const char *p = new_path();
     int64_t uid = 0, ref = 0;
     mls_buf b;
     mls_buf_init(&b);
-    CHECK_OK(srv_store_sqlite_open(p, &st));
-    if (!st)
-        return;
-    IN_CHANGE(st, CHECK_OK(st->ops->user_create(st, "alice", 1, B("key-a"), 100, &uid)));
-    IN_CHANGE(st, CHECK_OK(st->ops->group_create(st, "g", B("gid"), 0, uid, 100, &ref)));
+    IN_CHANGE(st, CHECK_OK(st->ops->user_create(st, user, 1, B(user), 100, &uid)));
+    IN_CHANGE(st, CHECK_OK(st->ops->group_create(st, group, B(group), 0, uid, 100, &ref)));
     CHECK(st->ops->group_get_view(st, ref, &b) == SRV_NOT_FOUND && b.n == 0);
     IN_CHANGE(st, CHECK_OK(st->ops->group_set_view(st, ref, B("view-1"))));
     CHECK_OK(st->ops->group_get_view(st, ref, &b));
@@ -109,9 +108,18 @@ static void test_views_renames(void)
     IN_CHANGE(st, CHECK_OK(st->ops->rename_record(st, uid, "al", 300))); /* again: no error */
     CHECK_OK(st->ops->rename_known(st, uid, "al"));
     CHECK(st->ops->rename_known(st, uid + 1, "al") == SRV_NOT_FOUND);
-    CHECK(st->ops->rename_known(st, uid, "alice") == SRV_NOT_FOUND);
-    st->ops->close(st);
+    CHECK(st->ops->rename_known(st, uid, user) == SRV_NOT_FOUND);
     mls_buf_clear(&b);
+}
+
+static void test_views_renames(void)
+{
+    srv_store *st = NULL;
+    CHECK_OK(srv_store_sqlite_open(new_path(), &st));
+    if (!st)
+        return;
+    check_views_renames(st, "alice", "g");
+    st->ops->close(st);
 }
 
 /* A database written by schema version 1 (server 0.1.0): migration 2 keeps
@@ -543,6 +551,31 @@ int main(void)
         CHECK(g.epoch == 1 && g.last_seq == 13);
         test_retention(st);
         st->ops->close(st);
+    }
+    /* The same tests on PostgreSQL when tests/integration/pg_test.sh names
+     * a fresh database: the two stores keep the same semantics. */
+    const char *pg = getenv("MLSCHAT_TEST_PG_DB");
+    if (pg) {
+        st = NULL;
+        CHECK_OK(srv_store_pg_open(pg, &st));
+        if (st) {
+            test_users(st);
+            test_log(st);
+            test_transactions(st);
+            test_key_packages(st);
+            test_inbox_and_members(st);
+            check_views_renames(st, "vera", "views");
+            st->ops->close(st);
+            st = NULL;
+            CHECK_OK(srv_store_pg_open(pg, &st));
+        }
+        if (st) {
+            srv_group g;
+            CHECK_OK(st->ops->group_by_name(st, "lobby", &g));
+            CHECK(g.epoch == 1 && g.last_seq == 13);
+            test_retention(st);
+            st->ops->close(st);
+        }
     }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
