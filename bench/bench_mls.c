@@ -92,9 +92,9 @@ static void make_client(client *c, unsigned i)
     char name[32];
     int n = snprintf(name, sizeof(name), "client%u", i);
     memset(c, 0, sizeof(*c));
-    TRY("identity", mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env,
+    TRY("identity", mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                           mls_bytes_of((const uint8_t *)name, (size_t)n), &c->id));
-    TRY("key package", mls_key_package_create(c->id, env, NULL, &c->kp, &c->bundle));
+    TRY("key package", mls_key_package_create(env, c->id, NULL, &c->kp, &c->bundle));
 }
 
 /*

@@ -340,7 +340,7 @@ static void send_add_commit(conn *c, int from, int to)
         mls_buf bundle;
         mls_buf_init(&kps[i]);
         mls_buf_init(&bundle);
-        if (mls_key_package_create(conns[from + (int)i].id, env, NULL, &kps[i], &bundle))
+        if (mls_key_package_create(env, conns[from + (int)i].id, NULL, &kps[i], &bundle))
             die("key package");
         mls_buf_clear(&bundle);
         views[i] = mls_buf_view(&kps[i]);
@@ -386,7 +386,7 @@ static void answer_challenge(conn *c, json_t *ev)
     int64_t ts = json_integer_value(json_object_get(ev, "server_time"));
     chat_auth_content ac = {action, mls_buf_view(&nonce), (uint64_t)ts, c->name, SUITE, key};
     if (chat_auth_content_encode(&ac, &content) ||
-        mls_identity_sign(c->id, env, CHAT_AUTH_LABEL, mls_buf_view(&content), &sig))
+        mls_identity_sign(env, c->id, CHAT_AUTH_LABEL, mls_buf_view(&content), &sig))
         die("%s: signing failed", c->name);
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(action));
@@ -646,7 +646,7 @@ static void new_identity(conn *c)
 {
     mls_identity_free(c->id);
     c->id = NULL;
-    if (mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)c->name, strlen(c->name)),
+    if (mls_identity_generate(env, SUITE, mls_bytes_of((const uint8_t *)c->name, strlen(c->name)),
                               &c->id) ||
         mls_identity_support_extensions(c->id, chat_exts, 2))
         die("identity");
@@ -846,12 +846,12 @@ static int verify(int n)
     mls_buf_init(&sig);
     uint8_t nonce[32];
     RAND_bytes(nonce, sizeof nonce);
-    if (mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)"alice", 5), &id))
+    if (mls_identity_generate(env, SUITE, mls_bytes_of((const uint8_t *)"alice", 5), &id))
         die("identity");
     mls_bytes key = mls_identity_signature_key(id);
     chat_auth_content ac = {"login", mls_bytes_of(nonce, sizeof nonce), 1, "alice", SUITE, key};
     if (chat_auth_content_encode(&ac, &content) ||
-        mls_identity_sign(id, env, CHAT_AUTH_LABEL, mls_buf_view(&content), &sig))
+        mls_identity_sign(env, id, CHAT_AUTH_LABEL, mls_buf_view(&content), &sig))
         die("sign");
     double t0 = now_s();
     for (int i = 0; i < n; i++)

@@ -43,11 +43,11 @@ static void client_init(client *c, const char *name)
     uint16_t ext = EXT_GROUP_NAME;
     memset(c, 0, sizeof(*c));
     c->name = name;
-    TRY(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, mls_env_default(),
+    TRY(mls_identity_generate(mls_env_default(), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                               str(name), &c->id));
     /* Every client of the application supports the group-name extension. */
     TRY(mls_identity_support_extensions(c->id, &ext, 1));
-    TRY(mls_key_package_create(c->id, mls_env_default(), NULL, &c->key_package, &c->bundle));
+    TRY(mls_key_package_create(mls_env_default(), c->id, NULL, &c->key_package, &c->bundle));
 }
 
 static void client_free(client *c)

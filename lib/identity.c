@@ -87,7 +87,7 @@ int mls_identity_from_credential(uint16_t suite, mls_bytes signature_private_key
     return err;
 }
 
-int mls_identity_generate(uint16_t suite, const mls_env *env, mls_bytes identity,
+int mls_identity_generate(const mls_env *env, uint16_t suite, mls_bytes identity,
                           mls_identity **out)
 {
     const mls_suite *s = mls_suite_get(suite);
@@ -366,7 +366,7 @@ int mls_identity_deserialize(mls_bytes in, mls_identity **out)
     return 0;
 }
 
-int mls_identity_sign(const mls_identity *id, const mls_env *env, const char *label,
+int mls_identity_sign(const mls_env *env, const mls_identity *id, const char *label,
                       mls_bytes content, mls_buf *sig)
 {
     mls_buf s;

@@ -81,7 +81,7 @@ static int group_psks_resumption(void *ctx, mls_bytes group_id, uint64_t epoch, 
 
 /* ---------------------------------------------------------------- reinitialization */
 
-int mls_group_reinit_create(const mls_group *old, const mls_env *env, const mls_identity *id,
+int mls_group_reinit_create(const mls_env *env, const mls_group *old, const mls_identity *id,
                             const mls_bytes *key_packages, size_t n, const mls_group_config *cfg,
                             mls_group **out, mls_staged_commit **staged)
 {

@@ -113,7 +113,7 @@ static int ext_list_from(const mls_ext *v, size_t n, int last_resort, mls_extens
     return mls_extension_list_check_unique(out);
 }
 
-int mls_key_package_create(const mls_identity *id, const mls_env *env,
+int mls_key_package_create(const mls_env *env, const mls_identity *id,
                            const mls_key_package_options *opt, mls_buf *key_package,
                            mls_buf *private_bundle)
 {
@@ -221,7 +221,7 @@ int mls_key_package_check(const mls_suite *s, const mls_key_package *kp, int che
     return 0;
 }
 
-int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite, const mls_env *env,
+int mls_key_package_validate(const mls_env *env, mls_bytes key_package, uint16_t expected_suite,
                              mls_key_package_info *info)
 {
     mls_key_package kp;

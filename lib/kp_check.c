@@ -157,7 +157,7 @@ static int check_signatures(const mls_suite *s, const mls_key_package *kp, int *
     return err;
 }
 
-int mls_key_package_diagnose(mls_bytes key_package, uint16_t expected_suite, const mls_env *env,
+int mls_key_package_diagnose(const mls_env *env, mls_bytes key_package, uint16_t expected_suite,
                              mls_key_package_info *info, int *reason)
 {
     mls_key_package kp;

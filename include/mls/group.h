@@ -68,7 +68,7 @@ typedef struct mls_identity mls_identity;
 
 /* A fresh signature key pair for `suite` and a basic credential holding
  * `identity` (e.g. a user name). */
-MLS_API MLS_MUST_CHECK int mls_identity_generate(uint16_t suite, const mls_env *env, mls_bytes identity,
+MLS_API MLS_MUST_CHECK int mls_identity_generate(const mls_env *env, uint16_t suite, mls_bytes identity,
                                          mls_identity **out);
 /* From a stored signature private key (the encoding of lib/suite.h: raw
  * Ed25519/Ed448 seed, ECDSA big-endian scalar) and a basic credential
@@ -104,7 +104,7 @@ MLS_API MLS_MUST_CHECK int mls_identity_deserialize(mls_bytes in, mls_identity *
  * gets the "MLS 1.0 " prefix; choose labels MLS itself does not use.
  * sig is replaced.
  */
-MLS_API MLS_MUST_CHECK int mls_identity_sign(const mls_identity *id, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_identity_sign(const mls_env *env, const mls_identity *id,
                                      const char *label, mls_bytes content, mls_buf *sig);
 /* VerifyWithLabel: MLS_OK or MLS_ERR_SIGNATURE. */
 MLS_API MLS_MUST_CHECK int mls_signature_verify(uint16_t suite, mls_bytes signature_key,
@@ -134,7 +134,7 @@ typedef struct mls_key_package_options {
  * to join (they hold the init and leaf encryption private keys and the
  * KeyPackage itself).  opt may be NULL.
  */
-MLS_API MLS_MUST_CHECK int mls_key_package_create(const mls_identity *id, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_key_package_create(const mls_env *env, const mls_identity *id,
                                           const mls_key_package_options *opt,
                                           mls_buf *key_package, mls_buf *private_bundle);
 
@@ -159,8 +159,8 @@ typedef struct mls_key_package_info {
  * encryption key, both signatures, and lifetime at env->now.
  * info (may be NULL) borrows from key_package.
  */
-MLS_API MLS_MUST_CHECK int mls_key_package_validate(mls_bytes key_package, uint16_t expected_suite,
-                                            const mls_env *env, mls_key_package_info *info);
+MLS_API MLS_MUST_CHECK int mls_key_package_validate(const mls_env *env, mls_bytes key_package,
+                                            uint16_t expected_suite, mls_key_package_info *info);
 /* RFC 9420 §5.2 KeyPackageRef of a KeyPackage MLSMessage (out replaced). */
 MLS_API MLS_MUST_CHECK int mls_key_package_message_ref(mls_bytes key_package, mls_buf *out);
 /* The KeyPackageRef a private bundle belongs to. */
@@ -442,7 +442,7 @@ MLS_API MLS_MUST_CHECK int mls_staged_commit_welcome_member(const mls_staged_com
  * is not of the ReInit's suite; MLS_ERR_UNSUPPORTED for another version
  * than MLS 1.0 or an empty group_id.  cfg NULL: the defaults.
  */
-MLS_API MLS_MUST_CHECK int mls_group_reinit_create(const mls_group *old, const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_group_reinit_create(const mls_env *env, const mls_group *old,
                                            const mls_identity *id, const mls_bytes *key_packages,
                                            size_t n, const mls_group_config *cfg,
                                            mls_group **out, mls_staged_commit **staged);

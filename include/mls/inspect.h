@@ -192,8 +192,8 @@ MLS_API const char *mls_kp_reason_name(int reason);
  * (version, suite), MLS_ERR_EXPIRED (lifetime), MLS_ERR_SIGNATURE, or
  * MLS_ERR_INVALID (any other rule).  mls_error_detail() names the rule too.
  */
-MLS_API MLS_MUST_CHECK int mls_key_package_diagnose(mls_bytes key_package, uint16_t expected_suite,
-                                                    const mls_env *env,
+MLS_API MLS_MUST_CHECK int mls_key_package_diagnose(const mls_env *env, mls_bytes key_package,
+                                                    uint16_t expected_suite,
                                                     mls_key_package_info *info, int *reason);
 
 #ifdef __cplusplus

@@ -34,7 +34,7 @@ int cli_account_setup(struct cli_session *s, const char *username, char *err, si
         /* First run: a fresh signature key pair; its private half stays
          * in the 0600 database in the 0700 config directory. */
         cli_identity_clear(&s->ident);
-        if (mls_identity_generate(CLI_SUITE, s->env, name, &s->id) != MLS_OK) {
+        if (mls_identity_generate(s->env, CLI_SUITE, name, &s->id) != MLS_OK) {
             snprintf(err, errlen, "cannot generate a signature key");
             return -1;
         }
@@ -81,7 +81,7 @@ void cli_account_auth(struct cli_session *s, const char *nonce_b64, uint64_t tim
     /* PROTOCOL.md §3: AuthContent, signed with SignWithLabel. */
     if (cli_proto_auth_content(registering, mls_buf_view(&nonce), timestamp, s->ident.username,
                                s->ident.suite, pk, &content) != 0 ||
-        mls_identity_sign(s->id, s->env, cli_proto_auth_label(), mls_buf_view(&content), &sig) !=
+        mls_identity_sign(s->env, s->id, cli_proto_auth_label(), mls_buf_view(&content), &sig) !=
             MLS_OK)
         goto out;
     req = cli_proto_auth(registering, s->ident.username, nonce_b64, timestamp,
@@ -265,7 +265,7 @@ static void kp_upload(struct cli_session *s, int n, int last_resort)
     if (cli_store_begin(s->store) != 0)
         goto out;
     for (i = 0; i < n; i++) {
-        if (mls_key_package_create(s->id, s->env, &opt, &kps[i], &bundle) != MLS_OK ||
+        if (mls_key_package_create(s->env, s->id, &opt, &kps[i], &bundle) != MLS_OK ||
             mls_key_package_message_ref(mls_buf_view(&kps[i]), &ref) != MLS_OK ||
             cli_store_kp_add(s->store, mls_buf_view(&ref), mls_buf_view(&bundle),
                              last_resort) != 0)

@@ -104,7 +104,7 @@ int cli_dir_check_key_package(struct cli_session *s, struct cli_grp *g, const ch
                               mls_bytes key_package, mls_bytes dir_key)
 {
     mls_key_package_info info;
-    int rc = mls_key_package_validate(key_package, mls_group_suite(g->mls), s->env, &info);
+    int rc = mls_key_package_validate(s->env, key_package, mls_group_suite(g->mls), &info);
     if (rc != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot invite %s: their KeyPackage is not valid (%s)",
                    name, mls_strerror(rc));

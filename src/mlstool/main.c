@@ -387,7 +387,7 @@ static int print_kp_check(out *w, mls_bytes in, uint16_t suite)
 {
     mls_key_package_info info;
     int reason = MLS_KP_OK;
-    int err = mls_key_package_diagnose(in, suite, mls_env_default(), &info, &reason);
+    int err = mls_key_package_diagnose(mls_env_default(), in, suite, &info, &reason);
     char fp[MLS_FINGERPRINT_SIZE];
 
     field_bool(w, "valid", err == MLS_OK);

@@ -30,7 +30,7 @@ int srv_kp_validate(mls_bytes in, const srv_kp_expect *x, srv_kp_info *info, con
     /* RFC 9420 §10.1 with the user's registered suite as the one in use:
      * decoding, version, suite, capabilities, extensions, key lengths,
      * lifetime at x->now, both signatures. */
-    int err = mls_key_package_diagnose(in, x->suite, &env, &kp, &reason);
+    int err = mls_key_package_diagnose(&env, in, x->suite, &kp, &reason);
     if (err) {
         *why = mls_kp_reason_text(reason);
         /* The wire format and decoding reasons are malformed input;

@@ -123,13 +123,13 @@ void fuzz_fixture_init(fuzz_fixture *f)
     memset(f, 0, sizeof *f);
     fuzz_env_reset();
     for (int i = 0; i < FUZZ_N_IDS; i++) {
-        must(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, e,
+        must(mls_identity_generate(e, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                    mls_bytes_of((const uint8_t *)names[i], strlen(names[i])),
                                    &f->id[i]),
              "identity");
         /* The application extension the seeds set in GroupContext. */
         must(mls_identity_support_extensions(f->id[i], &app_ext, 1), "extensions");
-        must(mls_key_package_create(f->id[i], e, NULL, &f->kp[i], &f->bundle[i]), "KeyPackage");
+        must(mls_key_package_create(e, f->id[i], NULL, &f->kp[i], &f->bundle[i]), "KeyPackage");
     }
     must(mls_group_create(e, f->id[FUZZ_ALICE], mls_bytes_of((const uint8_t *)"fuzz-group", 10),
                           NULL, 0, NULL, &g[FUZZ_ALICE]),

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mls_buf_append(&msg, header, sizeof header) != MLS_OK ||
         mls_buf_append(&msg, data, size) != MLS_OK)
         abort();
-    if (mls_key_package_validate(mls_buf_view(&msg), 0, fuzz_env(), &info) == MLS_OK) {
+    if (mls_key_package_validate(fuzz_env(), mls_buf_view(&msg), 0, &info) == MLS_OK) {
         expect_inside(info.signature_key, mls_buf_view(&msg));
         expect_inside(info.credential, mls_buf_view(&msg));
         expect_inside(info.identity, mls_buf_view(&msg));

@@ -52,7 +52,7 @@ static void check_inspect(const mls_message *m, const uint8_t *data, size_t size
     } else if (m->wire_format == MLS_WIRE_KEY_PACKAGE) {
         /* The reason is MLS_KP_OK exactly when the check passes. */
         int reason = -1;
-        int err = mls_key_package_diagnose(mls_bytes_of(data, size), 0, mls_env_default(), NULL,
+        int err = mls_key_package_diagnose(mls_env_default(), mls_bytes_of(data, size), 0, NULL,
                                            &reason);
         if ((err == MLS_OK) != (reason == MLS_KP_OK))
             abort();

@@ -142,7 +142,7 @@ static void write_seeds(void)
                            &app) == MLS_OK,
          "protect");
     /* The server checks lifetimes against its clock, not FUZZ_NOW. */
-    must(mls_key_package_create(fx.id[FUZZ_ALICE], fuzz_env(), &kp_opt, &kp, &bundle) == MLS_OK,
+    must(mls_key_package_create(fuzz_env(), fx.id[FUZZ_ALICE], &kp_opt, &kp, &bundle) == MLS_OK,
          "KeyPackage");
     must(mls_group_add_members(a, &dave, 1, &sc) == MLS_OK, "commit");
     t_app = b64(mls_buf_view(&app));

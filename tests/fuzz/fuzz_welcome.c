@@ -29,9 +29,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_env_reset();
     mls_buf_init(&kp);
     mls_buf_init(&bundle);
-    if (mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, fuzz_env(),
+    if (mls_identity_generate(fuzz_env(), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                               mls_bytes_of((const uint8_t *)"joiner", 6), &joiner) != MLS_OK ||
-        mls_key_package_create(joiner, fuzz_env(), NULL, &kp, &bundle) != MLS_OK)
+        mls_key_package_create(fuzz_env(), joiner, NULL, &kp, &bundle) != MLS_OK)
         abort();
     mls_buf_clear(&kp);
     return 0;

@@ -249,8 +249,8 @@ static int cmd_identity(int argc, char **argv)
     if (argc != 2)
         return 2;
     mls_buf_init(&raw);
-    if ((err = mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
-                                     mls_env_default(),
+    if ((err = mls_identity_generate(mls_env_default(),
+                                     MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                      mls_bytes_of((const uint8_t *)argv[0], strlen(argv[0])),
                                      &id)) != MLS_OK ||
         (err = mls_identity_support_extensions(id, chat_exts, 2)) != MLS_OK ||
@@ -280,7 +280,7 @@ static int cmd_sign(int argc, char **argv)
     mls_buf_init(&sig);
     if (load_identity(argv[0], &id) != 0 || unb64(argv[2], &content) != 0)
         goto out;
-    if ((err = mls_identity_sign(id, mls_env_default(), argv[1], mls_buf_view(&content),
+    if ((err = mls_identity_sign(mls_env_default(), id, argv[1], mls_buf_view(&content),
                                  &sig)) != MLS_OK) {
         rc = fail("sign", err);
         goto out;
@@ -305,7 +305,7 @@ static int cmd_kp(int argc, char **argv)
     mls_buf_init(&bundle);
     if (load_identity(argv[0], &id) != 0)
         goto out;
-    if ((err = mls_key_package_create(id, mls_env_default(), NULL, &kp, &bundle)) != MLS_OK) {
+    if ((err = mls_key_package_create(mls_env_default(), id, NULL, &kp, &bundle)) != MLS_OK) {
         rc = fail("key package", err);
         goto out;
     }

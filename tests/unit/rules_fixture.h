@@ -49,9 +49,9 @@ static inline void member_make(member *m, const char *name, int abc)
 {
     uint16_t exts[2] = {EXT_ALL, EXT_ABC};
     memset(m, 0, sizeof(*m));
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes(name), &m->id));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes(name), &m->id));
     CHECK_OK(mls_identity_support_extensions(m->id, exts, abc ? 2 : 1));
-    CHECK_OK(mls_key_package_create(m->id, env, NULL, &m->kp, &m->bundle));
+    CHECK_OK(mls_key_package_create(env, m->id, NULL, &m->kp, &m->bundle));
 }
 
 static inline void member_clear(member *m)
@@ -232,7 +232,7 @@ static inline void kp_make(const mls_identity *id, kp_hook_fn hook, void *arg, i
     mls_buf_init(&msg);
     mls_buf_init(&bnd);
     memset(&kb, 0, sizeof(kb));
-    CHECK_OK(mls_key_package_create(id, env, NULL, &msg, &bnd));
+    CHECK_OK(mls_key_package_create(env, id, NULL, &msg, &bnd));
     CHECK_OK(mls_kp_bundle_decode(mls_buf_view(&bnd), &kb));
     if (hook)
         hook(&kb.kp, arg);

@@ -38,7 +38,7 @@ static inline int chat_identity(const char *name, mls_identity **out)
 {
     static const uint16_t types[] = {CHAT_EXT_NAME, CHAT_EXT_ADMINS};
     mls_identity *id = NULL;
-    int err = mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, mls_env_default(),
+    int err = mls_identity_generate(mls_env_default(), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                     mls_bytes_of((const uint8_t *)name, strlen(name)), &id);
     if (!err)
         err = mls_identity_support_extensions(id, types, 2);

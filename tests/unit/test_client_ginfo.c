@@ -13,7 +13,7 @@
 static mls_identity *make_id(const mls_env *env, const char *name)
 {
     mls_identity *id = NULL;
-    CHECK_OK(mls_identity_generate(SUITE, env, mls_bytes_of((const uint8_t *)name, strlen(name)),
+    CHECK_OK(mls_identity_generate(env, SUITE, mls_bytes_of((const uint8_t *)name, strlen(name)),
                                    &id));
     return id;
 }
@@ -46,7 +46,7 @@ static void test_find(void)
         mls_buf_init(&kp[i]);
         mls_buf_init(&bundle[i]);
         if (i > 0) {
-            CHECK_OK(mls_key_package_create(ids[i], env, NULL, &kp[i], &bundle[i]));
+            CHECK_OK(mls_key_package_create(env, ids[i], NULL, &kp[i], &bundle[i]));
             kps[i - 1] = mls_buf_view(&kp[i]);
         }
     }

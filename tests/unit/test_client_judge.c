@@ -34,7 +34,7 @@ static void who_make(struct who *w, const char *name)
 {
     static const uint16_t exts[2] = {CLI_EXT_GROUP_NAME, CLI_EXT_ADMINS};
     memset(w, 0, sizeof *w);
-    CHECK_OK(mls_identity_generate(SUITE, env, S(name), &w->id));
+    CHECK_OK(mls_identity_generate(env, SUITE, S(name), &w->id));
     CHECK_OK(mls_identity_support_extensions(w->id, exts, 2));
 }
 
@@ -75,7 +75,7 @@ static void group_setup(const char *const *admins, size_t n_admins)
     for (i = 0; i < 2; i++) {
         mls_buf_init(&kp[i]);
         mls_buf_init(&bundle[i]);
-        CHECK_OK(mls_key_package_create(i ? C.id : Bb.id, env, NULL, &kp[i], &bundle[i]));
+        CHECK_OK(mls_key_package_create(env, i ? C.id : Bb.id, NULL, &kp[i], &bundle[i]));
         kps[i] = mls_buf_view(&kp[i]);
     }
     CHECK_OK(mls_group_add_members(A.g, kps, 2, &sc));
@@ -183,9 +183,9 @@ static void test_member_commits(void)
     mls_buf_init(&kp);
     mls_buf_init(&bundle);
     mls_buf_init(&nm);
-    CHECK_OK(mls_identity_generate(SUITE, env, S("dave"), &dave));
+    CHECK_OK(mls_identity_generate(env, SUITE, S("dave"), &dave));
     CHECK_OK(mls_identity_support_extensions(dave, exts, 2));
-    CHECK_OK(mls_key_package_create(dave, env, NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(env, dave, NULL, &kp, &bundle));
     kpv = mls_buf_view(&kp);
 
     /* A key update: anyone. */
@@ -322,7 +322,7 @@ static void test_external(void)
     joined = NULL;
     /* eve, a stranger, joins by the GroupInfo (her own leaf, no
      * invitation). */
-    CHECK_OK(mls_identity_generate(SUITE, env, S("eve"), &eve));
+    CHECK_OK(mls_identity_generate(env, SUITE, S("eve"), &eve));
     CHECK_OK(mls_identity_support_extensions(eve, exts, 2));
     mls_buf_reset(&commit);
     memset(&jo, 0, sizeof jo);

@@ -29,12 +29,12 @@ int main(void)
     CHECK(w.n == sizeof want && memcmp(w.p, want, w.n) == 0);
 
     /* Signed by the client, verified as the server does. */
-    CHECK_OK(mls_identity_generate(1, mls_env_default(), mls_bytes_of((const uint8_t *)"bob", 3),
+    CHECK_OK(mls_identity_generate(mls_env_default(), 1, mls_bytes_of((const uint8_t *)"bob", 3),
                                    &id));
     c.sig_key = mls_identity_signature_key(id);
     mls_buf_reset(&w);
     CHECK_OK(chat_auth_content_encode(&c, &w));
-    CHECK_OK(mls_identity_sign(id, mls_env_default(), CHAT_AUTH_LABEL, mls_buf_view(&w), &sig));
+    CHECK_OK(mls_identity_sign(mls_env_default(), id, CHAT_AUTH_LABEL, mls_buf_view(&w), &sig));
     CHECK_OK(mls_signature_verify(1, c.sig_key, CHAT_AUTH_LABEL, mls_buf_view(&w),
                                   mls_buf_view(&sig)));
     CHECK_ERR(mls_signature_verify(1, c.sig_key, "another label", mls_buf_view(&w),

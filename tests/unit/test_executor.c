@@ -198,9 +198,9 @@ static void group_run(mls_pool *pool, mls_buf *out)
         int len = snprintf(name, sizeof(name), "m%d", i);
         mls_buf_init(&kps[i]);
         mls_buf_init(&bundles[i]);
-        CHECK_OK(mls_identity_generate(SUITE, &env, mls_bytes_of((const uint8_t *)name,
+        CHECK_OK(mls_identity_generate(&env, SUITE, mls_bytes_of((const uint8_t *)name,
                                                                  (size_t)len), &ids[i]));
-        CHECK_OK(mls_key_package_create(ids[i], &env, NULL, &kps[i], &bundles[i]));
+        CHECK_OK(mls_key_package_create(&env, ids[i], NULL, &kps[i], &bundles[i]));
         if (i)
             kpv[i - 1] = mls_buf_view(&kps[i]);
     }

@@ -17,9 +17,9 @@ typedef struct member {
 static void member_init(member *m, uint16_t suite, const char *name)
 {
     memset(m, 0, sizeof(*m));
-    CHECK_OK(mls_identity_generate(suite, env, mls_bytes_of((const uint8_t *)name, strlen(name)),
+    CHECK_OK(mls_identity_generate(env, suite, mls_bytes_of((const uint8_t *)name, strlen(name)),
                                    &m->id));
-    CHECK_OK(mls_key_package_create(m->id, env, NULL, &m->kp, &m->bundle));
+    CHECK_OK(mls_key_package_create(env, m->id, NULL, &m->kp, &m->bundle));
 }
 
 static void member_clear(member *m)
@@ -103,7 +103,7 @@ static void run_suite(uint16_t suite, int private_handshake)
     mls_group_config_default(&cfg);
     cfg.handshake_private = private_handshake;
 
-    CHECK_OK(mls_key_package_validate(mls_buf_view(&B.kp), suite, env, NULL));
+    CHECK_OK(mls_key_package_validate(env, mls_buf_view(&B.kp), suite, NULL));
     CHECK_OK(mls_group_create(env, A.id, mls_bytes_of((const uint8_t *)"group", 5), NULL, 0, &cfg,
                               &A.g));
     CHECK(mls_group_epoch(A.g) == 0);

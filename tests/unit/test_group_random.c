@@ -49,10 +49,10 @@ static int new_client(client *c)
     int n = snprintf(name, sizeof(name), "user%u", next_name++);
 
     memset(c, 0, sizeof(*c));
-    if (mls_identity_generate(suite, env, mls_bytes_of((const uint8_t *)name, (size_t)n),
+    if (mls_identity_generate(env, suite, mls_bytes_of((const uint8_t *)name, (size_t)n),
                               &c->id) != 0 ||
         mls_identity_support_extensions(c->id, &ext, 1) != 0 ||
-        mls_key_package_create(c->id, env, NULL, &c->kp, &c->bundle) != 0)
+        mls_key_package_create(env, c->id, NULL, &c->kp, &c->bundle) != 0)
         return -1;
     return 0;
 }

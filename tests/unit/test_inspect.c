@@ -76,11 +76,11 @@ static void fixture_init(fixture *f)
     memset(f, 0, sizeof *f);
     mls_group_config_default(&cfg);
     cfg.handshake_private = 0; /* the commit is a PublicMessage */
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env, str("alice"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, str("alice"),
                                    &f->alice));
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env, str("bob"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, str("bob"),
                                    &f->bob));
-    CHECK_OK(mls_key_package_create(f->bob, env, NULL, &f->bob_kp, &f->bob_bundle));
+    CHECK_OK(mls_key_package_create(env, f->bob, NULL, &f->bob_kp, &f->bob_bundle));
     CHECK_OK(mls_group_create(env, f->alice, str("group-1"), NULL, 0, &cfg, &f->g));
     kp = mls_buf_view(&f->bob_kp);
     CHECK_OK(mls_group_add_members(f->g, &kp, 1, &f->sc));
@@ -160,7 +160,7 @@ static void test_inspect_messages(fixture *f)
     {
         /* mls_key_package_validate fills the same fields. */
         mls_key_package_info kpi;
-        CHECK_OK(mls_key_package_validate(mls_buf_view(&f->bob_kp), 0, env, &kpi));
+        CHECK_OK(mls_key_package_validate(env, mls_buf_view(&f->bob_kp), 0, &kpi));
         CHECK(kpi.credential_type == MLS_CREDENTIAL_TYPE_BASIC);
         CHECK(kpi.key_package.p == info.key_package.p && kpi.key_package.n == info.key_package.n);
         CHECK(same(kpi.identity, str("bob")));
@@ -249,7 +249,7 @@ static void test_error_detail(fixture *f)
     mls_error_detail_clear();
     CHECK(strcmp(mls_error_detail(), "") == 0);
     mls_buf_init(&sig);
-    CHECK_OK(mls_identity_sign(f->alice, env, "test label", str("content"), &sig));
+    CHECK_OK(mls_identity_sign(env, f->alice, "test label", str("content"), &sig));
     CHECK_OK(mls_signature_verify(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, key, "test label",
                                   str("content"), mls_buf_view(&sig)));
     CHECK_ERR(mls_signature_verify(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, key, "test label",

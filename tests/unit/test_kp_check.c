@@ -50,7 +50,7 @@ static void make_kp(mutate_fn mutate, int resign, mls_buf *out)
     mls_buf_init(&good);
     mls_buf_init(&bundle);
     mls_buf_init(&tbs);
-    CHECK_OK(mls_key_package_create(alice, mls_env_default(), NULL, &good, &bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), alice, NULL, &good, &bundle));
     CHECK_OK(mls_key_package_from_message(mls_buf_view(&good), &kp));
     if (mutate)
         mutate(&kp);
@@ -82,7 +82,7 @@ static void expect(const char *what, mls_bytes in, uint16_t suite, int want_reas
 {
     mls_key_package_info info;
     int reason = -1;
-    int err = mls_key_package_diagnose(in, suite, &clock_env, &info, &reason);
+    int err = mls_key_package_diagnose(&clock_env, in, suite, &info, &reason);
     test_checks++;
     if (reason != want_reason || err != want_err) {
         test_failures++;
@@ -188,7 +188,7 @@ static void test_reasons(void)
     expect("valid", mls_buf_view(&good), 0, MLS_KP_OK, MLS_OK);
     expect("valid, suite expected", mls_buf_view(&good), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
            MLS_KP_OK, MLS_OK);
-    CHECK_OK(mls_key_package_diagnose(mls_buf_view(&good), 0, &clock_env, &info, &reason));
+    CHECK_OK(mls_key_package_diagnose(&clock_env, mls_buf_view(&good), 0, &info, &reason));
     CHECK(info.suite == MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
     CHECK(info.credential_type == MLS_CREDENTIAL_TYPE_BASIC);
     CHECK(info.identity.n == 5 && memcmp(info.identity.p, "alice", 5) == 0);
@@ -199,7 +199,7 @@ static void test_reasons(void)
     CHECK(info.key_package.p == good.p + 4 && info.key_package.n == good.n - 4);
     /* A bare KeyPackage is read when the bytes are no MLSMessage. */
     expect("bare", mls_bytes_of(good.p + 4, good.n - 4), 0, MLS_KP_OK, MLS_OK);
-    CHECK_OK(mls_key_package_diagnose(mls_bytes_of(good.p + 4, good.n - 4), 0, &clock_env, &info,
+    CHECK_OK(mls_key_package_diagnose(&clock_env, mls_bytes_of(good.p + 4, good.n - 4), 0, &info,
                                       NULL));
     CHECK(info.key_package.p == good.p + 4);
 
@@ -241,7 +241,7 @@ static void test_reasons(void)
               MLS_ERR_INVALID);
     {
         uint64_t now = fixed_now;
-        CHECK_OK(mls_key_package_diagnose(mls_buf_view(&good), 0, &clock_env, &info, NULL));
+        CHECK_OK(mls_key_package_diagnose(&clock_env, mls_buf_view(&good), 0, &info, NULL));
         fixed_now = info.not_before - 1;
         expect("not yet valid", mls_buf_view(&good), 0, MLS_KP_NOT_YET_VALID, MLS_ERR_EXPIRED);
         fixed_now = info.not_after + 1;
@@ -260,15 +260,15 @@ static void test_reasons(void)
         opt.last_resort = 1;
         mls_buf_init(&lr);
         mls_buf_init(&bundle);
-        CHECK_OK(mls_key_package_create(alice, mls_env_default(), &opt, &lr, &bundle));
-        CHECK_OK(mls_key_package_diagnose(mls_buf_view(&lr), 0, &clock_env, &info, NULL));
+        CHECK_OK(mls_key_package_create(mls_env_default(), alice, &opt, &lr, &bundle));
+        CHECK_OK(mls_key_package_diagnose(&clock_env, mls_buf_view(&lr), 0, &info, NULL));
         CHECK(info.last_resort);
         mls_buf_clear(&lr);
         mls_buf_clear(&bundle);
     }
 
     /* Arguments. */
-    CHECK_ERR(mls_key_package_diagnose(mls_buf_view(&good), 0, NULL, &info, &reason), MLS_ERR_ARG);
+    CHECK_ERR(mls_key_package_diagnose(NULL, mls_buf_view(&good), 0, &info, &reason), MLS_ERR_ARG);
 
     mls_buf_clear(&good);
     mls_buf_clear(&other);
@@ -288,7 +288,7 @@ static void test_reason_texts(void)
 int main(void)
 {
     fixed_now = mls_env_default()->now(NULL);
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, mls_env_default(),
+    CHECK_OK(mls_identity_generate(mls_env_default(), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                    str("alice"), &alice));
     test_reasons();
     test_reason_texts();

@@ -448,10 +448,10 @@ static void test_reinit(void)
     }
 
     for (int i = 0; i < 3; i++) {
-        CHECK_OK(mls_key_package_create(M[i + 1].id, env, NULL, &kp[i], &bundle[i]));
+        CHECK_OK(mls_key_package_create(env, M[i + 1].id, NULL, &kp[i], &bundle[i]));
         kps[i] = mls_buf_view(&kp[i]);
     }
-    CHECK_OK(mls_group_reinit_create(M[0].g, env, M[0].id, kps, 3, NULL, &ng, &sc));
+    CHECK_OK(mls_group_reinit_create(env, M[0].g, M[0].id, kps, 3, NULL, &ng, &sc));
     if (!ng || !sc)
         goto out;
     CHECK_OK(mls_public_group_from_group(ng, &pgn));

@@ -31,12 +31,12 @@ static void member_init(member *m, const char *name)
     static const uint16_t types[] = {EXT_NAME};
 
     memset(m, 0, sizeof(*m));
-    CHECK_OK(mls_identity_generate(OLD_SUITE, env, str(name), &m->id1));
-    CHECK_OK(mls_identity_generate(NEW_SUITE, env, str(name), &m->id3));
+    CHECK_OK(mls_identity_generate(env, OLD_SUITE, str(name), &m->id1));
+    CHECK_OK(mls_identity_generate(env, NEW_SUITE, str(name), &m->id3));
     CHECK_OK(mls_identity_support_extensions(m->id1, types, 1));
     CHECK_OK(mls_identity_support_extensions(m->id3, types, 1));
-    CHECK_OK(mls_key_package_create(m->id1, env, NULL, &m->kp1, &m->bundle1));
-    CHECK_OK(mls_key_package_create(m->id3, env, NULL, &m->kp3, &m->bundle3));
+    CHECK_OK(mls_key_package_create(env, m->id1, NULL, &m->kp1, &m->bundle1));
+    CHECK_OK(mls_key_package_create(env, m->id3, NULL, &m->kp3, &m->bundle3));
 }
 
 static void member_clear(member *m)
@@ -254,7 +254,7 @@ int main(void)
     /* No successor without a committed ReInit. */
     {
         mls_group *ng = NULL;
-        CHECK_ERR(mls_group_reinit_create(A.old, env, A.id3, NULL, 0, NULL, &ng, &sc),
+        CHECK_ERR(mls_group_reinit_create(env, A.old, A.id3, NULL, 0, NULL, &ng, &sc),
                   MLS_ERR_STATE);
         CHECK_ERR(mls_group_reinit_target(A.old, &gid, &ver, &suite), MLS_ERR_NOT_FOUND);
     }
@@ -301,8 +301,8 @@ int main(void)
      * an identity of another suite is refused. */
     kps[0] = mls_buf_view(&A.kp3);
     kps[1] = mls_buf_view(&B.kp3);
-    CHECK_ERR(mls_group_reinit_create(C.old, env, C.id1, kps, 2, NULL, &C.g, &sc), MLS_ERR_ARG);
-    CHECK_OK(mls_group_reinit_create(C.old, env, C.id3, kps, 2, &cfg, &C.g, &sc));
+    CHECK_ERR(mls_group_reinit_create(env, C.old, C.id1, kps, 2, NULL, &C.g, &sc), MLS_ERR_ARG);
+    CHECK_OK(mls_group_reinit_create(env, C.old, C.id3, kps, 2, &cfg, &C.g, &sc));
     if (!C.g || !sc)
         goto out;
     CHECK(mls_group_suite(C.g) == NEW_SUITE && mls_group_epoch(C.g) == 0);

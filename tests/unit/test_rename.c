@@ -50,18 +50,18 @@ int main(void)
     mls_buf_init(&before);
     mls_buf_init(&after);
     mls_buf_init(&msg);
-    CHECK_OK(mls_identity_generate(SUITE, env, str("alice"), &alice));
-    CHECK_OK(mls_identity_generate(SUITE, env, str("bob"), &bob));
+    CHECK_OK(mls_identity_generate(env, SUITE, str("alice"), &alice));
+    CHECK_OK(mls_identity_generate(env, SUITE, str("bob"), &bob));
     CHECK_OK(mls_identity_from_private_key(SUITE, mls_identity_signature_private_key(bob),
                                            str("robert"), &robert));
-    CHECK_OK(mls_identity_generate(SUITE, env, str("robert"), &other));
+    CHECK_OK(mls_identity_generate(env, SUITE, str("robert"), &other));
     CHECK_OK(mls_identity_from_private_key(MLS_SUITE_X25519_CHACHA20POLY1305_SHA256_ED25519,
                                            mls_identity_signature_private_key(bob), str("robert"),
                                            &suite2));
 
     /* alice and bob in one group. */
     CHECK_OK(mls_group_create(env, alice, str("rename"), NULL, 0, NULL, &ga));
-    CHECK_OK(mls_key_package_create(bob, env, NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(env, bob, NULL, &kp, &bundle));
     kpv = mls_buf_view(&kp);
     CHECK_OK(mls_group_add_members(ga, &kpv, 1, &sc));
     memset(&jo, 0, sizeof(jo));

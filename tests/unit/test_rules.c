@@ -290,7 +290,7 @@ static void test_add_invalid_key_package(void)
         /* The committer's API refuses it (the group unchanged). */
         CHECK(mls_group_add_members(M[0].g, &v, 1, &sc) != 0 && sc == NULL);
         /* And a Delivery Service's check. */
-        CHECK(mls_key_package_validate(v, SUITE, env, NULL) != 0);
+        CHECK(mls_key_package_validate(env, v, SUITE, NULL) != 0);
     }
     member_clear(&X);
     mls_buf_clear(&kp);
@@ -321,7 +321,7 @@ static void test_add_expired_key_package_sender(void)
     M[0].g->env = &late;
     v = mls_buf_view(&X.kp);
     CHECK_ERR(mls_group_add_members(M[0].g, &v, 1, &sc), MLS_ERR_EXPIRED);
-    CHECK(mls_key_package_validate(v, SUITE, &late, NULL) == MLS_ERR_EXPIRED);
+    CHECK(mls_key_package_validate(&late, v, SUITE, NULL) == MLS_ERR_EXPIRED);
     M[0].g->env = saved;
     member_clear(&X);
     fixture_teardown();
@@ -397,7 +397,7 @@ static void test_add_existing_member(void)
 
     /* B's Update moves B to a new signature key; an Add with B's old key
      * still names B, who stays in the group: invalid. */
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes("bob"), &bob2));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes("bob"), &bob2));
     p.type = MLS_PROPOSAL_UPDATE;
     update_leaf(&M[1], &p.update.leaf_node, NULL);
     {
@@ -472,7 +472,7 @@ static void test_add_leaf_vs_tree(void)
     REJECTS(M[2].g, mls_buf_view(&msg), MLS_ERR_INVALID);
     craft_clear(&c);
     kp_make(X.id, kp_custom_credential, NULL, 1, &kp, NULL);
-    CHECK_OK(mls_key_package_validate(mls_buf_view(&kp), SUITE, env, NULL));
+    CHECK_OK(mls_key_package_validate(env, mls_buf_view(&kp), SUITE, NULL));
     por_add(&c.por[c.n++], mls_buf_view(&kp));
     commit_of(0, &c, &msg);
     REJECTS(M[2].g, mls_buf_view(&msg), MLS_ERR_INVALID);
@@ -500,8 +500,8 @@ static void test_add_capabilities(void)
     mls_buf_init(&bnd);
     memset(&c, 0, sizeof(c));
     /* A client that supports no application extension. */
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes("plain"), &plain));
-    CHECK_OK(mls_key_package_create(plain, env, NULL, &kp, &bnd));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes("plain"), &plain));
+    CHECK_OK(mls_key_package_create(env, plain, NULL, &kp, &bnd));
     v = mls_buf_view(&kp);
     /* Valid before the group requires anything. */
     por_add(&c.por[c.n++], v);
@@ -1021,8 +1021,8 @@ static void test_gce_rules(void)
      * that does not. */
     required_caps(EXT_ALL, 0, &rc);
     e[1].data = mls_buf_view(&rc);
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes("plain"), &plain));
-    CHECK_OK(mls_key_package_create(plain, env, NULL, &kp, &bnd));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes("plain"), &plain));
+    CHECK_OK(mls_key_package_create(env, plain, NULL, &kp, &bnd));
     por_gce(&c.por[c.n++], &e[1], 1);
     c.path = 1;
     commit_of(0, &c, &msg);
@@ -1478,8 +1478,8 @@ static void test_external_proposals(void)
     memset(&p, 0, sizeof(p));
     memset(&r, 0, sizeof(r));
     member_make(&X, "xavier", 1);
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes("server"), &E));
-    CHECK_OK(mls_identity_generate(SUITE, env, str_bytes("other"), &F));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes("server"), &E));
+    CHECK_OK(mls_identity_generate(env, SUITE, str_bytes("other"), &F));
     p.type = MLS_PROPOSAL_REMOVE;
     p.remove.removed = 3;
     snd.type = MLS_SENDER_EXTERNAL;

@@ -324,7 +324,7 @@ static void test_welcome_rules(void)
     /* No KeyPackage of ours (Y's bundle): MLS_ERR_NOT_FOUND. */
     CHECK_ERR(join_with(Y.id, &Y.bundle, &w, NULL, NULL), MLS_ERR_NOT_FOUND);
     /* A joiner of another suite. */
-    CHECK_OK(mls_identity_generate(MLS_SUITE_P256_AES128GCM_SHA256_P256, env, str_bytes("x"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_P256_AES128GCM_SHA256_P256, str_bytes("x"),
                                    &p256));
     CHECK_ERR(join_with(p256, &X.bundle, &w, NULL, NULL), MLS_ERR_UNSUPPORTED);
     /* GroupSecrets that do not decrypt. */

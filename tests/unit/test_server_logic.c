@@ -302,7 +302,7 @@ static void test_add_member(fixture *f)
 
     mls_buf_init(&kp);
     mls_buf_init(&bundle);
-    CHECK_OK(mls_key_package_create(f->id[BOB], mls_env_default(), NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), f->id[BOB], NULL, &kp, &bundle));
     mls_bytes kpv = mls_buf_view(&kp);
     mls_commit_options o;
     memset(&o, 0, sizeof o);
@@ -393,7 +393,7 @@ static void test_pending_invites(fixture *f)
     /* carol publishes a KeyPackage: the administrators are told, and she
      * is ready. */
     n_invite_events = 0;
-    CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), f->id[CAROL], NULL, &kp, &bundle));
     mls_bytes kpv = mls_buf_view(&kp);
     REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &kpv, 1, 0, &e));
     CHECK(rc == 0 && n_invite_events == 1);
@@ -406,7 +406,7 @@ static void test_pending_invites(fixture *f)
     n_invite_events = 0;
     mls_buf_reset(&kp);
     mls_buf_reset(&bundle);
-    CHECK_OK(mls_key_package_create(f->id[MALLORY], mls_env_default(), NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), f->id[MALLORY], NULL, &kp, &bundle));
     kpv = mls_buf_view(&kp);
     REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[MALLORY], &kpv, 1, 0, &e));
     CHECK(rc == 0 && n_invite_events == 0);
@@ -471,7 +471,7 @@ static void test_refusals(fixture *f)
     mls_buf_init(&bundle);
     CHECK_OK(chat_commit(f->alice_group, NULL, &sc));
     CHECK_OK(mls_group_protect(f->alice_group, str(""), str("hello"), &app));
-    CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp, &bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), f->id[CAROL], NULL, &kp, &bundle));
     if (!sc)
         goto out;
     srv_commit_req r = commit_req(sc, 2);
@@ -579,7 +579,7 @@ static void test_claim_rate(fixture *f)
     for (int i = 0; i < 3; i++) {
         mls_buf_init(&kp[i]);
         mls_buf_init(&bundle[i]);
-        CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp[i], &bundle[i]));
+        CHECK_OK(mls_key_package_create(mls_env_default(), f->id[CAROL], NULL, &kp[i], &bundle[i]));
         kps[i] = mls_buf_view(&kp[i]);
     }
     REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], kps, 3, 0, &e));
@@ -622,7 +622,7 @@ static void test_target_claims(fixture *f)
     for (int i = 0; i < 2; i++) {
         mls_buf_init(&kp[i]);
         mls_buf_init(&bundle[i]);
-        CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp[i], &bundle[i]));
+        CHECK_OK(mls_key_package_create(mls_env_default(), f->id[CAROL], NULL, &kp[i], &bundle[i]));
     }
     one = mls_buf_view(&kp[0]);
     REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &one, 1, 0, &e));

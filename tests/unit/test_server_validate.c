@@ -243,7 +243,7 @@ static void kp_make(world *w, int who, mls_buf *kp, mls_buf *bundle)
 {
     mls_buf_init(kp);
     mls_buf_init(bundle);
-    CHECK_OK(mls_key_package_create(w->id[who], mls_env_default(), NULL, kp, bundle));
+    CHECK_OK(mls_key_package_create(mls_env_default(), w->id[who], NULL, kp, bundle));
 }
 
 /* Roster as "name:role,..." in user id order. */
@@ -500,7 +500,7 @@ static void test_refusals(world *w)
     mls_buf_init(&fbundle);
     CHECK_OK(chat_identity("mallory", &fake));
     if (fake)
-        CHECK_OK(mls_key_package_create(fake, mls_env_default(), NULL, &fkp, &fbundle));
+        CHECK_OK(mls_key_package_create(mls_env_default(), fake, NULL, &fkp, &fbundle));
     mls_bytes fkpv = mls_buf_view(&fkp);
     memset(&o, 0, sizeof o);
     o.add = &fkpv;

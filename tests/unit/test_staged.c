@@ -41,9 +41,9 @@ static void member_init(member *m, const char *name)
     static const uint16_t types[] = {EXT_NAME};
 
     memset(m, 0, sizeof(*m));
-    CHECK_OK(mls_identity_generate(SUITE, env, str(name), &m->id));
+    CHECK_OK(mls_identity_generate(env, SUITE, str(name), &m->id));
     CHECK_OK(mls_identity_support_extensions(m->id, types, 1));
-    CHECK_OK(mls_key_package_create(m->id, env, NULL, &m->kp, &m->bundle));
+    CHECK_OK(mls_key_package_create(env, m->id, NULL, &m->kp, &m->bundle));
 }
 
 static void member_clear(member *m)
@@ -160,7 +160,7 @@ static void renew_kp(member *m)
 {
     mls_buf_reset(&m->kp);
     mls_buf_reset(&m->bundle);
-    CHECK_OK(mls_key_package_create(m->id, env, NULL, &m->kp, &m->bundle));
+    CHECK_OK(mls_key_package_create(env, m->id, NULL, &m->kp, &m->bundle));
 }
 
 int main(void)
