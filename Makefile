@@ -10,7 +10,10 @@
 #                        (gcc build, no libFuzzer; part of check)
 #   make mlstool-check   mlstool over messages.json, welcome.json (--bundle) (part of check)
 #   make bench-mls       group engine benchmark
-#   make bench-server    server load benchmark [BENCH_ARGS="--clients 50 --runs 5"]
+#   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
+#   make bench           bench-mls and bench-server, results and plots in build/bench/
+#   make bench-stores    the Python load benchmark on SQLite and PostgreSQL (1 and 2
+#                        processes) [STORES_ARGS="--clients 50 --runs 5"]
 #   make install PREFIX=/usr/local [DESTDIR=]  headers, libmls.so/.a, libmls.pc
 #   make install-check   install into a temporary prefix, build examples/ against it
 
@@ -27,7 +30,7 @@ CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
 # installed by scripts/deps.sh before the first link runs).
 PKG_CONFIG ?= pkg-config
 LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
-LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3) $(LDLIBS_CRYPTO)
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) $(LDLIBS_CRYPTO) -pthread
 LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
 LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
 
@@ -87,6 +90,9 @@ VEC_OBJ = $(VEC_SRC:%.c=$(B)/%.o)
 VEC_BIN = $(B)/bin/vectors
 
 BENCH_BIN = $(B)/bin/bench_mls
+# The server benchmark's own programs (bench/): the C load generator, the
+# raw SQLite floor and the minimal non-durable relay (make bench-server).
+SRV_BENCH_BIN = $(B)/bin/loadgen $(B)/bin/sqlite_floor $(B)/bin/relay
 # tests/tools/mlsforge.c: MLS objects crafted through libmls for the
 # governance acceptance tests (tests/integration/test_governance.py).
 FORGE_BIN = $(B)/bin/mlsforge
@@ -105,6 +111,8 @@ CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
+# The PostgreSQL store (src/server/store_pg.c) includes libpq-fe.h.
+$(B)/src/server/store_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
@@ -114,8 +122,9 @@ else
 PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench-mls bench-server clean integration example install install-check mlstool-check
-all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY)
+.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
+all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
+     $(SRV_BENCH_BIN)
 
 deps $(DEPS_STAMP): scripts/deps.sh
 	@sh scripts/deps.sh
@@ -200,6 +209,17 @@ $(EXAMPLE_BIN): $(B)/examples/example.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
 
+$(B)/bench/loadgen.o: CFLAGS += -Isrc/common
+$(B)/bin/loadgen: $(B)/bench/loadgen.o $(COMMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+$(B)/bin/sqlite_floor: $(B)/bench/sqlite_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+$(B)/bin/relay: $(B)/bench/relay.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+
 bench-mls: $(DEPS_STAMP) $(BENCH_BIN)
 	@sh scripts/bench-mls.sh $(BENCH_BIN) "$(SIZES)"
 
@@ -259,9 +279,27 @@ check: all
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 
-# The real server under load from N authenticated clients; not part of check.
-bench-server: $(B)/bin/server
-	python3 tests/bench/bench_server.py $(B)/bin/server $(BENCH_ARGS)
+# The real server under the C load generator, every figure beside its
+# same-run baseline (raw SQLite, the minimal relay, the verification
+# floor); not part of check (minutes).  Results in build/bench/.
+bench-server: $(B)/bin/server $(SRV_BENCH_BIN)
+	python3 scripts/bench-server.py $(B)/bin $(B)/bin/server $(BENCH_ARGS)
+
+# Both benchmarks, their results and gnuplot plots in build/bench/.
+bench: $(DEPS_STAMP)
+	@sh scripts/deps.sh gnuplot-nox
+	@mkdir -p build/bench
+	@$(MAKE) --no-print-directory bench-mls > build/bench/mls.txt
+	@cat build/bench/mls.txt
+	python3 scripts/bench-plot-mls.py build/bench/mls.txt build/bench
+	@$(MAKE) --no-print-directory bench-server
+
+# The real server under load from N authenticated clients (Python), on
+# SQLite and on a temporary PostgreSQL cluster with one and two server
+# processes; not part of check.
+bench-stores: $(B)/bin/server $(FORGE_BIN)
+	MLSFORGE=$(FORGE_BIN) sh scripts/pg-cluster.sh python3 tests/bench/bench_server.py \
+	  $(B)/bin/server $(STORES_ARGS)
 
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible -q
 valgrind: all
@@ -332,4 +370,5 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(VEC_OBJ:.o=.d) $(sort $(SERVER_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(MLSTOOL_OBJ:.o=.d))
 -include $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
 -include $(B)/bench/bench_mls.d $(B)/examples/example.d $(B)/tests/tools/mlsforge.d
+-include $(B)/bench/loadgen.d $(B)/bench/sqlite_floor.d $(B)/bench/relay.d
 -include $(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/common.d $(B)/tests/fuzz/driver.d

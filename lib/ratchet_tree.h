@@ -70,7 +70,7 @@ typedef struct mls_rtree_key_index {
 } mls_rtree_key_index;
 
 /* Per credential type: how many leaves use it and how many list it in
- * capabilities.credentials (internal to ratchet_tree.c). */
+ * capabilities.credentials (internal to the ratchet_tree*.c files). */
 typedef struct mls_rtree_cred_count {
     uint16_t type;
     uint32_t used;

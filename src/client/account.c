@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "invites.h"
 #include "join.h"
 #include "sync.h"
 
@@ -117,6 +118,8 @@ static void after_login(struct cli_session *s)
     }
     /* Invitations first: a group joined through one needs no rejoin. */
     cli_join_fetch_inbox(s);
+    /* Invitations the server keeps: ours to complete, or waiting for us. */
+    cli_invites_check(s);
 }
 
 static void fatal(struct cli_session *s, const char *text)
@@ -135,8 +138,9 @@ static void auth_reply(void *ctx, json_t *reply)
     if (rp.err == CLI_PERR_DISCONNECTED)
         return;
     if (rp.ok) {
-        if (!s->ident.registered) {
+        if (!s->ident.registered || s->login_after_taken) {
             s->ident.registered = 1;
+            s->login_after_taken = 0;
             if (cli_store_identity_save(s->store, &s->ident) != 0)
                 cli_notice(s, NULL, 1, "cannot record the registration");
             cli_notice(s, NULL, 0, "registered %s on %s (key %s)", s->ident.username,
@@ -148,8 +152,30 @@ static void auth_reply(void *ctx, json_t *reply)
         after_login(s);
         return;
     }
+    if (s->login_after_taken) {
+        /* Logging in with our key did not work either: the name is
+         * another key's after all. */
+        snprintf(buf, sizeof buf,
+                 "the server refused to register %s: %s. The username belongs to another key; "
+                 "this config directory does not hold it.",
+                 s->ident.username, s->taken_msg);
+        fatal(s, buf);
+        return;
+    }
     switch (rp.err) {
     case CLI_PERR_USERNAME_TAKEN:
+        if (!s->ident.registered && rp.nonce) {
+            /* Perhaps our own registration: the server saved it and its
+             * answer was lost.  Logging in with the same key tells; only
+             * the key's holder can (issue 11). */
+            s->ident.registered = 1;
+            s->login_after_taken = 1;
+            snprintf(s->taken_msg, sizeof s->taken_msg, "%s", rp.message);
+            cli_notice(s, NULL, 0, "%s is registered already: logging in with our key",
+                       s->ident.username);
+            break;
+        }
+        /* fall through */
     case CLI_PERR_BAD_KEY:
         snprintf(buf, sizeof buf,
                  "the server refused to register %s: %s. The username belongs to another key; "

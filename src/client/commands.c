@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pins.h"
 #include "util.h"
@@ -68,6 +69,7 @@ void cli_app_status(struct cli_app *app)
     if (st.members >= 0 && !cli_session_is_member(app->s, app->current))
         st.members = -1;
     st.others = o.buf;
+    st.queued = app->queued;
     app->ui->ops->status(app->ui, &st);
 }
 
@@ -184,6 +186,20 @@ static void ev_changed(void *ctx)
     cli_app_status(ctx);
 }
 
+static void ev_outgoing(void *ctx, const char *group, int64_t id, int state, const char *text,
+                        const char *reason)
+{
+    struct cli_app *app = ctx;
+    if (state == CLI_OUT_SENDING)
+        app->queued++;
+    else if ((state == CLI_OUT_DONE || state == CLI_OUT_FAILED) && app->queued > 0)
+        app->queued--;
+    if (app->ui->ops->pending)
+        app->ui->ops->pending(app->ui, group, id, state, text, reason);
+    if (state != CLI_OUT_SENT)
+        cli_app_status(app);
+}
+
 static void ev_fatal(void *ctx, const char *text)
 {
     struct cli_app *app = ctx;
@@ -202,6 +218,7 @@ void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
     ev->joined = ev_joined;
     ev->changed = ev_changed;
     ev->fatal = ev_fatal;
+    ev->outgoing = ev_outgoing;
     ev->ctx = app;
 }
 
@@ -435,6 +452,24 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
     cli_session_update(app->s, app->current);
 }
 
+/* /me: the text "/me action" goes as an ordinary message (line mode and
+ * older clients show it as it is); the full screen draws it as an
+ * action, "* alice waves". */
+static void cmd_me(struct cli_app *app, char **argv, int argc)
+{
+    char text[4096];
+    size_t o = 0;
+    int i;
+    if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+        return;
+    }
+    o = (size_t)snprintf(text, sizeof text, "/me");
+    for (i = 0; i < argc && o + 2 < sizeof text; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, " %s", argv[i]);
+    cli_session_send_text(app->s, app->current, text);
+}
+
 static void cmd_op(struct cli_app *app, char **argv, int argc)
 {
     (void)argc;
@@ -495,6 +530,47 @@ static void cmd_code(struct cli_app *app, char **argv, int argc)
 
 static void cmd_help(struct cli_app *app, char **argv, int argc);
 
+#define APP_SEARCH_LINES 50
+
+struct search_ctx {
+    struct cli_app *app;
+    int n;
+};
+
+static void search_cb(void *ctx, int own, const char *sender, const char *text, int64_t time)
+{
+    struct search_ctx *c = ctx;
+    char when[32] = "";
+    time_t t = (time_t)time;
+    struct tm tm;
+    (void)own;
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    c->n++;
+    sys(c->app, c->app->current, 0, "  %s <%s>  %s", when, sender ? sender : "?", text);
+}
+
+static void cmd_search(struct cli_app *app, char **argv, int argc)
+{
+    char text[512];
+    size_t o = 0;
+    int i;
+    struct search_ctx c;
+    if (!app->current[0]) {
+        sys(app, NULL, 1, "you are in no group yet (/join a group)");
+        return;
+    }
+    text[0] = 0;
+    for (i = 0; i < argc && o + 2 < sizeof text; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s%s", i ? " " : "", argv[i]);
+    c.app = app;
+    c.n = 0;
+    sys(app, app->current, 0, "search of #%s for \"%s\" (the last %d matches, local history):",
+        app->current, text, APP_SEARCH_LINES);
+    cli_session_search(app->s, app->current, text, APP_SEARCH_LINES, search_cb, &c);
+    sys(app, app->current, 0, "%d line%s found", c.n, c.n == 1 ? "" : "s");
+}
+
 static void cmd_quit(struct cli_app *app, char **argv, int argc)
 {
     (void)argv;
@@ -510,6 +586,9 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
+    {"me", "action", "an action (\"* you waves\" on the full screen)", 1, APP_MAX_ARGS, cmd_me},
+    {"search", "text", "find messages of the current group containing text (local history)", 1,
+     APP_MAX_ARGS, cmd_search},
     {"op", "user", "make a member an administrator (administrators only)", 1, 1, cmd_op},
     {"deop", "user", "take a member's administrator role (administrators only)", 1, 1,
      cmd_deop},
@@ -526,7 +605,8 @@ static const struct app_cmd commands[] = {
     {"nick", "newname", "change your username (in every group: others see old is now new)", 1,
      1, cmd_nick},
     {"help", "", "this list", 0, 0, cmd_help},
-    {"quit", "", "leave (what you typed is sent first)", 0, 0, cmd_quit},
+    {"quit", "", "exit the program (what you typed is sent first; you stay a member of "
+     "your groups)", 0, 0, cmd_quit},
 };
 
 static void cmd_help(struct cli_app *app, char **argv, int argc)
@@ -539,6 +619,50 @@ static void cmd_help(struct cli_app *app, char **argv, int argc)
         sys(app, NULL, 0, "  /%s %s  %s", commands[i].name, commands[i].args, commands[i].help);
     sys(app, NULL, 0, "any other line is a message to the current group (start it with // "
         "to send a line beginning with /)");
+}
+
+/* Edit distance between a and b (both short), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j, row[33];
+    if (la > 32 || lb > 32)
+        return 99;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The command a mistyped name most likely meant: the one a unique
+ * prefix names, else the nearest within two edits; NULL if none. */
+static const char *closest_command(const char *name)
+{
+    const char *found = NULL, *best = NULL;
+    size_t i, n = strlen(name), prefixed = 0, best_d = 3;
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t d = distance(name, commands[i].name);
+        if (n > 0 && strncmp(commands[i].name, name, n) == 0) {
+            found = commands[i].name;
+            prefixed++;
+        }
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
+        }
+    }
+    return prefixed == 1 ? found : best;
 }
 
 static void run_command(struct cli_app *app, char *line)
@@ -568,7 +692,11 @@ static void run_command(struct cli_app *app, char *line)
         c->run(app, argv, argc);
         return;
     }
-    sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
+    if (closest_command(name))
+        sys(app, NULL, 1, "unknown command /%s; did you mean /%s? (/help lists the commands)",
+            name, closest_command(name));
+    else
+        sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
 }
 
 void cli_app_input(struct cli_app *app, const char *line)
@@ -597,4 +725,96 @@ void cli_app_input(struct cli_app *app, const char *line)
         cli_session_send_text(app->s, app->current, copy[0] == '/' ? copy + 1 : copy);
     }
     free(copy);
+}
+
+/* ------------------------------------------------------------ completion */
+
+#define APP_COMPLETE_MAX 64
+
+struct complete_ctx {
+    const char *prefix; /* what was typed of the word, without its '/' or '#' */
+    char cand[APP_COMPLETE_MAX][72];
+    size_t n;
+};
+
+static void complete_add(struct complete_ctx *c, const char *lead, const char *name)
+{
+    size_t i;
+    if (strncmp(name, c->prefix, strlen(c->prefix)) != 0 || c->n == APP_COMPLETE_MAX)
+        return;
+    for (i = 0; i < c->n; i++)
+        if (strcmp(c->cand[i] + strlen(lead), name) == 0)
+            return;
+    snprintf(c->cand[c->n++], sizeof c->cand[0], "%s%s", lead, name);
+}
+
+static void complete_member(void *ctx, const struct cli_member_info *m)
+{
+    if (!m->self)
+        complete_add(ctx, "", m->username);
+}
+
+struct complete_groups {
+    struct complete_ctx *c;
+    const char *lead;
+};
+
+static void complete_group(void *ctx, const struct cli_group_info *g)
+{
+    struct complete_groups *cg = ctx;
+    complete_add(cg->c, cg->lead, g->name);
+}
+
+int cli_app_complete(struct cli_app *app, const char *before, char *out, size_t max)
+{
+    struct complete_ctx c;
+    struct complete_groups cg;
+    const char *word = strrchr(before, ' ');
+    size_t i, common;
+    char list[512];
+    int first;
+
+    word = word ? word + 1 : before;
+    first = word == before;
+    memset(&c, 0, sizeof c);
+    cg.c = &c;
+    if (first && word[0] == '/') {
+        c.prefix = word + 1;
+        for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            complete_add(&c, "/", commands[i].name);
+    } else if (word[0] == '#') {
+        c.prefix = word + 1;
+        cg.lead = "#";
+        cli_session_groups(app->s, complete_group, &cg);
+    } else if (strncmp(before, "/switch ", 8) == 0 || strncmp(before, "/join ", 6) == 0) {
+        c.prefix = word;
+        cg.lead = "";
+        cli_session_groups(app->s, complete_group, &cg);
+    } else {
+        if (!word[0] || !app->current[0])
+            return 0;
+        c.prefix = word;
+        cli_session_members(app->s, app->current, complete_member, &c);
+    }
+    if (c.n == 0)
+        return 0;
+    if (c.n == 1) {
+        snprintf(out, max, "%s ", c.cand[0]);
+        return 1;
+    }
+    /* Several: their common beginning, and the list to choose from. */
+    common = strlen(c.cand[0]);
+    for (i = 1; i < c.n; i++) {
+        size_t k = 0;
+        while (k < common && c.cand[i][k] == c.cand[0][k])
+            k++;
+        common = k;
+    }
+    snprintf(out, max, "%.*s", (int)common, c.cand[0]);
+    list[0] = 0;
+    for (i = 0; i < c.n && strlen(list) + strlen(c.cand[i]) + 2 < sizeof list; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "",
+                 c.cand[i]);
+    sys(app, NULL, 0, "%s", list);
+    return 1;
 }

@@ -25,6 +25,7 @@ struct cli_app {
     uint64_t quit_deadline_ms;
     int quit_unsent;    /* unsent count at the last tick (progress extends the wait) */
     struct cli_timer quit_timer;
+    int queued;         /* typed messages on their way (outgoing events) */
 };
 
 /* A line typed by the user: a command or a message. */
@@ -43,6 +44,13 @@ void cli_app_show_history(struct cli_app *app, const char *group);
  * so scripts can tell it from what arrives now); nothing at all when
  * there is no history. */
 void cli_app_show_history_marked(struct cli_app *app, const char *group);
+/* Tab completion of the last word of before (the input up to the
+ * cursor): a command name as the first word, a group name after
+ * /switch, /join or a '#', else a member of the current group.  out gets
+ * the word completed (with a space after it when only one candidate
+ * fits), or the candidates' common beginning (and they are listed); 1
+ * when out is set. */
+int cli_app_complete(struct cli_app *app, const char *before, char *out, size_t max);
 /* Redraws the status line. */
 void cli_app_status(struct cli_app *app);
 /* The session's events, wired to this app. */

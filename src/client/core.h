@@ -10,6 +10,7 @@
  *   gcommit.c    our own commits (invite, update)
  *   rejoin.c     rejoining by an external commit
  *   outbox.c     typed messages, in order, through the rate limit
+ *   invites.c    invitations the server keeps for users not addable yet
  *   directory.c  members' keys against the server's directory
  *   protocol.c   the JSON protocol;  rules.c  the chat's own rules
  */
@@ -112,6 +113,8 @@ struct cli_session {
 
     int open, authed, auth_tries;
     int ever_authed; /* logged in at least once in this run */
+    int login_after_taken; /* register said username_taken: trying login */
+    char taken_msg[256];   /* the server's words then */
     int listed;      /* group.list asked since this login */
     char conn[80];
     char last_close[128]; /* the last reason a connection failed */
@@ -127,6 +130,8 @@ struct cli_session {
     mls_buf lr_ref; /* ref of the last-resort KeyPackage being uploaded */
     struct cli_timer kp_timer;
     int64_t join_order;
+    int invites_busy, invites_again, invites_tries; /* invite.list (invites.c) */
+    struct cli_timer invites_timer;
     char *db_path; /* the store's file (a /nick links the new name to it) */
 };
 

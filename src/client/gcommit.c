@@ -7,6 +7,7 @@
 
 #include "core.h"
 #include "directory.h"
+#include "invites.h"
 #include "sync.h"
 
 #define COMMIT_MAX_INVITE 50
@@ -459,17 +460,9 @@ static void claim_kp_reply(void *ctx, json_t *reply)
     cli_proto_reply(reply, &rp);
     if (!rp.ok) {
         if (rp.err == CLI_PERR_NO_KEY_PACKAGE)
-            cli_notice(s, group, 1,
-                       "cannot invite %s: %s has no KeyPackage left on this server (the "
-                       "one-time keys an invitation needs); %s must start the client again, "
-                       "which publishes new ones, then invite again",
-                       c->name, c->name, c->name);
+            cli_invites_keep(s, group, c->name, "no KeyPackage left on the server");
         else if (rp.err == CLI_PERR_UNKNOWN_USER)
-            cli_notice(s, group, 1,
-                       "cannot invite %s: %s has no account on this server yet; %s must start "
-                       "the client once (it registers the name and publishes the KeyPackages "
-                       "an invitation needs), then invite again",
-                       c->name, c->name, c->name);
+            cli_invites_keep(s, group, c->name, "no account on the server yet");
         else
             cli_notice(s, group, 1, "cannot invite %s: %s", c->name, rp.message);
         c->failed = 1;
@@ -792,7 +785,7 @@ static void leave_propose(struct cli_session *s, struct cli_grp *g)
     if (cli_grp_snapshot(g) != 0 || cli_grp_save(s, g) != 0)
         cli_log("cannot save group state");
     g->leave_epoch = mls_group_epoch(g->mls);
-    req = cli_proto_group_send(g->rec.name, mls_buf_view(&msg));
+    req = cli_proto_group_send(g->rec.name, mls_buf_view(&msg), mls_bytes_of(NULL, 0));
     cli_req_send(s, req, leave_reply, cli_req_new(s, g, g->rec.name));
 out:
     mls_buf_clear(&msg);

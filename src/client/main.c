@@ -45,7 +45,9 @@ static void fail(const char *why)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: ./client --server http://hostname:NNNN [--config DIR] <groupname> <username>\n"
+            "usage: ./client --server http://hostname:NNNN [--config DIR] [--ca-file FILE]\n"
+            "                <groupname> <username>\n"
+            "       ./client --help | --version\n"
             "\n"
             "End-to-end encrypted group chat over MLS (RFC 9420).\n"
             "\n"
@@ -59,8 +61,16 @@ static void usage(FILE *out)
             "The first user of a group name creates the group and is its administrator;\n"
             "others join when an administrator types /invite <username>.  Commands:\n"
             "/invite user..., /list, /groups, /switch group, /join group, /update, /help,\n"
-            "/quit.  Other lines are messages to the current group.  When stdin is not a\n"
-            "terminal, lines are read from stdin and shown on stdout (line mode).\n");
+            "/quit (exits the program; you stay a member of your groups).  Other lines\n"
+            "are messages to the current group.\n"
+            "\n"
+            "Keys (full screen): Enter sends; Left/Right, Home/End, Ctrl-A/Ctrl-E move;\n"
+            "Backspace, Delete/Ctrl-D, Ctrl-K, Ctrl-U, Ctrl-W delete; Up/Down recall\n"
+            "earlier lines; PgUp/PgDn scroll back; Alt+1..9 switch groups; Tab completes\n"
+            "commands, member names and group names.\n"
+            "\n"
+            "When stdin is not a terminal, lines are read from stdin and shown on stdout\n"
+            "(line mode); the exit status is 1 when something typed was not sent.\n");
 }
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -122,6 +132,11 @@ static void signal_readable(void *ctx)
 static void ui_input(void *ctx, const char *line)
 {
     cli_app_input(ctx, line);
+}
+
+static int ui_complete(void *ctx, const char *before, char *out, size_t max)
+{
+    return cli_app_complete(ctx, before, out, max);
 }
 
 static void ui_eof(void *ctx)
@@ -228,6 +243,7 @@ int main(int argc, char **argv)
     cb.on_input = ui_input;
     cb.on_eof = ui_eof;
     cb.on_switch_index = ui_switch;
+    cb.on_complete = ui_complete;
     cb.ctx = &app;
     if (!line_mode && MB_CUR_MAX == 1)
         setlocale(LC_CTYPE, "C.UTF-8"); /* UTF-8 text needs a UTF-8 locale */

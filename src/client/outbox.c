@@ -5,10 +5,27 @@
 #include <string.h>
 
 #include "core.h"
+#include "mls/inspect.h"
 #include "join.h"
 #include "sync.h"
 
 #define OUTBOX_MAX_TEXT 16000
+/* PROTOCOL.md §7.7: 16 random bytes name a message for its whole life. */
+#define OUTBOX_MSG_ID_LEN 16
+#define OUTBOX_MSG_ID_MAX 64
+
+/* Tells the UI where a typed message is (session.h, outgoing). */
+static void outgoing(struct cli_session *s, const char *group, int64_t id, int state,
+                     const char *text, const char *reason)
+{
+    if (s->ev.outgoing)
+        s->ev.outgoing(s->ev.ctx, group, id, state, text, reason);
+}
+
+static int new_msg_id(struct cli_session *s, uint8_t out[OUTBOX_MSG_ID_LEN])
+{
+    return s->env->random(s->env->ctx, out, OUTBOX_MSG_ID_LEN) == 0 ? 0 : -1;
+}
 
 /* ---------------------------------------------------------------- window */
 
@@ -101,6 +118,7 @@ int cli_outbox_next(struct cli_store *st, const char *group, const struct cli_ou
     memset(next, 0, sizeof *next);
     next->id = -1;
     mls_buf_init(&next->ct);
+    mls_buf_init(&next->msg_id);
     memset(&c, 0, sizeof c);
     c.group = group;
     c.o = o;
@@ -108,7 +126,8 @@ int cli_outbox_next(struct cli_store *st, const char *group, const struct cli_ou
     c.next = next;
     /* The store hands entries out in id order, which is the typed order:
      * a new entry's id is above every id still there. */
-    if (cli_store_outbox_each(st, next_cb, &c) != 0 || c.failed) {
+    if (cli_store_outbox_each(st, next_cb, &c) != 0 || c.failed ||
+        (next->id >= 0 && cli_store_outbox_msg_id(st, next->id, &next->msg_id) < 0)) {
         cli_outbox_next_clear(next);
         return -1;
     }
@@ -120,6 +139,7 @@ void cli_outbox_next_clear(struct cli_outbox_next *next)
     free(next->text);
     next->text = NULL;
     mls_buf_clear(&next->ct);
+    mls_buf_clear(&next->msg_id);
     next->id = -1;
 }
 
@@ -148,7 +168,10 @@ static void send_reply(void *ctx, json_t *reply)
     if (rp.err == CLI_PERR_DISCONNECTED)
         return; /* the catch-up after reconnecting says whether it got in */
     if (rp.ok) {
+        /* Also a duplicate (a copy held by a broken link got in first):
+         * the answer names the log entry all the same (PROTOCOL.md §7.7). */
         g->out.backoff_ms = 0;
+        outgoing(s, g->rec.name, id, CLI_OUT_SENT, NULL, NULL);
         if (cli_proto_seq_reply(reply, &seq) != 0)
             seq = g->rec.cursor + 1; /* in the log somewhere ahead */
         if (cli_outbox_accepted(&g->out, id, seq, g->rec.cursor) == 0)
@@ -171,8 +194,9 @@ static void send_reply(void *ctx, json_t *reply)
         cli_sync_fetch(s, g);
         return;
     }
-    cli_notice(s, g->rec.name, 1, "a message to #%s was refused by the server: %s", g->rec.name,
-               rp.message);
+    cli_notice(s, g->rec.name, 1, "a message to #%s was refused by the server (%s) and is "
+               "dropped: %s", g->rec.name, cli_perr_name(rp.err), rp.message);
+    outgoing(s, g->rec.name, id, CLI_OUT_FAILED, NULL, rp.message);
     if (cli_store_outbox_delete(s->store, id) != 0)
         cli_log("outbox: cannot delete %lld", (long long)id);
     cli_outbox_pump(s, g);
@@ -184,7 +208,11 @@ static void send_reply(void *ctx, json_t *reply)
 static int encrypt_next(struct cli_session *s, struct cli_grp *g, struct cli_outbox_next *next)
 {
     mls_bytes text = mls_bytes_of((const uint8_t *)next->text, strlen(next->text));
-    if (mls_group_protect(g->mls, mls_bytes_of(NULL, 0), text, &next->ct) != MLS_OK) {
+    /* The msg_id rides in authenticated_data (RFC 9420 §6.3.1: sent in
+     * clear, covered by the AEAD): our client knows its message in the
+     * log by it, whichever of its encryptions got in.  Other members
+     * ignore it. */
+    if (mls_group_protect(g->mls, mls_buf_view(&next->msg_id), text, &next->ct) != MLS_OK) {
         cli_notice(s, g->rec.name, 1, "cannot encrypt a message for #%s", g->rec.name);
         if (cli_grp_reload(s, g) != 0)
             cli_log("cannot restore group state");
@@ -221,13 +249,24 @@ void cli_outbox_pump(struct cli_session *s, struct cli_grp *g)
         return;
     if (next.id < 0)
         goto out;
+    if (next.msg_id.n == 0) {
+        /* An entry of an older version: named now, before it is sent. */
+        uint8_t mid[OUTBOX_MSG_ID_LEN];
+        if (new_msg_id(s, mid) != 0 || mls_buf_set(&next.msg_id, mid, sizeof mid) != MLS_OK ||
+            cli_store_outbox_set_msg_id(s->store, next.id, mls_buf_view(&next.msg_id)) != 0 ||
+            cli_store_outbox_set_ct(s->store, next.id, mls_bytes_of(NULL, 0)) != 0)
+            goto out;
+        mls_buf_reset(&next.ct);
+    }
     if (next.ct.n == 0 && encrypt_next(s, g, &next) != 0)
         goto out;
     r = cli_req_new(s, g, NULL);
     if (r)
         r->id = next.id;
-    if (cli_req_send(s, cli_proto_group_send(g->rec.name, mls_buf_view(&next.ct)), send_reply,
-                     r) == 0)
+    if (cli_req_send(s,
+                     cli_proto_group_send(g->rec.name, mls_buf_view(&next.ct),
+                                          mls_buf_view(&next.msg_id)),
+                     send_reply, r) == 0)
         g->out.busy = 1;
 out:
     cli_outbox_next_clear(&next);
@@ -238,6 +277,7 @@ int cli_outbox_queue(struct cli_session *s, const char *group, const char *text)
     struct cli_grp *g = cli_grp_find(s, group);
     int64_t id;
     size_t n = strlen(text);
+    uint8_t mid[OUTBOX_MSG_ID_LEN];
 
     if (g && (g->phase == CLI_PHASE_REMOVED || g->phase == CLI_PHASE_REFUSED)) {
         cli_notice(s, group, 1, "not sent: you are no longer a member of #%s", group);
@@ -253,10 +293,12 @@ int cli_outbox_queue(struct cli_session *s, const char *group, const char *text)
     }
     /* Kept in the outbox until the server has it in the log, also when
      * the group is not joined yet: sent, in order, once it is. */
-    if (cli_store_outbox_add(s->store, group, text, &id) != 0) {
+    if (new_msg_id(s, mid) != 0 ||
+        cli_store_outbox_add(s->store, group, text, mls_bytes_of(mid, sizeof mid), &id) != 0) {
         cli_notice(s, group, 1, "cannot queue the message");
         return -1;
     }
+    outgoing(s, group, id, CLI_OUT_SENDING, text, NULL);
     if (!cli_grp_active(g)) {
         /* Before login nothing is known about membership; while joining
          * or rejoining it goes out shortly. */
@@ -345,5 +387,77 @@ void cli_outbox_reset(struct cli_session *s, struct cli_grp *g)
     r.s = s;
     r.group = g->rec.name;
     if (cli_store_outbox_each(s->store, reset_cb, &r) != 0)
+        cli_log("outbox: cannot scan");
+}
+
+/* ---------------------------------------------------------------- reading back */
+
+struct find_ct {
+    const char *group;
+    mls_bytes ct;
+    int64_t id;
+    char *text;
+};
+
+static void find_ct_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
+{
+    struct find_ct *f = ctx;
+    if (f->text || strcmp(group, f->group) != 0 || ct.n != f->ct.n || ct.n == 0 ||
+        memcmp(ct.p, f->ct.p, ct.n) != 0)
+        return;
+    f->id = id;
+    f->text = strdup(text);
+}
+
+int cli_outbox_find_own(struct cli_session *s, struct cli_grp *g, mls_bytes msg, int64_t *id,
+                        char **text)
+{
+    mls_message_info info;
+    struct find_ct f;
+    int rc;
+
+    /* By its msg_id (any of its encryptions), else by the bytes (an entry
+     * sent before entries had one). */
+    if (mls_message_inspect(msg, &info) == MLS_OK && info.authenticated_data.n > 0 &&
+        info.authenticated_data.n <= OUTBOX_MSG_ID_MAX) {
+        rc = cli_store_outbox_find(s->store, g->rec.name, info.authenticated_data, id, text);
+        if (rc <= 0)
+            return rc;
+    }
+    memset(&f, 0, sizeof f);
+    f.group = g->rec.name;
+    f.ct = msg;
+    if (cli_store_outbox_each(s->store, find_ct_cb, &f) != 0) {
+        free(f.text);
+        return -1;
+    }
+    if (!f.text)
+        return 1;
+    *id = f.id;
+    *text = f.text;
+    return 0;
+}
+
+void cli_outbox_delivered(struct cli_session *s, struct cli_grp *g, int64_t id)
+{
+    outgoing(s, g->rec.name, id, CLI_OUT_DONE, NULL, NULL);
+}
+
+struct replay_ctx {
+    struct cli_session *s;
+};
+
+static void replay_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
+{
+    struct replay_ctx *r = ctx;
+    (void)ct;
+    outgoing(r->s, group, id, CLI_OUT_SENDING, text, NULL);
+}
+
+void cli_outbox_announce(struct cli_session *s)
+{
+    struct replay_ctx r;
+    r.s = s;
+    if (cli_store_outbox_each(s->store, replay_cb, &r) != 0)
         cli_log("outbox: cannot scan");
 }

@@ -12,6 +12,12 @@
  *     typed after it;
  *   - after wrong_epoch (a commit came first) it is encrypted again once
  *     the log is read;
+ *   - every entry has a msg_id (16 random bytes) for its whole life,
+ *     sent with group.send and carried in the message's
+ *     authenticated_data: a late copy of an earlier encryption is
+ *     answered as a duplicate, and whichever copy the log holds is
+ *     known as ours;
+ *   - only a permanent refusal drops an entry, and says so;
  *   - the entries the server accepted are remembered (the window) until
  *     the log is read past them, so they are not sent twice.
  */
@@ -61,6 +67,7 @@ struct cli_outbox_next {
     int64_t id;   /* -1: none */
     char *text;   /* malloc'd */
     mls_buf ct;   /* the saved ciphertext, empty if not encrypted yet */
+    mls_buf msg_id; /* its name for the server (§7.7); empty: none yet */
 };
 /* The group's first entry the server has not accepted, in typed order.
  * 0 (next->id -1 when none), or -1 on a store error.  Free with
@@ -81,6 +88,14 @@ int cli_outbox_count(const struct cli_session *s, char *groups, size_t max, int 
 /* After a reconnect and catch-up: what was sent and is not in the log
  * was not accepted; it is encrypted again. */
 void cli_outbox_reset(struct cli_session *s, struct cli_grp *g);
+/* Our own message msg read from g's log: the outbox entry it is (0, *id,
+ * *text malloc'd), 1 if none, -1 on a store error. */
+int cli_outbox_find_own(struct cli_session *s, struct cli_grp *g, mls_bytes msg, int64_t *id,
+                        char **text);
+/* Entry id was read back from the log and deleted (tells the UI). */
+void cli_outbox_delivered(struct cli_session *s, struct cli_grp *g, int64_t id);
+/* Tells the UI about every entry still queued (at start). */
+void cli_outbox_announce(struct cli_session *s);
 /* g is going away. */
 void cli_outbox_clear(struct cli_outbox *o);
 

@@ -53,6 +53,7 @@ static const enum chat_err perr_codes[] = {
     CHAT_ERR_WRONG_EPOCH,
     CHAT_ERR_BAD_ROSTER,
     CHAT_ERR_CURSOR_EXPIRED,
+    CHAT_ERR_UNAVAILABLE,
     CHAT_ERR_INTERNAL,
 };
 _Static_assert(sizeof perr_codes / sizeof perr_codes[0] == CLI_PERR_UNKNOWN,
@@ -84,7 +85,7 @@ enum cli_perr cli_perr_parse(const char *code)
 
 int cli_perr_temporary(enum cli_perr e)
 {
-    return e == CLI_PERR_RATE_LIMITED || e == CLI_PERR_INTERNAL;
+    return e == CLI_PERR_RATE_LIMITED || e == CLI_PERR_INTERNAL || e == CLI_PERR_UNAVAILABLE;
 }
 
 /* ---------------------------------------------------------------- readers */
@@ -296,10 +297,11 @@ json_t *cli_proto_group_list(void)
     return request(CHAT_REQ_GROUP_LIST);
 }
 
-json_t *cli_proto_group_send(const char *group, mls_bytes message)
+json_t *cli_proto_group_send(const char *group, mls_bytes message, mls_bytes msg_id)
 {
     json_t *req = with_str(request(CHAT_REQ_GROUP_SEND), "group", group);
-    if (req && jset_b64(req, "message", message) != 0) {
+    if (req && (jset_b64(req, "message", message) != 0 ||
+                (msg_id.n > 0 && jset_b64(req, "msg_id", msg_id) != 0))) {
         json_decref(req);
         return NULL;
     }
@@ -549,6 +551,49 @@ int cli_proto_inbox_entry(json_t *e, struct cli_inbox_entry *out)
     return 0;
 }
 
+/* ---------------------------------------------------------------- invitations */
+
+json_t *cli_proto_invite_pending(const char *group, const char *username)
+{
+    return with_str(with_str(request(CHAT_REQ_INVITE_PENDING), "group", group), "username",
+                    username);
+}
+
+json_t *cli_proto_invite_list(void)
+{
+    return request(CHAT_REQ_INVITE_LIST);
+}
+
+int cli_proto_invite_list_reply(json_t *reply, cli_invite_cb cb, void *ctx)
+{
+    static const char *const keys[2] = {"pending", "invited"};
+    size_t k, i;
+    for (k = 0; k < 2; k++) {
+        json_t *arr = json_object_get(reply, keys[k]), *o;
+        if (!json_is_array(arr))
+            return -1;
+        json_array_foreach(arr, i, o) {
+            struct cli_invite inv;
+            memset(&inv, 0, sizeof inv);
+            inv.mine = (int)k;
+            inv.group = jstr(o, "group");
+            inv.inviter = jstr(o, "inviter");
+            inv.username = jstr(o, "username");
+            inv.ready = json_is_true(json_object_get(o, "ready"));
+            if (!inv.group || !inv.inviter || (!inv.mine && !inv.username))
+                return -1;
+            cb(ctx, &inv);
+        }
+    }
+    return 0;
+}
+
+const char *cli_proto_invite_event(json_t *ev, const char **username)
+{
+    *username = jstr(ev, "username");
+    return *username ? jstr(ev, "group") : NULL;
+}
+
 /* ---------------------------------------------------------------- events */
 
 enum cli_event_kind cli_proto_event(json_t *ev)
@@ -560,6 +605,8 @@ enum cli_event_kind cli_proto_event(json_t *ev)
         return CLI_EVENT_LOG;
     case CHAT_EVENT_INBOX:
         return CLI_EVENT_INBOX;
+    case CHAT_EVENT_INVITE:
+        return CLI_EVENT_INVITE;
     default:
         return CLI_EVENT_OTHER;
     }

@@ -57,6 +57,7 @@ enum cli_perr {
     CLI_PERR_WRONG_EPOCH,
     CLI_PERR_BAD_ROSTER,
     CLI_PERR_CURSOR_EXPIRED,
+    CLI_PERR_UNAVAILABLE,
     CLI_PERR_INTERNAL,
     /* Not codes of the server: */
     CLI_PERR_UNKNOWN,      /* an error code this client does not know */
@@ -70,7 +71,7 @@ const char *cli_perr_name(enum cli_perr e);
 /* The enum of a wire name; CLI_PERR_UNKNOWN for anything else. */
 enum cli_perr cli_perr_parse(const char *code);
 /* 1 for refusals that a later retry of the same request can overcome
- * (rate_limited, internal). */
+ * (rate_limited, unavailable, internal). */
 int cli_perr_temporary(enum cli_perr e);
 
 /* What every reply says: ok, or why not. */
@@ -109,7 +110,8 @@ json_t *cli_proto_user_rename(const char *username);
 json_t *cli_proto_group_create(const char *name, mls_bytes group_id, mls_bytes group_info);
 json_t *cli_proto_group_info(const char *name);
 json_t *cli_proto_group_list(void);
-json_t *cli_proto_group_send(const char *group, mls_bytes message);
+/* msg_id (PROTOCOL.md §7.7) may be empty. */
+json_t *cli_proto_group_send(const char *group, mls_bytes message, mls_bytes msg_id);
 /* group_info may be empty (never for the chat's own commits); welcome
  * (one for all added users) is sent when not empty. */
 json_t *cli_proto_group_commit(const char *group, uint64_t epoch, mls_bytes commit,
@@ -190,9 +192,32 @@ struct cli_inbox_entry {
 };
 int cli_proto_inbox_entry(json_t *e, struct cli_inbox_entry *out);
 
+/* ---------------------------------------------------------------- invitations */
+
+/* PROTOCOL.md §7.8: an invitation the server keeps for a user who cannot
+ * be added yet, and the list of them. */
+json_t *cli_proto_invite_pending(const char *group, const char *username);
+json_t *cli_proto_invite_list(void);
+struct cli_invite {
+    int mine;             /* 1: naming us ("invited"); 0: of a group we administer */
+    const char *group, *inviter;
+    const char *username; /* mine == 0 */
+    int ready;            /* mine == 0: the user can be added now */
+};
+typedef void (*cli_invite_cb)(void *ctx, const struct cli_invite *inv);
+int cli_proto_invite_list_reply(json_t *reply, cli_invite_cb cb, void *ctx);
+/* The "invite" event: the group (NULL if malformed) and *username. */
+const char *cli_proto_invite_event(json_t *ev, const char **username);
+
 /* ---------------------------------------------------------------- events */
 
-enum cli_event_kind { CLI_EVENT_OTHER = 0, CLI_EVENT_CHALLENGE, CLI_EVENT_LOG, CLI_EVENT_INBOX };
+enum cli_event_kind {
+    CLI_EVENT_OTHER = 0,
+    CLI_EVENT_CHALLENGE,
+    CLI_EVENT_LOG,
+    CLI_EVENT_INBOX,
+    CLI_EVENT_INVITE
+};
 enum cli_event_kind cli_proto_event(json_t *ev);
 /* The challenge's nonce (base64 as sent), NULL if missing. */
 const char *cli_proto_challenge_nonce(json_t *ev);

@@ -12,6 +12,7 @@
 #include "core.h"
 #include "gcommit.h"
 #include "join.h"
+#include "invites.h"
 #include "outbox.h"
 #include "pins.h"
 #include "rejoin.h"
@@ -135,6 +136,9 @@ static void on_event(void *ctx, json_t *ev)
     case CLI_EVENT_INBOX:
         cli_join_on_inbox_event(s, ev);
         break;
+    case CLI_EVENT_INVITE:
+        cli_invites_on_event(s, ev);
+        break;
     case CLI_EVENT_OTHER:
         break;
     }
@@ -243,8 +247,10 @@ void cli_session_free(struct cli_session *s)
 {
     if (!s)
         return;
-    if (s->net)
+    if (s->net) {
         cli_timer_stop(&s->kp_timer);
+        cli_timer_stop(&s->invites_timer);
+    }
     cli_grp_free_all(s);
     while (s->reqs)
         cli_req_free(s->reqs);
@@ -264,6 +270,8 @@ struct cli_net *cli_session_net(struct cli_session *s)
 
 void cli_session_start(struct cli_session *s)
 {
+    /* What an earlier run left queued is on its way again. */
+    cli_outbox_announce(s);
     cli_net_connect(s->net);
 }
 
@@ -494,4 +502,15 @@ void cli_session_history(struct cli_session *s, const char *group, int limit, cl
     h.ctx = ctx;
     if (cli_store_history_recent(s->store, group, limit, hist_cb, &h) != 0)
         cli_log("cannot read history");
+}
+
+void cli_session_search(struct cli_session *s, const char *group, const char *text, int limit,
+                        cli_history_cb cb, void *ctx)
+{
+    struct hist_ctx h;
+    h.s = s;
+    h.cb = cb;
+    h.ctx = ctx;
+    if (cli_store_history_search(s->store, group, text, limit, hist_cb, &h) != 0)
+        cli_log("cannot search history");
 }

@@ -28,6 +28,8 @@
 
 struct cli_session;
 
+enum cli_out_state { CLI_OUT_SENDING = 1, CLI_OUT_SENT, CLI_OUT_DONE, CLI_OUT_FAILED };
+
 struct cli_session_events {
     /* A message of a group, in log order; own is 1 for the user's own. */
     void (*message)(void *ctx, const char *group, const char *sender, const char *text,
@@ -38,6 +40,12 @@ struct cli_session_events {
     void (*joined)(void *ctx, const char *group);
     /* Connection state, members or groups changed: redraw the status. */
     void (*changed)(void *ctx);
+    /* A typed message's way out (may be NULL): SENDING when it is
+     * queued, SENT when the server has it, DONE when it came back from
+     * the log (message() shows it then), FAILED (reason) when the server
+     * refused it for good.  id names the message across the four. */
+    void (*outgoing)(void *ctx, const char *group, int64_t id, int state, const char *text,
+                     const char *reason);
     /* The session cannot go on (e.g. the username belongs to another
      * key); the client should exit with an error. */
     void (*fatal)(void *ctx, const char *text);
@@ -147,5 +155,10 @@ typedef void (*cli_history_cb)(void *ctx, int own, const char *sender, const cha
                                int64_t time);
 void cli_session_history(struct cli_session *s, const char *group, int limit, cli_history_cb cb,
                          void *ctx);
+
+/* The last `limit` messages of group's local history containing text,
+ * oldest first. */
+void cli_session_search(struct cli_session *s, const char *group, const char *text, int limit,
+                        cli_history_cb cb, void *ctx);
 
 #endif

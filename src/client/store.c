@@ -51,7 +51,7 @@ static const char *const schema =
  *           first use, DESIGN Decision 2), seeded from the directory cache
  *           of older clients (the keys they had already relied on).
  */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 static const char *const migrate_1 =
     "CREATE TABLE pins("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL,"
@@ -62,6 +62,11 @@ static const char *const migrate_1 =
     " SELECT username, sig_key, CAST(strftime('%s','now') AS INTEGER),"
     " 'the directory (cached before pinning)' FROM directory;"
     "PRAGMA user_version = 1;";
+/* 2: every outbox entry has a msg_id for its whole life (PROTOCOL.md
+ * §7.7); entries made before get one when they are next sent. */
+static const char *const migrate_2 =
+    "ALTER TABLE outbox ADD COLUMN msg_id BLOB;"
+    "PRAGMA user_version = 2;";
 
 static void db_err(struct cli_store *st, const char *what)
 {
@@ -112,6 +117,14 @@ static int migrate(struct cli_store *st)
         if (exec(st, "BEGIN IMMEDIATE") != 0)
             return -1;
         if (exec(st, migrate_1) != 0 || exec(st, "COMMIT") != 0) {
+            cli_store_rollback(st);
+            return -1;
+        }
+    }
+    if (v < 2) {
+        if (exec(st, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(st, migrate_2) != 0 || exec(st, "COMMIT") != 0) {
             cli_store_rollback(st);
             return -1;
         }
@@ -471,15 +484,88 @@ int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
     return rc;
 }
 
+int cli_store_history_search(struct cli_store *st, const char *group, const char *text,
+                             int limit, cli_store_history_cb cb, void *ctx)
+{
+    /* instr, not LIKE: the text is matched as typed, % and _ included;
+     * lower() folds ASCII letters only (SQLite without ICU). */
+    sqlite3_stmt *s = query(st,
+                            "SELECT seq, time, sender, text FROM (SELECT id, seq, time, sender,"
+                            " text FROM history WHERE grp = ? AND sender IS NOT NULL"
+                            " AND instr(lower(text), lower(?)) > 0 ORDER BY id DESC LIMIT ?)"
+                            " ORDER BY id",
+                            "tti", group, text, (int64_t)limit);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+        cb(ctx, seq, sqlite3_column_int64(s, 1), col_text(s, 2),
+           col_text(s, 3) ? col_text(s, 3) : "");
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* ------------------------------------------------------------ outbox */
 
-int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text, int64_t *id)
+int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,
+                         mls_bytes msg_id, int64_t *id)
 {
-    if (run(st, "INSERT INTO outbox(grp, text, ct, created) VALUES (?, ?, NULL, ?)", "tti",
-            group, text, (int64_t)cli_time()) != 0)
+    if (run(st, "INSERT INTO outbox(grp, text, ct, created, msg_id) VALUES (?, ?, NULL, ?, ?)",
+            "ttib", group, text, (int64_t)cli_time(), &msg_id) != 0)
         return -1;
     *id = sqlite3_last_insert_rowid(st->db);
     return 0;
+}
+
+int cli_store_outbox_msg_id(struct cli_store *st, int64_t id, mls_buf *msg_id)
+{
+    sqlite3_stmt *s = query(st, "SELECT msg_id FROM outbox WHERE id = ?", "i", id);
+    int rc = -1, step;
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(s, 0) <= 0)
+        rc = 1;
+    else if (step == SQLITE_ROW && col_buf(s, 0, msg_id) == 0)
+        rc = 0;
+    else if (step == SQLITE_DONE)
+        rc = 1;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cli_store_outbox_set_msg_id(struct cli_store *st, int64_t id, mls_bytes msg_id)
+{
+    return run(st, "UPDATE outbox SET msg_id = ? WHERE id = ?", "bi", &msg_id, id);
+}
+
+int cli_store_outbox_find(struct cli_store *st, const char *group, mls_bytes msg_id,
+                          int64_t *id, char **text)
+{
+    sqlite3_stmt *s;
+    int rc = -1, step;
+    if (msg_id.n == 0)
+        return 1;
+    s = query(st, "SELECT id, text FROM outbox WHERE grp = ? AND msg_id = ?", "tb", group,
+              &msg_id);
+    if (!s)
+        return -1;
+    step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+    } else if (step == SQLITE_ROW) {
+        *text = strdup(col_text(s, 1) ? col_text(s, 1) : "");
+        if (*text) {
+            *id = sqlite3_column_int64(s, 0);
+            rc = 0;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 int cli_store_outbox_set_ct(struct cli_store *st, int64_t id, mls_bytes ct)

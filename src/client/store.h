@@ -97,9 +97,22 @@ typedef void (*cli_store_history_cb)(void *ctx, int64_t seq, int64_t time, const
 int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
                              cli_store_history_cb cb, void *ctx);
 
+/* The last `limit` messages of a group whose text contains `text`
+ * (ASCII letters in any case), oldest first. */
+int cli_store_history_search(struct cli_store *st, const char *group, const char *text,
+                             int limit, cli_store_history_cb cb, void *ctx);
+
 /* ---- outbox */
+/* msg_id names the entry for its whole life (PROTOCOL.md §7.7). */
 int cli_store_outbox_add(struct cli_store *st, const char *group, const char *text,
-                         int64_t *id);
+                         mls_bytes msg_id, int64_t *id);
+/* The entry's msg_id: 0, 1 if it has none (made by an older version) or
+ * is gone, -1 on error. */
+int cli_store_outbox_msg_id(struct cli_store *st, int64_t id, mls_buf *msg_id);
+int cli_store_outbox_set_msg_id(struct cli_store *st, int64_t id, mls_bytes msg_id);
+/* The entry of group with msg_id: 0 (*text malloc'd), 1 if none, -1. */
+int cli_store_outbox_find(struct cli_store *st, const char *group, mls_bytes msg_id,
+                          int64_t *id, char **text);
 /* Records the ciphertext last sent for the entry (empty: not sent). */
 int cli_store_outbox_set_ct(struct cli_store *st, int64_t id, mls_bytes ct);
 int cli_store_outbox_delete(struct cli_store *st, int64_t id);

@@ -392,24 +392,6 @@ static int own_commit(struct cli_session *s, struct cli_grp *g, const struct cli
 
 /* ---------------------------------------------------------------- entries */
 
-/* Finds our outbox entry whose ciphertext is ct. */
-struct find_ct {
-    const char *group;
-    mls_bytes ct;
-    int64_t id;
-    char *text;
-};
-
-static void find_ct_cb(void *ctx, int64_t id, const char *group, const char *text, mls_bytes ct)
-{
-    struct find_ct *f = ctx;
-    if (f->text || strcmp(group, f->group) != 0 || ct.n != f->ct.n || ct.n == 0 ||
-        memcmp(ct.p, f->ct.p, ct.n) != 0)
-        return;
-    f->id = id;
-    f->text = strdup(text);
-}
-
 /* Another member's message, proposal or commit: 1 when processed (the
  * state moved; a commit is left staged in *sc with its next state in
  * *next), 0 when it cannot be read (skipped), -1 when g cannot go on. */
@@ -502,15 +484,10 @@ static int process_entry(struct cli_session *s, struct cli_grp *g, const struct 
         }
     }
     if (own && e->kind == CLI_LOG_MESSAGE) {
-        struct find_ct f;
-        memset(&f, 0, sizeof f);
-        f.group = g->rec.name;
-        f.ct = msg;
-        if (cli_store_outbox_each(s->store, find_ct_cb, &f) == 0 && f.text) {
-            outbox_id = f.id;
-            lines_add(&q, LINE_OWN, s->ident.username, e->time, "%s", f.text);
-        }
-        free(f.text);
+        char *text = NULL;
+        if (cli_outbox_find_own(s, g, msg, &outbox_id, &text) == 0)
+            lines_add(&q, LINE_OWN, s->ident.username, e->time, "%s", text);
+        free(text);
         goto advance;
     }
     if (own)
@@ -561,6 +538,8 @@ advance:
         goto fail_db;
     if (cli_store_commit(s->store) != 0)
         goto fail_db;
+    if (outbox_id >= 0)
+        cli_outbox_delivered(s, g, outbox_id);
     if (sc) {
         /* Consumed by the merge; freed at out: like a discarded one. */
         int err = mls_group_merge_staged(g->mls, sc);

@@ -9,6 +9,7 @@
 #ifndef CLI_UI_H
 #define CLI_UI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum cli_line_kind {
@@ -27,6 +28,7 @@ struct cli_ui_status {
      * be "".  The curses UI reads the unread count of the group it
      * switches to from here (its "new since you left" marker). */
     const char *others;
+    int queued;             /* typed messages not yet in the server's log */
 };
 
 struct cli_ui_callbacks {
@@ -36,6 +38,9 @@ struct cli_ui_callbacks {
     void (*on_eof)(void *ctx);
     /* Alt+N: switch to the N-th group (1-based). */
     void (*on_switch_index)(void *ctx, int n);
+    /* Tab: before is the input up to the cursor (UTF-8); out gets what
+     * replaces its last word.  1 when out is set, 0 when nothing fits. */
+    int (*on_complete)(void *ctx, const char *before, char *out, size_t max);
     void *ctx;
 };
 
@@ -63,6 +68,13 @@ struct cli_ui_ops {
     void (*clear)(struct cli_ui *ui);
     void (*status)(struct cli_ui *ui, const struct cli_ui_status *st);
     void (*free)(struct cli_ui *ui);
+    /* A typed message's way out (enum cli_out_state of session.h); NULL
+     * when the UI shows a message only once it is back from the log
+     * (line mode).  The curses UI shows it at once, marked "sending",
+     * then "sent", or "not sent" with the reason, until DONE (then
+     * show() has it in log order). */
+    void (*pending)(struct cli_ui *ui, const char *group, int64_t id, int state,
+                    const char *text, const char *reason);
 };
 
 struct cli_ui {

@@ -23,7 +23,9 @@
 
 #include "ui.h"
 
+#include <ctype.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -33,6 +35,7 @@
 #include <curses.h>
 
 #include "textsafe.h"
+#include "ui_pending.h"
 #include "ui_scrollback.h"
 #include "ui_text.h"
 
@@ -41,7 +44,22 @@ _Static_assert(UI_CELL_CHARS == CCHARW_MAX, "a cell is one cchar_t");
 #define INPUT_MAX 4096
 #define HIST_MAX 200
 
-enum { PAIR_OWN = 1, PAIR_OTHER, PAIR_SYSTEM, PAIR_ERROR, PAIR_GROUP, PAIR_STATUS, PAIR_MARKER };
+enum {
+    PAIR_OWN = 1,
+    PAIR_OTHER,
+    PAIR_SYSTEM,
+    PAIR_ERROR,
+    PAIR_GROUP,
+    PAIR_STATUS,
+    PAIR_MARKER,
+    PAIR_NICK0 /* .. PAIR_NICK0 + NICK_COLOURS - 1 */
+};
+
+/* Other people's names take one of these colours, from a hash of the
+ * name, so a name keeps its colour everywhere and across runs. */
+#define NICK_COLOURS 6
+static const short nick_colours[NICK_COLOURS] = {COLOR_YELLOW, COLOR_BLUE,  COLOR_MAGENTA,
+                                                 COLOR_CYAN,   COLOR_RED,   COLOR_WHITE};
 
 /* Cell styles (ui_text.h keeps an index; here it becomes attributes). */
 enum {
@@ -55,6 +73,8 @@ enum {
     ST_MARKER,
     ST_PROMPT,
     ST_STATUS,
+    ST_MENTION,
+    ST_NICK0 /* .. ST_NICK0 + NICK_COLOURS - 1 */
 };
 
 static const struct {
@@ -66,7 +86,12 @@ static const struct {
     [ST_OTHER] = {A_BOLD, PAIR_OTHER},     [ST_SYSTEM] = {A_NORMAL, PAIR_SYSTEM},
     [ST_ERROR] = {A_BOLD, PAIR_ERROR},     [ST_MARKER] = {A_BOLD, PAIR_MARKER},
     [ST_PROMPT] = {A_BOLD, 0},             [ST_STATUS] = {A_REVERSE, PAIR_STATUS},
+    [ST_MENTION] = {A_BOLD | A_STANDOUT, 0},
+    [ST_NICK0] = {A_BOLD, PAIR_NICK0},         [ST_NICK0 + 1] = {A_BOLD, PAIR_NICK0 + 1},
+    [ST_NICK0 + 2] = {A_BOLD, PAIR_NICK0 + 2}, [ST_NICK0 + 3] = {A_BOLD, PAIR_NICK0 + 3},
+    [ST_NICK0 + 4] = {A_BOLD, PAIR_NICK0 + 4}, [ST_NICK0 + 5] = {A_BOLD, PAIR_NICK0 + 5},
 };
+_Static_assert(sizeof styles / sizeof styles[0] == ST_NICK0 + NICK_COLOURS, "a style per nick colour");
 
 struct ui_curses {
     struct cli_ui base;
@@ -93,9 +118,16 @@ struct ui_curses {
     wchar_t draft[INPUT_MAX + 1];
     size_t draft_len;
 
+    int mentions; /* messages naming the user since the last line typed */
+
     /* The status, sanitized. */
     char *st_user, *st_group, *st_conn, *st_others;
     int st_members;
+    int st_queued;
+
+    /* Own messages not back from the log yet, drawn below each group's
+     * lines. */
+    struct ui_pending pend;
 };
 
 /* ------------------------------------------------------------ UTF-8 <-> UTF-32 */
@@ -192,6 +224,33 @@ static int draw_cells(const struct ui_cells *v, size_t from, size_t to, int y, i
     return x;
 }
 
+/* The colour style of a name (FNV-1a of its bytes). */
+static int nick_style(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return ST_NICK0 + (int)(h % NICK_COLOURS);
+}
+
+/* 1 if text names user as a word (ASCII letters in any case; a name
+ * inside a longer word, "alice" in "malice", does not count). */
+static int mentions(const char *text, const char *user)
+{
+    size_t n = user ? strlen(user) : 0;
+    const char *p = text;
+    if (n == 0)
+        return 0;
+    for (; *p; p++) {
+        if (strncasecmp(p, user, n) != 0)
+            continue;
+        if ((p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+            !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+            return 1;
+    }
+    return 0;
+}
+
 /* The cells of a line of group gname: where its text starts (the
  * wrapping indent and the first place a row may break). */
 static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const char *gname,
@@ -209,14 +268,30 @@ static void line_cells(struct ui_curses *u, const struct ui_sb_line *l, const ch
     switch (l->kind) {
     case CLI_LINE_MESSAGE:
     case CLI_LINE_OWN:
+        if (strncmp(l->text, "/me ", 4) == 0 && l->text[4]) {
+            /* An action (/me): "#group * alice waves". */
+            ui_cells_add_utf8(v, "#", ST_GROUP);
+            ui_cells_add_utf8(v, gname, ST_GROUP);
+            ui_cells_add_utf8(v, " * ", ST_NORMAL);
+            ui_cells_add_utf8(v, l->sender ? l->sender : "?",
+                              l->kind == CLI_LINE_OWN ? ST_OWN
+                                                      : nick_style(l->sender ? l->sender : "?"));
+            ui_cells_add_utf8(v, " ", ST_NORMAL);
+            *text_at = v->n;
+            ui_cells_add_utf8(v, l->text + 4, ST_NORMAL);
+            break;
+        }
         ui_cells_add_utf8(v, "#", ST_GROUP);
         ui_cells_add_utf8(v, gname, ST_GROUP);
         ui_cells_add_utf8(v, " <", ST_NORMAL);
         ui_cells_add_utf8(v, l->sender ? l->sender : "?",
-                          l->kind == CLI_LINE_OWN ? ST_OWN : ST_OTHER);
+                          l->kind == CLI_LINE_OWN ? ST_OWN : nick_style(l->sender ? l->sender : "?"));
         ui_cells_add_utf8(v, ">  ", ST_NORMAL);
         *text_at = v->n;
-        ui_cells_add_utf8(v, l->text, ST_NORMAL);
+        ui_cells_add_utf8(v, l->text,
+                          l->kind == CLI_LINE_MESSAGE && mentions(l->text, u->st_user)
+                              ? ST_MENTION
+                              : ST_NORMAL);
         break;
     case CLI_LINE_SYSTEM:
         ui_cells_add_utf8(v, "-- ", ST_SYSTEM);
@@ -265,15 +340,23 @@ static int line_rows(struct ui_curses *u, const struct ui_sb_line *l, const char
 static void draw_messages(struct ui_curses *u, int height)
 {
     int cols = COLS, y = height - 1, skip = u->scroll;
-    size_t idx;
+    size_t idx, npend;
 
     if (!u->cur)
         return;
-    idx = u->cur->n;
+    /* The pending own messages are the newest lines, below the rest. */
+    npend = ui_pending_count(&u->pend, u->cur->name);
+    idx = u->cur->n + npend;
     while (idx > 0 && y >= 0) {
-        const struct ui_sb_line *l = &u->cur->l[--idx];
+        const struct ui_sb_line *l;
         int indent = 0;
-        size_t rows = line_layout(u, l, u->cur->name, cols, &indent), r;
+        size_t rows, r;
+        idx--;
+        l = idx >= u->cur->n ? ui_pending_line(&u->pend, u->cur->name, idx - u->cur->n)
+                             : &u->cur->l[idx];
+        if (!l)
+            continue;
+        rows = line_layout(u, l, u->cur->name, cols, &indent);
         for (r = rows; r > 0 && y >= 0; r--) {
             size_t from = u->starts[r - 1], to = r < rows ? u->starts[r] : u->cells.n;
             if (skip > 0) {
@@ -322,19 +405,26 @@ static void status_others(struct ui_curses *u, char *out, size_t max)
 
 static void draw_status(struct ui_curses *u, int y)
 {
-    char members[32] = "", others[512], line[1024];
+    char members[32] = "", queued[32] = "", others[512], line[1024];
     struct ui_cells *v = &u->cells;
 
     if (u->st_members >= 0)
         snprintf(members, sizeof members, " | %d member%s", u->st_members,
                  u->st_members == 1 ? "" : "s");
+    if (u->st_queued > 0)
+        snprintf(queued, sizeof queued, " | %d queued", u->st_queued);
+    if (u->mentions > 0) {
+        size_t o = strlen(queued);
+        snprintf(queued + o, sizeof queued - o, " | %d mention%s", u->mentions,
+                 u->mentions == 1 ? "" : "s");
+    }
     status_others(u, others, sizeof others);
     if (!u->st_user)
         snprintf(line, sizeof line, " starting");
     else
-        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s", u->st_user,
+        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s%s", u->st_user,
                  u->st_group ? "#" : "", u->st_group ? u->st_group : "(no group)", members,
-                 u->st_conn ? u->st_conn : "", others[0] ? " | " : "", others);
+                 u->st_conn ? u->st_conn : "", queued, others[0] ? " | " : "", others);
     attron(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
     mvhline(y, 0, ' ', COLS);
     attroff(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
@@ -436,6 +526,12 @@ static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *
         goto out;
     if (!u->cur)
         view(u, g);
+    if (kind == CLI_LINE_MESSAGE && mentions(t, u->st_user)) {
+        /* Someone named you: the terminal's bell, and a count until you
+         * type. */
+        u->mentions++;
+        beep();
+    }
     if (g != u->cur) {
         /* Another group's notice: that group is marked, this one is
          * left alone. */
@@ -449,6 +545,26 @@ out:
     free(t);
     free(s);
     free(gn);
+}
+
+static void curses_pending(struct cli_ui *ui, const char *group, int64_t id, int state,
+                           const char *text, const char *reason)
+{
+    struct ui_curses *u = (struct ui_curses *)ui;
+    char *gn = cli_textsafe_str(group), *t = text ? cli_textsafe_str(text) : NULL;
+    char *r = reason ? cli_textsafe_str(reason) : NULL;
+    int rc;
+
+    if (!gn || (text && !t) || (reason && !r))
+        goto out;
+    rc = ui_pending_event(&u->pend, &u->sb, u->st_user, gn, id, state, t, r,
+                          (int64_t)time(NULL));
+    if (rc > 0 && u->cur && strcmp(u->cur->name, gn) == 0)
+        redraw(u);
+out:
+    free(gn);
+    free(t);
+    free(r);
 }
 
 static void curses_clear(struct cli_ui *ui)
@@ -502,6 +618,7 @@ static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
     set_str(&u->st_conn, st->connection);
     set_str(&u->st_others, st->others);
     u->st_members = st->members;
+    u->st_queued = st->queued;
     redraw(u);
 }
 
@@ -561,6 +678,7 @@ static void submit(struct ui_curses *u)
         return;
     wcs_to_utf8(u->input, u->ilen, line, INPUT_MAX * 4 + 1);
     u->ilen = u->icur = 0;
+    u->mentions = 0;
     hist_add(u, line);
     u->hidx = u->n_hist;
     u->scroll = 0;
@@ -637,9 +755,36 @@ static void insert_char(struct ui_curses *u, wchar_t c)
     u->ilen++;
 }
 
+/* Tab: the application completes the word before the cursor. */
+static void complete(struct ui_curses *u)
+{
+    char *before = malloc(INPUT_MAX * 4 + 1), out[256];
+    wchar_t w[256];
+    size_t ws = u->icur, n;
+    if (!before || !u->base.cb.on_complete)
+        goto out;
+    while (ws > 0 && u->input[ws - 1] != L' ')
+        ws--;
+    wcs_to_utf8(u->input, u->icur, before, INPUT_MAX * 4 + 1);
+    if (u->base.cb.on_complete(u->base.cb.ctx, before, out, sizeof out) != 1)
+        goto out;
+    n = utf8_to_wcs(out, w, sizeof w / sizeof w[0]);
+    if (u->ilen - (u->icur - ws) + n > INPUT_MAX)
+        goto out;
+    memmove(u->input + ws + n, u->input + u->icur, (u->ilen - u->icur) * sizeof *u->input);
+    memcpy(u->input + ws, w, n * sizeof *w);
+    u->ilen = u->ilen - (u->icur - ws) + n;
+    u->icur = ws + n;
+out:
+    free(before);
+}
+
 static void key_char(struct ui_curses *u, wint_t c)
 {
     switch (c) {
+    case L'\t':
+        complete(u);
+        break;
     case L'\n':
     case L'\r':
         submit(u);
@@ -795,6 +940,8 @@ static int curses_start(struct cli_ui *ui)
         init_pair(PAIR_GROUP, COLOR_MAGENTA, -1);
         init_pair(PAIR_STATUS, COLOR_BLUE, -1);
         init_pair(PAIR_MARKER, COLOR_RED, -1);
+        for (int i = 0; i < NICK_COLOURS; i++)
+            init_pair((short)(PAIR_NICK0 + i), nick_colours[i], -1);
     }
     u->started = 1;
     redraw(u);
@@ -819,6 +966,7 @@ static void curses_free(struct cli_ui *ui)
     curses_stop(ui);
     ui_sb_clear(&u->sb);
     ui_sb_group_clear(&u->replay);
+    ui_pending_clear(&u->pend);
     ui_cells_free(&u->cells);
     free(u->starts);
     for (i = 0; i < u->n_hist; i++)
@@ -832,7 +980,7 @@ static void curses_free(struct cli_ui *ui)
 
 static const struct cli_ui_ops curses_ops = {
     curses_start, curses_stop, curses_readable, curses_resize, curses_show, curses_clear,
-    curses_status, curses_free,
+    curses_status, curses_free, curses_pending,
 };
 
 struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
@@ -846,5 +994,6 @@ struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
     u->st_members = -1;
     ui_sb_init(&u->sb);
     ui_sb_group_init(&u->replay);
+    ui_pending_init(&u->pend);
     return &u->base;
 }

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Longer lines are refused whole (a message is at most 16000 bytes; the
+ * outbox says so for lines up to this). */
 #define LINE_MAX_INPUT 65536
 
 struct ui_line {
@@ -27,6 +29,7 @@ struct ui_line {
     char *buf;
     size_t len, cap;
     int eof;
+    int skipping; /* the rest of an overlong line is dropped */
 };
 
 static int line_start(struct cli_ui *ui)
@@ -42,8 +45,21 @@ static void line_stop(struct cli_ui *ui)
     fflush(stdout);
 }
 
+static void line_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
+                      const char *sender, const char *text, int64_t time);
+
 static void deliver(struct ui_line *u, char *line, size_t n)
 {
+    if (u->skipping) {
+        /* The end of a line already refused: nothing of it is sent. */
+        u->skipping = 0;
+        return;
+    }
+    if (n > LINE_MAX_INPUT) {
+        line_show(&u->base, CLI_LINE_ERROR, NULL, NULL,
+                  "line too long (more than 65536 bytes): not sent", 0);
+        return;
+    }
     if (n > 0 && line[n - 1] == '\r')
         n--;
     line[n] = 0;
@@ -89,8 +105,12 @@ static void line_readable(struct cli_ui *ui)
     memmove(u->buf, u->buf + start, u->len - start);
     u->len -= start;
     if (u->len > LINE_MAX_INPUT) {
-        /* An endless line: take it as it is rather than grow forever. */
-        deliver(u, u->buf, u->len);
+        /* Longer than any message may be: refused whole, never cut into
+         * pieces that would each be sent. */
+        if (!u->skipping)
+            line_show(ui, CLI_LINE_ERROR, NULL, NULL,
+                      "line too long (more than 65536 bytes): not sent", 0);
+        u->skipping = 1;
         u->len = 0;
     }
 }
@@ -150,7 +170,7 @@ static void line_free(struct cli_ui *ui)
 
 static const struct cli_ui_ops line_ops = {
     line_start, line_stop, line_readable, line_resize, line_show, line_clear, line_status,
-    line_free,
+    line_free, NULL,
 };
 
 struct cli_ui *cli_ui_line_new(const struct cli_ui_callbacks *cb)

@@ -27,7 +27,9 @@
     X(GROUP_SEND, "group.send")                                                \
     X(LOG_FETCH, "log.fetch")                                                  \
     X(INBOX_FETCH, "inbox.fetch")                                              \
-    X(INBOX_ACK, "inbox.ack")
+    X(INBOX_ACK, "inbox.ack")                                                  \
+    X(INVITE_PENDING, "invite.pending")                                        \
+    X(INVITE_LIST, "invite.list")
 
 /* Error codes (docs/PROTOCOL.md §8): X(ENUM_SUFFIX, "code", "default text").
  * The last two occur only in HTTP error bodies. */
@@ -77,7 +79,8 @@
 #define CHAT_EVENT_LIST(X)                                                     \
     X(CHALLENGE, "challenge")                                                  \
     X(LOG, "log")                                                              \
-    X(INBOX, "inbox")
+    X(INBOX, "inbox")                                                          \
+    X(INVITE, "invite")
 
 /* Log entry kinds (the `kind` of §7.5) and roster roles (§7.2, §7.3). */
 #define CHAT_KIND_LIST(X)                                                      \

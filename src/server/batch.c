@@ -1,7 +1,10 @@
 /*
- * One database transaction per event-loop turn, and the output it holds
- * back: responses and events are released only after COMMIT returned, so
+ * One database transaction per batch, and the output it holds back:
+ * responses and events are released only after COMMIT returned, so
  * nothing is acknowledged before it is durable (docs/PROTOCOL.md §10).
+ * A batch is what the loop ran in one turn, or, when a COMMIT was in
+ * flight, everything that arrived meanwhile; its COMMIT runs on the
+ * database thread (dbthread.c explains the design).
  */
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -9,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "srv.h"
 
 int64_t srv_time(void)
@@ -54,6 +59,115 @@ void srv_hold_forget(srv *s, srv_conn *c)
     for (srv_held *h = s->held_head; h; h = h->next)
         if (h->conn == c)
             h->conn = NULL;
+    for (srv_held *h = s->flight_head; h; h = h->next)
+        if (h->conn == c)
+            h->conn = NULL;
+    for (srv_queued *p = s->pending_head; p; p = p->next)
+        if (p->conn == c)
+            p->conn = NULL;
+    c->n_pending = 0;
+}
+
+/* ------------------------------------------------------------ pending */
+
+static int must_wait(const srv *s)
+{
+    return s->in_flight || s->pending_head;
+}
+
+static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
+                 const char *text, size_t len)
+{
+    srv_queued *p = malloc(sizeof *p + len + 1);
+    if (!p) {
+        srv_log(SRV_LOG_ERROR, "out of memory queuing a request: closing the connection");
+        c->close_after_flush = 1;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    p->next = NULL;
+    p->conn = c;
+    p->kind = kind;
+    p->code = code;
+    p->flag = flag;
+    p->len = len;
+    memcpy(p->text, text, len);
+    p->text[len] = 0;
+    if (s->pending_tail)
+        s->pending_tail->next = p;
+    else
+        s->pending_head = p;
+    s->pending_tail = p;
+    /* A client that keeps sending while the disk syncs waits on TCP, not
+     * on our memory. */
+    if (++c->n_pending >= SRV_QUEUED_MAX && !c->is_http && !c->rx_paused) {
+        c->rx_paused = 1;
+        lws_rx_flow_control(c->wsi, 0);
+    }
+}
+
+static void run_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message,
+                        int too_large)
+{
+    srv_handle_refusal(s, c, code, message);
+    if (too_large)
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+    c->close_after_flush = 1;
+}
+
+void srv_submit_message(srv *s, srv_conn *c, const char *text, size_t len)
+{
+    if (must_wait(s))
+        pend(s, c, SRV_QUEUED_MESSAGE, CHAT_ERR_NONE, 0, text, len);
+    else
+        srv_handle_message(s, c, text, len);
+}
+
+void srv_submit_http(srv *s, srv_conn *c, int is_get, const char *uri)
+{
+    if (must_wait(s))
+        pend(s, c, SRV_QUEUED_HTTP, CHAT_ERR_NONE, is_get, uri, strlen(uri));
+    else
+        srv_handle_http(s, c, is_get ? "GET" : "POST", uri);
+}
+
+void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message,
+                        int too_large)
+{
+    if (must_wait(s))
+        pend(s, c, SRV_QUEUED_REFUSAL, code, too_large, message, strlen(message));
+    else
+        run_refusal(s, c, code, message, too_large);
+}
+
+/* Runs what arrived while the COMMIT was in flight, in arrival order,
+ * into the (new) open batch. */
+static void run_pending(srv *s)
+{
+    srv_queued *p = s->pending_head;
+    s->pending_head = s->pending_tail = NULL;
+    while (p) {
+        srv_queued *next = p->next;
+        srv_conn *c = p->conn;
+        if (c) {
+            c->n_pending--;
+            /* Nothing after a refusal that closes the connection runs. */
+            if (p->kind == SRV_QUEUED_HTTP)
+                srv_handle_http(s, c, p->flag ? "GET" : "POST", p->text);
+            else if (c->close_after_flush)
+                ;
+            else if (p->kind == SRV_QUEUED_MESSAGE)
+                srv_handle_message(s, c, p->text, p->len);
+            else
+                run_refusal(s, c, p->code, p->text, p->flag);
+            if (c->rx_paused && c->n_pending <= 0) {
+                c->rx_paused = 0;
+                lws_rx_flow_control(c->wsi, 1);
+            }
+        }
+        free(p);
+        p = next;
+    }
 }
 
 void srv_send_now(srv *s, srv_conn *c, const char *text)
@@ -99,18 +213,10 @@ static char *internal_error(const srv_held *h)
     return t;
 }
 
-void srv_batch_end(srv *s)
+/* Sends a batch's output: as it is after COMMIT, or turned into
+ * `internal` errors (events dropped) when the COMMIT failed. */
+static void release(srv *s, srv_held *h, int failed)
 {
-    int failed = 0;
-    if (s->in_batch) {
-        s->in_batch = 0;
-        if (srv_logic_batch_commit(&s->logic)) {
-            srv_log(SRV_LOG_ERROR, "commit failed: refusing the turn's requests");
-            failed = 1;
-        }
-    }
-    srv_held *h = s->held_head;
-    s->held_head = s->held_tail = NULL;
     int64_t now = srv_now_us();
     while (h) {
         srv_held *next = h->next;
@@ -136,38 +242,74 @@ void srv_batch_end(srv *s)
     }
 }
 
-srv_user_state *srv_user_state_get(srv *s, int64_t user_id)
+static void finish_flight(srv *s, int failed)
 {
-    for (srv_user_state *u = s->users; u; u = u->next)
-        if (u->user_id == user_id) {
-            u->refs++;
-            return u;
-        }
-    srv_user_state *u = calloc(1, sizeof *u);
-    if (!u)
-        return NULL;
-    u->user_id = user_id;
-    u->refs = 1;
-    u->next = s->users;
-    s->users = u;
-    return u;
+    if (failed)
+        srv_log(SRV_LOG_ERROR, "commit failed: refusing the batch's requests");
+    s->in_flight = 0;
+    /* Committed entries go out first (relay.c reads them from the store,
+     * which is the loop's again), then what the batch held: the same
+     * order as without a relay, events before responses. */
+    if (failed)
+        srv_relay_drop(s);
+    else
+        srv_relay_flush(s);
+    srv_held *h = s->flight_head;
+    s->flight_head = NULL;
+    release(s, h, failed);
 }
 
-/* Idle user states are kept a while so a reconnect does not reset the
- * claim limit; srv_user_state_put frees those idle for 10 minutes. */
-void srv_user_state_put(srv *s, srv_user_state *u)
+/* The open batch goes to the database thread with its output; output of
+ * a turn that opened no transaction (pings, refusals) goes out now. */
+static void hand_over(srv *s)
 {
-    int64_t now = srv_time();
-    if (u && --u->refs == 0)
-        u->idle_since = now;
-    srv_user_state **pp = &s->users;
-    while (*pp) {
-        srv_user_state *x = *pp;
-        if (x->refs == 0 && now - x->idle_since > 600) {
-            *pp = x->next;
-            free(x);
-        } else {
-            pp = &x->next;
-        }
+    if (s->in_batch && !s->db.running) {
+        /* No database thread (a harness, or none could start): COMMIT
+         * here, the old way. */
+        s->in_batch = 0;
+        s->flight_head = s->held_head;
+        s->held_head = s->held_tail = NULL;
+        finish_flight(s, srv_logic_batch_commit(&s->logic) != 0);
+    } else if (s->in_batch) {
+        s->in_batch = 0;
+        s->flight_head = s->held_head;
+        s->held_head = s->held_tail = NULL;
+        s->in_flight = 1;
+        srv_dbthread_commit(&s->db);
+    } else {
+        srv_held *h = s->held_head;
+        s->held_head = s->held_tail = NULL;
+        release(s, h, 0);
     }
+}
+
+static void run_waiting(srv *s)
+{
+    run_pending(s);
+    if (s->purge_due) {
+        s->purge_due = 0;
+        srv_handle_purge(s);
+    }
+}
+
+void srv_batch_end(srv *s)
+{
+    if (s->in_flight) {
+        int failed = 0;
+        if (!srv_dbthread_done(&s->db, &failed))
+            return;
+        finish_flight(s, failed);
+    }
+    run_waiting(s);
+    hand_over(s);
+}
+
+void srv_batch_sync(srv *s)
+{
+    if (s->in_flight)
+        finish_flight(s, srv_dbthread_wait(&s->db));
+    run_waiting(s);
+    hand_over(s);
+    if (s->in_flight)
+        finish_flight(s, srv_dbthread_wait(&s->db));
 }

@@ -14,6 +14,7 @@
 #include "mls/inspect.h"
 #include "mls/inspect.h"
 #include "proto.h"
+#include "relay.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -205,41 +206,73 @@ static json_t *inbox_json(const srv_inbox_entry *e)
 
 /* ------------------------------------------------------------ pushes */
 
-static int cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The event sink (logic.h) the server installs: events become JSON text
  * held for the connections of the users they are for. */
+char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry)
+{
+    json_t *o = entry_json(g, entry);
+    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
+    return dump(o);
+}
+
+char *srv_event_inbox_text(const srv_inbox_entry *entry)
+{
+    json_t *o = inbox_json(entry);
+    set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
+    return dump(o);
+}
+
 static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
                      const int64_t *users, size_t n_users)
 {
     srv *s = ctx;
-    json_t *o = entry_json(g, entry);
-    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
-    char *text = dump(o);
+    /* Over a shared store the entry goes out through the log after the
+     * COMMIT, in order with the other processes' entries (relay.c). */
+    if (s->relay) {
+        srv_relay_local(s, g, entry->seq);
+        return;
+    }
+    char *text = srv_event_log_text(g, entry);
     if (!text)
         return;
-    /* The store lists the roster ordered by user id. */
-    for (srv_conn *c = s->conns; c; c = c->next)
-        if (c->user_id && bsearch(&c->user_id, users, n_users, sizeof *users, cmp_id))
+    /* One lookup per roster member (users.c), whatever the number of
+     * other connections. */
+    for (size_t i = 0; i < n_users; i++) {
+        srv_user_state *u = srv_user_state_find(s, users[i]);
+        for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
             srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    }
     free(text);
 }
 
 static void push_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *entry)
 {
     srv *s = ctx;
-    json_t *o = inbox_json(entry);
-    set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
+    char *text = srv_event_inbox_text(entry);
+    if (!text)
+        return;
+    srv_user_state *u = srv_user_state_find(s, user_id);
+    for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
+        srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    free(text);
+}
+
+static void push_invite(void *ctx, const char *group, const char *username,
+                        const int64_t *users, size_t n_users)
+{
+    srv *s = ctx;
+    json_t *o = json_object();
+    set_str(o, "event", chat_event_name(CHAT_EVENT_INVITE));
+    set_str(o, "group", group);
+    set_str(o, "username", username);
     char *text = dump(o);
     if (!text)
         return;
-    for (srv_conn *c = s->conns; c; c = c->next)
-        if (c->user_id == user_id)
+    for (size_t i = 0; i < n_users; i++) {
+        srv_user_state *u = srv_user_state_find(s, users[i]);
+        for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
             srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+    }
     free(text);
 }
 
@@ -300,6 +333,7 @@ static void become(srv *s, srv_conn *c, const srv_user *u)
     c->user_id = u->id;
     snprintf(c->username, sizeof c->username, "%s", u->name);
     c->ustate = srv_user_state_get(s, u->id);
+    srv_user_link(c);
     srv_metrics_authenticated(1);
     srv_log(SRV_LOG_DEBUG, "connection authenticated as %s (%lld)", u->name, (long long)u->id);
 }
@@ -703,6 +737,42 @@ static int h_inbox_ack(req_ctx *r, srv_err *e)
     return 0;
 }
 
+static int h_invite_pending(req_ctx *r, srv_err *e)
+{
+    const char *group = NULL, *username = NULL;
+    return get_str(r, r->req, "group", &group, e) ||
+                   get_str(r, r->req, "username", &username, e) ||
+                   srv_logic_invite_pending(r->L, r->caller, group, username, e)
+               ? -1
+               : 0;
+}
+
+typedef struct invites_ctx {
+    json_t *pending, *invited;
+} invites_ctx;
+
+static int invite_item(void *ctx, const srv_pending *p, int ready, int mine)
+{
+    invites_ctx *c = ctx;
+    json_t *o = json_object();
+    set_str(o, "group", p->group);
+    set_str(o, "inviter", p->inviter);
+    set_int(o, "time", p->time);
+    if (!mine) {
+        set_str(o, "username", p->username);
+        json_object_set_new(o, "ready", json_boolean(ready));
+    }
+    return json_array_append_new(mine ? c->invited : c->pending, o) ? SRV_STORE_ERR : 0;
+}
+
+static int h_invite_list(req_ctx *r, srv_err *e)
+{
+    invites_ctx c = {json_array(), json_array()};
+    json_object_set_new(r->resp, "pending", c.pending);
+    json_object_set_new(r->resp, "invited", c.invited);
+    return srv_logic_invite_list(r->L, r->caller, invite_item, &c, e);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 /* One handler per request type; logic's access table (srv_logic_admit)
@@ -718,6 +788,7 @@ static const handler_fn handlers[CHAT_REQ_COUNT] = {
     [CHAT_REQ_GROUP_LIST] = h_group_list,     [CHAT_REQ_GROUP_COMMIT] = h_group_commit,
     [CHAT_REQ_GROUP_SEND] = h_group_send,     [CHAT_REQ_LOG_FETCH] = h_log_fetch,
     [CHAT_REQ_INBOX_FETCH] = h_inbox_fetch,   [CHAT_REQ_INBOX_ACK] = h_inbox_ack,
+    [CHAT_REQ_INVITE_PENDING] = h_invite_pending, [CHAT_REQ_INVITE_LIST] = h_invite_list,
 };
 
 static char *error_text(int64_t id, enum chat_req type, const srv_err *e, const srv_conn *c)
@@ -958,5 +1029,6 @@ void srv_handlers_init(srv *s, srv_store *store)
     L->clock = srv_clock_system();
     L->sink.on_log = push_log;
     L->sink.on_inbox = push_inbox;
+    L->sink.on_invite = push_invite;
     L->sink.ctx = s;
 }

@@ -17,6 +17,9 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len);
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message);
 /* An HTTP GET: fills c->http_status / http_body / http_type (held). */
 void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri);
+/* The JSON text of a log event and of an inbox event (malloc'd). */
+char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry);
+char *srv_event_inbox_text(const srv_inbox_entry *entry);
 /* Periodic maintenance: purging per the retention options. */
 void srv_handle_purge(srv *s);
 /* Sets up s->logic on store with s->cfg's limits, the system clock and

@@ -270,7 +270,8 @@ int srv_logic_kp_upload(srv_logic *L, const srv_user *caller, const mls_bytes *k
         if (st->ops->kp_add(st, caller->id, info.key_package, last_resort, info.not_after, now))
             return logic_refuse_store(e);
     }
-    return 0;
+    /* Whoever invited the caller before it could be added may add it now. */
+    return logic_invites_ready(L, caller, e);
 }
 
 int srv_logic_kp_status(srv_logic *L, const srv_user *caller, int64_t *count, int *last_resort,

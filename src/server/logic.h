@@ -48,6 +48,11 @@ typedef struct srv_event_sink {
     void (*on_log)(void *ctx, const srv_group *g, const srv_log_entry *entry,
                    const int64_t *users, size_t n_users);
     void (*on_inbox)(void *ctx, int64_t user_id, const srv_inbox_entry *entry);
+    /* username, invited to group while it could not be added, can be
+     * added now (it published KeyPackages): for the listed users (the
+     * group's administrators on the roster). */
+    void (*on_invite)(void *ctx, const char *group, const char *username, const int64_t *users,
+                      size_t n_users);
     void *ctx;
 } srv_event_sink;
 
@@ -230,6 +235,29 @@ int srv_logic_invite_admit(srv_logic *L, srv_bucket *invites, size_t n, srv_err 
 /* Acks the caller's entries; ids of others or gone are not an error. */
 int srv_logic_inbox_ack(srv_logic *L, const srv_user *caller, const int64_t *ids, size_t n,
                         int64_t *acked, srv_err *e);
+
+/* ------------------------------------------------------------ pending invitations */
+
+/* At most this many pending invitations per group. */
+#define SRV_PENDING_MAX 100
+
+/* invite.pending (docs/PROTOCOL.md §7.8): an administrator of group
+ * invites username, who cannot be added yet (not registered, or without
+ * KeyPackages); kept until a commit adds username. */
+int srv_logic_invite_pending(srv_logic *L, const srv_user *caller, const char *group,
+                             const char *username, srv_err *e);
+/* invite.list: the pending invitations of the groups the caller
+ * administers (mine = 0; ready = 1 when the user can be added now: it is
+ * registered and has a KeyPackage), then those naming the caller
+ * (mine = 1). */
+typedef int (*srv_invite_cb)(void *ctx, const srv_pending *p, int ready, int mine);
+int srv_logic_invite_list(srv_logic *L, const srv_user *caller, srv_invite_cb cb, void *ctx,
+                          srv_err *e);
+/* After the caller published KeyPackages: tells the administrators of
+ * each group that invited it (sink on_invite). */
+int logic_invites_ready(srv_logic *L, const srv_user *caller, srv_err *e);
+/* A commit added username to group ref: its pending invitation is done. */
+int logic_invites_done(srv_logic *L, int64_t ref, const char *username, srv_err *e);
 
 /* ------------------------------------------------------------ operations */
 

@@ -371,6 +371,9 @@ static int apply_roster(srv_logic *L, const srv_group *g, const member_list *bef
             logic_refuse_store(e);
             goto out;
         }
+        /* A pending invitation of the user is done (§7.8). */
+        if (logic_invites_done(L, g->ref, after->items[i].name, e))
+            goto out;
     }
     meta_list(meta, cap, "add", added, n_added);
     meta_list(meta, cap, "remove", removed, n_removed);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "handlers.h"
 #include "log.h"
+#include "relay.h"
 #include "srv.h"
 #include "transport.h"
 
@@ -19,7 +21,9 @@ static srv server;
 static const char usage[] =
     "usage: ./server [--port NNNN] [--database dbfile.db] [options]\n"
     "  --port N             TCP port (default 4000)\n"
-    "  --database FILE      SQLite database (default chatserver.db)\n"
+    "  --database FILE|URI  SQLite database file (default chatserver.db), or\n"
+    "                       postgresql://user@host/db for a database shared by\n"
+    "                       several server processes (docs/DEPLOYMENT.md)\n"
     "  --listen ADDR        address to listen on (default: all interfaces)\n"
     "  --pidfile FILE       write the process id there once listening\n"
     "  --tls-cert FILE      PEM certificate: serve HTTPS and WSS\n"
@@ -46,6 +50,29 @@ static const char usage[] =
     "  --ping-interval SECONDS  PING a WebSocket idle this long (default 30)\n"
     "  --idle-timeout SECONDS   hang up one silent this long, pings unanswered (default 75)\n"
     "  --help, --version\n";
+
+/* Every connection is a descriptor: the soft limit goes up to the hard
+ * one (capped, since libwebsockets sizes its tables by it), so that the
+ * transport can index sockets directly (transport.c). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > (rlim_t)1 << 20)
+        want = (rlim_t)1 << 20;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            srv_log(SRV_LOG_WARN, "cannot raise the descriptor limit: %s", strerror(errno));
+    }
+}
+
+static void wake_loop(void *ctx)
+{
+    srv_transport_wake(ctx);
+}
 
 static void on_signal(int sig)
 {
@@ -255,20 +282,34 @@ int main(int argc, char **argv)
 
     server.started = srv_time();
     srv_store *store = NULL;
-    if (srv_store_sqlite_open(cfg->database, &store))
+    int shared = srv_store_is_pg_uri(cfg->database);
+    if (shared ? srv_store_pg_open(cfg->database, &store)
+               : srv_store_sqlite_open(cfg->database, &store))
         return 1;
     srv_handlers_init(&server, store);
-    if (srv_transport_start(&server)) {
-        srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
-                cfg->port);
+    raise_fd_limit();
+    if (srv_relay_init(&server)) {
         store->ops->close(store);
         return 1;
     }
+    if (srv_dbthread_start(&server.db, &server.logic, wake_loop, &server))
+        srv_log(SRV_LOG_WARN, "no database thread: commits run on the event loop");
+    if (srv_transport_start(&server)) {
+        srv_log(SRV_LOG_ERROR, "cannot listen on %s port %d", cfg->listen ? cfg->listen : "*",
+                cfg->port);
+        srv_dbthread_stop(&server.db);
+        srv_relay_free(&server);
+        store->ops->close(store);
+        return 1;
+    }
+    /* A PostgreSQL URI may hold a password: only its kind is logged. */
     srv_log(SRV_LOG_INFO, "mlschat server %s listening on %s%s:%d, database %s", SRV_VERSION,
             cfg->tls_cert ? "https://" : "http://", cfg->listen ? cfg->listen : "*", cfg->port,
-            cfg->database);
+            shared ? "PostgreSQL" : cfg->database);
     if (cfg->pidfile && write_pidfile(cfg->pidfile)) {
         srv_transport_stop(&server);
+        srv_dbthread_stop(&server.db);
+        srv_relay_free(&server);
         store->ops->close(store);
         return 1;
     }
@@ -277,8 +318,12 @@ int main(int argc, char **argv)
      * acknowledged is on disk before the connections close. */
     srv_log(SRV_LOG_INFO, "shutting down");
     srv_transport_stop(&server);
+    srv_dbthread_stop(&server.db);
     srv_logic_clear(&server.logic);
+    srv_relay_free(&server);
     srv_bucket_map_clear(&server.registrations);
+    srv_user_states_clear(&server);
+    srv_addrs_clear(&server);
     store->ops->close(store);
     if (cfg->pidfile)
         unlink(cfg->pidfile);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "dbthread.h"
 #include "logic.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -41,14 +42,18 @@ typedef struct srv_config {
     int64_t idle_timeout;      /* seconds without proof of life before hang-up */
 } srv_config;
 
+struct srv_conn;
+
 /* Per-user state shared by that user's connections: rate limits that a
- * reconnect must not reset. */
+ * reconnect must not reset, and the user's open connections, so that an
+ * event for a user costs one hash lookup (users.c). */
 typedef struct srv_user_state {
     int64_t user_id;
     int refs;
     int64_t idle_since;
     srv_bucket requests, claims, invites;
-    struct srv_user_state *next;
+    struct srv_conn *conns; /* authenticated connections of this user */
+    struct srv_user_state *next; /* hash chain */
 } srv_user_state;
 
 typedef struct srv_out {
@@ -68,6 +73,7 @@ typedef struct srv_conn {
     char username[SRV_NAME_MAX + 1];
     uint16_t suite;
     srv_user_state *ustate;
+    struct srv_conn *user_prev, *user_next; /* ustate->conns */
     uint8_t nonce[SRV_NONCE_LEN];
     int64_t nonce_time; /* wall clock seconds; 0 when consumed */
     srv_bucket requests;
@@ -75,7 +81,13 @@ typedef struct srv_conn {
     size_t rx_len, rx_cap;
     srv_out *out_head, *out_tail;
     size_t out_bytes;
+    int n_pending;  /* requests queued while a COMMIT is in flight */
+    int rx_paused;  /* reading stopped until they ran */
     int close_after_flush;
+    int refused;    /* a refusal that closes it is queued: read no more */
+    int64_t alive_us;  /* the peer's last proof of life: a frame or a PONG */
+    int64_t pinged_us; /* our last PING */
+    int want_ping;     /* send a PING when writable */
     int http_status;
     char *http_body;
     size_t http_len;
@@ -95,18 +107,49 @@ typedef struct srv_held {
     char *text;
 } srv_held;
 
+/* What arrived while a COMMIT was in flight, to run after it, in arrival
+ * order (dbthread.c). */
+enum srv_queued_kind { SRV_QUEUED_MESSAGE, SRV_QUEUED_HTTP, SRV_QUEUED_REFUSAL };
+
+typedef struct srv_queued {
+    struct srv_queued *next;
+    srv_conn *conn; /* NULL once the connection closed */
+    enum srv_queued_kind kind;
+    enum chat_err code;     /* a refusal's */
+    int flag;               /* refusal: too large (close 1009); HTTP: a GET */
+    size_t len;
+    char text[];            /* the message, the URI or the refusal's text */
+} srv_queued;
+
+/* Requests a connection may have queued before its reading pauses. */
+#define SRV_QUEUED_MAX 64
+
+typedef struct srv_addr_count srv_addr_count; /* addrs.c */
+
+/* Delivery between processes over a shared store (relay.c). */
+typedef struct srv_relay srv_relay;
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
     struct lws_context *lws;
     srv_conn *conns;
     int n_conns;
-    srv_user_state *users;
+    srv_addr_count **addrs; /* open WebSockets per peer address (addrs.c) */
+    size_t n_addr_buckets, n_addrs;
+    srv_user_state **users;  /* hash by user id, n_user_buckets chains */
+    size_t n_user_buckets, n_users;
     int in_batch;
-    srv_held *held_head, *held_tail;
+    srv_held *held_head, *held_tail;  /* the open batch's output */
+    srv_dbthread db;                  /* COMMITs batches off the loop */
+    int in_flight;                    /* a batch is being committed */
+    srv_held *flight_head;            /* its output, released after COMMIT */
+    srv_queued *pending_head, *pending_tail;
+    int purge_due;                    /* the purge tick waits for the store */
     int64_t started;
     srv_bucket_map registrations; /* by peer address */
     int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
+    srv_relay *relay;             /* NULL unless the store is shared (PostgreSQL) */
     volatile int stopping;
 } srv;
 
@@ -115,22 +158,53 @@ int64_t srv_time(void);
 
 /* Opens the turn's transaction if it is not open yet. */
 int srv_batch_ensure(srv *s);
-/* Commits the turn's transaction and releases what it held back. */
+/* After every loop turn: releases the output of a batch whose COMMIT
+ * returned, runs what waited for it, and hands the turn's batch to the
+ * database thread (or releases the output when none was opened). */
 void srv_batch_end(srv *s);
+/* The same, but waits for every COMMIT: nothing is in flight after it
+ * (shutdown, checkpoints). */
+void srv_batch_sync(srv *s);
+
+/* A complete WebSocket message, an HTTP GET / other method, or a
+ * transport refusal (closing the connection after it): run now, or
+ * queued while a COMMIT is in flight, so the store is never used by the
+ * loop and the database thread at once and every connection's answers
+ * keep their order. */
+void srv_submit_message(srv *s, srv_conn *c, const char *text, size_t len);
+void srv_submit_http(srv *s, srv_conn *c, int is_get, const char *uri);
+void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message,
+                        int too_large);
 
 /* Queues text (taken over, malloc'd) for conn after the batch commits. */
 void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, const char *type,
               int64_t t0_us);
-/* Drops held output of a closing connection. */
+/* Drops held output and queued requests of a closing connection. */
 void srv_hold_forget(srv *s, srv_conn *c);
 /* Appends text to the connection's send queue now (not held). */
 void srv_send_now(srv *s, srv_conn *c, const char *text);
 
+/* The state of a user (created with refs 1, or refs + 1), or NULL. */
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);
+/* Drops a reference; the state stays a while (srv_user_states_sweep). */
 void srv_user_state_put(srv *s, srv_user_state *u);
+/* The state of a user if there is one (no reference taken). */
+srv_user_state *srv_user_state_find(const srv *s, int64_t user_id);
+/* Frees the states idle for 10 minutes (a reconnect within them keeps
+ * its limits); srv_user_states_clear frees all. */
+void srv_user_states_sweep(srv *s);
+void srv_user_states_clear(srv *s);
+/* Lists c (authenticated, c->ustate set) among its user's connections,
+ * and takes it off again. */
+void srv_user_link(srv_conn *c);
+void srv_user_unlink(srv_conn *c);
 
-/* Open WebSocket connections from addr. */
+/* Open WebSocket connections from addr (one lookup), counted by
+ * srv_addr_add / srv_addr_remove as they open and close. */
 int srv_conns_from(const srv *s, const char *addr);
+void srv_addr_add(srv *s, const char *addr);
+void srv_addr_remove(srv *s, const char *addr);
+void srv_addrs_clear(srv *s);
 /* Bytes waiting in all send queues, and the largest one. */
 void srv_queue_bytes(const srv *s, int64_t *total, int64_t *largest);
 

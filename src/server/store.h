@@ -104,7 +104,36 @@ typedef struct srv_inbox_stats {
     int64_t bytes;
 } srv_inbox_stats;
 
+/* An invitation the server keeps for a user who cannot be added yet. */
+typedef struct srv_pending {
+    int64_t group_ref;
+    char group[SRV_NAME_MAX + 1];
+    char username[SRV_NAME_MAX + 1];
+    char inviter[SRV_NAME_MAX + 1]; /* "" if unknown */
+    int64_t time;
+} srv_pending;
+
 typedef int (*srv_member_cb)(void *ctx, const srv_member *m);
+typedef int (*srv_pending_cb)(void *ctx, const srv_pending *p);
+
+/* What another server process over the same database accepted
+ * (store_pg.c: LISTEN/NOTIFY), or that such news may have been missed. */
+enum srv_notice_kind {
+    SRV_NOTICE_LOG = 1,   /* ref, seq: a log entry was committed */
+    SRV_NOTICE_INBOX = 2, /* user_id, inbox_id: an inbox entry was committed */
+    SRV_NOTICE_RESYNC = 3 /* notices may have been lost: catch up from the log */
+};
+
+typedef struct srv_notice {
+    enum srv_notice_kind kind;
+    int64_t ref;
+    uint64_t seq;
+    int64_t user_id;
+    int64_t inbox_id;
+} srv_notice;
+
+typedef int (*srv_member_cb)(void *ctx, const srv_member *m);
+typedef void (*srv_notice_cb)(void *ctx, const srv_notice *n);
 typedef int (*srv_group_cb)(void *ctx, const srv_group *g, const srv_member *m);
 typedef int (*srv_log_cb)(void *ctx, const srv_log_entry *e);
 typedef int (*srv_inbox_cb)(void *ctx, const srv_inbox_entry *e);
@@ -211,6 +240,30 @@ struct srv_store_ops {
     int (*health)(srv_store *st, const char **why);
     /* Copies the WAL into the database and truncates it (outside a batch). */
     int (*checkpoint)(srv_store *st);
+
+    /* Pending invitations (docs/PROTOCOL.md §7.8), one per (group,
+     * username); adding one that exists changes nothing. */
+    int (*pending_add)(srv_store *st, int64_t ref, const char *username, int64_t inviter_id,
+                       int64_t now);
+    int (*pending_count)(srv_store *st, int64_t ref, int64_t *count);
+    int (*pending_delete)(srv_store *st, int64_t ref, const char *username);
+    /* Those of the groups where admin_id is an administrator on the
+     * roster, by group and username. */
+    int (*pending_for_admin)(srv_store *st, int64_t admin_id, srv_pending_cb cb, void *ctx);
+    /* Those naming username, by group. */
+    int (*pending_for_user)(srv_store *st, const char *username, srv_pending_cb cb, void *ctx);
+
+    /* Shared stores only (several server processes over one database;
+     * NULL in a store only one process uses, such as SQLite): */
+    /* The group by its row id, without locking it. */
+    int (*group_by_ref)(srv_store *st, int64_t ref, srv_group *out);
+    /* Members who may see entries with seq > after: on the roster, or
+     * left at a later seq (srv_member.left / left_seq say which). */
+    int (*audience)(srv_store *st, int64_t ref, uint64_t after, srv_member_cb cb, void *ctx);
+    /* Calls cb for each notice from other processes that arrived since the
+     * last call, without blocking (outside a batch); a lost notice
+     * connection is re-established and reported as SRV_NOTICE_RESYNC. */
+    int (*notices)(srv_store *st, srv_notice_cb cb, void *ctx);
 };
 
 struct srv_store {
@@ -222,5 +275,12 @@ struct srv_store {
  * truncated to SRV_WAL_LIMIT bytes after each checkpoint. */
 #define SRV_WAL_LIMIT (64 << 20)
 int srv_store_sqlite_open(const char *path, srv_store **out);
+
+/* Opens (creating and migrating) a PostgreSQL database named by a libpq
+ * connection URI (postgresql://... or postgres://...), shared by any
+ * number of server processes (store_pg.c, docs/DEPLOYMENT.md). */
+int srv_store_pg_open(const char *uri, srv_store **out);
+/* 1 if a --database value names PostgreSQL rather than a SQLite file. */
+int srv_store_is_pg_uri(const char *database);
 
 #endif

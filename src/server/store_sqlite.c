@@ -116,6 +116,16 @@ static const char *const migrations[] = {
     " old_name TEXT NOT NULL,"
     " created INTEGER NOT NULL,"
     " PRIMARY KEY (user_id, old_name)) WITHOUT ROWID;",
+    /* 5: invitations of users who cannot be added yet (not registered, or
+     * no KeyPackage): kept by username until an administrator's client
+     * adds the user (docs/PROTOCOL.md §7.8). */
+    "CREATE TABLE pending_invites ("
+    " group_ref INTEGER NOT NULL REFERENCES groups(id),"
+    " username TEXT NOT NULL,"
+    " inviter_id INTEGER NOT NULL REFERENCES users(id),"
+    " created INTEGER NOT NULL,"
+    " PRIMARY KEY (group_ref, username)) WITHOUT ROWID;"
+    "CREATE INDEX pending_invites_user ON pending_invites(username);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -132,6 +142,7 @@ enum stmt_id {
     Q_WELCOME_INSERT, Q_WELCOME_GC, Q_INBOX_INSERT, Q_INBOX_LIST, Q_INBOX_STATS, Q_INBOX_DELETE,
     Q_PURGE_LOG, Q_PURGE_KP_AGE, Q_PURGE_KP_EXPIRED, Q_PURGE_INBOX, Q_PURGE_WELCOMES,
     Q_CHECKPOINT,
+    Q_PENDING_INSERT, Q_PENDING_COUNT, Q_PENDING_DELETE, Q_PENDING_FOR_ADMIN, Q_PENDING_FOR_USER,
     Q_COUNT
 };
 
@@ -226,6 +237,22 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_PURGE_WELCOMES] = "DELETE FROM welcomes"
                          " WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE welcome_id = welcomes.id)",
     [Q_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
+    [Q_PENDING_INSERT] = "INSERT INTO pending_invites(group_ref, username, inviter_id, created)"
+                         " VALUES (?,?,?,?) ON CONFLICT(group_ref, username) DO NOTHING",
+    [Q_PENDING_COUNT] = "SELECT count(*) FROM pending_invites WHERE group_ref = ?",
+    [Q_PENDING_DELETE] = "DELETE FROM pending_invites WHERE group_ref = ? AND username = ?",
+    /* The pending invitations of the groups where the user is an
+     * administrator on the roster. */
+    [Q_PENDING_FOR_ADMIN] = "SELECT p.group_ref, g.name, p.username, u.username, p.created"
+                            " FROM pending_invites p JOIN groups g ON g.id = p.group_ref"
+                            " JOIN members m ON m.group_ref = p.group_ref AND m.user_id = ?"
+                            " AND m.left_seq IS NULL AND m.role = 1"
+                            " LEFT JOIN users u ON u.id = p.inviter_id"
+                            " ORDER BY g.name, p.username",
+    [Q_PENDING_FOR_USER] = "SELECT p.group_ref, g.name, p.username, u.username, p.created"
+                           " FROM pending_invites p JOIN groups g ON g.id = p.group_ref"
+                           " LEFT JOIN users u ON u.id = p.inviter_id WHERE p.username = ?"
+                           " ORDER BY g.name",
 };
 
 typedef struct sqlite_store {
@@ -1099,6 +1126,81 @@ static void b_close(srv_store *st)
     free(s);
 }
 
+/* ------------------------------------------------------------ pending invitations */
+
+static int b_pending_add(srv_store *st, int64_t ref, const char *username, int64_t inviter_id,
+                         int64_t now)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_PENDING_INSERT);
+    sqlite3_bind_int64(q1, 1, ref);
+    sqlite3_bind_text(q1, 2, username, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q1, 3, inviter_id);
+    sqlite3_bind_int64(q1, 4, now);
+    return exec_done(s, q1, "pending add");
+}
+
+static int b_pending_count(srv_store *st, int64_t ref, int64_t *count)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_PENDING_COUNT);
+    sqlite3_bind_int64(q1, 1, ref);
+    int err = SRV_OK;
+    if (sqlite3_step(q1) == SQLITE_ROW)
+        *count = sqlite3_column_int64(q1, 0);
+    else
+        err = fail(s, "pending count");
+    sqlite3_reset(q1);
+    return err;
+}
+
+static int b_pending_delete(srv_store *st, int64_t ref, const char *username)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_PENDING_DELETE);
+    sqlite3_bind_int64(q1, 1, ref);
+    sqlite3_bind_text(q1, 2, username, -1, SQLITE_TRANSIENT);
+    return exec_done(s, q1, "pending delete");
+}
+
+static int pending_rows(sqlite_store *s, sqlite3_stmt *q1, srv_pending_cb cb, void *ctx)
+{
+    int rc, err = SRV_OK;
+    while ((rc = sqlite3_step(q1)) == SQLITE_ROW) {
+        srv_pending p;
+        memset(&p, 0, sizeof p);
+        p.group_ref = sqlite3_column_int64(q1, 0);
+        copy_text(p.group, sizeof p.group, q1, 1);
+        copy_text(p.username, sizeof p.username, q1, 2);
+        copy_text(p.inviter, sizeof p.inviter, q1, 3);
+        p.time = sqlite3_column_int64(q1, 4);
+        if ((err = cb(ctx, &p)) != 0)
+            break;
+    }
+    if (err == SRV_STOP)
+        err = SRV_OK;
+    else if (!err && rc != SQLITE_DONE)
+        err = fail(s, "pending list");
+    sqlite3_reset(q1);
+    return err;
+}
+
+static int b_pending_for_admin(srv_store *st, int64_t admin_id, srv_pending_cb cb, void *ctx)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_PENDING_FOR_ADMIN);
+    sqlite3_bind_int64(q1, 1, admin_id);
+    return pending_rows(s, q1, cb, ctx);
+}
+
+static int b_pending_for_user(srv_store *st, const char *username, srv_pending_cb cb, void *ctx)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_PENDING_FOR_USER);
+    sqlite3_bind_text(q1, 1, username, -1, SQLITE_TRANSIENT);
+    return pending_rows(s, q1, cb, ctx);
+}
+
 static const struct srv_store_ops sqlite_ops = {
     .close = b_close,
     .batch_begin = b_batch_begin,
@@ -1145,6 +1247,11 @@ static const struct srv_store_ops sqlite_ops = {
     .size_bytes = b_size_bytes,
     .health = b_health,
     .checkpoint = b_checkpoint,
+    .pending_add = b_pending_add,
+    .pending_count = b_pending_count,
+    .pending_delete = b_pending_delete,
+    .pending_for_admin = b_pending_for_admin,
+    .pending_for_user = b_pending_for_user,
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)

@@ -13,21 +13,26 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 
 static srv *the_srv;
-static lws_sorted_usec_list_t purge_timer, tick_timer;
+static lws_sorted_usec_list_t purge_timer, tick_timer, relay_timer;
+
+/* How often the loop wakes to take other processes' notices (relay.c). */
+#define RELAY_POLL_US 10000
 
 /* How long SIGTERM waits for queues to drain and close frames to go. */
 #define DRAIN_SECONDS 5
 
-/* The idle policy of every WebSocket (lws "validity"): a PING after
- * ping_interval seconds without proof that the peer reads, a hang-up after
- * idle_timeout; requests received count as proof too.  Set from the
- * configuration before the context is created. */
-static lws_retry_bo_t idle_policy;
-
+/* The idle policy of every WebSocket: a PING after ping_interval seconds
+ * without proof that the peer reads (a frame or a PONG), a hang-up after
+ * idle_timeout; checked by the one-second tick.  Not libwebsockets'
+ * "validity" timers: those keep one timer per connection in a sorted
+ * list, so every connection opened and every proof of life walked the
+ * timers of all the others (quadratic with 10,000 connections open). */
 static void link_conn(srv *s, srv_conn *c)
 {
+    srv_addr_add(s, c->addr);
     c->next = s->conns;
     c->prev = NULL;
     if (s->conns)
@@ -38,6 +43,7 @@ static void link_conn(srv *s, srv_conn *c)
 
 static void unlink_conn(srv *s, srv_conn *c)
 {
+    srv_addr_remove(s, c->addr);
     if (c->prev)
         c->prev->next = c->next;
     else if (s->conns == c)
@@ -63,7 +69,9 @@ static void conn_free(srv *s, srv_conn *c)
     c->http_body = NULL;
     if (c->user_id) {
         srv_metrics_authenticated(-1);
+        srv_user_unlink(c);
         srv_user_state_put(s, c->ustate);
+        c->ustate = NULL;
         c->user_id = 0;
     }
 }
@@ -89,32 +97,40 @@ static int rx_append(srv *s, srv_conn *c, const void *in, size_t len)
 
 static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len)
 {
-    if (c->close_after_flush)
+    if (c->close_after_flush || c->refused)
         return 0;
-    lws_validity_confirmed(wsi);
+    c->alive_us = srv_now_us();
     if (lws_frame_is_binary(wsi)) {
-        srv_handle_refusal(s, c, CHAT_ERR_BAD_REQUEST,
-                           "binary frames are not used; send JSON text");
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_BAD_REQUEST,
+                           "binary frames are not used; send JSON text", 0);
         return 0;
     }
     if (rx_append(s, c, in, len)) {
         char msg[96];
         snprintf(msg, sizeof msg, "message exceeds the limit of %zu bytes", s->cfg.max_message);
-        srv_handle_refusal(s, c, CHAT_ERR_TOO_LARGE, msg);
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_TOO_LARGE, msg, 1);
         return 0;
     }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
         return 0;
-    srv_handle_message(s, c, (const char *)c->rx, c->rx_len);
+    srv_submit_message(s, c, (const char *)c->rx, c->rx_len);
     c->rx_len = 0;
     return 0;
 }
 
 static int on_writable(srv_conn *c, struct lws *wsi)
 {
+    if (c->want_ping) {
+        /* A payload, so that the PONG echoing it is delivered to us as
+         * LWS_CALLBACK_RECEIVE_PONG (an empty one is not). */
+        uint8_t ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "mlsc", 4);
+        c->want_ping = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
+            return -1;
+    }
     if (!c->out_head)
         return c->close_after_flush ? -1 : 0;
     /* Drain the queue while the socket takes it, so one turn sends a
@@ -180,6 +196,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memset(c, 0, sizeof *c);
         c->wsi = wsi;
         c->opened = srv_time();
+        c->alive_us = c->pinged_us = srv_now_us();
         lws_get_peer_simple(wsi, c->addr, sizeof c->addr);
         /* Counted before linking: the connections already open. */
         int from_addr = srv_conns_from(s, c->addr);
@@ -207,13 +224,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return on_receive(s, c, wsi, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        c->alive_us = srv_now_us();
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writable(c, wsi);
     case LWS_CALLBACK_HTTP: {
-        const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? "GET" : "POST";
+        int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
         c->wsi = wsi;
         c->is_http = 1;
-        srv_handle_http(s, c, method, (const char *)in);
+        srv_submit_http(s, c, is_get, (const char *)in);
         return 0;
     }
     case LWS_CALLBACK_HTTP_BODY:
@@ -245,38 +265,48 @@ static const struct lws_protocols protocols[] = {
 static void purge_tick(lws_sorted_usec_list_t *sul)
 {
     srv *s = the_srv;
-    srv_handle_purge(s);
-    srv_user_state_put(s, NULL);
+    /* The purge writes to the store: it runs between COMMITs (batch.c). */
+    s->purge_due = 1;
+    srv_user_states_sweep(s);
     srv_bucket_map_sweep(&s->registrations, srv_now_us(), 3600LL * 1000000);
     srv_logic_sweep(&s->logic);
     s->checkpoint_due = 1;
     lws_sul_schedule(s->lws, 0, sul, purge_tick, s->cfg.purge_interval * LWS_US_PER_SEC);
 }
 
-/* Once a second: the login deadline.  A WebSocket that has not logged in
- * within the challenge's lifetime holds a slot for nothing; it is told
- * why and closed (PROTOCOL §11). */
+/* Once a second: the login deadline and the idle policy.  A WebSocket
+ * that has not logged in within the challenge's lifetime holds a slot for
+ * nothing; it is told why and closed (PROTOCOL §11).  One silent for
+ * ping_interval is sent a PING, one silent for idle_timeout is dropped. */
 static void tick(lws_sorted_usec_list_t *sul)
 {
     srv *s = the_srv;
-    int64_t now = srv_time();
+    int64_t now = srv_time(), now_us = srv_now_us();
+    int64_t ping_us = s->cfg.ping_interval * 1000000, idle_us = s->cfg.idle_timeout * 1000000;
     for (srv_conn *c = s->conns; c; c = c->next) {
-        if (c->user_id || c->close_after_flush || now - c->opened < s->cfg.login_timeout)
+        if (c->close_after_flush)
             continue;
-        srv_handle_refusal(s, c, CHAT_ERR_LOGIN_TIMEOUT, "no login within the challenge lifetime");
+        if (idle_us > 0 && now_us - c->alive_us >= idle_us) {
+            srv_log(SRV_LOG_DEBUG, "hanging up on %s: silent for %lld s",
+                    c->user_id ? c->username : "(anonymous)", (long long)s->cfg.idle_timeout);
+            c->close_after_flush = 1;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        if (ping_us > 0 && now_us - c->alive_us >= ping_us && now_us - c->pinged_us >= ping_us) {
+            c->pinged_us = now_us;
+            c->want_ping = 1;
+            lws_callback_on_writable(c->wsi);
+        }
+        if (c->user_id || c->refused || now - c->opened < s->cfg.login_timeout)
+            continue;
         srv_metrics_closed("login_timeout");
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-        c->close_after_flush = 1;
+        c->refused = 1;
+        srv_submit_refusal(s, c, CHAT_ERR_LOGIN_TIMEOUT, "no login within the challenge lifetime",
+                           0);
     }
     lws_sul_schedule(s->lws, 0, sul, tick, LWS_US_PER_SEC);
-}
-
-int srv_conns_from(const srv *s, const char *addr)
-{
-    int n = 0;
-    for (const srv_conn *c = s->conns; c; c = c->next)
-        n += strcmp(c->addr, addr) == 0;
-    return n;
 }
 
 void srv_queue_bytes(const srv *s, int64_t *total, int64_t *largest)
@@ -300,6 +330,13 @@ static void lws_logger(int level, const char *line)
             "lws: %.*s", (int)n, line);
 }
 
+/* Over a shared store: wakes the loop so that srv_transport_run takes the
+ * notices between batches. */
+static void relay_tick(lws_sorted_usec_list_t *sul)
+{
+    lws_sul_schedule(the_srv->lws, 0, sul, relay_tick, RELAY_POLL_US);
+}
+
 int srv_transport_start(srv *s)
 {
     struct lws_context_creation_info info;
@@ -317,15 +354,15 @@ int srv_transport_start(srv *s)
         info.ssl_cert_filepath = s->cfg.tls_cert;
         info.ssl_private_key_filepath = s->cfg.tls_key;
     }
-    /* Headroom over the WebSocket connection limit for HTTP requests. */
-    info.fd_limit_per_thread = (unsigned)s->cfg.max_connections + 64;
+    /* No fd_limit_per_thread: below the process limit, libwebsockets
+     * finds a socket's connection by a linear search of its table at every
+     * event; at the limit (main.c raises it) it indexes by descriptor.
+     * --max-connections is enforced on ESTABLISHED instead. */
+    info.fd_limit_per_thread = 0;
     /* A peer that vanished without closing (cable pulled, host gone) is
      * found by the WebSocket idle policy, and by TCP keepalive where no
      * WebSocket runs: probes after ka_time idle seconds, every
      * ka_interval, ka_probes of them. */
-    idle_policy.secs_since_valid_ping = (uint16_t)s->cfg.ping_interval;
-    idle_policy.secs_since_valid_hangup = (uint16_t)s->cfg.idle_timeout;
-    info.retry_and_idle_policy = &idle_policy;
     info.ka_time = (int)s->cfg.ping_interval;
     info.ka_interval = 5;
     info.ka_probes = 3;
@@ -337,6 +374,8 @@ int srv_transport_start(srv *s)
     lws_sul_schedule(s->lws, 0, &purge_timer, purge_tick,
                      s->cfg.purge_interval * LWS_US_PER_SEC);
     lws_sul_schedule(s->lws, 0, &tick_timer, tick, LWS_US_PER_SEC);
+    if (s->relay)
+        lws_sul_schedule(s->lws, 0, &relay_timer, relay_tick, RELAY_POLL_US);
     return 0;
 }
 
@@ -346,18 +385,21 @@ void srv_transport_run(srv *s)
         if (lws_service(s->lws, 0) < 0)
             break;
         srv_batch_end(s);
+        srv_relay_poll(s);
         /* The WAL is checkpointed and truncated between batches, every
          * purge interval, so it stays near the size of one interval's
          * writes (SQLite's own checkpoints never shrink it). */
         if (s->checkpoint_due) {
             s->checkpoint_due = 0;
+            srv_batch_sync(s);
             srv_logic_checkpoint(&s->logic);
         }
     }
-    /* SIGTERM: commit the last turn, so every answer earned is queued;
-     * read no more requests (close_after_flush), send what is queued,
-     * then a close frame "going away"; new connections are refused. */
-    srv_batch_end(s);
+    /* SIGTERM: commit the last batch and what waited for it, so every
+     * answer earned is queued; read no more requests (close_after_flush),
+     * send what is queued, then a close frame "going away"; new
+     * connections are refused. */
+    srv_batch_sync(s);
     for (srv_conn *c = s->conns; c; c = c->next) {
         if (!c->close_after_flush)
             lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
@@ -371,6 +413,7 @@ void srv_transport_run(srv *s)
             break;
         srv_batch_end(s);
     }
+    srv_batch_sync(s);
 }
 
 void srv_transport_wake(srv *s)
@@ -384,6 +427,7 @@ void srv_transport_stop(srv *s)
     if (s->lws) {
         lws_sul_cancel(&purge_timer);
         lws_sul_cancel(&tick_timer);
+        lws_sul_cancel(&relay_timer);
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }

@@ -14,8 +14,16 @@ The load generator is Python (asyncio, one process per core but one): on a
 small machine it, not the server, may be the bottleneck, so the numbers
 are lower bounds of what the server can do.
 
+With MLSCHAT_TEST_PG set (a PostgreSQL cluster's URI without a database;
+`make bench-server` makes a temporary cluster with scripts/pg-cluster.sh
+when PostgreSQL is installed), the same load runs, in the same run, on
+SQLite, on PostgreSQL with one server process, and on PostgreSQL with two
+server processes over one database (the clients spread over both, so half
+of every fan-out crosses processes); a last table compares them.
+
 Usage: python3 tests/bench/bench_server.py SERVER_BINARY [--clients 50]
        [--group-size 5] [--seconds 3] [--runs 5] [--window 1] [--procs P]
+       [--stores sqlite,pg1,pg2]
 """
 
 import argparse
@@ -30,23 +38,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from dsclient import Identity, Server, b64, group_info, public_commit, u16, u64, vec, welcome  # noqa
-from cryptography.hazmat.primitives import serialization as ser  # noqa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa
-
-
-def identity_from(name, sk_bytes):
-    """An Identity rebuilt in a worker process from its raw private key."""
-    ident = Identity.__new__(Identity)
-    ident.username = name
-    ident.suite = 1
-    ident.sk = Ed25519PrivateKey.from_private_bytes(sk_bytes)
-    ident.pk = ident.sk.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
-    return ident
-
-
-def raw_sk(ident):
-    return ident.sk.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+from dsclient import Server, b64, pg_database, u16, u64, vec  # noqa
+import mlsmember  # noqa
+from mlsmember import add_member, commit as mls_commit, make_group, member  # noqa
 
 
 # ---------------------------------------------------------------- asyncio WebSocket
@@ -136,9 +130,9 @@ def body_time(msg):
 
 
 class Bench:
-    def __init__(self, port, name, sk, group, gid, window, stop_at):
+    def __init__(self, port, name, ident, group, gid, window, stop_at):
         self.port, self.name, self.group, self.gid = port, name, group, gid
-        self.ident = identity_from(name, sk)
+        self.ident = ident
         self.window = window
         self.stop_at = stop_at
         self.pending = {}
@@ -193,9 +187,9 @@ class Bench:
                 self.refused += 1
 
 
-async def worker_main(port, clients, window, start_at, seconds):
-    benches = [Bench(port, name, sk, group, gid, window, start_at + seconds)
-               for name, sk, group, gid in clients]
+async def worker_main(clients, window, start_at, seconds):
+    benches = [Bench(port, name, ident, group, gid, window, start_at + seconds)
+               for port, name, ident, group, gid in clients]
     await asyncio.gather(*(b.login() for b in benches))
     readers = [asyncio.ensure_future(b.reader()) for b in benches]
     while time.monotonic() < start_at:
@@ -211,9 +205,9 @@ async def worker_main(port, clients, window, start_at, seconds):
             [x for b in benches for x in b.acks], [x for b in benches for x in b.fanout])
 
 
-def worker(port, clients, window, start_at, seconds, out):
+def worker(clients, window, start_at, seconds, out):
     try:
-        out.put(asyncio.run(worker_main(port, clients, window, start_at, seconds)))
+        out.put(asyncio.run(worker_main(clients, window, start_at, seconds)))
     except Exception as e:  # report, do not hang the parent
         out.put(e)
 
@@ -236,69 +230,59 @@ def rss_kib(pid, field):
 
 
 def setup(srv, n, gsize):
-    """Registers n users and makes groups of gsize; returns
-    [(name, sk bytes, group, gid)]."""
+    """Registers n users (real MLS identities, tests/integration/mlsmember.py:
+    the server validates every commit) and makes groups of gsize, each
+    with one commit; returns [(name, identity, group, gid)]."""
     out = []
     for g0 in range(0, n, gsize):
         names = ["u%d" % i for i in range(g0, min(n, g0 + gsize))]
-        idents = []
-        for name in names:
-            ident = Identity(name)
-            c = srv.client(ident)
-            r = c.register()
-            assert r.get("ok"), r
-            c.close()
-            idents.append(ident)
+        idents = [member(srv, name, keep=False)[0] for name in names]
         admin = srv.client(idents[0])
         assert admin.login().get("ok")
-        group, gid = "g%d" % (g0 // gsize), os.urandom(16)
-        assert admin.request("group.create", name=group, group_id=b64(gid)).get("ok")
-        if len(names) > 1:
-            r = admin.request("group.commit", group=group, epoch=0,
-                              commit=b64(public_commit(gid, 0)),
-                              welcomes=[{"recipients": names[1:], "welcome": b64(welcome())}],
-                              group_info=b64(group_info(gid, 1)), add=names[1:])
-            assert r.get("ok"), r
-        else:
-            r = admin.request("group.commit", group=group, epoch=0,
-                              commit=b64(public_commit(gid, 0)))
-            assert r.get("ok"), r
+        group = "g%d" % (g0 // gsize)
+        gid = make_group(admin, group)
+        r = add_member(admin, group, idents[1:]) if len(idents) > 1 else mls_commit(admin, group)
+        assert r.get("ok"), r
         admin.close()
-        out += [(ident.username, raw_sk(ident), group, gid) for ident in idents]
+        out += [(ident.username, ident, group, gid) for ident in idents]
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("binary")
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--group-size", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--window", type=int, default=1, help="requests in flight per client")
-    ap.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
-    a = ap.parse_args()
-    srv = Server(a.binary, args=["--rate", "1000000", "--user-rate", "1000000",
-                                 "--max-connections", str(a.clients + 64),
-                                 # every load client comes from 127.0.0.1
-                                 "--max-per-address", str(a.clients + 64),
-                                 "--register-rate", "0"]).start()
+def run_store(a, label, db, nproc):
+    """The benchmark on nproc server processes over db (None: a temporary
+    SQLite file); returns the median row."""
+    args = ["--rate", "1000000", "--user-rate", "1000000",
+            "--max-connections", str(a.clients + 64),
+            # every load client comes from 127.0.0.1
+            "--max-per-address", str(a.clients + 64),
+            "--register-rate", "0"]
+    if db is None:
+        servers = [Server(a.binary, args=args)]
+        servers[0].db = os.path.join(servers[0].dir, "test.db")
+    else:
+        servers = [Server(a.binary, db=db, args=args) for _ in range(nproc)]
+    for srv in servers:
+        srv.start()
     try:
-        clients = setup(srv, a.clients, a.group_size)
+        clients = setup(servers[0], a.clients, a.group_size)
+        # Client i talks to process i mod nproc: a group's members sit on
+        # every process.
+        clients = [(servers[i % len(servers)].port,) + c for i, c in enumerate(clients)]
         procs = max(1, min(a.procs, a.clients))
         shares = [clients[i::procs] for i in range(procs)]
         rows = []
-        print("mlschat server benchmark: %d clients in groups of %d, %d in flight each, "
+        print("\n%s: %d clients in groups of %d, %d in flight each, "
               "%d runs x %.0f s, %d load process(es), %d CPU(s)" %
-              (a.clients, a.group_size, a.window, a.runs, a.seconds, procs, os.cpu_count()))
+              (label, a.clients, a.group_size, a.window, a.runs, a.seconds, procs,
+               os.cpu_count()))
         print("%-6s %10s %11s %11s %14s %14s" % ("run", "msgs/s", "ack p50 ms", "ack p99 ms",
                                                  "fanout p50 ms", "fanout p99 ms"))
         ctx = mp.get_context("fork")
         for run in range(1, a.runs + 1):
             q = ctx.Queue()
             start_at = time.monotonic() + 1.5
-            ps = [ctx.Process(target=worker, args=(srv.port, sh, a.window, start_at,
-                                                   a.seconds, q)) for sh in shares]
+            ps = [ctx.Process(target=worker, args=(sh, a.window, start_at, a.seconds, q))
+                  for sh in shares]
             for p in ps:
                 p.start()
             results = [q.get(timeout=120 + a.seconds) for _ in ps]
@@ -318,13 +302,54 @@ def main():
                   ((run,) + row + ("  (%d refused)" % refused if refused else "",)))
         med = [statistics.median(r[i] for r in rows) for i in range(5)]
         print("%-6s %10.0f %11.2f %11.2f %14.2f %14.2f" % (("median",) + tuple(med)))
-        print("server RSS %.1f MiB (peak %.1f MiB); database %.1f MiB" %
-              (rss_kib(srv.proc.pid, "VmRSS") / 1024.0, rss_kib(srv.proc.pid, "VmHWM") / 1024.0,
-               sum(os.path.getsize(p) for p in (srv.db, srv.db + "-wal")
-                   if os.path.exists(p)) / 1048576.0))
+        rss = sum(rss_kib(srv.proc.pid, "VmRSS") for srv in servers) / 1024.0
+        peak = sum(rss_kib(srv.proc.pid, "VmHWM") for srv in servers) / 1024.0
+        line = "server RSS %.1f MiB (peak %.1f MiB)" % (rss, peak)
+        if db is None:
+            line += "; database %.1f MiB" % (
+                sum(os.path.getsize(p) for p in (servers[0].db, servers[0].db + "-wal")
+                    if os.path.exists(p)) / 1048576.0)
+        print(line + (" over %d processes" % len(servers) if len(servers) > 1 else ""))
+        return med
     finally:
-        srv.stop()
+        for srv in servers:
+            srv.stop()
+
+
+def main():
+    pg = bool(os.environ.get("MLSCHAT_TEST_PG"))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--group-size", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--window", type=int, default=1, help="requests in flight per client")
+    ap.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    ap.add_argument("--stores", default="sqlite,pg1,pg2" if pg else "sqlite",
+                    help="sqlite, pg1 (PostgreSQL, one server process), pg2 (two)")
+    a = ap.parse_args()
+    summary = []
+    for store in a.stores.split(","):
+        if store == "sqlite":
+            summary.append(("SQLite, 1 process", run_store(a, "SQLite, 1 server process",
+                                                           None, 1)))
+        elif store in ("pg1", "pg2"):
+            if not pg:
+                sys.exit("bench_server: %s needs MLSCHAT_TEST_PG (scripts/pg-cluster.sh)" % store)
+            n = int(store[2])
+            label = "PostgreSQL, %d process%s" % (n, "es" if n > 1 else "")
+            summary.append((label, run_store(a, label + " over one database", pg_database(), n)))
+        else:
+            sys.exit("bench_server: unknown store %r" % store)
+    if len(summary) > 1:
+        print("\n%-24s %10s %11s %14s" % ("medians", "msgs/s", "ack p50 ms", "fanout p50 ms"))
+        for label, med in summary:
+            print("%-24s %10.0f %11.2f %14.2f" % (label, med[0], med[1], med[3]))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        mlsmember.cleanup()

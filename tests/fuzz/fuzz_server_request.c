@@ -226,6 +226,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv_handlers_init(&server, st);
     setup_store();
     alice.ustate = srv_user_state_get(&server, user_ids[FUZZ_ALICE]);
+    srv_user_link(&alice);
     if (fuzz_writing_seeds())
         write_seeds();
     return 0;

@@ -40,8 +40,11 @@ def poll(cond, what, timeout=TIMEOUT):
 
 
 class Server:
-    def __init__(self, binary, tmp, tls=None, extra=()):
+    def __init__(self, binary, tmp, tls=None, extra=(), database=None):
         self.binary = binary
+        # --database: tmp/server.db unless given (a PostgreSQL URI shared
+        # by several Server objects, tests/integration/test_pg.py).
+        self.database = database or os.path.join(tmp, "server.db")
         self.extra = list(extra)  # more server options, e.g. ["--rate", "5"]
         self.tmp = tmp
         self.port = None
@@ -57,7 +60,7 @@ class Server:
             log = open(os.path.join(self.tmp, "server.log"), "a")
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--listen", "127.0.0.1",
-                 "--database", os.path.join(self.tmp, "server.db"), "--pidfile", pidfile]
+                 "--database", self.database, "--pidfile", pidfile]
                 + (["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])
                 + self.extra,
                 stdout=log, stderr=subprocess.STDOUT)
@@ -205,6 +208,10 @@ class Proxy:
         self.refuse = False
         self.conns = []
         self.lock = threading.Lock()
+        # hold(): bytes from the clients are kept here, per upstream socket.
+        self.holding = False
+        self.held = {}
+        self.stranded = []
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -228,10 +235,10 @@ class Proxy:
                 continue
             with self.lock:
                 self.conns.append((c, u))
-            threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(c, u, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(u, c, False), daemon=True).start()
 
-    def _pipe(self, a, b):
+    def _pipe(self, a, b, upstream):
         try:
             while True:
                 self.running.wait()
@@ -243,9 +250,18 @@ class Proxy:
                 data = a.recv(65536)
                 if not data:
                     break
+                with self.lock:
+                    if upstream and (self.holding or b in self.held):
+                        self.held.setdefault(b, bytearray()).extend(data)
+                        continue
+                    if not upstream and a in self.stranded:
+                        continue
                 b.sendall(data)
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass  # a socket closed under us (cut, strand, stop)
+        with self.lock:
+            if upstream and b in self.stranded:
+                return  # the server's side stays open for release()
         for s in (a, b):
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -276,6 +292,44 @@ class Proxy:
             time.sleep(0.05)
         raise TestFailure("proxy: no client sent %d bytes while paused" % min_bytes)
 
+    def hold(self):
+        """From now on, bytes from the clients are kept, not forwarded."""
+        with self.lock:
+            self.holding = True
+
+    def held_bytes(self):
+        with self.lock:
+            return sum(len(v) for v in self.held.values())
+
+    def strand(self):
+        """Closes the clients' side of every connection; the server's side
+        stays open with the bytes held for it (a link that broke for the
+        client while the network still has its data).  New connections
+        pass normally."""
+        with self.lock:
+            self.holding = False
+            conns, self.conns = self.conns, []
+            for c, u in conns:
+                self.stranded.append(u)
+                self.held.setdefault(u, bytearray())
+        for c, _ in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
+
+    def release(self):
+        """Delivers the held bytes to the server, late, on the connections
+        they were sent on."""
+        with self.lock:
+            held, self.held = self.held, {}
+        for u, data in held.items():
+            try:
+                u.sendall(bytes(data))
+            except OSError:
+                pass
+
     def cut(self):
         self.refuse = True
         with self.lock:
@@ -294,6 +348,13 @@ class Proxy:
     def stop(self):
         self.stopped = True
         self.cut()
+        with self.lock:
+            stranded, self.stranded = self.stranded, []
+        for u in stranded:
+            try:
+                u.close()
+            except OSError:
+                pass
         self.running.set()
         self.sock.close()
 
@@ -322,7 +383,7 @@ class RewritingProxy(Proxy):
                 continue
             with self.lock:
                 self.conns.append((c, u))
-            threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(c, u, True), daemon=True).start()
             threading.Thread(target=self._pipe_frames, args=(u, c), daemon=True).start()
 
     @staticmethod

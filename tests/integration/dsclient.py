@@ -323,8 +323,22 @@ def free_port():
     return port
 
 
+def pg_database():
+    """A new, empty database in the PostgreSQL cluster MLSCHAT_TEST_PG
+    names (a libpq URI without a database, tests/integration/pg_test.sh),
+    as the --database URI of a server; None when that is not set."""
+    base = os.environ.get("MLSCHAT_TEST_PG")
+    if not base:
+        return None
+    name = "t" + os.urandom(8).hex()
+    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", base + "/postgres",
+                    "-c", "CREATE DATABASE " + name], check=True)
+    return base + "/" + name
+
+
 class Server:
-    """The real ./server binary on a free port with a temporary database."""
+    """The real ./server binary on a free port with a temporary database
+    (SQLite; PostgreSQL when MLSCHAT_TEST_PG is set)."""
 
     def __init__(self, binary, db=None, args=(), tls=None):
         """tls: (cert.pem, key.pem) to serve HTTPS/WSS; clients then trust
@@ -335,7 +349,7 @@ class Server:
             args = list(args) + ["--tls-cert", tls[0], "--tls-key", tls[1]]
             self.tls = ssl.create_default_context(cafile=tls[0])
         self.dir = tempfile.mkdtemp(prefix="mlschat-test-")
-        self.db = db or os.path.join(self.dir, "test.db")
+        self.db = db or pg_database() or os.path.join(self.dir, "test.db")
         self.args = list(args)
         self.proc = None
         self.port = None

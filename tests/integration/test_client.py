@@ -66,6 +66,10 @@ def invite(admin, member, group, user):
     admin.wait_for(r"you invited %s to #%s" % (user, group))
 
 
+def msg_line(group, user, text):
+    return "#%s <%s>  %s" % (group, user, text)
+
+
 def talk(sender, text, group, *readers):
     """sender says text; every reader (and the sender) shows it once."""
     marks = [(r, r.mark()) for r in (sender,) + readers]
@@ -180,12 +184,13 @@ def test_live_invite_and_offline_invite(env):
     m = b.mark()
     b.say("/invite carol")
     b.wait_for(r"only administrators of #team can invite", m)
-    # Unknown users and existing members are refused with a reason.
+    # A user with no account yet: the server keeps the invitation
+    # (issue 11); an existing member is refused with a reason.
     m = a.mark()
     a.say("/invite nosuchuser")
-    a.wait_for(r"^!!! cannot invite nosuchuser: nosuchuser has no account on this server yet; "
-               r"nosuchuser must start the client once \(it registers the name and publishes "
-               r"the KeyPackages an invitation needs\), then invite again$", m)
+    a.wait_for(r"^\*\*\* nosuchuser cannot be added to #team yet \(no account on the server "
+               r"yet\)$", m)
+    a.wait_for(r"the server keeps the invitation of nosuchuser to #team", m)
     a.say("/invite bob")
     a.wait_for(r"bob is already a member of #team", m)
     # A user registered without any KeyPackage (another client program).
@@ -194,8 +199,13 @@ def test_live_invite_and_offline_invite(env):
     ds.close()
     m = a.mark()
     a.say("/invite erin")
-    a.wait_for(r"^!!! cannot invite erin: erin has no KeyPackage left on this server .*erin "
-               r"must start the client again, which publishes new ones, then invite again$", m)
+    a.wait_for(r"^\*\*\* erin cannot be added to #team yet \(no KeyPackage left on the "
+               r"server\)$", m)
+    a.wait_for(r"the server keeps the invitation of erin to #team", m)
+    # A non-administrator cannot have one kept either.
+    m = b.mark()
+    b.say("/invite frank")
+    b.wait_for(r"only administrators of #team can invite", m)
     for who in (a, b, d):
         assert who.quit() == 0
 
@@ -397,6 +407,155 @@ def test_reconnect_outbox(env):
         assert who.quit() == 0
 
 
+def test_late_copy_and_server_failure(env):
+    """Issue 11: a link that delivers its held bytes after the client
+    reconnected: the late copy of a message (sent with the same msg_id)
+    is answered as a duplicate, so every line arrives once; a temporary
+    refusal (the server's database locked: internal/unavailable) keeps the
+    entry and it is sent again, in order."""
+    proxy = env.proxy()
+    a = env.client("late", "alice")
+    a.wait_for(r"created #late")
+    b = env.client("late", "bob", url=proxy.url)
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "late", "bob")
+    talk(b, "before the hold", "late", a)
+    proxy.hold()
+    lines = ["held %d" % i for i in range(6)]
+    for t in lines:
+        b.say(t)
+    poll(lambda: proxy.held_bytes() > 300, "bob's group.send held by the proxy")
+    m = b.mark()
+    proxy.strand()
+    b.wait_for(r"connection to .* lost", m)
+    for t in lines:
+        a.wait_for(msg("late", "bob", t))
+    proxy.release()
+    talk(a, "after the late copy", "late", b)
+    time.sleep(1)
+    got = [l for l in a.snapshot() if l.startswith("#late <bob>  held")]
+    assert got == [msg_line("late", "bob", t) for t in lines], got
+    got = [l for l in b.snapshot() if l.startswith("#late <bob>  held")]
+    assert got == [msg_line("late", "bob", t) for t in lines], got
+    assert b.count(r"refused") == 0, "\n".join(b.snapshot())
+
+    # The server's database refuses writes for a while: nothing is lost.
+    con = sqlite3.connect(os.path.join(env.tmp, "server.db"), timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        for i in range(3):
+            b.say("while locked %d" % i)
+        time.sleep(8)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    for i in range(3):
+        a.wait_for(msg("late", "bob", "while locked %d" % i), timeout=90)
+    got = [l for l in a.snapshot() if "while locked" in l]
+    assert got == [msg_line("late", "bob", "while locked %d" % i) for i in range(3)], got
+    assert b.count(r"dropped") == 0, "\n".join(b.snapshot())
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def test_register_answer_lost(env):
+    """Issue 11: the server saved a registration whose answer never came
+    back; the next start is not locked out: it logs in with the same key."""
+    a = env.client("reg", "alice")
+    a.wait_for(r"created #reg")
+    assert a.quit() == 0
+    con = sqlite3.connect(client_db(env, "alice"), timeout=30, isolation_level=None)
+    try:
+        con.execute("UPDATE identity SET registered = 0")
+    finally:
+        con.close()
+    a2 = env.client("reg", "alice", name="alice2")
+    a2.wait_for(r"registered already: logging in with our key")
+    a2.wait_for(r"registered alice")
+    talk(a2, "still me", "reg")
+    assert a2.quit() == 0
+    a3 = env.client("reg", "alice", name="alice3")
+    a3.wait_for(r"logged in as alice")
+    assert a3.count(r"registered already") == 0
+    assert a3.quit() == 0
+
+
+def test_invite_before_first_start(env):
+    """Issue 11, the seed's story: an administrator invites carol before
+    she ever ran the client; the server keeps the invitation; carol's
+    first start says an invitation is waiting and she joins, added by
+    alice's client.  dave is invited the same way, but alice is offline
+    when he first starts: her next start adds him."""
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "lobby", "bob")
+    a.say("/invite carol")
+    a.wait_for(r"carol cannot be added to #lobby yet \(no account on the server yet\)")
+    a.wait_for(r"the server keeps the invitation of carol to #lobby")
+    a.say("/invite dave")
+    a.wait_for(r"the server keeps the invitation of dave to #lobby")
+    c = env.client("lobby", "carol")
+    c.wait_for(r"an invitation to #lobby from alice is waiting")
+    c.wait_for(r"you joined #lobby, invited by alice")
+    a.wait_for(r"you invited carol to #lobby")
+    b.wait_for(r"alice invited carol to #lobby")
+    talk(c, "hi, I am new here", "lobby", a, b)
+    assert a.quit() == 0
+    d = env.client("lobby", "dave")
+    d.wait_for(r"an invitation to #lobby from alice is waiting")
+    a2 = env.client("lobby", "alice", name="alice2")
+    d.wait_for(r"you joined #lobby, invited by alice")
+    talk(d, "dave too", "lobby", a2, b, c)
+    # Nothing is pending any more: a new start adds nobody.
+    assert a2.quit() == 0
+    a3 = env.client("lobby", "alice", name="alice3")
+    a3.wait_for(r"logged in as alice")
+    time.sleep(1)
+    assert a3.count(r"has started the client") == 0, "\n".join(a3.snapshot())
+    for who in (a3, b, c, d):
+        assert who.quit() == 0
+
+
+def test_line_mode_input(env):
+    """Issue 11: a mistyped command gets a "did you mean"; a line longer
+    than any message may be is refused whole with an error, never cut into
+    pieces that are sent; /help says /quit exits the program."""
+    a = env.client("inp", "alice")
+    a.wait_for(r"created #inp")
+    m = a.mark()
+    a.say("/invte bob")
+    a.wait_for(r"^!!! unknown command /invte; did you mean /invite\?", m)
+    a.say("/gr")
+    a.wait_for(r"^!!! unknown command /gr; did you mean /groups\?", m)
+    a.say("/help")
+    a.wait_for(r"/quit +exit the program", m)
+    a.say("x" * 70000)
+    a.wait_for(r"^!!! line too long \(more than 65536 bytes\): not sent$", m)
+    a.say("y" * 17000)
+    a.wait_for(r"^!!! message too long \(17000 bytes, at most 16000\)$", m)
+    talk(a, "short again", "inp")
+    talk(a, "Hello World 100%", "inp")
+    talk(a, "nothing here", "inp")
+    m2 = a.mark()
+    a.say("/search hello")
+    a.wait_for(r"^\*\*\* 1 line found$", m2)
+    assert a.count(r"^\*\*\*   \d{4}-\d\d-\d\d \d\d:\d\d <alice>  Hello World 100%$", m2) == 1
+    m3 = a.mark()
+    a.say("/search 100%")
+    a.wait_for(r"^\*\*\*   .*<alice>  Hello World 100%$", m3)
+    a.say("/serch x")
+    a.wait_for(r"did you mean /search\?", m2)
+    time.sleep(0.5)
+    assert a.count(r"^#inp <alice>  x", m) == 0 and a.count(r"^#inp <alice>  y", m) == 0
+    assert a.quit() == 0
+    out = subprocess.run([CLIENT, "--help"], capture_output=True, text=True).stdout
+    for word in ("--server", "--config", "--ca-file", "--help", "--version", "PgUp", "Alt+1..9",
+                 "/quit"):
+        assert word in out, (word, out)
+
+
 def test_tls(env):
     """https:// URLs use TLS: a client that trusts the server's certificate
     talks; one that does not never connects and says why."""
@@ -524,6 +683,33 @@ def test_burst_order(env):
     assert got == lines, "received %d lines, first difference at %s" % (
         len(got), next((i for i, (x, y) in enumerate(zip(got, lines)) if x != y), len(got)))
     assert b.quit() == 0
+
+
+def test_burst_1000_default_rate(env):
+    """Issue 11, must show: a 1,000-line paste at full speed, with the
+    server's default rate limit, arrives complete and in order at every
+    member, once, with no manual nudge."""
+    a = env.client("paste", "alice")
+    a.wait_for(r"created #paste")
+    b = env.client("paste", "bob")
+    b.wait_for(r"must /invite bob")
+    c = env.client("paste", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, b, "paste", "bob")
+    invite(a, c, "paste", "carol")
+    marks = [(r, r.mark()) for r in (a, b, c)]
+    lines = ["paste line %04d" % i for i in range(1000)]
+    a.proc.stdin.write(("\n".join(lines) + "\n").encode())
+    a.proc.stdin.flush()
+    rx = re.compile(r"^#paste <alice>  (paste line \d+)$")
+    for r, m in marks:
+        r.wait_for(msg("paste", "alice", lines[-1]), m, timeout=300)
+        got = [mt.group(1) for mt in (rx.match(l) for l in r.snapshot()[m:]) if mt]
+        assert got == lines, "%s received %d lines, first difference at %s" % (
+            r.user, len(got),
+            next((i for i, (x, y) in enumerate(zip(got, lines)) if x != y), len(got)))
+    for who in (a, b, c):
+        assert who.quit() == 0
 
 
 def test_key_package_deleted_after_join(env):
@@ -1005,12 +1191,8 @@ def test_curses_story(env):
                 env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
                          **sanitizer_env(env.tmp)))
 
-    # carol registers once, then leaves.
-    run("c0", "elsewhere", "carol")
-    t.wait_screen("c0", r"created #elsewhere")
-    t.type("c0", "/quit")
-    poll(lambda: t.dead("c0"), "carol's first client to exit")
-
+    # carol has never run the client: alice invites her by name before
+    # she starts (the server keeps the invitation, issue 11).
     run("a", "lobby", "alice")
     # System lines carry the time; message lines are exactly the seed's
     # "#groupname <username>  message..." (checked whole, anchored, below).
@@ -1037,9 +1219,11 @@ def test_curses_story(env):
     t.type("a", "bob is away")
     t.wait_screen("a", r"^\d\d:\d\d #lobby <alice>  bob is away$")
     t.type("a", "/invite carol")
-    t.wait_screen("a", r"you invited carol to #lobby")
+    t.wait_screen("a", r"the server keeps the invitation of carol to #lobby")
     run("c", "lobby", "carol")
+    t.wait_screen("c", r"an invitation to #lobby from alice is waiting")
     t.wait_screen("c", r"you joined #lobby, invited by alice")
+    t.wait_screen("a", r"you invited carol to #lobby")
     run("b2", "lobby", "bob")
     t.wait_screen("b2", r"^\d\d:\d\d #lobby <alice>  bob is away$")
     t.wait_screen("b2", r"alice invited carol to #lobby")
@@ -1258,6 +1442,70 @@ class HostileServer:
             c.close()
 
 
+def test_curses_outgoing(env):
+    """Issue 11, typed into tmux: your own message shows at once, marked
+    "(sending)", also with no connection; the status line counts what is
+    queued; once the server's log has it, it is an ordinary line."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    proxy = env.proxy()
+    cfg = lambda u: os.path.join(env.tmp, "cfg-" + u)
+    envv = {"LANG": "C.UTF-8", "TERM": "xterm-256color"}
+    t.start("a", [CLIENT, "--server", proxy.url, "--config", cfg("alice"), "out", "alice"],
+            env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-a.log"),
+                     **sanitizer_env(env.tmp)))
+    ts = r"^\d\d:\d\d "
+    t.wait_screen("a", ts + r"-- created #out")
+    t.type("a", "first line")
+    t.wait_screen("a", ts + r"#out <alice>  first line$")
+    proxy.cut()
+    t.wait_screen("a", r"connection to .* lost")
+    t.type("a", "typed offline")
+    t.type("a", "and another")
+    t.wait_screen("a", ts + r"#out <alice>  typed offline  \(sending\)$")
+    t.wait_screen("a", ts + r"#out <alice>  and another  \(sending\)$")
+    t.wait_screen("a", r"alice \| #out \| 1 member \| .* \| 2 queued")
+    proxy.restore()
+    t.wait_screen("a", ts + r"#out <alice>  and another$", timeout=60)
+    s = t.wait_screen("a", ts + r"#out <alice>  typed offline$")
+    assert "(sending)" not in s and "queued" not in s, s
+    # A message naming alice counts as a mention in her status line
+    # until she types; "malice" does not.
+    b = env.client("out", "bob")
+    b.wait_for(r"must /invite bob")
+    t.type("a", "/invite bob")
+    b.wait_for(r"you joined #out")
+    b.say("no mention of malice")
+    t.wait_screen("a", ts + r"#out <bob>  no mention of malice$")
+    s = t.screen("a")
+    assert "mention" not in s.splitlines()[-2], s
+    b.say("hey alice, look")
+    t.wait_screen("a", ts + r"#out <bob>  hey alice, look$")
+    t.wait_screen("a", r"alice \| #out \| 2 members \| .* \| 1 mention")
+    t.type("a", "seen")
+    s = t.wait_screen("a", ts + r"#out <alice>  seen$")
+    assert "mention" not in s.splitlines()[-2], s
+    # Tab completes commands, members and group names.
+    t.keys("a", "-l", "/inv")
+    t.keys("a", "Tab")
+    t.keys("a", "-l", "bo")
+    t.keys("a", "Tab")
+    t.wait_screen("a", r"#out> /invite bob\s*$")
+    t.keys("a", "C-u")
+    t.keys("a", "-l", "/switch o")
+    t.keys("a", "Tab")
+    t.wait_screen("a", r"#out> /switch out\s*$")
+    t.keys("a", "C-u")
+    # /me: an action on the full screen, the plain text in line mode.
+    t.type("a", "/me waves")
+    t.wait_screen("a", ts + r"#out \* alice waves$")
+    b.wait_for(msg("out", "alice", "/me waves"))
+    assert b.quit() == 0
+    t.type("a", "/quit")
+    poll(lambda: t.dead("a"), "alice's client to exit")
+
+
 def test_hostile_text_neutralized(env):
     """Line mode: what another member sends (a bidi override, invisible
     characters) and what a server says (escape sequences in a refusal)
@@ -1300,10 +1548,15 @@ TESTS = [
     test_group_switching,
     test_concurrent_commits,
     test_reconnect_outbox,
+    test_late_copy_and_server_failure,
+    test_register_answer_lost,
+    test_invite_before_first_start,
+    test_line_mode_input,
     test_tls,
     test_line_mode_eof,
     test_rejoin,
     test_burst_order,
+    test_burst_1000_default_rate,
     test_key_package_deleted_after_join,
     test_store_failure_during_commit,
     test_kick_and_leave,
@@ -1313,6 +1566,7 @@ TESTS = [
     test_op_deop,
     test_curses_story,
     test_curses_scripts,
+    test_curses_outgoing,
     test_hostile_text_neutralized,
 ]
 

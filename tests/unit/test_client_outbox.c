@@ -72,8 +72,15 @@ static void test_retry(void)
     CHECK(cli_outbox_retry_ms(&o, 100000) == prev); /* an absurd delay is not taken */
 }
 
+#define MID(m) mls_bytes_of(m, sizeof m)
+
 static void test_order(void)
 {
+    static const uint8_t mid_a1[16] = {1}, mid_b1[16] = {2}, mid_a2[16] = {3}, mid_a3[16] = {4},
+                         mid_a4[16] = {5};
+    char *found = NULL;
+    int64_t fid = -1;
+    mls_buf mid;
     char dir[] = "/tmp/test_client_outbox_XXXXXX", *path, text[32];
     struct cli_store *st = NULL;
     struct cli_outbox o;
@@ -88,10 +95,22 @@ static void test_order(void)
     CHECK(path && cli_store_open(path, &st, &locked) == 0);
     if (!st)
         goto out;
-    CHECK(cli_store_outbox_add(st, "a", "one", &a1) == 0);
-    CHECK(cli_store_outbox_add(st, "b", "other group", &b1) == 0);
-    CHECK(cli_store_outbox_add(st, "a", "two", &a2) == 0);
-    CHECK(cli_store_outbox_add(st, "a", "three", &a3) == 0);
+    CHECK(cli_store_outbox_add(st, "a", "one", MID(mid_a1), &a1) == 0);
+    CHECK(cli_store_outbox_add(st, "b", "other group", MID(mid_b1), &b1) == 0);
+    CHECK(cli_store_outbox_add(st, "a", "two", MID(mid_a2), &a2) == 0);
+    CHECK(cli_store_outbox_add(st, "a", "three", MID(mid_a3), &a3) == 0);
+
+    /* Each entry keeps its msg_id, and is found by it in its group only. */
+    mls_buf_init(&mid);
+    CHECK(cli_store_outbox_msg_id(st, a2, &mid) == 0 && mid.n == 16 &&
+          memcmp(mid.p, mid_a2, 16) == 0);
+    mls_buf_clear(&mid);
+    CHECK(cli_store_outbox_find(st, "a", MID(mid_a2), &fid, &found) == 0 && fid == a2 &&
+          found && !strcmp(found, "two"));
+    free(found);
+    found = NULL;
+    CHECK(cli_store_outbox_find(st, "b", MID(mid_a2), &fid, &found) == 1 && !found);
+    CHECK(cli_store_outbox_find(st, "a", mls_bytes_of(NULL, 0), &fid, &found) == 1);
 
     /* Typed order, per group. */
     CHECK(next_id(st, "a", &o, 0, text, sizeof text, &ct_len) == a1 && !strcmp(text, "one") &&
@@ -119,7 +138,7 @@ static void test_order(void)
     /* The store may give the newest id again once its entry is gone; a
      * new entry with a reused id is not mistaken for the accepted one
      * once the cursor has passed it. */
-    CHECK(cli_store_outbox_add(st, "a", "four", &a4) == 0);
+    CHECK(cli_store_outbox_add(st, "a", "four", MID(mid_a4), &a4) == 0);
     CHECK(next_id(st, "a", &o, 3, text, sizeof text, NULL) == a4 && !strcmp(text, "four"));
     cli_outbox_prune(&o, 3);
     CHECK(o.n_acked == 0);

@@ -108,9 +108,12 @@ static void test_requests(void)
     json_t *j, *w;
     mls_buf b;
 
-    j = cli_proto_group_send("lobby", mls_bytes_of(ct, 3));
+    j = cli_proto_group_send("lobby", mls_bytes_of(ct, 3), mls_bytes_of(NULL, 0));
     CHECK(j && strcmp(S(j, "type"), "group.send") == 0 && strcmp(S(j, "group"), "lobby") == 0 &&
-          strcmp(S(j, "message"), "AQID") == 0);
+          strcmp(S(j, "message"), "AQID") == 0 && !json_object_get(j, "msg_id"));
+    json_decref(j);
+    j = cli_proto_group_send("lobby", mls_bytes_of(ct, 3), mls_bytes_of(gid, 2));
+    CHECK(j && strcmp(S(j, "msg_id"), "/wA=") == 0);
     json_decref(j);
 
     j = cli_proto_log_fetch("lobby", 40, 100);

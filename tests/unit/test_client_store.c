@@ -156,9 +156,9 @@ int main(void)
     CHECK(h.n == 3 && strcmp(h.text[0], "hi") == 0 && h.seq[0] == 5);
 
     /* Outbox keeps typing order; the ciphertext is recorded and reset. */
-    CHECK(cli_store_outbox_add(st, "lobby", "one", &x1) == 0);
-    CHECK(cli_store_outbox_add(st, "lobby", "two", &x2) == 0);
-    CHECK(cli_store_outbox_add(st, "lobby", "three", &x3) == 0);
+    CHECK(cli_store_outbox_add(st, "lobby", "one", mls_bytes_of((const uint8_t *)"one", 3), &x1) == 0);
+    CHECK(cli_store_outbox_add(st, "lobby", "two", mls_bytes_of((const uint8_t *)"two", 3), &x2) == 0);
+    CHECK(cli_store_outbox_add(st, "lobby", "three", mls_bytes_of((const uint8_t *)"three", 3), &x3) == 0);
     CHECK(cli_store_outbox_set_ct(st, x2, mls_bytes_of((const uint8_t *)"ct", 2)) == 0);
     CHECK(cli_store_outbox_delete(st, x1) == 0);
     memset(&o, 0, sizeof o);

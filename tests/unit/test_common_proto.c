@@ -17,7 +17,7 @@ static void test_requests(void)
         for (int j = i + 1; j < CHAT_REQ_COUNT; j++)
             CHECK(strcmp(name, chat_req_name((enum chat_req)j)) != 0);
     }
-    CHECK(n == 16);
+    CHECK(n == 18);
     CHECK(strcmp(chat_req_name(CHAT_REQ_GROUP_COMMIT), "group.commit") == 0);
     CHECK(strcmp(chat_req_name(CHAT_REQ_REGISTER), "register") == 0);
     CHECK(chat_req_from_string("inbox.ack") == CHAT_REQ_INBOX_ACK);
@@ -72,7 +72,7 @@ static void test_events(void)
 {
     for (int i = CHAT_EVENT_UNKNOWN + 1; i < CHAT_EVENT_COUNT; i++)
         CHECK(chat_event_from_string(chat_event_name((enum chat_event)i)) == (enum chat_event)i);
-    CHECK(CHAT_EVENT_COUNT == 4);
+    CHECK(CHAT_EVENT_COUNT == 5);
     CHECK(strcmp(chat_event_name(CHAT_EVENT_LOG), "log") == 0);
     CHECK(chat_event_from_string("ping") == CHAT_EVENT_UNKNOWN);
     CHECK(chat_event_from_string(NULL) == CHAT_EVENT_UNKNOWN);

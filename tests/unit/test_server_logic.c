@@ -68,6 +68,18 @@ static void on_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *e)
     rec.inbox_seq = e->seq;
 }
 
+static int n_invite_events;
+static char invite_event[160];
+
+static void on_invite(void *ctx, const char *group, const char *username, const int64_t *users,
+                      size_t n)
+{
+    (void)ctx;
+    n_invite_events++;
+    snprintf(invite_event, sizeof invite_event, "%s/%s/%zu/%lld", group, username, n,
+             n ? (long long)users[0] : -1LL);
+}
+
 /* Runs call inside one batch and one change, as the server does for a
  * request: kept when it succeeded, undone when it was refused. */
 #define REQUEST(L, rc, call)                                                   \
@@ -169,6 +181,7 @@ static int fixture_init(fixture *f, const char *path)
     f->L.clock.mono_us = test_mono_us;
     f->L.sink.on_log = on_log;
     f->L.sink.on_inbox = on_inbox;
+    f->L.sink.on_invite = on_invite;
     for (int i = 0; i < 4; i++) {
         if (chat_identity(names[i], &f->id[i]))
             return -1;
@@ -312,6 +325,91 @@ static void test_add_member(fixture *f)
     CHECK_OK(mls_group_merge_staged(f->alice_group, sc));
 out:
     mls_staged_commit_free(sc);
+    mls_buf_clear(&kp);
+    mls_buf_clear(&bundle);
+}
+
+/* docs/PROTOCOL.md §7.8: invitations of users who cannot be added yet. */
+typedef struct invites_seen {
+    char text[512];
+} invites_seen;
+
+static int seen_invite(void *ctx, const srv_pending *p, int ready, int mine)
+{
+    invites_seen *v = ctx;
+    size_t o = strlen(v->text);
+    snprintf(v->text + o, sizeof v->text - o, "%s:%s/%s/%s/%d;", mine ? "mine" : "admin",
+             p->group, mine ? "-" : p->username, p->inviter, ready);
+    return 0;
+}
+
+static void test_pending_invites(fixture *f)
+{
+    srv_logic *L = &f->L;
+    invites_seen v;
+    srv_err e;
+    mls_buf kp, bundle;
+    int rc;
+
+    mls_buf_init(&kp);
+    mls_buf_init(&bundle);
+    /* Only an administrator on the roster keeps an invitation. */
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[BOB], "lobby", "dave", &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_FORBIDDEN);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[MALLORY], "lobby", "dave", &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_NOT_MEMBER);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "nowhere", "dave", &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_UNKNOWN_GROUP);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "lobby", "Not A Name", &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_BAD_USERNAME);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "lobby", "bob", &e));
+    CHECK(rc == -1 && e.code == CHAT_ERR_BAD_ROSTER);
+    /* dave has never registered; carol has, with no KeyPackage.  Twice
+     * is once. */
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "lobby", "dave", &e));
+    CHECK(rc == 0);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "lobby", "dave", &e));
+    CHECK(rc == 0);
+    REQUEST(L, rc, srv_logic_invite_pending(L, &f->user[ALICE], "lobby", "carol", &e));
+    CHECK(rc == 0);
+    /* carol is ready when earlier tests left her a KeyPackage. */
+    int64_t count = 0;
+    int lr = 0;
+    char want[160];
+    CHECK_OK(L->store->ops->kp_count(L->store, f->user[CAROL].id, clock_wall, &count, &lr));
+    snprintf(want, sizeof want, "admin:lobby/carol/alice/%d;admin:lobby/dave/alice/0;",
+             count > 0 || lr);
+    memset(&v, 0, sizeof v);
+    REQUEST(L, rc, srv_logic_invite_list(L, &f->user[ALICE], seen_invite, &v, &e));
+    CHECK(rc == 0 && strcmp(v.text, want) == 0);
+    /* A member who administers nothing sees none. */
+    memset(&v, 0, sizeof v);
+    REQUEST(L, rc, srv_logic_invite_list(L, &f->user[BOB], seen_invite, &v, &e));
+    CHECK(rc == 0 && v.text[0] == 0);
+    /* The invitee sees its invitation. */
+    memset(&v, 0, sizeof v);
+    REQUEST(L, rc, srv_logic_invite_list(L, &f->user[CAROL], seen_invite, &v, &e));
+    CHECK(rc == 0 && strcmp(v.text, "mine:lobby/-/alice/0;") == 0);
+    /* carol publishes a KeyPackage: the administrators are told, and she
+     * is ready. */
+    n_invite_events = 0;
+    CHECK_OK(mls_key_package_create(f->id[CAROL], mls_env_default(), NULL, &kp, &bundle));
+    mls_bytes kpv = mls_buf_view(&kp);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[CAROL], &kpv, 1, 0, &e));
+    CHECK(rc == 0 && n_invite_events == 1);
+    snprintf(want, sizeof want, "lobby/carol/1/%lld", (long long)f->user[ALICE].id);
+    CHECK(strcmp(invite_event, want) == 0);
+    memset(&v, 0, sizeof v);
+    REQUEST(L, rc, srv_logic_invite_list(L, &f->user[ALICE], seen_invite, &v, &e));
+    CHECK(rc == 0 && strcmp(v.text, "admin:lobby/carol/alice/1;admin:lobby/dave/alice/0;") == 0);
+    /* Uploads by users nobody invited tell nobody. */
+    n_invite_events = 0;
+    mls_buf_reset(&kp);
+    mls_buf_reset(&bundle);
+    CHECK_OK(mls_key_package_create(f->id[MALLORY], mls_env_default(), NULL, &kp, &bundle));
+    kpv = mls_buf_view(&kp);
+    REQUEST(L, rc, srv_logic_kp_upload(L, &f->user[MALLORY], &kpv, 1, 0, &e));
+    CHECK(rc == 0 && n_invite_events == 0);
     mls_buf_clear(&kp);
     mls_buf_clear(&bundle);
 }
@@ -582,6 +680,7 @@ int main(void)
         test_send_fetch_inbox(&f);
         test_claim_rate(&f);
         test_target_claims(&f);
+        test_pending_invites(&f);
     }
     fixture_clear(&f);
     char cmd[300];

@@ -1,6 +1,8 @@
 /* Unit tests for src/server/store_sqlite.c through the store.h interface,
  * on temporary databases: migrations, users, the log (paging, msg_id,
- * first-commit-wins), KeyPackage claims, inbox, transactions, retention. */
+ * first-commit-wins), KeyPackage claims, inbox, transactions, retention;
+ * and the same on src/server/store_pg.c when MLSCHAT_TEST_PG_DB names a
+ * fresh PostgreSQL database (tests/integration/pg_test.sh). */
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -58,17 +60,65 @@ static mls_bytes B(const char *s)
         CHECK_OK((st)->ops->batch_commit(st));                                 \
     } while (0)
 
+/* Pending invitations (migration 4): one per (group, username), listed
+ * for the group's administrators and for the invitee, gone once done. */
+static int pending_row(void *ctx, const srv_pending *p)
+{
+    char *s = ctx;
+    size_t o = strlen(s);
+    snprintf(s + o, 256 - o, "%s/%s/%s;", p->group, p->username, p->inviter);
+    return 0;
+}
+
+static void test_pending(void)
+{
+    srv_store *st = NULL;
+    const char *p = new_path();
+    int64_t alice = 0, bob = 0, ref = 0, n = -1;
+    char seen[256];
+    static const uint8_t k1[32] = {1}, k2[32] = {2};
+    CHECK_OK(srv_store_sqlite_open(p, &st));
+    if (!st)
+        return;
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(st->ops->user_create(st, "alice", 1, mls_bytes_of(k1, 32), 1, &alice));
+    CHECK_OK(st->ops->user_create(st, "bob", 1, mls_bytes_of(k2, 32), 1, &bob));
+    CHECK_OK(st->ops->group_create(st, "lobby", mls_bytes_of(k1, 8), 1, alice, 1, &ref));
+    CHECK_OK(st->ops->member_add(st, ref, alice, SRV_ROLE_ADMIN, 0));
+    CHECK_OK(st->ops->member_add(st, ref, bob, SRV_ROLE_MEMBER, 1));
+    CHECK_OK(st->ops->pending_add(st, ref, "carol", alice, 5));
+    CHECK_OK(st->ops->pending_add(st, ref, "carol", alice, 6));
+    CHECK_OK(st->ops->pending_add(st, ref, "dave", alice, 7));
+    CHECK_OK(st->ops->pending_count(st, ref, &n));
+    CHECK(n == 2);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_admin(st, alice, pending_row, seen));
+    CHECK(strcmp(seen, "lobby/carol/alice;lobby/dave/alice;") == 0);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_admin(st, bob, pending_row, seen));
+    CHECK(seen[0] == 0);
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_user(st, "dave", pending_row, seen));
+    CHECK(strcmp(seen, "lobby/dave/alice;") == 0);
+    CHECK_OK(st->ops->pending_delete(st, ref, "dave"));
+    seen[0] = 0;
+    CHECK_OK(st->ops->pending_for_user(st, "dave", pending_row, seen));
+    CHECK(seen[0] == 0);
+    CHECK_OK(st->ops->batch_commit(st));
+    st->ops->close(st);
+}
+
 static void test_migrations(void)
 {
     srv_store *st = NULL;
     const char *p = new_path();
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     /* Reopening runs nothing again. */
     CHECK_OK(srv_store_sqlite_open(p, &st));
     st->ops->close(st);
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     /* A schema newer than this server is refused, not touched. */
     CHECK(exec(p, "PRAGMA user_version = 99") == SQLITE_OK);
     st = NULL;
@@ -79,18 +129,15 @@ static void test_migrations(void)
 }
 
 /* Migration 4: the public view per group and the registered renames. */
-static void test_views_renames(void)
+/* Group views and registered renames on a store where user and group are
+ * free names. */
+static void check_views_renames(srv_store *st, const char *user, const char *group)
 {
-    srv_store *st = NULL;
-    const char *p = new_path();
     int64_t uid = 0, ref = 0;
     mls_buf b;
     mls_buf_init(&b);
-    CHECK_OK(srv_store_sqlite_open(p, &st));
-    if (!st)
-        return;
-    IN_CHANGE(st, CHECK_OK(st->ops->user_create(st, "alice", 1, B("key-a"), 100, &uid)));
-    IN_CHANGE(st, CHECK_OK(st->ops->group_create(st, "g", B("gid"), 0, uid, 100, &ref)));
+    IN_CHANGE(st, CHECK_OK(st->ops->user_create(st, user, 1, B(user), 100, &uid)));
+    IN_CHANGE(st, CHECK_OK(st->ops->group_create(st, group, B(group), 0, uid, 100, &ref)));
     CHECK(st->ops->group_get_view(st, ref, &b) == SRV_NOT_FOUND && b.n == 0);
     IN_CHANGE(st, CHECK_OK(st->ops->group_set_view(st, ref, B("view-1"))));
     CHECK_OK(st->ops->group_get_view(st, ref, &b));
@@ -109,9 +156,18 @@ static void test_views_renames(void)
     IN_CHANGE(st, CHECK_OK(st->ops->rename_record(st, uid, "al", 300))); /* again: no error */
     CHECK_OK(st->ops->rename_known(st, uid, "al"));
     CHECK(st->ops->rename_known(st, uid + 1, "al") == SRV_NOT_FOUND);
-    CHECK(st->ops->rename_known(st, uid, "alice") == SRV_NOT_FOUND);
-    st->ops->close(st);
+    CHECK(st->ops->rename_known(st, uid, user) == SRV_NOT_FOUND);
     mls_buf_clear(&b);
+}
+
+static void test_views_renames(void)
+{
+    srv_store *st = NULL;
+    CHECK_OK(srv_store_sqlite_open(new_path(), &st));
+    if (!st)
+        return;
+    check_views_renames(st, "alice", "g");
+    st->ops->close(st);
 }
 
 /* A database written by schema version 1 (server 0.1.0): migration 2 keeps
@@ -161,7 +217,7 @@ static void test_migration_from_v1(void)
     CHECK_OK(srv_store_sqlite_open(p, &st));
     if (!st)
         return;
-    CHECK(user_version(p) == 4);
+    CHECK(user_version(p) == 5);
     CHECK_OK(st->ops->group_by_name(st, "g", &g));
     CHECK(g.last_seq == 1);
     /* Version 3 moved the inbox's Welcome into its own table. */
@@ -522,6 +578,7 @@ int main(void)
         return 1;
     }
     test_migrations();
+    test_pending();
     test_views_renames();
     test_migration_from_v1();
     const char *p = new_path();
@@ -543,6 +600,31 @@ int main(void)
         CHECK(g.epoch == 1 && g.last_seq == 13);
         test_retention(st);
         st->ops->close(st);
+    }
+    /* The same tests on PostgreSQL when tests/integration/pg_test.sh names
+     * a fresh database: the two stores keep the same semantics. */
+    const char *pg = getenv("MLSCHAT_TEST_PG_DB");
+    if (pg) {
+        st = NULL;
+        CHECK_OK(srv_store_pg_open(pg, &st));
+        if (st) {
+            test_users(st);
+            test_log(st);
+            test_transactions(st);
+            test_key_packages(st);
+            test_inbox_and_members(st);
+            check_views_renames(st, "vera", "views");
+            st->ops->close(st);
+            st = NULL;
+            CHECK_OK(srv_store_pg_open(pg, &st));
+        }
+        if (st) {
+            srv_group g;
+            CHECK_OK(st->ops->group_by_name(st, "lobby", &g));
+            CHECK(g.epoch == 1 && g.last_seq == 13);
+            test_retention(st);
+            st->ops->close(st);
+        }
     }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
