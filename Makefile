@@ -8,7 +8,7 @@
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make fuzz-regress    replay tests/fuzz/regressions/ through the harnesses
 #                        (gcc build, no libFuzzer; part of check)
-#   make mlstool-check   mlstool over every MLSMessage of messages.json (part of check)
+#   make mlstool-check   mlstool over messages.json, welcome.json (--bundle) (part of check)
 #   make bench-mls       group engine benchmark
 #   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
 #   make bench           bench-mls and bench-server, results and plots in build/bench/
@@ -245,9 +245,10 @@ client: $(B)/bin/client
 mlstool: $(B)/bin/mlstool
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-# mlstool decodes every MLSMessage of the official messages.json.
-mlstool-check: $(B)/bin/mlstool
-	python3 tests/mlstool/test_mlstool.py $(B)/bin/mlstool $(VECTORS)/messages.json
+# mlstool decodes every MLSMessage of the official messages.json, opens
+# the Welcomes of welcome.json and one of mlsforge's with their bundles.
+mlstool-check: $(B)/bin/mlstool $(FORGE_BIN)
+	python3 tests/mlstool/test_mlstool.py $(B)/bin/mlstool $(VECTORS)/messages.json $(FORGE_BIN)
 
 PORT ?= 4000
 DB ?= chatserver.db

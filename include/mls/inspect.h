@@ -9,13 +9,16 @@
  *   - mls_tree_view: the members of a ratchet tree (RFC 9420 §7.8, §12.4.3.3)
  *     given bare or in a GroupInfo's ratchet_tree extension, and the lookup
  *     of a member by signature key or identity;
+ *   - mls_welcome_open: a Welcome opened with our KeyPackage bundle,
+ *     without joining: its GroupSecrets' shape and the GroupInfo;
  *   - mls_key_package_diagnose: every rule of RFC 9420 §10.1 with a reason
  *     code that says which one failed;
  *   - the cipher suites this build supports.
  *
  * Everything here decodes the whole object strictly (the same decoders the
  * group engine uses), so a message that inspects cleanly is well formed;
- * nothing here verifies a signature except mls_key_package_diagnose.
+ * nothing here verifies a signature except mls_key_package_diagnose, and
+ * nothing decrypts except mls_welcome_open.
  */
 #ifndef MLS_INSPECT_H
 #define MLS_INSPECT_H
@@ -134,6 +137,63 @@ MLS_API MLS_MUST_CHECK int mls_tree_view_find(const mls_tree_view *t, mls_bytes 
 MLS_API MLS_MUST_CHECK int mls_group_info_find_member(mls_bytes group_info,
                                                       mls_bytes signature_key,
                                                       mls_bytes identity, uint32_t *leaf);
+
+/* ---------------------------------------------------------------- Welcome contents */
+
+/* One PSK a Welcome requires (RFC 9420 §8.4 PreSharedKeyID); the buffers
+ * are owned by the mls_welcome_contents. */
+typedef struct mls_welcome_psk {
+    uint8_t psk_type;     /* 1 external (psk_id), 2 resumption */
+    mls_buf psk_id;       /* external */
+    uint8_t psk_usage;    /* resumption: 1 application, 2 reinit, 3 branch */
+    mls_buf psk_group_id; /* resumption */
+    uint64_t psk_epoch;   /* resumption */
+    mls_buf psk_nonce;
+} mls_welcome_psk;
+
+/* What a Welcome holds for one of our KeyPackages (mls_welcome_open).  A
+ * zeroed struct is valid and empty. */
+typedef struct mls_welcome_contents {
+    uint16_t suite;
+    size_t bundle_index;     /* the bundle whose KeyPackage the Welcome names */
+    mls_buf key_package_ref; /* its KeyPackageRef (RFC 9420 §5.2) */
+    int has_path_secret;     /* GroupSecrets carry a path_secret (§12.4.3.1) */
+    mls_welcome_psk *psks;   /* the PSKs the new epoch requires */
+    size_t n_psks;
+    /* The decrypted GroupInfo as an MLSMessage (wire format
+     * mls_group_info): read it with mls_message_inspect and
+     * mls_tree_view_from_group_info.  Empty when it could not be
+     * decrypted (PSKs needed). */
+    mls_buf group_info;
+} mls_welcome_contents;
+
+/*
+ * Opens a Welcome MLSMessage without joining (RFC 9420 §12.4.3.1): finds
+ * the first of `bundles` (private bundles from mls_key_package_create)
+ * whose KeyPackageRef the Welcome names, decrypts its GroupSecrets with
+ * the init key (EncryptWithLabel "Welcome"), derives welcome_secret from
+ * joiner_secret and the PSK secret, and decrypts the GroupInfo.
+ *
+ * No mls_env: opening draws no randomness and reads no clock (the
+ * KeyPackage's lifetime does not matter once it was used).
+ *
+ * Nothing is verified beyond decryption: not the GroupInfo signature, not
+ * the ratchet tree, not the confirmation tag (those need the tree and the
+ * epoch secrets; mls_group_join checks them).  For display and debugging.
+ *
+ * No PSK store is taken: a Welcome whose GroupSecrets name PSKs cannot be
+ * opened; it returns MLS_ERR_NOT_FOUND with mls_error_detail() naming the
+ * first PSK, and *out still holds the bundle, the ref, has_path_secret and
+ * the PSK ids (group_info empty).  *out is overwritten; release it with
+ * mls_welcome_contents_clear after success and after failure.  Secrets
+ * (joiner_secret, path_secret, welcome_secret) are wiped before return.
+ * Errors: MLS_ERR_MALFORMED / MLS_ERR_TRAILING (bytes), MLS_ERR_INVALID
+ * (not a Welcome), MLS_ERR_UNSUPPORTED (suite), MLS_ERR_NOT_FOUND (no
+ * bundle matches, or PSKs needed), MLS_ERR_DECRYPT.
+ */
+MLS_API MLS_MUST_CHECK int mls_welcome_open(mls_bytes welcome, const mls_bytes *bundles,
+                                            size_t n_bundles, mls_welcome_contents *out);
+MLS_API void mls_welcome_contents_clear(mls_welcome_contents *c);
 
 /* ---------------------------------------------------------------- KeyPackage checks */
 

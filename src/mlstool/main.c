@@ -3,7 +3,7 @@
  * API only (include/mls/).  It is the proof that the public API suffices
  * to read what travels on the wire, and the tool for debugging interop.
  *
- *   mlstool decode [--json] [--tree] [--in hex|base64|raw] FILE|-
+ *   mlstool decode [--json] [--tree] [--in hex|base64|raw] [--bundle FILE]... FILE|-
  *   mlstool check-kp [--json] [--suite N] [--in ...] FILE|-
  *
  * Input is hex, base64 or raw bytes (detected unless --in says which).
@@ -22,9 +22,14 @@
 
 enum input_format { IN_AUTO, IN_HEX, IN_BASE64, IN_RAW };
 
+#define MAX_BUNDLES 16
+
 typedef struct options {
     int json;
     int tree; /* decode: the input is a bare ratchet tree */
+    /* decode: private KeyPackage bundles to open a Welcome with */
+    const char *bundles[MAX_BUNDLES];
+    size_t n_bundles;
     uint16_t suite;
     enum input_format in;
     const char *file;
@@ -327,6 +332,8 @@ static int decode_tree(out *w, mls_bytes in)
     field_str(w, "type", "ratchet_tree");
     print_members(w, t);
     end(w, 0);
+    if (w->json)
+        putchar('\n');
     mls_tree_view_free(t);
     return 0;
 }
@@ -382,6 +389,60 @@ static void print_group_info(out *w, mls_bytes in, const mls_message_info *m)
     mls_tree_view_free(t);
 }
 
+/* A Welcome opened with our bundles (mls_welcome_open): which bundle, the
+ * shape of the GroupSecrets, the PSKs, and the GroupInfo as the GroupInfo
+ * printer shows it.  Returns 0, or 1 if it could not be opened. */
+static int print_welcome_opened(out *w, mls_bytes in, const mls_buf *bundles, size_t n)
+{
+    mls_bytes views[MAX_BUNDLES];
+    mls_welcome_contents c;
+    mls_message_info gi;
+    int err;
+
+    for (size_t i = 0; i < n; i++)
+        views[i] = mls_buf_view(&bundles[i]);
+    err = mls_welcome_open(in, views, n, &c);
+    begin(w, "opened", 0);
+    field_bool(w, "ok", err == MLS_OK);
+    if (err) {
+        field_str(w, "error", mls_strerror(err));
+        field_str(w, "detail", mls_error_detail());
+    }
+    if (c.key_package_ref.n) {
+        field_u64(w, "bundle", c.bundle_index);
+        field_hex(w, "key_package_ref", mls_buf_view(&c.key_package_ref));
+        field_bool(w, "path_secret", c.has_path_secret);
+        begin(w, "psks", 1);
+        for (size_t i = 0; i < c.n_psks; i++) {
+            const mls_welcome_psk *p = &c.psks[i];
+            item_begin(w, "psk");
+            if (p->psk_type == 1) {
+                field_str(w, "type", "external");
+                field_text_or_hex(w, "psk_id", mls_buf_view(&p->psk_id));
+            } else {
+                field_str(w, "type", "resumption");
+                field_u64(w, "usage", p->psk_usage);
+                field_text_or_hex(w, "group_id", mls_buf_view(&p->psk_group_id));
+                field_u64(w, "epoch", p->psk_epoch);
+            }
+            field_hex(w, "nonce", mls_buf_view(&p->psk_nonce));
+            item_end(w);
+        }
+        end(w, 1);
+    }
+    /* Decrypted, not verified: the signature needs the signer's key from
+     * a validated tree, which only joining establishes. */
+    if (c.group_info.n && mls_message_inspect(mls_buf_view(&c.group_info), &gi) == MLS_OK) {
+        begin(w, "group_info", 0);
+        field_bool(w, "signature_verified", 0);
+        print_group_info(w, mls_buf_view(&c.group_info), &gi);
+        end(w, 0);
+    }
+    end(w, 0);
+    mls_welcome_contents_clear(&c);
+    return err ? 1 : 0;
+}
+
 /* Prints the KeyPackage check; returns its error. */
 static int print_kp_check(out *w, mls_bytes in, uint16_t suite)
 {
@@ -410,9 +471,10 @@ static int print_kp_check(out *w, mls_bytes in, uint16_t suite)
     return MLS_OK;
 }
 
-static int decode_message(out *w, mls_bytes in)
+static int decode_message(out *w, mls_bytes in, const mls_buf *bundles, size_t n_bundles)
 {
     mls_message_info m;
+    int rc = 0;
     int err = mls_message_inspect(in, &m);
     if (err) {
         fprintf(stderr, "mlstool: not an MLSMessage: %s (%s)\n", mls_strerror(err),
@@ -428,6 +490,8 @@ static int decode_message(out *w, mls_bytes in)
         break;
     case MLS_WIRE_WELCOME:
         print_welcome(w, in, &m);
+        if (n_bundles)
+            rc = print_welcome_opened(w, in, bundles, n_bundles);
         break;
     case MLS_WIRE_GROUP_INFO:
         print_group_info(w, in, &m);
@@ -443,26 +507,50 @@ static int decode_message(out *w, mls_bytes in)
         break;
     }
     end(w, 0);
-    return 0;
+    if (w->json)
+        putchar('\n');
+    if (n_bundles && m.wire_format != MLS_WIRE_WELCOME) {
+        fprintf(stderr, "mlstool: --bundle applies to a Welcome only\n");
+        rc = 1;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- commands */
 
 static int cmd_decode(const options *o)
 {
-    mls_buf bytes;
+    mls_buf bytes, bundles[MAX_BUNDLES];
     out w = {o->json, 0, 1};
-    int rc;
+    int rc = 0;
 
     mls_buf_init(&bytes);
-    if (load(o, &bytes) != 0) {
-        mls_buf_clear(&bytes);
-        return 2;
+    for (size_t i = 0; i < MAX_BUNDLES; i++)
+        mls_buf_init(&bundles[i]);
+    /* Bundles are hex, base64 or raw, detected whatever --in says for the
+     * message. */
+    for (size_t i = 0; i < o->n_bundles && rc == 0; i++) {
+        mls_buf raw;
+        mls_buf_init(&raw);
+        if (read_all(o->bundles[i], &raw) != 0 ||
+            decode_input(mls_buf_view(&raw), IN_AUTO, &bundles[i]) != 0) {
+            fprintf(stderr, "mlstool: %s: cannot read the bundle\n", o->bundles[i]);
+            rc = 2;
+        }
+        mls_buf_clear(&raw);
     }
-    rc = o->tree ? decode_tree(&w, mls_buf_view(&bytes)) : decode_message(&w, mls_buf_view(&bytes));
-    if (rc == 0 && o->json)
-        putchar('\n');
+    if (rc == 0 && o->tree && o->n_bundles) {
+        fprintf(stderr, "mlstool: --bundle opens a Welcome, not a ratchet tree\n");
+        rc = 2;
+    }
+    if (rc == 0 && load(o, &bytes) != 0)
+        rc = 2;
+    if (rc == 0)
+        rc = o->tree ? decode_tree(&w, mls_buf_view(&bytes))
+                     : decode_message(&w, mls_buf_view(&bytes), bundles, o->n_bundles);
     mls_buf_clear(&bytes);
+    for (size_t i = 0; i < MAX_BUNDLES; i++)
+        mls_buf_clear(&bundles[i]); /* wipes the private keys */
     return rc;
 }
 
@@ -492,9 +580,11 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"decode", cmd_decode,
-     "decode [--json] [--tree] [--in hex|base64|raw] FILE|-\n"
+     "decode [--json] [--tree] [--in hex|base64|raw] [--bundle FILE]... FILE|-\n"
      "      any MLSMessage (PublicMessage, PrivateMessage, Welcome, GroupInfo with\n"
-     "      its ratchet tree members, KeyPackage); --tree: a bare ratchet tree"},
+     "      its ratchet tree members, KeyPackage); --tree: a bare ratchet tree;\n"
+     "      --bundle: open a Welcome with a private KeyPackage bundle and show its\n"
+     "      GroupInfo (decrypted, signature not verified)"},
     {"check-kp", cmd_check_kp,
      "check-kp [--json] [--suite N] [--in hex|base64|raw] FILE|-\n"
      "      validates a KeyPackage (RFC 9420 §10.1) and prints why it fails"},
@@ -517,6 +607,11 @@ static int parse_options(int argc, char **argv, options *o)
             o->json = 1;
         else if (strcmp(a, "--tree") == 0)
             o->tree = 1;
+        else if (strcmp(a, "--bundle") == 0 && i + 1 < argc) {
+            if (o->n_bundles == MAX_BUNDLES)
+                return -1;
+            o->bundles[o->n_bundles++] = argv[++i];
+        }
         else if (strcmp(a, "--suite") == 0 && i + 1 < argc) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 0);
