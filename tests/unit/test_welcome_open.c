@@ -45,14 +45,14 @@ static void test_open(void)
     mls_buf_init(&carol_bundle);
     mls_buf_init(&ref);
     memset(&c, 0, sizeof c);
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env, str("alice"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, str("alice"),
                                    &alice));
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env, str("bob"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, str("bob"),
                                    &bob));
-    CHECK_OK(mls_identity_generate(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, env, str("carol"),
+    CHECK_OK(mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519, str("carol"),
                                    &carol));
-    CHECK_OK(mls_key_package_create(bob, env, NULL, &bob_kp, &bob_bundle));
-    CHECK_OK(mls_key_package_create(carol, env, NULL, &carol_kp, &carol_bundle));
+    CHECK_OK(mls_key_package_create(env, bob, NULL, &bob_kp, &bob_bundle));
+    CHECK_OK(mls_key_package_create(env, carol, NULL, &carol_kp, &carol_bundle));
     CHECK_OK(mls_group_create(env, alice, str("group-w"), NULL, 0, NULL, &g));
     kp = mls_buf_view(&bob_kp);
     CHECK_OK(mls_group_add_members(g, &kp, 1, &sc));
