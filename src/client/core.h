@@ -67,9 +67,13 @@ int cli_phase_status(enum cli_phase p);
 struct cli_commit;
 
 /* Reading the log: a log.fetch is out (fetching), another is wanted
- * after it (refetch), or the server asked us to wait (wait, timer). */
+ * after it (refetch), or the server asked us to wait (wait, timer).
+ * gap_delay: seconds before reading again after the server answered a
+ * page with a hole in the sequence (0: no hole seen; doubles up to
+ * SYNC_GAP_MAX_DELAY). */
 struct cli_sync {
     int fetching, refetch, wait;
+    unsigned gap_delay;
     struct cli_timer timer;
 };
 

@@ -667,6 +667,28 @@ static void fetch_refused(struct cli_session *s, struct cli_grp *g, const struct
     cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: %s", g->rec.name, rp->message);
 }
 
+/* The longest wait between two reads of a log with a hole. */
+#define SYNC_GAP_MAX_DELAY 60u
+
+/* The server answered log.fetch with a page whose first unread entry is
+ * not cursor + 1: entries are missing from its log (PROTOCOL.md §7.5
+ * promises none).  A protocol error shown to the user, read again with
+ * a doubling delay, never a busy loop. */
+static void fetch_gap(struct cli_session *s, struct cli_grp *g, int64_t seq)
+{
+    unsigned delay = g->sync.gap_delay ? g->sync.gap_delay * 2 : 1;
+    if (delay > SYNC_GAP_MAX_DELAY)
+        delay = SYNC_GAP_MAX_DELAY;
+    if (g->sync.gap_delay == 0 || delay < SYNC_GAP_MAX_DELAY)
+        cli_notice(s, g->rec.name, 1, "the server's log of #%s skips from %lld to %lld "
+                   "(a protocol error); reading it again in %u s", g->rec.name,
+                   (long long)g->rec.cursor, (long long)seq, delay);
+    g->sync.gap_delay = delay;
+    g->sync.refetch = 0;
+    g->sync.wait = 1;
+    cli_timer_start(s->net, &g->sync.timer, (uint64_t)delay * 1000u, retry_fire, g);
+}
+
 static void fetch_reply(void *ctx, json_t *reply)
 {
     struct cli_grp *g = ctx;
@@ -692,8 +714,12 @@ static void fetch_reply(void *ctx, json_t *reply)
             continue; /* no seq: nothing to place */
         r = process_entry(s, g, &e);
         if (r == 1) {
-            g->sync.refetch = 1;
-            break;
+            /* A page starts after our cursor: the hole is in the
+             * server's log itself, not a live event that overtook it. */
+            int64_t seq = (int64_t)e.seq;
+            mls_buf_clear(&e.message);
+            fetch_gap(s, g, seq);
+            return;
         }
         if (r < 0) {
             mls_buf_clear(&e.message);
@@ -701,6 +727,7 @@ static void fetch_reply(void *ctx, json_t *reply)
         }
     }
     mls_buf_clear(&e.message);
+    g->sync.gap_delay = 0;
     if (!cli_grp_active(g))
         return;
     if (cli_proto_fetch_more(reply) || g->sync.refetch) {
