@@ -111,8 +111,8 @@ CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
 $(B)/src/%.o: CFLAGS += -Isrc/common
-# The PostgreSQL store (src/server/store_pg.c) includes libpq-fe.h.
-$(B)/src/server/store_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+# The PostgreSQL store (src/server/store_pg*.c) includes libpq-fe.h.
+$(B)/src/server/store_pg.o $(B)/src/server/store_pg_data.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 # ./server and ./client at the top are the release programs; a SANITIZE=1
 # build keeps its programs in build/san/bin (the tests use those).
