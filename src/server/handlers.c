@@ -1019,6 +1019,7 @@ void srv_handlers_init(srv *s, srv_store *store)
     L->limits.claim_rate = s->cfg.claim_rate;
     L->limits.retention = s->cfg.retention;
     L->limits.kp_ttl = s->cfg.kp_ttl;
+    L->limits.name_reserve = s->cfg.name_reserve;
     L->limits.claim_target_rate = s->cfg.claim_target_rate;
     L->limits.last_resort_rate = s->cfg.last_resort_rate;
     L->limits.invite_rate = s->cfg.invite_rate;

@@ -138,6 +138,26 @@ int srv_logic_caller(srv_logic *L, int64_t user_id, srv_user *out, srv_err *e)
 
 /* ------------------------------------------------------------ directory */
 
+/* A name another user gave up by a rename stays reserved to that user for
+ * limits.name_reserve seconds (docs/PROTOCOL.md §5.1), so that nobody can
+ * take it while members still see it in their groups.  0, or -1 after a
+ * refusal. */
+static int name_free_for(srv_logic *L, const char *name, int64_t caller_id, srv_err *e)
+{
+    int64_t holder = 0;
+    if (L->limits.name_reserve <= 0)
+        return 0;
+    int err = L->store->ops->rename_reserved(L->store, name,
+                                             logic_now(L) - L->limits.name_reserve, &holder);
+    if (err == SRV_NOT_FOUND || (err == SRV_OK && holder == caller_id))
+        return 0;
+    if (err != SRV_OK)
+        return logic_refuse_store(e);
+    return srv_refuse(e, CHAT_ERR_USERNAME_TAKEN,
+                      "username '%s' was given up by a rename and stays reserved to its user",
+                      name);
+}
+
 int srv_logic_register(srv_logic *L, const char *username, uint16_t suite, mls_bytes key,
                        srv_user *out, srv_err *e)
 {
@@ -157,6 +177,8 @@ int srv_logic_register(srv_logic *L, const char *username, uint16_t suite, mls_b
                           username);
     if (err != SRV_NOT_FOUND)
         return logic_refuse_store(e);
+    if (name_free_for(L, username, 0, e))
+        return -1;
     err = st->ops->user_by_key(st, key, &existing);
     if (err == SRV_OK)
         return srv_refuse(e, CHAT_ERR_BAD_KEY, "this signature key belongs to another user");
@@ -219,6 +241,8 @@ int srv_logic_rename(srv_logic *L, srv_user *caller, const char *username, srv_e
                                                    "username '%s' is taken", username);
     if (err != SRV_NOT_FOUND)
         return logic_refuse_store(e);
+    if (name_free_for(L, username, caller->id, e))
+        return -1;
     err = st->ops->user_rename(st, caller->id, username);
     if (err == SRV_CONFLICT)
         return srv_refuse(e, CHAT_ERR_USERNAME_TAKEN, "username '%s' is taken", username);

@@ -70,6 +70,8 @@ typedef struct srv_limits {
     double claim_rate;  /* KeyPackage claims per minute per requester */
     int64_t retention;  /* seconds a log entry is kept; 0 keeps all */
     int64_t kp_ttl;     /* seconds a KeyPackage is kept; 0 keeps all */
+    int64_t name_reserve; /* seconds a name given up by a rename stays its
+                           * user's; 0: freed at once */
     double claim_target_rate; /* claims per minute of one target's KeyPackages */
     double last_resort_rate;  /* last-resort handouts per hour per target */
     double invite_rate;       /* Welcome recipients per minute per inviter */

@@ -36,6 +36,8 @@ static const char usage[] =
     "  --claim-rate N       KeyPackage claims per minute per user (default 30)\n"
     "  --retention SECONDS  purge log entries older than this; 0 keeps all (default 2592000)\n"
     "  --keypackage-ttl SECONDS  purge KeyPackages stored longer; 0 keeps (default 2592000)\n"
+    "  --name-reserve SECONDS   a name given up by user.rename stays reserved to its\n"
+    "                           user this long; 0 frees it at once (default 2592000)\n"
     "  --purge-interval SECONDS  how often to purge (default 60)\n"
     "  --login-timeout SECONDS   close a WebSocket not logged in by then (default 120)\n"
     "  --max-per-address N  open WebSockets per peer address (default 64)\n"
@@ -164,6 +166,10 @@ static int parse_args(int argc, char **argv, srv_config *cfg)
             if (parse_num(a, v, 0, 1LL << 40, &n))
                 return -1;
             cfg->kp_ttl = n;
+        } else if (!strcmp(a, "--name-reserve")) {
+            if (parse_num(a, v, 0, 1LL << 40, &n))
+                return -1;
+            cfg->name_reserve = n;
         } else if (!strcmp(a, "--purge-interval")) {
             if (parse_num(a, v, 1, 1LL << 30, &n))
                 return -1;
@@ -255,6 +261,7 @@ int main(int argc, char **argv)
     cfg->claim_rate = 30;
     cfg->retention = 2592000;
     cfg->kp_ttl = 2592000;
+    cfg->name_reserve = 2592000;
     cfg->purge_interval = 60;
     cfg->login_timeout = 120;
     cfg->max_per_address = 64;

@@ -28,7 +28,7 @@ typedef struct srv_config {
     size_t max_message;
     int max_connections;
     double rate, user_rate, claim_rate;
-    int64_t retention, kp_ttl, purge_interval;
+    int64_t retention, kp_ttl, purge_interval, name_reserve;
     /* Hardening limits (docs/PROTOCOL.md §11); 0 turns a rate off. */
     int64_t login_timeout;     /* seconds an unauthenticated WebSocket may stay */
     int max_per_address;       /* open WebSockets per peer address */

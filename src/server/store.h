@@ -160,6 +160,9 @@ struct srv_store_ops {
      * old_name; rename_known is SRV_OK if it did, else SRV_NOT_FOUND. */
     int (*rename_record)(srv_store *st, int64_t id, const char *old_name, int64_t now);
     int (*rename_known)(srv_store *st, int64_t id, const char *old_name);
+    /* SRV_OK and *user_id when a user gave up `name` by a rename at or
+     * after `since` (the name stays reserved to it), else SRV_NOT_FOUND. */
+    int (*rename_reserved)(srv_store *st, const char *name, int64_t since, int64_t *user_id);
 
     int (*kp_add)(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
                   uint64_t not_after, int64_t now);

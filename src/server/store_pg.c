@@ -150,6 +150,9 @@ static const struct {
     [Q_RENAME_INSERT] = {"INSERT INTO renames(user_id, old_name, created) VALUES ($1,$2,$3)"
                          " ON CONFLICT (user_id, old_name) DO NOTHING", "iti"},
     [Q_RENAME_FIND] = {"SELECT 1::bigint FROM renames WHERE user_id = $1 AND old_name = $2", "it"},
+    [Q_RENAME_RESERVED] = {"SELECT user_id FROM renames WHERE old_name = $1 AND created >= $2"
+                           " ORDER BY created DESC LIMIT 1",
+                           "ti"},
     [Q_KP_INSERT] = {"INSERT INTO key_packages(user_id, data, last_resort, not_after, created)"
                      " VALUES ($1,$2,$3,$4,$5)", "ibiii"},
     [Q_KP_DROP_LR] = {"DELETE FROM key_packages WHERE user_id = $1 AND last_resort = 1", "i"},
@@ -638,6 +641,7 @@ static const struct srv_store_ops pg_ops = {
     .user_rename = pgs_user_rename,
     .rename_record = pgs_rename_record,
     .rename_known = pgs_rename_known,
+    .rename_reserved = pgs_rename_reserved,
     .kp_add = pgs_kp_add,
     .kp_drop_last_resort = pgs_kp_drop_last_resort,
     .kp_count = pgs_kp_count,

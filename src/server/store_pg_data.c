@@ -121,6 +121,21 @@ int pgs_rename_known(srv_store *st, int64_t id, const char *old_name)
     return err;
 }
 
+int pgs_rename_reserved(srv_store *st, const char *name, int64_t since, int64_t *user_id)
+{
+    pgp p = {0};
+    int err;
+    p_text(&p, name);
+    p_int(&p, since);
+    PGresult *r = pgs_run(S(st), Q_RENAME_RESERVED, &p, &err);
+    if (r && PQntuples(r) == 0)
+        err = SRV_NOT_FOUND;
+    else if (r)
+        *user_id = g_int(r, 0, 0);
+    PQclear(r);
+    return err;
+}
+
 /* ------------------------------------------------------------ key packages */
 
 int pgs_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,

@@ -13,7 +13,7 @@
 
 enum stmt_id {
     Q_USER_INSERT, Q_USER_BY_NAME, Q_USER_BY_ID, Q_USER_BY_KEY, Q_USER_RENAME,
-    Q_RENAME_INSERT, Q_RENAME_FIND,
+    Q_RENAME_INSERT, Q_RENAME_FIND, Q_RENAME_RESERVED,
     Q_KP_INSERT, Q_KP_DROP_LR, Q_KP_COUNT, Q_KP_HAS_LR, Q_KP_CLAIM, Q_KP_LR, Q_KP_DELETE_USER,
     Q_GROUP_INSERT, Q_GROUP_BY_NAME, Q_GROUP_BY_GID, Q_GROUP_BY_REF, Q_GROUP_ADVANCE,
     Q_GROUP_SET_INFO, Q_GROUP_GET_INFO, Q_GROUP_SET_VIEW, Q_GROUP_GET_VIEW, Q_GROUPS_OF_USER,
@@ -143,6 +143,7 @@ int pgs_user_by_key(srv_store *st, mls_bytes key, srv_user *out);
 int pgs_user_rename(srv_store *st, int64_t id, const char *name);
 int pgs_rename_record(srv_store *st, int64_t id, const char *old_name, int64_t now);
 int pgs_rename_known(srv_store *st, int64_t id, const char *old_name);
+int pgs_rename_reserved(srv_store *st, const char *name, int64_t since, int64_t *user_id);
 int pgs_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
                uint64_t not_after, int64_t now);
 int pgs_kp_drop_last_resort(srv_store *st, int64_t user_id);

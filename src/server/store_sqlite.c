@@ -145,6 +145,8 @@ const char *const sqs_stmt_sql[Q_COUNT] = {
     [Q_RENAME_INSERT] = "INSERT INTO renames(user_id, old_name, created) VALUES (?,?,?)"
                         " ON CONFLICT(user_id, old_name) DO NOTHING",
     [Q_RENAME_FIND] = "SELECT 1 FROM renames WHERE user_id = ? AND old_name = ?",
+    [Q_RENAME_RESERVED] = "SELECT user_id FROM renames WHERE old_name = ? AND created >= ?"
+                          " ORDER BY created DESC LIMIT 1",
     [Q_KP_INSERT] = "INSERT INTO key_packages(user_id, data, last_resort, not_after, created)"
                     " VALUES (?,?,?,?,?)",
     [Q_KP_DROP_LR] = "DELETE FROM key_packages WHERE user_id = ? AND last_resort = 1",
@@ -357,6 +359,7 @@ static const struct srv_store_ops sqlite_ops = {
     .user_rename = sqs_user_rename,
     .rename_record = sqs_rename_record,
     .rename_known = sqs_rename_known,
+    .rename_reserved = sqs_rename_reserved,
     .kp_add = sqs_kp_add,
     .kp_drop_last_resort = sqs_kp_drop_last_resort,
     .kp_count = sqs_kp_count,

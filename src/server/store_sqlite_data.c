@@ -137,6 +137,21 @@ int sqs_rename_known(srv_store *st, int64_t id, const char *old_name)
     return err;
 }
 
+int sqs_rename_reserved(srv_store *st, const char *name, int64_t since, int64_t *user_id)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q1 = q(s, Q_RENAME_RESERVED);
+    sqlite3_bind_text(q1, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q1, 2, since);
+    int rc = sqlite3_step(q1);
+    int err = rc == SQLITE_ROW ? SRV_OK : rc == SQLITE_DONE ? SRV_NOT_FOUND
+                                                            : fail(s, "rename reserved");
+    if (err == SRV_OK)
+        *user_id = sqlite3_column_int64(q1, 0);
+    sqlite3_reset(q1);
+    return err;
+}
+
 /* ------------------------------------------------------------ key packages */
 
 int sqs_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,

@@ -12,7 +12,7 @@
 enum stmt_id {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_USER_INSERT, Q_USER_BY_NAME, Q_USER_BY_ID, Q_USER_BY_KEY, Q_USER_RENAME,
-    Q_RENAME_INSERT, Q_RENAME_FIND,
+    Q_RENAME_INSERT, Q_RENAME_FIND, Q_RENAME_RESERVED,
     Q_KP_INSERT, Q_KP_DROP_LR, Q_KP_COUNT, Q_KP_HAS_LR, Q_KP_OLDEST, Q_KP_LR, Q_KP_DELETE,
     Q_KP_DELETE_USER,
     Q_GROUP_INSERT, Q_GROUP_BY_NAME, Q_GROUP_BY_GID, Q_GROUP_ADVANCE, Q_GROUP_SET_INFO,
@@ -80,6 +80,7 @@ int sqs_user_by_key(srv_store *st, mls_bytes key, srv_user *out);
 int sqs_user_rename(srv_store *st, int64_t id, const char *name);
 int sqs_rename_record(srv_store *st, int64_t id, const char *old_name, int64_t now);
 int sqs_rename_known(srv_store *st, int64_t id, const char *old_name);
+int sqs_rename_reserved(srv_store *st, const char *name, int64_t since, int64_t *user_id);
 int sqs_kp_add(srv_store *st, int64_t user_id, mls_bytes kp, int last_resort,
                uint64_t not_after, int64_t now);
 int sqs_kp_drop_last_resort(srv_store *st, int64_t user_id);

@@ -140,7 +140,15 @@ def test_auth():
         ok(e.request("user.rename", username="alice2"))
         st, body = srv.http("/v1/users/alice2")
         expect(st == 200 and json.loads(body)["user_id"] == 1, "rename keeps user id")
-        expect(srv.http("/v1/users/alice")[0] == 404, "old name released")
+        expect(srv.http("/v1/users/alice")[0] == 404, "old name no longer a user")
+        # The old name stays reserved to alice (--name-reserve, default 30
+        # days): another key cannot register it, alice can take it back.
+        f = srv.client(Identity("alice"))
+        refused(f.register(Identity("alice")), "username_taken")
+        g = srv.client(Identity("mallory"))
+        ok(g.register(Identity("mallory")))
+        refused(g.request("user.rename", username="alice"), "username_taken")
+        ok(e.request("user.rename", username="alice"), "alice takes her old name back")
     finally:
         srv.stop()
 
