@@ -290,7 +290,8 @@ static void commit_build(struct cli_commit *op)
     mls_staged_commit *sc = NULL;
     mls_commit_options copt;
     mls_bytes *kps = NULL;
-    mls_buf post;
+    mls_buf post, admins;
+    mls_ext ext;
     json_t *req = NULL;
     char removed[COMMIT_MAX_REMOVED][33];
     size_t i, n = 0, n_removed = 0;
@@ -298,6 +299,7 @@ static void commit_build(struct cli_commit *op)
     int rc;
 
     mls_buf_init(&post);
+    mls_buf_init(&admins);
     kps = calloc(op->n_claims + 1, sizeof *kps);
     if (!kps)
         goto fail;
@@ -322,8 +324,23 @@ static void commit_build(struct cli_commit *op)
             char own[40];
             copt.force_path = 1;
             cli_member_name(g->mls, mls_group_own_leaf(g->mls), own, sizeof own);
-            if (strcmp(own, s->ident.username) != 0)
+            if (strcmp(own, s->ident.username) != 0) {
+                const char *one[1];
+                int changed = 0;
                 copt.new_identity = s->id;
+                /* An administrator keeps the role under the new name: the
+                 * same commit rewrites the administrators extension (an
+                 * administrator may change it, PROTOCOL.md §7.4). */
+                one[0] = own;
+                if (cli_grp_is_admin(g->mls, own) &&
+                    admins_without(g->mls, one, 1, s->ident.username, &admins, &changed) == 0 &&
+                    changed) {
+                    ext.type = CLI_EXT_ADMINS;
+                    ext.data = mls_buf_view(&admins);
+                    copt.set_extensions = &ext;
+                    copt.n_set_extensions = 1;
+                }
+            }
         }
         rc = mls_group_commit(g->mls, &copt, &sc);
     } else {
@@ -380,6 +397,7 @@ out:
     json_decref(req);
     free(kps);
     mls_buf_clear(&post);
+    mls_buf_clear(&admins);
 }
 
 static void commit_run(struct cli_commit *op)

@@ -177,6 +177,22 @@ static int leaf_removed(const struct cli_commit_facts *f, uint32_t leaf)
 
 /* Is identity a member after the commit (members not removed, members
  * added)?  Identities of kept leaves do not change (checked first). */
+/* The identity member m has after the commit: a rename (the committer's
+ * path leaf, or an Update of m's leaf) changes it; the rename itself is
+ * judged by the identity rule. */
+static mls_bytes identity_after(const struct cli_commit_facts *f, const struct cli_leaf *m)
+{
+    size_t i;
+    if (!f->external && f->has_path && m->leaf == f->committer.leaf &&
+        f->path_leaf.identity.n > 0)
+        return f->path_leaf.identity;
+    for (i = 0; i < f->n_changes; i++)
+        if (f->changes[i].kind == CLI_CHANGE_UPDATE && f->changes[i].before.leaf == m->leaf &&
+            f->changes[i].after.identity.n > 0)
+            return f->changes[i].after.identity;
+    return m->identity;
+}
+
 static int member_after(const struct cli_commit_facts *f, mls_bytes identity)
 {
     size_t i;
@@ -185,7 +201,8 @@ static int member_after(const struct cli_commit_facts *f, mls_bytes identity)
     if (f->external && bytes_eq(f->committer.identity, identity))
         return 1; /* the joiner */
     for (i = 0; i < f->n_members; i++)
-        if (!leaf_removed(f, f->members[i].leaf) && bytes_eq(f->members[i].identity, identity))
+        if (!leaf_removed(f, f->members[i].leaf) &&
+            bytes_eq(identity_after(f, &f->members[i]), identity))
             return 1;
     for (i = 0; i < f->n_changes; i++)
         if (f->changes[i].kind == CLI_CHANGE_ADD && bytes_eq(f->changes[i].after.identity, identity))

@@ -326,6 +326,17 @@ def test_nick(env):
     ca = re.search(code, command(a, "/code", code))
     cb = re.search(code, command(b2, "/code", code))
     assert ca.groups() == cb.groups(), (ca.groups(), cb.groups())
+    # The administrator renames: the same commit carries the new name into
+    # the administrators extension, so she stays one.
+    m = b2.mark()
+    ma = a.mark()
+    a.say("/nick alicia")
+    a.wait_for(r"you are now alicia \(was alice\)", ma)
+    b2.wait_for(r"^\*\*\* alice is now alicia$", m)
+    a.user = "alicia"
+    talk(a, "as alicia", "lobby", b2)
+    command(b2, "/list", r"^\*\*\*   alicia \[admin\]")
+    assert b2.count(r"WARNING|ALERT|REFUSED|misbehav") == 0, b2.snapshot()
     for who in (a, b2):
         assert who.quit() == 0
 
