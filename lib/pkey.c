@@ -205,11 +205,8 @@ int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk,
     }
     /* X25519, X448 public key alone: by the ladder (cheaper in OpenSSL
      * 3.0 than the fixed-base multiplication of its import). */
-    if (!out && (c == &mls_curve_x25519 || c == &mls_curve_x448)) {
-        ret = mls_pkey_x_dh_keypair(c, sk, pk, &pkey);
-        EVP_PKEY_free(pkey);
-        return ret;
-    }
+    if (!out && (c == &mls_curve_x25519 || c == &mls_curve_x448))
+        return mls_pkey_x_dh_keypair(c, sk, pk, NULL);
     /* For X25519, X448, Ed25519 and Ed448 OpenSSL derives the public key
      * when it imports the private one: the imported key is both the
      * source of pk and the key handed out, one scalar multiplication. */
@@ -248,7 +245,9 @@ static void base_points_init(void)
 
 int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk, EVP_PKEY **out)
 {
-    static const uint8_t placeholder[56];
+    /* The public half the scalar-only key is imported with: X25519/X448
+     * derive reads the private scalar alone, and this key never leaves. */
+    static const uint8_t no_public[56];
     EVP_PKEY *priv = NULL, *base;
     EVP_PKEY_CTX *ctx = NULL;
     size_t len = c->npk;
@@ -260,7 +259,7 @@ int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk, EVP_PKE
     base = c == &mls_curve_x25519 ? base_x25519 : base_x448;
     if (!base)
         return MLS_ERR_CRYPTO;
-    ret = import_private(c, sk, mls_bytes_of(placeholder, c->npk), &priv);
+    ret = import_private(c, sk, mls_bytes_of(no_public, c->npk), &priv);
     if (ret)
         return ret;
     ret = MLS_ERR_CRYPTO;
@@ -269,13 +268,16 @@ int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk, EVP_PKE
         EVP_PKEY_derive(ctx, pk, &len) == 1 && len == c->npk)
         ret = MLS_OK;
     EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(priv);
     if (ret) {
         ERR_clear_error();
-        EVP_PKEY_free(priv);
         return ret;
     }
-    *out = priv;
-    return MLS_OK;
+    /* The key handed out holds the true pair; given both halves, the
+     * import multiplies nothing. */
+    if (out)
+        ret = import_private(c, sk, mls_bytes_of(pk, c->npk), out);
+    return ret;
 }
 
 int mls_pkey_public_from_private(const mls_curve *c, mls_bytes sk, uint8_t *pk)

@@ -64,10 +64,10 @@ MLS_MUST_CHECK int mls_pkey_keypair_from_private(const mls_curve *c, mls_bytes s
  * and, in *out, an EVP_PKEY of sk to be used for EVP_PKEY_derive only.
  * OpenSSL 3.0 derives the public key on import with a generic fixed-base
  * multiplication that costs more than its optimized Montgomery ladder, so
- * this imports sk with a placeholder public half (which *out keeps: never
- * export it, never sign with it; derive uses the private half alone) and
- * computes pk = X(sk, u) with the ladder, u the base point (RFC 7748
- * §6.1).  MLS_ERR_ARG for other curves. */
+ * this computes pk = X(sk, u) with the ladder, u the base point (RFC 7748
+ * §6.1), through a key imported without its public half and used for that
+ * one derive only; *out (may be NULL) is then imported with both halves,
+ * which costs no multiplication.  MLS_ERR_ARG for other curves. */
 MLS_MUST_CHECK int mls_pkey_x_dh_keypair(const mls_curve *c, mls_bytes sk, uint8_t *pk,
                                          EVP_PKEY **out);
 /* NIST curves: MLS_OK if sk (c->nsk bytes, big-endian) is in [1, n-1],
