@@ -1628,12 +1628,14 @@ TESTS = [
 ]
 
 
-def main():
+def run_tests(tests, only, label):
+    """Runs each test of tests (those whose name contains only) in its own
+    Env; prints one line each and "<label>: P/T passed"; 1 if any failed."""
     failed = 0
     run = 0
-    for t in TESTS:
+    for t in tests:
         name = t.__name__
-        if ONLY and ONLY not in name:
+        if only and only not in name:
             continue
         run += 1
         env = Env(name)
@@ -1655,8 +1657,12 @@ def main():
             print("     files kept in %s" % env.tmp, flush=True)
         finally:
             env.close(ok)
-    print("client tests: %d/%d passed" % (run - failed, run))
+    print("%s: %d/%d passed" % (label, run - failed, run))
     return 1 if failed else 0
+
+
+def main():
+    return run_tests(TESTS, ONLY, "client tests")
 
 
 if __name__ == "__main__":

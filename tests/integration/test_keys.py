@@ -14,12 +14,11 @@ import socket
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_client  # noqa: E402  (its Env, invite and talk; same argv)
 from test_client import Env, invite, talk  # noqa: E402
-from clientlib import msg, sanitizer_reports  # noqa: E402
+from clientlib import msg  # noqa: E402
 import dsclient  # noqa: E402
 
 ONLY = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
@@ -345,33 +344,7 @@ TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_change
 
 
 def main():
-    failed = run = 0
-    for t in TESTS:
-        name = t.__name__
-        if ONLY and ONLY not in name:
-            continue
-        run += 1
-        env = Env(name)
-        ok = False
-        start = time.time()
-        try:
-            t(env)
-            for c in env.clients:
-                c.kill()
-            reports = sanitizer_reports(env.tmp)
-            if reports:
-                raise Exception("sanitizer reports:\n" + "\n".join(reports))
-            ok = True
-            print("ok   %s (%.1fs)" % (name, time.time() - start), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure kind
-            failed += 1
-            print("FAIL %s: %s" % (name, e), flush=True)
-            traceback.print_exc()
-            print("     files kept in %s" % env.tmp, flush=True)
-        finally:
-            env.close(ok)
-    print("key tests: %d/%d passed" % (run - failed, run))
-    return 1 if failed else 0
+    return test_client.run_tests(TESTS, ONLY, "key tests")
 
 
 if __name__ == "__main__":
