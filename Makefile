@@ -9,7 +9,7 @@
 #   make fuzz-regress    replay tests/fuzz/regressions/ through the harnesses
 #                        (gcc build, no libFuzzer; part of check)
 #   make mlstool-check   mlstool over messages.json, welcome.json (--bundle) (part of check)
-#   make bench-mls       group engine benchmark
+#   make bench-mls       group engine benchmark [SIZES="10 100" SUITES="0x0001 0x0003" FULL_SIZES="10 100"]
 #   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
 #   make bench           bench-mls and bench-server, results and plots in build/bench/
 #   make bench-stores    the Python load benchmark on SQLite and PostgreSQL (1 and 2
@@ -221,7 +221,7 @@ $(B)/bin/relay: $(B)/bench/relay.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
 
 bench-mls: $(DEPS_STAMP) $(BENCH_BIN)
-	@sh scripts/bench-mls.sh $(BENCH_BIN) "$(SIZES)"
+	@python3 scripts/bench-mls.py $(BENCH_BIN) "$(SIZES)" "$(SUITES)" "$(FULL_SIZES)"
 
 example: $(EXAMPLE_BIN)
 	$(EXAMPLE_BIN)

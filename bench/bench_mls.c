@@ -1,32 +1,45 @@
 /*
  * Group engine benchmark (make bench-mls): one group size per process.
  *
- *   bench_mls N
- *   bench_mls sig       the signature-verification floor
+ *   bench_mls [--suite 0xNNNN] [--full] N
+ *   bench_mls [--suite 0xNNNN] sig       the signature-verification floor
  *
- * Cipher suite 0x0001.  A creator makes KeyPackages for N+1 other clients,
- * adds N-1 of them in one commit (bulk_add_ms: creating that commit); one
- * added member joins from the Welcome (join_ms); the creator makes an
- * empty commit with a path (update_create_ms), the joined member processes
- * it (update_process_ms); the creator adds one more member (add_create_ms,
- * add_process_ms), removes one (remove_create_ms, remove_process_ms);
- * protect/unprotect of a 100-byte application message (protect_us,
- * unprotect_us).  Cheap operations are repeated and the median reported:
- * a commit is created several times (each discarded but the last) and
- * processed several times from a saved copy of the member's state.
+ * Two scenarios, each with one cipher suite (default 0x0001):
  *
- * The operations the executor speeds up (bulk add, join, update create,
- * remove create) run twice each, interleaved: with no executor and with
- * the library's default pool (mls_env_default_parallel's, one thread per
- * core); the environment is one the benchmark owns, whose parallel_for it
- * switches between the runs.
+ * basic: a creator makes KeyPackages for N+1 other clients and adds N-1 of
+ * them in one commit (bulk_add); one added member joins from the Welcome
+ * (join); the creator makes an empty commit with a path (update_create),
+ * the joined member processes it (update_process); the creator adds one
+ * more member (add_create, add_process), removes one (remove_create,
+ * remove_process); protect/unprotect of a 100-byte application message.
+ * After the bulk add the tree has no parent nodes but the creator's, and
+ * every added leaf is unmerged there: a path is encrypted to each member.
  *
- * Output: "ROW n v1 ... v10" (sequential), "PAR n bulk join uc rc" (the
- * same operations with the pool) and "SIZES n state_bytes
- * bulk_add_commit welcome update_commit add_commit remove_commit".
- * "bench_mls sig": "SIG verifies_per_s_1_thread verifies_per_s_pool
- * threads", Ed25519 VerifyWithLabel over 100-byte messages: the floor of
- * join, which is one verification per member.
+ * full: the same group, then every odd leaf (and the last one) commits a
+ * path, so that every parent node holds a key and no leaf is unmerged,
+ * as in a group whose members have all updated.  The joined member commits
+ * its own update; the others rejoin by an external commit that removes
+ * their old leaf (RFC 9420 §12.4.3.2), which lands on the same leaf and
+ * fills its direct path.  Then update, add (with the join of the added
+ * member from its Welcome: join on a full tree, whose parent hashes are
+ * all checked), remove, protect and unprotect as above.  A path is now
+ * encrypted to log2(N) nodes.
+ *
+ * Every operation is repeated and its median, minimum and maximum
+ * reported (9 repetitions up to N = 100, 5 at 1,000, 3 above; 101 for
+ * protect/unprotect); creations are discarded but the last, processings
+ * restart from a saved copy of the member's state.  The operations the
+ * executor speeds up run twice per repetition, interleaved so that both
+ * see the same machine load: with no executor (mode seq) and with the
+ * library's default pool (mode pool, one thread per core).
+ *
+ * Output, one line per figure:
+ *   OP scenario operation n mode median_ms min_ms max_ms repetitions
+ *   SIZE scenario what n bytes
+ *   FILL n seconds          (full: building the full tree)
+ *   SIG verifies_per_s_1_thread verifies_per_s_pool
+ * "sig" is Ed25519 (or the suite's) VerifyWithLabel over 100-byte
+ * messages: the floor of join, which is one verification per member.
  */
 #include "mls/group.h"
 
@@ -42,6 +55,8 @@ static mls_env benv;          /* what the groups use; parallel_for switched */
 static const mls_env *pool_env; /* the library's default pool */
 
 static int force_sequential; /* MLS_BENCH_SEQUENTIAL set: for profiling */
+static uint16_t suite = MLS_SUITE_X25519_AES128GCM_SHA256_ED25519;
+static const char *scenario = "basic";
 
 static void set_parallel(int on)
 {
@@ -69,6 +84,13 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* One figure: its median and spread over the repetitions in v. */
+static void report(const char *op, unsigned n, const char *mode, double *v, int reps)
+{
+    double m = median(v, reps); /* sorts v */
+    printf("OP %s %s %u %s %.4f %.4f %.4f %d\n", scenario, op, n, mode, m, v[0], v[reps - 1], reps);
+}
+
 static void die(const char *what, int err)
 {
     fprintf(stderr, "bench_mls: %s: %s\n", what, mls_errname(err));
@@ -92,31 +114,32 @@ static void make_client(client *c, unsigned i)
     char name[32];
     int n = snprintf(name, sizeof(name), "client%u", i);
     memset(c, 0, sizeof(*c));
-    TRY("identity", mls_identity_generate(env, MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
-                                          mls_bytes_of((const uint8_t *)name, (size_t)n), &c->id));
+    TRY("identity", mls_identity_generate(env, suite, mls_bytes_of((const uint8_t *)name, (size_t)n),
+                                          &c->id));
     TRY("key package", mls_key_package_create(env, c->id, NULL, &c->kp, &c->bundle));
 }
 
+#define MAX_REPS 9
+
 /*
  * Times `reps` creations of a commit by `creator` (all discarded but the
- * last, which is returned) and `reps` processings of it by a member
- * restored from `member_state` each time; the member keeps the last
- * processed state.
+ * last, which is returned), sequential and pooled alternately, and `reps`
+ * processings of it by a member restored from its state each time; the
+ * member keeps the last processed state.  Reports op_create (seq, pool)
+ * and op_process.
  */
 typedef int (*make_fn)(mls_group *g, void *arg, mls_staged_commit **out);
 
-static mls_staged_commit *time_commit(mls_group *creator, make_fn fn, void *arg, int reps,
-                                      mls_group **member, double *create_ms, double *create_par_ms,
-                                      double *process_ms)
+static mls_staged_commit *time_commit(const char *op, unsigned n, mls_group *creator, make_fn fn,
+                                      void *arg, int reps, mls_group **member)
 {
-    double tc[16], tcp[16], tp[16], t0;
+    double tc[MAX_REPS], tcp[MAX_REPS], tp[MAX_REPS], t0;
+    char name[64];
     mls_staged_commit *sc = NULL;
     mls_buf state;
     mls_process_result r;
 
     mls_buf_init(&state);
-    /* Sequential and pooled creations alternate, so that both see the
-     * same machine load; the last (sequential) one is kept. */
     for (int i = 0; i < reps; i++) {
         for (int par = 1; par >= 0; par--) {
             mls_staged_commit_free(sc);
@@ -144,10 +167,35 @@ static mls_staged_commit *time_commit(mls_group *creator, make_fn fn, void *arg,
         }
     }
     mls_buf_clear(&state);
-    *create_ms = median(tc, reps);
-    *create_par_ms = median(tcp, reps);
-    *process_ms = median(tp, reps);
+    snprintf(name, sizeof(name), "%s_create", op);
+    report(name, n, "seq", tc, reps);
+    report(name, n, "pool", tcp, reps);
+    snprintf(name, sizeof(name), "%s_process", op);
+    report(name, n, "seq", tp, reps);
     return sc;
+}
+
+/* `reps` joins from welcome, sequential and pooled alternately; returns
+ * the last (sequential) group. */
+static mls_group *time_join(unsigned n, const client *c, mls_bytes welcome, int reps)
+{
+    double ts[MAX_REPS], tpl[MAX_REPS], t0;
+    mls_bytes b = mls_buf_view(&c->bundle);
+    mls_group *m = NULL;
+
+    for (int i = 0; i < reps; i++) {
+        for (int par = 1; par >= 0; par--) {
+            mls_group_free(m);
+            m = NULL;
+            set_parallel(par);
+            t0 = now_ms();
+            TRY("join", mls_group_join(&benv, c->id, welcome, &b, 1, NULL, NULL, &m));
+            (par ? tpl : ts)[i] = now_ms() - t0;
+        }
+    }
+    report("join", n, "seq", ts, reps);
+    report("join", n, "pool", tpl, reps);
+    return m;
 }
 
 /* Ed25519 VerifyWithLabel per second, on one thread and through the pool. */
@@ -168,13 +216,15 @@ static int verify_item(void *arg, size_t i)
 static int sig_floor(void)
 {
     enum { N = 2000, ROUNDS = 5 };
-    const mls_suite *s = mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
+    const mls_suite *s = mls_suite_get(suite);
     static uint8_t msgs[N][100];
     static mls_buf sigs[N];
     mls_buf sk, pk;
     double t1[ROUNDS], t2[ROUNDS], t0;
     sig_job j;
 
+    if (!s)
+        die("suite", MLS_ERR_UNSUPPORTED);
     mls_buf_init(&sk);
     mls_buf_init(&pk);
     TRY("keygen", mls_sig_keygen(s, env, &sk, &pk));
@@ -224,16 +274,75 @@ static int make_remove(mls_group *g, void *arg, mls_staged_commit **out)
     return mls_group_remove_members(g, (const uint32_t *)arg, 1, out);
 }
 
+static void process_commit(mls_group *g, mls_bytes msg)
+{
+    mls_process_result r;
+    memset(&r, 0, sizeof(r));
+    TRY("process", mls_group_process(g, msg, &r));
+    mls_process_result_clear(&r);
+}
+
+/*
+ * full scenario: every odd leaf and the last one commit a path.  Leaf i
+ * (i >= 1) is others[i - 1]; the member (joined) holds leaf mleaf.  Both
+ * the creator and the member process every commit.
+ */
+static void fill_tree(unsigned n, client *others, mls_group *g, mls_group *member)
+{
+    uint32_t mleaf = mls_group_own_leaf(member);
+    double t0 = now_ms();
+    mls_buf gi, commit;
+
+    mls_buf_init(&gi);
+    mls_buf_init(&commit);
+    set_parallel(1);
+    for (uint32_t leaf = 1; leaf < n; leaf++) {
+        if (leaf % 2 == 0 && leaf != n - 1)
+            continue;
+        if (leaf == mleaf) {
+            mls_staged_commit *sc;
+            TRY("update", mls_group_self_update(member, &sc));
+            process_commit(g, mls_staged_commit_message(sc));
+            TRY("merge", mls_group_merge_staged(member, sc));
+            mls_staged_commit_free(sc);
+            continue;
+        }
+        mls_external_join_options opt;
+        mls_group *x = NULL;
+        memset(&opt, 0, sizeof(opt));
+        opt.remove_old_leaf = 1;
+        opt.old_leaf = leaf;
+        mls_buf_clear(&gi);
+        TRY("group info", mls_group_group_info(g, 1, &gi));
+        mls_buf_clear(&commit);
+        TRY("external join", mls_group_external_join(&benv, others[leaf - 1].id,
+                                                     mls_buf_view(&gi), &opt, &commit, &x));
+        if (mls_group_own_leaf(x) != leaf)
+            die("external join landed elsewhere", MLS_ERR_INVALID);
+        mls_group_free(x);
+        process_commit(g, mls_buf_view(&commit));
+        process_commit(member, mls_buf_view(&commit));
+    }
+    set_parallel(0);
+    mls_buf_clear(&gi);
+    mls_buf_clear(&commit);
+    printf("FILL %u %.2f\n", n, (now_ms() - t0) / 1e3);
+}
+
+static void size_line(const char *what, unsigned n, size_t bytes)
+{
+    printf("SIZE %s %s %u %zu\n", scenario, what, n, bytes);
+}
+
 int main(int argc, char **argv)
 {
     unsigned n;
+    int full = 0, argi = 1;
     client creator, *others;
-    mls_group *g = NULL, *member = NULL;
+    mls_group *g = NULL, *member = NULL, *added = NULL;
     mls_staged_commit *sc;
     mls_bytes *kps;
-    double t0, bulk_ms, bulk_par, join_ms, join_par, uc, ucp, up, ac, acp, apm, rc, rcp, rp,
-        pt[101], ut[101];
-    size_t bulk_size, welcome_size, update_size, add_size, remove_size;
+    double t0, bt[MAX_REPS], btp[MAX_REPS], pt[101], ut[101];
     mls_buf state, msgs[101];
     uint8_t text[100];
     uint32_t victim;
@@ -246,11 +355,26 @@ int main(int argc, char **argv)
         return 1;
     }
     force_sequential = getenv("MLS_BENCH_SEQUENTIAL") != NULL;
-    if (argc > 1 && strcmp(argv[1], "sig") == 0)
+    for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
+        if (strcmp(argv[argi], "--full") == 0) {
+            full = 1;
+            scenario = "full";
+        } else if (strcmp(argv[argi], "--suite") == 0 && argi + 1 < argc) {
+            suite = (uint16_t)strtoul(argv[++argi], NULL, 0);
+        } else {
+            fprintf(stderr, "usage: bench_mls [--suite 0xNNNN] [--full] N | sig\n");
+            return 2;
+        }
+    }
+    if (!mls_suite_get(suite)) {
+        fprintf(stderr, "bench_mls: suite 0x%04x not supported\n", suite);
+        return 2;
+    }
+    if (argi < argc && strcmp(argv[argi], "sig") == 0)
         return sig_floor();
-    n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 10;
-    if (n < 2) {
-        fprintf(stderr, "bench_mls: N must be at least 2\n");
+    n = argi < argc ? (unsigned)strtoul(argv[argi], NULL, 10) : 10;
+    if (n < 3) {
+        fprintf(stderr, "bench_mls: N must be at least 3\n");
         return 2;
     }
     int reps = n <= 100 ? 9 : n <= 1000 ? 5 : 3;
@@ -265,52 +389,57 @@ int main(int argc, char **argv)
     }
     TRY("create", mls_group_create(&benv, creator.id, mls_bytes_of(NULL, 0), NULL, 0, NULL, &g));
 
-    /* The pooled bulk add is discarded; the sequential one is kept. */
-    set_parallel(1);
-    t0 = now_ms();
-    TRY("bulk add", mls_group_add_members(g, kps, n - 1, &sc));
-    bulk_par = now_ms() - t0;
-    mls_staged_commit_free(sc);
-    set_parallel(0);
-    t0 = now_ms();
-    TRY("bulk add", mls_group_add_members(g, kps, n - 1, &sc));
-    bulk_ms = now_ms() - t0;
-    bulk_size = mls_staged_commit_message(sc).n;
-    welcome_size = mls_staged_commit_welcome(sc).n;
+    /* Bulk add: in the full scenario only the set-up, done once. */
+    sc = NULL;
+    for (int i = 0; i < (full ? 1 : reps); i++) {
+        for (int par = full ? 0 : 1; par >= 0; par--) {
+            mls_staged_commit_free(sc);
+            sc = NULL;
+            set_parallel(par);
+            t0 = now_ms();
+            TRY("bulk add", mls_group_add_members(g, kps, n - 1, &sc));
+            (par ? btp : bt)[i] = now_ms() - t0;
+        }
+    }
+    if (!full) {
+        report("bulk_add", n, "seq", bt, reps);
+        report("bulk_add", n, "pool", btp, reps);
+        size_line("bulk_add_commit", n, mls_staged_commit_message(sc).n);
+        size_line("bulk_add_welcome", n, mls_staged_commit_welcome(sc).n);
+    }
     TRY("merge", mls_group_merge_staged(g, sc));
-    {
+    /* Leaf n/2 + 1 joins (others[n / 2]). */
+    if (full) {
         mls_bytes b = mls_buf_view(&others[n / 2].bundle);
         set_parallel(1);
-        t0 = now_ms();
         TRY("join", mls_group_join(&benv, others[n / 2].id, mls_staged_commit_welcome(sc), &b, 1,
                                    NULL, NULL, &member));
-        join_par = now_ms() - t0;
-        mls_group_free(member);
-        member = NULL;
         set_parallel(0);
-        t0 = now_ms();
-        TRY("join", mls_group_join(&benv, others[n / 2].id, mls_staged_commit_welcome(sc), &b, 1,
-                                   NULL, NULL, &member));
-        join_ms = now_ms() - t0;
+    } else {
+        member = time_join(n, &others[n / 2], mls_staged_commit_welcome(sc), reps);
     }
     mls_staged_commit_free(sc);
+    if (full)
+        fill_tree(n, others, g, member);
 
-    sc = time_commit(g, make_update, NULL, reps, &member, &uc, &ucp, &up);
-    update_size = mls_staged_commit_message(sc).n;
+    sc = time_commit("update", n, g, make_update, NULL, reps, &member);
+    size_line("update_commit", n, mls_staged_commit_message(sc).n);
     TRY("merge", mls_group_merge_staged(g, sc));
     mls_staged_commit_free(sc);
 
-    sc = time_commit(g, make_add, &others[n - 1], reps, &member, &ac, &acp, &apm);
-    add_size = mls_staged_commit_message(sc).n;
+    sc = time_commit("add", n, g, make_add, &others[n], reps, &member);
+    size_line("add_commit", n, mls_staged_commit_message(sc).n);
     TRY("merge", mls_group_merge_staged(g, sc));
+    if (full) /* the join of a member into a full tree */
+        added = time_join(n, &others[n], mls_staged_commit_welcome(sc), reps);
     mls_staged_commit_free(sc);
 
     victim = 1;
     if (victim == mls_group_own_leaf(member))
         victim = 2;
-    sc = time_commit(g, make_remove, &victim, reps, &member, &rc, &rcp, &rp);
+    sc = time_commit("remove", n, g, make_remove, &victim, reps, &member);
     set_parallel(0);
-    remove_size = mls_staged_commit_message(sc).n;
+    size_line("remove_commit", n, mls_staged_commit_message(sc).n);
     TRY("merge", mls_group_merge_staged(g, sc));
     mls_staged_commit_free(sc);
 
@@ -320,29 +449,27 @@ int main(int argc, char **argv)
         t0 = now_ms();
         TRY("protect", mls_group_protect(g, mls_bytes_of(NULL, 0),
                                          mls_bytes_of(text, sizeof(text)), &msgs[i]));
-        pt[i] = (now_ms() - t0) * 1e3;
+        pt[i] = now_ms() - t0;
     }
     for (int i = 0; i < 101; i++) {
         mls_process_result r;
         memset(&r, 0, sizeof(r));
         t0 = now_ms();
         TRY("unprotect", mls_group_process(member, mls_buf_view(&msgs[i]), &r));
-        ut[i] = (now_ms() - t0) * 1e3;
+        ut[i] = now_ms() - t0;
         mls_process_result_clear(&r);
         mls_buf_clear(&msgs[i]);
     }
+    report("protect", n, "seq", pt, 101);
+    report("unprotect", n, "seq", ut, 101);
     mls_buf_init(&state);
     TRY("serialize", mls_group_serialize(g, &state));
-
-    printf("ROW %u %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.1f %.1f\n", n, bulk_ms, join_ms, uc,
-           up, ac, apm, rc, rp, median(pt, 101), median(ut, 101));
-    printf("PAR %u %.2f %.2f %.2f %.2f %.2f\n", n, bulk_par, join_par, ucp, acp, rcp);
-    printf("SIZES %u %zu %zu %zu %zu %zu %zu\n", n, state.n, bulk_size, welcome_size,
-           update_size, add_size, remove_size);
+    size_line("state", n, state.n);
 
     mls_buf_clear(&state);
     mls_group_free(g);
     mls_group_free(member);
+    mls_group_free(added);
     for (unsigned i = 0; i < n + 1; i++) {
         mls_identity_free(others[i].id);
         mls_buf_clear(&others[i].kp);

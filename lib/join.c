@@ -236,8 +236,25 @@ static int import_tree(const mls_suite *s, const mls_group_info *gi, mls_bytes g
     return err;
 }
 
+/* The GroupInfo's signature by its signer, as the first item of the leaf
+ * checks' parallel loop. */
+typedef struct info_check {
+    const mls_suite *s;
+    const mls_group_info *gi;
+    mls_bytes signer_key;
+} info_check;
+
+static int verify_info_item(void *ctx)
+{
+    const info_check *ic = ctx;
+    return mls_group_info_verify(ic->s, ic->gi, ic->signer_key);
+}
+
 /* RFC 9420 §12.4.3.1: the tree hash, parent hashes and every leaf, and
- * the GroupInfo's signature by its signer. */
+ * the GroupInfo's signature by its signer.  The signatures (the
+ * GroupInfo's and every leaf's: nearly all of a join's time) run in one
+ * loop through env's executor; the GroupInfo's failure is reported first,
+ * as when it was checked alone before the tree. */
 static int verify_tree_and_info(const mls_suite *s, const mls_env *env, mls_rtree *t,
                                 const mls_group_info *gi)
 {
@@ -245,16 +262,20 @@ static int verify_tree_and_info(const mls_suite *s, const mls_env *env, mls_rtre
     const mls_extension *e;
     mls_required_capabilities rc;
     mls_leaf_check chk;
+    info_check ic;
     int err;
 
     if (!signer)
         return MLS_ERR_INVALID;
-    if ((err = mls_group_info_verify(s, gi, mls_buf_view(&signer->signature_key))) != 0)
-        return err;
+    ic.s = s;
+    ic.gi = gi;
+    ic.signer_key = mls_buf_view(&signer->signature_key);
     memset(&rc, 0, sizeof(rc));
     memset(&chk, 0, sizeof(chk));
     chk.group_id = mls_buf_view(&gi->group_context.group_id);
-    chk.env = env; /* the leaf signatures are checked through its executor */
+    chk.env = env; /* the signatures are checked through its executor */
+    chk.first = verify_info_item;
+    chk.first_ctx = &ic;
     e = mls_extension_list_find(&gi->group_context.extensions, MLS_EXT_REQUIRED_CAPABILITIES);
     if (e) {
         if (mls_required_capabilities_decode_bytes(mls_buf_view(&e->data), &rc) != 0)

@@ -289,6 +289,12 @@ typedef struct mls_leaf_check {
     /* Executor for the per-leaf checks of mls_rtree_verify_leaves (its
      * parallel_for), or NULL: sequential.  Same result either way. */
     const mls_env *env;
+    /* Optional check run as the first item of the same parallel loop as
+     * the leaves (a join's GroupInfo signature: one more signature that
+     * would otherwise run alone before them); its failure is reported
+     * before any leaf's, as when it ran first. */
+    int (*first)(void *ctx);
+    void *first_ctx;
 } mls_leaf_check;
 
 /*

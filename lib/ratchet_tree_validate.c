@@ -131,6 +131,11 @@ typedef struct leaf_job {
 static int validate_leaf_item(void *arg, size_t i)
 {
     const leaf_job *j = arg;
+    if (j->chk && j->chk->first) {
+        if (i == 0)
+            return j->chk->first(j->chk->first_ctx);
+        i--;
+    }
     const mls_node *n = node_at(j->t, 2 * j->leaves[i]);
     return mls_leaf_node_validate(j->t->suite, &n->leaf, j->leaves[i], j->chk);
 }
@@ -146,7 +151,7 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
     int err = MLS_OK;
 
     if (w == 0)
-        return MLS_OK;
+        return chk && chk->first ? chk->first(chk->first_ctx) : MLS_OK;
     enc = malloc(w * sizeof(*enc));
     sig = malloc(t->n_leaves * sizeof(*sig));
     types = malloc(t->n_leaves * sizeof(*types));
@@ -164,7 +169,8 @@ int mls_rtree_verify_leaves(const mls_rtree *t, const mls_leaf_check *chk)
     job.t = t;
     job.chk = chk;
     job.leaves = leaves;
-    err = mls_exec_for(chk ? chk->env : NULL, n_leaves, validate_leaf_item, &job);
+    err = mls_exec_for(chk ? chk->env : NULL, n_leaves + (chk && chk->first ? 1 : 0),
+                       validate_leaf_item, &job);
     if (err)
         goto out;
     for (uint32_t x = 0; x < w; x++) {

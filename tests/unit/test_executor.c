@@ -82,6 +82,18 @@ static void test_pool_loops(unsigned threads)
     mls_pool_free(NULL);
 }
 
+struct first_ctx {
+    int *calls, *fail;
+};
+
+/* Counts its runs (atomically enough: it runs once per loop). */
+static int first_item(void *ctx)
+{
+    struct first_ctx *fc = ctx;
+    (*fc->calls)++;
+    return *fc->fail ? MLS_ERR_SIGNATURE : MLS_OK;
+}
+
 /* 1,000 leaves, two of them bad: the lower one's error, with any executor. */
 static void test_tampered_leaves(const mls_env *par)
 {
@@ -148,6 +160,24 @@ static void test_tampered_leaves(const mls_env *par)
         mls_error_detail_clear();
         CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_EXPIRED);
         CHECK(want[0] != 0 && strcmp(want, mls_error_detail()) == 0);
+    }
+    /* The first item (a join's GroupInfo signature) runs once in the
+     * same loop; its failure is reported before every leaf's. */
+    {
+        int calls = 0, fail = 0;
+        struct first_ctx fc = {&calls, &fail};
+        seq.first = pc.first = first_item;
+        seq.first_ctx = pc.first_ctx = &fc;
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_EXPIRED);
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_EXPIRED);
+        CHECK(calls == 2);
+        CHECK_OK(mls_rtree_verify_leaves(&t, &pc));
+        CHECK(calls == 3);
+        fail = 1;
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &seq), MLS_ERR_SIGNATURE);
+        CHECK_ERR(mls_rtree_verify_leaves(&u, &pc), MLS_ERR_SIGNATURE);
+        CHECK_ERR(mls_rtree_verify_leaves(&t, &pc), MLS_ERR_SIGNATURE);
+        CHECK(calls == 6);
     }
     mls_rtree_clear(&u);
     mls_rtree_clear(&t);
