@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)!mls_rtree_root_hash(&t, hash);
     (void)!mls_rtree_verify_parent_hashes(&t);
     {
-        mls_leaf_check chk = {gid, NULL, 1, FUZZ_NOW, NULL};
+        mls_leaf_check chk = {gid, NULL, 1, FUZZ_NOW, NULL, NULL, NULL};
         (void)!mls_rtree_verify_leaves(&t, &chk);
     }
     /* A copy is the same tree. */

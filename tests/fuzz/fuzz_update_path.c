@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mls_bytes in = mls_bytes_of(data, size);
     mls_update_path p, copy;
-    mls_leaf_check chk = {mls_bytes_of((const uint8_t *)"group", 5), NULL, 1, FUZZ_NOW, NULL};
+    mls_leaf_check chk = {mls_bytes_of((const uint8_t *)"group", 5), NULL, 1, FUZZ_NOW, NULL, NULL,
+                          NULL};
     const mls_suite *s = mls_suite_get(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519);
 
     if (mls_update_path_decode_bytes(in, &p) != MLS_OK)

@@ -15,6 +15,7 @@ Usage: python3 tests/integration/test_governance.py ./server build/rel/bin/mlsfo
        [name-substring]
 """
 
+import glob
 import json
 import os
 import shutil
@@ -604,6 +605,93 @@ def test_real_client_follows(g):
         g.roster({"alice": "admin", "bob": "member", "mallory": "member", "rob": "member"})
     finally:
         rob.kill()
+
+
+@with_group
+def test_welcome_into_known_group(g):
+    # A misbehaving server (a rewriting proxy in front of rob) hands rob a
+    # Welcome into *another* MLS group under the name of the group he is
+    # in, then was removed from: mallory made that group herself, named it
+    # "lobby" in its GroupContext and added rob with a KeyPackage of his
+    # she claimed.  The server really stored a Welcome of mallory's decoy
+    # group for rob; the proxy renames it.  rob ignores it while he is in
+    # lobby, refuses it after his removal (issue 9, safe rejoin: "the same
+    # for a Welcome into a group the client was in"), and his stored group
+    # stays the one he knew.
+    fake = {}
+
+    def rewrite(obj):
+        for e in [obj] + list(obj.get("entries") or []):
+            if e.get("group") in fake and e.get("welcome"):
+                e["welcome"], e["group_id"] = fake[e["group"]]
+                e["group"] = "lobby"
+        return obj
+
+    proxy = clientlib.RewritingProxy(g.srv.port, rewrite)
+    cfg = os.path.join(g.tmp, "cfg-rob")
+    rob = clientlib.Client(CLIENT, proxy.url, cfg, "lobby", "rob", g.tmp)
+
+    def rob_kp():
+        r = clientlib.poll(lambda: (lambda r: r if r.get("ok") else None)(
+            g.mallory.request("kp.claim", username="rob")), "rob's KeyPackages")
+        return b64(u16(1) + u16(5) + unb64(r["key_package"]))
+
+    def decoy(name):
+        # The fake "lobby" (never on the server) and the real decoy group
+        # whose Welcome for rob the proxy replaces with the fake one.
+        st = os.path.join(g.tmp, name + "-fake.state")
+        out = forge_json("create", g.mallory.ident.keyfile, st, "lobby")
+        fw = forge_json("commit", st, "--add", rob_kp())["welcomes"][0]
+        fake[name] = (fw, out["group_id"])
+        st2 = os.path.join(g.tmp, name + ".state")
+        out2 = forge_json("create", g.mallory.ident.keyfile, st2, name)
+        ok(g.mallory.request("group.create", name=name, group_id=out2["group_id"], epoch=0,
+                             group_info=out2["group_info"]), "group.create " + name)
+        dm = Member.__new__(Member)
+        dm.__dict__.update(g.mallory.__dict__)
+        dm.state = st2
+        ok(dm.commit("--add", rob_kp(), group=name, add=["rob"]), "mallory adds rob to " + name)
+
+    try:
+        r = clientlib.poll(lambda: (lambda r: r if r.get("ok") else None)(
+            g.alice.request("kp.claim", username="rob")), "rob's KeyPackages on the server")
+        ok(g.alice.commit("--add", b64(u16(1) + u16(5) + unb64(r["key_package"])),
+                          add=["rob"]), "alice adds rob")
+        g.agree()
+        rob.wait_for(r"you joined #lobby, invited by alice")
+        db = glob.glob(os.path.join(cfg, "rob@*.db"))[0]
+
+        def stored():
+            con = sqlite3.connect(db, timeout=10)
+            try:
+                return con.execute("SELECT group_id FROM groups WHERE name = 'lobby'").fetchall()
+            finally:
+                con.close()
+
+        known = stored()
+        expect(len(known) == 1 and known[0][0] == unb64(g.group_id), "rob stored lobby")
+        m = rob.mark()
+        decoy("decoy1")
+        rob.wait_for(r"an invitation to another group named #lobby was ignored", m)
+        g.alice.say("still-1")
+        rob.wait_for(clientlib.msg("lobby", "alice", "still-1"), m)
+        expect(stored() == known, "rob's lobby unchanged while a member")
+
+        m = rob.mark()
+        ok(g.alice.commit("--remove", g.alice.leaf_of("rob"), remove=["rob"]), "alice removes rob")
+        g.agree()
+        rob.wait_for(r"you were removed from #lobby by alice", m)
+        decoy("decoy2")
+        rob.wait_for(r"REFUSED: the invitation to #lobby from mallory is for another MLS group "
+                     r"than the #lobby this client was in; ignored", m)
+        expect(rob.count(r"you joined #lobby, invited by mallory") == 0, "rob did not join")
+        expect(stored() == known, "rob's stored lobby is still the group he knew")
+        g.alice.say("after")
+        time.sleep(0.5)
+        expect(rob.count(r"after") == 0, "rob reads nothing after his removal")
+    finally:
+        rob.kill()
+        proxy.stop()
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
