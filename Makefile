@@ -122,7 +122,7 @@ else
 PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
+.PHONY: run all deps check unit vectors threads-check valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
 all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
      $(SRV_BENCH_BIN)
 
@@ -266,6 +266,13 @@ unit: $(UNIT_BIN)
 vectors: $(VEC_BIN)
 	$(VEC_BIN) $(VECTORS)
 
+# The group tests and every vector again with the library's thread pool
+# as executor, 1 and 4 threads (issue 12: results independent of it).
+threads-check: $(VEC_BIN) $(B)/bin/test_group $(B)/bin/test_group_random $(B)/bin/test_executor
+	@set -e; for n in 1 4; do echo "== MLS_TEST_THREADS=$$n"; \
+	  MLS_TEST_THREADS=$$n $(B)/bin/test_group; MLS_TEST_THREADS=$$n $(B)/bin/test_group_random; \
+	  MLS_TEST_THREADS=$$n $(VEC_BIN) $(VECTORS); done
+
 integration: all
 	@set -e; for t in $(wildcard tests/integration/*.sh); do echo "== $$t"; \
 	  BUILD=$(B) sh $$t; done
@@ -275,6 +282,7 @@ check: all
 	@$(MAKE) --no-print-directory example
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory vectors
+	@$(MAKE) --no-print-directory threads-check
 	@$(MAKE) --no-print-directory mlstool-check
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
