@@ -87,8 +87,8 @@ static const char *const migrate_3 =
 #define F_PENDING_STATE "groups.pending_state"
 
 /* The associated data of a sealed field: its table and column, and the
- * row's key, so that a blob copied to another row or column (or another
- * user's row) does not open. */
+ * row's key, so that a blob copied to another row or column (or the
+ * signature key of another user of the directory) does not open. */
 static int field_ad(const char *field, mls_bytes row, mls_buf *ad)
 {
     mls_buf_reset(ad);

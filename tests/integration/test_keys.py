@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_client  # noqa: E402  (its Env, invite and talk; same argv)
 from test_client import Env, invite, talk  # noqa: E402
-from clientlib import data_key, msg, unseal  # noqa: E402
+from clientlib import data_key, msg, poll, unseal  # noqa: E402
 import dsclient  # noqa: E402
 
 ONLY = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
@@ -502,8 +502,40 @@ def test_secrets_at_rest(env):
     assert b2.quit() == 0
 
 
+def test_passphrase_prompt(env):
+    """On a terminal, a client whose key file needs a passphrase and is
+    given none asks for it (not echoed): a wrong one is refused with a
+    clear error, the right one starts the full-screen UI."""
+    if not test_client.have_tmux():
+        raise test_client.TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    cfg = os.path.join(env.tmp, "cfg-dave")
+    os.environ["MLSCHAT_PASSPHRASE"] = "open sesame"
+    try:
+        d = env.client("lobby", "dave")
+    finally:
+        del os.environ["MLSCHAT_PASSPHRASE"]
+    d.wait_for(r"created #lobby")
+    assert d.quit() == 0
+    env.tmux = t = test_client.Tmux(env.tmp)
+    envv = dict({"LANG": "C.UTF-8", "TERM": "xterm-256color"},
+                **test_client.sanitizer_env(env.tmp))
+    argv = [test_client.CLIENT, "--server", env.server.url, "--config", cfg, "lobby", "dave"]
+    t.start("wrong", argv, env=envv)
+    t.wait_screen("wrong", r"passphrase for .*/key:")
+    t.type("wrong", "open sesame!")
+    t.wait_screen("wrong", r"client: wrong passphrase for the key file .*nothing was changed",
+                  history=True)
+    assert "open sesame" not in t.history("wrong")
+    t.start("right", argv, env=envv)
+    t.wait_screen("right", r"passphrase for .*/key:")
+    t.type("right", "open sesame")
+    t.wait_screen("right", r"dave \| #lobby \| 1 member \| connected")
+    t.type("right", "/quit")
+    poll(lambda: t.dead("right"), "the client to quit")
+
+
 TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_changes, test_nick,
-         test_secrets_at_rest]
+         test_secrets_at_rest, test_passphrase_prompt]
 
 
 def main():
