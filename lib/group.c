@@ -371,6 +371,23 @@ int mls_group_set_config(mls_group *g, const mls_group_config *cfg)
     return 0;
 }
 
+int mls_group_forget_past_epochs(mls_group *g, uint32_t keep)
+{
+    if (!g)
+        return MLS_ERR_ARG;
+    /* RFC 9420 §15.2: old epochs' keys are deleted once no message of
+     * them can still be needed; the oldest go first. */
+    while (g->n_past > keep) {
+        past_clear(&g->past[0]);
+        memmove(&g->past[0], &g->past[1], (g->n_past - 1) * sizeof(*g->past));
+        memset(&g->past[g->n_past - 1], 0, sizeof(*g->past));
+        g->n_past--;
+    }
+    if (g->cfg.max_past_epochs > keep)
+        g->cfg.max_past_epochs = keep;
+    return 0;
+}
+
 void mls_group_get_config(const mls_group *g, mls_group_config *cfg)
 {
     *cfg = g->cfg;

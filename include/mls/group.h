@@ -212,6 +212,14 @@ MLS_API void mls_group_free(mls_group *g);
 /* Changes the settings (takes effect for the next message sent/received). */
 MLS_API MLS_MUST_CHECK int mls_group_set_config(mls_group *g, const mls_group_config *cfg);
 MLS_API void mls_group_get_config(const mls_group *g, mls_group_config *cfg);
+/*
+ * Forward secrecy for late messages (RFC 9420 §15.2): deletes the keys of
+ * all but the `keep` most recent past epochs now (a following
+ * mls_group_serialize no longer holds them), and lowers max_past_epochs
+ * to keep when it is larger, so no more are kept from now on.  keep 0:
+ * only the current epoch's messages can be read.  MLS_ERR_ARG for NULL.
+ */
+MLS_API MLS_MUST_CHECK int mls_group_forget_past_epochs(mls_group *g, uint32_t keep);
 
 /* ---------------------------------------------------------------- state, roster */
 

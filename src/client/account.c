@@ -22,6 +22,11 @@ int cli_account_setup(struct cli_session *s, const char *username, char *err, si
     mls_bytes name = mls_bytes_of((const uint8_t *)username, strlen(username));
     int rc = cli_store_identity_load(s->store, &s->ident);
 
+    if (rc == CLI_STORE_TAMPERED) {
+        snprintf(err, errlen, "the stored signature key does not decrypt: the database was "
+                 "altered or belongs to another key file");
+        return -1;
+    }
     if (rc < 0) {
         snprintf(err, errlen, "cannot read the identity from the config directory");
         return -1;
@@ -32,7 +37,8 @@ int cli_account_setup(struct cli_session *s, const char *username, char *err, si
     }
     if (rc == 1) {
         /* First run: a fresh signature key pair; its private half stays
-         * in the 0600 database in the 0700 config directory. */
+         * in the 0600 database in the 0700 config directory, sealed with
+         * the data key (seal.h). */
         cli_identity_clear(&s->ident);
         if (mls_identity_generate(s->env, CLI_SUITE, name, &s->id) != MLS_OK) {
             snprintf(err, errlen, "cannot generate a signature key");

@@ -1,7 +1,8 @@
 /*
  * mlschat terminal client.
  *
- *   ./client --server http://hostname:NNNN [--config DIR] <groupname> <username>
+ *   ./client --server http://hostname:NNNN [--config DIR] [--passphrase-file F]
+ *            <groupname> <username>
  *
  * Sets up the config directory, the session (store, identity, network),
  * the UI (curses on a terminal, line mode otherwise) and runs the one
@@ -17,9 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <termios.h>
+
+#include <openssl/crypto.h>
+
 #include "commands.h"
+#include "seal.h"
 #include "textsafe.h"
 #include "util.h"
+
+#define PASSPHRASE_MAX 1024
 
 static int sig_pipe[2] = {-1, -1};
 
@@ -46,7 +54,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ./client --server http://hostname:NNNN [--config DIR] [--ca-file FILE]\n"
-            "                <groupname> <username>\n"
+            "                [--passphrase-file FILE] <groupname> <username>\n"
             "       ./client --help | --version\n"
             "\n"
             "End-to-end encrypted group chat over MLS (RFC 9420).\n"
@@ -55,6 +63,11 @@ static void usage(FILE *out)
             "  --config DIR     keys, groups and history (default ~/.mlschat); several\n"
             "                   usernames may share one directory\n"
             "  --ca-file FILE   extra CA certificates for https:// servers\n"
+            "  --passphrase-file FILE\n"
+            "                   protect the data key (DIR/key) with the passphrase on\n"
+            "                   the first line of FILE; MLSCHAT_PASSPHRASE does the same\n"
+            "                   for scripts, and on a terminal the client asks when the\n"
+            "                   key file needs one\n"
             "  --help           this text\n"
             "  --version        the version\n"
             "\n"
@@ -93,6 +106,108 @@ static int make_dirs(const char *path)
     rc = 0;
 out:
     free(p);
+    return rc;
+}
+
+/* Cuts a passphrase at its first line end. */
+static void first_line(char *p)
+{
+    p[strcspn(p, "\r\n")] = 0;
+}
+
+/* The first line of path into out[PASSPHRASE_MAX]: 0, or -1 with err. */
+static int read_passphrase_file(const char *path, char *out, char *err, size_t errlen)
+{
+    size_t n = 0;
+    ssize_t r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read the passphrase file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (n < PASSPHRASE_MAX - 1 && (r = read(fd, out + n, PASSPHRASE_MAX - 1 - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "cannot read the passphrase file %s: %s", path,
+                     strerror(errno));
+            goto out;
+        }
+        n += (size_t)r;
+    }
+    out[n] = 0;
+    first_line(out);
+    if (!*out) {
+        snprintf(err, errlen, "the passphrase file %s is empty", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+/* Asks on the terminal, without echo: 0, or -1 (no terminal, nothing
+ * typed). */
+static int ask_passphrase(const char *keyfile, char *out)
+{
+    struct termios old, quiet;
+    FILE *tty = fopen("/dev/tty", "r+");
+    int rc = -1, restore = 0;
+    if (!tty)
+        return -1;
+    fprintf(tty, "passphrase for %s: ", keyfile);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+    }
+    if (fgets(out, PASSPHRASE_MAX, tty)) {
+        first_line(out);
+        rc = *out ? 0 : -1;
+    }
+    if (restore)
+        (void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fputc('\n', tty);
+    fclose(tty);
+    return rc;
+}
+
+/*
+ * The data key of the config directory (seal.h).  The passphrase comes
+ * from --passphrase-file, else MLSCHAT_PASSPHRASE, else (a key file that
+ * needs one, on a terminal) the terminal.  Nothing is opened or changed
+ * before the key is known: a wrong passphrase leaves every file as it was.
+ */
+static int load_data_key(const char *config, const char *pass_file, int ask,
+                         struct cli_seal_key *key, char *err, size_t errlen)
+{
+    char pass[PASSPHRASE_MAX], *path = cli_seal_key_path(config);
+    const char *env = getenv("MLSCHAT_PASSPHRASE");
+    int rc = -1, have = 0;
+
+    pass[0] = 0;
+    if (!path) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (pass_file) {
+        if (read_passphrase_file(pass_file, pass, err, errlen) != 0)
+            goto out;
+        have = 1;
+    } else if (env && *env) {
+        snprintf(pass, sizeof pass, "%s", env);
+        have = 1;
+    } else if (ask && cli_seal_key_file_protected(path) == 1 && ask_passphrase(path, pass) == 0) {
+        have = 1;
+    }
+    if (cli_seal_key_load(path, have ? pass : NULL, NULL, key, err, errlen) != CLI_SEAL_KEY_OK)
+        goto out;
+    rc = 0;
+out:
+    OPENSSL_cleanse(pass, sizeof pass);
+    free(path);
     return rc;
 }
 
@@ -153,7 +268,8 @@ static void ui_switch(void *ctx, int n)
 
 int main(int argc, char **argv)
 {
-    const char *server = NULL, *config = NULL, *ca_file = NULL, *v;
+    const char *server = NULL, *config = NULL, *ca_file = NULL, *pass_file = NULL, *v;
+    struct cli_seal_key data_key;
     char *pos[2] = {NULL, NULL}, group[65], user[33], err[512], *config_alloc = NULL;
     int npos = 0, i, rc = 1, line_mode;
     struct cli_app app;
@@ -163,6 +279,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
 
     memset(&app, 0, sizeof app);
+    memset(&data_key, 0, sizeof data_key);
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -178,6 +295,8 @@ int main(int argc, char **argv)
             config = v;
         } else if ((v = opt_value(argc, argv, &i, "--ca-file")) != NULL) {
             ca_file = v;
+        } else if ((v = opt_value(argc, argv, &i, "--passphrase-file")) != NULL) {
+            pass_file = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             snprintf(err, sizeof err, "unknown or incomplete option %s", argv[i]);
             fail(err);
@@ -239,6 +358,10 @@ int main(int argc, char **argv)
     line_mode = !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
     if (getenv("MLSCHAT_LINE_MODE"))
         line_mode = 1;
+    if (load_data_key(config, pass_file, !line_mode, &data_key, err, sizeof err) != 0) {
+        fail(err);
+        goto out;
+    }
     memset(&cb, 0, sizeof cb);
     cb.on_input = ui_input;
     cb.on_eof = ui_eof;
@@ -258,6 +381,7 @@ int main(int argc, char **argv)
     sc.config_dir = config;
     sc.server_url = server;
     sc.ca_file = ca_file;
+    sc.data_key = &data_key;
     if (cli_session_new(&sc, &ev, &app.s, err, sizeof err) != 0) {
         fail(err);
         goto out;
@@ -332,6 +456,7 @@ out:
     if (sig_pipe[1] >= 0)
         close(sig_pipe[1]);
     free(config_alloc);
+    cli_seal_key_clear(&data_key);
     cli_log_close();
     return rc;
 }

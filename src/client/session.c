@@ -18,6 +18,9 @@
 #include "rejoin.h"
 #include "sync.h"
 
+/* Past epochs whose keys a group keeps (see cli_session_new). */
+#define SESSION_PAST_EPOCHS 1
+
 /* ---------------------------------------------------------------- shared */
 
 void cli_notice(struct cli_session *s, const char *group, int error, const char *fmt, ...)
@@ -175,9 +178,39 @@ static void load_group_cb(void *ctx, struct cli_group_rec *rec)
         if (mls_group_deserialize(s->env, mls_buf_view(&g->rec.state), &g->mls) != MLS_OK) {
             g->mls = NULL;
             phase = CLI_PHASE_REJOINING;
+        } else if (mls_group_forget_past_epochs(g->mls, SESSION_PAST_EPOCHS) != MLS_OK) {
+            cli_log("session: cannot narrow the past epochs of %s", g->rec.name);
         }
     }
     cli_phase_set(g, phase);
+}
+
+/* A state saved by an older client keeps more past epochs than this one
+ * does: what load_group_cb forgot is written back at once, so that it is
+ * gone from the database too (secure_delete overwrites the old row). */
+static int save_narrowed(struct cli_session *s)
+{
+    struct cli_grp *g;
+    mls_buf st;
+    int rc = -1;
+
+    mls_buf_init(&st);
+    for (g = s->groups; g; g = g->next) {
+        if (!g->mls)
+            continue;
+        mls_buf_reset(&st);
+        if (mls_group_serialize(g->mls, &st) != MLS_OK)
+            goto out;
+        if (st.n == g->rec.state.n)
+            continue;
+        if (mls_buf_set(&g->rec.state, st.p, st.n) != MLS_OK ||
+            cli_store_group_put(s->store, &g->rec) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    mls_buf_clear(&st);
+    return rc;
 }
 
 int cli_session_new(const struct cli_session_config *cfg, const struct cli_session_events *ev,
@@ -185,7 +218,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
 {
     struct cli_session *s = calloc(1, sizeof *s);
     struct cli_net_handlers h;
-    int locked = 0;
+    int locked = 0, rc;
     char *db_path = NULL, *p;
 
     if (!s) {
@@ -201,6 +234,11 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     s->cfg.handshake_private = 0;
     s->cfg.padding_block = 32;
     s->cfg.ratchet_tree_in_welcome = 1;
+    /* One past epoch: the server takes application messages of the
+     * current epoch and the one before only (PROTOCOL.md §7.5) and
+     * delivers the log in order, so once a group is two commits past an
+     * epoch no message of it can come (SECURITY.md, "secrets at rest"). */
+    s->cfg.max_past_epochs = SESSION_PAST_EPOCHS;
     snprintf(s->conn, sizeof s->conn, "connecting");
     memset(&h, 0, sizeof h);
     h.on_open = on_open;
@@ -220,7 +258,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     for (p = db_path + strlen(cfg->config_dir) + 1; *p; p++)
         if (*p == ':' || *p == '/')
             *p = '_';
-    if (cli_store_open(db_path, &s->store, &locked) != 0) {
+    if (cli_store_open(db_path, cfg->data_key, &s->store, &locked) != 0) {
         if (locked)
             snprintf(err, errlen, "another client is already running for %s with this config "
                      "directory", cfg->username);
@@ -230,8 +268,16 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     }
     if (cli_account_setup(s, cfg->username, err, errlen) != 0)
         goto fail;
-    if (cli_store_group_each(s->store, load_group_cb, s) != 0) {
-        snprintf(err, errlen, "cannot read the groups from %s", db_path);
+    if ((rc = cli_store_group_each(s->store, load_group_cb, s)) != 0) {
+        if (rc == CLI_STORE_TAMPERED)
+            snprintf(err, errlen, "a group state in %s does not decrypt: the database was "
+                     "altered or belongs to another key file", db_path);
+        else
+            snprintf(err, errlen, "cannot read the groups from %s", db_path);
+        goto fail;
+    }
+    if (save_narrowed(s) != 0) {
+        snprintf(err, errlen, "cannot save the group states to %s", db_path);
         goto fail;
     }
     s->db_path = db_path;

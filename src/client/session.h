@@ -57,6 +57,7 @@ struct cli_session_config {
     const char *config_dir; /* the database is <dir>/<user>@<host>_<port>.db */
     const char *server_url;
     const char *ca_file;
+    const struct cli_seal_key *data_key; /* seals the store's secrets (seal.h) */
 };
 
 /* Opens the store, loads or creates the identity and sets up the

@@ -13,11 +13,13 @@
 
 #include <sqlite3.h>
 
+#include "seal.h"
 #include "util.h"
 
 struct cli_store {
     sqlite3 *db;
     int lock_fd;
+    struct cli_seal_key key; /* the data key (seal.h): secret */
 };
 
 static const char *const schema =
@@ -51,7 +53,7 @@ static const char *const schema =
  *           first use, DESIGN Decision 2), seeded from the directory cache
  *           of older clients (the keys they had already relied on).
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 static const char *const migrate_1 =
     "CREATE TABLE pins("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL,"
@@ -67,6 +69,105 @@ static const char *const migrate_1 =
 static const char *const migrate_2 =
     "ALTER TABLE outbox ADD COLUMN msg_id BLOB;"
     "PRAGMA user_version = 2;";
+
+/* 3: every field holding secret key material sealed (seal.h) by the
+ * function seal_field (below) in place, in one transaction; a database
+ * of an older client is encrypted at its first start with this one. */
+static const char *const migrate_3 =
+    "UPDATE identity SET sig_sk = seal_field('identity.sig_sk', username, sig_sk);"
+    "UPDATE key_packages SET bundle = seal_field('key_packages.bundle', ref, bundle);"
+    "UPDATE groups SET state = seal_field('groups.state', name, state),"
+    " pending_state = seal_field('groups.pending_state', name, pending_state);"
+    "PRAGMA user_version = 3;";
+
+/* The sealed fields and what names their row (the associated data). */
+#define F_SIG_SK "identity.sig_sk"       /* row: username */
+#define F_KP_BUNDLE "key_packages.bundle" /* row: ref */
+#define F_STATE "groups.state"           /* row: name */
+#define F_PENDING_STATE "groups.pending_state"
+
+/* The associated data of a sealed field: its table and column, and the
+ * row's key, so that a blob copied to another row or column (or the
+ * signature key of another user of the directory) does not open. */
+static int field_ad(const char *field, mls_bytes row, mls_buf *ad)
+{
+    mls_buf_reset(ad);
+    if (mls_buf_append(ad, field, strlen(field) + 1) != MLS_OK)
+        return -1;
+    return row.n && mls_buf_append(ad, row.p, row.n) != MLS_OK ? -1 : 0;
+}
+
+/* Seals pt for field of row into out; empty stays empty (a NULL). */
+static int seal_field(struct cli_store *st, const char *field, mls_bytes row, mls_bytes pt,
+                      mls_buf *out)
+{
+    mls_buf ad;
+    int rc = -1;
+    mls_buf_init(&ad);
+    mls_buf_reset(out);
+    if (pt.n == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (field_ad(field, row, &ad) != 0 || cli_seal(&st->key, mls_buf_view(&ad), pt, out) != 0)
+        goto out;
+    rc = 0;
+out:
+    mls_buf_clear(&ad);
+    return rc;
+}
+
+/* Opens a sealed field into out: 0, or CLI_STORE_TAMPERED (logged). */
+static int open_field(struct cli_store *st, const char *field, mls_bytes row, mls_bytes sealed,
+                      mls_buf *out)
+{
+    mls_buf ad;
+    int rc = CLI_STORE_TAMPERED;
+    mls_buf_init(&ad);
+    if (sealed.n == 0) {
+        mls_buf_reset(out);
+        rc = 0;
+        goto out;
+    }
+    if (field_ad(field, row, &ad) != 0) {
+        rc = -1;
+        goto out;
+    }
+    if (cli_unseal(&st->key, mls_buf_view(&ad), sealed, out) != 0) {
+        cli_log("store: %s of a row does not open: altered, moved from another row, or "
+                "sealed under another key", field);
+        goto out;
+    }
+    rc = 0;
+out:
+    mls_buf_clear(&ad);
+    return rc;
+}
+
+/* SQL seal_field(field, row, value), for migrate_3. */
+static void sql_seal_field(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct cli_store *st = sqlite3_user_data(ctx);
+    const char *field = (const char *)sqlite3_value_text(argv[0]);
+    const void *row = sqlite3_value_blob(argv[1]), *v = sqlite3_value_blob(argv[2]);
+    int row_n = sqlite3_value_bytes(argv[1]), v_n = sqlite3_value_bytes(argv[2]);
+    mls_buf out;
+
+    (void)argc;
+    mls_buf_init(&out);
+    if (sqlite3_value_type(argv[2]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        goto out;
+    }
+    if (!field || seal_field(st, field, mls_bytes_of(row, row_n > 0 ? (size_t)row_n : 0),
+                             mls_bytes_of(v, v_n > 0 ? (size_t)v_n : 0), &out) != 0) {
+        sqlite3_result_error(ctx, "cannot seal", -1);
+        goto out;
+    }
+    sqlite3_result_blob(ctx, out.p, (int)out.n, SQLITE_TRANSIENT);
+out:
+    mls_buf_clear(&out);
+}
 
 static void db_err(struct cli_store *st, const char *what)
 {
@@ -129,10 +230,27 @@ static int migrate(struct cli_store *st)
             return -1;
         }
     }
+    if (v < 3) {
+        int before = sqlite3_total_changes(st->db);
+        if (exec(st, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(st, migrate_3) != 0 || exec(st, "COMMIT") != 0) {
+            cli_store_rollback(st);
+            return -1;
+        }
+        /* Something was sealed: its clear value may still lie in free
+         * pages (an older client did not set secure_delete) and in the
+         * WAL.  VACUUM rewrites the file with live pages only, the
+         * checkpoint empties the WAL. */
+        if (sqlite3_total_changes(st->db) != before &&
+            exec(st, "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") != 0)
+            return -1;
+    }
     return 0;
 }
 
-int cli_store_open(const char *path, struct cli_store **out, int *locked)
+int cli_store_open(const char *path, const struct cli_seal_key *key, struct cli_store **out,
+                   int *locked)
 {
     struct cli_store *st = calloc(1, sizeof *st);
     char *lockpath = NULL;
@@ -141,6 +259,7 @@ int cli_store_open(const char *path, struct cli_store **out, int *locked)
     if (!st)
         return -1;
     st->lock_fd = -1;
+    st->key = *key;
     lockpath = cli_strdupf("%s.lock", path);
     if (!lockpath)
         goto fail;
@@ -166,6 +285,9 @@ int cli_store_open(const char *path, struct cli_store **out, int *locked)
         SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(st->db, 5000);
+    if (sqlite3_create_function(st->db, "seal_field", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, st,
+                                sql_seal_field, NULL, NULL) != SQLITE_OK)
+        goto fail;
     /* secure_delete: a deleted KeyPackage bundle or old group state is
      * overwritten, not left in free pages (forward secrecy at rest). */
     if (exec(st, "PRAGMA secure_delete=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") !=
@@ -185,10 +307,15 @@ void cli_store_close(struct cli_store *st)
 {
     if (!st)
         return;
+    /* Old page images (sealed, but perhaps of states holding epochs
+     * since forgotten) leave the WAL file. */
+    if (st->db && sqlite3_get_autocommit(st->db))
+        (void)sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     if (st->db)
         sqlite3_close(st->db);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    cli_seal_key_clear(&st->key);
     free(st);
 }
 
@@ -295,6 +422,19 @@ static int col_buf(sqlite3_stmt *s, int col, mls_buf *out)
     return mls_buf_set(out, p, (size_t)n) == MLS_OK ? 0 : -1;
 }
 
+/* A column's bytes, valid until the next step or finalize. */
+static mls_bytes col_bytes(sqlite3_stmt *s, int col)
+{
+    const void *p = sqlite3_column_blob(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    return mls_bytes_of(p, n > 0 ? (size_t)n : 0);
+}
+
+static mls_bytes name_bytes(const char *name)
+{
+    return mls_bytes_of((const uint8_t *)name, strlen(name));
+}
+
 static const char *col_text(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
@@ -326,10 +466,12 @@ int cli_store_identity_load(struct cli_store *st, struct cli_identity *id)
         goto out;
     snprintf(id->username, sizeof id->username, "%s", col_text(s, 0) ? col_text(s, 0) : "");
     id->suite = (uint16_t)sqlite3_column_int(s, 1);
-    if (col_buf(s, 2, &id->sig_sk) != 0 || col_buf(s, 3, &id->sig_pk) != 0)
+    if (col_buf(s, 3, &id->sig_pk) != 0)
+        goto out;
+    rc = open_field(st, F_SIG_SK, name_bytes(id->username), col_bytes(s, 2), &id->sig_sk);
+    if (rc != 0)
         goto out;
     id->registered = sqlite3_column_int(s, 4);
-    rc = 0;
 out:
     sqlite3_finalize(s);
     return rc;
@@ -337,21 +479,40 @@ out:
 
 int cli_store_identity_save(struct cli_store *st, const struct cli_identity *id)
 {
-    mls_bytes sk = mls_buf_view(&id->sig_sk), pk = mls_buf_view(&id->sig_pk);
-    return run(st,
-               "INSERT OR REPLACE INTO identity(id, username, suite, sig_sk, sig_pk, registered)"
-               " VALUES (1, ?, ?, ?, ?, ?)",
-               "tibbi", id->username, (int64_t)id->suite, &sk, &pk, (int64_t)id->registered);
+    mls_bytes pk = mls_buf_view(&id->sig_pk), sk;
+    mls_buf sealed;
+    int rc = -1;
+    mls_buf_init(&sealed);
+    if (seal_field(st, F_SIG_SK, name_bytes(id->username), mls_buf_view(&id->sig_sk), &sealed) != 0)
+        goto out;
+    sk = mls_buf_view(&sealed);
+    rc = run(st,
+             "INSERT OR REPLACE INTO identity(id, username, suite, sig_sk, sig_pk, registered)"
+             " VALUES (1, ?, ?, ?, ?, ?)",
+             "tibbi", id->username, (int64_t)id->suite, &sk, &pk, (int64_t)id->registered);
+out:
+    mls_buf_clear(&sealed);
+    return rc;
 }
 
 /* ------------------------------------------------------------ key packages */
 
 int cli_store_kp_add(struct cli_store *st, mls_bytes ref, mls_bytes bundle, int last_resort)
 {
-    return run(st,
-               "INSERT OR REPLACE INTO key_packages(ref, bundle, last_resort, created)"
-               " VALUES (?, ?, ?, ?)",
-               "bbii", &ref, &bundle, (int64_t)last_resort, (int64_t)cli_time());
+    mls_buf sealed;
+    mls_bytes b;
+    int rc = -1;
+    mls_buf_init(&sealed);
+    if (seal_field(st, F_KP_BUNDLE, ref, bundle, &sealed) != 0)
+        goto out;
+    b = mls_buf_view(&sealed);
+    rc = run(st,
+             "INSERT OR REPLACE INTO key_packages(ref, bundle, last_resort, created)"
+             " VALUES (?, ?, ?, ?)",
+             "bbii", &ref, &b, (int64_t)last_resort, (int64_t)cli_time());
+out:
+    mls_buf_clear(&sealed);
+    return rc;
 }
 
 int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *last_resort)
@@ -366,10 +527,12 @@ int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *
         rc = 1;
         goto out;
     }
-    if (step != SQLITE_ROW || col_buf(s, 0, bundle) != 0)
+    if (step != SQLITE_ROW)
+        goto out;
+    rc = open_field(st, F_KP_BUNDLE, ref, col_bytes(s, 0), bundle);
+    if (rc != 0)
         goto out;
     *last_resort = sqlite3_column_int(s, 1);
-    rc = 0;
 out:
     sqlite3_finalize(s);
     return rc;
@@ -398,13 +561,27 @@ void cli_group_rec_clear(struct cli_group_rec *g)
 
 int cli_store_group_put(struct cli_store *st, const struct cli_group_rec *g)
 {
-    mls_bytes gid = mls_buf_view(&g->group_id), state = mls_buf_view(&g->state);
-    mls_bytes pc = mls_buf_view(&g->pending_commit), ps = mls_buf_view(&g->pending_state);
-    return run(st,
-               "INSERT OR REPLACE INTO groups(name, group_id, state, cursor, status, unread,"
-               " joined_at, pending_commit, pending_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               "tbbiiiibb", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
-               g->joined_at, &pc, &ps);
+    mls_bytes gid = mls_buf_view(&g->group_id), pc = mls_buf_view(&g->pending_commit);
+    mls_bytes state, ps;
+    mls_buf sstate, sps;
+    int rc = -1;
+    mls_buf_init(&sstate);
+    mls_buf_init(&sps);
+    if (seal_field(st, F_STATE, name_bytes(g->name), mls_buf_view(&g->state), &sstate) != 0 ||
+        seal_field(st, F_PENDING_STATE, name_bytes(g->name), mls_buf_view(&g->pending_state),
+                   &sps) != 0)
+        goto out;
+    state = mls_buf_view(&sstate);
+    ps = mls_buf_view(&sps);
+    rc = run(st,
+             "INSERT OR REPLACE INTO groups(name, group_id, state, cursor, status, unread,"
+             " joined_at, pending_commit, pending_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "tbbiiiibb", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
+             g->joined_at, &pc, &ps);
+out:
+    mls_buf_clear(&sstate);
+    mls_buf_clear(&sps);
+    return rc;
 }
 
 int cli_store_group_delete(struct cli_store *st, const char *name)
@@ -430,11 +607,17 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
         struct cli_group_rec g;
         memset(&g, 0, sizeof g);
         snprintf(g.name, sizeof g.name, "%s", col_text(s, 0) ? col_text(s, 0) : "");
-        if (col_buf(s, 1, &g.group_id) != 0 || col_buf(s, 2, &g.state) != 0 ||
-            col_buf(s, 7, &g.pending_commit) != 0 || col_buf(s, 8, &g.pending_state) != 0) {
+        if (col_buf(s, 1, &g.group_id) != 0 || col_buf(s, 7, &g.pending_commit) != 0) {
             cli_group_rec_clear(&g);
             goto out;
         }
+        if ((rc = open_field(st, F_STATE, name_bytes(g.name), col_bytes(s, 2), &g.state)) != 0 ||
+            (rc = open_field(st, F_PENDING_STATE, name_bytes(g.name), col_bytes(s, 8),
+                             &g.pending_state)) != 0) {
+            cli_group_rec_clear(&g);
+            goto out;
+        }
+        rc = -1;
         g.cursor = sqlite3_column_int64(s, 3);
         g.status = sqlite3_column_int(s, 4);
         g.unread = sqlite3_column_int64(s, 5);

@@ -10,6 +10,13 @@
  * the history row of one log entry land together or not at all (DESIGN
  * Decision 4).  Functions return 0 on success, -1 on a database error
  * (logged) and, where documented, 1 for "not found".
+ *
+ * The fields that hold secret key material (the signature private key,
+ * KeyPackage private bundles, group states and pending states) are
+ * sealed with the data key (seal.h), each bound to its row; the callers
+ * see clear values.  A field that does not open (altered, moved from
+ * another row, or sealed under another key) makes the read return
+ * CLI_STORE_TAMPERED.
  */
 #ifndef CLI_STORE_H
 #define CLI_STORE_H
@@ -19,12 +26,17 @@
 #include "mls/mls.h"
 
 struct cli_store;
+struct cli_seal_key;
 
-/* Opens (creating with mode 0600) the database at path.  An exclusive
- * lock on path + ".lock" keeps a second client for the same user and
- * server from running on the same files; *locked is set to 1 when that is
- * why opening failed. */
-int cli_store_open(const char *path, struct cli_store **out, int *locked);
+#define CLI_STORE_TAMPERED (-2)
+
+/* Opens (creating with mode 0600) the database at path, sealing with key
+ * (copied).  An exclusive lock on path + ".lock" keeps a second client
+ * for the same user and server from running on the same files; *locked
+ * is set to 1 when that is why opening failed.  A database of an older
+ * client, with secrets in clear, is sealed in place in one transaction. */
+int cli_store_open(const char *path, const struct cli_seal_key *key, struct cli_store **out,
+                   int *locked);
 void cli_store_close(struct cli_store *st);
 
 int cli_store_begin(struct cli_store *st);
@@ -40,13 +52,13 @@ struct cli_identity {
     int registered;  /* the server accepted `register` with this key */
 };
 void cli_identity_clear(struct cli_identity *id);
-/* 1 if there is no identity yet. */
+/* 1 if there is no identity yet; CLI_STORE_TAMPERED. */
 int cli_store_identity_load(struct cli_store *st, struct cli_identity *id);
 int cli_store_identity_save(struct cli_store *st, const struct cli_identity *id);
 
 /* ---- KeyPackage private bundles, keyed by KeyPackageRef */
 int cli_store_kp_add(struct cli_store *st, mls_bytes ref, mls_bytes bundle, int last_resort);
-/* 1 if not found. */
+/* 1 if not found; CLI_STORE_TAMPERED. */
 int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *last_resort);
 int cli_store_kp_delete(struct cli_store *st, mls_bytes ref);
 /* Deletes last-resort bundles other than keep (after a new one is
@@ -82,7 +94,8 @@ int cli_store_group_delete(struct cli_store *st, const char *name);
 int cli_store_group_set_unread(struct cli_store *st, const char *name, int64_t unread);
 typedef void (*cli_store_group_cb)(void *ctx, struct cli_group_rec *g);
 /* Calls cb for every group in joining order; cb takes ownership of *g's
- * buffers (it may move them out, the store clears what is left). */
+ * buffers (it may move them out, the store clears what is left).
+ * CLI_STORE_TAMPERED (and no more calls) at a state that does not open. */
 int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx);
 
 /* ---- history */

@@ -535,3 +535,27 @@ def shlex_quote(s):
 
 def have_tmux():
     return shutil.which("tmux") is not None
+
+
+# ---- the client's sealed database fields (src/client/seal.c), opened here
+# independently of the client's code
+
+SEAL_LABEL = b"mlschat seal v1\0"  # seal.c: SEAL_AD_LABEL with its NUL
+
+
+def data_key(config):
+    """The data key of a config directory without a passphrase, read from
+    its key file ("MLSCKEY1", kind 0, the 32-byte key)."""
+    with open(os.path.join(config, "key"), "rb") as f:
+        raw = f.read()
+    assert raw[:9] == b"MLSCKEY1\0" and len(raw) == 41, raw[:9]
+    return raw[9:]
+
+
+def unseal(key, field, row, blob):
+    """A sealed field in clear: AES-256-GCM, version 1 | nonce[12] |
+    ciphertext | tag[16], with label, field, NUL and the row's key as
+    associated data.  Raises if it does not open."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    assert blob[0] == 1, blob[:1]
+    return AESGCM(key).decrypt(blob[1:13], blob[13:], SEAL_LABEL + field + b"\0" + row)

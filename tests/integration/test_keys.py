@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_client  # noqa: E402  (its Env, invite and talk; same argv)
 from test_client import Env, invite, talk  # noqa: E402
-from clientlib import msg  # noqa: E402
+from clientlib import data_key, msg, poll, unseal  # noqa: E402
 import dsclient  # noqa: E402
 
 ONLY = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
@@ -340,7 +340,202 @@ def test_nick(env):
         assert who.quit() == 0
 
 
-TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_changes, test_nick]
+# ---------------------------------------------------------------- secrets at rest
+
+def db_of(config):
+    dbs = [f for f in os.listdir(config) if f.endswith(".db")]
+    assert len(dbs) == 1, dbs
+    return os.path.join(config, dbs[0])
+
+
+def db_row(path, sql, args=()):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        return db.execute(sql, args).fetchone()
+    finally:
+        db.close()
+
+
+def disk_bytes(path):
+    """The database and its WAL as they are on disk."""
+    out = b""
+    for p in (path, path + "-wal"):
+        if os.path.exists(p):
+            out += open(p, "rb").read()
+    return out
+
+
+def varint(b, i):
+    """RFC 9420 §2.1.2 variable-length integer at b[i]: (value, next)."""
+    n = 1 << (b[i] >> 6)
+    if n > 4:
+        raise ValueError
+    v = b[i] & 0x3F
+    for j in range(1, n):
+        v = (v << 8) | b[i + j]
+    return v, i + n
+
+
+def past_epochs(state, group_id):
+    """{epoch: sender_data_secret} of the past-epoch records in a clear
+    group state (lib/group_codec.c: u64 epoch, GroupContext<V>, Nh sender
+    data secret), found by their GroupContext (version 1, suite 1, the
+    group id, the same epoch).  Suite 1: Nh = 32."""
+    found = {}
+    for i in range(len(state) - 8):
+        try:
+            e = int.from_bytes(state[i:i + 8], "big")
+            n, j = varint(state, i + 8)
+            ctx = state[j:j + n]
+            if ctx[:4] != b"\0\x01\0\x01":
+                continue
+            g, k = varint(ctx, 4)
+            if ctx[k:k + g] != group_id or int.from_bytes(ctx[k + g:k + g + 8], "big") != e:
+                continue
+            found[e] = state[j + n:j + n + 32]
+        except (ValueError, IndexError):
+            continue
+    return found
+
+
+def test_secrets_at_rest(env):
+    """The client's database holds no secret in clear: the signature
+    private key and the epoch secrets of the group (each one checked as
+    real: the key opens to the user's public key, each secret is in the
+    clear state) are not in the database or WAL bytes.  A group keeps one
+    past epoch's keys: two commits after an epoch, its secret is gone from
+    the stored state.  The key files are 0600; a client given the wrong
+    passphrase refuses with a clear error and changes nothing."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    cfg_a = os.path.join(env.tmp, "cfg-alice")
+    cfg_b = os.path.join(env.tmp, "cfg-bob")
+    os.makedirs(cfg_b, mode=0o700)
+    good = os.path.join(env.tmp, "pass-good")
+    bad = os.path.join(env.tmp, "pass-bad")
+    with open(good, "w") as f:
+        f.write("correct horse battery staple\n")
+    with open(bad, "w") as f:
+        f.write("incorrect horse\n")
+    a = env.client("lobby", "alice")
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob", extra=("--passphrase-file", good))
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "lobby", "bob")
+    talk(b, "hello", "lobby", a)
+
+    key = data_key(cfg_a)
+    path = db_of(cfg_a)
+    gid = db_row(path, "SELECT group_id FROM groups WHERE name = 'lobby'")[0]
+
+    def state():
+        blob = db_row(path, "SELECT state FROM groups WHERE name = 'lobby'")[0]
+        return unseal(key, b"groups.state", b"lobby", blob)
+
+    # Five commits; after each, alice's stored state as it is then.
+    states = []
+    for i in range(5):
+        m = a.mark()
+        b.say("/update")
+        a.wait_for(r"bob updated their keys in #lobby", m)
+        talk(b, "epoch step %d" % i, "lobby", a)
+        states.append(state())
+    secrets = {}
+    for st in states:
+        past = past_epochs(st, gid)
+        # One past epoch kept, never more (the default of libmls is two).
+        assert len(past) == 1, sorted(past)
+        secrets.update(past)
+    epochs = sorted(secrets)
+    assert len(epochs) == 5 and epochs == list(range(epochs[0], epochs[0] + 5)), epochs
+    for n, st in enumerate(states):
+        cur = epochs[n] + 1
+        # The secret of the epoch then current is in that clear state (so
+        # the search below looks for real secrets) ...
+        if cur in secrets:
+            assert secrets[cur] in st, cur
+        # ... and those of epochs two or more commits back are gone.
+        for e in epochs:
+            if e < cur - 1:
+                assert secrets[e] not in st, (e, cur)
+
+    sk_blob, pk = db_row(path, "SELECT sig_sk, sig_pk FROM identity")
+    sk = unseal(key, b"identity.sig_sk", b"alice", sk_blob)
+    pub = Ed25519PrivateKey.from_private_bytes(sk[:32]).public_key()
+    assert pub.public_bytes(Encoding.Raw, PublicFormat.Raw) == pk
+
+    assert a.quit() == 0
+    raw = disk_bytes(path)
+    assert len(raw) > 4096
+    assert sk[:32] not in raw, "the signature private key is in the database file"
+    for e, sd in secrets.items():
+        assert sd not in raw, "the secret of epoch %d is in the database file" % e
+    assert key not in raw
+
+    for cfg in (cfg_a, cfg_b):
+        assert os.stat(os.path.join(cfg, "key")).st_mode & 0o777 == 0o600, cfg
+        assert os.stat(db_of(cfg)).st_mode & 0o777 == 0o600, cfg
+    # bob's key file is wrapped under his passphrase: not his data key in
+    # clear (it is not the unprotected format).
+    assert open(os.path.join(cfg_b, "key"), "rb").read()[:9] == b"MLSCKEY1\x01"
+
+    # Wrong or missing passphrase: a clear error, nothing changed.
+    assert b.quit() == 0
+    before = {f: open(os.path.join(cfg_b, f), "rb").read() for f in sorted(os.listdir(cfg_b))}
+    for extra, why in (((("--passphrase-file", bad)), r"wrong passphrase"),
+                       ((), r"protected by a passphrase")):
+        c = env.client("lobby", "bob", extra=extra, name="bob-refused")
+        assert c.wait_exit() != 0
+        assert c.find(r"^client: .*" + why) is not None, c.snapshot()
+        after = {f: open(os.path.join(cfg_b, f), "rb").read() for f in sorted(os.listdir(cfg_b))}
+        assert after == before, sorted(set(after) ^ set(before))
+    # The right one from the environment: bob is back with his history.
+    os.environ["MLSCHAT_PASSPHRASE"] = "correct horse battery staple"
+    try:
+        b2 = env.client("lobby", "bob", name="bob-again")
+    finally:
+        del os.environ["MLSCHAT_PASSPHRASE"]
+    b2.wait_for(r"history ends")
+    assert b2.find(msg("lobby", "bob", "epoch step 4")) is not None
+    assert b2.quit() == 0
+
+
+def test_passphrase_prompt(env):
+    """On a terminal, a client whose key file needs a passphrase and is
+    given none asks for it (not echoed): a wrong one is refused with a
+    clear error, the right one starts the full-screen UI."""
+    if not test_client.have_tmux():
+        raise test_client.TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    cfg = os.path.join(env.tmp, "cfg-dave")
+    os.environ["MLSCHAT_PASSPHRASE"] = "open sesame"
+    try:
+        d = env.client("lobby", "dave")
+    finally:
+        del os.environ["MLSCHAT_PASSPHRASE"]
+    d.wait_for(r"created #lobby")
+    assert d.quit() == 0
+    env.tmux = t = test_client.Tmux(env.tmp)
+    envv = dict({"LANG": "C.UTF-8", "TERM": "xterm-256color"},
+                **test_client.sanitizer_env(env.tmp))
+    argv = [test_client.CLIENT, "--server", env.server.url, "--config", cfg, "lobby", "dave"]
+    t.start("wrong", argv, env=envv)
+    t.wait_screen("wrong", r"passphrase for .*/key:")
+    t.type("wrong", "open sesame!")
+    t.wait_screen("wrong", r"client: wrong passphrase for the key file .*nothing was changed",
+                  history=True)
+    assert "open sesame" not in t.history("wrong")
+    t.start("right", argv, env=envv)
+    t.wait_screen("right", r"passphrase for .*/key:")
+    t.type("right", "open sesame")
+    t.wait_screen("right", r"dave \| #lobby \| 1 member \| connected")
+    t.type("right", "/quit")
+    poll(lambda: t.dead("right"), "the client to quit")
+
+
+TESTS = [test_whois_verify_code, test_server_swaps_key, test_verified_key_changes, test_nick,
+         test_secrets_at_rest, test_passphrase_prompt]
 
 
 def main():

@@ -7,6 +7,7 @@
 
 #include "mls/mls.h"
 #include "store.h"
+#include "seal.h"
 #include "test.h"
 #include "util.h"
 
@@ -15,6 +16,9 @@ struct hist {
     char text[8][64];
     int64_t seq[8];
 };
+
+/* Any data key: these tests are about the store, not the sealing. */
+static const struct cli_seal_key test_key = {{7}};
 
 static void hist_cb(void *ctx, int64_t seq, int64_t time, const char *sender, const char *text)
 {
@@ -79,12 +83,12 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     path = cli_strdupf("%s/alice@host_4000.db", dir);
     path2 = cli_strdupf("%s/bob@host_4000.db", dir);
-    CHECK(cli_store_open(path, &st, &locked) == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == 0);
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
     /* One client per user and config directory ... */
-    CHECK(cli_store_open(path, &st2, &locked) == -1 && locked == 1);
+    CHECK(cli_store_open(path, &test_key, &st2, &locked) == -1 && locked == 1);
     /* ... but several users share the directory. */
-    CHECK(cli_store_open(path2, &st2, &locked) == 0);
+    CHECK(cli_store_open(path2, &test_key, &st2, &locked) == 0);
     cli_store_close(st2);
 
     memset(&id, 0, sizeof id);
@@ -181,7 +185,7 @@ int main(void)
     /* Persisted across a reopen. */
     cli_store_close(st);
     st = NULL;
-    CHECK(cli_store_open(path, &st, &locked) == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == 0);
     CHECK(cli_store_dir_get(st, "bob", &b) == 0 && b.n == 6);
     cli_store_close(st);
     cli_store_close(NULL);

@@ -10,9 +10,13 @@
 
 #include "mls/mls.h"
 #include "store.h"
+#include "seal.h"
 #include "test.h"
 #include "util.h"
 #include "verify.h"
+
+/* Any data key: these tests are about the store, not the sealing. */
+static const struct cli_seal_key test_key = {{7}};
 
 static const uint8_t KA[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -112,7 +116,7 @@ static void test_pin_store(const char *dir)
     int locked;
 
     memset(&p, 0, sizeof p);
-    CHECK(cli_store_open(path, &st, &locked) == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == 0);
     CHECK(cli_store_pin_get(st, "bob", &p) == 1);
     /* First sight pins; a second add never replaces it. */
     CHECK(cli_store_pin_add(st, "bob", a, "a KeyPackage", 1000) == 0);
@@ -150,7 +154,7 @@ static void test_pin_store(const char *dir)
     cli_pin_clear(&p);
     cli_store_close(st);
     /* Kept across a reopen. */
-    CHECK(cli_store_open(path, &st, &locked) == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == 0);
     CHECK(cli_store_pin_get(st, "robert", &p) == 0);
     cli_pin_clear(&p);
     cli_store_close(st);
@@ -174,7 +178,7 @@ static void test_migration(const char *dir)
                        "NOT NULL); INSERT INTO directory VALUES ('dave', x'0102');",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
-    CHECK(cli_store_open(path, &st, &locked) == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == 0);
     CHECK(cli_store_pin_get(st, "dave", &p) == 0);
     CHECK(p.key.n == 2 && p.key.p[0] == 1 && p.key.p[1] == 2);
     cli_pin_clear(&p);
@@ -183,7 +187,7 @@ static void test_migration(const char *dir)
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
-    CHECK(cli_store_open(path, &st, &locked) == -1 && locked == 0);
+    CHECK(cli_store_open(path, &test_key, &st, &locked) == -1 && locked == 0);
     unlink(path);
     free(path);
 }

@@ -348,9 +348,107 @@ static void test_past_secret_tree_bound(void)
     member_clear(&C);
 }
 
+/*
+ * mls_group_forget_past_epochs: a late message of a forgotten epoch is
+ * refused, one of a kept epoch still read; the serialized state shrinks
+ * and no longer holds the forgotten epoch's record; the lowered window
+ * holds across later commits and a serialization round trip.
+ */
+static void test_forget_past_epochs(void)
+{
+    member A, B;
+    mls_staged_commit *sc = NULL;
+    mls_process_result r;
+    mls_group_config cfg;
+    mls_buf late[3], st2, st1, st0;
+    mls_group *h = NULL;
+    int i;
+
+    member_init(&A, 1, "alice");
+    member_init(&B, 1, "bob");
+    mls_buf_init(&st2);
+    mls_buf_init(&st1);
+    mls_buf_init(&st0);
+    memset(&r, 0, sizeof(r));
+    CHECK_OK(mls_group_create(env, A.id, mls_bytes_of((const uint8_t *)"g", 1), NULL, 0, NULL,
+                              &A.g));
+    {
+        mls_bytes kp = mls_buf_view(&B.kp), bb = mls_buf_view(&B.bundle);
+        size_t used;
+        CHECK_OK(mls_group_add_members(A.g, &kp, 1, &sc));
+        CHECK_OK(mls_group_merge_staged(A.g, sc));
+        CHECK_OK(mls_group_join(env, B.id, mls_staged_commit_welcome(sc), &bb, 1, NULL, &used,
+                                &B.g));
+        mls_staged_commit_free(sc);
+        sc = NULL;
+    }
+    if (!B.g)
+        goto out;
+    /* B sends a message in each of epochs 1, 2, 3 that A reads only after
+     * the commits that end them (A at epoch 4, two past epochs kept). */
+    for (i = 0; i < 3; i++) {
+        mls_buf_init(&late[i]);
+        CHECK_OK(mls_group_protect(B.g, mls_bytes_of(NULL, 0),
+                                   mls_bytes_of((const uint8_t *)"late", 4), &late[i]));
+        CHECK_OK(mls_group_self_update(A.g, &sc));
+        CHECK_OK(mls_group_process(B.g, mls_staged_commit_message(sc), &r));
+        mls_process_result_clear(&r);
+        CHECK_OK(mls_group_merge_staged(A.g, sc));
+        mls_staged_commit_free(sc);
+        sc = NULL;
+    }
+    CHECK(mls_group_epoch(A.g) == 4);
+    CHECK_OK(mls_group_serialize(A.g, &st2));
+    CHECK_ERR(mls_group_forget_past_epochs(NULL, 1), MLS_ERR_ARG);
+    CHECK_OK(mls_group_forget_past_epochs(A.g, 1));
+    mls_group_get_config(A.g, &cfg);
+    CHECK(cfg.max_past_epochs == 1);
+    CHECK_OK(mls_group_serialize(A.g, &st1));
+    CHECK(st1.n < st2.n);
+    /* Epoch 2 is forgotten, epoch 3 is kept (epoch 1 went with the
+     * default window of two). */
+    CHECK(mls_group_process(A.g, mls_buf_view(&late[0]), &r) != 0);
+    CHECK(mls_group_process(A.g, mls_buf_view(&late[1]), &r) != 0);
+    mls_process_result_clear(&r);
+    CHECK_OK(mls_group_process(A.g, mls_buf_view(&late[2]), &r));
+    CHECK(r.kind == MLS_RESULT_APPLICATION);
+    mls_process_result_clear(&r);
+    /* The window stays at one across a commit and a round trip. */
+    CHECK_OK(mls_group_self_update(A.g, &sc));
+    CHECK_OK(mls_group_merge_staged(A.g, sc));
+    mls_staged_commit_free(sc);
+    sc = NULL;
+    mls_buf_reset(&st1);
+    CHECK_OK(mls_group_serialize(A.g, &st1));
+    CHECK_OK(mls_group_deserialize(env, mls_buf_view(&st1), &h));
+    if (h) {
+        mls_group_get_config(h, &cfg);
+        CHECK(cfg.max_past_epochs == 1);
+    }
+    /* keep 0: nothing of past epochs is left; a larger keep never raises
+     * the window again. */
+    CHECK_OK(mls_group_forget_past_epochs(A.g, 0));
+    CHECK_OK(mls_group_forget_past_epochs(A.g, 5));
+    mls_group_get_config(A.g, &cfg);
+    CHECK(cfg.max_past_epochs == 0);
+    CHECK_OK(mls_group_serialize(A.g, &st0));
+    CHECK(st0.n < st1.n);
+    serialize_roundtrip(A.g);
+    for (i = 0; i < 3; i++)
+        mls_buf_clear(&late[i]);
+out:
+    mls_group_free(h);
+    mls_buf_clear(&st2);
+    mls_buf_clear(&st1);
+    mls_buf_clear(&st0);
+    member_clear(&A);
+    member_clear(&B);
+}
+
 int main(void)
 {
     env = mls_env_default();
+    test_forget_past_epochs();
     test_past_secret_tree_bound();
     for (uint16_t s = 1; s <= 7; s++) {
         run_suite(s, 0);
