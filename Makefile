@@ -122,7 +122,7 @@ else
 PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors threads-check valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check
+.PHONY: run all deps check unit vectors threads-check valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check faults faults-short bench-abuse
 all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
      $(SRV_BENCH_BIN)
 
@@ -286,6 +286,19 @@ check: all
 	@$(MAKE) --no-print-directory mlstool-check
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
+
+# The fault suite (tests/faults/): the real server under SIGKILLs, a full
+# disk, vanished peers, its database moved or deleted, a stalled link; one
+# line of figures per case.  Not part of check; .ci/run runs the short form.
+faults: $(B)/bin/server $(FORGE_BIN)
+	BUILD=$(B) sh tests/faults/faults_test.sh
+faults-short: $(B)/bin/server $(FORGE_BIN)
+	FAULTS_SHORT=1 BUILD=$(B) sh tests/faults/faults_test.sh
+
+# The server's peak RSS under one abusive client against honest load only,
+# same run (scripts/bench-abuse.py); not part of check.  build/bench/abuse.md
+bench-abuse: $(B)/bin/server $(FORGE_BIN)
+	MLSFORGE=$(FORGE_BIN) python3 scripts/bench-abuse.py $(B)/bin/server --out build/bench $(ABUSE_ARGS)
 
 # The real server under the C load generator, every figure beside its
 # same-run baseline (raw SQLite, the minimal relay, the verification

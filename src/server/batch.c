@@ -43,6 +43,10 @@ void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, cons
     }
     h->conn = c;
     h->text = text;
+    if (c && text) {
+        c->held_bytes += strlen(text);
+        srv_rx_update(c);
+    }
     h->is_response = is_response;
     h->id = id;
     h->type = type;
@@ -66,6 +70,7 @@ void srv_hold_forget(srv *s, srv_conn *c)
         if (p->conn == c)
             p->conn = NULL;
     c->n_pending = 0;
+    c->pending_bytes = 0;
 }
 
 /* ------------------------------------------------------------ pending */
@@ -98,12 +103,27 @@ static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err c
     else
         s->pending_head = p;
     s->pending_tail = p;
-    /* A client that keeps sending while the disk syncs waits on TCP, not
-     * on our memory. */
-    if (++c->n_pending >= SRV_QUEUED_MAX && !c->is_http && !c->rx_paused) {
-        c->rx_paused = 1;
-        lws_rx_flow_control(c->wsi, 0);
-    }
+    c->n_pending++;
+    c->pending_bytes += len;
+    srv_rx_update(c);
+}
+
+/* Answers not yet read by the client past SRV_OUTQ_PAUSE. */
+static int backlogged(const srv_conn *c)
+{
+    return !c->is_http && c->out_bytes + c->held_bytes > SRV_OUTQ_PAUSE;
+}
+
+void srv_rx_update(srv_conn *c)
+{
+    /* A client that keeps sending while the disk syncs, or that does not
+     * read what it asked for, waits on TCP, not on our memory or CPU. */
+    int pause = !c->is_http && (c->n_pending >= SRV_QUEUED_MAX ||
+                                c->pending_bytes > SRV_OUTQ_PAUSE || backlogged(c));
+    if (pause == c->rx_paused)
+        return;
+    c->rx_paused = pause;
+    lws_rx_flow_control(c->wsi, !pause);
 }
 
 static void run_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message,
@@ -149,8 +169,22 @@ static void run_pending(srv *s)
     while (p) {
         srv_queued *next = p->next;
         srv_conn *c = p->conn;
+        if (c && !c->close_after_flush && backlogged(c)) {
+            /* Its earlier answers are unread: this request waits, in
+             * order, for the next turn after they drain (its held bytes
+             * only grow during this loop, so no later one runs first). */
+            p->next = NULL;
+            if (s->pending_tail)
+                s->pending_tail->next = p;
+            else
+                s->pending_head = p;
+            s->pending_tail = p;
+            p = next;
+            continue;
+        }
         if (c) {
             c->n_pending--;
+            c->pending_bytes -= p->len;
             /* Nothing after a refusal that closes the connection runs. */
             if (p->kind == SRV_QUEUED_HTTP)
                 srv_handle_http(s, c, p->flag ? "GET" : "POST", p->text);
@@ -160,10 +194,7 @@ static void run_pending(srv *s)
                 srv_handle_message(s, c, p->text, p->len);
             else
                 run_refusal(s, c, p->code, p->text, p->flag);
-            if (c->rx_paused && c->n_pending <= 0) {
-                c->rx_paused = 0;
-                lws_rx_flow_control(c->wsi, 1);
-            }
+            srv_rx_update(c);
         }
         free(p);
         p = next;
@@ -196,6 +227,7 @@ void srv_send_now(srv *s, srv_conn *c, const char *text)
     c->out_tail = o;
     c->out_bytes += n;
     (void)s;
+    srv_rx_update(c);
     lws_callback_on_writable(c->wsi);
 }
 
@@ -221,6 +253,8 @@ static void release(srv *s, srv_held *h, int failed)
     while (h) {
         srv_held *next = h->next;
         srv_conn *c = h->conn;
+        if (c && h->text)
+            c->held_bytes -= strlen(h->text);
         if (c && c->is_http) {
             lws_callback_on_writable(c->wsi);
         } else if (c && h->is_response) {

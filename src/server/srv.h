@@ -17,6 +17,12 @@
 
 #define SRV_VERSION "0.1.0"
 #define SRV_OUTQ_MAX (16u << 20)
+/* A connection whose answers, queued or held for the COMMIT, exceed this
+ * has its reading paused and its requests already queued kept waiting: a
+ * client that does not read its answers gets no new ones built (each may
+ * be a --page-bytes page), so it costs neither CPU nor memory beyond this
+ * plus one answer; it is served again as its queue drains. */
+#define SRV_OUTQ_PAUSE (1u << 20)
 
 typedef struct srv_config {
     int port;
@@ -81,8 +87,10 @@ typedef struct srv_conn {
     size_t rx_len, rx_cap;
     srv_out *out_head, *out_tail;
     size_t out_bytes;
+    size_t held_bytes; /* answers built, held for the batch's COMMIT */
     int n_pending;  /* requests queued while a COMMIT is in flight */
-    int rx_paused;  /* reading stopped until they ran */
+    size_t pending_bytes; /* and their size */
+    int rx_paused;  /* reading stopped: requests queued or answers unread */
     int close_after_flush;
     int refused;    /* a refusal that closes it is queued: read no more */
     int64_t alive_us;  /* the peer's last proof of life: a frame or a PONG */
@@ -121,7 +129,8 @@ typedef struct srv_queued {
     char text[];            /* the message, the URI or the refusal's text */
 } srv_queued;
 
-/* Requests a connection may have queued before its reading pauses. */
+/* Requests a connection may have queued before its reading pauses (also
+ * past SRV_OUTQ_PAUSE bytes of them). */
 #define SRV_QUEUED_MAX 64
 
 typedef struct srv_addr_count srv_addr_count; /* addrs.c */
@@ -183,6 +192,9 @@ void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, cons
 void srv_hold_forget(srv *s, srv_conn *c);
 /* Appends text to the connection's send queue now (not held). */
 void srv_send_now(srv *s, srv_conn *c, const char *text);
+/* Pauses or resumes reading the connection's requests after its queued
+ * requests or its send queue changed (SRV_QUEUED_MAX, SRV_OUTQ_PAUSE). */
+void srv_rx_update(srv_conn *c);
 
 /* The state of a user (created with refs 1, or refs + 1), or NULL. */
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);

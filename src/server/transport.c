@@ -147,6 +147,7 @@ static int on_writable(srv_conn *c, struct lws *wsi)
         c->out_bytes -= o->len;
         free(o);
     } while (c->out_head && !lws_send_pipe_choked(wsi));
+    srv_rx_update(c);
     if (c->out_head || c->close_after_flush)
         lws_callback_on_writable(wsi);
     return 0;
