@@ -474,7 +474,9 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
  * action, "* alice waves". */
 static void cmd_me(struct cli_app *app, char **argv, int argc)
 {
-    char text[4096];
+    /* One byte more than a message may hold: a longer action is refused
+     * by the outbox as too long, never cut to fit. */
+    char text[CLI_TEXT_MAX + 2];
     size_t o = 0;
     int i;
     if (!app->current[0]) {

@@ -119,6 +119,8 @@ size_t ui_archive_put(struct ui_archive *a, int older, int64_t first, int64_t la
             a->top_done = 0;
         }
     }
+    if (a->in_n == 0)
+        return drop; /* an empty page: nothing to put (and maybe no array yet) */
     if (reserve(&a->l, &a->id, &a->cap, a->n + a->in_n) != 0) {
         for (i = 0; i < a->in_n; i++)
             line_free(&a->in[i]);

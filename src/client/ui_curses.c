@@ -12,11 +12,14 @@
  * the text.  Everything shown went through the sanitizer (textsafe.h)
  * first, here at the UI's entry points.
  *
- * The input line edits by cluster: Left/Right and Delete/^D step over a
- * base with its marks, Backspace removes the last code point (a mark
- * typed after its base, then the base: how Indic and decomposed Latin
- * input is corrected).  Arrows, Home/End, Ctrl-A/E/K/U/W, Up/Down for
- * the input history, PgUp/PgDn scroll back, Alt+1..9 switch groups.
+ * A message may be a pasted block: its newlines end rows and its tabs
+ * stop every 8 columns of its text.  Above the group's scrollback, pages
+ * of older stored history are read back on demand (ui_archive.h).
+ *
+ * The input line, the keys, bracketed paste and the yes/no questions are
+ * in ui_input.c (ui_curses_int.h is what the two share).  Bracketed
+ * paste (xterm mode 2004) is on while the UI holds the terminal, off on
+ * exit and while stopped by Ctrl-Z.
  */
 #define _XOPEN_SOURCE 700
 #define NCURSES_WIDECHAR 1
@@ -37,15 +40,11 @@
 #include <curses.h>
 
 #include "textsafe.h"
-#include "ui_paste.h"
-#include "ui_pending.h"
-#include "ui_scrollback.h"
 #include "ui_curses_int.h"
 #include "ui_text.h"
 #include "util.h"
 
 _Static_assert(UI_CELL_CHARS == CCHARW_MAX, "a cell is one cchar_t");
-
 
 enum {
     PAIR_OWN = 1,
@@ -95,8 +94,6 @@ static const struct {
     [ST_NICK0 + 4] = {A_BOLD, PAIR_NICK0 + 4}, [ST_NICK0 + 5] = {A_BOLD, PAIR_NICK0 + 5},
 };
 _Static_assert(sizeof styles / sizeof styles[0] == ST_NICK0 + NICK_COLOURS, "a style per nick colour");
-
-
 
 /* ------------------------------------------------------------ drawing */
 

@@ -1797,20 +1797,32 @@ def test_reconnect_countdown(env):
     proxy = env.proxy()
     tmux_run(env, t, "a", "rc", "alice", extra=["--create"], url=proxy.url)
     t.wait_screen("a", r"-- created #rc")
-    proxy.cut()
-    t.wait_screen("a", r"offline, retry in \d+s \(any key: now\)")
-    # The count goes down while nothing else happens.
-    first = int(re.search(r"retry in (\d+)s", t.screen("a")).group(1))
-    poll(lambda: (re.search(r"retry in (\d+)s", t.screen("a")) or
-                  re.search(r"()connected", t.screen("a"))) and
-         int(re.search(r"retry in (\d+)s", t.screen("a")).group(1)
-             if re.search(r"retry in (\d+)s", t.screen("a")) else 0) != first,
-         "the countdown to move")
-    proxy.restore()
+
+    def retry_in():
+        m = re.search(r"offline, retry in (\d+)s \(any key: now\)", t.screen("a"))
+        return int(m.group(1)) if m else None
+
+    def offline_long():
+        """Cut, and wait until the backoff puts the next try seconds away
+        (so what comes next is the user's try, not the timer's); the
+        count goes down while nothing else happens."""
+        proxy.cut()
+        poll(lambda: (retry_in() or 0) >= 4, "a next try 4 s or more away", timeout=60)
+        n = retry_in()
+        poll(lambda: retry_in() is not None and retry_in() < n, "the countdown to move")
+        proxy.restore()
+
+    offline_long()
     t.type("a", "/reconnect")
     t.wait_screen("a", r"alice \| #rc \| 1 member \| connected")
     log = open(os.path.join(env.tmp, "debug-tmux-a.log"), errors="replace").read()
-    assert "net: reconnecting now, asked by the user" in log, log[-2000:]
+    assert log.count("net: reconnecting now, asked by the user") == 1, log[-2000:]
+    # Any key while offline tries at once too.
+    offline_long()
+    t.keys("a", "Left")
+    t.wait_screen("a", r"alice \| #rc \| 1 member \| connected")
+    log = open(os.path.join(env.tmp, "debug-tmux-a.log"), errors="replace").read()
+    assert log.count("net: reconnecting now, asked by the user") == 2, log[-2000:]
     t.type("a", "/quit")
     t.wait_screen("a", r"exit status 0", history=True)
     # Line mode: /reconnect while connected says so.
