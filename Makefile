@@ -257,7 +257,7 @@ run: all
 	@echo "Start clients beside it, each in its own terminal:"
 	@echo "    ./client --server http://localhost:$(PORT) --config /tmp/mlschat-alice lobby alice"
 	@echo "    ./client --server http://localhost:$(PORT) --config /tmp/mlschat-bob lobby bob"
-	@echo "(alice creates #lobby; bob waits until alice types /invite bob)"
+	@echo "(alice answers y to create #lobby; bob waits until alice types /invite bob)"
 	./server --port $(PORT) --database $(DB)
 
 unit: $(UNIT_BIN)

@@ -11,7 +11,6 @@
 #include "util.h"
 
 #define APP_MAX_ARGS 64
-#define APP_HISTORY_LINES 200
 #define APP_QUIT_WAIT_MS 5000u
 /* Line mode at the end of input: a script waits this long at most for
  * what it typed to be in the server's log. */
@@ -59,12 +58,13 @@ void cli_app_status(struct cli_app *app)
 {
     struct cli_ui_status st;
     struct others_ctx o;
+    char conn[96];
     memset(&o, 0, sizeof o);
     o.app = app;
     cli_session_groups(app->s, others_cb, &o);
     st.user = cli_session_user(app->s);
     st.group = app->current[0] ? app->current : NULL;
-    st.connection = cli_session_connection(app->s);
+    st.connection = cli_app_connection(app, conn, sizeof conn);
     st.members = app->current[0] ? cli_session_member_count(app->s, app->current) : -1;
     if (st.members >= 0 && !cli_session_is_member(app->s, app->current))
         st.members = -1;
@@ -126,6 +126,7 @@ void cli_app_switch(struct cli_app *app, const char *group, int announce)
         /* The screen shows one group: its recent history. */
         app->ui->ops->clear(app->ui);
         cli_app_show_history(app, group);
+        cli_app_page_mark(app, group);
     }
     if (announce)
         sys(app, group, 0, "now talking in #%s", group);
@@ -210,6 +211,11 @@ static void ev_fatal(void *ctx, const char *text)
     cli_session_stop(app->s);
 }
 
+static void ev_create_ask(void *ctx, const char *group)
+{
+    cli_app_create_ask(ctx, group);
+}
+
 void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
 {
     memset(ev, 0, sizeof *ev);
@@ -219,6 +225,7 @@ void cli_app_session_events(struct cli_app *app, struct cli_session_events *ev)
     ev->changed = ev_changed;
     ev->fatal = ev_fatal;
     ev->outgoing = ev_outgoing;
+    ev->create_ask = ev_create_ask;
     ev->ctx = app;
 }
 
@@ -429,18 +436,28 @@ static void cmd_switch(struct cli_app *app, char **argv, int argc)
     cli_app_switch(app, argv[0], 1);
 }
 
+/* /join [--create] group: --create is the consent to make the group if
+ * the server has no such name (app_create.c). */
 static void cmd_join(struct cli_app *app, char **argv, int argc)
 {
-    (void)argc;
-    if (!group_arg(app, argv[0]))
-        return;
-    if (cli_session_is_member(app->s, argv[0])) {
-        cli_app_switch(app, argv[0], 1);
+    int create = argc == 2 && strcmp(argv[0], "--create") == 0;
+    char *name = argv[argc - 1];
+    if (argc == 2 && !create) {
+        sys(app, NULL, 1, "usage: /join [--create] group");
         return;
     }
-    snprintf(app->want, sizeof app->want, "%s", argv[0]);
-    sys(app, NULL, 0, "joining #%s ...", argv[0]);
-    cli_session_join(app->s, argv[0]);
+    if (!group_arg(app, name))
+        return;
+    if (cli_session_is_member(app->s, name)) {
+        cli_app_switch(app, name, 1);
+        return;
+    }
+    snprintf(app->want, sizeof app->want, "%s", name);
+    sys(app, NULL, 0, "joining #%s ...", name);
+    if (create)
+        cli_session_create(app->s, name);
+    else
+        cli_session_join(app->s, name);
 }
 
 static void cmd_update(struct cli_app *app, char **argv, int argc)
@@ -457,7 +474,9 @@ static void cmd_update(struct cli_app *app, char **argv, int argc)
  * action, "* alice waves". */
 static void cmd_me(struct cli_app *app, char **argv, int argc)
 {
-    char text[4096];
+    /* One byte more than a message may hold: a longer action is refused
+     * by the outbox as too long, never cut to fit. */
+    char text[CLI_TEXT_MAX + 2];
     size_t o = 0;
     int i;
     if (!app->current[0]) {
@@ -584,7 +603,8 @@ static const struct app_cmd commands[] = {
     {"list", "", "members of the current group with their key fingerprints", 0, 0, cmd_list},
     {"groups", "", "your groups with unread counts", 0, 0, cmd_groups},
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
-    {"join", "group", "create a group, or join it (through an invitation)", 1, 1, cmd_join},
+    {"join", "[--create] group", "join a group (through an invitation); --create makes it if "
+     "it does not exist (the full screen asks)", 1, 2, cmd_join},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
     {"me", "action", "an action (\"* you waves\" on the full screen)", 1, APP_MAX_ARGS, cmd_me},
     {"search", "text", "find messages of the current group containing text (local history)", 1,
@@ -604,6 +624,8 @@ static const struct app_cmd commands[] = {
      cmd_code},
     {"nick", "newname", "change your username (in every group: others see old is now new)", 1,
      1, cmd_nick},
+    {"reconnect", "", "connect to the server now instead of at the next try", 0, 0,
+     cli_app_cmd_reconnect},
     {"help", "", "this list", 0, 0, cmd_help},
     {"quit", "", "exit the program (what you typed is sent first; you stay a member of "
      "your groups)", 0, 0, cmd_quit},

@@ -128,6 +128,10 @@ struct cli_session {
     size_t n_waiting;
     char joins[CLI_MAX_WAITING][65];   /* /join requests to run once logged in */
     size_t n_joins;
+    /* Groups the user agreed to create if the server has no such name
+     * (--create, /join --create, or yes to the question). */
+    char create_ok[CLI_MAX_WAITING][65];
+    size_t n_create_ok;
     int inbox_busy;
     int inbox_again;
     int kp_busy;

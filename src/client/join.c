@@ -376,6 +376,27 @@ out:
 
 /* ---------------------------------------------------------------- deciding */
 
+static int create_allowed(const struct cli_session *s, const char *name)
+{
+    size_t i;
+    for (i = 0; i < s->n_create_ok; i++)
+        if (strcmp(s->create_ok[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+void cli_join_allow_create(struct cli_session *s, const char *group)
+{
+    if (create_allowed(s, group))
+        return;
+    if (s->n_create_ok == CLI_MAX_WAITING) {
+        /* The oldest consent goes: it was used long ago. */
+        memmove(s->create_ok[0], s->create_ok[1], sizeof s->create_ok[0] * (CLI_MAX_WAITING - 1));
+        s->n_create_ok--;
+    }
+    snprintf(s->create_ok[s->n_create_ok++], sizeof s->create_ok[0], "%s", group);
+}
+
 static void info_reply(void *ctx, json_t *reply)
 {
     struct cli_req *r = ctx;
@@ -407,7 +428,14 @@ static void info_reply(void *ctx, json_t *reply)
         goto out;
     }
     if (!info.exists) {
-        create_group(s, name);
+        /* A name the server does not know is created only with the
+         * user's consent: a typo must not make a group for good. */
+        if (create_allowed(s, name))
+            create_group(s, name);
+        else if (s->ev.create_ask)
+            s->ev.create_ask(s->ev.ctx, name);
+        else
+            cli_notice(s, name, 1, "#%s does not exist on the server; not created", name);
         goto out;
     }
     if (info.member) {

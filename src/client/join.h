@@ -22,6 +22,8 @@ void cli_join_fetch_inbox(struct cli_session *s);
 void cli_join_on_inbox_event(struct cli_session *s, json_t *ev);
 /* Asks the server to create g (again). */
 void cli_join_create_send(struct cli_session *s, struct cli_grp *g);
+/* The user agrees to create group if the server has no such name. */
+void cli_join_allow_create(struct cli_session *s, const char *group);
 /* 1 if we wait for an invitation to group. */
 int cli_join_is_waiting(const struct cli_session *s, const char *group);
 

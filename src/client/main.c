@@ -1,8 +1,8 @@
 /*
  * mlschat terminal client.
  *
- *   ./client --server http://hostname:NNNN [--config DIR] [--passphrase-file F]
- *            <groupname> <username>
+ *   ./client --server http://hostname:NNNN [--config DIR] [--ca-file FILE] [--create]
+ *            [--passphrase-file F] <groupname> <username>
  *
  * Sets up the config directory, the session (store, identity, network),
  * the UI (curses on a terminal, line mode otherwise) and runs the one
@@ -54,33 +54,39 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ./client --server http://hostname:NNNN [--config DIR] [--ca-file FILE]\n"
-            "                [--passphrase-file FILE] <groupname> <username>\n"
+            "                [--create] [--passphrase-file FILE] <groupname> <username>\n"
             "       ./client --help | --version\n"
             "\n"
             "End-to-end encrypted group chat over MLS (RFC 9420).\n"
             "\n"
-            "  --server URL     the mlschat server (http:// or https://)\n"
+            "  --server URL     the mlschat server (http:// or https://); also --server=URL\n"
             "  --config DIR     keys, groups and history (default ~/.mlschat); several\n"
             "                   usernames may share one directory\n"
             "  --ca-file FILE   extra CA certificates for https:// servers\n"
+            "  --create         create <groupname> if the server has no such group (you\n"
+            "                   become its administrator); an existing group just opens.\n"
+            "                   Without it the full screen asks, line mode refuses\n"
             "  --passphrase-file FILE\n"
             "                   protect the data key (DIR/key) with the passphrase on\n"
             "                   the first line of FILE; MLSCHAT_PASSPHRASE does the same\n"
             "                   for scripts, and on a terminal the client asks when the\n"
             "                   key file needs one\n"
-            "  --help           this text\n"
+            "  --help, -h       this text\n"
             "  --version        the version\n"
             "\n"
-            "The first user of a group name creates the group and is its administrator;\n"
+            "A new group is created by its first user (with --create, or by answering y);\n"
             "others join when an administrator types /invite <username>.  Commands:\n"
-            "/invite user..., /list, /groups, /switch group, /join group, /update, /help,\n"
-            "/quit (exits the program; you stay a member of your groups).  Other lines\n"
-            "are messages to the current group.\n"
+            "/invite user..., /list, /groups, /switch group|N, /join [--create] group,\n"
+            "/update, /me action, /search text, /op user, /deop user, /kick user, /leave,\n"
+            "/nick newname, /whois user, /verify user [ok|accept], /code, /reconnect,\n"
+            "/help, and /quit (exits the program; you stay a member of your groups).\n"
+            "Other lines are messages to the current group (//text sends /text).\n"
             "\n"
-            "Keys (full screen): Enter sends; Left/Right, Home/End, Ctrl-A/Ctrl-E move;\n"
-            "Backspace, Delete/Ctrl-D, Ctrl-K, Ctrl-U, Ctrl-W delete; Up/Down recall\n"
-            "earlier lines; PgUp/PgDn scroll back; Alt+1..9 switch groups; Tab completes\n"
-            "commands, member names and group names.\n"
+            "Keys (full screen): Enter sends; Left/Right, Home/End, Ctrl-A/Ctrl-E,\n"
+            "Ctrl-B/Ctrl-F move; Backspace, Delete/Ctrl-D, Ctrl-K, Ctrl-U, Ctrl-W delete;\n"
+            "Up/Down (Ctrl-P/Ctrl-N) recall earlier lines; PgUp/PgDn scroll back; Alt+1..9\n"
+            "switch groups; Tab completes commands, member names and group names; Ctrl-L\n"
+            "redraws; y/n (Esc) answer a question; while offline any key reconnects at once.\n"
             "\n"
             "When stdin is not a terminal, lines are read from stdin and shown on stdout\n"
             "(line mode); the exit status is 1 when something typed was not sent.\n");
@@ -235,6 +241,9 @@ static void signal_readable(void *ctx)
     for (i = 0; i < n; i++) {
         if (b[i] == SIGWINCH) {
             app->ui->ops->resize(app->ui);
+        } else if (b[i] == SIGTSTP) {
+            if (app->ui->ops->suspend)
+                app->ui->ops->suspend(app->ui);
         } else if (app->quitting) {
             app->done = 1; /* a second ^C: leave now */
             cli_session_stop(app->s);
@@ -261,6 +270,22 @@ static void ui_eof(void *ctx)
     cli_app_quit(app);
 }
 
+static void ui_key(void *ctx)
+{
+    cli_app_reconnect(ctx, 0);
+}
+
+static int ui_page(void *ctx, const char *group, int older, int64_t id, int limit,
+                   int64_t *first, int64_t *last)
+{
+    return cli_app_page(ctx, group, older, id, limit, first, last);
+}
+
+static void ui_answer(void *ctx, int yes)
+{
+    cli_app_create_answer(ctx, yes);
+}
+
 static void ui_switch(void *ctx, int n)
 {
     cli_app_switch_index(ctx, n);
@@ -271,7 +296,7 @@ int main(int argc, char **argv)
     const char *server = NULL, *config = NULL, *ca_file = NULL, *pass_file = NULL, *v;
     struct cli_seal_key data_key;
     char *pos[2] = {NULL, NULL}, group[65], user[33], err[512], *config_alloc = NULL;
-    int npos = 0, i, rc = 1, line_mode;
+    int npos = 0, i, rc = 1, line_mode, create = 0;
     struct cli_app app;
     struct cli_ui_callbacks cb;
     struct cli_session_events ev;
@@ -297,6 +322,8 @@ int main(int argc, char **argv)
             ca_file = v;
         } else if ((v = opt_value(argc, argv, &i, "--passphrase-file")) != NULL) {
             pass_file = v;
+        } else if (strcmp(argv[i], "--create") == 0) {
+            create = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             snprintf(err, sizeof err, "unknown or incomplete option %s", argv[i]);
             fail(err);
@@ -367,6 +394,9 @@ int main(int argc, char **argv)
     cb.on_eof = ui_eof;
     cb.on_switch_index = ui_switch;
     cb.on_complete = ui_complete;
+    cb.on_answer = ui_answer;
+    cb.on_key = ui_key;
+    cb.on_page = ui_page;
     cb.ctx = &app;
     if (!line_mode && MB_CUR_MAX == 1)
         setlocale(LC_CTYPE, "C.UTF-8"); /* UTF-8 text needs a UTF-8 locale */
@@ -406,6 +436,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGWINCH, &sa, NULL);
+    if (!line_mode)
+        sigaction(SIGTSTP, &sa, NULL); /* the UI stops itself, terminal restored */
     signal(SIGPIPE, SIG_IGN);
 
     if (cli_net_watch_fd(cli_session_net(app.s), sig_pipe[0], signal_readable, &app) != 0 ||
@@ -417,6 +449,7 @@ int main(int argc, char **argv)
 
     snprintf(app.current, sizeof app.current, "%s", group);
     snprintf(app.want, sizeof app.want, "%s", group);
+    snprintf(app.start, sizeof app.start, "%s", group);
     if (!app.ui->all_groups)
         cli_app_switch(&app, group, 0);
     else
@@ -424,7 +457,10 @@ int main(int argc, char **argv)
     app.ui->ops->show(app.ui, CLI_LINE_SYSTEM, NULL, NULL, "connecting ...", (int64_t)cli_time());
     cli_app_status(&app);
     cli_session_start(app.s);
-    cli_session_join(app.s, group);
+    if (create)
+        cli_session_create(app.s, group);
+    else
+        cli_session_join(app.s, group);
 
     while (!app.done)
         if (cli_net_service(cli_session_net(app.s)) < 0)

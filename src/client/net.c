@@ -53,6 +53,7 @@ struct cli_net {
     int stopped;
     uint64_t backoff_ms;
     struct cli_timer reconnect;
+    uint64_t reconnect_at_ms; /* when the scheduled try is due (0: none) */
     struct cli_timer keepalive;
     uint64_t ping_sent_ms; /* 0: no ping outstanding */
 
@@ -157,9 +158,10 @@ static void net_closed(struct cli_net *n, const char *why)
     tx_free_all(n);
     cli_timer_stop(&n->keepalive);
     fail_pending(n);
+    /* Scheduled first, as net.h promises: the handler shows when. */
+    net_schedule_reconnect(n);
     if (n->h.on_close)
         n->h.on_close(n->h.ctx, why);
-    net_schedule_reconnect(n);
 }
 
 /* ------------------------------------------------------------ rx */
@@ -376,6 +378,7 @@ static void do_connect(void *ctx)
     struct cli_net *n = ctx;
     struct lws_client_connect_info ci;
 
+    n->reconnect_at_ms = 0;
     if (n->stopped || n->state != NET_IDLE)
         return;
     memset(&ci, 0, sizeof ci);
@@ -410,6 +413,7 @@ static void net_schedule_reconnect(struct cli_net *n)
     n->backoff_ms = n->backoff_ms * 2 > NET_BACKOFF_MAX_MS ? NET_BACKOFF_MAX_MS
                                                            : n->backoff_ms * 2;
     cli_log("net: reconnecting in %llu ms", (unsigned long long)(delay + jitter));
+    n->reconnect_at_ms = cli_now_ms() + delay + jitter;
     cli_timer_start(n, &n->reconnect, delay + jitter, do_connect, n);
 }
 
@@ -418,6 +422,24 @@ void cli_net_connect(struct cli_net *n)
     n->stopped = 0;
     cli_timer_stop(&n->reconnect);
     do_connect(n);
+}
+
+uint64_t cli_net_reconnect_in_ms(const struct cli_net *n)
+{
+    uint64_t now = cli_now_ms();
+    if (n->stopped || n->state != NET_IDLE || n->reconnect_at_ms == 0)
+        return 0;
+    return n->reconnect_at_ms > now ? n->reconnect_at_ms - now : 1;
+}
+
+int cli_net_reconnect_now(struct cli_net *n)
+{
+    if (n->stopped || n->state != NET_IDLE)
+        return 0;
+    cli_log("net: reconnecting now, asked by the user");
+    cli_timer_stop(&n->reconnect);
+    do_connect(n);
+    return 1;
 }
 
 void cli_net_backoff_reset(struct cli_net *n)

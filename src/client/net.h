@@ -43,6 +43,13 @@ void cli_net_free(struct cli_net *n);
 
 /* Starts connecting now (no-op when connected or connecting). */
 void cli_net_connect(struct cli_net *n);
+/* Milliseconds until the next reconnect try (0 when none is scheduled:
+ * connected, connecting or stopped). */
+uint64_t cli_net_reconnect_in_ms(const struct cli_net *n);
+/* Tries at once instead of at the scheduled time (the backoff is kept
+ * for the next failure).  1 if a try started, 0 if there was nothing to
+ * do (connected, connecting or stopped). */
+int cli_net_reconnect_now(struct cli_net *n);
 /* After a successful login: the next loss reconnects quickly again. */
 void cli_net_backoff_reset(struct cli_net *n);
 /* Closes the connection (on_close follows, then a reconnect). */

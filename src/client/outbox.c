@@ -9,7 +9,6 @@
 #include "join.h"
 #include "sync.h"
 
-#define OUTBOX_MAX_TEXT 16000
 /* PROTOCOL.md §7.7: 16 random bytes name a message for its whole life. */
 #define OUTBOX_MSG_ID_LEN 16
 #define OUTBOX_MSG_ID_MAX 64
@@ -283,8 +282,8 @@ int cli_outbox_queue(struct cli_session *s, const char *group, const char *text)
         cli_notice(s, group, 1, "not sent: you are no longer a member of #%s", group);
         return -1;
     }
-    if (n > OUTBOX_MAX_TEXT) {
-        cli_notice(s, group, 1, "message too long (%zu bytes, at most %d)", n, OUTBOX_MAX_TEXT);
+    if (n > CLI_TEXT_MAX) {
+        cli_notice(s, group, 1, "message too long (%zu bytes, at most %d)", n, CLI_TEXT_MAX);
         return -1;
     }
     if (!cli_text_printable(text, n)) {

@@ -341,10 +341,31 @@ int cli_session_online(const struct cli_session *s)
     return s->authed;
 }
 
+int cli_session_reconnect_in(const struct cli_session *s)
+{
+    uint64_t ms = cli_net_reconnect_in_ms(s->net);
+    return (int)((ms + 999) / 1000);
+}
+
+int cli_session_reconnect(struct cli_session *s)
+{
+    if (!cli_net_reconnect_now(s->net))
+        return 0;
+    snprintf(s->conn, sizeof s->conn, "connecting");
+    cli_changed(s);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- commands */
 
 void cli_session_join(struct cli_session *s, const char *group)
 {
+    cli_join_request(s, group);
+}
+
+void cli_session_create(struct cli_session *s, const char *group)
+{
+    cli_join_allow_create(s, group);
     cli_join_request(s, group);
 }
 
@@ -548,6 +569,52 @@ void cli_session_history(struct cli_session *s, const char *group, int limit, cl
     h.ctx = ctx;
     if (cli_store_history_recent(s->store, group, limit, hist_cb, &h) != 0)
         cli_log("cannot read history");
+}
+
+struct page_ctx {
+    struct cli_session *s;
+    cli_history_page_cb cb;
+    void *ctx;
+    int64_t first, last;
+};
+
+static void page_cb(void *ctx, int64_t id, int64_t time, const char *sender, const char *text)
+{
+    struct page_ctx *p = ctx;
+    if (!p->first)
+        p->first = id;
+    p->last = id;
+    if (!p->cb || (!sender && !*text))
+        return;
+    p->cb(p->ctx, id, sender && strcmp(sender, p->s->ident.username) == 0, sender, text, time);
+}
+
+int64_t cli_session_history_boundary(struct cli_session *s, const char *group, int limit)
+{
+    struct page_ctx p;
+    memset(&p, 0, sizeof p);
+    p.s = s;
+    if (cli_store_history_page(s->store, group, 1, INT64_MAX, 0, limit, page_cb, &p) < 0)
+        return 0;
+    return p.first;
+}
+
+int cli_session_history_page(struct cli_session *s, const char *group, int older, int64_t id,
+                             int64_t bound, int limit, cli_history_page_cb cb, void *ctx,
+                             int64_t *first, int64_t *last)
+{
+    struct page_ctx p;
+    int n;
+    memset(&p, 0, sizeof p);
+    p.s = s;
+    p.cb = cb;
+    p.ctx = ctx;
+    n = cli_store_history_page(s->store, group, older, id, bound, limit, page_cb, &p);
+    if (n < 0)
+        cli_log("cannot read a page of history");
+    *first = p.first;
+    *last = p.last;
+    return n;
 }
 
 void cli_session_search(struct cli_session *s, const char *group, const char *text, int limit,

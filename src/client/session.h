@@ -49,6 +49,10 @@ struct cli_session_events {
     /* The session cannot go on (e.g. the username belongs to another
      * key); the client should exit with an error. */
     void (*fatal)(void *ctx, const char *text);
+    /* A group asked for (start, /join) does not exist on the server and
+     * the user has not agreed to create it: ask (cli_session_create) or
+     * refuse.  NULL: refused with a notice. */
+    void (*create_ask)(void *ctx, const char *group);
     void *ctx;
 };
 
@@ -93,11 +97,20 @@ enum cli_membership {
 int cli_session_membership(const struct cli_session *s, const char *group);
 /* 1 when logged in. */
 int cli_session_online(const struct cli_session *s);
+/* Seconds (rounded up) until the next reconnect try, 0 if none is
+ * waiting. */
+int cli_session_reconnect_in(const struct cli_session *s);
+/* Reconnects at once (/reconnect, a key while offline): 1 if a try
+ * started, 0 if connected or already connecting. */
+int cli_session_reconnect(struct cli_session *s);
 
 /* Joins `group`: through a pending invitation if there is one, else
- * creates it if it does not exist, else waits for an invitation (and
- * joins by itself when it arrives). */
+ * waits for an invitation (and joins by itself when it arrives); a name
+ * the server does not know is created only with consent (create_ask). */
 void cli_session_join(struct cli_session *s, const char *group);
+/* The same, and creates group if the server has no such name (the
+ * user's consent: --create, /join --create, or yes to create_ask). */
+void cli_session_create(struct cli_session *s, const char *group);
 /* 1 if we are a member of group (locally). */
 int cli_session_is_member(const struct cli_session *s, const char *group);
 
@@ -156,6 +169,20 @@ typedef void (*cli_history_cb)(void *ctx, int own, const char *sender, const cha
                                int64_t time);
 void cli_session_history(struct cli_session *s, const char *group, int limit, cli_history_cb cb,
                          void *ctx);
+
+/* Scrolling back over the whole local history, a page at a time: the
+ * row id of the oldest of group's last `limit` lines (what
+ * cli_session_history gave; 0 when there is none), and a page by row id
+ * (store.h, cli_store_history_page), oldest first, cb given each line's
+ * row id (rows without a line, e.g. of a commit, are read but not
+ * given); first and last get the ids of the first and last row read.
+ * The count of rows read, or -1. */
+int64_t cli_session_history_boundary(struct cli_session *s, const char *group, int limit);
+typedef void (*cli_history_page_cb)(void *ctx, int64_t id, int own, const char *sender,
+                                    const char *text, int64_t time);
+int cli_session_history_page(struct cli_session *s, const char *group, int older, int64_t id,
+                             int64_t bound, int limit, cli_history_page_cb cb, void *ctx,
+                             int64_t *first, int64_t *last);
 
 /* The last `limit` messages of group's local history containing text,
  * oldest first. */

@@ -667,6 +667,35 @@ int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
     return rc;
 }
 
+int cli_store_history_page(struct cli_store *st, const char *group, int older, int64_t id,
+                           int64_t bound, int limit, cli_store_page_cb cb, void *ctx)
+{
+    /* Both by the (grp, id) index; an older page is read newest first
+     * and given oldest first. */
+    sqlite3_stmt *s =
+        older ? query(st,
+                      "SELECT id, time, sender, text FROM (SELECT id, time, sender, text"
+                      " FROM history WHERE grp = ? AND id < ? ORDER BY id DESC LIMIT ?)"
+                      " ORDER BY id",
+                      "tii", group, id, (int64_t)limit)
+              : query(st,
+                      "SELECT id, time, sender, text FROM history WHERE grp = ? AND id > ?"
+                      " AND id < ? ORDER BY id LIMIT ?",
+                      "tiii", group, id, bound, (int64_t)limit);
+    int rc = -1, step, n = 0;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        cb(ctx, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col_text(s, 2),
+           col_text(s, 3) ? col_text(s, 3) : "");
+        n++;
+    }
+    if (step == SQLITE_DONE)
+        rc = n;
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int cli_store_history_search(struct cli_store *st, const char *group, const char *text,
                              int limit, cli_store_history_cb cb, void *ctx)
 {

@@ -110,6 +110,15 @@ typedef void (*cli_store_history_cb)(void *ctx, int64_t seq, int64_t time, const
 int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
                              cli_store_history_cb cb, void *ctx);
 
+/* A page of a group's history by row id, oldest first, for scrolling
+ * back over all of it: older 1, the `limit` lines just before row `id`;
+ * older 0, the `limit` lines just after row `id` and before row `bound`.
+ * cb gets each row's id.  The count, or -1. */
+typedef void (*cli_store_page_cb)(void *ctx, int64_t id, int64_t time, const char *sender,
+                                  const char *text);
+int cli_store_history_page(struct cli_store *st, const char *group, int older, int64_t id,
+                           int64_t bound, int limit, cli_store_page_cb cb, void *ctx);
+
 /* The last `limit` messages of a group whose text contains `text`
  * (ASCII letters in any case), oldest first. */
 int cli_store_history_search(struct cli_store *st, const char *group, const char *text,

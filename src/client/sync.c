@@ -14,6 +14,7 @@
 #include "join.h"
 #include "outbox.h"
 #include "rejoin.h"
+#include "textsafe.h"
 
 #define SYNC_FETCH_LIMIT 200
 
@@ -41,15 +42,23 @@ static void lines_add(struct lines *q, enum line_kind kind, const char *sender, 
                       const char *fmt, ...)
 {
     va_list ap;
-    char buf[2048];
+    char *buf;
+    int len;
     if (q->n == 8)
         return;
+    /* Sized to the text: a message may be up to CLI_TEXT_MAX bytes and is
+     * never cut. */
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0 || !(buf = malloc((size_t)len + 1)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)len + 1, fmt, ap);
     va_end(ap);
     q->item[q->n].kind = kind;
     snprintf(q->item[q->n].sender, sizeof q->item[q->n].sender, "%s", sender ? sender : "");
-    q->item[q->n].text = strdup(buf);
+    q->item[q->n].text = buf;
     q->item[q->n].time = time;
     if (q->item[q->n].text)
         q->n++;
@@ -428,7 +437,9 @@ static int other_entry(struct cli_session *s, struct cli_grp *g, const struct cl
             who, e->sender ? e->sender : "?");
     if (!who[0])
         snprintf(who, sizeof who, "%s", e->sender ? e->sender : "?");
-    text = cli_text_sanitize((const char *)res->application_data.p, res->application_data.n);
+    /* Sanitized once here for what is stored; a pasted block keeps its
+     * newlines and tabs (textsafe.h). */
+    text = cli_textsafe_lines((const char *)res->application_data.p, res->application_data.n);
     if (text)
         lines_add(q, LINE_MESSAGE, who, e->time, "%s", text);
     free(text);

@@ -316,3 +316,44 @@ char *cli_textsafe_str(const char *s)
 {
     return cli_textsafe(s ? s : "", s ? strlen(s) : 0);
 }
+
+char *cli_textsafe_lines(const char *s, size_t n)
+{
+    size_t cap = 64, o = 0, at = 0;
+    char *out = malloc(cap), *piece = NULL;
+
+    if (!out)
+        return NULL;
+    for (;;) {
+        size_t len = 0, k;
+        while (at + len < n && s[at + len] != '\n' && s[at + len] != '\t')
+            len++;
+        piece = cli_textsafe(s + at, len);
+        if (!piece)
+            goto fail;
+        k = strlen(piece);
+        if (o + k + 2 > cap) {
+            char *q;
+            while (o + k + 2 > cap)
+                cap *= 2;
+            q = realloc(out, cap);
+            if (!q)
+                goto fail;
+            out = q;
+        }
+        memcpy(out + o, piece, k);
+        o += k;
+        free(piece);
+        piece = NULL;
+        if (at + len >= n)
+            break;
+        out[o++] = s[at + len];
+        at += len + 1;
+    }
+    out[o] = 0;
+    return out;
+fail:
+    free(piece);
+    free(out);
+    return NULL;
+}

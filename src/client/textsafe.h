@@ -38,6 +38,14 @@ char *cli_textsafe(const char *s, size_t n);
 /* The same for a NUL-terminated string; NULL in gives "". */
 char *cli_textsafe_str(const char *s);
 
+/* The same for a message body (received, stored, drawn on the full
+ * screen): newlines and tabs are kept as they are (the curses UI draws
+ * them as row breaks and spaces to the next tab stop, never as bytes to
+ * the terminal; line mode's cli_textsafe shows them as ^J and a space);
+ * each piece between them is sanitized alone, so a mark at the start of
+ * a line gets its dotted circle. */
+char *cli_textsafe_lines(const char *s, size_t n);
+
 /* 1 if code point cp may go to a terminal as it is (the sanitizer keeps
  * it), 0 if it is shown visibly instead.  Context-free: tag characters
  * count as not safe here. */

@@ -41,6 +41,18 @@ struct cli_ui_callbacks {
     /* Tab: before is the input up to the cursor (UTF-8); out gets what
      * replaces its last word.  1 when out is set, 0 when nothing fits. */
     int (*on_complete)(void *ctx, const char *before, char *out, size_t max);
+    /* The answer to ask(): 1 yes, 0 no (n, Esc, Enter). */
+    void (*on_answer)(void *ctx, int yes);
+    /* Scrolling back past the oldest line (curses): a page of group's
+     * stored history is given through page_line() before this returns,
+     * oldest first: older 1, the `limit` rows just before row id (0:
+     * before the rows the last switch replayed); older 0, those just
+     * after row id and before the replayed ones.  first and last get the
+     * ids of the first and last row read; returns the rows read or -1. */
+    int (*on_page)(void *ctx, const char *group, int older, int64_t id, int limit,
+                   int64_t *first, int64_t *last);
+    /* A key was pressed (curses; while offline it reconnects at once). */
+    void (*on_key)(void *ctx);
     void *ctx;
 };
 
@@ -75,6 +87,15 @@ struct cli_ui_ops {
      * show() has it in log order). */
     void (*pending)(struct cli_ui *ui, const char *group, int64_t id, int state,
                     const char *text, const char *reason);
+    /* A yes/no question in place of the input line until answered
+     * (on_answer); NULL where nobody can answer (line mode). */
+    void (*ask)(struct cli_ui *ui, const char *question);
+    /* Ctrl-Z (SIGTSTP): gives the terminal back, stops, takes it again
+     * when continued; NULL in line mode (the default action stops it). */
+    void (*suspend)(struct cli_ui *ui);
+    /* A line of a page on_page asked for (NULL in line mode). */
+    void (*page_line)(struct cli_ui *ui, int64_t id, enum cli_line_kind kind, const char *sender,
+                      const char *text, int64_t time);
 };
 
 struct cli_ui {

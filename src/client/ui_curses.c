@@ -12,11 +12,14 @@
  * the text.  Everything shown went through the sanitizer (textsafe.h)
  * first, here at the UI's entry points.
  *
- * The input line edits by cluster: Left/Right and Delete/^D step over a
- * base with its marks, Backspace removes the last code point (a mark
- * typed after its base, then the base: how Indic and decomposed Latin
- * input is corrected).  Arrows, Home/End, Ctrl-A/E/K/U/W, Up/Down for
- * the input history, PgUp/PgDn scroll back, Alt+1..9 switch groups.
+ * A message may be a pasted block: its newlines end rows and its tabs
+ * stop every 8 columns of its text.  Above the group's scrollback, pages
+ * of older stored history are read back on demand (ui_archive.h).
+ *
+ * The input line, the keys, bracketed paste and the yes/no questions are
+ * in ui_input.c (ui_curses_int.h is what the two share).  Bracketed
+ * paste (xterm mode 2004) is on while the UI holds the terminal, off on
+ * exit and while stopped by Ctrl-Z.
  */
 #define _XOPEN_SOURCE 700
 #define NCURSES_WIDECHAR 1
@@ -24,6 +27,8 @@
 #include "ui.h"
 
 #include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
@@ -35,14 +40,11 @@
 #include <curses.h>
 
 #include "textsafe.h"
-#include "ui_pending.h"
-#include "ui_scrollback.h"
+#include "ui_curses_int.h"
 #include "ui_text.h"
+#include "util.h"
 
 _Static_assert(UI_CELL_CHARS == CCHARW_MAX, "a cell is one cchar_t");
-
-#define INPUT_MAX 4096
-#define HIST_MAX 200
 
 enum {
     PAIR_OWN = 1,
@@ -93,112 +95,6 @@ static const struct {
 };
 _Static_assert(sizeof styles / sizeof styles[0] == ST_NICK0 + NICK_COLOURS, "a style per nick colour");
 
-struct ui_curses {
-    struct cli_ui base;
-    int started;
-
-    struct ui_sb sb;
-    struct ui_sb_group *cur; /* on screen */
-    int scroll;              /* rows scrolled back from the bottom */
-    /* Between clear() and the next status(): the application replays the
-     * history of the group it switches to; collected here, then merged. */
-    int replaying;
-    struct ui_sb_group replay;
-
-    /* Scratch for drawing. */
-    struct ui_cells cells;
-    size_t *starts;
-    size_t starts_cap;
-
-    wchar_t input[INPUT_MAX + 1];
-    size_t ilen, icur;
-    char *hist[HIST_MAX];
-    size_t n_hist;
-    size_t hidx; /* == n_hist: editing a new line */
-    wchar_t draft[INPUT_MAX + 1];
-    size_t draft_len;
-
-    int mentions; /* messages naming the user since the last line typed */
-
-    /* The status, sanitized. */
-    char *st_user, *st_group, *st_conn, *st_others;
-    int st_members;
-    int st_queued;
-
-    /* Own messages not back from the log yet, drawn below each group's
-     * lines. */
-    struct ui_pending pend;
-};
-
-/* ------------------------------------------------------------ UTF-8 <-> UTF-32 */
-
-static size_t utf8_to_wcs(const char *s, wchar_t *out, size_t max)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    while (*p && o < max) {
-        uint32_t c;
-        size_t k, i;
-        if (p[0] < 0x80) {
-            c = p[0];
-            k = 1;
-        } else if ((p[0] & 0xe0) == 0xc0) {
-            c = p[0] & 0x1f;
-            k = 2;
-        } else if ((p[0] & 0xf0) == 0xe0) {
-            c = p[0] & 0x0f;
-            k = 3;
-        } else if ((p[0] & 0xf8) == 0xf0) {
-            c = p[0] & 0x07;
-            k = 4;
-        } else {
-            out[o++] = 0xFFFD;
-            p++;
-            continue;
-        }
-        for (i = 1; i < k; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                break;
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-        if (i < k) {
-            out[o++] = 0xFFFD;
-            p += i;
-            continue;
-        }
-        out[o++] = (wchar_t)c;
-        p += k;
-    }
-    return o;
-}
-
-static size_t wcs_to_utf8(const wchar_t *w, size_t n, char *out, size_t max)
-{
-    size_t i, o = 0;
-    for (i = 0; i < n; i++) {
-        uint32_t c = (uint32_t)w[i];
-        if (c < 0x80 && o + 1 < max) {
-            out[o++] = (char)c;
-        } else if (c < 0x800 && o + 2 < max) {
-            out[o++] = (char)(0xc0 | (c >> 6));
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        } else if (c < 0x10000 && o + 3 < max) {
-            if (c >= 0xd800 && c <= 0xdfff)
-                continue;
-            out[o++] = (char)(0xe0 | (c >> 12));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        } else if (c < 0x110000 && o + 4 < max) {
-            out[o++] = (char)(0xf0 | (c >> 18));
-            out[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        }
-    }
-    out[o] = 0;
-    return o;
-}
-
 /* ------------------------------------------------------------ drawing */
 
 static void put_cell(int y, int x, const struct ui_cell *c, int style_override)
@@ -218,6 +114,8 @@ static int draw_cells(const struct ui_cells *v, size_t from, size_t to, int y, i
     for (i = from; i < to; i++) {
         if (x + v->c[i].width > COLS)
             break;
+        if (ui_cell_is_break(&v->c[i]))
+            continue;
         put_cell(y, x, &v->c[i], style_override);
         x += v->c[i].width;
     }
@@ -331,29 +229,46 @@ static size_t line_layout(struct ui_curses *u, const struct ui_sb_line *l, const
     return ui_wrap(&u->cells, cols, *indent, text_at, u->starts);
 }
 
-static int line_rows(struct ui_curses *u, const struct ui_sb_line *l, const char *gname, int cols)
+int ui_curses_line_rows(struct ui_curses *u, const struct ui_sb_line *l, const char *gname,
+                        int cols)
 {
     int indent;
     return (int)line_layout(u, l, gname, cols, &indent);
 }
 
+size_t ui_curses_lines(struct ui_curses *u)
+{
+    if (!u->cur)
+        return 0;
+    return u->arch.n + u->cur->n + ui_pending_count(&u->pend, u->cur->name);
+}
+
+const struct ui_sb_line *ui_curses_line(struct ui_curses *u, size_t idx)
+{
+    /* Oldest first: pages read back from the database (ui_archive.h),
+     * the group's scrollback, then our own messages on their way. */
+    if (idx < u->arch.n)
+        return &u->arch.l[idx];
+    idx -= u->arch.n;
+    if (idx < u->cur->n)
+        return &u->cur->l[idx];
+    return ui_pending_line(&u->pend, u->cur->name, idx - u->cur->n);
+}
+
 static void draw_messages(struct ui_curses *u, int height)
 {
     int cols = COLS, y = height - 1, skip = u->scroll;
-    size_t idx, npend;
+    size_t idx;
 
     if (!u->cur)
         return;
-    /* The pending own messages are the newest lines, below the rest. */
-    npend = ui_pending_count(&u->pend, u->cur->name);
-    idx = u->cur->n + npend;
+    idx = ui_curses_lines(u);
     while (idx > 0 && y >= 0) {
         const struct ui_sb_line *l;
         int indent = 0;
         size_t rows, r;
         idx--;
-        l = idx >= u->cur->n ? ui_pending_line(&u->pend, u->cur->name, idx - u->cur->n)
-                             : &u->cur->l[idx];
+        l = ui_curses_line(u, idx);
         if (!l)
             continue;
         rows = line_layout(u, l, u->cur->name, cols, &indent);
@@ -450,14 +365,39 @@ static void draw_input(struct ui_curses *u, int y)
 
     move(y, 0);
     clrtoeol();
+    ui_input_count(u);
     if (!map)
         return;
+    if (u->ask_paste || u->ask_app) {
+        /* A question takes the input line until it is answered. */
+        ui_cells_reset(v);
+        ui_cells_add_utf8(v, u->ask_paste ? u->ask_paste : u->ask_app, ST_PROMPT);
+        x = draw_cells(v, 0, v->n, y, 0, -1);
+        move(y, x < COLS ? x : COLS - 1);
+        free(map);
+        return;
+    }
     snprintf(prompt, sizeof prompt, "%s%s> ", u->st_group ? "#" : "",
              u->st_group ? u->st_group : "");
     ui_cells_reset(v);
     ui_cells_add_utf8(v, prompt, ST_PROMPT);
     x = draw_cells(v, 0, v->n, y, 0, -1);
     avail = COLS - x - 1;
+    if (u->ibytes >= INPUT_COUNTER_FROM || u->full) {
+        /* Near the message limit: how much is left, and that no more is
+         * taken at it (nothing is ever cut when sent). */
+        char counter[64];
+        int cw;
+        snprintf(counter, sizeof counter, " [%zu/%d%s]", u->ibytes, CLI_TEXT_MAX,
+                 u->full ? " bytes: full" : "");
+        ui_cells_reset(v);
+        ui_cells_add_utf8(v, counter, u->full ? ST_ERROR : ST_PROMPT);
+        cw = ui_cells_width(v, 0, v->n);
+        if (avail - cw >= 1) {
+            draw_cells(v, 0, v->n, y, COLS - cw, -1);
+            avail -= cw;
+        }
+    }
     if (avail < 1) {
         free(map);
         return;
@@ -477,11 +417,17 @@ static void draw_input(struct ui_curses *u, int y)
     free(map);
 }
 
-static void redraw(struct ui_curses *u)
+void ui_curses_redraw(struct ui_curses *u)
 {
     int h = LINES - 2;
     if (!u->started)
         return;
+    if (u->scroll == 0 && u->arch.below_gap) {
+        /* Back at the end with a gap left below the pages read back:
+         * they go (read again when wanted), so what is above the
+         * scrollback is always contiguous. */
+        ui_archive_reset(&u->arch);
+    }
     erase();
     if (h > 0)
         draw_messages(u, h);
@@ -496,8 +442,10 @@ static void redraw(struct ui_curses *u)
 /* Makes g the group on screen. */
 static void view(struct ui_curses *u, struct ui_sb_group *g)
 {
-    if (u->cur != g)
+    if (u->cur != g) {
         u->scroll = 0;
+        ui_archive_reset(&u->arch);
+    }
     u->cur = g;
     u->sb.keep = g;
     if (g) {
@@ -506,12 +454,15 @@ static void view(struct ui_curses *u, struct ui_sb_group *g)
     }
 }
 
-static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
-                        const char *sender, const char *text, int64_t when)
+void ui_curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
+                    const char *sender, const char *text, int64_t when)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
     struct ui_sb_group *g;
-    char *t = cli_textsafe_str(text), *s = sender ? cli_textsafe_str(sender) : NULL;
+    /* A message may be a pasted block: its lines and tabs are drawn. */
+    int body = kind == CLI_LINE_MESSAGE || kind == CLI_LINE_OWN;
+    char *t = body ? cli_textsafe_lines(text, strlen(text)) : cli_textsafe_str(text);
+    char *s = sender ? cli_textsafe_str(sender) : NULL;
     char *gn = group ? cli_textsafe_str(group) : NULL;
 
     if (!t || (sender && !s) || (group && !gn))
@@ -538,9 +489,9 @@ static void curses_show(struct cli_ui *ui, enum cli_line_kind kind, const char *
         g->notices++;
     } else if (u->scroll > 0) {
         /* Someone reading back keeps their place. */
-        u->scroll += line_rows(u, &g->l[g->n - 1], g->name, COLS > 0 ? COLS : 80);
+        u->scroll += ui_curses_line_rows(u, &g->l[g->n - 1], g->name, COLS > 0 ? COLS : 80);
     }
-    redraw(u);
+    ui_curses_redraw(u);
 out:
     free(t);
     free(s);
@@ -551,7 +502,8 @@ static void curses_pending(struct cli_ui *ui, const char *group, int64_t id, int
                            const char *text, const char *reason)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
-    char *gn = cli_textsafe_str(group), *t = text ? cli_textsafe_str(text) : NULL;
+    char *gn = cli_textsafe_str(group);
+    char *t = text ? cli_textsafe_lines(text, strlen(text)) : NULL;
     char *r = reason ? cli_textsafe_str(reason) : NULL;
     int rc;
 
@@ -560,11 +512,24 @@ static void curses_pending(struct cli_ui *ui, const char *group, int64_t id, int
     rc = ui_pending_event(&u->pend, &u->sb, u->st_user, gn, id, state, t, r,
                           (int64_t)time(NULL));
     if (rc > 0 && u->cur && strcmp(u->cur->name, gn) == 0)
-        redraw(u);
+        ui_curses_redraw(u);
 out:
     free(gn);
     free(t);
     free(r);
+}
+
+static void curses_page_line(struct cli_ui *ui, int64_t id, enum cli_line_kind kind,
+                             const char *sender, const char *text, int64_t when)
+{
+    struct ui_curses *u = (struct ui_curses *)ui;
+    int body = kind == CLI_LINE_MESSAGE || kind == CLI_LINE_OWN;
+    char *t = body ? cli_textsafe_lines(text, strlen(text)) : cli_textsafe_str(text);
+    char *s = sender ? cli_textsafe_str(sender) : NULL;
+    if (t && (!sender || s))
+        ui_archive_take(&u->arch, id, (int)kind, when, s, t);
+    free(t);
+    free(s);
 }
 
 static void curses_clear(struct cli_ui *ui)
@@ -609,6 +574,8 @@ static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
             ui_sb_merge(g, &u->replay, unread_of(u, name));
         ui_sb_group_clear(&u->replay);
         u->scroll = 0;
+        /* A new replay: the pages read back start again above it. */
+        ui_archive_reset(&u->arch);
     }
     if (g)
         view(u, g);
@@ -619,290 +586,31 @@ static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
     set_str(&u->st_others, st->others);
     u->st_members = st->members;
     u->st_queued = st->queued;
-    redraw(u);
+    ui_curses_redraw(u);
 }
 
-/* ------------------------------------------------------------ input */
+static void curses_resize(struct cli_ui *ui);
 
-static void input_set(struct ui_curses *u, const wchar_t *w, size_t n)
+/* Bracketed paste (xterm mode 2004) on, or off for the normal terminal. */
+static void bracketed_paste(int on)
 {
-    memcpy(u->input, w, n * sizeof *w);
-    u->ilen = u->icur = n;
+    fputs(on ? "\033[?2004h" : "\033[?2004l", stdout);
+    fflush(stdout);
 }
 
-static void hist_add(struct ui_curses *u, const char *line)
-{
-    char *dup;
-    if (!*line || (u->n_hist > 0 && strcmp(u->hist[u->n_hist - 1], line) == 0))
-        return;
-    dup = strdup(line);
-    if (!dup)
-        return;
-    if (u->n_hist == HIST_MAX) {
-        free(u->hist[0]);
-        memmove(u->hist, u->hist + 1, (HIST_MAX - 1) * sizeof *u->hist);
-        u->n_hist--;
-    }
-    u->hist[u->n_hist++] = dup;
-}
-
-static void hist_move(struct ui_curses *u, int dir)
-{
-    wchar_t w[INPUT_MAX];
-    size_t n;
-    if (dir < 0) {
-        if (u->hidx == 0)
-            return;
-        if (u->hidx == u->n_hist) {
-            memcpy(u->draft, u->input, u->ilen * sizeof *u->input);
-            u->draft_len = u->ilen;
-        }
-        u->hidx--;
-    } else {
-        if (u->hidx >= u->n_hist)
-            return;
-        u->hidx++;
-    }
-    if (u->hidx == u->n_hist) {
-        input_set(u, u->draft, u->draft_len);
-        return;
-    }
-    n = utf8_to_wcs(u->hist[u->hidx], w, INPUT_MAX);
-    input_set(u, w, n);
-}
-
-static void submit(struct ui_curses *u)
-{
-    char *line = malloc(INPUT_MAX * 4 + 1);
-    if (!line)
-        return;
-    wcs_to_utf8(u->input, u->ilen, line, INPUT_MAX * 4 + 1);
-    u->ilen = u->icur = 0;
-    u->mentions = 0;
-    hist_add(u, line);
-    u->hidx = u->n_hist;
-    u->scroll = 0;
-    redraw(u);
-    if (u->base.cb.on_input)
-        u->base.cb.on_input(u->base.cb.ctx, line);
-    free(line);
-}
-
-static void delete_at(struct ui_curses *u, size_t at, size_t count)
-{
-    memmove(u->input + at, u->input + at + count, (u->ilen - at - count) * sizeof *u->input);
-    u->ilen -= count;
-    if (u->icur > at + count)
-        u->icur -= count;
-    else if (u->icur > at)
-        u->icur = at;
-}
-
-/* Backspace: the last code point before the cursor (a mark before its
- * base), so a wrong vowel sign or accent is corrected alone. */
-static void delete_back(struct ui_curses *u)
-{
-    if (u->icur > 0)
-        delete_at(u, u->icur - 1, 1);
-}
-
-/* Delete: the whole cluster under the cursor. */
-static void delete_cluster(struct ui_curses *u)
-{
-    if (u->icur < u->ilen)
-        delete_at(u, u->icur, ui_cluster_next(u->input, u->ilen, u->icur) - u->icur);
-}
-
-static void cursor_left(struct ui_curses *u)
-{
-    u->icur = ui_cluster_prev(u->input, u->ilen, u->icur);
-}
-
-static void cursor_right(struct ui_curses *u)
-{
-    u->icur = ui_cluster_next(u->input, u->ilen, u->icur);
-}
-
-/* Not before the bottom, not beyond the oldest line. */
-static void clamp_scroll(struct ui_curses *u)
-{
-    int total = 0;
-    size_t i;
-    if (u->scroll <= 0 || !u->cur) {
-        u->scroll = 0;
-        return;
-    }
-    for (i = 0; i < u->cur->n && total < u->scroll + LINES; i++)
-        total += line_rows(u, &u->cur->l[u->cur->n - 1 - i], u->cur->name, COLS);
-    if (u->scroll > total - (LINES - 2))
-        u->scroll = total - (LINES - 2) > 0 ? total - (LINES - 2) : 0;
-}
-
-static void page(struct ui_curses *u, int dir)
-{
-    int step = LINES - 3 > 1 ? LINES - 3 : 1;
-    u->scroll += dir * step;
-    clamp_scroll(u);
-}
-
-static void insert_char(struct ui_curses *u, wchar_t c)
-{
-    /* What a terminal would act on is not typed (C0, DEL, C1). */
-    if (c < 32 || (c >= 127 && c < 160) || u->ilen >= INPUT_MAX)
-        return;
-    memmove(u->input + u->icur + 1, u->input + u->icur, (u->ilen - u->icur) * sizeof *u->input);
-    u->input[u->icur++] = c;
-    u->ilen++;
-}
-
-/* Tab: the application completes the word before the cursor. */
-static void complete(struct ui_curses *u)
-{
-    char *before = malloc(INPUT_MAX * 4 + 1), out[256];
-    wchar_t w[256];
-    size_t ws = u->icur, n;
-    if (!before || !u->base.cb.on_complete)
-        goto out;
-    while (ws > 0 && u->input[ws - 1] != L' ')
-        ws--;
-    wcs_to_utf8(u->input, u->icur, before, INPUT_MAX * 4 + 1);
-    if (u->base.cb.on_complete(u->base.cb.ctx, before, out, sizeof out) != 1)
-        goto out;
-    n = utf8_to_wcs(out, w, sizeof w / sizeof w[0]);
-    if (u->ilen - (u->icur - ws) + n > INPUT_MAX)
-        goto out;
-    memmove(u->input + ws + n, u->input + u->icur, (u->ilen - u->icur) * sizeof *u->input);
-    memcpy(u->input + ws, w, n * sizeof *w);
-    u->ilen = u->ilen - (u->icur - ws) + n;
-    u->icur = ws + n;
-out:
-    free(before);
-}
-
-static void key_char(struct ui_curses *u, wint_t c)
-{
-    switch (c) {
-    case L'\t':
-        complete(u);
-        break;
-    case L'\n':
-    case L'\r':
-        submit(u);
-        return;
-    case 127:
-    case 8:
-        delete_back(u);
-        break;
-    case 1: /* ^A */
-        u->icur = 0;
-        break;
-    case 5: /* ^E */
-        u->icur = u->ilen;
-        break;
-    case 2: /* ^B */
-        cursor_left(u);
-        break;
-    case 6: /* ^F */
-        cursor_right(u);
-        break;
-    case 4: /* ^D */
-        delete_cluster(u);
-        break;
-    case 11: /* ^K */
-        u->ilen = u->icur;
-        break;
-    case 21: /* ^U */
-        delete_at(u, 0, u->icur);
-        break;
-    case 23: /* ^W */ {
-        size_t i = u->icur;
-        while (i > 0 && u->input[i - 1] == L' ')
-            i--;
-        while (i > 0 && u->input[i - 1] != L' ')
-            i--;
-        delete_at(u, i, u->icur - i);
-        break;
-    }
-    case 12: /* ^L */
-        clearok(curscr, TRUE);
-        break;
-    case 16: /* ^P */
-        hist_move(u, -1);
-        break;
-    case 14: /* ^N */
-        hist_move(u, 1);
-        break;
-    case 27: /* ESC: Alt+key arrives as ESC then the key */ {
-        wint_t next;
-        int r = get_wch(&next);
-        if (r == OK && next >= L'1' && next <= L'9') {
-            if (u->base.cb.on_switch_index)
-                u->base.cb.on_switch_index(u->base.cb.ctx, (int)(next - L'0'));
-        }
-        break;
-    }
-    default:
-        insert_char(u, (wchar_t)c);
-        break;
-    }
-    redraw(u);
-}
-
-static void key_code(struct ui_curses *u, wint_t c)
-{
-    switch (c) {
-    case KEY_ENTER:
-        submit(u);
-        return;
-    case KEY_BACKSPACE:
-        delete_back(u);
-        break;
-    case KEY_DC:
-        delete_cluster(u);
-        break;
-    case KEY_LEFT:
-        cursor_left(u);
-        break;
-    case KEY_RIGHT:
-        cursor_right(u);
-        break;
-    case KEY_HOME:
-        u->icur = 0;
-        break;
-    case KEY_END:
-        u->icur = u->ilen;
-        break;
-    case KEY_UP:
-        hist_move(u, -1);
-        break;
-    case KEY_DOWN:
-        hist_move(u, 1);
-        break;
-    case KEY_PPAGE:
-        page(u, 1);
-        break;
-    case KEY_NPAGE:
-        page(u, -1);
-        break;
-    case KEY_RESIZE:
-        break;
-    default:
-        return;
-    }
-    redraw(u);
-}
-
-static void curses_readable(struct cli_ui *ui)
+/* Ctrl-Z: the normal terminal back (paste mode off), stopped, then the
+ * full screen again. */
+static void curses_suspend(struct cli_ui *ui)
 {
     struct ui_curses *u = (struct ui_curses *)ui;
-    wint_t c;
-    int r;
-    while ((r = get_wch(&c)) != ERR) {
-        if (r == KEY_CODE_YES)
-            key_code(u, c);
-        else
-            key_char(u, c);
-    }
+    if (!u->started)
+        return;
+    bracketed_paste(0);
+    endwin();
+    kill(getpid(), SIGSTOP);
+    bracketed_paste(1);
+    clearok(curscr, TRUE);
+    curses_resize(ui);
 }
 
 static void curses_resize(struct cli_ui *ui)
@@ -914,9 +622,9 @@ static void curses_resize(struct cli_ui *ui)
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
     /* Someone reading back keeps reading back, within the new bounds. */
-    clamp_scroll(u);
+    ui_input_clamp_scroll(u);
     clearok(curscr, TRUE);
-    redraw(u);
+    ui_curses_redraw(u);
 }
 
 static int curses_start(struct cli_ui *ui)
@@ -943,8 +651,12 @@ static int curses_start(struct cli_ui *ui)
         for (int i = 0; i < NICK_COLOURS; i++)
             init_pair((short)(PAIR_NICK0 + i), nick_colours[i], -1);
     }
+    /* The terminal wraps pasted text in ESC[200~ ... ESC[201~. */
+    define_key("\033[200~", KEY_PASTE_BEGIN);
+    define_key("\033[201~", KEY_PASTE_END);
+    bracketed_paste(1);
     u->started = 1;
-    redraw(u);
+    ui_curses_redraw(u);
     return 0;
 }
 
@@ -954,6 +666,7 @@ static void curses_stop(struct cli_ui *ui)
     if (!u->started)
         return;
     u->started = 0;
+    bracketed_paste(0);
     endwin();
 }
 
@@ -967,6 +680,11 @@ static void curses_free(struct cli_ui *ui)
     ui_sb_clear(&u->sb);
     ui_sb_group_clear(&u->replay);
     ui_pending_clear(&u->pend);
+    ui_paste_clear(&u->paste);
+    ui_archive_clear(&u->arch);
+    free(u->paste_msg);
+    free(u->ask_paste);
+    free(u->ask_app);
     ui_cells_free(&u->cells);
     free(u->starts);
     for (i = 0; i < u->n_hist; i++)
@@ -979,8 +697,8 @@ static void curses_free(struct cli_ui *ui)
 }
 
 static const struct cli_ui_ops curses_ops = {
-    curses_start, curses_stop, curses_readable, curses_resize, curses_show, curses_clear,
-    curses_status, curses_free, curses_pending,
+    curses_start, curses_stop, ui_input_readable, curses_resize, ui_curses_show, curses_clear,
+    curses_status, curses_free, curses_pending, ui_input_ask, curses_suspend, curses_page_line,
 };
 
 struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
@@ -995,5 +713,7 @@ struct cli_ui *cli_ui_curses_new(const struct cli_ui_callbacks *cb)
     ui_sb_init(&u->sb);
     ui_sb_group_init(&u->replay);
     ui_pending_init(&u->pend);
+    ui_paste_init(&u->paste);
+    ui_archive_init(&u->arch);
     return &u->base;
 }

@@ -9,10 +9,18 @@
  *
  * Every string goes through the sanitizer (textsafe.h) on its way out:
  * nothing a terminal would act on reaches stdout raw.
+ *
+ * A line ending in a backslash continues: the backslash becomes a
+ * newline and the next line is part of the same message (how a script
+ * sends a multi-line message, the full screen's pasted block); a line
+ * ending in two backslashes ends with one and does not continue.  A
+ * message over CLI_TEXT_MAX bytes is refused whole with an error, never
+ * cut.
  */
 #include "ui.h"
 
 #include "textsafe.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +38,10 @@ struct ui_line {
     size_t len, cap;
     int eof;
     int skipping; /* the rest of an overlong line is dropped */
+    /* Lines continued by a trailing backslash, newlines between them. */
+    char *cont;
+    size_t cont_len, cont_lines;
+    int cont_over; /* went beyond CLI_TEXT_MAX: refused when it ends */
 };
 
 static int line_start(struct cli_ui *ui)
@@ -48,6 +60,48 @@ static void line_stop(struct cli_ui *ui)
 static void line_show(struct cli_ui *ui, enum cli_line_kind kind, const char *group,
                       const char *sender, const char *text, int64_t time);
 
+/* Appends a continued line (with its newline) to the message being
+ * collected; beyond the limit only the count goes on. */
+static void cont_add(struct ui_line *u, const char *line, size_t n)
+{
+    u->cont_lines++;
+    if (u->cont_over || u->cont_len + n > CLI_TEXT_MAX) {
+        u->cont_over = 1;
+        u->cont_len += n;
+        return;
+    }
+    if (!u->cont) {
+        u->cont = malloc(CLI_TEXT_MAX + 1);
+        if (!u->cont) {
+            u->cont_over = 1;
+            return;
+        }
+    }
+    memcpy(u->cont + u->cont_len, line, n);
+    u->cont_len += n;
+    u->cont[u->cont_len] = 0;
+}
+
+/* The collected message is complete (its last line, or end of input). */
+static void cont_deliver(struct ui_line *u)
+{
+    char why[160];
+    if (u->cont_lines == 0)
+        return;
+    if (u->cont_over) {
+        snprintf(why, sizeof why, "message of %zu lines too long (%zu bytes, at most %d): "
+                 "not sent", u->cont_lines, u->cont_len, CLI_TEXT_MAX);
+        line_show(&u->base, CLI_LINE_ERROR, NULL, NULL, why, 0);
+    } else {
+        if (u->cont_len > 0 && u->cont[u->cont_len - 1] == '\n')
+            u->cont[--u->cont_len] = 0; /* ended by end of input after a backslash */
+        if (u->base.cb.on_input)
+            u->base.cb.on_input(u->base.cb.ctx, u->cont);
+    }
+    u->cont_len = u->cont_lines = 0;
+    u->cont_over = 0;
+}
+
 static void deliver(struct ui_line *u, char *line, size_t n)
 {
     if (u->skipping) {
@@ -63,8 +117,20 @@ static void deliver(struct ui_line *u, char *line, size_t n)
     if (n > 0 && line[n - 1] == '\r')
         n--;
     line[n] = 0;
-    if (u->base.cb.on_input)
-        u->base.cb.on_input(u->base.cb.ctx, line);
+    if (n > 1 && line[n - 1] == '\\' && line[n - 2] == '\\') {
+        line[--n] = 0; /* "\\" at the end: one backslash, and the message ends */
+    } else if (n > 0 && line[n - 1] == '\\') {
+        line[n - 1] = '\n';
+        cont_add(u, line, n);
+        return;
+    }
+    if (u->cont_lines == 0) {
+        if (u->base.cb.on_input)
+            u->base.cb.on_input(u->base.cb.ctx, line);
+        return;
+    }
+    cont_add(u, line, n);
+    cont_deliver(u);
 }
 
 static void line_readable(struct cli_ui *ui)
@@ -89,6 +155,7 @@ static void line_readable(struct cli_ui *ui)
     if (r <= 0) {
         if (u->len > 0)
             deliver(u, u->buf, u->len);
+        cont_deliver(u);
         u->len = 0;
         u->eof = 1;
         if (u->base.cb.on_eof)
@@ -165,12 +232,13 @@ static void line_free(struct cli_ui *ui)
     if (!u)
         return;
     free(u->buf);
+    free(u->cont);
     free(u);
 }
 
 static const struct cli_ui_ops line_ops = {
     line_start, line_stop, line_readable, line_resize, line_show, line_clear, line_status,
-    line_free, NULL,
+    line_free, NULL, NULL, NULL, NULL,
 };
 
 struct cli_ui *cli_ui_line_new(const struct cli_ui_callbacks *cb)

@@ -126,14 +126,43 @@ static size_t utf8_next(const unsigned char *s, wchar_t *out)
     return k;
 }
 
+int ui_cell_is_break(const struct ui_cell *c)
+{
+    return c->wc[0] == L'\n';
+}
+
 void ui_cells_add_utf8(struct ui_cells *v, const char *s, unsigned char style)
 {
     const unsigned char *p = (const unsigned char *)s;
-    int open = 0;
+    int open = 0, col = 0;
     while (*p) {
         wchar_t c;
+        struct ui_cell *cell;
+        size_t before = v->n;
         p += utf8_next(p, &c);
+        if (c == L'\n') {
+            /* A row break of a multi-line message: a cell of no width
+             * that ui_wrap ends the row at. */
+            cell = cell_new(v);
+            if (!cell)
+                return;
+            cell->wc[0] = L'\n';
+            cell->style = style;
+            open = 0;
+            col = 0;
+            continue;
+        }
+        if (c == L'\t') {
+            /* Spaces up to the next tab stop of this line of the text. */
+            do {
+                add_cp(v, L' ', style, &open);
+            } while (++col % UI_TAB_STOP != 0);
+            open = 0;
+            continue;
+        }
         add_cp(v, c, style, &open);
+        if (v->n > before)
+            col += v->c[v->n - 1].width;
     }
 }
 
@@ -201,10 +230,18 @@ size_t ui_wrap(const struct ui_cells *v, int cols, int indent, size_t min_break,
     while (i < v->n) {
         int avail = rows == 1 ? cols : cols - indent, x = 0;
         size_t j = i, s, next;
-        while (j < v->n && x + v->c[j].width <= avail)
+        while (j < v->n && !ui_cell_is_break(&v->c[j]) && x + v->c[j].width <= avail)
             x += v->c[j++].width;
         if (j == v->n)
             break;
+        if (ui_cell_is_break(&v->c[j])) {
+            /* A line of a multi-line message ends here. */
+            if (j + 1 >= v->n)
+                break;
+            starts[rows++] = j + 1;
+            i = j + 1;
+            continue;
+        }
         if (j == i)
             j = i + 1; /* a wide character in one column: alone on its row */
         next = j;
@@ -223,4 +260,84 @@ size_t ui_wrap(const struct ui_cells *v, int cols, int indent, size_t min_break,
         i = next;
     }
     return rows;
+}
+
+/* The input line holds code points; what it hands up is UTF-8. */
+size_t ui_utf8_to_wcs(const char *s, wchar_t *out, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p && o < max) {
+        uint32_t c;
+        size_t k, i;
+        if (p[0] < 0x80) {
+            c = p[0];
+            k = 1;
+        } else if ((p[0] & 0xe0) == 0xc0) {
+            c = p[0] & 0x1f;
+            k = 2;
+        } else if ((p[0] & 0xf0) == 0xe0) {
+            c = p[0] & 0x0f;
+            k = 3;
+        } else if ((p[0] & 0xf8) == 0xf0) {
+            c = p[0] & 0x07;
+            k = 4;
+        } else {
+            out[o++] = 0xFFFD;
+            p++;
+            continue;
+        }
+        for (i = 1; i < k; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                break;
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+        if (i < k) {
+            out[o++] = 0xFFFD;
+            p += i;
+            continue;
+        }
+        out[o++] = (wchar_t)c;
+        p += k;
+    }
+    return o;
+}
+
+size_t ui_wcs_to_utf8(const wchar_t *w, size_t n, char *out, size_t max)
+{
+    size_t i, o = 0;
+    for (i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)w[i];
+        if (c < 0x80 && o + 1 < max) {
+            out[o++] = (char)c;
+        } else if (c < 0x800 && o + 2 < max) {
+            out[o++] = (char)(0xc0 | (c >> 6));
+            out[o++] = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x10000 && o + 3 < max) {
+            if (c >= 0xd800 && c <= 0xdfff)
+                continue;
+            out[o++] = (char)(0xe0 | (c >> 12));
+            out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+            out[o++] = (char)(0x80 | (c & 0x3f));
+        } else if (c < 0x110000 && o + 4 < max) {
+            out[o++] = (char)(0xf0 | (c >> 18));
+            out[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
+            out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+            out[o++] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    out[o] = 0;
+    return o;
+}
+
+size_t ui_utf8_len(wchar_t c)
+{
+    uint32_t u = (uint32_t)c;
+    if (u < 0x80)
+        return 1;
+    if (u < 0x800)
+        return 2;
+    if (u >= 0xd800 && u <= 0xdfff)
+        return 0;
+    return u < 0x10000 ? 3 : 4;
 }

@@ -36,17 +36,34 @@ struct ui_cells {
     int failed; /* out of memory: what was added is incomplete */
 };
 
+/* Columns between tab stops in a message's text. */
+#define UI_TAB_STOP 8
+
 void ui_cells_reset(struct ui_cells *v);
 void ui_cells_free(struct ui_cells *v);
-/* Appends UTF-8 text (malformed bytes become U+FFFD) as cells. */
+/* Appends UTF-8 text (malformed bytes become U+FFFD) as cells; a newline
+ * becomes a break cell (no width; ui_wrap starts a row after it) and a
+ * tab spaces up to the next multiple of UI_TAB_STOP columns counted from
+ * the start of s or the last newline. */
 void ui_cells_add_utf8(struct ui_cells *v, const char *s, unsigned char style);
 /* Appends code points; map (may be NULL, n + 1 entries) gets, for each
  * code point, the index of the cell it is drawn in, and map[n] the index
  * after the last cell. */
 void ui_cells_add_wcs(struct ui_cells *v, const wchar_t *w, size_t n, unsigned char style,
                       size_t *map);
+/* 1 if c is a break cell (a newline of the text, drawn as nothing). */
+int ui_cell_is_break(const struct ui_cell *c);
 /* Columns of cells [from, to). */
 int ui_cells_width(const struct ui_cells *v, size_t from, size_t to);
+
+/* UTF-8 to code points (malformed bytes: U+FFFD), at most max; returns
+ * the count. */
+size_t ui_utf8_to_wcs(const char *s, wchar_t *out, size_t max);
+/* Code points to NUL-terminated UTF-8 in out[max] (what does not fit is
+ * left out, surrogates are skipped); returns the bytes written. */
+size_t ui_wcs_to_utf8(const wchar_t *w, size_t n, char *out, size_t max);
+/* Bytes of UTF-8 that code point c takes (surrogates: 0). */
+size_t ui_utf8_len(wchar_t c);
 
 /* 1 if code point c joins the cell before it. */
 int ui_cp_attaches(wchar_t c);
@@ -59,7 +76,8 @@ size_t ui_cluster_next(const wchar_t *w, size_t n, size_t i);
  * (starts needs v->n + 1 entries).  Rows after the first begin at column
  * indent (0 when that leaves less than half the width).  A full row
  * breaks after its last space at or beyond cell min_break, else before
- * the cell that does not fit; never inside a cell.  Returns the number
+ * the cell that does not fit; never inside a cell; a row also ends at a
+ * break cell (the next starts after it).  Returns the number
  * of rows, at least 1. */
 size_t ui_wrap(const struct ui_cells *v, int cols, int indent, size_t min_break, size_t *starts);
 /* The indent ui_wrap really uses. */

@@ -97,7 +97,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 
 static int is_control(uint32_t cp)
 {
-    return (cp < 0x20 && cp != '\t') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
+    return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
 }
 
 int cli_text_printable(const char *s, size_t n)

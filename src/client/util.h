@@ -33,8 +33,15 @@ int cli_valid_groupname(const char *s);
 /* Lowercases ASCII letters in place. */
 void cli_lowercase(char *s);
 
+/* The largest message text the client sends, in bytes of UTF-8: the
+ * input limit of both UIs.  Its PrivateMessage (framing, signature,
+ * padding, base64 in the JSON request) stays far below the server's
+ * --max-message (1 MiB by default, PROTOCOL.md §11). */
+#define CLI_TEXT_MAX 16000
+
 /* 1 if s[0..n) is well-formed UTF-8 without control characters other
- * than tab (text that is safe to put on a terminal). */
+ * than tab and newline (a message may hold a pasted block of lines; the
+ * UIs show both without passing them to the terminal raw). */
 int cli_text_printable(const char *s, size_t n);
 /* Copies s into a malloc'd string made safe for a terminal (for text from
  * other members): the same as cli_textsafe (textsafe.h). */

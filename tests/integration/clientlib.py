@@ -90,7 +90,11 @@ class Server:
 class Client:
     """A ./client in line mode; every stdout line is recorded."""
 
-    def __init__(self, binary, url, config, group, user, tmp, name=None, extra=()):
+    def __init__(self, binary, url, config, group, user, tmp, name=None, extra=(), create=True):
+        """create: pass --create (the consent to make the group if the
+        server has none of that name; an existing group just opens).  On by
+        default, so the first user of a group creates it as in the README's
+        story; a test of the refusal passes create=False."""
         self.name = name or user
         self.user = user
         self.lines = []
@@ -98,7 +102,8 @@ class Client:
         self.debug = os.path.join(tmp, "debug-%s-%d.log" % (self.name, int(time.time() * 1000)))
         env = dict(os.environ, MLSCHAT_DEBUG=self.debug, **sanitizer_env(tmp))
         self.proc = subprocess.Popen(
-            [binary, "--server", url, "--config", config] + list(extra) + [group, user],
+            [binary, "--server", url, "--config", config] + list(extra)
+            + (["--create"] if create else []) + [group, user],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -33,9 +33,9 @@ class Env:
         self.proxies = []
         self.tmux = None
 
-    def client(self, group, user, config=None, url=None, name=None, extra=()):
+    def client(self, group, user, config=None, url=None, name=None, extra=(), create=True):
         c = Client(CLIENT, url or self.server.url, config or os.path.join(self.tmp, "cfg-" + user),
-                   group, user, self.tmp, name=name, extra=extra)
+                   group, user, self.tmp, name=name, extra=extra, create=create)
         self.clients.append(c)
         return c
 
@@ -299,7 +299,7 @@ def test_group_switching(env):
     b.wait_for(r"must /invite bob")
     invite(a, b, "one", "bob")
     m = a.mark()
-    a.say("/join two")
+    a.say("/join --create two")
     a.wait_for(r"created #two", m)
     a.wait_for(r"now talking in #two", m)
     m = b.mark()
@@ -1228,7 +1228,7 @@ def test_client_refuses_forged_commits(env):
     assert a.count(r"REFUSED") == 1 and c.count(r"REFUSED") == 1
     # Still running: another group works.
     m = a.mark()
-    a.say("/join other")
+    a.say("/join --create other")
     a.wait_for(r"created #other", m)
     talk(a, "alice elsewhere", "other")
     mc.close()
@@ -1253,6 +1253,9 @@ def test_curses_story(env):
     # carol has never run the client: alice invites her by name before
     # she starts (the server keeps the invitation, issue 11).
     run("a", "lobby", "alice")
+    # The group does not exist yet: creating it needs alice's yes.
+    t.wait_screen("a", r"^#lobby does not exist: create it\? \[y/N\]")
+    t.keys("a", "y")
     # System lines carry the time; message lines are exactly the seed's
     # "#groupname <username>  message..." (checked whole, anchored, below).
     t.wait_screen("a", r"^\d\d:\d\d -- created #lobby")
@@ -1309,6 +1312,8 @@ def test_curses_story(env):
     t.wait_screen("a", r"scrolled back")
     t.keys("a", "PageDown")
     t.type("a", "/join second")
+    t.wait_screen("a", r"^#second does not exist: create it\? \[y/N\]")
+    t.keys("a", "y")
     t.wait_screen("a", r"alice \| #second \| 1 member \| connected \| 1:#lobby")
     # A message to #lobby while alice looks at #second counts as unread.
     t.type("c", "unread one")
@@ -1343,7 +1348,8 @@ def test_curses_scripts(env):
     def run(name, group, user):
         # The shell says the exit status on the terminal once the client
         # has left it.
-        argv = [CLIENT, "--server", env.server.url, "--config", cfg(user), group, user]
+        argv = [CLIENT, "--server", env.server.url, "--config", cfg(user), "--create", group,
+                user]
         t.start(name, ["sh", "-c", '"$@"; echo "exit status $?"', "sh"] + argv,
                 env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
                          **sanitizer_env(env.tmp)))
@@ -1380,7 +1386,7 @@ def test_curses_scripts(env):
     # System lines stay with their group.
     t.type("a", "/list")
     t.wait_screen("a", r"-- members of #lobby \(2\):")
-    t.type("a", "/join second")
+    t.type("a", "/join --create second")
     t.wait_screen("a", r"alice \| #second \| 1 member \| connected \| 1:#lobby")
     s = t.screen("a")
     assert "members of #lobby" not in s, s
@@ -1511,7 +1517,8 @@ def test_curses_outgoing(env):
     proxy = env.proxy()
     cfg = lambda u: os.path.join(env.tmp, "cfg-" + u)
     envv = {"LANG": "C.UTF-8", "TERM": "xterm-256color"}
-    t.start("a", [CLIENT, "--server", proxy.url, "--config", cfg("alice"), "out", "alice"],
+    t.start("a", [CLIENT, "--server", proxy.url, "--config", cfg("alice"), "--create", "out",
+                  "alice"],
             env=dict(envv, MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-a.log"),
                      **sanitizer_env(env.tmp)))
     ts = r"^\d\d:\d\d "
@@ -1599,6 +1606,303 @@ def test_hostile_text_neutralized(env):
         assert bad not in out, (bad, out)
 
 
+def server_groups(env, name):
+    """How many groups of that name the server's database holds."""
+    db = sqlite3.connect("file:%s?mode=ro" % env.server.database, uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM groups WHERE name = ?", (name,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_create_needs_consent(env):
+    """Line mode: a group name the server does not know is refused without
+    --create (exit status 1, a clear message, no group on the server);
+    --create of an existing group just opens it; /join of an unknown name
+    needs /join --create."""
+    t = env.client("typo", "alice", create=False)
+    rc = t.wait_exit()
+    out = "\n".join(t.snapshot())
+    assert rc == 1, (rc, out)
+    assert re.search(r"^!!! #typo does not exist on the server; start with --create to create "
+                     r"it$", out, re.M), out
+    assert re.search(r"^client: #typo does not exist on the server; start with --create", out,
+                     re.M), out
+    assert "created #typo" not in out, out
+    assert server_groups(env, "typo") == 0
+    a = env.client("lobby", "alice")           # --create: creates
+    a.wait_for(r"created #lobby")
+    b = env.client("lobby", "bob")             # --create of an existing group: opens it
+    b.wait_for(r"#lobby exists; an administrator must /invite bob")
+    assert b.count(r"created #lobby") == 0
+    assert server_groups(env, "lobby") == 1
+    m = a.mark()
+    a.say("/join nosuch")
+    a.wait_for(r"^!!! #nosuch does not exist on the server; /join --create nosuch creates it$", m)
+    assert server_groups(env, "nosuch") == 0
+    a.say("/join --create made")
+    a.wait_for(r"created #made", m)
+    assert server_groups(env, "made") == 1
+    for who in (a, b):
+        who.quit()
+
+
+def test_line_mode_continuation_and_limit(env):
+    """Line mode: a trailing backslash continues the message (one message
+    with newlines); two end it with one backslash; over the limit refused
+    whole with a message, never cut."""
+    a = env.client("ml", "alice")
+    a.wait_for(r"created #ml")
+    b = env.client("ml", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "ml", "bob")
+    m = b.mark()
+    a.say("first line\\")
+    a.say("\tsecond, indented\\")
+    a.say("third ends in a backslash\\\\")
+    # The sanitizer shows the newlines as ^J in line mode (a tab as a space).
+    b.wait_for(r"^#ml <alice>  first line\^J second, indented\^Jthird ends in a backslash\\$", m)
+    assert b.count(r"<alice>  first line", m) == 1
+    # The protocol's limit: 16000 bytes pass, one more is refused whole.
+    a.say("x" * 16000)
+    b.wait_for(r"^#ml <alice>  x{16000}$", m)
+    ma = a.mark()
+    a.say("y" * 16001)
+    a.wait_for(r"^!!! message too long \(16001 bytes, at most 16000\)$", ma)
+    for i in range(3):
+        a.say("z" * 7000 + "\\")
+    a.say("end")
+    a.wait_for(r"^!!! message of 4 lines too long \(21006 bytes, at most 16000\): not sent$", ma)
+    talk(a, "after the long ones", "ml", b)
+    assert b.count(r"<alice>  y", m) == 0 and b.count(r"<alice>  z", m) == 0
+    for who in (a, b):
+        assert who.quit() == 0
+
+
+def tmux_env(env, name):
+    return dict({"LANG": "C.UTF-8", "TERM": "xterm-256color"},
+                MLSCHAT_DEBUG=os.path.join(env.tmp, "debug-tmux-%s.log" % name),
+                **sanitizer_env(env.tmp))
+
+
+def tmux_run(env, t, name, group, user, extra=(), url=None):
+    """A curses client in tmux; the shell says its exit status after."""
+    argv = [CLIENT, "--server", url or env.server.url, "--config",
+            os.path.join(env.tmp, "cfg-" + user)] + list(extra) + [group, user]
+    t.start(name, ["sh", "-c", '"$@"; echo "exit status $?"', "sh"] + argv,
+            env=tmux_env(env, name))
+
+
+def tmux_paste(t, name, text):
+    """Pastes text into a tmux pane the way a terminal does (bracketed
+    when the program asked for it: paste-buffer -p)."""
+    t._tmux("set-buffer", "-b", "ux", text)
+    t._tmux("paste-buffer", "-p", "-d", "-b", "ux", "-t", t._target(name))
+
+
+def test_curses_create_prompt(env):
+    """Full screen: an unknown group name asks; n quits with status 1 and
+    a clear message (no group on the server); y creates it."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    tmux_run(env, t, "n", "typo", "alice")
+    t.wait_screen("n", r"^#typo does not exist: create it\? \[y/N\]")
+    t.keys("n", "n")
+    t.wait_screen("n", r"client: #typo does not exist on the server; not created", history=True)
+    t.wait_screen("n", r"exit status 1", history=True)
+    assert server_groups(env, "typo") == 0
+    tmux_run(env, t, "y", "good", "alice")
+    t.wait_screen("y", r"^#good does not exist: create it\? \[y/N\]")
+    t.keys("y", "y")
+    t.wait_screen("y", r"^\d\d:\d\d -- created #good")
+    assert server_groups(env, "good") == 1
+    t.type("y", "/quit")
+    t.wait_screen("y", r"exit status 0", history=True)
+
+
+def test_curses_paste(env):
+    """Bracketed paste: a block of lines with tabs is ONE message, shown
+    with its lines and tabs at another member; above 10 lines it asks
+    first; the input line counts bytes near the limit and refuses more."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    tmux_run(env, t, "a", "lobby", "alice", extra=["--create"])
+    t.wait_screen("a", r"-- created #lobby")
+    tmux_run(env, t, "b", "lobby", "bob")
+    t.wait_screen("b", r"an administrator must /invite bob")
+    t.type("a", "/invite bob")
+    t.wait_screen("b", r"you joined #lobby, invited by alice")
+    # A small block (3 lines) goes at once.
+    tmux_paste(t, "a", "small one\nsmall two\nsmall three\n")
+    t.wait_screen("b", r"^\d\d:\d\d #lobby <alice>  small one\n {22}small two\n {22}small three$")
+    # 30 lines with tabs: asked first.
+    block = "\n".join("p%02d\tcol\tend" % i for i in range(1, 31))
+    tmux_paste(t, "a", block + "\n")
+    t.wait_screen("a", r"^send the pasted 30 lines \(%d bytes\) as one message\? \[y/N\]"
+                  % len(block))
+    time.sleep(0.5)
+    assert "p01" not in t.screen("b")
+    t.keys("a", "y")
+    # Tabs stop every 8 columns of the text, rows indented under it.
+    s = t.wait_screen("b", r"^ {22}p30     col     end$")
+    rows = s.splitlines()
+    first = [i for i, r in enumerate(rows) if r.endswith("#lobby <alice>  p01     col     end")]
+    assert len(first) == 1, s
+    for k in range(2, 31):
+        row = first[0] + k - 1
+        if row < len(rows):
+            assert rows[row] == " " * 22 + "p%02d     col     end" % k, (k, s)
+    # One message: bob's history holds it once, tabs and newlines intact.
+    db = glob.glob(os.path.join(env.tmp, "cfg-bob", "bob@*.db"))[0]
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        texts = [r[0] for r in con.execute("SELECT text FROM history")
+                 if isinstance(r[0], str) and "p01" in r[0]]
+    finally:
+        con.close()
+    assert texts == [block], texts
+    # A block refused at the question is not sent.
+    tmux_paste(t, "a", "\n".join("no%02d" % i for i in range(12)) + "\n")
+    t.wait_screen("a", r"^send the pasted 12 lines")
+    t.keys("a", "n")
+    t.wait_screen("a", r"-- pasted block not sent")
+    # The input limit: a counter from 90 %, and nothing beyond 16000 bytes.
+    tmux_paste(t, "a", "x" * 15000)
+    t.wait_screen("a", r"\[15000/16000\]$")
+    tmux_paste(t, "a", "y" * 1500)
+    t.wait_screen("a", r"!! paste of 1500 bytes not taken: a message holds at most 16000 bytes "
+                  r"\(15000 already typed\)")
+    t.keys("a", "-l", "z" * 1000)
+    t.wait_screen("a", r"\[16000/16000\]$")
+    t.keys("a", "-l", "qqq")
+    t.wait_screen("a", r"\[16000/16000 bytes: full\]$")
+    t.keys("a", "Enter")
+    t.wait_screen("a", r"^ {22}z+$")
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        poll(lambda: any(isinstance(r[0], str) and r[0] == "x" * 15000 + "z" * 1000
+                         for r in con.execute("SELECT text FROM history")), "the long message")
+    finally:
+        con.close()
+    for w in ("a", "b"):
+        t.type(w, "/quit")
+        t.wait_screen(w, r"exit status 0", history=True)
+
+
+def test_reconnect_countdown(env):
+    """Offline, the status line counts down to the next try; /reconnect
+    (and a key) tries at once."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    env.tmux = t = Tmux(env.tmp)
+    proxy = env.proxy()
+    tmux_run(env, t, "a", "rc", "alice", extra=["--create"], url=proxy.url)
+    t.wait_screen("a", r"-- created #rc")
+
+    def retry_in():
+        m = re.search(r"offline, retry in (\d+)s \(any key: now\)", t.screen("a"))
+        return int(m.group(1)) if m else None
+
+    def offline_long():
+        """Cut, and wait until the backoff puts the next try seconds away
+        (so what comes next is the user's try, not the timer's); the
+        count goes down while nothing else happens."""
+        proxy.cut()
+        poll(lambda: (retry_in() or 0) >= 4, "a next try 4 s or more away", timeout=60)
+        n = retry_in()
+        poll(lambda: retry_in() is not None and retry_in() < n, "the countdown to move")
+        proxy.restore()
+
+    offline_long()
+    t.type("a", "/reconnect")
+    t.wait_screen("a", r"alice \| #rc \| 1 member \| connected")
+    log = open(os.path.join(env.tmp, "debug-tmux-a.log"), errors="replace").read()
+    assert log.count("net: reconnecting now, asked by the user") == 1, log[-2000:]
+    # Any key while offline tries at once too.
+    offline_long()
+    t.keys("a", "Left")
+    t.wait_screen("a", r"alice \| #rc \| 1 member \| connected")
+    log = open(os.path.join(env.tmp, "debug-tmux-a.log"), errors="replace").read()
+    assert log.count("net: reconnecting now, asked by the user") == 2, log[-2000:]
+    t.type("a", "/quit")
+    t.wait_screen("a", r"exit status 0", history=True)
+    # Line mode: /reconnect while connected says so.
+    b = env.client("rc2", "bob")
+    b.wait_for(r"created #rc2")
+    m = b.mark()
+    b.say("/reconnect")
+    b.wait_for(r"^\*\*\* already connected$", m)
+    assert b.quit() == 0
+
+
+def test_help_lists_every_option(env):
+    """--help names every option main.c's parser accepts, and /help says
+    that /quit exits the program."""
+    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src",
+                            "client", "main.c")).read()
+    parsed = set(re.findall(r'opt_value\(argc, argv, &i, "(--[a-z-]+)"\)', src))
+    parsed |= set(re.findall(r'strcmp\(argv\[i\], "(--?[a-z-]+)"\) == 0', src))
+    assert {"--server", "--config", "--ca-file", "--create", "--help", "--version"} <= parsed, parsed
+    out = subprocess.run([CLIENT, "--help"], capture_output=True, text=True).stdout
+    for opt in sorted(parsed):
+        assert re.search(r"(^|[\s\[,])%s\b" % re.escape(opt), out), (opt, out)
+    for word in ("PgUp", "Alt+1..9", "/reconnect", "/quit (exits the program"):
+        assert word in out, (word, out)
+    a = env.client("h", "alice")
+    a.wait_for(r"created #h")
+    m = a.mark()
+    a.say("/help")
+    a.wait_for(r"^\*\*\*   /quit   exit the program", m)
+    a.wait_for(r"^\*\*\*   /reconnect   connect to the server now", m)
+    assert a.quit() == 0
+
+
+def test_curses_scroll_all_history(env):
+    """PgUp reads back over the whole local history, a page at a time
+    from the database: 1,300 stored lines, every one seen once on the
+    way up to the first, and again on the way down (past the archive's
+    bound of 1,000 lines, so a dropped page is read again)."""
+    if not have_tmux():
+        raise TestFailure("tmux is not installed (scripts/deps.sh installs it)")
+    total = 1300
+    a = env.client("hist", "alice")
+    a.wait_for(r"created #hist")
+    a.proc.stdin.write(("".join("old %04d\n" % i for i in range(1, total + 1))).encode())
+    a.proc.stdin.flush()
+    a.eof()
+    assert a.wait_exit(300) == 0, "\n".join(a.snapshot()[-20:])
+    env.tmux = t = Tmux(env.tmp)
+    tmux_run(env, t, "a", "hist", "alice")
+    t.wait_screen("a", r"<alice>  old %04d$" % total)
+    rx = re.compile(r"<alice>  old (\d{4})$", re.M)
+
+    def walk(key, done):
+        seen = set()
+        screen = t.screen("a")
+        for _ in range(200):
+            seen |= set(int(x) for x in rx.findall(screen))
+            if done(screen):
+                return seen
+            t.keys("a", key)
+            before = screen
+            end = time.time() + 20
+            while screen == before and time.time() < end:
+                time.sleep(0.05)
+                screen = t.screen("a")
+            if screen == before:
+                break
+        raise TestFailure("%s did not get there; screen:\n%s" % (key, screen))
+
+    up = walk("PageUp", lambda s: re.search(r"<alice>  old 0001$", s, re.M))
+    assert up == set(range(1, total + 1)), sorted(set(range(1, total + 1)) - up)[:20]
+    down = walk("PageDown", lambda s: "scrolled back" not in s)
+    assert down == set(range(1, total + 1)), sorted(set(range(1, total + 1)) - down)[:20]
+    t.type("a", "/quit")
+    t.wait_screen("a", r"exit status 0", history=True)
+
+
 TESTS = [
     test_story,
     test_live_invite_and_offline_invite,
@@ -1628,6 +1932,13 @@ TESTS = [
     test_curses_scripts,
     test_curses_outgoing,
     test_hostile_text_neutralized,
+    test_create_needs_consent,
+    test_line_mode_continuation_and_limit,
+    test_curses_create_prompt,
+    test_curses_paste,
+    test_reconnect_countdown,
+    test_help_lists_every_option,
+    test_curses_scroll_all_history,
 ]
 
 

@@ -232,7 +232,7 @@ def test_server_swaps_key(env):
         evil_fp = fingerprint(proxy.impostor.pk)
 
         m = a.mark()
-        a.say("/join second")
+        a.say("/join --create second")
         a.wait_for(r"created #second", m)
         proxy.swap = True
         m = a.mark()
@@ -276,7 +276,7 @@ def test_verified_key_changes(env):
         command(a, "/verify bob ok", r"is now marked VERIFIED")
         proxy.swap = True
         m = a.mark()
-        a.say("/join other")
+        a.say("/join --create other")
         a.wait_for(r"created #other", m)
         a.say("/invite bob")
         a.wait_for(r"^!!! SECURITY ALERT: bob's key from a KeyPackage the server gave .* is NOT "

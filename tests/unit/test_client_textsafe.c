@@ -121,6 +121,34 @@ static void test_classes(void)
     }
 }
 
+static int lines_same(const char *in, size_t n, const char *want)
+{
+    char *t = cli_textsafe_lines(in, n), *again;
+    int ok = t && strcmp(t, want) == 0;
+    if (!ok)
+        fprintf(stderr, "  got \"%s\", want \"%s\"\n", t ? t : "(null)", want);
+    again = t ? cli_textsafe_lines(t, strlen(t)) : NULL;
+    ok = ok && again && strcmp(again, t) == 0;
+    free(again);
+    free(t);
+    return ok;
+}
+
+#define LINES_SAME(in, want) CHECK(lines_same(in, sizeof(in) - 1, want))
+
+/* A message body keeps its newlines and tabs; everything else is
+ * neutralized as always, each line on its own. */
+static void test_lines(void)
+{
+    LINES_SAME("a\nb\tc", "a\nb\tc");
+    LINES_SAME("\x1b[2J\n\xe2\x80\xae", "^[[2J\n<U+202E>");
+    /* A mark at the start of a line has no base there. */
+    LINES_SAME("x\n\xcc\x81", "x\n\xe2\x97\x8c\xcc\x81");
+    LINES_SAME("\r\n\0", "^M\n^@");
+    LINES_SAME("", "");
+    LINES_SAME("\n\n", "\n\n");
+}
+
 int main(void)
 {
     test_controls();
@@ -130,5 +158,6 @@ int main(void)
     test_marks();
     test_scripts();
     test_classes();
+    test_lines();
     TEST_MAIN_END("test_client_textsafe");
 }

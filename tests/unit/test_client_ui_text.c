@@ -114,6 +114,41 @@ static void test_wrap(void)
     /* A combining mark stays with its base across a break. */
     CHECK(wrap("abe\xcc\x81" "d", 3, 0, 0, st) == 2 && st[1] == 3);
     CHECK(wrap("", 10, 0, 0, st) == 1 && st[0] == 0);
+    /* A newline ends a row (its break cell is drawn as nothing); an
+     * empty line is a row of its own. */
+    CHECK(wrap("ab\ncd", 10, 0, 0, st) == 2 && st[1] == 3);
+    CHECK(wrap("ab\n\ncd", 10, 0, 0, st) == 3 && st[1] == 3 && st[2] == 4);
+    CHECK(wrap("abcdef\ng", 4, 0, 0, st) == 3 && st[1] == 4 && st[2] == 7);
+}
+
+static void test_lines_tabs(void)
+{
+    struct ui_cells v;
+    memset(&v, 0, sizeof v);
+    /* A tab goes to the next multiple of 8 columns of its line. */
+    ui_cells_add_utf8(&v, "ab\tc", 0);
+    CHECK(v.n == 9 && v.c[8].wc[0] == L'c' && ui_cells_width(&v, 0, v.n) == 9);
+    ui_cells_reset(&v);
+    ui_cells_add_utf8(&v, "abcdefgh\tx", 0);
+    CHECK(v.n == 17 && v.c[16].wc[0] == L'x');
+    /* Counted again after a newline; wide characters count two. */
+    ui_cells_reset(&v);
+    ui_cells_add_utf8(&v, "abc\n\xe4\xbd\xa0\tx", 0);
+    CHECK(ui_cell_is_break(&v.c[3]) && v.c[3].width == 0);
+    CHECK(v.n == 4 + 1 + 6 + 1 && v.c[11].wc[0] == L'x');
+    ui_cells_free(&v);
+}
+
+static void test_utf8(void)
+{
+    wchar_t w[8];
+    char out[16];
+    CHECK(ui_utf8_to_wcs("a\xc3\xa9\xe4\xbd\xa0\xf0\x9f\x98\x80", w, 8) == 4);
+    CHECK(w[1] == 0xE9 && w[2] == 0x4F60 && w[3] == 0x1F600);
+    CHECK(ui_wcs_to_utf8(w, 4, out, sizeof out) == 10);
+    CHECK(strcmp(out, "a\xc3\xa9\xe4\xbd\xa0\xf0\x9f\x98\x80") == 0);
+    CHECK(ui_utf8_len(L'a') == 1 && ui_utf8_len(0xE9) == 2 && ui_utf8_len(0x4F60) == 3 &&
+          ui_utf8_len(0x1F600) == 4 && ui_utf8_len(0xD800) == 0);
 }
 
 int main(void)
@@ -125,5 +160,7 @@ int main(void)
     test_cells();
     test_clusters();
     test_wrap();
+    test_lines_tabs();
+    test_utf8();
     TEST_MAIN_END("test_client_ui_text");
 }
