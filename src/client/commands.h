@@ -26,6 +26,9 @@ struct cli_app {
     int quit_unsent;    /* unsent count at the last tick (progress extends the wait) */
     struct cli_timer quit_timer;
     int queued;         /* typed messages on their way (outgoing events) */
+    /* The running command's arguments as typed (commas and spacing kept:
+     * /topic text), valid during its run. */
+    const char *args_raw;
 };
 
 /* A line typed by the user: a command or a message. */

@@ -51,7 +51,7 @@ static const char *const schema =
  *           first use, DESIGN Decision 2), seeded from the directory cache
  *           of older clients (the keys they had already relied on).
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 static const char *const migrate_1 =
     "CREATE TABLE pins("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL,"
@@ -67,6 +67,14 @@ static const char *const migrate_1 =
 static const char *const migrate_2 =
     "ALTER TABLE outbox ADD COLUMN msg_id BLOB;"
     "PRAGMA user_version = 2;";
+/* 3: a group joined through an invitation the user did not ask for waits
+ * for consent (/join or /decline, README "Invitations"): the groups made
+ * before were all accepted (0). */
+static const char *const migrate_3 =
+    "ALTER TABLE groups ADD COLUMN consent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE groups ADD COLUMN inviter TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE groups ADD COLUMN invited_at INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 3;";
 
 static void db_err(struct cli_store *st, const char *what)
 {
@@ -125,6 +133,14 @@ static int migrate(struct cli_store *st)
         if (exec(st, "BEGIN IMMEDIATE") != 0)
             return -1;
         if (exec(st, migrate_2) != 0 || exec(st, "COMMIT") != 0) {
+            cli_store_rollback(st);
+            return -1;
+        }
+    }
+    if (v < 3) {
+        if (exec(st, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(st, migrate_3) != 0 || exec(st, "COMMIT") != 0) {
             cli_store_rollback(st);
             return -1;
         }
@@ -402,9 +418,10 @@ int cli_store_group_put(struct cli_store *st, const struct cli_group_rec *g)
     mls_bytes pc = mls_buf_view(&g->pending_commit), ps = mls_buf_view(&g->pending_state);
     return run(st,
                "INSERT OR REPLACE INTO groups(name, group_id, state, cursor, status, unread,"
-               " joined_at, pending_commit, pending_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               "tbbiiiibb", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
-               g->joined_at, &pc, &ps);
+               " joined_at, pending_commit, pending_state, consent, inviter, invited_at)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "tbbiiiibbiti", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
+               g->joined_at, &pc, &ps, (int64_t)g->consent, g->inviter, g->invited_at);
 }
 
 int cli_store_group_delete(struct cli_store *st, const char *name)
@@ -421,7 +438,8 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s = query(st,
                             "SELECT name, group_id, state, cursor, status, unread, joined_at,"
-                            " pending_commit, pending_state FROM groups ORDER BY joined_at, name",
+                            " pending_commit, pending_state, consent, inviter, invited_at"
+                            " FROM groups ORDER BY joined_at, name",
                             "");
     int rc = -1, step;
     if (!s)
@@ -439,6 +457,9 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
         g.status = sqlite3_column_int(s, 4);
         g.unread = sqlite3_column_int64(s, 5);
         g.joined_at = sqlite3_column_int64(s, 6);
+        g.consent = sqlite3_column_int(s, 9);
+        snprintf(g.inviter, sizeof g.inviter, "%s", col_text(s, 10) ? col_text(s, 10) : "");
+        g.invited_at = sqlite3_column_int64(s, 11);
         cb(ctx, &g);
         cli_group_rec_clear(&g);
     }
@@ -451,6 +472,11 @@ out:
 }
 
 /* ------------------------------------------------------------ history */
+
+int cli_store_history_delete(struct cli_store *st, const char *group)
+{
+    return run(st, "DELETE FROM history WHERE grp = ?", "t", group);
+}
 
 int cli_store_history_add(struct cli_store *st, const char *group, int64_t seq, int64_t time,
                           const char *sender, const char *text)
