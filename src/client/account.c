@@ -18,7 +18,9 @@
 
 int cli_account_setup(struct cli_session *s, const char *username, char *err, size_t errlen)
 {
-    static const uint16_t exts[] = {CLI_EXT_GROUP_NAME, CLI_EXT_ADMINS};
+    /* RFC 9420 §12.1.7: every member's leaf must list an extension type
+     * before a GroupContext may carry it. */
+    static const uint16_t exts[] = {CLI_EXT_GROUP_NAME, CLI_EXT_ADMINS, CLI_EXT_TOPIC};
     mls_bytes name = mls_bytes_of((const uint8_t *)username, strlen(username));
     int rc = cli_store_identity_load(s->store, &s->ident);
 
@@ -59,7 +61,7 @@ int cli_account_setup(struct cli_session *s, const char *username, char *err, si
         snprintf(err, errlen, "the stored signature key is unusable");
         return -1;
     }
-    if (mls_identity_support_extensions(s->id, exts, 2) != MLS_OK) {
+    if (mls_identity_support_extensions(s->id, exts, sizeof exts / sizeof exts[0]) != MLS_OK) {
         snprintf(err, errlen, "cannot set up the identity");
         return -1;
     }

@@ -59,6 +59,7 @@ void cli_app_status(struct cli_app *app)
     struct cli_ui_status st;
     struct others_ctx o;
     char conn[96];
+    char topic[CLI_TOPIC_TEXT_MAX];
     memset(&o, 0, sizeof o);
     o.app = app;
     cli_session_groups(app->s, others_cb, &o);
@@ -70,6 +71,11 @@ void cli_app_status(struct cli_app *app)
         st.members = -1;
     st.others = o.buf;
     st.queued = app->queued;
+    st.topic = st.members >= 0 &&
+                       cli_session_topic(app->s, app->current, topic, sizeof topic) == 0 &&
+                       topic[0]
+                   ? topic
+                   : NULL;
     app->ui->ops->status(app->ui, &st);
 }
 
@@ -436,8 +442,75 @@ static void cmd_switch(struct cli_app *app, char **argv, int argc)
     cli_app_switch(app, argv[0], 1);
 }
 
-/* /join [--create] group: --create is the consent to make the group if
- * the server has no such name (app_create.c). */
+/* /join of a pending invitation: the group opens with what it stored
+ * since (line mode shows it between the history markers; the full
+ * screen when it switches to the group). */
+static void accept_invitation(struct cli_app *app, const char *group)
+{
+    snprintf(app->want, sizeof app->want, "%s", group);
+    if (app->ui->all_groups)
+        cli_app_show_history_marked(app, group);
+    if (cli_session_accept(app->s, group) != 0)
+        app->want[0] = 0;
+}
+
+static void invites_cb(void *ctx, const struct cli_invitation *inv)
+{
+    struct cli_app *app = ctx;
+    char when[40] = "";
+    time_t t = (time_t)inv->time;
+    struct tm tm;
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    sys(app, NULL, 0, "  #%s  from %s  %s", inv->group, inv->inviter, when);
+}
+
+static void cmd_invites(struct cli_app *app, char **argv, int argc)
+{
+    (void)argv;
+    (void)argc;
+    if (cli_session_invitations(app->s, NULL, NULL) == 0) {
+        sys(app, NULL, 0, "no pending invitations");
+        return;
+    }
+    sys(app, NULL, 0, "pending invitations (/join group or /decline group):");
+    cli_session_invitations(app->s, invites_cb, app);
+}
+
+static void cmd_decline(struct cli_app *app, char **argv, int argc)
+{
+    (void)argc;
+    if (!group_arg(app, argv[0]))
+        return;
+    if (cli_session_decline(app->s, argv[0]) != 0)
+        sys(app, NULL, 1, "there is no pending invitation to #%s (/invites lists them)", argv[0]);
+}
+
+/* /topic prints the current group's topic, /topic text sets it. */
+static void cmd_topic(struct cli_app *app, char **argv, int argc)
+{
+    char topic[CLI_TOPIC_TEXT_MAX];
+    const char *text = app->args_raw ? app->args_raw : "";
+    (void)argv;
+    if (!need_group(app))
+        return;
+    if (argc == 0) {
+        if (cli_session_topic(app->s, app->current, topic, sizeof topic) != 0 || !topic[0])
+            sys(app, app->current, 0, "#%s has no topic", app->current);
+        else
+            sys(app, app->current, 0, "topic of #%s: %s", app->current, topic);
+        return;
+    }
+    if (!*text) {
+        sys(app, app->current, 1, "out of memory: the topic is not set");
+        return;
+    }
+    cli_session_set_topic(app->s, app->current, text);
+}
+
+/* /join [--create] group: a pending invitation is accepted; --create is
+ * the consent to make the group if the server has no such name
+ * (app_create.c). */
 static void cmd_join(struct cli_app *app, char **argv, int argc)
 {
     int create = argc == 2 && strcmp(argv[0], "--create") == 0;
@@ -448,6 +521,10 @@ static void cmd_join(struct cli_app *app, char **argv, int argc)
     }
     if (!group_arg(app, name))
         return;
+    if (cli_session_invited(app->s, name)) {
+        accept_invitation(app, name);
+        return;
+    }
     if (cli_session_is_member(app->s, name)) {
         cli_app_switch(app, name, 1);
         return;
@@ -605,6 +682,11 @@ static const struct app_cmd commands[] = {
     {"switch", "group|N", "talk in another of your groups (also Alt+1..9)", 1, 1, cmd_switch},
     {"join", "[--create] group", "join a group (through an invitation); --create makes it if "
      "it does not exist (the full screen asks)", 1, 2, cmd_join},
+    {"invites", "", "invitations waiting for your answer (group, from, when)", 0, 0, cmd_invites},
+    {"decline", "group", "refuse an invitation: leave that group and forget it", 1, 1,
+     cmd_decline},
+    {"topic", "[text]", "show the current group's topic, or set it (administrators only)", 0,
+     APP_MAX_ARGS, cmd_topic},
     {"update", "", "refresh your keys in the current group", 0, 0, cmd_update},
     {"me", "action", "an action (\"* you waves\" on the full screen)", 1, APP_MAX_ARGS, cmd_me},
     {"search", "text", "find messages of the current group containing text (local history)", 1,
@@ -693,10 +775,16 @@ static void run_command(struct cli_app *app, char *line)
     int argc = 0;
     size_t i;
 
+    char *raw = strdup(line);
+    size_t skip = strspn(line + 1, " \t");
+
+    skip += strcspn(line + 1 + skip, " \t");
+    skip += strspn(line + 1 + skip, " \t");
+    app->args_raw = raw ? raw + 1 + skip : "";
     name = strtok_r(line + 1, " \t", &save);
     if (!name) {
         sys(app, NULL, 1, "empty command; /help lists the commands");
-        return;
+        goto out;
     }
     while ((tok = strtok_r(NULL, " \t,", &save)) != NULL) {
         if (argc == APP_MAX_ARGS + 1)
@@ -709,16 +797,19 @@ static void run_command(struct cli_app *app, char *line)
             continue;
         if (argc < c->min_args || argc > c->max_args) {
             sys(app, NULL, 1, "usage: /%s %s", c->name, c->args);
-            return;
+            goto out;
         }
         c->run(app, argv, argc);
-        return;
+        goto out;
     }
     if (closest_command(name))
         sys(app, NULL, 1, "unknown command /%s; did you mean /%s? (/help lists the commands)",
             name, closest_command(name));
     else
         sys(app, NULL, 1, "unknown command /%s; /help lists the commands", name);
+out:
+    app->args_raw = NULL;
+    free(raw);
 }
 
 void cli_app_input(struct cli_app *app, const char *line)

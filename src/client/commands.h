@@ -38,6 +38,9 @@ struct cli_app {
     int64_t page_bound;  /* (app_history.c) */
     struct cli_timer reconnect_timer; /* redraws the countdown (app_reconnect.c) */
     int reconnect_ticking;
+    /* The running command's arguments as typed (commas and spacing kept:
+     * /topic text), valid during its run. */
+    const char *args_raw;
 };
 
 /* A line typed by the user: a command or a message. */

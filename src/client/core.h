@@ -11,6 +11,7 @@
  *   rejoin.c     rejoining by an external commit
  *   outbox.c     typed messages, in order, through the rate limit
  *   invites.c    invitations the server keeps for users not addable yet
+ *   consent.c    invitations the user did not ask for: /invites, /join, /decline
  *   directory.c  members' keys against the server's directory
  *   protocol.c   the JSON protocol;  rules.c  the chat's own rules
  */

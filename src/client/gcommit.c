@@ -14,8 +14,15 @@
 
 /* ADD /invite, UPDATE /update, REMOVE /kick, ADMINS /op and /deop,
  * PENDING an administrator committing the self-removals (/leave) members
- * proposed. */
-enum commit_kind { COMMIT_ADD = 1, COMMIT_UPDATE, COMMIT_REMOVE, COMMIT_ADMINS, COMMIT_PENDING };
+ * proposed, TOPIC /topic text. */
+enum commit_kind {
+    COMMIT_ADD = 1,
+    COMMIT_UPDATE,
+    COMMIT_REMOVE,
+    COMMIT_ADMINS,
+    COMMIT_PENDING,
+    COMMIT_TOPIC
+};
 /* An operation claims KeyPackages (invite only), is ready to be built or
  * sent again, or has its group.commit out. */
 enum commit_state { OP_CLAIMING = 1, OP_READY, OP_SENT };
@@ -40,7 +47,8 @@ struct cli_commit {
     json_t *req; /* the group.commit request, to resend after a reconnect */
     char target[33]; /* REMOVE, ADMINS: the user */
     int make_admin;  /* ADMINS: /op (1) or /deop (0) */
-    char done[256];  /* what the user sees once it is in the log */
+    char topic[CLI_TOPIC_MAX + 1]; /* TOPIC: the new topic */
+    char done[CLI_TOPIC_MAX + 64]; /* what the user sees once it is in the log */
 };
 
 void cli_commit_free(struct cli_commit *op)
@@ -218,6 +226,20 @@ static int role_commit(struct cli_commit *op, mls_staged_commit **sc, char (*rem
     memset(&co, 0, sizeof co);
     co.handshake = MLS_HANDSHAKE_PUBLIC; /* PROTOCOL.md §7.4 */
     *n_removed = 0;
+    if (op->kind == COMMIT_TOPIC) {
+        /* A GroupContextExtensions proposal (RFC 9420 §12.1.7) of the
+         * topic alone: libmls keeps the other extensions as they are. */
+        if (cli_ext_topic_encode(op->topic, &admins) != 0) {
+            rc = MLS_ERR_ARG;
+            goto out;
+        }
+        ext.type = CLI_EXT_TOPIC;
+        ext.data = mls_buf_view(&admins);
+        co.set_extensions = &ext;
+        co.n_set_extensions = 1;
+        rc = mls_group_commit(g->mls, &co, sc);
+        goto out;
+    }
     if (op->kind == COMMIT_REMOVE) {
         uint32_t leaf;
         if (mls_group_find_member(g->mls, mls_bytes_of((const uint8_t *)op->target,
@@ -754,6 +776,37 @@ void cli_commit_kick(struct cli_session *s, const char *group, const char *user)
     }
     snprintf(done, sizeof done, "you removed %s from #%s", target, group);
     role_start(s, g, COMMIT_REMOVE, target, 0, done);
+}
+
+void cli_commit_topic(struct cli_session *s, const char *group, const char *text)
+{
+    struct cli_grp *g = changeable(s, group);
+    mls_bytes admins = mls_bytes_of(NULL, 0);
+    struct cli_commit *op;
+    if (!g)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &admins) != MLS_OK)
+        admins = mls_bytes_of(NULL, 0);
+    switch (cli_rule_topic(admins, s->ident.username, text)) {
+    case CLI_RULE_OK:
+        break;
+    case CLI_RULE_NOT_ADMIN:
+        cli_notice(s, group, 1, "only administrators of #%s can set its topic", group);
+        return;
+    default:
+        cli_notice(s, group, 1, "the topic is not set: at most %u bytes of printable text",
+                   CLI_TOPIC_MAX);
+        return;
+    }
+    op = commit_new(s, g, COMMIT_TOPIC, 0);
+    if (!op)
+        return;
+    snprintf(op->topic, sizeof op->topic, "%s", text);
+    snprintf(op->done, sizeof op->done, "you set the topic: %s", op->topic);
+    op->state = OP_READY;
+    if (!s->authed)
+        cli_notice(s, group, 0, "not connected: the topic will be sent after reconnecting");
+    cli_sync_after_change(s, g);
 }
 
 static void leave_reply(void *ctx, json_t *reply)

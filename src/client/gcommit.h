@@ -25,6 +25,9 @@ void cli_commit_update(struct cli_session *s, const char *group);
  * administrator cannot drop itself). */
 void cli_commit_set_admin(struct cli_session *s, const char *group, const char *user,
                           int make_admin);
+/* /topic text: a GroupContextExtensions commit of the topic extension
+ * (administrators only, at most CLI_TOPIC_MAX bytes). */
+void cli_commit_topic(struct cli_session *s, const char *group, const char *text);
 /* /kick user: an MLS Remove (administrators only); an administrator
  * kicked also leaves the administrators extension. */
 void cli_commit_kick(struct cli_session *s, const char *group, const char *user);

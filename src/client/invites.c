@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "consent.h"
 #include "core.h"
 #include "gcommit.h"
 
@@ -70,12 +71,18 @@ static void invite_cb(void *ctx, const struct cli_invite *inv)
     struct check_ctx *c = ctx;
     struct cli_session *s = c->s;
     if (inv->mine) {
-        if (cli_session_is_member(s, inv->group))
-            return;
-        cli_notice(s, inv->group, 0,
-                   "an invitation to #%s from %s is waiting: you join as soon as an "
-                   "administrator's client adds you (now if one is online, else when one starts)",
-                   inv->group, inv->inviter[0] ? inv->inviter : "an administrator");
+        if (cli_grp_active(cli_grp_find(s, inv->group)))
+            return; /* a member already (or invited: consent.h) */
+        if (cli_consent_asked(s, inv->group, cli_grp_find(s, inv->group)))
+            cli_notice(s, inv->group, 0,
+                       "an invitation to #%s from %s is waiting: you join as soon as an "
+                       "administrator's client adds you (now if one is online, else when one "
+                       "starts)", inv->group, inv->inviter[0] ? inv->inviter : "an administrator");
+        else
+            cli_notice(s, NULL, 0,
+                       "an invitation to #%s from %s is waiting: once an administrator's client "
+                       "adds you, /join %s accepts it", inv->group,
+                       inv->inviter[0] ? inv->inviter : "an administrator", inv->group);
         return;
     }
     if (inv->ready && add_now(s, inv->group, inv->username))

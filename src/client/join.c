@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "consent.h"
 #include "core.h"
 #include "directory.h"
 #include "rejoin.h"
@@ -73,8 +74,8 @@ static int join_from_inbox(struct cli_session *s, const struct cli_inbox_entry *
     mls_group *m = NULL;
     mls_join_options jo;
     struct cli_grp *g = NULL, *old;
-    char joined_line[200];
-    int consumed = 1, rc;
+    char joined_line[200], topic[CLI_TOPIC_MAX + 1];
+    int consumed = 1, rc, asked;
 
     mls_buf_init(&used_ref);
     for (i = 0; i < JOIN_MAX_REFS; i++)
@@ -138,6 +139,8 @@ static int join_from_inbox(struct cli_session *s, const struct cli_inbox_entry *
         cli_rule_inviter(ext, e->sender) != CLI_RULE_OK)
         cli_notice(s, name, 1, "WARNING: the invitation to #%s comes from %s, who is not an "
                    "administrator of it", name, sender);
+    /* Consent (consent.h): decided before the old group object goes. */
+    asked = cli_consent_asked(s, name, old);
     if (old)
         cli_grp_remove(s, old);
     g = cli_grp_add(s, name);
@@ -150,12 +153,23 @@ static int join_from_inbox(struct cli_session *s, const struct cli_inbox_entry *
     if (cli_grp_snapshot(g) != 0 || cli_phase_set(g, CLI_PHASE_CATCHING_UP) != 0)
         goto fail_group;
     g->rec.cursor = e->seq;
-    snprintf(joined_line, sizeof joined_line, "you joined #%s, invited by %s", name, sender);
+    if (asked)
+        snprintf(joined_line, sizeof joined_line, "you joined #%s, invited by %s", name, sender);
+    else
+        snprintf(joined_line, sizeof joined_line, "%s invited you to #%s", sender, name);
+    if (!asked)
+        cli_consent_mark_invited(g, e->sender);
     if (join_save(s, g, mls_buf_view(&used_ref), joined_line) != 0)
         goto fail_group;
     waiting_remove(s, name);
-    cli_notice(s, name, 0, "%s (%u members)", joined_line, mls_group_member_count(g->mls));
-    cli_joined(s, name);
+    if (asked) {
+        cli_notice(s, name, 0, "%s (%u members)", joined_line, mls_group_member_count(g->mls));
+        if (cli_session_topic(s, name, topic, sizeof topic) == 0 && topic[0])
+            cli_notice(s, name, 0, "topic of #%s: %s", name, topic);
+        cli_joined(s, name);
+    } else {
+        cli_consent_announce(s, g);
+    }
     cli_changed(s);
     cli_dir_verify_all(s, g);
     cli_sync_fetch(s, g);
@@ -472,8 +486,19 @@ void cli_join_decide(struct cli_session *s, const char *name)
 
 void cli_join_request(struct cli_session *s, const char *group)
 {
+    struct cli_grp *g = cli_grp_find(s, group);
     size_t i;
-    if (cli_grp_active(cli_grp_find(s, group))) {
+    /* Asking for a group one was invited to accepts the invitation. */
+    if (g && g->rec.consent == CLI_CONSENT_INVITED && cli_grp_active(g)) {
+        cli_consent_accept(s, group);
+        return;
+    }
+    if (g && g->rec.consent == CLI_CONSENT_DECLINED && cli_grp_active(g)) {
+        cli_notice(s, NULL, 1, "you declined the invitation to #%s; once your departure is "
+                   "complete, an administrator can invite you again", group);
+        return;
+    }
+    if (cli_grp_active(g)) {
         cli_joined(s, group);
         return;
     }

@@ -120,11 +120,14 @@ int cli_judge_commit(const mls_group *g, const mls_staged_commit *sc,
                  &f.name_after);
         ext_find(sum.new_extensions, sum.n_new_extensions, CLI_EXT_ADMINS, &f.has_admins_after,
                  &f.admins_after);
+        ext_find(sum.new_extensions, sum.n_new_extensions, CLI_EXT_TOPIC, &f.has_topic_after,
+                 &f.topic_after);
     } else {
         f.has_name_after = f.has_name_before;
         f.name_after = f.name_before;
         f.has_admins_after = f.has_admins_before;
         f.admins_after = f.admins_before;
+        f.has_topic_after = mls_group_extension(g, CLI_EXT_TOPIC, &f.topic_after) == MLS_OK;
     }
     out->verdict = cli_rule_commit(&f);
     /* Shown to the user: a valid username or the leaf, never raw bytes. */

@@ -3,7 +3,15 @@
 
 #include <string.h>
 
+#include "proto.h"
+#include "session.h"
 #include "util.h"
+
+/* One number on both sides of the wire (src/common/proto.h). */
+_Static_assert(CLI_EXT_GROUP_NAME == CHAT_EXT_GROUP_NAME && CLI_EXT_ADMINS == CHAT_EXT_ADMINS &&
+                   CLI_EXT_TOPIC == CHAT_EXT_TOPIC && CLI_TOPIC_MAX == CHAT_TOPIC_MAX,
+               "the chat's extensions are the protocol's");
+_Static_assert(CLI_TOPIC_TEXT_MAX == CLI_TOPIC_MAX + 1, "session.h has room for a topic");
 
 int cli_ext_name_encode(const char *name, mls_buf *out)
 {
@@ -20,6 +28,28 @@ int cli_ext_name_decode(mls_bytes data, char *out, size_t max)
         return -1;
     memcpy(out, name.p, name.n);
     out[name.n] = 0;
+    return 0;
+}
+
+int cli_ext_topic_encode(const char *topic, mls_buf *out)
+{
+    size_t n = strlen(topic);
+    if (n > CLI_TOPIC_MAX || !cli_text_printable(topic, n))
+        return -1;
+    mls_buf_reset(out);
+    return cli_tls_put_vec(out, (const uint8_t *)topic, n);
+}
+
+int cli_ext_topic_decode(mls_bytes data, char *out, size_t max)
+{
+    mls_bytes topic;
+    size_t off = 0;
+    if (cli_tls_get_vec(data, &off, &topic) != 0 || off != data.n ||
+        topic.n > CLI_TOPIC_MAX || topic.n >= max || (topic.n && memchr(topic.p, 0, topic.n)))
+        return -1;
+    if (topic.n)
+        memcpy(out, topic.p, topic.n);
+    out[topic.n] = 0;
     return 0;
 }
 
@@ -87,6 +117,8 @@ const char *cli_verdict_text(enum cli_verdict v)
         return "not a member of the group";
     case CLI_RULE_NOT_TRUSTED:
         return "not the group as this client last verified it";
+    case CLI_RULE_TOO_LONG:
+        return "the topic is longer than 512 bytes or not valid text";
     }
     return "refused";
 }
@@ -353,6 +385,12 @@ enum cli_verdict cli_rule_commit(const struct cli_commit_facts *f)
         return CLI_RULE_LAST_ADMIN;
     if (ac.others > 0)
         return CLI_RULE_EXTENSIONS;
+    /* The topic: well formed and bounded, as the server checks it. */
+    if (f->has_topic_after) {
+        char topic[CLI_TOPIC_MAX + 1];
+        if (cli_ext_topic_decode(f->topic_after, topic, sizeof topic) != 0)
+            return CLI_RULE_EXTENSIONS;
+    }
     return CLI_RULE_OK;
 }
 
@@ -438,6 +476,15 @@ enum cli_verdict cli_rule_leave(mls_bytes admins, const char *self, int other_ad
 {
     if (cli_ext_admins_has(admins, self) && !other_admin_member)
         return CLI_RULE_LAST_ADMIN;
+    return CLI_RULE_OK;
+}
+
+enum cli_verdict cli_rule_topic(mls_bytes admins, const char *self, const char *text)
+{
+    if (!cli_ext_admins_has(admins, self))
+        return CLI_RULE_NOT_ADMIN;
+    if (strlen(text) > CLI_TOPIC_MAX || !cli_text_printable(text, strlen(text)))
+        return CLI_RULE_TOO_LONG;
     return CLI_RULE_OK;
 }
 

@@ -7,6 +7,8 @@
  *
  *   0xF000 "mlschat group name":     struct { opaque name<V>; }
  *   0xF001 "mlschat administrators": struct { opaque usernames<V><V>; }
+ *   0xF002 "mlschat topic":          struct { opaque topic<V>; }
+ *                                    (UTF-8, at most CHAT_TOPIC_MAX bytes)
  */
 #ifndef CLI_RULES_H
 #define CLI_RULES_H
@@ -18,6 +20,10 @@
 
 #define CLI_EXT_GROUP_NAME 0xF000u
 #define CLI_EXT_ADMINS 0xF001u
+#define CLI_EXT_TOPIC 0xF002u
+/* The same numbers as CHAT_EXT_* and CHAT_TOPIC_MAX of src/common/proto.h
+ * (checked in rules.c). */
+#define CLI_TOPIC_MAX 512u
 
 /* ---------------------------------------------------------------- extensions */
 
@@ -29,6 +35,19 @@ int cli_ext_name_encode(const char *name, mls_buf *out);
 int cli_ext_name_decode(mls_bytes data, char *out, size_t max);
 /* out is replaced.  0, or -1 when out of memory. */
 int cli_ext_admins_encode(const char *const *names, size_t n, mls_buf *out);
+/* out is replaced.  0, or -1 when out of memory or topic is longer than
+ * CLI_TOPIC_MAX bytes or not well-formed UTF-8 text. */
+int cli_ext_topic_encode(const char *topic, mls_buf *out);
+/* The topic in an 0xF002 extension's data, NUL-terminated into out (max
+ * at least CLI_TOPIC_MAX + 1).  0, or -1 when the data is malformed, has
+ * trailing bytes, is longer than CLI_TOPIC_MAX or holds a NUL byte.  The
+ * text is the sender's: it passes the display sanitizer before it is
+ * shown. */
+int cli_ext_topic_decode(mls_bytes data, char *out, size_t max);
+/* /topic text: only an administrator (CLI_RULE_NOT_ADMIN), text at most
+ * CLI_TOPIC_MAX bytes of valid UTF-8 (CLI_RULE_TOO_LONG). */
+enum cli_verdict cli_rule_topic(mls_bytes admins, const char *self, const char *text);
+
 /* 1 if user is listed in an 0xF001 extension's data; 0 if not or if the
  * data is malformed (a malformed list names nobody). */
 int cli_ext_admins_has(mls_bytes data, const char *user);
@@ -49,9 +68,10 @@ enum cli_verdict {
     CLI_RULE_EXTENSIONS,         /* the group name changed, or a malformed admin list */
     CLI_RULE_LAST_ADMIN,         /* no administrator would be left */
     CLI_RULE_NOT_MEMBER,         /* the user is not a member of the group */
-    CLI_RULE_NOT_TRUSTED         /* a state not reached from the last trusted epoch */
+    CLI_RULE_NOT_TRUSTED,        /* a state not reached from the last trusted epoch */
+    CLI_RULE_TOO_LONG            /* a topic over CLI_TOPIC_MAX bytes, or not UTF-8 */
 };
-#define CLI_RULE_LAST CLI_RULE_NOT_TRUSTED
+#define CLI_RULE_LAST CLI_RULE_TOO_LONG
 /* A short reason for the user. */
 const char *cli_verdict_text(enum cli_verdict v);
 /* The rule's name as PROTOCOL.md §7.4 spells the server's (admin_required,
@@ -103,6 +123,8 @@ struct cli_commit_facts {
      * GroupContextExtensions is applied); present flags. */
     int has_name_before, has_name_after, has_admins_before, has_admins_after;
     mls_bytes name_before, name_after, admins_before, admins_after;
+    int has_topic_after;
+    mls_bytes topic_after;
     /* Decides a leaf whose identity or signature key changes (a registered
      * rename, pins.h); NULL: cli_rule_rename_ok. */
     enum cli_verdict (*rename_ok)(void *ctx, const struct cli_leaf *before,
@@ -122,7 +144,9 @@ struct cli_commit_facts {
  *   - external: an external commit only as a resync (ExternalInit and the
  *     Remove of one leaf with the joiner's identity and signature key);
  *   - extensions: the group name never changes or disappears; the
- *     administrators list stays well formed, non-empty, of members;
+ *     administrators list stays well formed, non-empty, of members; a
+ *     topic, when there is one, is well formed and at most
+ *     CLI_TOPIC_MAX bytes;
  *   - last_admin: some administrator stays a member.
  */
 enum cli_verdict cli_rule_commit(const struct cli_commit_facts *f);

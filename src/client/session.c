@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "consent.h"
 #include "core.h"
 #include "gcommit.h"
 #include "join.h"
@@ -31,6 +32,9 @@ void cli_notice(struct cli_session *s, const char *group, int error, const char 
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     cli_log("notice%s: %s", error ? " (error)" : "", buf);
+    /* A group the user has not accepted shows nothing (consent.h). */
+    if (group && cli_grp_find(s, group) && !cli_consent_shown(cli_grp_find(s, group)))
+        return;
     if (s->ev.notice)
         s->ev.notice(s->ev.ctx, group, error, buf);
 }
@@ -43,6 +47,8 @@ void cli_changed(struct cli_session *s)
 
 void cli_joined(struct cli_session *s, const char *group)
 {
+    if (cli_grp_find(s, group) && !cli_consent_shown(cli_grp_find(s, group)))
+        return;
     if (s->ev.joined)
         s->ev.joined(s->ev.ctx, group);
 }
@@ -183,6 +189,8 @@ static void load_group_cb(void *ctx, struct cli_group_rec *rec)
         }
     }
     cli_phase_set(g, phase);
+    if (cli_consent_loaded(s, g))
+        cli_grp_remove(s, g);
 }
 
 /* A state saved by an older client keeps more past epochs than this one
@@ -316,8 +324,13 @@ struct cli_net *cli_session_net(struct cli_session *s)
 
 void cli_session_start(struct cli_session *s)
 {
+    struct cli_grp *g;
     /* What an earlier run left queued is on its way again. */
     cli_outbox_announce(s);
+    /* Invitations still waiting for an answer, from an earlier run. */
+    for (g = s->groups; g; g = g->next)
+        if (g->rec.consent == CLI_CONSENT_INVITED)
+            cli_consent_announce(s, g);
     cli_net_connect(s->net);
 }
 
@@ -371,7 +384,29 @@ void cli_session_create(struct cli_session *s, const char *group)
 
 int cli_session_is_member(const struct cli_session *s, const char *group)
 {
-    return cli_grp_active(cli_grp_find(s, group));
+    const struct cli_grp *g = cli_grp_find(s, group);
+    return cli_grp_active(g) && cli_consent_shown(g);
+}
+
+int cli_session_invited(const struct cli_session *s, const char *group)
+{
+    const struct cli_grp *g = cli_grp_find(s, group);
+    return g && g->rec.consent == CLI_CONSENT_INVITED && cli_grp_active(g);
+}
+
+int cli_session_accept(struct cli_session *s, const char *group)
+{
+    return cli_consent_accept(s, group);
+}
+
+int cli_session_decline(struct cli_session *s, const char *group)
+{
+    return cli_consent_decline(s, group);
+}
+
+int cli_session_invitations(const struct cli_session *s, cli_invitation_cb cb, void *ctx)
+{
+    return cli_consent_each(s, cb, ctx);
 }
 
 int cli_session_send_text(struct cli_session *s, const char *group, const char *text)
@@ -398,6 +433,24 @@ void cli_session_set_admin(struct cli_session *s, const char *group, const char 
 void cli_session_kick(struct cli_session *s, const char *group, const char *user)
 {
     cli_commit_kick(s, group, user);
+}
+
+void cli_session_set_topic(struct cli_session *s, const char *group, const char *text)
+{
+    cli_commit_topic(s, group, text);
+}
+
+int cli_session_topic(const struct cli_session *s, const char *group, char *out, size_t max)
+{
+    const struct cli_grp *g = cli_grp_find(s, group);
+    mls_bytes data;
+    if (!g || !g->mls || max == 0)
+        return -1;
+    out[0] = 0;
+    if (mls_group_extension(g->mls, CLI_EXT_TOPIC, &data) == MLS_OK &&
+        cli_ext_topic_decode(data, out, max) != 0)
+        out[0] = 0;
+    return 0;
 }
 
 void cli_session_leave(struct cli_session *s, const char *group)
@@ -452,6 +505,8 @@ int cli_session_unsent(const struct cli_session *s, char *groups, size_t max)
 int cli_session_membership(const struct cli_session *s, const char *group)
 {
     const struct cli_grp *g = cli_grp_find(s, group);
+    if (g && !cli_consent_shown(g))
+        return CLI_MEMBERSHIP_UNKNOWN; /* an invitation: not the user's group (yet) */
     if (cli_grp_active(g))
         return CLI_MEMBERSHIP_MEMBER;
     if (g && (g->phase == CLI_PHASE_REMOVED || g->phase == CLI_PHASE_REFUSED ||
@@ -508,6 +563,8 @@ void cli_session_groups(struct cli_session *s, cli_group_cb cb, void *ctx)
     struct cli_grp *g;
     for (g = s->groups; g; g = g->next) {
         struct cli_group_info info;
+        if (!cli_consent_shown(g))
+            continue;
         memset(&info, 0, sizeof info);
         info.name = g->rec.name;
         info.unread = g->rec.unread;
@@ -522,9 +579,9 @@ void cli_session_groups(struct cli_session *s, cli_group_cb cb, void *ctx)
 const char *cli_session_group_at(const struct cli_session *s, int n)
 {
     struct cli_grp *g;
-    int i = 1;
-    for (g = s->groups; g; g = g->next, i++)
-        if (i == n)
+    int i = 0;
+    for (g = s->groups; g; g = g->next)
+        if (cli_consent_shown(g) && ++i == n)
             return g->rec.name;
     return NULL;
 }

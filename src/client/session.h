@@ -13,6 +13,8 @@
  *     opaque name<V>; } (the group's name on the server);
  *   - GroupContext extension 0xF001 "mlschat administrators": struct {
  *     opaque usernames<V><V>; } (who may add members);
+ *   - GroupContext extension 0xF002 "mlschat topic": struct { opaque
+ *     topic<V>; } (set by administrators);
  *   - the creator is the first administrator; a commit that adds members
  *     is accepted only from an administrator;
  *   - the signature key of every member's credential must be the key the
@@ -111,8 +113,27 @@ void cli_session_join(struct cli_session *s, const char *group);
 /* The same, and creates group if the server has no such name (the
  * user's consent: --create, /join --create, or yes to create_ask). */
 void cli_session_create(struct cli_session *s, const char *group);
-/* 1 if we are a member of group (locally). */
+/* 1 if we are a member of group (locally) and the user accepted it. */
 int cli_session_is_member(const struct cli_session *s, const char *group);
+
+/* Invitations the user did not ask for (consent.h, README
+ * "Invitations"): 1 if group is one waiting for /join or /decline. */
+int cli_session_invited(const struct cli_session *s, const char *group);
+/* /join of an invitation: 0 accepted (the joined event follows), -1 if
+ * group is no pending invitation. */
+int cli_session_accept(struct cli_session *s, const char *group);
+/* /decline: 0 when leaving it (the /leave path) to forget it, -1 if group
+ * is no pending invitation. */
+int cli_session_decline(struct cli_session *s, const char *group);
+struct cli_invitation {
+    const char *group;
+    const char *inviter;
+    int64_t time; /* wall clock seconds */
+};
+typedef void (*cli_invitation_cb)(void *ctx, const struct cli_invitation *inv);
+/* The pending invitations in joining order (cb may be NULL: counting);
+ * returns how many. */
+int cli_session_invitations(const struct cli_session *s, cli_invitation_cb cb, void *ctx);
 
 /* Queues text for group (persisted at once) and sends it when possible:
  * also before the group is joined (it goes out, in order, once it is).
@@ -127,6 +148,13 @@ void cli_session_set_admin(struct cli_session *s, const char *group, const char 
                            int make_admin);
 /* /kick: administrators only. */
 void cli_session_kick(struct cli_session *s, const char *group, const char *user);
+/* Room for a topic and its NUL (rules.h CLI_TOPIC_MAX + 1). */
+#define CLI_TOPIC_TEXT_MAX 513
+/* /topic text: administrators only (a GroupContextExtensions commit). */
+void cli_session_set_topic(struct cli_session *s, const char *group, const char *text);
+/* The topic of group as its members agreed on it (the sender's text: the
+ * UI sanitizes it), "" when none.  0, or -1 when not a member. */
+int cli_session_topic(const struct cli_session *s, const char *group, char *out, size_t max);
 /* /leave: a member's departure, committed by an administrator's client. */
 void cli_session_leave(struct cli_session *s, const char *group);
 /* Why group is no longer followed (a refused commit), or NULL. */

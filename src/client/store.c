@@ -53,7 +53,7 @@ static const char *const schema =
  *           first use, DESIGN Decision 2), seeded from the directory cache
  *           of older clients (the keys they had already relied on).
  */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 static const char *const migrate_1 =
     "CREATE TABLE pins("
     " username TEXT PRIMARY KEY, sig_key BLOB NOT NULL,"
@@ -69,7 +69,6 @@ static const char *const migrate_1 =
 static const char *const migrate_2 =
     "ALTER TABLE outbox ADD COLUMN msg_id BLOB;"
     "PRAGMA user_version = 2;";
-
 /* 3: every field holding secret key material sealed (seal.h) by the
  * function seal_field (below) in place, in one transaction; a database
  * of an older client is encrypted at its first start with this one. */
@@ -79,6 +78,14 @@ static const char *const migrate_3 =
     "UPDATE groups SET state = seal_field('groups.state', name, state),"
     " pending_state = seal_field('groups.pending_state', name, pending_state);"
     "PRAGMA user_version = 3;";
+/* 4: a group joined through an invitation the user did not ask for waits
+ * for consent (/join or /decline, README "Invitations"): the groups made
+ * before were all accepted (0). */
+static const char *const migrate_4 =
+    "ALTER TABLE groups ADD COLUMN consent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE groups ADD COLUMN inviter TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE groups ADD COLUMN invited_at INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 4;";
 
 /* The sealed fields and what names their row (the associated data). */
 #define F_SIG_SK "identity.sig_sk"       /* row: username */
@@ -245,6 +252,14 @@ static int migrate(struct cli_store *st)
         if (sqlite3_total_changes(st->db) != before &&
             exec(st, "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") != 0)
             return -1;
+    }
+    if (v < 4) {
+        if (exec(st, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(st, migrate_4) != 0 || exec(st, "COMMIT") != 0) {
+            cli_store_rollback(st);
+            return -1;
+        }
     }
     return 0;
 }
@@ -575,9 +590,10 @@ int cli_store_group_put(struct cli_store *st, const struct cli_group_rec *g)
     ps = mls_buf_view(&sps);
     rc = run(st,
              "INSERT OR REPLACE INTO groups(name, group_id, state, cursor, status, unread,"
-             " joined_at, pending_commit, pending_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             "tbbiiiibb", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
-             g->joined_at, &pc, &ps);
+             " joined_at, pending_commit, pending_state, consent, inviter, invited_at)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "tbbiiiibbiti", g->name, &gid, &state, g->cursor, (int64_t)g->status, g->unread,
+             g->joined_at, &pc, &ps, (int64_t)g->consent, g->inviter, g->invited_at);
 out:
     mls_buf_clear(&sstate);
     mls_buf_clear(&sps);
@@ -598,7 +614,8 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
 {
     sqlite3_stmt *s = query(st,
                             "SELECT name, group_id, state, cursor, status, unread, joined_at,"
-                            " pending_commit, pending_state FROM groups ORDER BY joined_at, name",
+                            " pending_commit, pending_state, consent, inviter, invited_at"
+                            " FROM groups ORDER BY joined_at, name",
                             "");
     int rc = -1, step;
     if (!s)
@@ -622,6 +639,9 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
         g.status = sqlite3_column_int(s, 4);
         g.unread = sqlite3_column_int64(s, 5);
         g.joined_at = sqlite3_column_int64(s, 6);
+        g.consent = sqlite3_column_int(s, 9);
+        snprintf(g.inviter, sizeof g.inviter, "%s", col_text(s, 10) ? col_text(s, 10) : "");
+        g.invited_at = sqlite3_column_int64(s, 11);
         cb(ctx, &g);
         cli_group_rec_clear(&g);
     }
@@ -634,6 +654,11 @@ out:
 }
 
 /* ------------------------------------------------------------ history */
+
+int cli_store_history_delete(struct cli_store *st, const char *group)
+{
+    return run(st, "DELETE FROM history WHERE grp = ?", "t", group);
+}
 
 int cli_store_history_add(struct cli_store *st, const char *group, int64_t seq, int64_t time,
                           const char *sender, const char *text)

@@ -76,6 +76,11 @@ enum cli_group_status {
     CLI_GROUP_BROKEN = 3,
     CLI_GROUP_REFUSED = 4
 };
+/* Whether the user wants the group (README "Invitations"): a Welcome to a
+ * group the user did not ask for makes an MLS member whose group is
+ * INVITED (followed, nothing shown) until /join (ACCEPTED) or /decline
+ * (DECLINED: leaving, then forgotten). */
+enum cli_consent { CLI_CONSENT_ACCEPTED = 0, CLI_CONSENT_INVITED = 1, CLI_CONSENT_DECLINED = 2 };
 struct cli_group_rec {
     char name[65];
     mls_buf group_id;
@@ -86,6 +91,9 @@ struct cli_group_rec {
     int64_t joined_at;      /* order of joining, for Alt+N */
     mls_buf pending_commit; /* our commit in flight (empty if none) */
     mls_buf pending_state;  /* our state after that commit merges */
+    int consent;            /* enum cli_consent */
+    char inviter[33];       /* who invited us (INVITED, DECLINED) */
+    int64_t invited_at;     /* when the invitation was taken (wall clock seconds) */
 };
 void cli_group_rec_clear(struct cli_group_rec *g);
 /* Inserts or replaces the row. */
@@ -106,6 +114,8 @@ int cli_store_history_add(struct cli_store *st, const char *group, int64_t seq, 
                           const char *sender, const char *text);
 typedef void (*cli_store_history_cb)(void *ctx, int64_t seq, int64_t time, const char *sender,
                                      const char *text);
+/* Forgets a group's history (a declined invitation). */
+int cli_store_history_delete(struct cli_store *st, const char *group);
 /* The last `limit` lines of a group, oldest first. */
 int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
                              cli_store_history_cb cb, void *ctx);

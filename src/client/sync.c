@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consent.h"
 #include "core.h"
 #include "pins.h"
 #include "directory.h"
@@ -81,7 +82,8 @@ static void lines_flush(struct cli_session *s, struct cli_grp *g, struct lines *
     size_t i;
     for (i = 0; i < q->n; i++) {
         struct line *o = &q->item[i];
-        if (show) {
+        /* An invitation not accepted yet: stored, not shown (consent.h). */
+        if (show && cli_consent_shown(g)) {
             if (o->kind <= LINE_OWN) {
                 if (s->ev.message)
                     s->ev.message(s->ev.ctx, g->rec.name, o->sender, o->text, o->time,
@@ -255,6 +257,38 @@ static void describe_admins(struct cli_grp *g, const mls_staged_commit *sc, cons
                   d.names, g->rec.name, committer);
 }
 
+/* "alice set the topic: ..." when the commit changes the topic (its text
+ * passes the display sanitizer: it is the committer's). */
+static void describe_topic(struct cli_grp *g, const mls_staged_commit *sc, const char *committer,
+                           int64_t time, struct lines *q)
+{
+    mls_commit_summary sum;
+    mls_bytes before = mls_bytes_of(NULL, 0), after = mls_bytes_of(NULL, 0);
+    char topic[CLI_TOPIC_MAX + 1];
+    char *safe;
+    size_t i;
+    if (mls_staged_commit_summary(sc, &sum) != MLS_OK || !sum.extensions_changed)
+        return;
+    if (mls_group_extension(g->mls, CLI_EXT_TOPIC, &before) != MLS_OK)
+        before = mls_bytes_of(NULL, 0);
+    for (i = 0; i < sum.n_new_extensions; i++)
+        if (sum.new_extensions[i].type == CLI_EXT_TOPIC)
+            after = sum.new_extensions[i].data;
+    if (before.n == after.n && (after.n == 0 || memcmp(before.p, after.p, after.n) == 0))
+        return;
+    if (after.n == 0 || cli_ext_topic_decode(after, topic, sizeof topic) != 0)
+        topic[0] = 0;
+    if (!topic[0]) {
+        lines_add(q, LINE_SYSTEM, NULL, time, "%s cleared the topic of #%s", committer,
+                  g->rec.name);
+        return;
+    }
+    safe = cli_text_sanitize(topic, strlen(topic));
+    if (safe)
+        lines_add(q, LINE_SYSTEM, NULL, time, "%s set the topic: %s", committer, safe);
+    free(safe);
+}
+
 /* What an accepted, allowed commit of another member does, for the user. */
 static void describe_commit(struct cli_session *s, struct cli_grp *g, const mls_staged_commit *sc,
                             const mls_process_result *res, const char *committer, int64_t time,
@@ -298,6 +332,7 @@ static void describe_commit(struct cli_session *s, struct cli_grp *g, const mls_
                       g->rec.name);
     }
     describe_admins(g, sc, committer, time, q);
+    describe_topic(g, sc, committer, time, q);
     if (res->n_added == 0 && res->n_removed == 0 && !res->extensions_changed)
         lines_add(q, LINE_SYSTEM, NULL, time, "%s updated their keys in #%s (epoch %llu)",
                   committer, g->rec.name, (unsigned long long)res->new_epoch);
@@ -377,7 +412,7 @@ static int commit_step(struct cli_session *s, struct cli_grp *g, const struct cl
 static int own_commit(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
                       struct lines *q)
 {
-    char names[512] = "", done[256] = "";
+    char names[512] = "", done[640] = "";
     const char *d = cli_commit_done_text(g);
     size_t i, o = 0;
 
@@ -567,6 +602,16 @@ advance:
     if (res.self_removed && g->phase == CLI_PHASE_REMOVED) {
         g->leaving = 0;
         drop_outbox(s, g);
+        if (g->rec.consent == CLI_CONSENT_DECLINED) {
+            /* The invitation the user declined is done with. */
+            cli_notice(s, NULL, 0, "you left #%s (the invitation you declined)", g->rec.name);
+            cli_consent_forget(s, g);
+        } else if (g->rec.consent == CLI_CONSENT_INVITED) {
+            /* Removed before answering: nothing left to accept. */
+            cli_notice(s, NULL, 0, "the invitation to #%s was withdrawn (you were removed "
+                       "before answering it)", g->rec.name);
+            cli_consent_forget(s, g);
+        }
     }
     if (e->kind == CLI_LOG_COMMIT || !cli_grp_active(g))
         cli_changed(s);

@@ -29,6 +29,7 @@ struct cli_ui_status {
      * switches to from here (its "new since you left" marker). */
     const char *others;
     int queued;             /* typed messages not yet in the server's log */
+    const char *topic;      /* the current group's topic (raw), NULL if none */
 };
 
 struct cli_ui_callbacks {

@@ -337,9 +337,10 @@ static void draw_status(struct ui_curses *u, int y)
     if (!u->st_user)
         snprintf(line, sizeof line, " starting");
     else
-        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s%s", u->st_user,
+        snprintf(line, sizeof line, " %s | %s%s%s | %s%s%s%s%s%s", u->st_user,
                  u->st_group ? "#" : "", u->st_group ? u->st_group : "(no group)", members,
-                 u->st_conn ? u->st_conn : "", queued, others[0] ? " | " : "", others);
+                 u->st_conn ? u->st_conn : "", queued, others[0] ? " | " : "", others,
+                 u->st_topic ? " | " : "", u->st_topic ? u->st_topic : "");
     attron(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
     mvhline(y, 0, ' ', COLS);
     attroff(COLOR_PAIR(PAIR_STATUS) | A_REVERSE);
@@ -584,6 +585,7 @@ static void curses_status(struct cli_ui *ui, const struct cli_ui_status *st)
     set_str(&u->st_group, st->group);
     set_str(&u->st_conn, st->connection);
     set_str(&u->st_others, st->others);
+    set_str(&u->st_topic, st->topic);
     u->st_members = st->members;
     u->st_queued = st->queued;
     ui_curses_redraw(u);
@@ -693,6 +695,7 @@ static void curses_free(struct cli_ui *ui)
     free(u->st_group);
     free(u->st_conn);
     free(u->st_others);
+    free(u->st_topic);
     free(u);
 }
 

@@ -68,7 +68,7 @@ struct ui_curses {
     char *ask_paste, *ask_app;
 
     /* The status, sanitized. */
-    char *st_user, *st_group, *st_conn, *st_others;
+    char *st_user, *st_group, *st_conn, *st_others, *st_topic;
     int st_members;
     int st_queued;
 

@@ -10,6 +10,15 @@
 
 #include <stddef.h>
 
+/* The chat's GroupContext extensions (RFC 9420 §13.3 private-use types,
+ * docs/PROTOCOL.md §7.4): the group's name, its administrators and its
+ * topic.  The topic is struct { opaque topic<V>; } of UTF-8 text, at most
+ * CHAT_TOPIC_MAX bytes (empty: no topic). */
+#define CHAT_EXT_GROUP_NAME 0xF000u
+#define CHAT_EXT_ADMINS 0xF001u
+#define CHAT_EXT_TOPIC 0xF002u
+#define CHAT_TOPIC_MAX 512u
+
 /* Request types (docs/PROTOCOL.md §3-§7): X(ENUM_SUFFIX, "wire name"). */
 #define CHAT_REQUEST_LIST(X)                                                   \
     X(REGISTER, "register")                                                    \

@@ -159,6 +159,19 @@ static int group_name_is(mls_bytes data, const char *name)
     return mls_tls_read_opaque(&r, &v) == 0 && mls_tls_reader_done(&r) == 0 && bytes_is(v, name);
 }
 
+/* 0xF002: struct { opaque topic<V>; }, at most CHAT_TOPIC_MAX bytes: the
+ * server keeps every GroupInfo and serves it to each joiner, so the size
+ * of what an administrator puts there is bounded (the text itself is the
+ * members' business: they sanitize it for display). */
+static int topic_ok(mls_bytes data)
+{
+    mls_tls_reader r;
+    mls_bytes v;
+    mls_tls_reader_init(&r, data);
+    return mls_tls_read_opaque(&r, &v) == 0 && mls_tls_reader_done(&r) == 0 &&
+           v.n <= CHAT_TOPIC_MAX;
+}
+
 /* ------------------------------------------------------------ roster */
 
 typedef struct admin_scan {
@@ -304,6 +317,11 @@ int srv_validate_create(srv_logic *L, const srv_user *u, const char *name, mls_b
         srv_refuse_rule(e, CHAT_RULE_EXTENSIONS,
                         "the administrators extension must name exactly the creator '%s'",
                         ident_str(m.identity, buf, sizeof buf));
+        goto out;
+    }
+    if (mls_public_group_extension(pg, SRV_EXT_TOPIC, &data) == MLS_OK && !topic_ok(data)) {
+        srv_refuse_rule(e, CHAT_RULE_EXTENSIONS, "the topic extension is malformed or longer "
+                        "than %u bytes", CHAT_TOPIC_MAX);
         goto out;
     }
     *out = pg;
@@ -498,7 +516,10 @@ static int check_non_admin(const mls_public_staged *st, srv_err *e)
 }
 
 /* The chat's GroupContext extensions may change only by an administrator
- * (checked by the caller) and never the group's name. */
+ * (checked by the caller: a non-administrator may commit no
+ * GroupContextExtensions proposal at all, whatever extension it carries,
+ * the topic's included), never the group's name, and the topic stays
+ * well formed and bounded. */
 static int check_extensions(const mls_public_staged *st, srv_err *e)
 {
     mls_bytes before, after;
@@ -507,6 +528,9 @@ static int check_extensions(const mls_public_staged *st, srv_err *e)
     if (mls_public_staged_extension(st, 0, SRV_EXT_GROUP_NAME, &before) ||
         mls_public_staged_extension(st, 1, SRV_EXT_GROUP_NAME, &after) || !bytes_eq(before, after))
         return srv_refuse_rule(e, CHAT_RULE_EXTENSIONS, "the group name extension may not change");
+    if (mls_public_staged_extension(st, 1, SRV_EXT_TOPIC, &after) == MLS_OK && !topic_ok(after))
+        return srv_refuse_rule(e, CHAT_RULE_EXTENSIONS, "the topic extension is malformed or "
+                               "longer than %u bytes", CHAT_TOPIC_MAX);
     return 0;
 }
 

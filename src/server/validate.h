@@ -15,9 +15,11 @@
 #include "logic.h"
 #include "mls/public_group.h"
 
-/* The chat's GroupContext extensions (docs/PROTOCOL.md §7.1). */
-#define SRV_EXT_GROUP_NAME 0xF000u
-#define SRV_EXT_ADMINS 0xF001u
+/* The chat's GroupContext extensions (docs/PROTOCOL.md §7.1, §7.4;
+ * src/common/proto.h). */
+#define SRV_EXT_GROUP_NAME CHAT_EXT_GROUP_NAME
+#define SRV_EXT_ADMINS CHAT_EXT_ADMINS
+#define SRV_EXT_TOPIC CHAT_EXT_TOPIC
 
 /* A roster as the view defines it: one entry per member leaf. */
 typedef struct srv_roster_entry {

@@ -304,6 +304,9 @@ def test_group_switching(env):
     a.wait_for(r"now talking in #two", m)
     m = b.mark()
     a.say("/invite bob")
+    # bob did not ask for #two: it waits for his consent (test_invites.py).
+    b.wait_for(r"alice invited you to #two: /join two or /decline two", m)
+    b.say("/join two")
     b.wait_for(r"you joined #two, invited by alice", m)
     talk(a, "in two", "two", b)
     b.say("/switch one")
@@ -1553,11 +1556,16 @@ def test_curses_outgoing(env):
     s = t.wait_screen("a", ts + r"#out <alice>  seen$")
     assert "mention" not in s.splitlines()[-2], s
     # Tab completes commands, members and group names.
+    # (/inv is /invite and /invites: the common beginning and the list.)
     t.keys("a", "-l", "/inv")
+    t.keys("a", "Tab")
+    t.wait_screen("a", r"#out> /invite\s*$")
+    t.keys("a", "C-u")
+    t.keys("a", "-l", "/wh")
     t.keys("a", "Tab")
     t.keys("a", "-l", "bo")
     t.keys("a", "Tab")
-    t.wait_screen("a", r"#out> /invite bob\s*$")
+    t.wait_screen("a", r"#out> /whois bob\s*$")
     t.keys("a", "C-u")
     t.keys("a", "-l", "/switch o")
     t.keys("a", "Tab")

@@ -356,6 +356,14 @@ def test_nonadmin_admin_list_change(g):
 
 
 @with_group
+def test_nonadmin_topic(g):
+    # The topic (GroupContext extension 0xF002) is an administrator's, as
+    # every GroupContext extension is.
+    g.attack(g.mallory, ["--topic", "mallory rules"], "admin_required", "mallory sets the topic")
+    g.roster({"alice": "admin", "bob": "member", "mallory": "member"})
+
+
+@with_group
 def test_non_resync_external_commit(g):
     gi = ok(g.alice.request("group.info", name="lobby"))["group_info"]
     # A joiner not on the roster (carol is a registered user).
@@ -456,6 +464,17 @@ def test_admin_extension_rules(g):
     g.attack(g.alice, ["--admins", "bob", "--remove", g.alice.leaf_of("bob")],
              ("extensions", "last_admin"), "alice hands over to bob and removes him")
     g.roster({"alice": "admin", "bob": "member", "mallory": "member"})
+
+
+@with_group
+def test_admin_topic_bounds(g):
+    # The server bounds the topic (512 bytes) and wants it well formed; an
+    # administrator's topic within the bound is accepted and all agree.
+    g.attack(g.alice, ["--topic", "x" * 513], "extensions", "alice's oversized topic")
+    ok(g.alice.commit("--topic", "y" * 512), "alice sets a 512-byte topic")
+    g.agree()
+    ok(g.alice.commit("--topic", "welcome"), "alice changes the topic")
+    g.agree()
 
 
 # ---------------------------------------------------------------- honest paths

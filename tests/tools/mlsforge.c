@@ -41,13 +41,16 @@
 
 #include "b64.h"
 #include "group_state.h"
+#include "proto.h"
 
-/* The chat's GroupContext extensions (src/client/session.h,
- * docs/PROTOCOL.md §7): group name and administrators. */
-#define EXT_GROUP_NAME 0xF000u
-#define EXT_ADMINS 0xF001u
+/* The chat's GroupContext extensions (src/common/proto.h, docs/PROTOCOL.md
+ * §7): group name, administrators and topic. */
+#define EXT_GROUP_NAME CHAT_EXT_GROUP_NAME
+#define EXT_ADMINS CHAT_EXT_ADMINS
+#define EXT_TOPIC CHAT_EXT_TOPIC
 
-static const uint16_t chat_exts[] = {EXT_GROUP_NAME, EXT_ADMINS};
+static const uint16_t chat_exts[] = {EXT_GROUP_NAME, EXT_ADMINS, EXT_TOPIC};
+#define N_CHAT_EXTS (sizeof chat_exts / sizeof chat_exts[0])
 
 static int fail(const char *what, int err)
 {
@@ -253,7 +256,7 @@ static int cmd_identity(int argc, char **argv)
                                      MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                      mls_bytes_of((const uint8_t *)argv[0], strlen(argv[0])),
                                      &id)) != MLS_OK ||
-        (err = mls_identity_support_extensions(id, chat_exts, 2)) != MLS_OK ||
+        (err = mls_identity_support_extensions(id, chat_exts, N_CHAT_EXTS)) != MLS_OK ||
         (err = mls_identity_serialize(id, &raw)) != MLS_OK) {
         rc = fail("identity", err);
         goto out;
@@ -471,7 +474,7 @@ static int renamed_identity(const mls_identity *id, const char *newname, mls_ide
                                              mls_bytes_of((const uint8_t *)newname,
                                                           strlen(newname)),
                                              &n)) != MLS_OK ||
-        (err = mls_identity_support_extensions(n, chat_exts, 2)) != MLS_OK) {
+        (err = mls_identity_support_extensions(n, chat_exts, N_CHAT_EXTS)) != MLS_OK) {
         mls_identity_free(n);
         return fail("rename", err);
     }
@@ -604,7 +607,7 @@ out:
 
 /*
  * mlsforge commit <state> [--add KP-b64]... [--remove LEAF]... [--admins a,b]
- *   [--name GROUPNAME] [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
+ *   [--name GROUPNAME] [--topic TEXT] [--rename NEWNAME] [--reinit] [--junk] [--private] [--no-group-info]
  *   [--pending] [--path]
  *   [--external-from GROUPINFO-b64 --resync|--no-remove|--remove LEAF [--rename NAME]]
  *
@@ -619,11 +622,12 @@ static int cmd_commit(int argc, char **argv)
     mls_reinit_params rp;
     mls_buf adds[MAX_LIST], admins, commit, next;
     mls_bytes add_views[MAX_LIST];
-    mls_buf name_buf;
-    mls_ext set_ext[2], reinit_ext[8];
+    mls_buf name_buf, topic_buf;
+    mls_ext set_ext[3], reinit_ext[8];
     uint32_t removes[MAX_LIST];
     size_t n_add = 0, n_remove = 0, i;
     const char *admins_csv = NULL, *rename = NULL, *external = NULL, *gname = NULL;
+    const char *topic = NULL;
     int do_reinit = 0, do_junk = 0, priv = 0, no_gi = 0, resync = 0, no_remove = 0;
     int err, rc = 1;
     char next_file[4096];
@@ -634,6 +638,7 @@ static int cmd_commit(int argc, char **argv)
         mls_buf_init(&adds[i]);
     mls_buf_init(&admins);
     mls_buf_init(&name_buf);
+    mls_buf_init(&topic_buf);
     mls_buf_init(&commit);
     mls_buf_init(&next);
     memset(&opt, 0, sizeof opt);
@@ -655,6 +660,9 @@ static int cmd_commit(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--name") && v) {
             gname = v;
+            i++;
+        } else if (!strcmp(a, "--topic") && v) {
+            topic = v;
             i++;
         } else if (!strcmp(a, "--rename") && v) {
             rename = v;
@@ -726,6 +734,15 @@ static int cmd_commit(int argc, char **argv)
         set_ext[opt.n_set_extensions].data = mls_buf_view(&name_buf);
         opt.n_set_extensions++;
     }
+    if (topic) {
+        /* The topic's encoding (PROTOCOL.md §7.4) with any text and length:
+         * the server bounds it, not the forger. */
+        if (ext_name(topic, &topic_buf) != 0)
+            goto out;
+        set_ext[opt.n_set_extensions].type = EXT_TOPIC;
+        set_ext[opt.n_set_extensions].data = mls_buf_view(&topic_buf);
+        opt.n_set_extensions++;
+    }
     opt.set_extensions = set_ext;
     if (rename) {
         /* The group signs its path leaf with g->id: swapping it (an
@@ -778,6 +795,7 @@ out:
         mls_buf_clear(&adds[i]);
     mls_buf_clear(&admins);
     mls_buf_clear(&name_buf);
+    mls_buf_clear(&topic_buf);
     mls_buf_clear(&commit);
     mls_buf_clear(&next);
     mls_staged_commit_free(sc);

@@ -11,6 +11,7 @@
 
 #define CHAT_EXT_NAME 0xF000u
 #define CHAT_EXT_ADMINS 0xF001u
+#define CHAT_EXT_TOPIC 0xF002u
 
 /* struct { opaque name<V>; } */
 static inline int chat_ext_name(const char *name, mls_buf *out)
@@ -36,12 +37,12 @@ static inline int chat_ext_admins(const char *const *names, size_t n, mls_buf *o
 
 static inline int chat_identity(const char *name, mls_identity **out)
 {
-    static const uint16_t types[] = {CHAT_EXT_NAME, CHAT_EXT_ADMINS};
+    static const uint16_t types[] = {CHAT_EXT_NAME, CHAT_EXT_ADMINS, CHAT_EXT_TOPIC};
     mls_identity *id = NULL;
     int err = mls_identity_generate(mls_env_default(), MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                     mls_bytes_of((const uint8_t *)name, strlen(name)), &id);
     if (!err)
-        err = mls_identity_support_extensions(id, types, 2);
+        err = mls_identity_support_extensions(id, types, 3);
     if (err) {
         mls_identity_free(id);
         return err;

@@ -545,6 +545,64 @@ static void test_inviter(void)
     mls_buf_clear(&a);
 }
 
+/* The topic extension (0xF002): its encoding, its bound, who may set it,
+ * and a commit that changes it (an extension change: administrators). */
+static void test_topic(void)
+{
+    static const uint8_t hello[] = {5, 'h', 'e', 'l', 'l', 'o'};
+    static const uint8_t trailing[] = {1, 'a', 'b'};
+    static const uint8_t nul[] = {2, 'a', 0};
+    char out[CLI_TOPIC_MAX + 1], big[CLI_TOPIC_MAX + 2];
+    const char *a[] = {"alice"};
+    struct cli_commit_facts f;
+    struct cli_change c[1];
+    mls_buf b, admins;
+
+    mls_buf_init(&b);
+    mls_buf_init(&admins);
+    CHECK(cli_ext_topic_encode("hello", &b) == 0);
+    CHECK(b.n == sizeof hello && memcmp(b.p, hello, b.n) == 0);
+    CHECK(cli_ext_topic_decode(mls_buf_view(&b), out, sizeof out) == 0 &&
+          strcmp(out, "hello") == 0);
+    CHECK(cli_ext_topic_encode("", &b) == 0 && b.n == 1);
+    CHECK(cli_ext_topic_decode(mls_buf_view(&b), out, sizeof out) == 0 && out[0] == 0);
+    CHECK(cli_ext_topic_decode(V(trailing, sizeof trailing), out, sizeof out) == -1);
+    CHECK(cli_ext_topic_decode(V(nul, sizeof nul), out, sizeof out) == -1);
+    CHECK(cli_ext_topic_encode("bell\a", &b) == -1); /* control characters */
+    memset(big, 'x', CLI_TOPIC_MAX);
+    big[CLI_TOPIC_MAX] = 0;
+    CHECK(cli_ext_topic_encode(big, &b) == 0);
+    CHECK(cli_ext_topic_decode(mls_buf_view(&b), out, sizeof out) == 0);
+    CHECK(cli_ext_topic_decode(mls_buf_view(&b), out, CLI_TOPIC_MAX) == -1); /* no room */
+    big[CLI_TOPIC_MAX] = 'x';
+    big[CLI_TOPIC_MAX + 1] = 0;
+    CHECK(cli_ext_topic_encode(big, &b) == -1);
+    /* /topic: administrators only, bounded. */
+    CHECK(cli_ext_admins_encode(a, 1, &admins) == 0);
+    CHECK(cli_rule_topic(mls_buf_view(&admins), "alice", "hello") == CLI_RULE_OK);
+    CHECK(cli_rule_topic(mls_buf_view(&admins), "bob", "hello") == CLI_RULE_NOT_ADMIN);
+    CHECK(cli_rule_topic(mls_buf_view(&admins), "alice", big) == CLI_RULE_TOO_LONG);
+    /* A commit setting it: alice yes, bob no; a malformed topic never. */
+    CHECK(cli_ext_topic_encode("hello", &b) == 0);
+    c[0] = change(CLI_CHANGE_EXTENSIONS, 0, 0);
+    facts_init(&f, 0);
+    f.changes = c;
+    f.n_changes = 1;
+    f.has_topic_after = 1;
+    f.topic_after = mls_buf_view(&b);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_OK);
+    f.topic_after = V(trailing, sizeof trailing);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_EXTENSIONS);
+    facts_init(&f, 1);
+    f.changes = c;
+    f.n_changes = 1;
+    f.has_topic_after = 1;
+    f.topic_after = mls_buf_view(&b);
+    CHECK(cli_rule_commit(&f) == CLI_RULE_NOT_ADMIN);
+    mls_buf_clear(&b);
+    mls_buf_clear(&admins);
+}
+
 static void test_verdict_text(void)
 {
     int v;
@@ -569,6 +627,7 @@ int main(void)
     test_commit_external_rule();
     test_role_rules();
     test_rejoin_rule();
+    test_topic();
     facts_teardown();
     test_may_invite();
     test_invite_target();

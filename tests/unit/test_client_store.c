@@ -54,6 +54,9 @@ struct groups {
     char name[4][65];
     int64_t cursor[4];
     size_t state_len[4];
+    int consent[4];
+    char inviter[4][33];
+    int64_t invited_at[4];
 };
 
 static void group_cb(void *ctx, struct cli_group_rec *g)
@@ -62,6 +65,9 @@ static void group_cb(void *ctx, struct cli_group_rec *g)
     if (gs->n < 4) {
         snprintf(gs->name[gs->n], sizeof gs->name[0], "%s", g->name);
         gs->cursor[gs->n] = g->cursor;
+        gs->consent[gs->n] = g->consent;
+        snprintf(gs->inviter[gs->n], sizeof gs->inviter[0], "%s", g->inviter);
+        gs->invited_at[gs->n] = g->invited_at;
         gs->state_len[gs->n++] = g->state.n;
     }
 }
@@ -144,6 +150,18 @@ int main(void)
     memset(&gs, 0, sizeof gs);
     CHECK(cli_store_group_each(st, group_cb, &gs) == 0);
     CHECK(gs.n == 1 && gs.cursor[0] == 2 && gs.state_len[0] == 20);
+    CHECK(gs.consent[0] == CLI_CONSENT_ACCEPTED && gs.inviter[0][0] == 0);
+    /* An invitation waiting for consent keeps who and when. */
+    g.consent = CLI_CONSENT_INVITED;
+    snprintf(g.inviter, sizeof g.inviter, "carol");
+    g.invited_at = 1700000000;
+    CHECK(cli_store_group_put(st, &g) == 0);
+    memset(&gs, 0, sizeof gs);
+    CHECK(cli_store_group_each(st, group_cb, &gs) == 0);
+    CHECK(gs.n == 1 && gs.consent[0] == CLI_CONSENT_INVITED &&
+          strcmp(gs.inviter[0], "carol") == 0 && gs.invited_at[0] == 1700000000);
+    g.consent = CLI_CONSENT_ACCEPTED;
+    CHECK(cli_store_group_put(st, &g) == 0);
     cli_group_rec_clear(&g);
 
     /* History: a message (group, seq) is stored once; system lines repeat. */
@@ -158,6 +176,13 @@ int main(void)
     memset(&h, 0, sizeof h);
     CHECK(cli_store_history_recent(st, "lobby", 10, hist_cb, &h) == 0);
     CHECK(h.n == 3 && strcmp(h.text[0], "hi") == 0 && h.seq[0] == 5);
+    /* A declined group's history is forgotten, the others' kept. */
+    CHECK(cli_store_history_add(st, "declined", 1, 100, "bob", "gone") == 0);
+    CHECK(cli_store_history_delete(st, "declined") == 0);
+    memset(&h, 0, sizeof h);
+    CHECK(cli_store_history_recent(st, "declined", 10, hist_cb, &h) == 0 && h.n == 0);
+    memset(&h, 0, sizeof h);
+    CHECK(cli_store_history_recent(st, "lobby", 10, hist_cb, &h) == 0 && h.n == 3);
 
     /* Outbox keeps typing order; the ciphertext is recorded and reset. */
     CHECK(cli_store_outbox_add(st, "lobby", "one", mls_bytes_of((const uint8_t *)"one", 3), &x1) == 0);

@@ -570,6 +570,45 @@ static void test_refusals(world *w)
     mls_buf_clear(&ext_commit);
 }
 
+/* The topic (0xF002): a commit of `len` bytes of topic by member `who`,
+ * refused with `rule` (CHAT_RULE_UNKNOWN: accepted and delivered). */
+static void topic_commit(world *w, int who, size_t len, enum chat_rule rule)
+{
+    char text[CHAT_TOPIC_MAX + 2];
+    mls_commit_options o;
+    mls_ext ext;
+    mls_buf topic;
+    mls_staged_commit *sc = NULL;
+    mls_buf_init(&topic);
+    memset(text, 't', len);
+    text[len] = 0;
+    CHECK_OK(chat_ext_name(text, &topic)); /* the same struct { opaque <V>; } */
+    ext.type = CHAT_EXT_TOPIC;
+    ext.data = mls_buf_view(&topic);
+    memset(&o, 0, sizeof o);
+    o.set_extensions = &ext;
+    o.n_set_extensions = 1;
+    CHECK_OK(chat_commit(w->g[who], &o, &sc));
+    if (sc && rule != CHAT_RULE_UNKNOWN) {
+        REFUSED(w, commit_staged(w, who, sc, &e_), rule);
+    } else if (sc) {
+        ACCEPTED(commit_staged(w, who, sc, &e_));
+        deliver(w, who, mls_staged_commit_message(sc));
+        CHECK_OK(mls_group_merge_staged(w->g[who], sc));
+    }
+    mls_staged_commit_free(sc);
+    mls_buf_clear(&topic);
+}
+
+/* Only an administrator sets the topic, at most CHAT_TOPIC_MAX bytes. */
+static void test_topic(world *w)
+{
+    topic_commit(w, BOB, 5, CHAT_RULE_ADMIN_REQUIRED);
+    topic_commit(w, ALICE, CHAT_TOPIC_MAX + 1, CHAT_RULE_EXTENSIONS);
+    topic_commit(w, ALICE, CHAT_TOPIC_MAX, CHAT_RULE_UNKNOWN);
+    topic_commit(w, BOB, 1, CHAT_RULE_ADMIN_REQUIRED);
+}
+
 /* ------------------------------------------------------------ honest changes */
 
 /* A member updates its own leaf (a commit with only a path). */
@@ -660,14 +699,14 @@ static void test_resync(world *w)
  * swapped here as /nick's commit would. */
 static void rename_commit(world *w, const char *as, enum chat_rule refused)
 {
-    static const uint16_t types[] = {CHAT_EXT_NAME, CHAT_EXT_ADMINS};
+    static const uint16_t types[] = {CHAT_EXT_NAME, CHAT_EXT_ADMINS, CHAT_EXT_TOPIC};
     mls_identity *id = NULL;
     mls_staged_commit *sc = NULL;
     mls_commit_options o;
     CHECK_OK(mls_identity_from_private_key(MLS_SUITE_X25519_AES128GCM_SHA256_ED25519,
                                            mls_identity_signature_private_key(w->id[BOB]),
                                            str(as), &id));
-    if (!id || mls_identity_support_extensions(id, types, 2) != MLS_OK) {
+    if (!id || mls_identity_support_extensions(id, types, 3) != MLS_OK) {
         CHECK(0);
         mls_identity_free(id);
         return;
@@ -725,6 +764,7 @@ int main(void)
     if (w.g[ALICE]) {
         test_add(&w);
         test_refusals(&w);
+        test_topic(&w);
         test_self_update(&w);
         test_self_remove(&w);
         test_resync(&w);
