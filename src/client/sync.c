@@ -671,8 +671,10 @@ static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_
 
     memset(&q, 0, sizeof q);
     mls_buf_init(&old_state);
-    if (!msgs || !res)
+    if (!msgs || !res) {
+        cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: out of memory", g->rec.name);
         goto out;
+    }
     for (k = 0; k < n; k++)
         msgs[k] = mls_buf_view(&ents[k].message);
     if (cli_store_begin(s->store) != 0)
@@ -716,9 +718,13 @@ static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_
                 break; /* a commit: judged one by one */
             continue;
         }
-        cli_notice(s, g->rec.name, 1, "a %s from %s in #%s (log %lld) cannot be read: %s",
-                   ents[i].kind_name, ents[i].sender ? ents[i].sender : "?", g->rec.name,
-                   (long long)ents[i].seq, mls_strerror(err));
+        /* Said in its place among the page's lines, as other_entry says
+         * it one by one. */
+        lines_add(&q, LINE_ERROR, NULL, ents[i].time,
+                  "a %s from %s in #%s (log %lld) cannot be read: %s", ents[i].kind_name,
+                  ents[i].sender ? ents[i].sender : "?", g->rec.name, (long long)ents[i].seq,
+                  mls_strerror(err));
+        page_take(page, &q);
         g->rec.cursor = ents[i].seq;
         i++;
     }
