@@ -11,6 +11,7 @@
 #   make mlstool-check   mlstool over messages.json, welcome.json (--bundle) (part of check)
 #   make bench-mls       group engine benchmark [SIZES="10 100" SUITES="0x0001 0x0003" FULL_SIZES="10 100"]
 #   make bench-server    server load benchmark [BENCH_ARGS="--runs 5 --seconds 5"]
+#   make bench-catchup   client catch-up against the verification floor [CATCHUP_N=100000]
 #   make bench           bench-mls and bench-server, results and plots in build/bench/
 #   make bench-stores    the Python load benchmark on SQLite and PostgreSQL (1 and 2
 #                        processes) [STORES_ARGS="--clients 50 --runs 5"]
@@ -122,7 +123,7 @@ else
 PROGRAMS = server client mlstool
 endif
 
-.PHONY: run all deps check unit vectors threads-check valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server clean integration example install install-check mlstool-check faults faults-short bench-abuse
+.PHONY: run all deps check unit vectors threads-check valgrind fuzz fuzz-run fuzz-seeds fuzz-regress bench bench-mls bench-server bench-catchup clean integration example install install-check mlstool-check faults faults-short bench-abuse
 all: $(DEPS_STAMP) $(LIB) $(SO) $(UNIT_BIN) $(VEC_BIN) $(EXAMPLE_BIN) $(FORGE_BIN) $(PROGRAMS) $(FUZZ_REPLAY) \
      $(SRV_BENCH_BIN)
 
@@ -305,6 +306,15 @@ bench-abuse: $(B)/bin/server $(FORGE_BIN)
 # floor); not part of check (minutes).  Results in build/bench/.
 bench-server: $(B)/bin/server $(SRV_BENCH_BIN)
 	python3 scripts/bench-server.py $(B)/bin $(B)/bin/server $(BENCH_ARGS)
+
+# Catch-up (issue 13 item 4): CATCHUP_N real messages through the real
+# server, then a fresh ./client reads them all (median of CATCHUP_RUNS),
+# beside bench_mls sig's verification floor of all cores; minutes.
+# CATCHUP_BEFORE=path/to/old/client times another build on the same log.
+CATCHUP_N ?= 100000
+CATCHUP_RUNS ?= 3
+bench-catchup: $(B)/bin/client $(B)/bin/server $(BENCH_BIN)
+	python3 scripts/bench-catchup.py $(B)/bin $(CATCHUP_N) $(CATCHUP_RUNS) $(CATCHUP_BEFORE)
 
 # Both benchmarks, their results and gnuplot plots in build/bench/.
 bench: $(DEPS_STAMP)

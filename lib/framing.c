@@ -449,9 +449,12 @@ static void move_body(mls_private_message_content *pmc, mls_framed_content *cont
     memset(pmc, 0, sizeof(*pmc));
 }
 
-int mls_framing_unprotect_private(const mls_framing_ctx *ctx, const mls_message *msg,
-                                  mls_framing_sig_key_fn key_fn, void *key_arg,
-                                  mls_authenticated_content *out, uint32_t *generation)
+/* Both unprotect calls below: with defer_pub, the signature is left to
+ * the caller and the key key_fn found is handed back instead. */
+static int unprotect_private(const mls_framing_ctx *ctx, const mls_message *msg,
+                             mls_framing_sig_key_fn key_fn, void *key_arg,
+                             mls_authenticated_content *out, uint32_t *generation,
+                             mls_bytes *defer_pub)
 {
     const mls_suite *s;
     const mls_private_message *pm;
@@ -527,10 +530,16 @@ int mls_framing_unprotect_private(const mls_framing_ctx *ctx, const mls_message 
         err = MLS_ERR_MALFORMED;
         goto out;
     }
-    if ((err = mls_framing_check_sender(MLS_WIRE_PRIVATE_MESSAGE, &ac.content)) ||
-        (err = verify_with_callback(ctx, &ac, key_fn, key_arg)))
+    if ((err = mls_framing_check_sender(MLS_WIRE_PRIVATE_MESSAGE, &ac.content)))
         goto out;
-    /* Authentic: now the generation's key is used up. */
+    if (defer_pub)
+        err = key_fn(key_arg, &ac, defer_pub);
+    else
+        err = verify_with_callback(ctx, &ac, key_fn, key_arg);
+    if (err)
+        goto out;
+    /* Authentic (or, deferred, the caller's to prove): now the
+     * generation's key is used up. */
     if ((err = mls_secret_tree_get(ctx->secret_tree, sd.leaf_index, type, sd.generation, key,
                                    nonce)))
         goto out;
@@ -547,4 +556,20 @@ out:
     mls_wipe(key, sizeof(key));
     mls_wipe(nonce, sizeof(nonce));
     return err;
+}
+
+int mls_framing_unprotect_private(const mls_framing_ctx *ctx, const mls_message *msg,
+                                  mls_framing_sig_key_fn key_fn, void *key_arg,
+                                  mls_authenticated_content *out, uint32_t *generation)
+{
+    return unprotect_private(ctx, msg, key_fn, key_arg, out, generation, NULL);
+}
+
+int mls_framing_unprotect_private_deferred(const mls_framing_ctx *ctx, const mls_message *msg,
+                                           mls_framing_sig_key_fn key_fn, void *key_arg,
+                                           mls_authenticated_content *out, mls_bytes *sig_pub)
+{
+    if (!sig_pub)
+        return MLS_ERR_ARG;
+    return unprotect_private(ctx, msg, key_fn, key_arg, out, NULL, sig_pub);
 }

@@ -159,4 +159,19 @@ MLS_MUST_CHECK int mls_framing_unprotect_private(const mls_framing_ctx *ctx,
                                                  mls_authenticated_content *out,
                                                  uint32_t *generation);
 
+/*
+ * The same checks in the same order, except the signature: *sig_pub gets
+ * the key key_fn found (borrowed from key_fn) for the caller to verify
+ * with mls_framing_verify_signature, and the generation's key IS consumed
+ * on success.  For batch processing (batch.c), which verifies many
+ * messages' signatures at once through the executor and must put the
+ * secret tree back (from a copy) if one of them fails.
+ */
+MLS_MUST_CHECK int mls_framing_unprotect_private_deferred(const mls_framing_ctx *ctx,
+                                                          const mls_message *msg,
+                                                          mls_framing_sig_key_fn key_fn,
+                                                          void *key_arg,
+                                                          mls_authenticated_content *out,
+                                                          mls_bytes *sig_pub);
+
 #endif

@@ -3,6 +3,7 @@
  * group engine's files share.  The engine's modules, each calling only
  * those listed after it:
  *
+ *   batch.c          many incoming messages, signatures in parallel (§6.1)
  *   group_message.c  incoming messages, standalone proposals (§6, §12.1)
  *   join.c           Welcome and external joins, ReInit successor (§11.2, §12.4.3)
  *   commit.c         creating a commit and its Welcome (§12.4.1, §12.4.3.1)

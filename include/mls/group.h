@@ -667,6 +667,35 @@ MLS_API MLS_MUST_CHECK int mls_group_process_staged(mls_group *g, mls_bytes mess
                                             mls_process_result *res,
                                             mls_staged_commit **staged);
 
+/*
+ * Processes msgs[0..n), messages of this group in Delivery Service order,
+ * with exactly the outcome of calling mls_group_process on each in turn
+ * and stopping at the first failure, but faster: runs of application
+ * PrivateMessages of the current epoch are decrypted in order (the secret
+ * tree ratchets, RFC 9420 §9) and their FramedContent signatures (§6.1)
+ * verified together through env's executor (env->parallel_for; env NULL:
+ * the group's own environment).  Handshake messages and application
+ * messages of past epochs are barriers, processed one by one as by
+ * mls_group_process (a commit is staged and merged).
+ *
+ * flags MLS_BATCH_STOP_AT_COMMIT: stop before a commit instead, leaving it
+ * unprocessed, so that the application can judge it with
+ * mls_group_process_staged and then call again from the message after it.
+ *
+ * results has room for n; results[0 .. *done) are filled (clear each with
+ * mls_process_result_clear).  Returns 0 with *done == n when all were
+ * processed, 0 with *done < n when stopped before the commit
+ * msgs[*done]; otherwise the error mls_group_process gives for
+ * msgs[*done], the first that failed.  The group has changed for exactly
+ * the messages before *done: its serialization is that after processing
+ * them one by one.
+ */
+#define MLS_BATCH_STOP_AT_COMMIT 1u
+MLS_API MLS_MUST_CHECK int mls_group_process_batch(const mls_env *env, mls_group *g,
+                                                   const mls_bytes *msgs, size_t n,
+                                                   unsigned flags, mls_process_result *results,
+                                                   size_t *done);
+
 /* 1 once we have been removed from the group (no more sending). */
 MLS_API int mls_group_is_active(const mls_group *g);
 

@@ -74,6 +74,7 @@ struct cli_commit;
  * SYNC_GAP_MAX_DELAY). */
 struct cli_sync {
     int fetching, refetch, wait;
+    int64_t after;          /* the cursor the log.fetch in flight reads after */
     unsigned gap_delay;
     struct cli_timer timer;
 };

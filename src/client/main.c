@@ -463,9 +463,15 @@ int main(int argc, char **argv)
     else
         cli_session_join(app.s, group);
 
-    while (!app.done)
-        if (cli_net_service(cli_session_net(app.s)) < 0)
+    while (!app.done) {
+        int served = cli_net_service(cli_session_net(app.s));
+        /* Line mode writes whole turns (a catch-up page at once), not
+         * single lines: what a turn showed is out before the next wait. */
+        if (line_mode)
+            fflush(stdout);
+        if (served < 0)
             break;
+    }
     rc = app.exit_code;
     app.ui->ops->stop(app.ui);
     if (rc != 0) {

@@ -234,7 +234,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
         return -1;
     }
     s->ev = *ev;
-    s->env = mls_env_default();
+    s->env = mls_env_default_parallel();
     mls_group_config_default(&s->cfg);
     /* Handshake messages are PublicMessages (PROTOCOL.md §7.4): the server
      * validates them with its public view of the group; application

@@ -16,10 +16,30 @@
 #include "seal.h"
 #include "util.h"
 
+/* Statements prepared once and reused (reset and unbound after each use)
+ * for the life of the store: a catch-up writes thousands of rows, and
+ * preparing is most of the cost of a small statement.  Keyed by the SQL
+ * text; a statement still in use when the same SQL is asked for again
+ * (a callback of an iteration that queries the same thing) gets a
+ * one-off statement instead. */
+#define STORE_STMT_CACHE 48
+
+struct cached_stmt {
+    const char *sql;
+    sqlite3_stmt *s;
+    int busy;
+};
+
 struct cli_store {
     sqlite3 *db;
     int lock_fd;
     struct cli_seal_key key; /* the data key (seal.h): secret */
+    /* Nesting of cli_store_begin: the outer level is a transaction, the
+     * inner ones savepoints (a catch-up page's transaction holds the
+     * entries' own). */
+    int depth;
+    struct cached_stmt cache[STORE_STMT_CACHE];
+    size_t n_cache;
 };
 
 static const char *const schema =
@@ -320,8 +340,12 @@ fail:
 
 void cli_store_close(struct cli_store *st)
 {
+    size_t i;
     if (!st)
         return;
+    for (i = 0; i < st->n_cache; i++)
+        sqlite3_finalize(st->cache[i].s);
+    st->n_cache = 0;
     /* Old page images (sealed, but perhaps of states holding epochs
      * since forgotten) leave the WAL file. */
     if (st->db && sqlite3_get_autocommit(st->db))
@@ -334,18 +358,36 @@ void cli_store_close(struct cli_store *st)
     free(st);
 }
 
+static int run(struct cli_store *st, const char *sql, const char *fmt, ...);
+
 int cli_store_begin(struct cli_store *st)
 {
-    return exec(st, "BEGIN IMMEDIATE");
+    if (run(st, st->depth ? "SAVEPOINT nested" : "BEGIN IMMEDIATE", "") != 0)
+        return -1;
+    st->depth++;
+    return 0;
 }
 
 int cli_store_commit(struct cli_store *st)
 {
-    return exec(st, "COMMIT");
+    /* A failed COMMIT leaves the level open for the caller's rollback. */
+    if (run(st, st->depth > 1 ? "RELEASE nested" : "COMMIT", "") != 0)
+        return -1;
+    if (st->depth > 0)
+        st->depth--;
+    return 0;
 }
 
 void cli_store_rollback(struct cli_store *st)
 {
+    if (st->depth > 1) {
+        /* Undoes the inner level only; the outer transaction goes on. */
+        (void)run(st, "ROLLBACK TO nested", "");
+        (void)run(st, "RELEASE nested", "");
+        st->depth--;
+        return;
+    }
+    st->depth = 0;
     if (!sqlite3_get_autocommit(st->db))
         (void)exec(st, "ROLLBACK");
 }
@@ -374,17 +416,59 @@ static int bind_args(sqlite3_stmt *s, const char *fmt, va_list ap)
     return 0;
 }
 
-/* Prepares and binds a query; the caller steps and finalizes. */
-static sqlite3_stmt *vquery(struct cli_store *st, const char *sql, const char *fmt, va_list ap)
+/* Gives a statement from vquery back: a cached one is reset and its
+ * parameters dropped (no copy of a bound state blob stays behind); a
+ * one-off one is finalized. */
+static void done(struct cli_store *st, sqlite3_stmt *s)
+{
+    size_t i;
+    if (!s)
+        return;
+    for (i = 0; i < st->n_cache; i++)
+        if (st->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            st->cache[i].busy = 0;
+            return;
+        }
+    sqlite3_finalize(s);
+}
+
+/* The cached statement for sql, prepared on first use. */
+static sqlite3_stmt *prepare(struct cli_store *st, const char *sql)
 {
     sqlite3_stmt *s = NULL;
+    size_t i;
+    for (i = 0; i < st->n_cache; i++)
+        if (st->cache[i].sql == sql || strcmp(st->cache[i].sql, sql) == 0)
+            break;
+    if (i < st->n_cache && !st->cache[i].busy) {
+        st->cache[i].busy = 1;
+        return st->cache[i].s;
+    }
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         db_err(st, sql);
         return NULL;
     }
+    if (i == st->n_cache && st->n_cache < STORE_STMT_CACHE) {
+        st->cache[i].sql = sql;
+        st->cache[i].s = s;
+        st->cache[i].busy = 1;
+        st->n_cache++;
+    }
+    return s;
+}
+
+/* Prepares (or reuses) and binds a query; the caller steps and gives it
+ * back with done(). */
+static sqlite3_stmt *vquery(struct cli_store *st, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *s = prepare(st, sql);
+    if (!s)
+        return NULL;
     if (bind_args(s, fmt, ap) != 0) {
         db_err(st, "bind");
-        sqlite3_finalize(s);
+        done(st, s);
         return NULL;
     }
     return s;
@@ -422,7 +506,7 @@ static int run(struct cli_store *st, const char *sql, const char *fmt, ...)
     }
     rc = 0;
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -488,7 +572,7 @@ int cli_store_identity_load(struct cli_store *st, struct cli_identity *id)
         goto out;
     id->registered = sqlite3_column_int(s, 4);
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -549,7 +633,7 @@ int cli_store_kp_get(struct cli_store *st, mls_bytes ref, mls_buf *bundle, int *
         goto out;
     *last_resort = sqlite3_column_int(s, 1);
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -649,7 +733,7 @@ int cli_store_group_each(struct cli_store *st, cli_store_group_cb cb, void *ctx)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -688,7 +772,7 @@ int cli_store_history_recent(struct cli_store *st, const char *group, int limit,
     }
     if (step == SQLITE_DONE)
         rc = 0;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -717,7 +801,7 @@ int cli_store_history_page(struct cli_store *st, const char *group, int older, i
     }
     if (step == SQLITE_DONE)
         rc = n;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -742,7 +826,7 @@ int cli_store_history_search(struct cli_store *st, const char *group, const char
     }
     if (step == SQLITE_DONE)
         rc = 0;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -771,7 +855,7 @@ int cli_store_outbox_msg_id(struct cli_store *st, int64_t id, mls_buf *msg_id)
         rc = 0;
     else if (step == SQLITE_DONE)
         rc = 1;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -801,7 +885,7 @@ int cli_store_outbox_find(struct cli_store *st, const char *group, mls_bytes msg
             rc = 0;
         }
     }
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -829,7 +913,7 @@ int cli_store_outbox_each(struct cli_store *st, cli_store_outbox_cb cb, void *ct
     }
     if (step == SQLITE_DONE)
         rc = 0;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -853,7 +937,7 @@ int cli_store_dir_get(struct cli_store *st, const char *username, mls_buf *key)
         rc = 1;
     else if (step == SQLITE_ROW && col_buf(s, 0, key) == 0)
         rc = 0;
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -890,7 +974,7 @@ int cli_store_pin_get(struct cli_store *st, const char *username, struct cli_pin
              col_text(s, 6) ? col_text(s, 6) : "");
     rc = 0;
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 
@@ -913,7 +997,7 @@ int cli_store_pin_add(struct cli_store *st, const char *username, mls_bytes key,
     }
     rc = sqlite3_changes(st->db) == 1 ? 0 : 1;
 out:
-    sqlite3_finalize(s);
+    done(st, s);
     return rc;
 }
 

@@ -17,7 +17,8 @@
 #include "rejoin.h"
 #include "textsafe.h"
 
-#define SYNC_FETCH_LIMIT 200
+/* The most PROTOCOL.md §7.5 allows a page; one transaction each. */
+#define SYNC_FETCH_LIMIT 500
 
 /* ---------------------------------------------------------------- lines */
 
@@ -77,22 +78,66 @@ static int lines_record(struct cli_session *s, struct cli_grp *g, struct lines *
     return 0;
 }
 
+/* The lines of a catch-up page: shown once the page's transaction is
+ * committed, so nothing is shown that a crash would make happen again. */
+struct page_lines {
+    struct line *item;
+    size_t n, cap;
+};
+
+/* Moves q's lines to the end of p (a line that does not fit is dropped,
+ * as lines_add drops the ninth). */
+static void page_take(struct page_lines *p, struct lines *q)
+{
+    size_t i;
+    for (i = 0; i < q->n; i++) {
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 64;
+            struct line *n = realloc(p->item, cap * sizeof *n);
+            if (!n) {
+                free(q->item[i].text);
+                continue;
+            }
+            p->item = n;
+            p->cap = cap;
+        }
+        p->item[p->n++] = q->item[i];
+    }
+    q->n = 0;
+}
+
+static void show_line(struct cli_session *s, struct cli_grp *g, const struct line *o)
+{
+    if (o->kind <= LINE_OWN) {
+        if (s->ev.message)
+            s->ev.message(s->ev.ctx, g->rec.name, o->sender, o->text, o->time,
+                          o->kind == LINE_OWN);
+    } else {
+        cli_notice(s, g->rec.name, o->kind == LINE_ERROR, "%s", o->text);
+    }
+}
+
+static void page_flush(struct cli_session *s, struct cli_grp *g, struct page_lines *p, int show)
+{
+    size_t i;
+    for (i = 0; i < p->n; i++) {
+        /* An invitation not accepted yet: stored, not shown (consent.h). */
+        if (show && cli_consent_shown(g))
+            show_line(s, g, &p->item[i]);
+        free(p->item[i].text);
+    }
+    free(p->item);
+    memset(p, 0, sizeof *p);
+}
+
 static void lines_flush(struct cli_session *s, struct cli_grp *g, struct lines *q, int show)
 {
     size_t i;
     for (i = 0; i < q->n; i++) {
-        struct line *o = &q->item[i];
         /* An invitation not accepted yet: stored, not shown (consent.h). */
-        if (show && cli_consent_shown(g)) {
-            if (o->kind <= LINE_OWN) {
-                if (s->ev.message)
-                    s->ev.message(s->ev.ctx, g->rec.name, o->sender, o->text, o->time,
-                                  o->kind == LINE_OWN);
-            } else {
-                cli_notice(s, g->rec.name, o->kind == LINE_ERROR, "%s", o->text);
-            }
-        }
-        free(o->text);
+        if (show && cli_consent_shown(g))
+            show_line(s, g, &q->item[i]);
+        free(q->item[i].text);
     }
     q->n = 0;
 }
@@ -485,9 +530,12 @@ static int other_entry(struct cli_session *s, struct cli_grp *g, const struct cl
  * Processes log entry e of g in order.  Returns 0 when processed (the
  * cursor moved), 1 when there is a gap before it (fetch first), -1 when
  * the group cannot go on.  The new MLS state, the cursor and the history
- * rows are written in one transaction (DESIGN Decision 4).
+ * rows are written in one transaction (DESIGN Decision 4): its own, or,
+ * inside a catch-up page (page not NULL), a savepoint of the page's, and
+ * then the lines wait in page until that is committed.
  */
-static int process_entry(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e)
+static int process_entry(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *e,
+                         struct page_lines *page)
 {
     mls_process_result res;
     mls_staged_commit *sc = NULL;
@@ -598,7 +646,10 @@ advance:
         if (res.self_removed)
             cli_phase_set(g, CLI_PHASE_REMOVED);
     }
-    lines_flush(s, g, &q, 1);
+    if (page)
+        page_take(page, &q);
+    else
+        lines_flush(s, g, &q, 1);
     if (res.self_removed && g->phase == CLI_PHASE_REMOVED) {
         g->leaving = 0;
         drop_outbox(s, g);
@@ -640,6 +691,224 @@ out:
     mls_process_result_clear(&res);
     mls_buf_clear(&old_state);
     mls_buf_clear(&next);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- pages */
+
+/* Another member's application message by the server's word, in order:
+ * part of a run for mls_group_process_batch (MLS has the last word: a
+ * commit among them stops the batch and goes through process_entry). */
+static int batchable(struct cli_session *s, const struct cli_log_entry *e, int64_t seq)
+{
+    return e->seq == seq && e->kind_name && e->kind == CLI_LOG_MESSAGE && e->message.n > 0 &&
+           !(e->sender && strcmp(e->sender, s->ident.username) == 0);
+}
+
+/*
+ * A run of n batchable entries from cursor + 1 on, processed in one
+ * mls_group_process_batch call per stretch between failures; each result
+ * is what other_entry makes of it one by one (a line and a history row
+ * for application data; a message that cannot be read is said and
+ * skipped), and the group's state and cursor are saved once at the end.
+ * Inside the page's transaction.  Returns how many entries were
+ * consumed (fewer than n when a commit stopped the batch), -1 when the
+ * store failed (g as the store has it before the run).
+ */
+static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
+                     size_t n, struct page_lines *page)
+{
+    mls_bytes *msgs = calloc(n, sizeof *msgs);
+    mls_process_result *res = calloc(n, sizeof *res);
+    int64_t old_cursor = g->rec.cursor;
+    size_t i = 0, k, done = 0, filled = 0;
+    int moved = 0, swapped = 0, rc = -1;
+    struct lines q;
+    mls_buf old_state; /* the saved state before the run, for a failed save */
+
+    memset(&q, 0, sizeof q);
+    mls_buf_init(&old_state);
+    if (!msgs || !res) {
+        cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: out of memory", g->rec.name);
+        goto out;
+    }
+    for (k = 0; k < n; k++)
+        msgs[k] = mls_buf_view(&ents[k].message);
+    if (cli_store_begin(s->store) != 0)
+        goto out;
+    while (i < n) {
+        int err = mls_group_process_batch(s->env, g->mls, msgs + i, n - i,
+                                          MLS_BATCH_STOP_AT_COMMIT, res + i, &done);
+        filled = i + done;
+        for (k = i; k < i + done; k++) {
+            const struct cli_log_entry *e = &ents[k];
+            char who[40];
+            char *text;
+            int dup;
+            moved = 1;
+            g->rec.cursor = e->seq;
+            if (res[k].kind != MLS_RESULT_APPLICATION)
+                continue;
+            /* The name shown is the one MLS authenticated, not the
+             * server's. */
+            cli_member_name(g->mls, res[k].sender_leaf, who, sizeof who);
+            if (!who[0])
+                snprintf(who, sizeof who, "%s", e->sender ? e->sender : "?");
+            text = cli_text_sanitize((const char *)res[k].application_data.p,
+                                     res[k].application_data.n);
+            if (!text)
+                continue;
+            dup = cli_store_history_add(s->store, g->rec.name, e->seq, e->time, who, text);
+            if (dup < 0) {
+                free(text);
+                goto fail_db;
+            }
+            /* Already shown once (no message is displayed twice). */
+            if (dup == 0)
+                lines_add(&q, LINE_MESSAGE, who, e->time, "%s", text);
+            free(text);
+            page_take(page, &q);
+        }
+        i += done;
+        if (err == MLS_OK) {
+            if (i < n)
+                break; /* a commit: judged one by one */
+            continue;
+        }
+        /* Said in its place among the page's lines, as other_entry says
+         * it one by one. */
+        lines_add(&q, LINE_ERROR, NULL, ents[i].time,
+                  "a %s from %s in #%s (log %lld) cannot be read: %s", ents[i].kind_name,
+                  ents[i].sender ? ents[i].sender : "?", g->rec.name, (long long)ents[i].seq,
+                  mls_strerror(err));
+        page_take(page, &q);
+        g->rec.cursor = ents[i].seq;
+        i++;
+    }
+    /* The state as it is now, once for the whole run. */
+    if (moved) {
+        old_state = g->rec.state;
+        mls_buf_init(&g->rec.state);
+        swapped = 1;
+        if (cli_grp_snapshot(g) != 0)
+            goto fail_db;
+    }
+    if (cli_grp_save(s, g) != 0 || cli_store_commit(s->store) != 0)
+        goto fail_db;
+    rc = (int)i;
+    goto out;
+fail_db:
+    cli_store_rollback(s->store);
+    /* The run's savepoint is undone: memory goes back to what the store
+     * holds, the cursor and the state before the run. */
+    g->rec.cursor = old_cursor;
+    if (swapped) {
+        mls_buf_clear(&g->rec.state);
+        g->rec.state = old_state;
+        mls_buf_init(&old_state);
+    }
+    if (moved && cli_grp_reload(s, g) != 0)
+        cli_log("cannot restore the group state");
+    cli_notice(s, g->rec.name, 1, "cannot save the state of #%s; stopping", g->rec.name);
+    rc = -1;
+out:
+    lines_flush(s, g, &q, 0);
+    mls_buf_clear(&old_state);
+    for (k = 0; res && k < filled; k++)
+        mls_process_result_clear(&res[k]);
+    free(msgs);
+    free(res);
+    return rc;
+}
+
+/*
+ * The entries of one log.fetch page, in one transaction (state, cursor
+ * and history rows of all of them: a crash mid-page replays the page);
+ * runs of other members' messages through run_batch, everything else
+ * through process_entry; the lines are shown once it is committed.
+ * Returns 0 when all were processed, 1 for a gap before entry *gap_seq,
+ * -1 when g cannot go on.
+ */
+static int process_page(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
+                        size_t n, int64_t *gap_seq)
+{
+    struct page_lines page;
+    struct cli_group_rec saved;
+    size_t i = 0;
+    int rc = 0;
+
+    memset(&page, 0, sizeof page);
+    memset(&saved, 0, sizeof saved);
+    /* What memory goes back to if the page cannot be committed. */
+    saved.cursor = g->rec.cursor;
+    saved.status = g->rec.status;
+    if (mls_buf_copy(&saved.state, &g->rec.state) != MLS_OK ||
+        mls_buf_copy(&saved.pending_commit, &g->rec.pending_commit) != MLS_OK ||
+        mls_buf_copy(&saved.pending_state, &g->rec.pending_state) != MLS_OK ||
+        cli_store_begin(s->store) != 0) {
+        cli_group_rec_clear(&saved);
+        cli_notice(s, g->rec.name, 1, "cannot save the state of #%s; stopping", g->rec.name);
+        return -1;
+    }
+    while (i < n) {
+        const struct cli_log_entry *e = &ents[i];
+        size_t m = 0;
+        int r;
+        if (!cli_grp_active(g)) {
+            rc = -1;
+            break;
+        }
+        if (e->seq <= g->rec.cursor) {
+            i++;
+            continue;
+        }
+        if (e->seq != g->rec.cursor + 1) {
+            *gap_seq = e->seq;
+            rc = 1;
+            break;
+        }
+        while (i + m < n && batchable(s, &ents[i + m], g->rec.cursor + 1 + (int64_t)m))
+            m++;
+        if (m > 0) {
+            r = run_batch(s, g, e, m, &page);
+            if (r < 0) {
+                rc = -1;
+                break;
+            }
+            i += (size_t)r;
+            if ((size_t)r == m)
+                continue;
+            e = &ents[i]; /* the commit that stopped it */
+        }
+        r = process_entry(s, g, e, &page);
+        if (r != 0) {
+            if (r == 1)
+                *gap_seq = e->seq;
+            rc = r;
+            break;
+        }
+        i++;
+    }
+    if (cli_store_commit(s->store) != 0) {
+        cli_store_rollback(s->store);
+        g->rec.cursor = saved.cursor;
+        g->rec.status = saved.status;
+        mls_buf_clear(&g->rec.state);
+        g->rec.state = saved.state;
+        mls_buf_clear(&g->rec.pending_commit);
+        g->rec.pending_commit = saved.pending_commit;
+        mls_buf_clear(&g->rec.pending_state);
+        g->rec.pending_state = saved.pending_state;
+        memset(&saved, 0, sizeof saved);
+        if (cli_grp_reload(s, g) != 0)
+            cli_log("cannot restore the group state");
+        cli_notice(s, g->rec.name, 1, "cannot save the state of #%s; stopping", g->rec.name);
+        page_flush(s, g, &page, 0);
+        rc = -1;
+    } else {
+        page_flush(s, g, &page, 1);
+    }
+    cli_group_rec_clear(&saved);
     return rc;
 }
 
@@ -745,13 +1014,17 @@ static void fetch_gap(struct cli_session *s, struct cli_grp *g, int64_t seq)
     cli_timer_start(s->net, &g->sync.timer, (uint64_t)delay * 1000u, retry_fire, g);
 }
 
+static void fetch_after(struct cli_session *s, struct cli_grp *g, int64_t after);
+
 static void fetch_reply(void *ctx, json_t *reply)
 {
     struct cli_grp *g = ctx;
     struct cli_session *s = g->s;
     struct cli_reply rp;
-    struct cli_log_entry e;
-    size_t i, n;
+    struct cli_log_entry *ents = NULL;
+    size_t i, n, k = 0;
+    int64_t gap = 0;
+    int r, prefetched = 0;
 
     g->sync.fetching = 0;
     cli_proto_reply(reply, &rp);
@@ -761,30 +1034,51 @@ static void fetch_reply(void *ctx, json_t *reply)
         fetch_refused(s, g, &rp);
         return;
     }
-    memset(&e, 0, sizeof e);
-    mls_buf_init(&e.message);
-    n = cli_proto_entries_count(reply);
-    for (i = 0; i < n; i++) {
-        int r = cli_proto_log_entry(cli_proto_entry_at(reply, i), &e);
-        if (r != 0)
-            continue; /* no seq: nothing to place */
-        r = process_entry(s, g, &e);
-        if (r == 1) {
-            /* A page starts after our cursor: the hole is in the
-             * server's log itself, not a live event that overtook it. */
-            int64_t seq = (int64_t)e.seq;
-            mls_buf_clear(&e.message);
-            fetch_gap(s, g, seq);
-            return;
+    if (g->sync.after > g->rec.cursor) {
+        /* A page prefetched after one that stopped short: it does not
+         * follow our cursor.  Read again only if someone asked. */
+        if (g->sync.refetch && !g->sync.wait && cli_grp_active(g)) {
+            g->sync.refetch = 0;
+            cli_sync_fetch(s, g);
         }
-        if (r < 0) {
-            mls_buf_clear(&e.message);
-            return;
-        }
+        return;
     }
-    mls_buf_clear(&e.message);
+    n = cli_proto_entries_count(reply);
+    ents = calloc(n ? n : 1, sizeof *ents);
+    if (!ents) {
+        cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: out of memory", g->rec.name);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        mls_buf_init(&ents[k].message);
+        if (cli_proto_log_entry(cli_proto_entry_at(reply, i), &ents[k]) != 0) {
+            mls_buf_clear(&ents[k].message);
+            continue; /* no seq: nothing to place */
+        }
+        k++;
+    }
+    /* The next page is asked for now, so the server reads it while this
+     * one is processed: only when this one follows the cursor without a
+     * hole, so that it will be processed to its end unless g stops. */
+    if (k > 0 && cli_proto_fetch_more(reply) && ents[0].seq <= g->rec.cursor + 1 &&
+        ents[k - 1].seq - ents[0].seq == (int64_t)k - 1 && ents[k - 1].seq > g->rec.cursor) {
+        fetch_after(s, g, ents[k - 1].seq);
+        prefetched = g->sync.fetching;
+    }
+    r = process_page(s, g, ents, k, &gap);
+    for (i = 0; i < k; i++)
+        mls_buf_clear(&ents[i].message);
+    free(ents);
+    if (r == 1) {
+        /* A page starts after our cursor: the hole is in the server's
+         * log itself, not a live event that overtook it. */
+        fetch_gap(s, g, gap);
+        return;
+    }
+    if (r < 0)
+        return;
     g->sync.gap_delay = 0;
-    if (!cli_grp_active(g))
+    if (!cli_grp_active(g) || prefetched)
         return;
     if (cli_proto_fetch_more(reply) || g->sync.refetch) {
         g->sync.refetch = 0;
@@ -797,18 +1091,25 @@ static void fetch_reply(void *ctx, json_t *reply)
         cli_sync_after_change(s, g);
 }
 
+/* One log.fetch of the entries after `after` in flight. */
+static void fetch_after(struct cli_session *s, struct cli_grp *g, int64_t after)
+{
+    json_t *req = cli_proto_log_fetch(g->rec.name, after, SYNC_FETCH_LIMIT);
+    if (req && cli_net_request(s->net, req, fetch_reply, g) >= 0) {
+        g->sync.fetching = 1;
+        g->sync.after = after;
+    }
+}
+
 void cli_sync_fetch(struct cli_session *s, struct cli_grp *g)
 {
-    json_t *req;
     if (!s->authed || !cli_grp_active(g))
         return;
     if (g->sync.fetching || g->sync.wait) {
         g->sync.refetch = 1;
         return;
     }
-    req = cli_proto_log_fetch(g->rec.name, g->rec.cursor, SYNC_FETCH_LIMIT);
-    if (req && cli_net_request(s->net, req, fetch_reply, g) >= 0)
-        g->sync.fetching = 1;
+    fetch_after(s, g, g->rec.cursor);
 }
 
 void cli_sync_on_log_event(struct cli_session *s, json_t *ev)
@@ -824,7 +1125,7 @@ void cli_sync_on_log_event(struct cli_session *s, json_t *ev)
     if (!cli_grp_active(g) || e.seq <= g->rec.cursor)
         goto out;
     if (e.seq == g->rec.cursor + 1 && cli_grp_synced(g)) {
-        if (process_entry(s, g, &e) == 0)
+        if (process_entry(s, g, &e, NULL) == 0)
             cli_sync_after_change(s, g);
         goto out;
     }

@@ -47,7 +47,9 @@ struct ui_line {
 static int line_start(struct cli_ui *ui)
 {
     (void)ui;
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Fully buffered: the main loop flushes after each turn of the event
+     * loop, so a catch-up page of hundreds of lines is one write. */
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     return 0;
 }
 
@@ -208,7 +210,6 @@ static void line_show(struct cli_ui *ui, enum cli_line_kind kind, const char *gr
         printf("!!! %s\n", t);
         break;
     }
-    fflush(stdout);
 out:
     free(g);
     free(s);

@@ -715,6 +715,54 @@ def test_burst_1000_default_rate(env):
         assert who.quit() == 0
 
 
+def test_catchup_pages(env):
+    """Issue 13 item 4: bob catches up 1,200 entries in pages of 500 (the
+    next one asked for before the current one is processed), with a
+    commit in the middle (carol invited: judged, shown in its place) and
+    his own messages sent before he went away: every line once, in log
+    order; after a restart nothing is shown again and the chat goes on."""
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, extra=["--rate", "100000", "--user-rate", "100000"]).start()
+    a = env.client("pages", "alice")
+    a.wait_for(r"created #pages")
+    b = env.client("pages", "bob")
+    b.wait_for(r"must /invite bob")
+    c = env.client("pages", "carol")
+    c.wait_for(r"must /invite carol")
+    invite(a, b, "pages", "bob")
+    talk(b, "bob before leaving", "pages", a)
+    assert b.quit() == 0
+    first = ["page line %04d" % i for i in range(600)]
+    second = ["page line %04d" % i for i in range(600, 1200)]
+    a.proc.stdin.write(("\n".join(first) + "\n").encode())
+    a.proc.stdin.flush()
+    a.wait_for(msg("pages", "alice", first[-1]), timeout=120)
+    invite(a, c, "pages", "carol")
+    a.proc.stdin.write(("\n".join(second) + "\n").encode())
+    a.proc.stdin.flush()
+    a.wait_for(msg("pages", "alice", second[-1]), timeout=120)
+    b2 = env.client("pages", "bob", name="bob2")
+    b2.wait_for(msg("pages", "alice", second[-1]), timeout=120)
+    lines = b2.snapshot()
+    rx = re.compile(r"^#pages <alice>  (page line \d+)$")
+    got = [mt.group(1) for mt in (rx.match(l) for l in lines) if mt]
+    assert got == first + second, "received %d lines, first difference at %s" % (
+        len(got), next((i for i, (x, y) in enumerate(zip(got, first + second)) if x != y),
+                       len(got)))
+    inv = [i for i, l in enumerate(lines) if re.search(r"alice invited carol to #pages", l)]
+    last_first = lines.index(msg_line("pages", "alice", first[-1]))
+    first_second = lines.index(msg_line("pages", "alice", second[0]))
+    assert len(inv) == 1 and last_first < inv[0] < first_second, lines[last_first:first_second + 1]
+    talk(b2, "bob is back", "pages", a, c)
+    assert b2.quit() == 0
+    b3 = env.client("pages", "bob", name="bob3")
+    start = b3.wait_for(r"connecting \.\.\.")  # stored history is shown before it
+    talk(a, "after the restart", "pages", b3)
+    assert b3.count(r"page line", start) == 0, b3.snapshot()[start:]
+    for who in (a, c, b3):
+        assert who.quit() == 0
+
+
 def test_key_package_deleted_after_join(env):
     """Forward secrecy at rest (issue 10): once joined through a Welcome,
     the private bundle of the KeyPackage it was for is gone from the
@@ -1928,6 +1976,7 @@ TESTS = [
     test_rejoin,
     test_burst_order,
     test_burst_1000_default_rate,
+    test_catchup_pages,
     test_key_package_deleted_after_join,
     test_store_failure_during_commit,
     test_kick_and_leave,

@@ -184,6 +184,31 @@ int main(void)
     memset(&h, 0, sizeof h);
     CHECK(cli_store_history_recent(st, "lobby", 10, hist_cb, &h) == 0 && h.n == 3);
 
+    /* A catch-up page: one transaction holding each entry's own as a
+     * savepoint; an inner rollback undoes only that entry, the page's
+     * commit keeps the rest, an outer rollback undoes everything. */
+    CHECK(cli_store_begin(st) == 0);
+    CHECK(cli_store_history_add(st, "lobby", 6, 102, "bob", "page one") == 0);
+    CHECK(cli_store_begin(st) == 0);
+    CHECK(cli_store_history_add(st, "lobby", 7, 103, "bob", "undone") == 0);
+    cli_store_rollback(st);
+    CHECK(cli_store_begin(st) == 0);
+    CHECK(cli_store_history_add(st, "lobby", 8, 104, "bob", "page three") == 0);
+    CHECK(cli_store_commit(st) == 0);
+    CHECK(cli_store_commit(st) == 0);
+    CHECK(cli_store_begin(st) == 0);
+    CHECK(cli_store_begin(st) == 0);
+    CHECK(cli_store_history_add(st, "lobby", 9, 105, "bob", "lost") == 0);
+    CHECK(cli_store_commit(st) == 0);
+    cli_store_rollback(st);
+    memset(&h, 0, sizeof h);
+    CHECK(cli_store_history_recent(st, "lobby", 10, hist_cb, &h) == 0);
+    CHECK(h.n == 5 && h.seq[3] == 6 && h.seq[4] == 8);
+    /* The cached INSERT is used again after the rollback and after a
+     * constraint failure (reset each time). */
+    CHECK(cli_store_history_add(st, "lobby", 7, 103, "bob", "late") == 0);
+    CHECK(cli_store_history_add(st, "lobby", 7, 103, "bob", "late") == 1);
+
     /* Outbox keeps typing order; the ciphertext is recorded and reset. */
     CHECK(cli_store_outbox_add(st, "lobby", "one", mls_bytes_of((const uint8_t *)"one", 3), &x1) == 0);
     CHECK(cli_store_outbox_add(st, "lobby", "two", mls_bytes_of((const uint8_t *)"two", 3), &x2) == 0);

@@ -1,0 +1,387 @@
+/* Batch processing (mls_group_process_batch, lib/batch.c): the same
+ * plaintexts, senders and group state bytes as mls_group_process one by
+ * one, with no executor, a pool of 1 and of 4 threads; a commit in the
+ * middle processed, or handed back with MLS_BATCH_STOP_AT_COMMIT; an
+ * application message of the epoch before a commit; a forged signature at
+ * index k fails at k with the group exactly as after the k before. */
+#include "mls/group.h"
+#include "test.h"
+
+#include "group_state.h"
+
+#include <string.h>
+
+#define SUITE MLS_SUITE_X25519_AES128GCM_SHA256_ED25519
+#define MAX_MSGS 64
+
+static const mls_env *env;
+
+typedef struct member {
+    mls_identity *id;
+    mls_buf kp, bundle;
+    mls_group *g;
+} member;
+
+typedef struct msglog {
+    mls_buf m[MAX_MSGS];
+    mls_bytes v[MAX_MSGS];
+    size_t n;
+} msglog;
+
+static mls_bytes str(const char *s)
+{
+    return mls_bytes_of((const uint8_t *)s, strlen(s));
+}
+
+static int same(mls_bytes a, mls_bytes b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+static void member_init(member *m, const char *name)
+{
+    memset(m, 0, sizeof(*m));
+    CHECK_OK(mls_identity_generate(env, SUITE, str(name), &m->id));
+    CHECK_OK(mls_key_package_create(env, m->id, NULL, &m->kp, &m->bundle));
+}
+
+static void member_clear(member *m)
+{
+    mls_group_free(m->g);
+    mls_identity_free(m->id);
+    mls_buf_clear(&m->kp);
+    mls_buf_clear(&m->bundle);
+}
+
+static void join(member *m, mls_bytes welcome)
+{
+    mls_bytes b = mls_buf_view(&m->bundle);
+    CHECK_OK(mls_group_join(env, m->id, welcome, &b, 1, NULL, NULL, &m->g));
+}
+
+static void log_add(msglog *l, mls_buf *msg)
+{
+    if (l->n == MAX_MSGS) {
+        CHECK(0);
+        mls_buf_clear(msg);
+        return;
+    }
+    l->m[l->n] = *msg;
+    mls_buf_init(msg);
+    l->v[l->n] = mls_buf_view(&l->m[l->n]);
+    l->n++;
+}
+
+static void say(msglog *l, mls_group *g, const char *text)
+{
+    mls_buf out;
+    mls_buf_init(&out);
+    CHECK_OK(mls_group_protect(g, str("ad"), str(text), &out));
+    log_add(l, &out);
+}
+
+/* A message from g signed with another identity's key (the sender's
+ * ratchet moves as for a real one). */
+static void forge(msglog *l, mls_group *g, const mls_identity *other, const char *text)
+{
+    mls_buf keep = g->id->sig_sk;
+    g->id->sig_sk = other->sig_sk;
+    say(l, g, text);
+    g->id->sig_sk = keep;
+}
+
+static void log_clear(msglog *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        mls_buf_clear(&l->m[i]);
+    l->n = 0;
+}
+
+static void ser(const mls_group *g, mls_buf *out)
+{
+    mls_buf_reset(out);
+    CHECK_OK(mls_group_serialize(g, out));
+}
+
+static mls_group *load(const mls_env *e, mls_bytes state)
+{
+    mls_group *g = NULL;
+    CHECK_OK(mls_group_deserialize(e, state, &g));
+    return g;
+}
+
+static void same_results(const mls_process_result *a, const mls_process_result *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        CHECK(a[i].kind == b[i].kind);
+        CHECK(a[i].epoch == b[i].epoch);
+        CHECK(a[i].sender_type == b[i].sender_type);
+        CHECK(a[i].sender_leaf == b[i].sender_leaf);
+        CHECK(same(mls_buf_view(&a[i].application_data), mls_buf_view(&b[i].application_data)));
+        CHECK(same(mls_buf_view(&a[i].authenticated_data),
+                   mls_buf_view(&b[i].authenticated_data)));
+        CHECK(a[i].new_epoch == b[i].new_epoch);
+    }
+}
+
+static void clear_results(mls_process_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mls_process_result_clear(&r[i]);
+}
+
+/* Processes l one by one from state; *stop gets the first failure (or
+ * l->n) and its error is returned; *after the state then. */
+static int sequential(mls_bytes state, const msglog *l, mls_process_result *res, size_t *stop,
+                      mls_buf *after)
+{
+    mls_group *g = load(env, state);
+    int err = 0;
+    size_t i;
+    for (i = 0; g && i < l->n; i++) {
+        memset(&res[i], 0, sizeof(res[i]));
+        if ((err = mls_group_process(g, l->v[i], &res[i])) != 0)
+            break;
+    }
+    *stop = i;
+    if (g)
+        ser(g, after);
+    mls_group_free(g);
+    return err;
+}
+
+static void check_batch(const mls_env *e, mls_bytes state, const msglog *l)
+{
+    mls_process_result seq[MAX_MSGS], bat[MAX_MSGS];
+    mls_buf want, got;
+    mls_group *g;
+    size_t stop, done = 0, from, i;
+    mls_staged_commit *sc = NULL;
+
+    mls_buf_init(&want);
+    mls_buf_init(&got);
+    CHECK_OK(sequential(state, l, seq, &stop, &want));
+    CHECK(stop == l->n);
+
+    /* In one call. */
+    g = load(e, state);
+    if (!g)
+        return;
+    CHECK_OK(mls_group_process_batch(e, g, l->v, l->n, 0, bat, &done));
+    CHECK(done == l->n);
+    same_results(seq, bat, done);
+    ser(g, &got);
+    CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+    clear_results(bat, done);
+    mls_group_free(g);
+
+    /* Stopping before each commit, which is staged, judged and merged
+     * by the caller; then on from the message after it. */
+    g = load(e, state);
+    if (!g)
+        return;
+    for (from = 0; from < l->n;) {
+        CHECK_OK(mls_group_process_batch(e, g, l->v + from, l->n - from, MLS_BATCH_STOP_AT_COMMIT,
+                                         bat + from, &done));
+        from += done;
+        if (from == l->n)
+            break;
+        memset(&bat[from], 0, sizeof(bat[from]));
+        CHECK_OK(mls_group_process_staged(g, l->v[from], &bat[from], &sc));
+        CHECK(sc != NULL && bat[from].kind == MLS_RESULT_COMMIT);
+        if (!sc)
+            break;
+        CHECK_OK(mls_group_merge_staged(g, sc));
+        mls_staged_commit_free(sc);
+        from++;
+    }
+    same_results(seq, bat, l->n);
+    ser(g, &got);
+    CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+    clear_results(bat, l->n);
+    mls_group_free(g);
+
+    /* Piece by piece, every split point. */
+    for (i = 1; i < l->n; i += 5) {
+        g = load(e, state);
+        if (!g)
+            return;
+        CHECK_OK(mls_group_process_batch(e, g, l->v, i, 0, bat, &done));
+        CHECK(done == i);
+        CHECK_OK(mls_group_process_batch(e, g, l->v + i, l->n - i, 0, bat + i, &done));
+        CHECK(done == l->n - i);
+        same_results(seq, bat, l->n);
+        ser(g, &got);
+        CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+        clear_results(bat, l->n);
+        mls_group_free(g);
+    }
+    clear_results(seq, l->n);
+    mls_buf_clear(&want);
+    mls_buf_clear(&got);
+}
+
+/* l fails at k for the sequential path: the batch too, state the same. */
+static void check_failure(const mls_env *e, mls_bytes state, const msglog *l, size_t k, int want_err)
+{
+    mls_process_result seq[MAX_MSGS], bat[MAX_MSGS];
+    mls_buf want, got;
+    mls_group *g;
+    size_t stop, done = 99;
+
+    mls_buf_init(&want);
+    mls_buf_init(&got);
+    CHECK_ERR(sequential(state, l, seq, &stop, &want), want_err);
+    CHECK(stop == k);
+    g = load(e, state);
+    if (g) {
+        CHECK_ERR(mls_group_process_batch(e, g, l->v, l->n, 0, bat, &done), want_err);
+        CHECK(done == k);
+        if (done == k)
+            same_results(seq, bat, k);
+        ser(g, &got);
+        CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+        clear_results(bat, done <= k ? done : 0);
+        /* The rest after the bad one goes on from there. */
+        CHECK_OK(mls_group_process_batch(e, g, l->v + k + 1, l->n - k - 1, 0, bat, &done));
+        CHECK(done == l->n - k - 1);
+        clear_results(bat, done);
+        mls_group_free(g);
+    }
+    clear_results(seq, stop);
+    mls_buf_clear(&want);
+    mls_buf_clear(&got);
+}
+
+int main(void)
+{
+    member A, B, C, D;
+    mls_staged_commit *sc = NULL;
+    mls_process_result r;
+    msglog l, bad;
+    mls_bytes kps[2];
+    mls_buf s0, s1;
+    mls_env envs[3];
+    mls_pool *p1 = NULL, *p4 = NULL;
+    size_t i;
+    char text[64];
+
+    env = mls_env_default();
+    memset(&l, 0, sizeof(l));
+    memset(&bad, 0, sizeof(bad));
+    mls_buf_init(&s0);
+    mls_buf_init(&s1);
+    member_init(&A, "alice");
+    member_init(&B, "bob");
+    member_init(&C, "carol");
+    member_init(&D, "dave");
+
+    CHECK_OK(mls_group_create(env, A.id, str("batch"), NULL, 0, NULL, &A.g));
+    kps[0] = mls_buf_view(&B.kp);
+    kps[1] = mls_buf_view(&C.kp);
+    CHECK_OK(mls_group_add_members(A.g, kps, 2, &sc));
+    join(&B, mls_staged_commit_welcome(sc));
+    join(&C, mls_staged_commit_welcome(sc));
+    CHECK_OK(mls_group_merge_staged(A.g, sc));
+    mls_staged_commit_free(sc);
+    if (!A.g || !B.g || !C.g)
+        TEST_MAIN_END("batch");
+    ser(C.g, &s0);
+
+    /* The log C catches up: messages of B and A, B's commit, a late
+     * message of A's from the epoch before it, then the new epoch. */
+    for (i = 0; i < 5; i++) {
+        snprintf(text, sizeof(text), "bob %zu", i);
+        say(&l, B.g, text);
+    }
+    for (i = 0; i < 3; i++) {
+        snprintf(text, sizeof(text), "alice %zu", i);
+        say(&l, A.g, text);
+    }
+    CHECK_OK(mls_group_self_update(B.g, &sc));
+    {
+        mls_buf cm;
+        mls_buf_init(&cm);
+        CHECK_OK(mls_buf_set(&cm, mls_staged_commit_message(sc).p, mls_staged_commit_message(sc).n));
+        log_add(&l, &cm);
+    }
+    CHECK_OK(mls_group_merge_staged(B.g, sc));
+    mls_staged_commit_free(sc);
+    say(&l, A.g, "alice late");
+    memset(&r, 0, sizeof(r));
+    CHECK_OK(mls_group_process(A.g, l.v[8], &r));
+    mls_process_result_clear(&r);
+    for (i = 0; i < 6; i++) {
+        snprintf(text, sizeof(text), "bob new %zu", i);
+        say(&l, B.g, text);
+    }
+    say(&l, A.g, "alice new");
+    say(&l, B.g, "bob last");
+
+    /* After the whole log: B's next six, the fourth signed with D's key. */
+    for (i = 0; i < 6; i++) {
+        snprintf(text, sizeof(text), "bob more %zu", i);
+        if (i == 3)
+            forge(&bad, B.g, D.id, text);
+        else
+            say(&bad, B.g, text);
+    }
+
+    envs[0] = *env;
+    envs[0].parallel_for = NULL;
+    envs[0].parallel_ctx = NULL;
+    CHECK_OK(mls_pool_new(1, &p1));
+    CHECK_OK(mls_pool_new(4, &p4));
+    envs[1] = envs[0];
+    envs[1].parallel_for = mls_pool_parallel_for;
+    envs[1].parallel_ctx = p1;
+    envs[2] = envs[1];
+    envs[2].parallel_ctx = p4;
+
+    for (i = 0; i < 3; i++) {
+        mls_group *g;
+        size_t done = 0;
+        mls_process_result res[MAX_MSGS];
+        check_batch(&envs[i], mls_buf_view(&s0), &l);
+        /* The state after the log, for the forged run. */
+        g = load(&envs[i], mls_buf_view(&s0));
+        if (!g)
+            continue;
+        CHECK_OK(mls_group_process_batch(&envs[i], g, l.v, l.n, 0, res, &done));
+        clear_results(res, done);
+        ser(g, &s1);
+        mls_group_free(g);
+        check_failure(&envs[i], mls_buf_view(&s1), &bad, 3, MLS_ERR_SIGNATURE);
+    }
+    /* Bytes that are no MLSMessage fail where they stand; empty and bad
+     * arguments. */
+    {
+        mls_group *g = load(env, mls_buf_view(&s0));
+        mls_process_result res[MAX_MSGS];
+        mls_bytes two[2];
+        size_t done = 99;
+        two[0] = l.v[0];
+        two[1] = str("not a message");
+        if (g) {
+            CHECK_ERR(mls_group_process_batch(env, g, two, 2, 0, res, &done), MLS_ERR_UNSUPPORTED);
+            CHECK(done == 1);
+            clear_results(res, done);
+            CHECK_OK(mls_group_process_batch(env, g, NULL, 0, 0, NULL, &done));
+            CHECK(done == 0);
+            CHECK_ERR(mls_group_process_batch(env, g, NULL, 1, 0, res, &done), MLS_ERR_ARG);
+            mls_group_free(g);
+        }
+    }
+
+    mls_pool_free(p1);
+    mls_pool_free(p4);
+    log_clear(&l);
+    log_clear(&bad);
+    mls_buf_clear(&s0);
+    mls_buf_clear(&s1);
+    member_clear(&A);
+    member_clear(&B);
+    member_clear(&C);
+    member_clear(&D);
+    TEST_MAIN_END("batch");
+}
