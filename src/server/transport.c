@@ -89,6 +89,7 @@ static void conn_free(srv *s, srv_conn *c)
     while (c->out_head) {
         srv_out *o = c->out_head;
         c->out_head = o->next;
+        srv_payload_put(o->p);
         free(o);
     }
     c->out_tail = NULL;
@@ -167,13 +168,18 @@ static int on_writable(srv_conn *c, struct lws *wsi)
      * the next turn batches their requests into one COMMIT). */
     do {
         srv_out *o = c->out_head;
-        if (lws_write(wsi, (unsigned char *)o->text + LWS_PRE, o->len, LWS_WRITE_TEXT) <
-            (int)o->len)
+        /* lws_write writes the frame header into the LWS_PRE bytes
+         * before the text and sends or buffers the frame before it
+         * returns, so a payload shared by several connections is
+         * written by each in turn. */
+        size_t n = o->p->len;
+        if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
             return -1;
         c->out_head = o->next;
         if (!c->out_head)
             c->out_tail = NULL;
-        c->out_bytes -= o->len;
+        c->out_bytes -= n;
+        srv_payload_put(o->p);
         free(o);
     } while (c->out_head && !lws_send_pipe_choked(wsi));
     if (c->out_head || c->close_after_flush)
