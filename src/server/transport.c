@@ -16,7 +16,7 @@
  * a WebSocket closed by the server after lws_close_reason() loses its
  * close frame (the socket is shut down without it), so clients would no
  * longer learn 1008 "policy" at the login deadline or 1001 "going away"
- * at SIGTERM (docs/PROTOCOL.md §11; test_hostile checks both).  The libev
+ * at SIGTERM (docs/PROTOCOL.md §10, §11; test_hostile checks both).  The libev
  * plugin sends them as the poll() loop did, and its teardown is
  * synchronous (no close callbacks to run after lws_context_destroy).
  *
@@ -428,8 +428,9 @@ int srv_transport_start(srv *s)
     info.pcontext = &s->lws;
     s->lws = lws_create_context(&info);
     if (!s->lws) {
-        srv_log(SRV_LOG_ERROR, "libwebsockets has no libev event library "
-                               "(Debian: libwebsockets-evlib-ev)");
+        /* A port taken, or the plugin missing: main.c says which port. */
+        srv_log(SRV_LOG_ERROR, "libwebsockets did not start (is its libev event library, "
+                               "Debian's libwebsockets-evlib-ev, installed?)");
         loop_close();
         return -1;
     }
