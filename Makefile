@@ -31,7 +31,7 @@ CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude
 # installed by scripts/deps.sh before the first link runs).
 PKG_CONFIG ?= pkg-config
 LDLIBS_CRYPTO = $(shell $(PKG_CONFIG) --libs libcrypto)
-LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) $(LDLIBS_CRYPTO) -pthread
+LDLIBS_SERVER = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 libpq) -lev $(LDLIBS_CRYPTO) -pthread
 LDLIBS_CLIENT = $(shell $(PKG_CONFIG) --libs libwebsockets jansson sqlite3 ncursesw) $(LDLIBS_CRYPTO)
 LDLIBS_JANSSON = $(shell $(PKG_CONFIG) --libs jansson)
 

@@ -311,12 +311,17 @@ def main():
         a.out = os.path.join(a.out, "short")
     os.makedirs(a.out, exist_ok=True)
     b = Bench(a)
+    # The machine may be shared: its load at the start of every run is
+    # part of the result (figures compare only within one run).
+    loads = []
     for r in range(a.runs):
-        print("run %d of %d" % (r + 1, a.runs), flush=True)
+        loads.append(" ".join(open("/proc/loadavg").read().split()[:3]))
+        print("run %d of %d (load average %s)" % (r + 1, a.runs, loads[-1]), flush=True)
         b.one_run(r)
     b.summary()
     with open(os.path.join(a.out, "machine.txt"), "w") as f:
         f.write(machine())
+        f.write("load average at the start of each run: %s\n" % "; ".join(loads))
     if not a.short:
         plots(a.out, a.idle, bool(a.before))
     shutil.rmtree(b.tmp, ignore_errors=True)

@@ -6,7 +6,7 @@
 # exact command to run and stops.
 set -eu
 
-PKGS="gcc make pkg-config libssl-dev libjansson-dev libsqlite3-dev libpq-dev libwebsockets-dev libncurses-dev tmux openssl python3 python3-cryptography $*"
+PKGS="gcc make pkg-config libssl-dev libjansson-dev libsqlite3-dev libpq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev libncurses-dev tmux openssl python3 python3-cryptography $*"
 
 missing=""
 for p in $PKGS; do

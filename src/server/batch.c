@@ -33,6 +33,33 @@ int srv_batch_ensure(srv *s)
     return 0;
 }
 
+srv_payload *srv_payload_new(const char *text)
+{
+    size_t n = strlen(text);
+    srv_payload *p = malloc(sizeof *p + LWS_PRE + n + 1);
+    if (!p)
+        return NULL;
+    p->refs = 1;
+    p->len = n;
+    memcpy(p->buf + LWS_PRE, text, n + 1);
+    return p;
+}
+
+void srv_payload_put(srv_payload *p)
+{
+    if (p && --p->refs == 0)
+        free(p);
+}
+
+static void held_append(srv *s, srv_held *h)
+{
+    if (s->held_tail)
+        s->held_tail->next = h;
+    else
+        s->held_head = h;
+    s->held_tail = h;
+}
+
 void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, const char *type,
               int64_t t0_us)
 {
@@ -51,11 +78,19 @@ void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, cons
     h->id = id;
     h->type = type;
     h->t0_us = t0_us;
-    if (s->held_tail)
-        s->held_tail->next = h;
-    else
-        s->held_head = h;
-    s->held_tail = h;
+    held_append(s, h);
+}
+
+void srv_hold_shared(srv *s, srv_conn *c, srv_payload *p)
+{
+    srv_held *h = calloc(1, sizeof *h);
+    if (!h)
+        return;
+    h->conn = c;
+    h->id = -1;
+    h->shared = p;
+    p->refs++;
+    held_append(s, h);
 }
 
 void srv_hold_forget(srv *s, srv_conn *c)
@@ -201,9 +236,9 @@ static void run_pending(srv *s)
     }
 }
 
-void srv_send_now(srv *s, srv_conn *c, const char *text)
+void srv_send_payload(srv *s, srv_conn *c, srv_payload *p)
 {
-    size_t n = strlen(text);
+    size_t n = p->len;
     if (c->out_bytes + n > SRV_OUTQ_MAX) {
         /* A client that does not read: drop it, it catches up later. */
         srv_log(SRV_LOG_WARN, "closing connection of %s: send queue full",
@@ -214,12 +249,12 @@ void srv_send_now(srv *s, srv_conn *c, const char *text)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
         return;
     }
-    srv_out *o = malloc(sizeof *o + LWS_PRE + n + 1);
+    srv_out *o = malloc(sizeof *o);
     if (!o)
         return;
     o->next = NULL;
-    o->len = n;
-    memcpy(o->text + LWS_PRE, text, n + 1);
+    o->p = p;
+    p->refs++;
     if (c->out_tail)
         c->out_tail->next = o;
     else
@@ -229,6 +264,15 @@ void srv_send_now(srv *s, srv_conn *c, const char *text)
     (void)s;
     srv_rx_update(c);
     lws_callback_on_writable(c->wsi);
+}
+
+void srv_send_now(srv *s, srv_conn *c, const char *text)
+{
+    srv_payload *p = srv_payload_new(text);
+    if (!p)
+        return;
+    srv_send_payload(s, c, p);
+    srv_payload_put(p);
 }
 
 /* The text a held response becomes when the batch failed to commit. */
@@ -265,12 +309,15 @@ static void release(srv *s, srv_held *h, int failed)
             }
             if (h->text)
                 srv_send_now(s, c, h->text);
+        } else if (c && !failed && h->shared) {
+            srv_send_payload(s, c, h->shared);
         } else if (c && !failed && h->text) {
             srv_send_now(s, c, h->text);
         }
         if (h->is_response && h->type)
             srv_metrics_request(h->type, (double)(now - h->t0_us) / 1e6);
         free(h->text);
+        srv_payload_put(h->shared);
         free(h);
         h = next;
     }

@@ -233,16 +233,18 @@ static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
         return;
     }
     char *text = srv_event_log_text(g, entry);
-    if (!text)
+    srv_payload *p = text ? srv_payload_new(text) : NULL;
+    free(text);
+    if (!p)
         return;
     /* One lookup per roster member (users.c), whatever the number of
-     * other connections. */
+     * other connections; the frame is built once for all of them. */
     for (size_t i = 0; i < n_users; i++) {
         srv_user_state *u = srv_user_state_find(s, users[i]);
         for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
-            srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+            srv_hold_shared(s, c, p);
     }
-    free(text);
+    srv_payload_put(p);
 }
 
 static void push_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *entry)
@@ -266,14 +268,16 @@ static void push_invite(void *ctx, const char *group, const char *username,
     set_str(o, "group", group);
     set_str(o, "username", username);
     char *text = dump(o);
-    if (!text)
+    srv_payload *p = text ? srv_payload_new(text) : NULL;
+    free(text);
+    if (!p)
         return;
     for (size_t i = 0; i < n_users; i++) {
         srv_user_state *u = srv_user_state_find(s, users[i]);
         for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
-            srv_hold(s, c, strdup(text), 0, -1, NULL, 0);
+            srv_hold_shared(s, c, p);
     }
-    free(text);
+    srv_payload_put(p);
 }
 
 /* ------------------------------------------------------------ auth */

@@ -153,11 +153,14 @@ static int push_entry(void *ctx, const srv_log_entry *e)
 {
     push_ctx *p = ctx;
     char *text = srv_event_log_text(&p->rg->g, e);
-    if (text) {
+    srv_payload *pl = text ? srv_payload_new(text) : NULL;
+    free(text);
+    if (pl) {
+        /* Built once, queued for every connection that may see it. */
         for (srv_conn *c = p->s->conns; c; c = c->next)
             if (c->user_id && sees(member(p->a, c->user_id), e->seq))
-                srv_send_now(p->s, c, text);
-        free(text);
+                srv_send_payload(p->s, c, pl);
+        srv_payload_put(pl);
     }
     p->rg->last = e->seq;
     p->n++;

@@ -62,10 +62,21 @@ typedef struct srv_user_state {
     struct srv_user_state *next; /* hash chain */
 } srv_user_state;
 
+/* The text of one frame, built once and queued for every connection it
+ * goes to (an event for a group's online members): counted references,
+ * used by the loop thread only.  buf holds LWS_PRE bytes where
+ * libwebsockets writes the frame header, then the text and a NUL; the
+ * header of a server's unmasked text frame depends only on the length,
+ * so the connections writing it in turn write the same bytes there. */
+typedef struct srv_payload {
+    int refs;
+    size_t len;
+    unsigned char buf[];
+} srv_payload;
+
 typedef struct srv_out {
     struct srv_out *next;
-    size_t len;
-    char text[]; /* preceded in memory by nothing; sent with LWS_PRE copy */
+    srv_payload *p;
 } srv_out;
 
 #define SRV_ADDR_MAX 63
@@ -112,7 +123,8 @@ typedef struct srv_held {
     const char *type;      /* request type (static: proto.h), for the failure case */
     int64_t t0_us;         /* request arrival, for the latency histogram */
     int http_status;       /* for HTTP connections */
-    char *text;
+    char *text;            /* a response's own text */
+    srv_payload *shared;   /* or an event's, shared by its recipients */
 } srv_held;
 
 /* What arrived while a COMMIT was in flight, to run after it, in arrival
@@ -188,6 +200,13 @@ void srv_submit_refusal(srv *s, srv_conn *c, enum chat_err code, const char *mes
 /* Queues text (taken over, malloc'd) for conn after the batch commits. */
 void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, const char *type,
               int64_t t0_us);
+/* A payload of text (copied), one reference; NULL without memory. */
+srv_payload *srv_payload_new(const char *text);
+/* Drops a reference; the last frees it. */
+void srv_payload_put(srv_payload *p);
+/* srv_hold for an event sent to many connections: queues a reference to
+ * p, built once (the caller keeps its own reference). */
+void srv_hold_shared(srv *s, srv_conn *c, srv_payload *p);
 /* Drops held output and queued requests of a closing connection. */
 void srv_hold_forget(srv *s, srv_conn *c);
 /* Appends text to the connection's send queue now (not held). */
@@ -195,6 +214,8 @@ void srv_send_now(srv *s, srv_conn *c, const char *text);
 /* Pauses or resumes reading the connection's requests after its queued
  * requests or its send queue changed (SRV_QUEUED_MAX, SRV_OUTQ_PAUSE). */
 void srv_rx_update(srv_conn *c);
+/* The same with a reference to p (the caller keeps its own). */
+void srv_send_payload(srv *s, srv_conn *c, srv_payload *p);
 
 /* The state of a user (created with refs 1, or refs + 1), or NULL. */
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);

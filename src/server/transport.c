@@ -2,8 +2,35 @@
  * Transport: HTTP and WebSocket on libwebsockets, one event-driven process.
  * Reassembles WebSocket messages, enforces the size and connection limits,
  * and writes queued output when a socket is writable.
+ *
+ * The loop is libev's (epoll on Linux), owned by the server and handed to
+ * libwebsockets as a foreign loop through its libev event-library plugin
+ * (Debian libwebsockets-evlib-ev).  libwebsockets' own loop is poll():
+ * every turn hands the whole pollfd array to the kernel and scans it back,
+ * so with 10,000 idle connections open a turn cost O(open sockets) and
+ * ingest fell to a few percent of its rate without them.  epoll reports
+ * only the sockets that are ready: a turn costs O(active sockets).
+ *
+ * libev rather than libuv: both are epoll underneath and both plugins
+ * take a foreign loop, but with the libuv plugin of libwebsockets 4.1.6
+ * a WebSocket closed by the server after lws_close_reason() loses its
+ * close frame (the socket is shut down without it), so clients would no
+ * longer learn 1008 "policy" at the login deadline or 1001 "going away"
+ * at SIGTERM (docs/PROTOCOL.md §10, §11; test_hostile checks both).  The libev
+ * plugin sends them as the poll() loop did, and its teardown is
+ * synchronous (no close callbacks to run after lws_context_destroy).
+ *
+ * A turn: ev_run(EVRUN_ONCE) waits once, then runs libwebsockets'
+ * callbacks for the sockets that are ready and its due timers (lws_sul:
+ * tick, purge, relay); srv_batch_end then hands the turn's batch to the
+ * database thread and releases the output of the one committed, as after
+ * lws_service() before.  The database thread and SIGTERM wake the loop
+ * with lws_cancel_service(), which writes to the pipe libwebsockets
+ * watches in this loop.
  */
 #include "transport.h"
+
+#include <ev.h>
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -16,6 +43,8 @@
 #include "relay.h"
 
 static srv *the_srv;
+static struct ev_loop *loop;
+static int loop_open;
 static lws_sorted_usec_list_t purge_timer, tick_timer, relay_timer;
 
 /* How often the loop wakes to take other processes' notices (relay.c). */
@@ -60,6 +89,7 @@ static void conn_free(srv *s, srv_conn *c)
     while (c->out_head) {
         srv_out *o = c->out_head;
         c->out_head = o->next;
+        srv_payload_put(o->p);
         free(o);
     }
     c->out_tail = NULL;
@@ -138,13 +168,18 @@ static int on_writable(srv_conn *c, struct lws *wsi)
      * the next turn batches their requests into one COMMIT). */
     do {
         srv_out *o = c->out_head;
-        if (lws_write(wsi, (unsigned char *)o->text + LWS_PRE, o->len, LWS_WRITE_TEXT) <
-            (int)o->len)
+        /* lws_write writes the frame header into the LWS_PRE bytes
+         * before the text and sends or buffers the frame before it
+         * returns, so a payload shared by several connections is
+         * written by each in turn. */
+        size_t n = o->p->len;
+        if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
             return -1;
         c->out_head = o->next;
         if (!c->out_head)
             c->out_tail = NULL;
-        c->out_bytes -= o->len;
+        c->out_bytes -= n;
+        srv_payload_put(o->p);
         free(o);
     } while (c->out_head && !lws_send_pipe_choked(wsi));
     srv_rx_update(c);
@@ -338,6 +373,15 @@ static void relay_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(the_srv->lws, 0, sul, relay_tick, RELAY_POLL_US);
 }
 
+static void loop_close(void)
+{
+    if (!loop_open)
+        return;
+    ev_loop_destroy(loop);
+    loop = NULL;
+    loop_open = 0;
+}
+
 int srv_transport_start(srv *s)
 {
     struct lws_context_creation_info info;
@@ -349,7 +393,20 @@ int srv_transport_start(srv *s)
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
-    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+                   LWS_SERVER_OPTION_LIBEV;
+    /* Ours, so that srv_transport_run decides what a turn is; one loop,
+     * since libwebsockets runs one service thread here.  EVFLAG_AUTO is
+     * epoll on Linux; EVFLAG_NOSIGMASK leaves the signal mask alone (our
+     * SIGTERM handler is a plain sigaction, main.c). */
+    loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!loop) {
+        srv_log(SRV_LOG_ERROR, "cannot create the event loop");
+        return -1;
+    }
+    loop_open = 1;
+    void *foreign[1] = {loop};
+    info.foreign_loops = foreign;
     if (s->cfg.tls_cert) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = s->cfg.tls_cert;
@@ -369,9 +426,15 @@ int srv_transport_start(srv *s)
     info.ka_probes = 3;
     /* HTTP requests and handshakes that stall are dropped after this. */
     info.timeout_secs = 20;
+    info.pcontext = &s->lws;
     s->lws = lws_create_context(&info);
-    if (!s->lws)
+    if (!s->lws) {
+        /* A port taken, or the plugin missing: main.c says which port. */
+        srv_log(SRV_LOG_ERROR, "libwebsockets did not start (is its libev event library, "
+                               "Debian's libwebsockets-evlib-ev, installed?)");
+        loop_close();
         return -1;
+    }
     lws_sul_schedule(s->lws, 0, &purge_timer, purge_tick,
                      s->cfg.purge_interval * LWS_US_PER_SEC);
     lws_sul_schedule(s->lws, 0, &tick_timer, tick, LWS_US_PER_SEC);
@@ -380,10 +443,18 @@ int srv_transport_start(srv *s)
     return 0;
 }
 
+/* One turn: wait for the ready sockets and the due timers and run their
+ * callbacks.  0 when the loop has nothing left to wait for (no listening
+ * socket any more), which ends the service. */
+static int turn(void)
+{
+    return ev_run(loop, EVRUN_ONCE);
+}
+
 void srv_transport_run(srv *s)
 {
     while (!s->stopping) {
-        if (lws_service(s->lws, 0) < 0)
+        if (!turn())
             break;
         srv_batch_end(s);
         srv_relay_poll(s);
@@ -410,7 +481,7 @@ void srv_transport_run(srv *s)
     }
     int64_t deadline = srv_time() + DRAIN_SECONDS;
     while (s->conns && srv_time() < deadline) {
-        if (lws_service(s->lws, 0) < 0)
+        if (!turn())
             break;
         srv_batch_end(s);
     }
@@ -429,7 +500,17 @@ void srv_transport_stop(srv *s)
         lws_sul_cancel(&purge_timer);
         lws_sul_cancel(&tick_timer);
         lws_sul_cancel(&relay_timer);
+        /* With libev the teardown completes in this call and clears
+         * s->lws (info.pcontext); should a close still be pending, one
+         * more pass of the loop and a second call finish it (the
+         * two-step destruction of foreign loops, libwebsockets 4.1
+         * lib/core/context.c). */
         lws_context_destroy(s->lws);
+        if (s->lws) {
+            ev_run(loop, EVRUN_NOWAIT);
+            lws_context_destroy(s->lws);
+        }
         s->lws = NULL;
     }
+    loop_close();
 }
