@@ -8,6 +8,7 @@
 
 #include "detail.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -218,6 +219,11 @@ static void *pool_worker(void *vp)
         pool_work(p);
     }
     pthread_mutex_unlock(&p->lock);
+    /* OpenSSL's per-thread state (its error queue, set up by the first
+     * call that marks it) is freed here, on the thread that made it; the
+     * thread-exit hook OpenSSL relies on otherwise does not run for
+     * threads joined from an atexit handler. */
+    OPENSSL_thread_stop();
     return NULL;
 }
 
@@ -352,7 +358,10 @@ static void default_pool_init(void)
     default_parallel_env = *mls_env_default();
     default_parallel_env.parallel_for = mls_pool_parallel_for;
     default_parallel_env.parallel_ctx = default_pool;
-    atexit(default_pool_free);
+    /* Freed when OpenSSL cleans up (its handlers run before it tears
+     * down the per-thread state the workers free on their way out). */
+    if (!OPENSSL_atexit(default_pool_free))
+        atexit(default_pool_free);
 }
 
 const mls_env *mls_env_default_parallel(void)

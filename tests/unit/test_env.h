@@ -10,6 +10,7 @@
 #ifndef MLS_TEST_ENV_H
 #define MLS_TEST_ENV_H
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,7 +40,11 @@ __attribute__((unused)) static const mls_env *test_env(void)
             fprintf(stderr, "MLS_TEST_THREADS=%s: cannot make the pool\n", v);
             exit(2);
         }
-        atexit(test_env_free_);
+        /* Freed when OpenSSL cleans up at exit, before it tears down its
+         * per-thread state (OPENSSL_atexit handlers run first), so the
+         * workers free theirs; a plain atexit handler may run after. */
+        if (!OPENSSL_atexit(test_env_free_))
+            atexit(test_env_free_);
         env.parallel_for = mls_pool_parallel_for;
         env.parallel_ctx = test_env_pool_;
     }
