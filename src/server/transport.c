@@ -442,11 +442,12 @@ int srv_transport_start(srv *s)
     info.ka_probes = 3;
     /* No validity timers: the tick above does that job.  libwebsockets
      * otherwise gives every connection its default policy (a PING after
-     * 300 s, hang-up at 310 s) and re-arms it on every frame received by
-     * inserting it into one sorted list of all connections' timers, from
-     * the front: with 10,000 connections open each login walked 10,000
-     * entries (a quarter of the server's time in the logins benchmark,
-     * perf).  A policy whose hang-up is 0 disarms them for this vhost. */
+     * 300 s, hang-up at 310 s), armed when the connection is established
+     * and re-armed on its proofs of life, by inserting it into one sorted
+     * list of all connections' timers, walked from the front: with 10,000
+     * connections open each login walked 10,000 entries (a quarter of the
+     * server's time in the logins benchmark, perf; BENCHMARKS.md).  A
+     * policy whose hang-up is 0 disarms them for this vhost. */
     info.retry_and_idle_policy = &no_validity;
     /* HTTP requests and handshakes that stall are dropped after this. */
     info.timeout_secs = 20;
