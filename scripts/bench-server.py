@@ -4,7 +4,7 @@ every figure beside a baseline measured in the same run.
 
     python3 scripts/bench-server.py BIN_DIR SERVER [--runs 3] [--seconds 5]
         [--idle 10000] [--members 1000] [--rate 100] [--out build/bench]
-        [--before OLD_SERVER] [--short]
+        [--before OLD_SERVER] [--short] [--only PHASES]
 
 Each run measures, interleaved so that load from elsewhere on the machine
 hits figure and baseline alike:
@@ -28,6 +28,10 @@ binary too (e.g. the server before a change), interleaved, and adds a
 before/after table: on a shared machine only figures from the same run
 compare.
 --short is the tool's smoke test (a second per scenario, small counts).
+--only PHASES runs some phases alone, comma-separated among ingest, idle
+(ingest with IDLE idle connections open), fanout, memory (the idle
+connections' memory alone: a fan-out to 10 members, its latency not
+reported) and logins; the verification floor always runs.
 """
 
 import argparse
@@ -125,9 +129,10 @@ class Bench:
         S = a.seconds
         lg = os.path.join(self.bin, "loadgen")
         servers = ["server"] + (["before"] if a.before else [])
+        want = a.only
         v = self.run([lg, "verify", "2000" if a.short else "20000"])
         self.note("verify_per_s", float(v[0][1]))
-        for k in (1, 8, 64):
+        for k in (1, 8, 64) if "ingest" in want else ():
             f = self.run([os.path.join(self.bin, "sqlite_floor"),
                           os.path.join(self.tmp, "floor.db"), str(k), str(S)])
             self.note("floor_%d" % k, float(f[0][2]))
@@ -138,11 +143,11 @@ class Bench:
                 line = [x for x in out if x[0] == "INGEST"][0]
                 self.note("%singest_%d" % (p, k), float(line[2]))
                 self.note("%singest_%d_p99_ms" % (p, k), float(line[4]))
-        for sv in servers:
+        for sv in servers if "idle" in want else ():
             p = "" if sv == "server" else "before_"
             out = self.loadgen(sv, ["ingest", 1, S, a.idle])
             self.note("%singest_1_idle" % p, float([x for x in out if x[0] == "INGEST"][0][2]))
-        for kind in servers + ["relay"]:
+        for kind in servers + ["relay"] if "fanout" in want else ():
             for idle in (0, a.idle):
                 out = self.loadgen(kind, ["fanout", a.members, a.rate, S, idle],
                                    cdf="fanout-%s-%d.cdf" % (kind, idle) if r == 0 else None)
@@ -156,13 +161,20 @@ class Bench:
                 for x in out:
                     if x[0] == "IDLE":
                         self.note("idle_bytes_%s" % kind, float(x[2]))
-        for sv in servers:
+        # The memory alone: the fan-out scenario's idle connections
+        # behind a token group of 10 (its latencies are not the figure).
+        for kind in servers + ["relay"] if "memory" in want and "fanout" not in want else ():
+            out = self.loadgen(kind, ["fanout", 10, 10, 1, a.idle])
+            for x in out:
+                if x[0] == "IDLE":
+                    self.note("idle_bytes_%s" % kind, float(x[2]))
+        for sv in servers if "logins" in want else ():
             p = "" if sv == "server" else "before_"
             out = self.loadgen(sv, ["login", a.idle])
             self.note("%slogin_per_s" % p, float([x for x in out if x[0] == "LOGIN"][0][2]))
 
     def summary(self):
-        m = {k: statistics.median(v) for k, v in self.res.items()}
+        m = Medians((k, statistics.median(v)) for k, v in self.res.items())
         a = self.a
         rows = []
 
@@ -228,11 +240,16 @@ class Bench:
         if late:
             lines.append("Fan-out events not delivered within 10 s of the last send (median; "
                          "the percentiles cover the delivered ones): " + ", ".join(late))
-        lines.append("Ingest p99 acknowledgement latency: " + ", ".join(
-            "%d senders %.2f ms" % (k, m["ingest_%d_p99_ms" % k]) for k in (1, 8, 64)))
+        if m["ingest_1_p99_ms"] is not None:
+            lines.append("Ingest p99 acknowledgement latency: " + ", ".join(
+                "%d senders %.2f ms" % (k, m["ingest_%d_p99_ms" % k]) for k in (1, 8, 64)))
         text = "\n".join(lines) + "\n"
         with open(os.path.join(a.out, "server.md"), "w") as f:
             f.write(text)
+        if m["ingest_1"] is None:
+            print()
+            print(text)
+            return
         with open(os.path.join(a.out, "server-ingest.dat"), "w") as f:
             f.write("# senders server_msg_per_s raw_sqlite_rows_per_s before_msg_per_s\n")
             for k in (1, 8, 64):
@@ -240,6 +257,13 @@ class Bench:
                                                 m.get("before_ingest_%d" % k, 0)))
         print()
         print(text)
+
+
+class Medians(dict):
+    """Medians by figure; a figure of a phase not run (--only) is None."""
+
+    def __missing__(self, key):
+        return None
 
 
 def machine():
@@ -305,7 +329,13 @@ def main():
     ap.add_argument("--out", default="build/bench")
     ap.add_argument("--before", help="a second server binary measured in the same runs")
     ap.add_argument("--short", action="store_true")
+    ap.add_argument("--only", default="ingest,idle,fanout,logins",
+                    help="phases, comma-separated: ingest, idle, fanout, memory, logins")
     a = ap.parse_args()
+    a.only = set(a.only.split(","))
+    bad = a.only - {"ingest", "idle", "fanout", "memory", "logins"}
+    if bad:
+        ap.error("unknown phase(s): %s" % ", ".join(sorted(bad)))
     if a.short:
         a.runs, a.seconds, a.idle, a.members, a.rate = 1, 1, 50, 20, 50
         a.out = os.path.join(a.out, "short")
@@ -322,7 +352,7 @@ def main():
     with open(os.path.join(a.out, "machine.txt"), "w") as f:
         f.write(machine())
         f.write("load average at the start of each run: %s\n" % "; ".join(loads))
-    if not a.short:
+    if not a.short and {"ingest", "fanout"} <= a.only:
         plots(a.out, a.idle, bool(a.before))
     shutil.rmtree(b.tmp, ignore_errors=True)
 

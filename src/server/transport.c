@@ -136,6 +136,17 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
                            "binary frames are not used; send JSON text", 0);
         return 0;
     }
+    int last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+    /* A message that arrives whole (every request of a login, most of
+     * the rest) is handled from libwebsockets' buffer: no copy, and no
+     * buffer of ours.  Only a message in pieces (fragments, or a frame
+     * longer than the protocol's rx_buffer_size) is reassembled, and its
+     * buffer goes when the message is complete, so an idle connection
+     * holds none (memory per idle connection, issue 13). */
+    if (last && c->rx_len == 0 && len <= s->cfg.max_message) {
+        srv_submit_message(s, c, (const char *)in, len);
+        return 0;
+    }
     if (rx_append(s, c, in, len)) {
         char msg[96];
         snprintf(msg, sizeof msg, "message exceeds the limit of %zu bytes", s->cfg.max_message);
@@ -143,10 +154,12 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
         srv_submit_refusal(s, c, CHAT_ERR_TOO_LARGE, msg, 1);
         return 0;
     }
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+    if (!last)
         return 0;
     srv_submit_message(s, c, (const char *)c->rx, c->rx_len);
-    c->rx_len = 0;
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
     return 0;
 }
 
@@ -382,6 +395,9 @@ static void loop_close(void)
     loop_open = 0;
 }
 
+/* All zero: no validity PING, no validity hang-up (see below). */
+static const lws_retry_bo_t no_validity;
+
 int srv_transport_start(srv *s)
 {
     struct lws_context_creation_info info;
@@ -424,6 +440,15 @@ int srv_transport_start(srv *s)
     info.ka_time = (int)s->cfg.ping_interval;
     info.ka_interval = 5;
     info.ka_probes = 3;
+    /* No validity timers: the tick above does that job.  libwebsockets
+     * otherwise gives every connection its default policy (a PING after
+     * 300 s, hang-up at 310 s), armed when the connection is established
+     * and re-armed on its proofs of life, by inserting it into one sorted
+     * list of all connections' timers, walked from the front: with 10,000
+     * connections open each login walked 10,000 entries (a quarter of the
+     * server's time in the logins benchmark, perf; BENCHMARKS.md).  A
+     * policy whose hang-up is 0 disarms them for this vhost. */
+    info.retry_and_idle_policy = &no_validity;
     /* HTTP requests and handshakes that stall are dropped after this. */
     info.timeout_secs = 20;
     info.pcontext = &s->lws;
