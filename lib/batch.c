@@ -52,7 +52,7 @@ typedef struct pipe_job {
     const mls_suite *suite;
     mls_bytes ctx_enc;
     const mls_framing_ctx *fc;
-    mls_group *g; /* read only, as member_key's argument */
+    mls_group *g; /* member_key reads it; item 0 writes its secret tree via fc */
     batch_item *items;
     size_t dec_from, dec_to; /* item 0 decrypts these */
     size_t decrypted;        /* items [0, decrypted) are decrypted */
