@@ -8,8 +8,9 @@
  * application data form a run: they are decrypted one after the other
  * (each consumes a generation of its sender's application ratchet, RFC
  * 9420 §9.1, so the secret tree must advance in log order), and their
- * FramedContent signatures (§6.1), which touch no group state, are then
- * verified together through the environment's executor.  Anything else
+ * FramedContent signatures (§6.1), which touch no group state, are
+ * verified through the environment's executor, chunk by chunk, while the
+ * next chunk is being decrypted (see pipe_job).  Anything else
  * (a handshake message, an application message of a past epoch, a message
  * that does not decode) ends the run and is processed on its own by
  * mls_group_process; a commit changes the epoch and so the keys every
@@ -36,11 +37,28 @@ typedef struct batch_item {
     int err;       /* its signature check */
 } batch_item;
 
-typedef struct verify_job {
+/*
+ * The run is decrypted and verified in chunks, pipelined: each round is
+ * one loop of the executor whose item 0 decrypts the next chunk (on
+ * whichever thread takes it, alone, so the ratchets still move in log
+ * order) while items 1.. verify the signatures of the chunk decrypted in
+ * the round before.  The sequential decryption thus runs beside the
+ * verifications instead of leaving the other cores idle.  The first
+ * chunk is small so that the verifications start early.
+ */
+enum { BATCH_FIRST_CHUNK = 16, BATCH_CHUNK = 64 };
+
+typedef struct pipe_job {
     const mls_suite *suite;
     mls_bytes ctx_enc;
+    const mls_framing_ctx *fc;
+    mls_group *g; /* member_key reads it; item 0 writes its secret tree via fc */
     batch_item *items;
-} verify_job;
+    size_t dec_from, dec_to; /* item 0 decrypts these */
+    size_t decrypted;        /* items [0, decrypted) are decrypted */
+    int dec_err;             /* the error of item `decrypted`, if any */
+    size_t ver_from;         /* item i > 0 verifies ver_from + i - 1 */
+} pipe_job;
 
 /* RFC 9420 §6.1: a PrivateMessage comes from a member; its key is the
  * leaf's in this epoch (the run is of the current epoch only). */
@@ -54,14 +72,35 @@ static int member_key(void *arg, const mls_authenticated_content *ac, mls_bytes 
                : 0;
 }
 
-/* One item of the parallel part: reads only shared, unchanging inputs and
- * writes only its own item. */
-static int verify_one(void *arg, size_t i)
+/*
+ * One item of a round.  Item 0 writes only the secret tree (which no
+ * verification reads) and the items it decrypts; the others read the
+ * unchanging ratchet tree and context and write only their own item.
+ * Every item returns 0, so that the executor runs them all: a failure is
+ * kept in the item (or in dec_err) and judged after the round, lowest
+ * index first.
+ */
+static int pipe_step(void *arg, size_t i)
 {
-    verify_job *j = arg;
-    batch_item *it = &j->items[i];
+    pipe_job *j = arg;
+    batch_item *it;
+    if (i == 0) {
+        for (size_t k = j->dec_from; k < j->dec_to; k++) {
+            int e;
+            it = &j->items[k];
+            e = mls_framing_unprotect_private_deferred(j->fc, &it->m, member_key, j->g,
+                                                       &it->ac, &it->pub);
+            if (e) {
+                j->dec_err = e;
+                break;
+            }
+            j->decrypted = k + 1;
+        }
+        return 0;
+    }
+    it = &j->items[j->ver_from + i - 1];
     it->err = mls_framing_verify_signature(j->suite, &it->ac, j->ctx_enc, it->pub);
-    return it->err;
+    return 0;
 }
 
 /* An application PrivateMessage of g's current epoch: part of a run. */
@@ -94,9 +133,9 @@ static int run_flush(const mls_env *env, mls_group *g, batch_item *it, size_t n,
 {
     mls_secret_tree saved;
     mls_framing_ctx fc;
-    verify_job job;
-    size_t i, decrypted = n, first;
-    int err = 0, dec_err = 0, have_saved = 0;
+    pipe_job job;
+    size_t i, decrypted, first, ver_to = 0;
+    int err = 0, dec_err, have_saved = 0, failed = 0;
 
     *ok = 0;
     memset(&saved, 0, sizeof(saved));
@@ -106,32 +145,54 @@ static int run_flush(const mls_env *env, mls_group *g, batch_item *it, size_t n,
         goto out;
     have_saved = 1;
     mls_group_framing_ctx(g, &fc);
-    /* Sequential: the ratchets move in log order. */
-    for (i = 0; i < n; i++) {
-        dec_err = mls_framing_unprotect_private_deferred(&fc, &it[i].m, member_key, g, &it[i].ac,
-                                                         &it[i].pub);
-        if (dec_err) {
-            decrypted = i;
-            break;
-        }
-    }
-    /* Parallel: the signatures, lowest failing index wins. */
+    memset(&job, 0, sizeof(job));
     job.suite = g->suite;
     job.ctx_enc = mls_buf_view(&g->cur.ctx_enc);
+    job.fc = &fc;
+    job.g = g;
     job.items = it;
-    for (i = 0; i < decrypted; i++)
+    for (i = 0; i < n; i++)
         it[i].err = 0;
-    err = mls_exec_for(env, decrypted, verify_one, &job);
+    /* Round r decrypts chunk r and verifies chunk r - 1; it ends the
+     * pipeline when nothing is left to decrypt (all done, or a message
+     * that does not decrypt) and the last chunk is verified, or as soon
+     * as a signature failed (what comes after it is not used). */
+    for (;;) {
+        size_t nver = ver_to - job.ver_from, chunk;
+        job.dec_from = job.decrypted;
+        chunk = job.dec_from == 0 ? BATCH_FIRST_CHUNK : BATCH_CHUNK;
+        if (job.dec_err || n - job.dec_from < chunk)
+            chunk = job.dec_err ? 0 : n - job.dec_from;
+        job.dec_to = job.dec_from + chunk;
+        if (job.dec_to == job.dec_from && nver == 0)
+            break;
+        if ((err = mls_exec_for(env, 1 + nver, pipe_step, &job)) != 0)
+            break;
+        for (i = job.ver_from; i < ver_to; i++)
+            if (it[i].err)
+                failed = 1;
+        if (failed)
+            break;
+        job.ver_from = job.dec_from;
+        ver_to = job.decrypted;
+    }
+    decrypted = job.decrypted;
+    dec_err = job.dec_err;
     first = decrypted;
-    if (err) {
-        for (i = 0; i < decrypted; i++)
-            if (it[i].err) {
-                first = i;
-                err = it[i].err;
-                break;
-            }
-        if (first == decrypted) /* the executor itself failed */
+    if (err || failed) {
+        if (err) {
+            /* The executor itself failed: nothing of the run is kept. */
             first = 0;
+        } else {
+            /* Every chunk before the failed one was verified in full, so
+             * the lowest failing index is among the verified ones. */
+            for (i = 0; i < decrypted; i++)
+                if (it[i].err) {
+                    first = i;
+                    err = it[i].err;
+                    break;
+                }
+        }
         /* Keys of messages from first on were consumed: back to the copy,
          * then the messages before it again (they decrypted once, on the
          * same keys, so they do again). */

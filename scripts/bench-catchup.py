@@ -18,7 +18,9 @@ BEFORE_CLIENT, another ./client binary, is timed on the same log in the
 same runs, interleaved, for a before/after figure.  The
 floor is `bench_mls sig` (FramedContent-sized signatures verified on one
 thread and on the library's pool) run right after.  Prints one
-"CATCHUP n msg_per_s seconds floor_all_cores ratio" line.  Not a test:
+"CATCHUP n msg_per_s seconds floor_all_cores ratio" line, and the load
+average before the catch-ups and after the floor (other work on the
+machine takes cores from both the client and the floor).  Not a test:
 nothing here asserts a time.
 """
 import os
@@ -100,6 +102,7 @@ def main():
             proc.wait(120)
             return seen - start
 
+        print("LOAD before the catch-ups: %.2f %.2f %.2f" % os.getloadavg(), flush=True)
         times, old = [], []
         for r in range(runs):
             if before:
@@ -113,6 +116,7 @@ def main():
         one, pool = float(m.group(1)), float(m.group(2))
         rate = n / secs
         print("FLOOR Ed25519 verifies/s: %.0f one core, %.0f all cores" % (one, pool))
+        print("LOAD after the floor: %.2f %.2f %.2f" % os.getloadavg())
         print("CATCHUP %d %.0f %.2f %.0f %.2f" % (n, rate, secs, pool, rate / pool))
         if before:
             o = statistics.median(old)

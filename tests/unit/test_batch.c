@@ -3,7 +3,12 @@
  * one, with no executor, a pool of 1 and of 4 threads; a commit in the
  * middle processed, or handed back with MLS_BATCH_STOP_AT_COMMIT; an
  * application message of the epoch before a commit; a forged signature at
- * index k fails at k with the group exactly as after the k before. */
+ * index k fails at k with the group exactly as after the k before.  Runs
+ * longer than the batch's chunks go through its pipeline (the next chunk
+ * decrypted while the one before is verified): the same results and
+ * bytes, a forged signature at a chunk seam and deep in a later chunk, and
+ * a message that does not decrypt in a later chunk, each reported at its
+ * index with the state as after the messages before it. */
 #include "mls/group.h"
 #include "test.h"
 
@@ -12,7 +17,9 @@
 #include <string.h>
 
 #define SUITE MLS_SUITE_X25519_AES128GCM_SHA256_ED25519
-#define MAX_MSGS 64
+#define MAX_MSGS 160
+/* Longer than the batch's first chunk (16) plus one whole chunk (64). */
+#define LONG_RUN 120
 
 static const mls_env *env;
 
@@ -150,7 +157,7 @@ static int sequential(mls_bytes state, const msglog *l, mls_process_result *res,
     return err;
 }
 
-static void check_batch(const mls_env *e, mls_bytes state, const msglog *l)
+static void check_batch(const mls_env *e, mls_bytes state, const msglog *l, size_t step)
 {
     mls_process_result seq[MAX_MSGS], bat[MAX_MSGS];
     mls_buf want, got;
@@ -202,7 +209,7 @@ static void check_batch(const mls_env *e, mls_bytes state, const msglog *l)
     mls_group_free(g);
 
     /* Piece by piece, every split point. */
-    for (i = 1; i < l->n; i += 5) {
+    for (i = 1; i < l->n; i += step) {
         g = load(e, state);
         if (!g)
             return;
@@ -260,7 +267,7 @@ int main(void)
     mls_process_result r;
     msglog l, bad;
     mls_bytes kps[2];
-    mls_buf s0, s1;
+    mls_buf s0, s1, s2;
     mls_env envs[3];
     mls_pool *p1 = NULL, *p4 = NULL;
     size_t i;
@@ -271,6 +278,7 @@ int main(void)
     memset(&bad, 0, sizeof(bad));
     mls_buf_init(&s0);
     mls_buf_init(&s1);
+    mls_buf_init(&s2);
     member_init(&A, "alice");
     member_init(&B, "bob");
     member_init(&C, "carol");
@@ -342,7 +350,7 @@ int main(void)
         mls_group *g;
         size_t done = 0;
         mls_process_result res[MAX_MSGS];
-        check_batch(&envs[i], mls_buf_view(&s0), &l);
+        check_batch(&envs[i], mls_buf_view(&s0), &l, 5);
         /* The state after the log, for the forged run. */
         g = load(&envs[i], mls_buf_view(&s0));
         if (!g)
@@ -352,6 +360,56 @@ int main(void)
         ser(g, &s1);
         mls_group_free(g);
         check_failure(&envs[i], mls_buf_view(&s1), &bad, 3, MLS_ERR_SIGNATURE);
+    }
+    /* Long runs (through the pipeline), from the state after l: all good;
+     * forged at 16 (the first message of the second chunk), at 80 (the
+     * first of the third) and at 110; the tag of message 100 broken. */
+    {
+        static const size_t forged_at[] = {16, 80, 110};
+        msglog lng, lbad[4];
+        size_t k;
+        memset(&lng, 0, sizeof(lng));
+        memset(lbad, 0, sizeof(lbad));
+        for (i = 0; i < LONG_RUN; i++) {
+            snprintf(text, sizeof(text), "long %zu", i);
+            say(&lng, i % 3 == 2 ? A.g : B.g, text);
+        }
+        for (k = 0; k < 4; k++)
+            for (i = 0; i < LONG_RUN; i++) {
+                mls_group *from = i % 3 == 2 ? A.g : B.g;
+                snprintf(text, sizeof(text), "long bad %zu %zu", k, i);
+                if (k < 3 && i == forged_at[k])
+                    forge(&lbad[k], from, D.id, text);
+                else
+                    say(&lbad[k], from, text);
+            }
+        /* The last byte of a PrivateMessage is its ciphertext's: the AEAD
+         * tag no longer matches (RFC 9420 §6.3). */
+        if (lbad[3].n > 100 && lbad[3].m[100].n > 0)
+            lbad[3].m[100].p[lbad[3].m[100].n - 1] ^= 1;
+        for (i = 0; i < 3; i++) {
+            mls_group *g;
+            size_t done = 0;
+            mls_process_result res[MAX_MSGS];
+            check_batch(&envs[i], mls_buf_view(&s1), &lng, 37);
+            g = load(&envs[i], mls_buf_view(&s1));
+            if (!g)
+                continue;
+            CHECK_OK(mls_group_process_batch(&envs[i], g, lng.v, lng.n, 0, res, &done));
+            CHECK(done == lng.n);
+            clear_results(res, done);
+            ser(g, &s2);
+            mls_group_free(g);
+            /* Each bad log from the state after lng (the generations of
+             * the logs before it are skipped, RFC 9420 §9.1). */
+            for (k = 0; k < 3; k++)
+                check_failure(&envs[i], mls_buf_view(&s2), &lbad[k], forged_at[k],
+                              MLS_ERR_SIGNATURE);
+            check_failure(&envs[i], mls_buf_view(&s2), &lbad[3], 100, MLS_ERR_DECRYPT);
+        }
+        log_clear(&lng);
+        for (k = 0; k < 4; k++)
+            log_clear(&lbad[k]);
     }
     /* Bytes that are no MLSMessage fail where they stand; empty and bad
      * arguments. */
@@ -379,6 +437,7 @@ int main(void)
     log_clear(&bad);
     mls_buf_clear(&s0);
     mls_buf_clear(&s1);
+    mls_buf_clear(&s2);
     member_clear(&A);
     member_clear(&B);
     member_clear(&C);
