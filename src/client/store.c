@@ -229,6 +229,19 @@ out:
     return rc;
 }
 
+/* One schema step in its own transaction (each ends by setting
+ * user_version, so a crash between steps resumes at the next one). */
+static int migrate_step(struct cli_store *st, const char *sql)
+{
+    if (exec(st, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    if (exec(st, sql) != 0 || exec(st, "COMMIT") != 0) {
+        cli_store_rollback(st);
+        return -1;
+    }
+    return 0;
+}
+
 /* Brings an older database up to STORE_SCHEMA_VERSION; a newer one (a
  * later client's) is refused rather than misread. */
 static int migrate(struct cli_store *st)
@@ -241,30 +254,14 @@ static int migrate(struct cli_store *st)
                 STORE_SCHEMA_VERSION);
         return -1;
     }
-    if (v < 1) {
-        if (exec(st, "BEGIN IMMEDIATE") != 0)
-            return -1;
-        if (exec(st, migrate_1) != 0 || exec(st, "COMMIT") != 0) {
-            cli_store_rollback(st);
-            return -1;
-        }
-    }
-    if (v < 2) {
-        if (exec(st, "BEGIN IMMEDIATE") != 0)
-            return -1;
-        if (exec(st, migrate_2) != 0 || exec(st, "COMMIT") != 0) {
-            cli_store_rollback(st);
-            return -1;
-        }
-    }
+    if (v < 1 && migrate_step(st, migrate_1) != 0)
+        return -1;
+    if (v < 2 && migrate_step(st, migrate_2) != 0)
+        return -1;
     if (v < 3) {
         int before = sqlite3_total_changes(st->db);
-        if (exec(st, "BEGIN IMMEDIATE") != 0)
+        if (migrate_step(st, migrate_3) != 0)
             return -1;
-        if (exec(st, migrate_3) != 0 || exec(st, "COMMIT") != 0) {
-            cli_store_rollback(st);
-            return -1;
-        }
         /* Something was sealed: its clear value may still lie in free
          * pages (an older client did not set secure_delete) and in the
          * WAL.  VACUUM rewrites the file with live pages only, the
@@ -273,14 +270,8 @@ static int migrate(struct cli_store *st)
             exec(st, "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") != 0)
             return -1;
     }
-    if (v < 4) {
-        if (exec(st, "BEGIN IMMEDIATE") != 0)
-            return -1;
-        if (exec(st, migrate_4) != 0 || exec(st, "COMMIT") != 0) {
-            cli_store_rollback(st);
-            return -1;
-        }
-    }
+    if (v < 4 && migrate_step(st, migrate_4) != 0)
+        return -1;
     return 0;
 }
 

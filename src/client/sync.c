@@ -117,28 +117,30 @@ static void show_line(struct cli_session *s, struct cli_grp *g, const struct lin
     }
 }
 
-static void page_flush(struct cli_session *s, struct cli_grp *g, struct page_lines *p, int show)
+/* Shows (when asked) and frees n held lines: the one flush of a page's
+ * and of an entry's lines. */
+static void show_and_free(struct cli_session *s, struct cli_grp *g, struct line *item, size_t n,
+                          int show)
 {
     size_t i;
-    for (i = 0; i < p->n; i++) {
+    for (i = 0; i < n; i++) {
         /* An invitation not accepted yet: stored, not shown (consent.h). */
         if (show && cli_consent_shown(g))
-            show_line(s, g, &p->item[i]);
-        free(p->item[i].text);
+            show_line(s, g, &item[i]);
+        free(item[i].text);
     }
+}
+
+static void page_flush(struct cli_session *s, struct cli_grp *g, struct page_lines *p, int show)
+{
+    show_and_free(s, g, p->item, p->n, show);
     free(p->item);
     memset(p, 0, sizeof *p);
 }
 
 static void lines_flush(struct cli_session *s, struct cli_grp *g, struct lines *q, int show)
 {
-    size_t i;
-    for (i = 0; i < q->n; i++) {
-        /* An invitation not accepted yet: stored, not shown (consent.h). */
-        if (show && cli_consent_shown(g))
-            show_line(s, g, &q->item[i]);
-        free(q->item[i].text);
-    }
+    show_and_free(s, g, q->item, q->n, show);
     q->n = 0;
 }
 
