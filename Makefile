@@ -291,10 +291,16 @@ check: all
 # The fault suite (tests/faults/): the real server under SIGKILLs, a full
 # disk, vanished peers, its database moved or deleted, a stalled link; one
 # line of figures per case.  Not part of check; .ci/run runs the short form.
-faults: $(B)/bin/server $(FORGE_BIN)
-	BUILD=$(B) sh tests/faults/faults_test.sh
-faults-short: $(B)/bin/server $(FORGE_BIN)
-	FAULTS_SHORT=1 BUILD=$(B) sh tests/faults/faults_test.sh
+# sync_fails preloads this shim into the server: fdatasync/fsync fail with
+# EIO while a flag file exists.  Built without the sanitizers' flags.
+FAILSYNC_LIB = $(B)/lib/libfailsync.so
+$(FAILSYNC_LIB): tests/faults/failsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+faults: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB)
+	FAILSYNC_LIB=$(FAILSYNC_LIB) BUILD=$(B) sh tests/faults/faults_test.sh
+faults-short: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB)
+	FAILSYNC_LIB=$(FAILSYNC_LIB) FAULTS_SHORT=1 BUILD=$(B) sh tests/faults/faults_test.sh
 
 # The server's peak RSS under one abusive client against honest load only,
 # same run (scripts/bench-abuse.py); not part of check.  build/bench/abuse.md

@@ -9,9 +9,14 @@ every figure beside a baseline measured in the same run.
 Each run measures, interleaved so that load from elsewhere on the machine
 hits figure and baseline alike:
   - the Ed25519 verification floor (loadgen verify, one core);
-  - raw SQLite inserting log-shaped rows, WAL + synchronous=FULL, 1, 8 and
-    64 rows per transaction (sqlite_floor), and the server's durable ingest
-    with 1, 8 and 64 senders (one group.send in flight each);
+  - the server's durable ingest with 1, 8 and 64 senders (one group.send
+    in flight each), and raw SQLite writing the same rows (sqlite_floor:
+    the server's own tables and indexes, copied from a database it
+    created, the group's sequence bump and the log row with its msg_id;
+    WAL + synchronous=FULL) at 1, 8 and 64 messages per transaction and
+    at the server's own mean batch size in that run (its
+    mlschat_committed_requests_total / mlschat_commits_total, read from
+    /metrics before it stops);
   - ingest with 1 sender while IDLE logged-in connections are open;
   - fan-out of RATE msg/s to MEMBERS members, delivery latency p50/p99,
     without and with IDLE idle connections, on the server and on the
@@ -35,14 +40,17 @@ reported) and logins; the verification floor always runs.
 """
 
 import argparse
+import math
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 SERVER_ARGS = ["--max-connections", "30000", "--max-per-address", "100000",
                "--register-rate", "0", "--invite-rate", "0", "--rate", "1000000",
@@ -112,15 +120,48 @@ class Bench:
         p.send_signal(signal.SIGKILL)
         p.wait()
 
-    def loadgen(self, kind, args, cdf=None):
+    def schema(self):
+        """A database the server created (its tables and indexes), for the
+        floor to copy: the floor writes the same rows as the server."""
+        path = os.path.join(self.tmp, "schema.db")
+        if not getattr(self, "schema_made", False):
+            self.schema_made = True
+            if os.path.exists(path):
+                os.unlink(path)
+            p, _ = self.start("server")
+            self.stop(p)
+            # SQLite's backup reads the schema from the WAL too.
+            src = sqlite3.connect(os.path.join(self.tmp, "server.db"))
+            dst = sqlite3.connect(path)
+            src.backup(dst)
+            dst.close()
+            src.close()
+        return path
+
+    def floor(self, k):
+        f = self.run([os.path.join(self.bin, "sqlite_floor"), os.path.join(self.tmp, "floor.db"),
+                      str(k), str(self.a.seconds), "300", self.schema()])
+        return float(f[0][2])
+
+    def loadgen(self, kind, args, cdf=None, metrics=None):
+        """Runs the load generator against a fresh server (or the relay);
+        with metrics (a dict), the server's /metrics values are put in it
+        before the server stops."""
         p, port = self.start(kind)
         env = dict(os.environ)
         if cdf:
             env["LOADGEN_CDF"] = os.path.join(self.a.out, cdf)
         try:
             pid = [str(p.pid)] if args[0] == "fanout" else []
-            return self.run([os.path.join(self.bin, "loadgen"), str(port)] +
-                            [str(x) for x in args] + pid, env)
+            out = self.run([os.path.join(self.bin, "loadgen"), str(port)] +
+                           [str(x) for x in args] + pid, env)
+            if metrics is not None:
+                url = "http://127.0.0.1:%d/metrics" % port
+                for line in urllib.request.urlopen(url, timeout=10).read().decode().splitlines():
+                    if line and not line.startswith("#"):
+                        key, _, value = line.rpartition(" ")
+                        metrics[key] = float(value)
+            return out
         finally:
             self.stop(p)
 
@@ -133,16 +174,26 @@ class Bench:
         v = self.run([lg, "verify", "2000" if a.short else "20000"])
         self.note("verify_per_s", float(v[0][1]))
         for k in (1, 8, 64) if "ingest" in want else ():
-            f = self.run([os.path.join(self.bin, "sqlite_floor"),
-                          os.path.join(self.tmp, "floor.db"), str(k), str(S)])
-            self.note("floor_%d" % k, float(f[0][2]))
+            self.note("floor_%d" % k, self.floor(k))
             for sv in servers:
                 p = "" if sv == "server" else "before_"
-                out = self.loadgen(sv, ["ingest", k, S],
+                mt = {}
+                out = self.loadgen(sv, ["ingest", k, S], metrics=mt,
                                    cdf="%singest-%d.cdf" % (p, k) if r == 0 else None)
                 line = [x for x in out if x[0] == "INGEST"][0]
                 self.note("%singest_%d" % (p, k), float(line[2]))
                 self.note("%singest_%d_p99_ms" % (p, k), float(line[4]))
+                commits = sum(v for key, v in mt.items() if key.startswith("mlschat_disk_syncs_total"))
+                if sv == "server" and commits:
+                    # The server's mean batch per wait for the disk (logins and the group's
+                    # creation included, a handful of requests), and the
+                    # floor at that many rows per transaction, rounded up
+                    # (the floor rises with the batch: the stricter side).
+                    b = mt["mlschat_committed_requests_total"] / commits
+                    self.note("batch_%d" % k, b)
+                    bk = max(1, math.ceil(b - 0.05))
+                    self.note("floor_at_batch_%d" % k, self.floor(bk) if bk != k
+                              else self.res["floor_%d" % k][-1])
         for sv in servers if "idle" in want else ():
             p = "" if sv == "server" else "before_"
             out = self.loadgen(sv, ["ingest", 1, S, a.idle])
@@ -186,8 +237,12 @@ class Bench:
 
         for k in (1, 8, 64):
             row("durable ingest, %d sender%s" % (k, "s" if k > 1 else ""), m["ingest_%d" % k],
-                "msg/s", "raw SQLite, %d row%s/txn" % (k, "s" if k > 1 else ""), m["floor_%d" % k],
+                "msg/s", "raw SQLite, same rows, %d/txn" % k, m["floor_%d" % k],
                 base_unit="rows/s")
+            if m["batch_%d" % k] is not None and k > 1:
+                row("  the same", m["ingest_%d" % k], "msg/s",
+                    "raw SQLite at the server's mean batch, %.1f/txn" % m["batch_%d" % k],
+                    m["floor_at_batch_%d" % k], base_unit="rows/s")
         row("ingest, 1 sender, %d idle open" % a.idle, m["ingest_1_idle"], "msg/s",
             "the same without them", m["ingest_1"])
         I = a.idle

@@ -110,9 +110,14 @@ void srv_hold_forget(srv *s, srv_conn *c)
 
 /* ------------------------------------------------------------ pending */
 
-static int must_wait(const srv *s)
+static int syncs(srv *s);
+
+/* A request waits while another waits before it, or while the database
+ * thread has the store (a COMMIT in flight; a sync leaves it to the
+ * loop). */
+static int must_wait(srv *s)
 {
-    return s->in_flight || s->pending_head;
+    return (s->in_flight && !syncs(s)) || s->pending_head;
 }
 
 static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
@@ -323,6 +328,20 @@ static void release(srv *s, srv_held *h, int failed)
     }
 }
 
+/* COMMITs averaging up to this long may run on the loop (hand_over). */
+#define SRV_INLINE_COMMIT_US 1000
+
+static void note_commit_time(srv *s, int64_t us)
+{
+    s->commit_avg_us = (7 * s->commit_avg_us + us) / 8;
+}
+
+/* A store whose COMMIT is durable only after a sync (SQLite, store.h). */
+static int syncs(srv *s)
+{
+    return srv_logic_batch_syncs(&s->logic);
+}
+
 static void finish_flight(srv *s, int failed)
 {
     if (failed)
@@ -338,29 +357,125 @@ static void finish_flight(srv *s, int failed)
     srv_held *h = s->flight_head;
     s->flight_head = NULL;
     release(s, h, failed);
+    if (failed) {
+        /* Batches committed after a failed sync chain on what may be
+         * lost, and the store takes no more writes (store.h "sync"). */
+        h = s->unsynced_head;
+        s->unsynced_head = s->unsynced_tail = NULL;
+        release(s, h, 1);
+    }
 }
 
-/* The open batch goes to the database thread with its output; output of
- * a turn that opened no transaction (pings, refusals) goes out now. */
+static void append_unsynced(srv *s, srv_held *h, srv_held *tail)
+{
+    if (!h)
+        return;
+    if (s->unsynced_tail)
+        s->unsynced_tail->next = h;
+    else
+        s->unsynced_head = h;
+    s->unsynced_tail = tail;
+}
+
+/* One sync for every batch committed and not yet synced. */
+static void start_sync(srv *s)
+{
+    if (s->in_flight || !s->unsynced_head)
+        return;
+    s->flight_head = s->unsynced_head;
+    s->unsynced_head = s->unsynced_tail = NULL;
+    s->in_flight = 1;
+    srv_metrics_sync(1);
+    srv_dbthread_sync(&s->db);
+}
+
+/* Blocks until the job in flight, if any, returned, and releases its
+ * output. */
+static void wait_flight(srv *s)
+{
+    if (!s->in_flight)
+        return;
+    int failed = srv_dbthread_wait(&s->db);
+    /* Written by the thread before it set "finished" under the mutex
+     * that srv_dbthread_wait took. */
+    note_commit_time(s, s->db.commit_us);
+    finish_flight(s, failed);
+}
+
+/* The open batch's COMMIT and the release of what it holds.
+ *
+ * A store that syncs (SQLite): the loop COMMITs here, without waiting for
+ * the disk, and the batch's output waits for a sync on the database
+ * thread, which covers every batch committed before it started; the next
+ * batch runs meanwhile (dbthread.c).  Except a batch of one request while
+ * nothing else waits and syncs are short: handing over and back costs two
+ * thread wake-ups (a futex for the thread, then the loop's eventfd), about
+ * 60-70 µs on the 2-core machine of BENCHMARKS.md against a sync of
+ * 130-190 µs, and with one request in the turn there is nothing for the
+ * loop to do meanwhile but wait for its next request, which its client
+ * sends only after this answer.  Such a batch is synced here; the loop is
+ * held for one sync, on average under SRV_INLINE_COMMIT_US (1 ms).
+ *
+ * Otherwise (PostgreSQL) the whole COMMIT goes to the thread, or runs
+ * here for a lone request under the same rule.
+ *
+ * Output of a turn that opened no transaction (pings, refusals) goes out
+ * now, or after the batches before it when some wait for the disk, so a
+ * connection's answers keep their order. */
 static void hand_over(srv *s)
 {
-    if (s->in_batch && !s->db.running) {
-        /* No database thread (a harness, or none could start): COMMIT
-         * here, the old way. */
-        s->in_batch = 0;
-        s->flight_head = s->held_head;
-        s->held_head = s->held_tail = NULL;
-        finish_flight(s, srv_logic_batch_commit(&s->logic) != 0);
-    } else if (s->in_batch) {
-        s->in_batch = 0;
-        s->flight_head = s->held_head;
-        s->held_head = s->held_tail = NULL;
+    int requests = s->batch_requests;
+    s->batch_requests = 0;
+    srv_held *h = s->held_head, *tail = s->held_tail;
+    s->held_head = s->held_tail = NULL;
+    if (!s->in_batch) {
+        if (s->in_flight || s->unsynced_head)
+            append_unsynced(s, h, tail);
+        else
+            release(s, h, 0);
+        return;
+    }
+    s->in_batch = 0;
+    srv_metrics_commit(requests);
+    /* Without a database thread (a harness, or none could start) every
+     * batch is made durable here, the old way. */
+    int alone = !s->db.running || (requests <= 1 && !s->in_flight && !s->unsynced_head &&
+                                   s->commit_avg_us <= SRV_INLINE_COMMIT_US);
+    if (syncs(s)) {
+        if (srv_logic_batch_commit(&s->logic) != 0) {
+            /* Rolled back (disk full...): the batches before it are
+             * answered first. */
+            wait_flight(s);
+            start_sync(s);
+            wait_flight(s);
+            srv_log(SRV_LOG_ERROR, "commit failed: refusing the batch's requests");
+            release(s, h, 1);
+            return;
+        }
+        if (alone) {
+            srv_metrics_sync(0);
+            int64_t t0 = srv_now_us();
+            int failed = srv_logic_batch_sync(&s->logic) != 0;
+            note_commit_time(s, srv_now_us() - t0);
+            if (failed)
+                srv_log(SRV_LOG_ERROR, "sync failed: refusing the batch's requests");
+            release(s, h, failed);
+            return;
+        }
+        append_unsynced(s, h, tail);
+        start_sync(s);
+    } else if (alone) {
+        srv_metrics_sync(0);
+        s->flight_head = h;
+        int64_t t0 = srv_now_us();
+        int failed = srv_logic_batch_commit(&s->logic) != 0;
+        note_commit_time(s, srv_now_us() - t0);
+        finish_flight(s, failed);
+    } else {
+        srv_metrics_sync(1);
+        s->flight_head = h;
         s->in_flight = 1;
         srv_dbthread_commit(&s->db);
-    } else {
-        srv_held *h = s->held_head;
-        s->held_head = s->held_tail = NULL;
-        release(s, h, 0);
     }
 }
 
@@ -377,20 +492,26 @@ void srv_batch_end(srv *s)
 {
     if (s->in_flight) {
         int failed = 0;
-        if (!srv_dbthread_done(&s->db, &failed))
-            return;
-        finish_flight(s, failed);
+        if (srv_dbthread_done(&s->db, &failed)) {
+            note_commit_time(s, s->db.commit_us);
+            finish_flight(s, failed);
+        } else if (!syncs(s)) {
+            return; /* the store is the thread's until its COMMIT returned */
+        }
     }
     run_waiting(s);
     hand_over(s);
+    start_sync(s);
 }
 
 void srv_batch_sync(srv *s)
 {
-    if (s->in_flight)
-        finish_flight(s, srv_dbthread_wait(&s->db));
+    if (!syncs(s))
+        wait_flight(s);
     run_waiting(s);
     hand_over(s);
-    if (s->in_flight)
-        finish_flight(s, srv_dbthread_wait(&s->db));
+    while (s->in_flight || s->unsynced_head) {
+        wait_flight(s);
+        start_sync(s);
+    }
 }

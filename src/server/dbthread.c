@@ -3,38 +3,49 @@
  *
  * The event loop (transport.c) reads WebSocket frames and runs each
  * request at once (handlers -> logic -> store) inside the turn's open
- * transaction, as before: one thread, one SQLite connection, so every
- * read a request makes (the group's epoch for first-commit-wins, the next
- * sequence number, rosters, inbox counts) sees exactly the writes of the
- * requests accepted before it, in arrival order.  What moved is only the
- * COMMIT and its fsync: at the end of a turn that opened a transaction
- * the loop hands the batch to this thread (srv_dbthread_commit) with the
- * responses and events it holds back, and goes on serving sockets:
- * writing the output of the previous batch, reading and reassembling new
- * requests, accepting connections.  While a COMMIT is in flight the loop
- * does not touch the store at all: requests that arrive are queued in
- * arrival order (batch.c, "pending") and run, all together as the next
- * batch, as soon as the COMMIT returned.  So the batch grows with the
- * load, while the disk syncs, as in a database's group commit.
+ * transaction: one thread, one SQLite connection, so every read a request
+ * makes (the group's epoch for first-commit-wins, the next sequence
+ * number, rosters, inbox counts) sees exactly the writes of the requests
+ * accepted before it, in arrival order.  What runs here is the part of a
+ * COMMIT that waits for the disk, in one of two ways (store.h "sync"):
  *
- * The thread wakes the loop with lws_cancel_service(); the loop then
- * releases the committed batch's held output, or turns its responses into
- * `internal` errors and drops its events when the COMMIT failed
- * (docs/PROTOCOL.md §10: nothing is acknowledged before it is durable,
- * which the kill -9 tests check).  Only one batch is in flight at a time:
- * SQLite cannot run the next transaction on the connection while the
- * previous one commits, and a second connection would not see the
- * uncommitted writes the next batch's reads depend on.
+ * - SQLite: the loop COMMITs a batch itself (synchronous=NORMAL: the WAL
+ *   frames are written, not synced) and hands this thread a sync job
+ *   (srv_dbthread_sync): fdatasync of the WAL, which makes every batch
+ *   committed before it durable.  Meanwhile the loop goes on: it reads
+ *   requests, runs them as the next batch and COMMITs that too, so the
+ *   processing of one batch overlaps the fsync of the ones before, and
+ *   the next sync covers every batch committed while this one ran: the
+ *   batch grows with the load, as in a database's group commit.  The
+ *   thread never touches the connection the loop uses (store_sqlite.c).
+ * - PostgreSQL, whose COMMIT is durable when it returns: the loop hands
+ *   the whole COMMIT over (srv_dbthread_commit) and does not touch the
+ *   store until it returned; requests that arrive meanwhile wait in
+ *   arrival order (batch.c, "pending") and run together as the next
+ *   batch.
  *
- * The store is thus used by two threads, never at the same time: the
- * hand-over and the "finished" flag are under one mutex, which orders the
- * loop's writes before the thread's COMMIT and the COMMIT before the
- * loop's next use (SQLite's default serialized mode would also allow
- * more, but nothing relies on it).
+ * Either way the loop holds back the responses and events of every batch
+ * until the job covering it returned (batch.c), and turns them into
+ * `internal` errors (events dropped) when it failed (docs/PROTOCOL.md
+ * §10: nothing is acknowledged before it is durable, which the kill -9
+ * tests check).  One job is in flight at a time.
+ *
+ * The thread wakes the loop with lws_cancel_service().  The hand-over and
+ * the "finished" flag are under one mutex, which orders the loop's writes
+ * before the thread's job and the job before the loop's use of its
+ * result.
  */
 #include "dbthread.h"
 
 #include <string.h>
+#include <time.h>
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void *db_main(void *arg)
 {
@@ -45,9 +56,14 @@ static void *db_main(void *arg)
             pthread_cond_wait(&d->cv, &d->mu);
         if (!d->asked)
             break;
+        int sync_job = d->sync_job;
         pthread_mutex_unlock(&d->mu);
-        int failed = srv_logic_batch_commit(d->logic) != 0;
+        int64_t t0 = mono_us();
+        int failed = sync_job ? srv_logic_batch_sync(d->logic) != 0
+                              : srv_logic_batch_commit(d->logic) != 0;
+        int64_t took = mono_us() - t0;
         pthread_mutex_lock(&d->mu);
+        d->commit_us = took;
         d->asked = 0;
         d->failed = failed;
         d->finished = 1;
@@ -81,13 +97,24 @@ int srv_dbthread_start(srv_dbthread *d, srv_logic *L, void (*wake)(void *ctx), v
     return 0;
 }
 
-void srv_dbthread_commit(srv_dbthread *d)
+static void ask(srv_dbthread *d, int sync_job)
 {
     pthread_mutex_lock(&d->mu);
     d->finished = 0;
+    d->sync_job = sync_job;
     d->asked = 1;
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
+}
+
+void srv_dbthread_commit(srv_dbthread *d)
+{
+    ask(d, 0);
+}
+
+void srv_dbthread_sync(srv_dbthread *d)
+{
+    ask(d, 1);
 }
 
 int srv_dbthread_done(srv_dbthread *d, int *failed)

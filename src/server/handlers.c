@@ -836,6 +836,7 @@ static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
         return srv_logic_health(r->L, &why)
                    ? srv_refuse(e, CHAT_ERR_UNAVAILABLE, "refusing writes: %s", why)
                    : srv_refuse(e, CHAT_ERR_INTERNAL, "%s", chat_err_text(CHAT_ERR_INTERNAL));
+    r->s->batch_requests++;
     if (srv_logic_change_begin(r->L, e))
         return -1;
     int rc = 0;

@@ -91,6 +91,16 @@ int srv_logic_batch_commit(srv_logic *L)
     return -1;
 }
 
+int srv_logic_batch_syncs(const srv_logic *L)
+{
+    return L->store->ops->sync != NULL;
+}
+
+int srv_logic_batch_sync(srv_logic *L)
+{
+    return L->store->ops->sync && L->store->ops->sync(L->store) != SRV_OK ? -1 : 0;
+}
+
 int srv_logic_batch_rollback(srv_logic *L)
 {
     return L->store->ops->batch_rollback(L->store) ? -1 : 0;

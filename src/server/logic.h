@@ -105,6 +105,12 @@ srv_clock srv_clock_system(void);
  * which returns -1). */
 int srv_logic_batch_begin(srv_logic *L);
 int srv_logic_batch_commit(srv_logic *L);
+/* 1 when a COMMIT is durable only after srv_logic_batch_sync (SQLite:
+ * store.h "sync"), 0 when it is durable when it returns. */
+int srv_logic_batch_syncs(const srv_logic *L);
+/* Makes every batch committed so far durable (the database thread's
+ * job); -1 on failure, which is final (health reports it). */
+int srv_logic_batch_sync(srv_logic *L);
 /* Undoes the turn's batch (a harness without a transport). */
 int srv_logic_batch_rollback(srv_logic *L);
 /* One request's change inside the batch; keep = 0 undoes it. */

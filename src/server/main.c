@@ -3,6 +3,7 @@
  * (docs/PROTOCOL.md §11 lists the options).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,15 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, cfg);
     if (rc)
         return rc > 0 ? 0 : 2;
+
+    /* glibc gives the top of the heap back once 128 KiB of it is free and
+     * takes it again on the next request: two brk() system calls per
+     * message, 7 % of the server's CPU at 64 senders.  Freed memory up to
+     * 16 MiB stays for reuse instead; chunks from 4 MiB (log.fetch
+     * pages) are mapped and unmapped whole, as before. */
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;

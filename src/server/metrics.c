@@ -20,6 +20,7 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 static struct {
     int64_t connections, authenticated;
     uint64_t claimed;
+    uint64_t commits, syncs[2], committed_requests;
     counter accepted[4], refused[MAX_LABELS], requests[MAX_LABELS], closed[8];
     uint64_t hist[N_BUCKETS], hist_count;
     double hist_sum;
@@ -43,6 +44,14 @@ static void bump(counter *table, size_t cap, const char *label)
 void srv_metrics_connection(int delta) { m.connections += delta; }
 void srv_metrics_authenticated(int delta) { m.authenticated += delta; }
 void srv_metrics_claimed(void) { m.claimed++; }
+
+void srv_metrics_commit(int requests)
+{
+    m.commits++;
+    m.committed_requests += (uint64_t)(requests > 0 ? requests : 0);
+}
+
+void srv_metrics_sync(int on_thread) { m.syncs[on_thread ? 1 : 0]++; }
 void srv_metrics_closed(const char *reason) { bump(m.closed, 8, reason); }
 void srv_metrics_accepted(const char *kind) { bump(m.accepted, 4, kind); }
 void srv_metrics_refused(const char *reason) { bump(m.refused, MAX_LABELS, reason); }
@@ -112,6 +121,19 @@ int srv_metrics_render(mls_buf *out, const srv_gauges *g)
     err |= add(out, "mlschat_request_duration_seconds_sum %.6f\n", m.hist_sum);
     err |= add(out, "mlschat_request_duration_seconds_count %llu\n",
                (unsigned long long)m.hist_count);
+    err |= family(out, "mlschat_commits_total", "counter", "Database COMMITs (one per batch).");
+    err |= add(out, "mlschat_commits_total %llu\n", (unsigned long long)m.commits);
+    err |= family(out, "mlschat_committed_requests_total", "counter",
+                  "Requests carried by those COMMITs.");
+    err |= add(out, "mlschat_committed_requests_total %llu\n",
+               (unsigned long long)m.committed_requests);
+    err |= family(out, "mlschat_disk_syncs_total", "counter",
+                  "Waits for the disk (a WAL sync covering every batch committed before it, "
+                  "or a durable COMMIT), by the thread that waited.");
+    err |= add(out, "mlschat_disk_syncs_total{on=\"loop\"} %llu\n",
+               (unsigned long long)m.syncs[0]);
+    err |= add(out, "mlschat_disk_syncs_total{on=\"thread\"} %llu\n",
+               (unsigned long long)m.syncs[1]);
     err |= family(out, "mlschat_key_packages_claimed_total", "counter", "KeyPackages handed out.");
     err |= add(out, "mlschat_key_packages_claimed_total %llu\n", (unsigned long long)m.claimed);
     err |= family(out, "mlschat_connections_closed_total", "counter",

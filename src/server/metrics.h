@@ -15,6 +15,11 @@ void srv_metrics_refused(const char *reason);
 /* type: the request type (copied). */
 void srv_metrics_request(const char *type, double seconds);
 void srv_metrics_claimed(void);
+/* One database COMMIT carrying `requests` requests (batch.c). */
+void srv_metrics_commit(int requests);
+/* One wait for the disk (a sync, or a COMMIT durable when it returns),
+ * on the event loop or on the database thread. */
+void srv_metrics_sync(int on_thread);
 /* A connection closed by the server's own limits; reason: a literal
  * ("login_timeout", "connection_limit", "send_queue", "stopping"). */
 void srv_metrics_closed(const char *reason);

@@ -163,8 +163,13 @@ typedef struct srv {
     int in_batch;
     srv_held *held_head, *held_tail;  /* the open batch's output */
     srv_dbthread db;                  /* COMMITs batches off the loop */
-    int in_flight;                    /* a batch is being committed */
+    int in_flight;                    /* a COMMIT or a sync is in flight */
     srv_held *flight_head;            /* its output, released after COMMIT */
+    /* Output of batches committed but not yet synced (a store that syncs,
+     * store.h), in order; the next sync takes it all. */
+    srv_held *unsynced_head, *unsynced_tail;
+    int batch_requests;               /* requests run in the open batch */
+    int64_t commit_avg_us;            /* moving average of COMMIT times */
     srv_queued *pending_head, *pending_tail;
     int purge_due;                    /* the purge tick waits for the store */
     int64_t started;

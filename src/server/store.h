@@ -146,6 +146,13 @@ struct srv_store_ops {
     int (*batch_begin)(srv_store *st);
     int (*batch_commit)(srv_store *st);
     int (*batch_rollback)(srv_store *st);
+    /* NULL when batch_commit is durable when it returns (PostgreSQL).
+     * Otherwise batch_commit makes a batch atomic and visible to the next
+     * one but not yet durable, and sync, called from the database thread
+     * (never two at once, and touching nothing batch_begin .. batch_commit
+     * use), makes every batch committed before it started durable; a
+     * failure is final: health reports it and no batch begins again. */
+    int (*sync)(srv_store *st);
     int (*change_begin)(srv_store *st);
     /* keep = 1 keeps the change in the batch, 0 undoes it. */
     int (*change_end)(srv_store *st, int keep);

@@ -1,16 +1,29 @@
 /*
- * The store interface on SQLite: WAL mode, synchronous=FULL (a COMMIT is on
- * disk when it returns, so an acknowledged message survives kill -9 and
- * power loss), a versioned schema with migrations, prepared statements
- * only, prepared once and reset after each use.  This file opens and
- * migrates the database and holds the statements, the transactions and
- * the ops table; the operations themselves are in store_sqlite_data.c.
+ * The store interface on SQLite: WAL mode, a versioned schema with
+ * migrations, prepared statements only, prepared once and reset after
+ * each use.  This file opens and migrates the database and holds the
+ * statements, the transactions and the ops table; the operations
+ * themselves are in store_sqlite_data.c.
+ *
+ * Durability: a COMMIT is split in two.  The COMMIT itself runs with
+ * synchronous=NORMAL: it appends the batch's frames to the WAL, atomic
+ * and visible to the next batch, but not yet synced.  b_sync, run by the
+ * database thread (dbthread.c) while the event loop goes on with the next
+ * batch, fdatasyncs the WAL: every batch committed before it started is
+ * then on disk.  Nothing is acknowledged before its sync returned
+ * (batch.c), so an acknowledged message survives kill -9 and power loss
+ * as with synchronous=FULL; what changes is that the loop no longer waits
+ * for the disk.  SQLite's own checkpoints are off (wal_autocheckpoint=0):
+ * b_sync runs them, PASSIVE, on a connection of its own, so that their
+ * fsyncs of the WAL and the database also stay off the loop.
  */
 #include "store_sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,6 +273,8 @@ static int db_moved(sqlite_store *s)
 static int b_batch_begin(srv_store *st)
 {
     sqlite_store *s = S(st);
+    if (atomic_load(&s->sync_failed))
+        return SRV_STORE_ERR;
     if (db_moved(s)) {
         srv_log(SRV_LOG_ERROR, "database %s was moved or deleted: refusing writes", s->path);
         return SRV_STORE_ERR;
@@ -284,6 +299,95 @@ static int b_health(srv_store *st, const char **why)
     if (s->commit_failed) {
         *why = "the last database commit failed";
         return SRV_STORE_ERR;
+    }
+    if (atomic_load(&s->sync_failed)) {
+        *why = "syncing the WAL to disk failed (restart the server)";
+        return SRV_STORE_ERR;
+    }
+    return SRV_OK;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql);
+
+/* WAL frames past which b_sync checkpoints (SQLite's default for its own
+ * automatic checkpoints). */
+#define SYNC_CHECKPOINT_FRAMES 1000
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    sqlite_store *s = ctx;
+    atomic_store(&s->wal_frames, frames);
+    return SQLITE_OK;
+}
+
+/* The WAL's descriptor, opened on first use, and the directory synced
+ * once: the WAL's own directory entry must be on disk too (SQLite with
+ * synchronous=FULL does the same on the WAL's first sync). */
+static int wal_open(sqlite_store *s, const char *wal)
+{
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *dir = strdup(wal);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    int dfd = -1;
+    if (dir) {
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = 0;
+        dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    int bad = dfd < 0 || fsync(dfd) != 0;
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    if (bad) {
+        close(fd);
+        return -1;
+    }
+    s->wal_fd = fd;
+    return 0;
+}
+
+/* The database thread's half of a COMMIT: see the comment at the top.
+ * Touches nothing the loop uses: the WAL descriptor, the checkpoint
+ * connection and two atomics.  A failed fdatasync is final: the kernel
+ * may have dropped the pages it could not write, and the batches after
+ * them chain their WAL checksums on top, so no later write could be
+ * acknowledged safely (as PostgreSQL, which stops on such an error). */
+static int b_sync(srv_store *st)
+{
+    sqlite_store *s = S(st);
+    const char *wal = s->wal_path;
+    if (!wal)
+        return SRV_OK; /* in memory: nothing to sync */
+    if (atomic_load(&s->sync_failed))
+        return SRV_STORE_ERR;
+    if ((s->wal_fd < 0 && wal_open(s, wal)) || fdatasync(s->wal_fd) != 0) {
+        srv_log(SRV_LOG_ERROR, "sqlite: syncing %s: %s; refusing writes until restarted", wal,
+                strerror(errno));
+        atomic_store(&s->sync_failed, 1);
+        return SRV_STORE_ERR;
+    }
+    if (atomic_load(&s->wal_frames) >= SYNC_CHECKPOINT_FRAMES) {
+        /* A new connection sees the WAL once it has read the database:
+         * until then a checkpoint does nothing and says so with -1. */
+        if (!s->ckpt_db &&
+            (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+             exec_sql(s->ckpt_db, "PRAGMA journal_mode=WAL"))) {
+            srv_log(SRV_LOG_WARN, "sqlite: checkpoint connection: %s",
+                    s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
+            sqlite3_close(s->ckpt_db);
+            s->ckpt_db = NULL;
+            return SRV_OK;
+        }
+        /* PASSIVE: copies what no reader needs without waiting for the
+         * loop's connection; a later sync copies the rest. */
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log,
+                                      &done) == SQLITE_OK)
+            atomic_store(&s->wal_frames, log - done);
     }
     return SRV_OK;
 }
@@ -339,8 +443,13 @@ static void b_close(srv_store *st)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    if (s->ckpt_db)
+        sqlite3_close(s->ckpt_db);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     if (s->db)
         sqlite3_close(s->db);
+    free(s->wal_path);
     free(s->path);
     free(s);
 }
@@ -350,6 +459,7 @@ static const struct srv_store_ops sqlite_ops = {
     .batch_begin = b_batch_begin,
     .batch_commit = b_batch_commit,
     .batch_rollback = b_batch_rollback,
+    .sync = b_sync,
     .change_begin = b_change_begin,
     .change_end = b_change_end,
     .user_create = sqs_user_create,
@@ -457,6 +567,7 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
     if (!s)
         return SRV_STORE_ERR;
     s->base.ops = &sqlite_ops;
+    s->wal_fd = -1;
     s->path = strdup(path);
     if (!s->path)
         goto out;
@@ -471,10 +582,9 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
         goto out;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    /* WAL + synchronous=FULL: the WAL is fsynced at every COMMIT, so an
-     * acknowledged transaction survives power loss, not only kill -9.
-     * Throughput comes from batching a whole event-loop turn into one
-     * COMMIT instead of weakening this. */
+    /* The migrations commit with synchronous=FULL; then NORMAL, with the
+     * WAL synced by b_sync (see the top of this file), and checkpoints
+     * left to b_sync too. */
     /* journal_size_limit: a WAL grown by a burst is truncated back after
      * each checkpoint instead of keeping its high-water size. */
     char limit[64];
@@ -483,10 +593,15 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
     int perr = exec_sql(s->db, "PRAGMA journal_mode=WAL") ||
                exec_sql(s->db, "PRAGMA synchronous=FULL") ||
                exec_sql(s->db, "PRAGMA foreign_keys=ON") || exec_sql(s->db, limit) ||
-               migrate(s->db);
+               migrate(s->db) || exec_sql(s->db, "PRAGMA synchronous=NORMAL") ||
+               exec_sql(s->db, "PRAGMA wal_autocheckpoint=0");
     umask(old_mask);
     if (perr)
         goto out;
+    const char *db_file = sqlite3_db_filename(s->db, "main");
+    if (db_file && *db_file && !(s->wal_path = strdup(sqlite3_filename_wal(db_file))))
+        goto out;
+    sqlite3_wal_hook(s->db, wal_hook, s);
     for (int i = 0; i < Q_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, sqs_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {

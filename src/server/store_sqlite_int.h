@@ -5,6 +5,7 @@
 #define SRV_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "log.h"
 #include "store.h"
@@ -35,6 +36,14 @@ typedef struct sqlite_store {
     char *path;
     int commit_failed; /* the last COMMIT failed (disk full, I/O error) */
     sqlite3_stmt *stmt[Q_COUNT];
+    /* The durability half of a COMMIT (store_sqlite.c b_sync), run by the
+     * database thread: the WAL's descriptor, a connection of its own for
+     * checkpoints, the WAL's frame count after the loop's last COMMIT. */
+    char *wal_path; /* NULL for an in-memory database */
+    int wal_fd;
+    sqlite3 *ckpt_db;
+    atomic_int wal_frames;
+    atomic_int sync_failed; /* an fdatasync of the WAL failed: no more writes */
 } sqlite_store;
 
 static inline sqlite_store *S(srv_store *st)

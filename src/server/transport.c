@@ -33,7 +33,10 @@
 #include <ev.h>
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +179,13 @@ static int on_writable(srv_conn *c, struct lws *wsi)
     }
     if (!c->out_head)
         return c->close_after_flush ? -1 : 0;
+    /* Several frames (a response and the event of the same message, a
+     * batch's events): corked, they leave as one TCP segment, not one
+     * each, which halves the loopback path of a sender's answer. */
+    int fd = lws_get_socket_fd(wsi), one = 1, zero = 0;
+    int corked = c->out_head->next && fd >= 0 &&
+                 !setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+    int rc = 0;
     /* Drain the queue while the socket takes it, so one turn sends a
      * batch's responses and events together (clients answer together and
      * the next turn batches their requests into one COMMIT). */
@@ -186,8 +196,10 @@ static int on_writable(srv_conn *c, struct lws *wsi)
          * returns, so a payload shared by several connections is
          * written by each in turn. */
         size_t n = o->p->len;
-        if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
-            return -1;
+        if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n) {
+            rc = -1;
+            break;
+        }
         c->out_head = o->next;
         if (!c->out_head)
             c->out_tail = NULL;
@@ -195,6 +207,10 @@ static int on_writable(srv_conn *c, struct lws *wsi)
         srv_payload_put(o->p);
         free(o);
     } while (c->out_head && !lws_send_pipe_choked(wsi));
+    if (corked)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+    if (rc)
+        return rc;
     srv_rx_update(c);
     if (c->out_head || c->close_after_flush)
         lws_callback_on_writable(wsi);

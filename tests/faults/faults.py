@@ -16,6 +16,12 @@ objects come from mlsforge), each case printing its figures on one line:
   db_moved    the database renamed, then (a second run) deleted under the
               running server: seconds until /health says 503, writes refused
               meanwhile, no acknowledged message lost.
+  sync_fails  fdatasync/fsync start failing with EIO under load (an
+              LD_PRELOAD shim, tests/faults/failsync.c): nothing made after
+              that is acknowledged, /health says 503, writes stay refused
+              after the disk "recovers" (the failure is final, store.h
+              "sync"), and after a restart every acknowledged message is
+              there.
   stalled     a link that holds a client's requests, breaks for the client,
               then delivers them late after the client resent them on a
               new connection: no duplicate, thanks to msg_id (PROTOCOL 7.7).
@@ -436,6 +442,54 @@ def case_db_moved():
             srv.stop()
 
 
+def case_sync_fails():
+    lib = os.environ.get("FAILSYNC_LIB", "")
+    expect(os.path.exists(lib), "FAILSYNC_LIB (make faults builds it): %r" % lib)
+    tmp = tempfile.mkdtemp(prefix="mlschat-faults-sync-")
+    flag = os.path.join(tmp, "fail")
+    env = {"LD_PRELOAD": os.path.abspath(lib), "FAILSYNC_FLAG": flag,
+           "ASAN_OPTIONS": "verify_asan_link_order=0"}
+    srv = Server(BINARY, args=FAST, env=env).start()
+    try:
+        s = Sender(srv, "sync", window=4).start()
+        poll(lambda: s.count_acked() >= 100, 60, "acknowledgements before the failure")
+        expect(srv.http("/health")[0] == 200, "healthy before")
+        open(flag, "w").close()
+        t0 = time.time()
+        poll(lambda: srv.http("/health")[0] == 503, 30, "/health 503")
+        detect_s = time.time() - t0
+        says = json.loads(srv.http("/health")[1]).get("reason", "")
+        before = sum(s.refused.values())
+        poll(lambda: sum(s.refused.values()) >= before + 10, 30, "writes refused")
+        # The disk works again: the server still refuses (a failed fsync
+        # may have lost pages the kernel then marked clean).
+        os.unlink(flag)
+        time.sleep(1.0)
+        still = srv.http("/health")[0]
+        refused_before = sum(s.refused.values())
+        poll(lambda: sum(s.refused.values()) >= refused_before + 5, 30,
+             "writes still refused after the disk came back")
+        after = s.acked_made_after(t0)
+        s.stop.set()
+        s.thread.join(10)
+        srv.stop(signal.SIGTERM)
+        srv.env = None  # restarted without the shim
+        srv.start()
+        healthy_again = srv.http("/health")[0]
+        srv.stop(signal.SIGTERM)
+        acked, lost, dup = s.tally(srv.db)
+        check = integrity(srv.db)
+        report("sync_fails", acknowledged=acked, seconds_to_detect="%.2f" % detect_s,
+               health_says="_".join(says.split()[:6]) or "?", acked_after=after,
+               health_after_recovery=still, refused=sum(s.refused.values()),
+               restarted_health=healthy_again, lost=lost, duplicated=dup, integrity=check)
+        expect(after == 0 and still == 503 and healthy_again == 200 and lost == 0 and dup == 0
+               and check == "ok" and "sync" in says, "sync failure figures")
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def case_stalled():
     srv = Server(BINARY, args=FAST).start()
     proxy = clientlib.Proxy(srv.port)
@@ -475,7 +529,7 @@ def case_stalled():
 
 
 CASES = [("kill9", case_kill9), ("disk_full", case_disk_full), ("vanished", case_vanished),
-         ("db_moved", case_db_moved), ("stalled", case_stalled)]
+         ("db_moved", case_db_moved), ("sync_fails", case_sync_fails), ("stalled", case_stalled)]
 
 
 def main():

@@ -340,9 +340,10 @@ class Server:
     """The real ./server binary on a free port with a temporary database
     (SQLite; PostgreSQL when MLSCHAT_TEST_PG is set)."""
 
-    def __init__(self, binary, db=None, args=(), tls=None):
+    def __init__(self, binary, db=None, args=(), tls=None, env=None):
         """tls: (cert.pem, key.pem) to serve HTTPS/WSS; clients then trust
-        that certificate."""
+        that certificate.  env: variables added to the server's
+        environment."""
         self.binary = os.path.abspath(binary)
         self.tls = None
         if tls:
@@ -354,6 +355,7 @@ class Server:
         self.proc = None
         self.port = None
         self.log = None
+        self.env = dict(os.environ, **env) if env else None
 
     def start(self):
         for _ in range(5):
@@ -362,7 +364,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--database", self.db,
                  "--listen", "127.0.0.1", "--log-level", "warn"] + self.args,
-                stdout=self.log, stderr=self.log)
+                stdout=self.log, stderr=self.log, env=self.env)
             deadline = time.time() + 20
             while time.time() < deadline and self.proc.poll() is None:
                 try:
