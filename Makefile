@@ -322,7 +322,9 @@ CATCHUP_RUNS ?= 3
 bench-catchup: $(B)/bin/client $(B)/bin/server $(BENCH_BIN)
 	python3 scripts/bench-catchup.py $(B)/bin $(CATCHUP_N) $(CATCHUP_RUNS) $(CATCHUP_BEFORE)
 
-# Both benchmarks, their results and gnuplot plots in build/bench/.
+# Every benchmark of issue 13 (libmls, the server, the catch-up), their
+# results, gnuplot plots and build/bench/summary.md in build/bench/.
+BENCH_CATCHUP_N ?= 30000
 bench: $(DEPS_STAMP)
 	@sh scripts/deps.sh gnuplot-nox
 	@mkdir -p build/bench
@@ -330,6 +332,13 @@ bench: $(DEPS_STAMP)
 	@cat build/bench/mls.txt
 	python3 scripts/bench-plot-mls.py build/bench/mls.txt build/bench
 	@$(MAKE) --no-print-directory bench-server
+	@$(MAKE) --no-print-directory bench-catchup CATCHUP_N=$(BENCH_CATCHUP_N) | tee build/bench/catchup.txt
+	python3 scripts/bench-plot-catchup.py build/bench/catchup.txt build/bench
+	@{ echo "# make bench, $$(date -u +%FT%TZ)"; echo; echo "## libmls against mlspp (issue 12)"; echo; \
+	  sed -n '/^against mlspp/,/^largest ratio/p' build/bench/mls.txt; echo; echo "## Server"; echo; \
+	  cat build/bench/server.md; echo; echo "## Catch-up"; echo; cat build/bench/catchup.md; echo; \
+	  echo "Machine: build/bench/machine.txt; plots: build/bench/*.png"; } > build/bench/summary.md
+	@cat build/bench/summary.md
 
 # The real server under load from N authenticated clients (Python), on
 # SQLite and on a temporary PostgreSQL cluster with one and two server
