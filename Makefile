@@ -297,10 +297,11 @@ FAILSYNC_LIB = $(B)/lib/libfailsync.so
 $(FAILSYNC_LIB): tests/faults/failsync.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
-faults: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB)
-	FAILSYNC_LIB=$(FAILSYNC_LIB) BUILD=$(B) sh tests/faults/faults_test.sh
-faults-short: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB)
-	FAILSYNC_LIB=$(FAILSYNC_LIB) FAULTS_SHORT=1 BUILD=$(B) sh tests/faults/faults_test.sh
+faults: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB) $(B)/bin/loadgen
+	LOADGEN=$(B)/bin/loadgen FAILSYNC_LIB=$(FAILSYNC_LIB) BUILD=$(B) sh tests/faults/faults_test.sh
+faults-short: $(B)/bin/server $(FORGE_BIN) $(FAILSYNC_LIB) $(B)/bin/loadgen
+	LOADGEN=$(B)/bin/loadgen FAILSYNC_LIB=$(FAILSYNC_LIB) FAULTS_SHORT=1 BUILD=$(B) \
+	  sh tests/faults/faults_test.sh
 
 # The server's peak RSS under one abusive client against honest load only,
 # same run (scripts/bench-abuse.py); not part of check.  build/bench/abuse.md

@@ -110,14 +110,12 @@ void srv_hold_forget(srv *s, srv_conn *c)
 
 /* ------------------------------------------------------------ pending */
 
-static int syncs(srv *s);
-
 /* A request waits while another waits before it, or while the database
- * thread has the store (a COMMIT in flight; a sync leaves it to the
- * loop). */
-static int must_wait(srv *s)
+ * thread has the store (a COMMIT or a checkpoint in flight; a plain sync
+ * leaves it to the loop). */
+static int must_wait(const srv *s)
 {
-    return (s->in_flight && !syncs(s)) || s->pending_head;
+    return (s->in_flight && s->flight_exclusive) || s->pending_head;
 }
 
 static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
@@ -385,8 +383,9 @@ static void start_sync(srv *s)
     s->flight_head = s->unsynced_head;
     s->unsynced_head = s->unsynced_tail = NULL;
     s->in_flight = 1;
+    s->flight_exclusive = srv_logic_checkpoint_due(&s->logic);
     srv_metrics_sync(1);
-    srv_dbthread_sync(&s->db);
+    srv_dbthread_sync(&s->db, s->flight_exclusive);
 }
 
 /* Blocks until the job in flight, if any, returned, and releases its
@@ -455,7 +454,8 @@ static void hand_over(srv *s)
         if (alone) {
             srv_metrics_sync(0);
             int64_t t0 = srv_now_us();
-            int failed = srv_logic_batch_sync(&s->logic) != 0;
+            int failed =
+                srv_logic_batch_sync(&s->logic, srv_logic_checkpoint_due(&s->logic)) != 0;
             note_commit_time(s, srv_now_us() - t0);
             if (failed)
                 srv_log(SRV_LOG_ERROR, "sync failed: refusing the batch's requests");
@@ -475,6 +475,7 @@ static void hand_over(srv *s)
         srv_metrics_sync(1);
         s->flight_head = h;
         s->in_flight = 1;
+        s->flight_exclusive = 1;
         srv_dbthread_commit(&s->db);
     }
 }
@@ -495,8 +496,8 @@ void srv_batch_end(srv *s)
         if (srv_dbthread_done(&s->db, &failed)) {
             note_commit_time(s, s->db.commit_us);
             finish_flight(s, failed);
-        } else if (!syncs(s)) {
-            return; /* the store is the thread's until its COMMIT returned */
+        } else if (s->flight_exclusive) {
+            return; /* the store is the thread's until its job returned */
         }
     }
     run_waiting(s);
@@ -506,7 +507,7 @@ void srv_batch_end(srv *s)
 
 void srv_batch_sync(srv *s)
 {
-    if (!syncs(s))
+    if (s->flight_exclusive)
         wait_flight(s);
     run_waiting(s);
     hand_over(s);

@@ -18,6 +18,9 @@
  *   the next sync covers every batch committed while this one ran: the
  *   batch grows with the load, as in a database's group commit.  The
  *   thread never touches the connection the loop uses (store_sqlite.c).
+ *   Every 1,000 WAL frames a sync also checkpoints, and while it does
+ *   the loop begins no batch (as for PostgreSQL below), so that the WAL
+ *   can start over from its beginning.
  * - PostgreSQL, whose COMMIT is durable when it returns: the loop hands
  *   the whole COMMIT over (srv_dbthread_commit) and does not touch the
  *   store until it returned; requests that arrive meanwhile wait in
@@ -56,10 +59,10 @@ static void *db_main(void *arg)
             pthread_cond_wait(&d->cv, &d->mu);
         if (!d->asked)
             break;
-        int sync_job = d->sync_job;
+        int sync_job = d->sync_job, checkpoint = d->checkpoint;
         pthread_mutex_unlock(&d->mu);
         int64_t t0 = mono_us();
-        int failed = sync_job ? srv_logic_batch_sync(d->logic) != 0
+        int failed = sync_job ? srv_logic_batch_sync(d->logic, checkpoint) != 0
                               : srv_logic_batch_commit(d->logic) != 0;
         int64_t took = mono_us() - t0;
         pthread_mutex_lock(&d->mu);
@@ -97,11 +100,12 @@ int srv_dbthread_start(srv_dbthread *d, srv_logic *L, void (*wake)(void *ctx), v
     return 0;
 }
 
-static void ask(srv_dbthread *d, int sync_job)
+static void ask(srv_dbthread *d, int sync_job, int checkpoint)
 {
     pthread_mutex_lock(&d->mu);
     d->finished = 0;
     d->sync_job = sync_job;
+    d->checkpoint = checkpoint;
     d->asked = 1;
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
@@ -109,12 +113,12 @@ static void ask(srv_dbthread *d, int sync_job)
 
 void srv_dbthread_commit(srv_dbthread *d)
 {
-    ask(d, 0);
+    ask(d, 0, 0);
 }
 
-void srv_dbthread_sync(srv_dbthread *d)
+void srv_dbthread_sync(srv_dbthread *d, int checkpoint)
 {
-    ask(d, 1);
+    ask(d, 1, checkpoint);
 }
 
 int srv_dbthread_done(srv_dbthread *d, int *failed)

@@ -16,6 +16,7 @@ typedef struct srv_dbthread {
     int running;   /* the thread was started */
     int asked;     /* a job waits: a batch's COMMIT, or a sync */
     int sync_job;  /* the job is srv_logic_batch_sync, not a COMMIT */
+    int checkpoint; /* a sync job that also checkpoints */
     int finished;  /* that COMMIT returned; failed tells how */
     int failed;
     int64_t commit_us; /* how long the last COMMIT took */
@@ -37,7 +38,7 @@ void srv_dbthread_commit(srv_dbthread *d);
 /* Hands over a sync (srv_logic_batch_sync) of every batch committed so
  * far; the loop goes on using the store meanwhile (store.h "sync").
  * srv_dbthread_done and srv_dbthread_wait report it as for a COMMIT. */
-void srv_dbthread_sync(srv_dbthread *d);
+void srv_dbthread_sync(srv_dbthread *d, int checkpoint);
 /* 1 when the batch handed over has been committed (*failed: 0, or 1 when
  * the COMMIT failed and the batch was rolled back), 0 while it runs. */
 int srv_dbthread_done(srv_dbthread *d, int *failed);

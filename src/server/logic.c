@@ -96,9 +96,14 @@ int srv_logic_batch_syncs(const srv_logic *L)
     return L->store->ops->sync != NULL;
 }
 
-int srv_logic_batch_sync(srv_logic *L)
+int srv_logic_batch_sync(srv_logic *L, int checkpoint)
 {
-    return L->store->ops->sync && L->store->ops->sync(L->store) != SRV_OK ? -1 : 0;
+    return L->store->ops->sync && L->store->ops->sync(L->store, checkpoint) != SRV_OK ? -1 : 0;
+}
+
+int srv_logic_checkpoint_due(srv_logic *L)
+{
+    return L->store->ops->checkpoint_due && L->store->ops->checkpoint_due(L->store);
 }
 
 int srv_logic_batch_rollback(srv_logic *L)

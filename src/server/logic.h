@@ -109,8 +109,11 @@ int srv_logic_batch_commit(srv_logic *L);
  * store.h "sync"), 0 when it is durable when it returns. */
 int srv_logic_batch_syncs(const srv_logic *L);
 /* Makes every batch committed so far durable (the database thread's
- * job); -1 on failure, which is final (health reports it). */
-int srv_logic_batch_sync(srv_logic *L);
+ * job); -1 on failure, which is final (health reports it).  checkpoint:
+ * then also checkpoint the WAL (no batch may begin until it returned). */
+int srv_logic_batch_sync(srv_logic *L, int checkpoint);
+/* 1 when the next sync should checkpoint the WAL (store.h). */
+int srv_logic_checkpoint_due(srv_logic *L);
 /* Undoes the turn's batch (a harness without a transport). */
 int srv_logic_batch_rollback(srv_logic *L);
 /* One request's change inside the batch; keep = 0 undoes it. */

@@ -282,12 +282,11 @@ int main(int argc, char **argv)
 
     /* glibc gives the top of the heap back once 128 KiB of it is free and
      * takes it again on the next request: two brk() system calls per
-     * message, 7 % of the server's CPU at 64 senders.  Freed memory up to
-     * 16 MiB stays for reuse instead; chunks from 4 MiB (log.fetch
-     * pages) are mapped and unmapped whole, as before. */
-    mallopt(M_TRIM_THRESHOLD, 16 << 20);
-    mallopt(M_TOP_PAD, 1 << 20);
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+     * message, 7 % of the server's CPU at 64 senders.  Up to 1 MiB of free
+     * heap top stays for reuse instead (more would count in the memory of
+     * every idle connection the benchmark measures); chunks from 128 KiB
+     * (log.fetch pages) are mapped and unmapped whole. */
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;

@@ -164,6 +164,7 @@ typedef struct srv {
     srv_held *held_head, *held_tail;  /* the open batch's output */
     srv_dbthread db;                  /* COMMITs batches off the loop */
     int in_flight;                    /* a COMMIT or a sync is in flight */
+    int flight_exclusive;             /* ...that keeps the loop off the store */
     srv_held *flight_head;            /* its output, released after COMMIT */
     /* Output of batches committed but not yet synced (a store that syncs,
      * store.h), in order; the next sync takes it all. */

@@ -151,8 +151,13 @@ struct srv_store_ops {
      * one but not yet durable, and sync, called from the database thread
      * (never two at once, and touching nothing batch_begin .. batch_commit
      * use), makes every batch committed before it started durable; a
-     * failure is final: health reports it and no batch begins again. */
-    int (*sync)(srv_store *st);
+     * failure is final: health reports it and no batch begins again.
+     * With checkpoint = 1 it then also checkpoints the WAL, and no batch
+     * may begin until it returned (so that the WAL can start over from
+     * its beginning at the next one); checkpoint_due, on the loop, says
+     * when that is wanted. */
+    int (*sync)(srv_store *st, int checkpoint);
+    int (*checkpoint_due)(srv_store *st);
     int (*change_begin)(srv_store *st);
     /* keep = 1 keeps the change in the batch, 0 undoes it. */
     int (*change_end)(srv_store *st, int keep);

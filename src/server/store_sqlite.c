@@ -350,13 +350,25 @@ static int wal_open(sqlite_store *s, const char *wal)
     return 0;
 }
 
+static int b_checkpoint_due(srv_store *st)
+{
+    return atomic_load(&S(st)->wal_frames) >= SYNC_CHECKPOINT_FRAMES;
+}
+
 /* The database thread's half of a COMMIT: see the comment at the top.
  * Touches nothing the loop uses: the WAL descriptor, the checkpoint
  * connection and two atomics.  A failed fdatasync is final: the kernel
  * may have dropped the pages it could not write, and the batches after
  * them chain their WAL checksums on top, so no later write could be
- * acknowledged safely (as PostgreSQL, which stops on such an error). */
-static int b_sync(srv_store *st)
+ * acknowledged safely (as PostgreSQL, which stops on such an error).
+ *
+ * The checkpoint runs while the loop begins no batch (batch.c), so it
+ * can copy every frame, and the loop's next transaction then starts the
+ * WAL over from its beginning (SQLite does that only when the WAL was
+ * wholly copied): the WAL stays near SYNC_CHECKPOINT_FRAMES pages and is
+ * rewritten in place, never grown, which also keeps fdatasync from
+ * having to journal a new file size. */
+static int b_sync(srv_store *st, int checkpoint)
 {
     sqlite_store *s = S(st);
     const char *wal = s->wal_path;
@@ -370,25 +382,27 @@ static int b_sync(srv_store *st)
         atomic_store(&s->sync_failed, 1);
         return SRV_STORE_ERR;
     }
-    if (atomic_load(&s->wal_frames) >= SYNC_CHECKPOINT_FRAMES) {
-        /* A new connection sees the WAL once it has read the database:
-         * until then a checkpoint does nothing and says so with -1. */
-        if (!s->ckpt_db &&
-            (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-             exec_sql(s->ckpt_db, "PRAGMA journal_mode=WAL"))) {
-            srv_log(SRV_LOG_WARN, "sqlite: checkpoint connection: %s",
-                    s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
-            sqlite3_close(s->ckpt_db);
-            s->ckpt_db = NULL;
-            return SRV_OK;
-        }
-        /* PASSIVE: copies what no reader needs without waiting for the
-         * loop's connection; a later sync copies the rest. */
-        int log = 0, done = 0;
-        if (sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log,
-                                      &done) == SQLITE_OK)
-            atomic_store(&s->wal_frames, log - done);
+    if (!checkpoint)
+        return SRV_OK;
+    /* A new connection sees the WAL once it has read the database: until
+     * then a checkpoint does nothing and says so with -1. */
+    if (!s->ckpt_db &&
+        (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+         exec_sql(s->ckpt_db, "PRAGMA journal_mode=WAL"))) {
+        srv_log(SRV_LOG_WARN, "sqlite: checkpoint connection: %s",
+                s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
+        sqlite3_close(s->ckpt_db);
+        s->ckpt_db = NULL;
+        return SRV_OK;
     }
+    /* PASSIVE: no busy wait; what it cannot copy now, the next one does.
+     * Its own syncs (the WAL before copying, the database after) make the
+     * copy durable before the WAL is reused. */
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+            SQLITE_OK &&
+        log >= 0 && done == log)
+        atomic_store(&s->wal_frames, 0);
     return SRV_OK;
 }
 
@@ -402,6 +416,7 @@ static int b_checkpoint(srv_store *st)
     sqlite3_reset(q1);
     return rc == SQLITE_DONE ? SRV_OK : fail(s, "wal checkpoint");
 }
+
 static int b_batch_rollback(srv_store *st) { return run(st, Q_ROLLBACK); }
 static int b_change_begin(srv_store *st) { return run(st, Q_SAVEPOINT); }
 
@@ -460,6 +475,7 @@ static const struct srv_store_ops sqlite_ops = {
     .batch_commit = b_batch_commit,
     .batch_rollback = b_batch_rollback,
     .sync = b_sync,
+    .checkpoint_due = b_checkpoint_due,
     .change_begin = b_change_begin,
     .change_end = b_change_end,
     .user_create = sqs_user_create,

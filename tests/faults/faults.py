@@ -22,6 +22,9 @@ objects come from mlsforge), each case printing its figures on one line:
               after the disk "recovers" (the failure is final, store.h
               "sync"), and after a restart every acknowledged message is
               there.
+  wal_bounded 64 senders of the C load generator for a few seconds: the
+              WAL is checkpointed and started over while they send (its
+              size stays near 1,000 pages instead of growing with the log).
   stalled     a link that holds a client's requests, breaks for the client,
               then delivers them late after the client resent them on a
               new connection: no duplicate, thanks to msg_id (PROTOCOL 7.7).
@@ -490,6 +493,35 @@ def case_sync_fails():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def case_wal_bounded():
+    """The C load generator (bench/loadgen.c, 64 senders pipelining) for
+    a few seconds: a Python client is too slow to show a WAL that grows."""
+    loadgen = os.environ.get("LOADGEN", "")
+    expect(os.path.exists(loadgen), "LOADGEN (make faults builds it): %r" % loadgen)
+    seconds = 3 if SHORT else 10
+    bound = 10 << 20
+    srv = Server(BINARY, args=FAST + ["--register-rate", "0", "--max-per-address", "1000"]).start()
+    try:
+        proc = subprocess.Popen([loadgen, str(srv.port), "ingest", "64", str(seconds)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        largest = 0
+        while proc.poll() is None:
+            try:
+                largest = max(largest, os.path.getsize(srv.db + "-wal"))
+            except OSError:
+                pass
+            time.sleep(0.02)
+        out, err = proc.communicate()
+        expect(proc.returncode == 0, "loadgen: %s" % err.strip()[-300:])
+        rate = float(out.split()[2])
+        srv.stop(signal.SIGTERM)
+        report("wal_bounded", senders=64, seconds=seconds, msg_per_s="%.0f" % rate,
+               largest_wal_bytes=largest, bound_bytes=bound, integrity=integrity(srv.db))
+        expect(rate > 0 and 0 < largest <= bound and integrity(srv.db) == "ok", "WAL size figures")
+    finally:
+        srv.stop()
+
+
 def case_stalled():
     srv = Server(BINARY, args=FAST).start()
     proxy = clientlib.Proxy(srv.port)
@@ -529,7 +561,8 @@ def case_stalled():
 
 
 CASES = [("kill9", case_kill9), ("disk_full", case_disk_full), ("vanished", case_vanished),
-         ("db_moved", case_db_moved), ("sync_fails", case_sync_fails), ("stalled", case_stalled)]
+         ("db_moved", case_db_moved), ("sync_fails", case_sync_fails),
+         ("wal_bounded", case_wal_bounded), ("stalled", case_stalled)]
 
 
 def main():
