@@ -101,6 +101,9 @@ void srv_hold_forget(srv *s, srv_conn *c)
     for (srv_held *h = s->flight_head; h; h = h->next)
         if (h->conn == c)
             h->conn = NULL;
+    for (srv_held *h = s->unsynced_head; h; h = h->next)
+        if (h->conn == c)
+            h->conn = NULL;
     for (srv_queued *p = s->pending_head; p; p = p->next)
         if (p->conn == c)
             p->conn = NULL;

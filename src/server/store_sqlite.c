@@ -319,6 +319,7 @@ static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
     (void)name;
     sqlite_store *s = ctx;
     atomic_store(&s->wal_frames, frames);
+    atomic_fetch_add(&s->wal_commits, 1);
     return SQLITE_OK;
 }
 
@@ -376,12 +377,18 @@ static int b_sync(srv_store *st, int checkpoint)
         return SRV_OK; /* in memory: nothing to sync */
     if (atomic_load(&s->sync_failed))
         return SRV_STORE_ERR;
+    /* Batches that wrote nothing (logins, reads) have nothing to sync.
+     * Read before the fdatasync: a COMMIT after it is in the next sync. */
+    unsigned commits = atomic_load(&s->wal_commits);
+    if (commits == s->synced_commits && !checkpoint)
+        return SRV_OK;
     if ((s->wal_fd < 0 && wal_open(s, wal)) || fdatasync(s->wal_fd) != 0) {
         srv_log(SRV_LOG_ERROR, "sqlite: syncing %s: %s; refusing writes until restarted", wal,
                 strerror(errno));
         atomic_store(&s->sync_failed, 1);
         return SRV_STORE_ERR;
     }
+    s->synced_commits = commits;
     if (!checkpoint)
         return SRV_OK;
     /* A new connection sees the WAL once it has read the database: until

@@ -43,6 +43,8 @@ typedef struct sqlite_store {
     int wal_fd;
     sqlite3 *ckpt_db;
     atomic_int wal_frames;
+    atomic_uint wal_commits; /* COMMITs that wrote frames, counted by the hook */
+    unsigned synced_commits; /* wal_commits as of the last fdatasync (thread's) */
     atomic_int sync_failed; /* an fdatasync of the WAL failed: no more writes */
 } sqlite_store;
 
