@@ -11,28 +11,28 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int failing(void)
+/* The real function `name` on fd, or EIO while the flag file exists. */
+static int sync_or_fail(const char *name, int fd)
 {
     const char *flag = getenv("FAILSYNC_FLAG");
-    return flag && access(flag, F_OK) == 0;
+    if (flag && access(flag, F_OK) == 0) {
+        errno = EIO;
+        return -1;
+    }
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real(fd);
 }
 
 int fdatasync(int fd)
 {
-    if (failing()) {
-        errno = EIO;
-        return -1;
-    }
-    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    return real ? real(fd) : (errno = ENOSYS, -1);
+    return sync_or_fail("fdatasync", fd);
 }
 
 int fsync(int fd)
 {
-    if (failing()) {
-        errno = EIO;
-        return -1;
-    }
-    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-    return real ? real(fd) : (errno = ENOSYS, -1);
+    return sync_or_fail("fsync", fd);
 }
