@@ -15,8 +15,9 @@ hits figure and baseline alike:
     created, the group's sequence bump and the log row with its msg_id;
     WAL + synchronous=FULL) at 1, 8 and 64 messages per transaction and
     at the server's own mean batch size in that run (its
-    mlschat_committed_requests_total / mlschat_commits_total, read from
-    /metrics before it stops);
+    mlschat_committed_requests_total / mlschat_disk_syncs_total, read from
+    /metrics before it stops; interpolated between the whole batch sizes
+    around it);
   - ingest with 1 sender while IDLE logged-in connections are open;
   - fan-out of RATE msg/s to MEMBERS members, delivery latency p50/p99,
     without and with IDLE idle connections, on the server and on the
@@ -185,15 +186,18 @@ class Bench:
                 self.note("%singest_%d_p99_ms" % (p, k), float(line[4]))
                 commits = sum(v for key, v in mt.items() if key.startswith("mlschat_disk_syncs_total"))
                 if sv == "server" and commits:
-                    # The server's mean batch per wait for the disk (logins and the group's
-                    # creation included, a handful of requests), and the
-                    # floor at that many rows per transaction, rounded up
-                    # (the floor rises with the batch: the stricter side).
+                    # The server's mean batch per wait for the disk (its
+                    # logins and the group's creation included: a handful
+                    # of requests), and the floor at that batch size,
+                    # interpolated between the two whole batch sizes around
+                    # it (measured now, or above for k itself).
                     b = mt["mlschat_committed_requests_total"] / commits
                     self.note("batch_%d" % k, b)
-                    bk = max(1, math.ceil(b - 0.05))
-                    self.note("floor_at_batch_%d" % k, self.floor(bk) if bk != k
-                              else self.res["floor_%d" % k][-1])
+                    lo, hi = max(1, math.floor(b)), max(1, math.ceil(b))
+                    f_lo = self.res["floor_%d" % k][-1] if lo == k else self.floor(lo)
+                    f_hi = f_lo if hi == lo else (self.res["floor_%d" % k][-1] if hi == k
+                                                  else self.floor(hi))
+                    self.note("floor_at_batch_%d" % k, f_lo + (f_hi - f_lo) * (b - lo))
         for sv in servers if "idle" in want else ():
             p = "" if sv == "server" else "before_"
             out = self.loadgen(sv, ["ingest", 1, S, a.idle])
