@@ -329,7 +329,8 @@ static void release(srv *s, srv_held *h, int failed)
     }
 }
 
-/* COMMITs averaging up to this long may run on the loop (hand_over). */
+/* Waits for the disk (syncs; COMMITs over PostgreSQL) averaging up to
+ * this long may run on the loop for a lone request (hand_over). */
 #define SRV_INLINE_COMMIT_US 1000
 
 static void note_commit_time(srv *s, int64_t us)
@@ -348,6 +349,7 @@ static void finish_flight(srv *s, int failed)
     if (failed)
         srv_log(SRV_LOG_ERROR, "commit failed: refusing the batch's requests");
     s->in_flight = 0;
+    s->flight_exclusive = 0;
     /* Committed entries go out first (relay.c reads them from the store,
      * which is the loop's again), then what the batch held: the same
      * order as without a relay, events before responses. */
