@@ -41,14 +41,8 @@
 #include "dbthread.h"
 
 #include <string.h>
-#include <time.h>
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+#include "ratelimit.h"
 
 static void *db_main(void *arg)
 {
@@ -61,10 +55,10 @@ static void *db_main(void *arg)
             break;
         int sync_job = d->sync_job, checkpoint = d->checkpoint;
         pthread_mutex_unlock(&d->mu);
-        int64_t t0 = mono_us();
+        int64_t t0 = srv_now_us();
         int failed = sync_job ? srv_logic_batch_sync(d->logic, checkpoint) != 0
                               : srv_logic_batch_commit(d->logic) != 0;
-        int64_t took = mono_us() - t0;
+        int64_t took = srv_now_us() - t0;
         pthread_mutex_lock(&d->mu);
         d->commit_us = took;
         d->asked = 0;
