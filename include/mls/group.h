@@ -717,13 +717,15 @@ MLS_API MLS_MUST_CHECK int mls_group_process_batch(const mls_env *env, mls_group
  * calls; it may be called once.  mls_batch_free frees the batch (NULL is
  * fine).
  *
- * Between start and finish the group is lent to the batch: any other call
- * on g (reading included), freeing g, the pool or env, or changing msgs
- * (read again by finish) is a caller error.  A batch freed without
- * finish stops its checks, waits for those running and leaves g exactly
- * as before start (start changes only the secret tree, and puts back its
- * copy); nothing of msgs is then processed.  All calls on a batch come
- * from one thread.
+ * Between start and finish the group is lent to the batch and must not
+ * change: only calls taking it as const mls_group * (members, epoch,
+ * extensions: what the verifications also only read) may be made on g,
+ * from the thread that started the batch; any other call on g, freeing
+ * g, the pool or env, or changing msgs (read again by finish) is a
+ * caller error.  A batch freed without finish stops its checks, waits
+ * for those running and leaves g exactly as before start (start changes
+ * only the secret tree, and puts back its copy); nothing of msgs is then
+ * processed.  All calls on a batch come from one thread.
  */
 typedef struct mls_batch mls_batch;
 MLS_API MLS_MUST_CHECK int mls_group_process_batch_start(const mls_env *env, mls_group *g,

@@ -948,6 +948,44 @@ out:
 }
 
 /*
+ * The n entries a page leaves (process_page), started as a carried
+ * piece: NULL if it cannot be.  Their messages stay the page's until
+ * carry_adopt moves them (the batch reads the same bytes).
+ */
+static struct sync_carry *carry_start(struct cli_session *s, struct cli_grp *g,
+                                      const struct cli_log_entry *ents, size_t n)
+{
+    struct sync_carry *c = calloc(1, sizeof *c);
+    if (!c || !(c->ents = calloc(n, sizeof *c->ents)) || !(c->msgs = calloc(n, sizeof *c->msgs)))
+        goto fail;
+    c->n = n;
+    for (size_t k = 0; k < n; k++)
+        c->msgs[k] = mls_buf_view(&ents[k].message);
+    if (mls_group_process_batch_start(s->env, g->mls, c->msgs, n, MLS_BATCH_STOP_AT_COMMIT,
+                                      &c->b) != MLS_OK)
+        goto fail;
+    return c;
+fail:
+    carry_free(c);
+    return NULL;
+}
+
+/* The entries c was started on (ents[0 .. c->n)) become its own: their
+ * messages move, and the replies their strings are in are held (prev:
+ * the page of the carried piece before, whose entries lead this one's
+ * when its batch was abandoned). */
+static void carry_adopt(struct sync_carry *c, struct cli_log_entry *ents, json_t *page,
+                        json_t *prev)
+{
+    for (size_t k = 0; k < c->n; k++) {
+        c->ents[k] = ents[k];
+        mls_buf_init(&ents[k].message);
+    }
+    c->page = json_incref(page);
+    c->prev = prev ? json_incref(prev) : NULL;
+}
+
+/*
  * The entries of one log.fetch page, in one transaction (state, cursor
  * and history rows of all of them: a crash mid-page replays the page);
  * runs of other members' messages through run_batch, everything else
@@ -955,20 +993,22 @@ out:
  * `in`: a carried piece, started on ents[0 .. in->n) (taken, or
  * abandoned if they are not processed).  `leave`: the next page is asked
  * for, so a run that ends the page leaves its last piece out of this
- * transaction: *left entries at the end, to be carried (fetch_reply).
- * Returns 0 when all were processed (or left), 1 for a gap before entry
- * *gap_seq, -1 when g cannot go on.
+ * transaction: *carried gets it, started (its entries still ents'; the
+ * caller moves them into it: carry_adopt), or NULL.  Returns 0 when all
+ * were processed (or carried), 1 for a gap before entry *gap_seq, -1
+ * when g cannot go on.
  */
 static int process_page(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
                         size_t n, int64_t *gap_seq, struct sync_carry *in, int leave,
-                        size_t *left)
+                        struct sync_carry **carried)
 {
     struct page_lines page;
     struct cli_group_rec saved;
-    size_t i = 0;
+    struct sync_carry *c = NULL;
+    size_t i = 0, left = 0;
     int rc = 0;
 
-    *left = 0;
+    *carried = NULL;
     memset(&page, 0, sizeof page);
     memset(&saved, 0, sizeof saved);
     /* What memory goes back to if the page cannot be committed. */
@@ -1014,7 +1054,7 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
             }
             i += (size_t)r;
             if (lft > 0) {
-                *left = lft;
+                left = lft;
                 break;
             }
             if ((size_t)r == m)
@@ -1035,9 +1075,19 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         mls_batch_free(in->b);
         in->b = NULL;
     }
+    if (left > 0 && !(c = carry_start(s, g, ents + n - left, left))) {
+        /* Not carried after all: processed in this transaction. */
+        size_t l2 = 0;
+        if (run_batch(s, g, ents + n - left, left, &page, NULL, 0, &l2) < 0)
+            rc = -1;
+    }
+    /* A carried piece verifies from here on, beside the commit, the
+     * page's lines and the reading of the next page: none of them
+     * changes the group. */
     if (cli_store_commit(s->store) != 0) {
         cli_store_rollback(s->store);
-        *left = 0;
+        carry_free(c); /* the group as before the piece, then reloaded */
+        c = NULL;
         g->rec.cursor = saved.cursor;
         g->rec.status = saved.status;
         mls_buf_clear(&g->rec.state);
@@ -1056,59 +1106,22 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         page_flush(s, g, &page, 1);
     }
     cli_group_rec_clear(&saved);
+    *carried = c;
     return rc;
 }
 
 static void fetch_reply(void *ctx, json_t *reply);
 
-/*
- * Keeps the n entries a page left (process_page's *left) verifying as
- * g's carried piece: their messages move into it, page (whose strings
- * they borrow) is held.  If the batch cannot be started they are
- * processed now, in a transaction of their own.  prev: the page of the
- * carried piece before, if some of these may be its entries.
- */
-static void carry_keep(struct cli_session *s, struct cli_grp *g, struct cli_log_entry *ents,
-                       size_t n, json_t *page, json_t *prev)
-{
-    struct sync_carry *c = calloc(1, sizeof *c);
-    int64_t gap = 0;
-    size_t k, left = 0;
-
-    if (c && (c->ents = calloc(n, sizeof *c->ents)) != NULL &&
-        (c->msgs = calloc(n, sizeof *c->msgs)) != NULL) {
-        c->n = n;
-        for (k = 0; k < n; k++) {
-            c->ents[k] = ents[k];
-            mls_buf_init(&ents[k].message);
-            c->msgs[k] = mls_buf_view(&c->ents[k].message);
-        }
-        c->page = json_incref(page);
-        /* Only if the carried piece before was abandoned can an entry of
-         * its page be among these (process_page, `in`). */
-        c->prev = prev ? json_incref(prev) : NULL;
-        if (mls_group_process_batch_start(s->env, g->mls, c->msgs, n, MLS_BATCH_STOP_AT_COMMIT,
-                                          &c->b) == MLS_OK) {
-            g->sync.carry = c;
-            return;
-        }
-        (void)process_page(s, g, c->ents, n, &gap, NULL, 0, &left);
-    } else {
-        (void)process_page(s, g, ents, n, &gap, NULL, 0, &left);
-    }
-    carry_free(c);
-}
-
 void cli_sync_settle(struct cli_session *s, struct cli_grp *g)
 {
     struct sync_carry *c = g->sync.carry;
+    struct sync_carry *none = NULL;
     int64_t gap = 0;
-    size_t left = 0;
     if (!c)
         return;
     g->sync.carry = NULL;
     /* Its own transaction; the next page, when it comes, follows it. */
-    (void)process_page(s, g, c->ents, c->n, &gap, c, 0, &left);
+    (void)process_page(s, g, c->ents, c->n, &gap, c, 0, &none);
     carry_free(c);
 }
 
@@ -1239,10 +1252,10 @@ static void fetch_reply(void *ctx, json_t *reply)
 {
     struct cli_grp *g = ctx;
     struct cli_session *s = g->s;
-    struct sync_carry *c = g->sync.carry;
+    struct sync_carry *c = g->sync.carry, *next = NULL;
     struct cli_reply rp;
     struct cli_log_entry *ents = NULL;
-    size_t i, n, k = 0, left = 0;
+    size_t i, n, k = 0;
     int64_t gap = 0;
     int r, prefetched = 0;
 
@@ -1302,9 +1315,11 @@ static void fetch_reply(void *ctx, json_t *reply)
         fetch_after(s, g, ents[k - 1].seq);
         prefetched = g->sync.fetching;
     }
-    r = process_page(s, g, ents, k, &gap, c, prefetched, &left);
-    if (r == 0 && left > 0)
-        carry_keep(s, g, ents + k - left, left, reply, c ? c->page : NULL);
+    r = process_page(s, g, ents, k, &gap, c, prefetched, &next);
+    if (next) {
+        carry_adopt(next, ents + k - next->n, reply, c ? c->page : NULL);
+        g->sync.carry = next;
+    }
     for (i = 0; i < k; i++)
         mls_buf_clear(&ents[i].message);
     free(ents);

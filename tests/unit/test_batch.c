@@ -11,8 +11,9 @@
  * index with the state as after the messages before it.  The same again
  * through mls_group_process_batch_start / mls_batch_finish with other
  * work between the two (processing the log one by one on another group,
- * and a second batch on another group while the first holds the pool); a
- * batch freed without finish leaves the group as before it. */
+ * and a second batch on another group while the first holds the pool,
+ * and const reads of the lent group); a batch freed without finish
+ * leaves the group as before it. */
 #include "mls/group.h"
 #include "test.h"
 
@@ -193,9 +194,15 @@ static int split_batch(const mls_env *e, mls_group *g, const msglog *l, size_t f
     mls_batch *b = NULL;
     int err;
     *done = 99;
+    uint64_t epoch = mls_group_epoch(g);
+    uint32_t members = mls_group_member_count(g);
     if ((err = mls_group_process_batch_start(e, g, l->v + from, n, flags, &b)) != 0)
         return err;
     other_work(e, other, l);
+    /* Reading the lent group (const calls) is allowed; start changed
+     * none of what they read. */
+    CHECK(mls_group_epoch(g) == epoch);
+    CHECK(mls_group_member_count(g) == members);
     err = mls_batch_finish(b, res, done);
     /* Once only. */
     CHECK_ERR(mls_batch_finish(b, res, done), MLS_ERR_ARG);
