@@ -167,7 +167,9 @@ void mls_rng_tape_clear(mls_rng_tape *t)
  * fails, items above it are skipped (they cannot change the result), items
  * below it still run (one of them may fail at a lower index).  A second
  * loop started while one runs (another thread, or an item's own nested
- * loop) runs sequentially in its caller instead of waiting.
+ * loop) runs sequentially in its caller instead of waiting.  A loop in
+ * the background (mls_exec_async_*, below) holds the pool the same way
+ * from its begin to its end.
  */
 struct mls_pool {
     pthread_mutex_t lock;
