@@ -167,7 +167,9 @@ void mls_rng_tape_clear(mls_rng_tape *t)
  * fails, items above it are skipped (they cannot change the result), items
  * below it still run (one of them may fail at a lower index).  A second
  * loop started while one runs (another thread, or an item's own nested
- * loop) runs sequentially in its caller instead of waiting.
+ * loop) runs sequentially in its caller instead of waiting.  A loop in
+ * the background (mls_exec_async_*, below) holds the pool the same way
+ * from its begin to its end.
  */
 struct mls_pool {
     pthread_mutex_t lock;
@@ -177,6 +179,7 @@ struct mls_pool {
     unsigned n_workers;
     int stop;
     int busy;
+    int cancel; /* the current loop's items not yet started are skipped */
     /* the current loop */
     int (*fn)(void *arg, size_t i);
     void *arg;
@@ -192,7 +195,7 @@ static void pool_work(mls_pool *p)
         size_t i = p->next++;
         int (*fn)(void *, size_t) = p->fn;
         void *arg = p->arg;
-        int skip = i > p->fail_i;
+        int skip = i > p->fail_i || p->cancel;
         int err = 0;
         pthread_mutex_unlock(&p->lock);
         if (!skip)
@@ -329,6 +332,106 @@ int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), 
     p->busy = 0;
     pthread_mutex_unlock(&p->lock);
     return err;
+}
+
+/* ---------------------------------------------------------------- in the background */
+
+/* The pool's loop with an open end: workers take items as they are
+ * added (pool_worker wakes on `work`); the caller takes none until the
+ * end, where it runs what is left and waits for the rest. */
+static int pool_async_begin(mls_pool *p, int (*fn)(void *arg, size_t i), void *arg)
+{
+    int ok = 0;
+    pthread_mutex_lock(&p->lock);
+    if (!p->busy && p->n_workers > 0) {
+        p->busy = 1;
+        p->fn = fn;
+        p->arg = arg;
+        p->n = p->next = p->finished = 0;
+        p->fail_i = SIZE_MAX;
+        p->fail_err = MLS_OK;
+        p->cancel = 0;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+static void pool_async_add(mls_pool *p, size_t n)
+{
+    pthread_mutex_lock(&p->lock);
+    if (n > p->n) {
+        p->n = n;
+        pthread_cond_broadcast(&p->work);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int pool_async_end(mls_pool *p, int cancel)
+{
+    int err;
+    pthread_mutex_lock(&p->lock);
+    if (cancel)
+        p->cancel = 1;
+    pool_work(p);
+    while (p->finished < p->n)
+        pthread_cond_wait(&p->done, &p->lock);
+    err = p->fail_err;
+    p->fn = NULL;
+    p->arg = NULL;
+    p->n = p->next = p->finished = 0;
+    p->cancel = 0;
+    p->busy = 0;
+    pthread_mutex_unlock(&p->lock);
+    return err;
+}
+
+void mls_exec_async_begin(const mls_env *env, int (*fn)(void *arg, size_t i), void *arg,
+                          mls_exec_async *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->env = env;
+    a->fn = fn;
+    a->arg = arg;
+    a->open = 1;
+    /* Only our own pool can take items without its caller waiting for
+     * them; the executor interface of mls_env is a blocking loop. */
+    if (env && env->parallel_for == mls_pool_parallel_for && env->parallel_ctx &&
+        pool_async_begin(env->parallel_ctx, fn, arg))
+        a->pool = env->parallel_ctx;
+}
+
+void mls_exec_async_add(mls_exec_async *a, size_t n)
+{
+    if (!a->open || n <= a->n)
+        return;
+    a->n = n;
+    if (a->pool)
+        pool_async_add(a->pool, n);
+}
+
+int mls_exec_async_wait(mls_exec_async *a)
+{
+    int err;
+    if (!a->open)
+        return MLS_ERR_ARG;
+    a->open = 0;
+    if (a->pool)
+        err = pool_async_end(a->pool, 0);
+    else
+        err = mls_exec_for(a->env, a->n, a->fn, a->arg);
+    a->pool = NULL;
+    return err;
+}
+
+void mls_exec_async_cancel(mls_exec_async *a)
+{
+    if (!a->open)
+        return;
+    a->open = 0;
+    if (a->pool)
+        (void)pool_async_end(a->pool, 1);
+    a->pool = NULL;
 }
 
 /* ---------------------------------------------------------------- the default */

@@ -696,6 +696,45 @@ MLS_API MLS_MUST_CHECK int mls_group_process_batch(const mls_env *env, mls_group
                                                    unsigned flags, mls_process_result *results,
                                                    size_t *done);
 
+/*
+ * The same in two calls, so that the application works while the
+ * signatures are verified (e.g. parses the next page of the log, stores
+ * the results of the batch before):
+ *
+ * mls_group_process_batch_start decrypts the first run of application
+ * messages (those before the first barrier) in log order on the calling
+ * thread, hands their signature checks to the environment's executor and
+ * returns at once with *out.  Only the library's pool
+ * (mls_pool_parallel_for, e.g. mls_env_default_parallel) verifies in the
+ * background, on its worker threads, while it runs no other loop; with
+ * any other executor or none the checks run in mls_batch_finish.  While a
+ * batch holds the pool, loops started on it elsewhere run sequentially in
+ * their callers.
+ *
+ * mls_batch_finish waits for the checks (the calling thread verifies
+ * too), judges the run and processes the rest of msgs, with the results,
+ * *done and return value of mls_group_process_batch, which is these two
+ * calls; it may be called once.  mls_batch_free frees the batch (NULL is
+ * fine).
+ *
+ * Between start and finish the group is lent to the batch and must not
+ * change: only calls taking it as const mls_group * (members, epoch,
+ * extensions: what the verifications also only read) may be made on g,
+ * from the thread that started the batch; any other call on g, freeing
+ * g, the pool or env, or changing msgs (read again by finish) is a
+ * caller error.  A batch freed without finish stops its checks, waits
+ * for those running and leaves g exactly as before start (start changes
+ * only the secret tree, and puts back its copy); nothing of msgs is then
+ * processed.  All calls on a batch come from one thread.
+ */
+typedef struct mls_batch mls_batch;
+MLS_API MLS_MUST_CHECK int mls_group_process_batch_start(const mls_env *env, mls_group *g,
+                                                         const mls_bytes *msgs, size_t n,
+                                                         unsigned flags, mls_batch **out);
+MLS_API MLS_MUST_CHECK int mls_batch_finish(mls_batch *b, mls_process_result *results,
+                                            size_t *done);
+MLS_API void mls_batch_free(mls_batch *b);
+
 /* 1 once we have been removed from the group (no more sending). */
 MLS_API int mls_group_is_active(const mls_group *g);
 

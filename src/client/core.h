@@ -77,6 +77,7 @@ struct cli_sync {
     int64_t after;          /* the cursor the log.fetch in flight reads after */
     unsigned gap_delay;
     struct cli_timer timer;
+    struct sync_carry *carry; /* a piece still verifying (sync.h) */
 };
 
 struct cli_grp {

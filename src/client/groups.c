@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "sync.h"
 #include "gcommit.h"
 
 /* ---------------------------------------------------------------- phases */
@@ -131,6 +132,7 @@ static void grp_free(struct cli_grp *g)
     cli_outbox_clear(&g->out);
     cli_timer_stop(&g->sync.timer);
     cli_net_forget(g->s->net, g);
+    cli_sync_carry_drop(g);
     mls_group_free(g->mls);
     cli_group_rec_clear(&g->rec);
     free(g);
@@ -175,6 +177,8 @@ int cli_grp_snapshot(struct cli_grp *g)
 int cli_grp_reload(struct cli_session *s, struct cli_grp *g)
 {
     mls_group *m = NULL;
+    /* Nothing may hold the group it replaces. */
+    cli_sync_carry_drop(g);
     if (mls_group_deserialize(s->env, mls_buf_view(&g->rec.state), &m) != MLS_OK)
         return -1;
     mls_group_free(g->mls);

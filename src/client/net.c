@@ -72,9 +72,17 @@ static void net_schedule_reconnect(struct cli_net *n);
 
 /* ------------------------------------------------------------ timers */
 
+/* Everything above the loop is entered through here first (net.h). */
+static void before(struct cli_net *n, cli_net_reply_cb cb, void *cb_ctx)
+{
+    if (n->h.before)
+        n->h.before(n->h.ctx, cb, cb_ctx);
+}
+
 static void timer_fire(lws_sorted_usec_list_t *sul)
 {
     struct cli_timer *t = lws_container_of(sul, struct cli_timer, sul);
+    before(t->net, NULL, NULL);
     t->cb(t->ctx);
 }
 
@@ -140,8 +148,10 @@ static void fail_pending(struct cli_net *n)
     n->pending = NULL;
     n->n_pending = n->cap_pending = 0;
     for (i = 0; i < count; i++)
-        if (p[i].cb)
+        if (p[i].cb) {
+            before(n, NULL, NULL);
             p[i].cb(p[i].ctx, NULL);
+        }
     free(p);
 }
 
@@ -160,6 +170,7 @@ static void net_closed(struct cli_net *n, const char *why)
     fail_pending(n);
     /* Scheduled first, as net.h promises: the handler shows when. */
     net_schedule_reconnect(n);
+    before(n, NULL, NULL);
     if (n->h.on_close)
         n->h.on_close(n->h.ctx, why);
 }
@@ -187,12 +198,14 @@ static void dispatch(struct cli_net *n, const char *text, size_t len)
                 memmove(&n->pending[i], &n->pending[i + 1],
                         (n->n_pending - i - 1) * sizeof *n->pending);
                 n->n_pending--;
+                before(n, p.cb, p.ctx);
                 if (p.cb)
                     p.cb(p.ctx, msg);
                 break;
             }
         }
     } else if (json_is_string(json_object_get(msg, "event"))) {
+        before(n, NULL, NULL);
         if (n->h.on_event)
             n->h.on_event(n->h.ctx, msg);
     } else {
@@ -266,6 +279,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         n->rx_len = 0;
         cli_log("net: connected to %s", n->endpoint);
         cli_timer_start(n, &n->keepalive, NET_KEEPALIVE_MS, keepalive_tick, n);
+        before(n, NULL, NULL);
         if (n->h.on_open)
             n->h.on_open(n->h.ctx);
         if (n->tx_head && n->wsi)
@@ -338,6 +352,7 @@ static int fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         w = watch_of(n, wsi);
         if (!w || w->closing)
             return -1;
+        before(n, NULL, NULL);
         w->cb(w->ctx);
         if (w->closing)
             return -1;
@@ -351,6 +366,7 @@ static int fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
          * watches must still read what is left and see the end of input,
          * or a script's last lines and its EOF would be lost. */
         w->hung_up = 1;
+        before(n, NULL, NULL);
         for (int k = 0; k < 4096 && !w->closing; k++) {
             struct pollfd p = {w->fd, POLLIN, 0};
             if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))

@@ -28,6 +28,14 @@ struct cli_net_handlers {
     void (*on_close)(void *ctx, const char *why);
     /* A server event (a JSON object with "event"); borrowed. */
     void (*on_event)(void *ctx, json_t *ev);
+    /* Called before anything above the event loop runs: a handler, a
+     * reply callback (cb and cb_ctx are the one about to run; NULL
+     * otherwise), a timer or a watched descriptor's callback.  The
+     * client's catch-up keeps a group's last batch verifying across
+     * loop turns and settles it here (sync.c, "carried piece"), so that
+     * only the reading and JSON parsing of the next message run beside
+     * it.  Optional. */
+    void (*before)(void *ctx, void (*cb)(void *cb_ctx, json_t *reply), void *cb_ctx);
     void *ctx;
 };
 

@@ -128,6 +128,11 @@ static void on_close(void *ctx, const char *why)
     cli_changed(s);
 }
 
+static void on_before(void *ctx, void (*cb)(void *cb_ctx, json_t *reply), void *cb_ctx)
+{
+    cli_sync_before(ctx, cb, cb_ctx);
+}
+
 static void on_event(void *ctx, json_t *ev)
 {
     struct cli_session *s = ctx;
@@ -252,6 +257,7 @@ int cli_session_new(const struct cli_session_config *cfg, const struct cli_sessi
     h.on_open = on_open;
     h.on_close = on_close;
     h.on_event = on_event;
+    h.before = on_before;
     h.ctx = s;
     if (cli_net_new(cfg->server_url, cfg->ca_file, &h, &s->net, err, errlen) != 0)
         goto fail;

@@ -708,29 +708,131 @@ static int batchable(struct cli_session *s, const struct cli_log_entry *e, int64
 }
 
 /*
- * A run of n batchable entries from cursor + 1 on, processed in one
- * mls_group_process_batch call per stretch between failures; each result
- * is what other_entry makes of it one by one (a line and a history row
- * for application data; a message that cannot be read is said and
- * skipped), and the group's state and cursor are saved once at the end.
- * Inside the page's transaction.  Returns how many entries were
- * consumed (fewer than n when a commit stopped the batch), -1 when the
- * store failed (g as the store has it before the run).
+ * A run is processed in pieces of RUN_PIECE entries through
+ * mls_group_process_batch_start / mls_batch_finish: while one piece's
+ * signatures are verified on the library's pool, the results of the
+ * piece before are sanitized, stored and queued for display here, so that
+ * this work no longer leaves the second core idle (BENCHMARKS.md,
+ * "Client catch-up", third round).  The last piece of a page is carried
+ * over the page's end (struct sync_carry), and verifies while the next
+ * page is read and parsed: a piece is about as many verifications as
+ * one core does while the main thread turns from one page to the next.
+ */
+#define RUN_PIECE 100
+
+/* The name shown for a result is the one MLS authenticated, not the
+ * server's; read from the group before the next piece borrows it. */
+typedef char run_name[40];
+
+/*
+ * The results [from, to) of a run, in order: a line and a history row for
+ * each application message, the cursor on the last.  0, or -1 when the
+ * store failed.
+ */
+static int run_store(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
+                     const mls_process_result *res, const run_name *who, size_t from, size_t to,
+                     struct lines *q, struct page_lines *page)
+{
+    for (size_t k = from; k < to; k++) {
+        const struct cli_log_entry *e = &ents[k];
+        char *text;
+        int dup;
+        g->rec.cursor = e->seq;
+        if (res[k].kind != MLS_RESULT_APPLICATION)
+            continue;
+        text = cli_text_sanitize((const char *)res[k].application_data.p,
+                                 res[k].application_data.n);
+        if (!text)
+            continue;
+        dup = cli_store_history_add(s->store, g->rec.name, e->seq, e->time, who[k], text);
+        if (dup < 0) {
+            free(text);
+            return -1;
+        }
+        /* Already shown once (no message is displayed twice). */
+        if (dup == 0)
+            lines_add(q, LINE_MESSAGE, who[k], e->time, "%s", text);
+        free(text);
+        page_take(page, q);
+    }
+    return 0;
+}
+
+/*
+ * The carried piece: when the next page is already asked for, the last
+ * piece of a run that ends a page is left out of the page's transaction
+ * (committed with the cursor before it, its lines shown), then started
+ * (decrypted, its signatures handed to the pool) and left verifying
+ * while the event loop reads and parses the next page; the reply with
+ * that page takes it as its first piece, inside its own transaction
+ * (fetch_reply), and decodes its entries meanwhile.  A transaction then
+ * no longer holds exactly one page, but it still holds the state,
+ * cursor and history of the entries it covers together: a crash reads
+ * the carried piece again.  While it is out the group is lent to the
+ * batch (mls_batch_finish, include/mls/group.h): the event loop's hook
+ * settles it before anything else can run (cli_sync_before).
+ */
+struct sync_carry {
+    mls_batch *b;               /* NULL once taken by run_batch */
+    struct cli_log_entry *ents; /* owned messages; strings in page */
+    mls_bytes *msgs;            /* what b reads until finished */
+    size_t n;
+    json_t *page, *prev;        /* the replies the strings are in */
+};
+
+static void carry_free(struct sync_carry *c)
+{
+    if (!c)
+        return;
+    mls_batch_free(c->b); /* unfinished: the group as before the piece */
+    for (size_t k = 0; c->ents && k < c->n; k++)
+        mls_buf_clear(&c->ents[k].message);
+    free(c->ents);
+    free(c->msgs);
+    json_decref(c->page);
+    json_decref(c->prev);
+    free(c);
+}
+
+/*
+ * A run of n batchable entries from cursor + 1 on, processed piece by
+ * piece (RUN_PIECE), the results of one piece stored while the next is
+ * verified; each result is what other_entry makes of it one by one (a
+ * line and a history row for application data; a message that cannot be
+ * read is said and skipped), and the group's state and cursor are saved
+ * once at the end.  Inside the page's transaction.  `in`: a carried
+ * piece, the batch of ents[0 .. in->n), taken as the first piece.
+ * `leave`: the run ends the page and the next page is asked for, so its
+ * last piece is left to be carried (*left gets its length; 0 when none
+ * is left).  Returns how many entries were consumed (fewer than n when
+ * a commit stopped the batch or a piece is left), -1 when the store
+ * failed (g as the store has it before the run).
  */
 static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
-                     size_t n, struct page_lines *page)
+                     size_t n, struct page_lines *page, struct sync_carry *in, int leave,
+                     size_t *left)
 {
     mls_bytes *msgs = calloc(n, sizeof *msgs);
     mls_process_result *res = calloc(n, sizeof *res);
+    run_name *who = calloc(n, sizeof *who);
     int64_t old_cursor = g->rec.cursor;
-    size_t i = 0, k, done = 0, filled = 0;
-    int moved = 0, swapped = 0, rc = -1;
+    size_t i = 0, k, done = 0, filled = 0, stored = 0, bn = 0;
+    int moved = 0, swapped = 0, rc = -1, err = MLS_OK;
+    mls_batch *b = NULL;
     struct lines q;
     mls_buf old_state; /* the saved state before the run, for a failed save */
 
     memset(&q, 0, sizeof q);
     mls_buf_init(&old_state);
-    if (!msgs || !res) {
+    *left = 0;
+    if (in && (in->n > n || !in->b)) {
+        /* Not the entries it was started on (cannot happen: they lead
+         * the page): abandoned, the group as before it. */
+        mls_batch_free(in->b);
+        in->b = NULL;
+        in = NULL;
+    }
+    if (!msgs || !res || !who) {
         cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: out of memory", g->rec.name);
         goto out;
     }
@@ -738,47 +840,66 @@ static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_
         msgs[k] = mls_buf_view(&ents[k].message);
     if (cli_store_begin(s->store) != 0)
         goto out;
-    while (i < n) {
-        int err = mls_group_process_batch(s->env, g->mls, msgs + i, n - i,
-                                          MLS_BATCH_STOP_AT_COMMIT, res + i, &done);
-        filled = i + done;
+    /* Pieces [i, i + bn) in turn; results [stored, i) are waiting to be
+     * stored, which is done while the next piece is verified. */
+    while (i < n || stored < i) {
+        if (i == 0 && in) {
+            b = in->b;
+            in->b = NULL;
+            bn = in->n;
+            err = MLS_OK;
+        } else if (i < n) {
+            bn = n - i < RUN_PIECE ? n - i : RUN_PIECE;
+            if (leave && i + bn == n && i > 0) {
+                *left = bn;
+                bn = 0;
+            } else {
+                err = mls_group_process_batch_start(s->env, g->mls, msgs + i, bn,
+                                                    MLS_BATCH_STOP_AT_COMMIT, &b);
+            }
+        }
+        /* While the pool verifies: the piece before, stored. */
+        if (run_store(s, g, ents, res, who, stored, i, &q, page) != 0) {
+            mls_batch_free(b); /* g as before the piece */
+            b = NULL;
+            goto fail_db;
+        }
+        stored = i;
+        if (i == n || *left)
+            break;
+        if (err == MLS_OK) {
+            err = mls_batch_finish(b, res + i, &done);
+            filled = i + done;
+        } else {
+            done = 0;
+        }
+        mls_batch_free(b);
+        b = NULL;
         for (k = i; k < i + done; k++) {
             const struct cli_log_entry *e = &ents[k];
-            char who[40];
-            char *text;
-            int dup;
-            moved = 1;
-            g->rec.cursor = e->seq;
             if (res[k].kind != MLS_RESULT_APPLICATION)
                 continue;
-            /* The name shown is the one MLS authenticated, not the
-             * server's. */
-            cli_member_name(g->mls, res[k].sender_leaf, who, sizeof who);
-            if (!who[0])
-                snprintf(who, sizeof who, "%s", e->sender ? e->sender : "?");
-            text = cli_text_sanitize((const char *)res[k].application_data.p,
-                                     res[k].application_data.n);
-            if (!text)
-                continue;
-            dup = cli_store_history_add(s->store, g->rec.name, e->seq, e->time, who, text);
-            if (dup < 0) {
-                free(text);
-                goto fail_db;
-            }
-            /* Already shown once (no message is displayed twice). */
-            if (dup == 0)
-                lines_add(&q, LINE_MESSAGE, who, e->time, "%s", text);
-            free(text);
-            page_take(page, &q);
+            cli_member_name(g->mls, res[k].sender_leaf, who[k], sizeof who[k]);
+            if (!who[k][0])
+                snprintf(who[k], sizeof who[k], "%s", e->sender ? e->sender : "?");
         }
+        if (done > 0)
+            moved = 1;
         i += done;
         if (err == MLS_OK) {
-            if (i < n)
-                break; /* a commit: judged one by one */
+            if (done < bn) {
+                /* A commit: judged one by one, after what came before. */
+                if (run_store(s, g, ents, res, who, stored, i, &q, page) != 0)
+                    goto fail_db;
+                stored = i;
+                break;
+            }
             continue;
         }
         /* Said in its place among the page's lines, as other_entry says
-         * it one by one. */
+         * it one by one: after the results before it. */
+        if (run_store(s, g, ents, res, who, stored, i, &q, page) != 0)
+            goto fail_db;
         lines_add(&q, LINE_ERROR, NULL, ents[i].time,
                   "a %s from %s in #%s (log %lld) cannot be read: %s", ents[i].kind_name,
                   ents[i].sender ? ents[i].sender : "?", g->rec.name, (long long)ents[i].seq,
@@ -786,6 +907,7 @@ static int run_batch(struct cli_session *s, struct cli_grp *g, const struct cli_
         page_take(page, &q);
         g->rec.cursor = ents[i].seq;
         i++;
+        stored = i;
     }
     /* The state as it is now, once for the whole run. */
     if (moved) {
@@ -803,6 +925,7 @@ fail_db:
     cli_store_rollback(s->store);
     /* The run's savepoint is undone: memory goes back to what the store
      * holds, the cursor and the state before the run. */
+    *left = 0;
     g->rec.cursor = old_cursor;
     if (swapped) {
         mls_buf_clear(&g->rec.state);
@@ -820,7 +943,46 @@ out:
         mls_process_result_clear(&res[k]);
     free(msgs);
     free(res);
+    free(who);
     return rc;
+}
+
+/*
+ * The n entries a page leaves (process_page), started as a carried
+ * piece: NULL if it cannot be.  Their messages stay the page's until
+ * carry_adopt moves them (the batch reads the same bytes).
+ */
+static struct sync_carry *carry_start(struct cli_session *s, struct cli_grp *g,
+                                      const struct cli_log_entry *ents, size_t n)
+{
+    struct sync_carry *c = calloc(1, sizeof *c);
+    if (!c || !(c->ents = calloc(n, sizeof *c->ents)) || !(c->msgs = calloc(n, sizeof *c->msgs)))
+        goto fail;
+    c->n = n;
+    for (size_t k = 0; k < n; k++)
+        c->msgs[k] = mls_buf_view(&ents[k].message);
+    if (mls_group_process_batch_start(s->env, g->mls, c->msgs, n, MLS_BATCH_STOP_AT_COMMIT,
+                                      &c->b) != MLS_OK)
+        goto fail;
+    return c;
+fail:
+    carry_free(c);
+    return NULL;
+}
+
+/* The entries c was started on (ents[0 .. c->n)) become its own: their
+ * messages move, and the replies their strings are in are held (prev:
+ * the page of the carried piece before, whose entries lead this one's
+ * when its batch was abandoned). */
+static void carry_adopt(struct sync_carry *c, struct cli_log_entry *ents, json_t *page,
+                        json_t *prev)
+{
+    for (size_t k = 0; k < c->n; k++) {
+        c->ents[k] = ents[k];
+        mls_buf_init(&ents[k].message);
+    }
+    c->page = json_incref(page);
+    c->prev = prev ? json_incref(prev) : NULL;
 }
 
 /*
@@ -828,17 +990,25 @@ out:
  * and history rows of all of them: a crash mid-page replays the page);
  * runs of other members' messages through run_batch, everything else
  * through process_entry; the lines are shown once it is committed.
- * Returns 0 when all were processed, 1 for a gap before entry *gap_seq,
- * -1 when g cannot go on.
+ * `in`: a carried piece, started on ents[0 .. in->n) (taken, or
+ * abandoned if they are not processed).  `leave`: the next page is asked
+ * for, so a run that ends the page leaves its last piece out of this
+ * transaction: *carried gets it, started (its entries still ents'; the
+ * caller moves them into it: carry_adopt), or NULL.  Returns 0 when all
+ * were processed (or carried), 1 for a gap before entry *gap_seq, -1
+ * when g cannot go on.
  */
 static int process_page(struct cli_session *s, struct cli_grp *g, const struct cli_log_entry *ents,
-                        size_t n, int64_t *gap_seq)
+                        size_t n, int64_t *gap_seq, struct sync_carry *in, int leave,
+                        struct sync_carry **carried)
 {
     struct page_lines page;
     struct cli_group_rec saved;
-    size_t i = 0;
+    struct sync_carry *c = NULL;
+    size_t i = 0, left = 0;
     int rc = 0;
 
+    *carried = NULL;
     memset(&page, 0, sizeof page);
     memset(&saved, 0, sizeof saved);
     /* What memory goes back to if the page cannot be committed. */
@@ -849,6 +1019,10 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         mls_buf_copy(&saved.pending_state, &g->rec.pending_state) != MLS_OK ||
         cli_store_begin(s->store) != 0) {
         cli_group_rec_clear(&saved);
+        if (in) {
+            mls_batch_free(in->b);
+            in->b = NULL;
+        }
         cli_notice(s, g->rec.name, 1, "cannot save the state of #%s; stopping", g->rec.name);
         return -1;
     }
@@ -872,12 +1046,17 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         while (i + m < n && batchable(s, &ents[i + m], g->rec.cursor + 1 + (int64_t)m))
             m++;
         if (m > 0) {
-            r = run_batch(s, g, e, m, &page);
+            size_t lft = 0;
+            r = run_batch(s, g, e, m, &page, i == 0 ? in : NULL, leave && i + m == n, &lft);
             if (r < 0) {
                 rc = -1;
                 break;
             }
             i += (size_t)r;
+            if (lft > 0) {
+                left = lft;
+                break;
+            }
             if ((size_t)r == m)
                 continue;
             e = &ents[i]; /* the commit that stopped it */
@@ -891,8 +1070,24 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         }
         i++;
     }
+    if (in && in->b) {
+        /* Its entries were not reached: the group as before them. */
+        mls_batch_free(in->b);
+        in->b = NULL;
+    }
+    if (left > 0 && !(c = carry_start(s, g, ents + n - left, left))) {
+        /* Not carried after all: processed in this transaction. */
+        size_t l2 = 0;
+        if (run_batch(s, g, ents + n - left, left, &page, NULL, 0, &l2) < 0)
+            rc = -1;
+    }
+    /* A carried piece verifies from here on, beside the commit, the
+     * page's lines and the reading of the next page: none of them
+     * changes the group. */
     if (cli_store_commit(s->store) != 0) {
         cli_store_rollback(s->store);
+        carry_free(c); /* the group as before the piece, then reloaded */
+        c = NULL;
         g->rec.cursor = saved.cursor;
         g->rec.status = saved.status;
         mls_buf_clear(&g->rec.state);
@@ -911,7 +1106,42 @@ static int process_page(struct cli_session *s, struct cli_grp *g, const struct c
         page_flush(s, g, &page, 1);
     }
     cli_group_rec_clear(&saved);
+    *carried = c;
     return rc;
+}
+
+static void fetch_reply(void *ctx, json_t *reply);
+
+void cli_sync_settle(struct cli_session *s, struct cli_grp *g)
+{
+    struct sync_carry *c = g->sync.carry;
+    struct sync_carry *none = NULL;
+    int64_t gap = 0;
+    if (!c)
+        return;
+    g->sync.carry = NULL;
+    /* Its own transaction; the next page, when it comes, follows it. */
+    (void)process_page(s, g, c->ents, c->n, &gap, c, 0, &none);
+    carry_free(c);
+}
+
+void cli_sync_carry_drop(struct cli_grp *g)
+{
+    /* Unfinished: the batch puts the group back as before the piece,
+     * whose entries stay after the saved cursor. */
+    carry_free(g->sync.carry);
+    g->sync.carry = NULL;
+}
+
+void cli_sync_before(struct cli_session *s, void (*cb)(void *cb_ctx, json_t *reply), void *cb_ctx)
+{
+    struct cli_grp *g, *next;
+    for (g = s->groups; g; g = next) {
+        next = g->next;
+        /* The reply with g's next page takes the piece itself. */
+        if (g->sync.carry && !(cb == fetch_reply && cb_ctx == g))
+            cli_sync_settle(s, g);
+    }
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -1022,6 +1252,7 @@ static void fetch_reply(void *ctx, json_t *reply)
 {
     struct cli_grp *g = ctx;
     struct cli_session *s = g->s;
+    struct sync_carry *c = g->sync.carry, *next = NULL;
     struct cli_reply rp;
     struct cli_log_entry *ents = NULL;
     size_t i, n, k = 0;
@@ -1030,13 +1261,20 @@ static void fetch_reply(void *ctx, json_t *reply)
 
     g->sync.fetching = 0;
     cli_proto_reply(reply, &rp);
+    /* A carried piece leads this page into its transaction when the page
+     * follows it; otherwise it is settled on its own first. */
+    if (c && !(rp.ok && g->sync.after == c->ents[c->n - 1].seq)) {
+        cli_sync_settle(s, g);
+        c = NULL;
+    }
+    g->sync.carry = NULL;
     if (rp.err == CLI_PERR_DISCONNECTED)
         return;
     if (!rp.ok) {
         fetch_refused(s, g, &rp);
         return;
     }
-    if (g->sync.after > g->rec.cursor) {
+    if (g->sync.after > (c ? c->ents[c->n - 1].seq : g->rec.cursor)) {
         /* A page prefetched after one that stopped short: it does not
          * follow our cursor.  Read again only if someone asked. */
         if (g->sync.refetch && !g->sync.wait && cli_grp_active(g)) {
@@ -1046,10 +1284,20 @@ static void fetch_reply(void *ctx, json_t *reply)
         return;
     }
     n = cli_proto_entries_count(reply);
-    ents = calloc(n ? n : 1, sizeof *ents);
+    ents = calloc(n + (c ? c->n : 0) + 1, sizeof *ents);
     if (!ents) {
+        g->sync.carry = c;
+        cli_sync_settle(s, g);
         cli_notice(s, g->rec.name, 1, "cannot read the log of #%s: out of memory", g->rec.name);
         return;
+    }
+    /* The carried entries first (their messages move here; the batch
+     * reads the same bytes), then the page's: parsed and decoded while
+     * the carried piece is verified. */
+    for (i = 0; c && i < c->n; i++) {
+        ents[k] = c->ents[i];
+        mls_buf_init(&c->ents[i].message);
+        k++;
     }
     for (i = 0; i < n; i++) {
         mls_buf_init(&ents[k].message);
@@ -1067,10 +1315,15 @@ static void fetch_reply(void *ctx, json_t *reply)
         fetch_after(s, g, ents[k - 1].seq);
         prefetched = g->sync.fetching;
     }
-    r = process_page(s, g, ents, k, &gap);
+    r = process_page(s, g, ents, k, &gap, c, prefetched, &next);
+    if (next) {
+        carry_adopt(next, ents + k - next->n, reply, c ? c->page : NULL);
+        g->sync.carry = next;
+    }
     for (i = 0; i < k; i++)
         mls_buf_clear(&ents[i].message);
     free(ents);
+    carry_free(c); /* its batch taken or abandoned, its messages moved */
     if (r == 1) {
         /* A page starts after our cursor: the hole is in the server's
          * log itself, not a live event that overtook it. */

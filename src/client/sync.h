@@ -26,4 +26,19 @@ void cli_sync_mark_broken(struct cli_session *s, struct cli_grp *g, const char *
 /* The connection is gone: every group catches up again after login. */
 void cli_sync_disconnected(struct cli_grp *g);
 
+/*
+ * The last piece of a catch-up page may still be verifying when its page
+ * is committed ("carried piece", sync.c): it is settled (verified, stored
+ * and shown in a transaction of its own) before anything else runs on
+ * the client, except the reply with the next page of its group, which
+ * takes it into its own transaction.  cli_sync_before is the event loop's
+ * hook for that (net.h, before); cli_sync_settle settles g's at once;
+ * cli_sync_carry_drop abandons it (the group back as before the piece,
+ * the cursor before it: the piece is read again), before g->mls is freed
+ * or replaced.
+ */
+void cli_sync_before(struct cli_session *s, void (*cb)(void *cb_ctx, json_t *reply), void *cb_ctx);
+void cli_sync_settle(struct cli_session *s, struct cli_grp *g);
+void cli_sync_carry_drop(struct cli_grp *g);
+
 #endif

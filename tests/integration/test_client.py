@@ -763,6 +763,40 @@ def test_catchup_pages(env):
         assert who.quit() == 0
 
 
+def test_catchup_killed(env):
+    """Issue 13 item 4: the last piece of a page is carried into the next
+    page's transaction while it is verified (src/client/sync.c).  bob is
+    killed in the middle of catching up 1,500 entries; started again, he
+    reads on from his saved cursor: nothing fails to decrypt (the saved
+    state matches the saved cursor), every entry is in his history once,
+    and the chat goes on."""
+    env.server.stop()
+    env.server = Server(SERVER, env.tmp, extra=["--rate", "100000", "--user-rate", "100000"]).start()
+    a = env.client("kill", "alice")
+    a.wait_for(r"created #kill")
+    b = env.client("kill", "bob")
+    b.wait_for(r"must /invite bob")
+    invite(a, b, "kill", "bob")
+    assert b.quit() == 0
+    lines = ["kill line %04d" % i for i in range(1500)]
+    a.proc.stdin.write(("\n".join(lines) + "\n").encode())
+    a.proc.stdin.flush()
+    a.wait_for(msg("kill", "alice", lines[-1]), timeout=120)
+    b2 = env.client("kill", "bob", name="bob2")
+    b2.wait_for(msg("kill", "alice", lines[300]), timeout=120)
+    b2.kill()
+    b3 = env.client("kill", "bob", name="bob3")
+    b3.wait_for(msg("kill", "alice", lines[-1]), timeout=120)
+    assert b3.count(r"cannot be read|out of sync|rejoin") == 0, b3.snapshot()
+    # Entries in the history once each (UNIQUE), none missing between.
+    rows = db_exec(client_db(env, "bob"), "SELECT count(*), max(seq) - min(seq) + 1 FROM history "
+                   "WHERE grp = 'kill' AND seq IS NOT NULL")
+    assert rows[0][0] == rows[0][1] and rows[0][0] >= len(lines), rows
+    talk(b3, "bob after the kill", "kill", a)
+    for who in (a, b3):
+        assert who.quit() == 0
+
+
 def test_key_package_deleted_after_join(env):
     """Forward secrecy at rest (issue 10): once joined through a Welcome,
     the private bundle of the KeyPackage it was for is gone from the
@@ -1980,6 +2014,7 @@ TESTS = [
     test_burst_order,
     test_burst_1000_default_rate,
     test_catchup_pages,
+    test_catchup_killed,
     test_key_package_deleted_after_join,
     test_store_failure_during_commit,
     test_kick_and_leave,

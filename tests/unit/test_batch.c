@@ -8,7 +8,12 @@
  * decrypted while the one before is verified): the same results and
  * bytes, a forged signature at a chunk seam and deep in a later chunk, and
  * a message that does not decrypt in a later chunk, each reported at its
- * index with the state as after the messages before it. */
+ * index with the state as after the messages before it.  The same again
+ * through mls_group_process_batch_start / mls_batch_finish with other
+ * work between the two (processing the log one by one on another group,
+ * and a second batch on another group while the first holds the pool,
+ * and const reads of the lent group); a batch freed without finish
+ * leaves the group as before it. */
 #include "mls/group.h"
 #include "test.h"
 
@@ -157,6 +162,88 @@ static int sequential(mls_bytes state, const msglog *l, mls_process_result *res,
     return err;
 }
 
+/* Other work while a batch is out: the log processed one by one on
+ * another group, and a whole batch on a third (the first batch holds a
+ * pool, so this one verifies on its caller's thread). */
+static void other_work(const mls_env *e, mls_bytes state, const msglog *l)
+{
+    mls_process_result r[MAX_MSGS];
+    mls_buf after;
+    mls_group *g;
+    size_t stop = 0, done = 0;
+    int err;
+
+    mls_buf_init(&after);
+    err = sequential(state, l, r, &stop, &after);
+    (void)err;
+    clear_results(r, stop);
+    g = load(e, state);
+    if (g) {
+        err = mls_group_process_batch(e, g, l->v, l->n, 0, r, &done);
+        CHECK(done == stop);
+        clear_results(r, done);
+        mls_group_free(g);
+    }
+    mls_buf_clear(&after);
+}
+
+/* mls_group_process_batch through its two halves, other work between. */
+static int split_batch(const mls_env *e, mls_group *g, const msglog *l, size_t from, size_t n,
+                       unsigned flags, mls_process_result *res, size_t *done, mls_bytes other)
+{
+    mls_batch *b = NULL;
+    int err;
+    *done = 99;
+    uint64_t epoch = mls_group_epoch(g);
+    uint32_t members = mls_group_member_count(g);
+    if ((err = mls_group_process_batch_start(e, g, l->v + from, n, flags, &b)) != 0)
+        return err;
+    other_work(e, other, l);
+    /* Reading the lent group (const calls) is allowed; start changed
+     * none of what they read. */
+    CHECK(mls_group_epoch(g) == epoch);
+    CHECK(mls_group_member_count(g) == members);
+    err = mls_batch_finish(b, res, done);
+    /* Once only. */
+    CHECK_ERR(mls_batch_finish(b, res, done), MLS_ERR_ARG);
+    mls_batch_free(b);
+    return err;
+}
+
+/* A batch started and freed without finish: g as before, then the whole
+ * log as one by one. */
+static void check_abort(const mls_env *e, mls_bytes state, const msglog *l)
+{
+    mls_process_result seq[MAX_MSGS], bat[MAX_MSGS];
+    mls_buf want, got;
+    mls_group *g;
+    mls_batch *b = NULL;
+    size_t stop, done = 0;
+    int want_err;
+
+    mls_buf_init(&want);
+    mls_buf_init(&got);
+    want_err = sequential(state, l, seq, &stop, &want);
+    g = load(e, state);
+    if (g) {
+        CHECK_OK(mls_group_process_batch_start(e, g, l->v, l->n, 0, &b));
+        other_work(e, state, l);
+        mls_batch_free(b);
+        ser(g, &got);
+        CHECK(same(state, mls_buf_view(&got)));
+        CHECK_ERR(mls_group_process_batch(e, g, l->v, l->n, 0, bat, &done), want_err);
+        CHECK(done == stop);
+        same_results(seq, bat, stop);
+        ser(g, &got);
+        CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+        clear_results(bat, done);
+        mls_group_free(g);
+    }
+    clear_results(seq, stop);
+    mls_buf_clear(&want);
+    mls_buf_clear(&got);
+}
+
 static void check_batch(const mls_env *e, mls_bytes state, const msglog *l, size_t step)
 {
     mls_process_result seq[MAX_MSGS], bat[MAX_MSGS];
@@ -182,14 +269,31 @@ static void check_batch(const mls_env *e, mls_bytes state, const msglog *l, size
     clear_results(bat, done);
     mls_group_free(g);
 
+    /* The same in two halves, other work between. */
+    g = load(e, state);
+    if (!g)
+        return;
+    CHECK_OK(split_batch(e, g, l, 0, l->n, 0, bat, &done, state));
+    CHECK(done == l->n);
+    same_results(seq, bat, done);
+    ser(g, &got);
+    CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+    clear_results(bat, done);
+    mls_group_free(g);
+
     /* Stopping before each commit, which is staged, judged and merged
      * by the caller; then on from the message after it. */
     g = load(e, state);
     if (!g)
         return;
     for (from = 0; from < l->n;) {
-        CHECK_OK(mls_group_process_batch(e, g, l->v + from, l->n - from, MLS_BATCH_STOP_AT_COMMIT,
-                                         bat + from, &done));
+        /* Every other call in two halves. */
+        if (from % 2)
+            CHECK_OK(split_batch(e, g, l, from, l->n - from, MLS_BATCH_STOP_AT_COMMIT, bat + from,
+                                 &done, state));
+        else
+            CHECK_OK(mls_group_process_batch(e, g, l->v + from, l->n - from,
+                                             MLS_BATCH_STOP_AT_COMMIT, bat + from, &done));
         from += done;
         if (from == l->n)
             break;
@@ -215,7 +319,7 @@ static void check_batch(const mls_env *e, mls_bytes state, const msglog *l, size
             return;
         CHECK_OK(mls_group_process_batch(e, g, l->v, i, 0, bat, &done));
         CHECK(done == i);
-        CHECK_OK(mls_group_process_batch(e, g, l->v + i, l->n - i, 0, bat + i, &done));
+        CHECK_OK(split_batch(e, g, l, i, l->n - i, 0, bat + i, &done, state));
         CHECK(done == l->n - i);
         same_results(seq, bat, l->n);
         ser(g, &got);
@@ -243,6 +347,18 @@ static void check_failure(const mls_env *e, mls_bytes state, const msglog *l, si
     g = load(e, state);
     if (g) {
         CHECK_ERR(mls_group_process_batch(e, g, l->v, l->n, 0, bat, &done), want_err);
+        CHECK(done == k);
+        if (done == k)
+            same_results(seq, bat, k);
+        ser(g, &got);
+        CHECK(same(mls_buf_view(&want), mls_buf_view(&got)));
+        clear_results(bat, done <= k ? done : 0);
+        mls_group_free(g);
+    }
+    /* The same in two halves, other work between. */
+    g = load(e, state);
+    if (g) {
+        CHECK_ERR(split_batch(e, g, l, 0, l->n, 0, bat, &done, state), want_err);
         CHECK(done == k);
         if (done == k)
             same_results(seq, bat, k);
@@ -351,6 +467,7 @@ int main(void)
         size_t done = 0;
         mls_process_result res[MAX_MSGS];
         check_batch(&envs[i], mls_buf_view(&s0), &l, 5);
+        check_abort(&envs[i], mls_buf_view(&s0), &l);
         /* The state after the log, for the forged run. */
         g = load(&envs[i], mls_buf_view(&s0));
         if (!g)
@@ -402,6 +519,8 @@ int main(void)
             mls_group_free(g);
             /* Each bad log from the state after lng (the generations of
              * the logs before it are skipped, RFC 9420 §9.1). */
+            check_abort(&envs[i], mls_buf_view(&s1), &lng);
+            check_abort(&envs[i], mls_buf_view(&s2), &lbad[0]);
             for (k = 0; k < 3; k++)
                 check_failure(&envs[i], mls_buf_view(&s2), &lbad[k], forged_at[k],
                               MLS_ERR_SIGNATURE);
@@ -427,6 +546,20 @@ int main(void)
             CHECK_OK(mls_group_process_batch(env, g, NULL, 0, 0, NULL, &done));
             CHECK(done == 0);
             CHECK_ERR(mls_group_process_batch(env, g, NULL, 1, 0, res, &done), MLS_ERR_ARG);
+            {
+                mls_batch *b = NULL;
+                CHECK_ERR(mls_group_process_batch_start(env, g, NULL, 1, 0, &b), MLS_ERR_ARG);
+                CHECK(b == NULL);
+                CHECK_ERR(mls_group_process_batch_start(env, NULL, two, 2, 0, &b), MLS_ERR_ARG);
+                CHECK_ERR(mls_group_process_batch_start(env, g, two, 2, 0, NULL), MLS_ERR_ARG);
+                CHECK_ERR(mls_batch_finish(NULL, res, &done), MLS_ERR_ARG);
+                mls_batch_free(NULL);
+                /* Nothing: finished at once. */
+                CHECK_OK(mls_group_process_batch_start(env, g, NULL, 0, 0, &b));
+                CHECK_OK(mls_batch_finish(b, NULL, &done));
+                CHECK(done == 0);
+                mls_batch_free(b);
+            }
             mls_group_free(g);
         }
     }

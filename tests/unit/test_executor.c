@@ -3,7 +3,8 @@
  * item once and reports the lowest failing index whatever the thread
  * count; a tampered leaf among 1,000 is found with the same error in
  * parallel as sequentially; commits and Welcomes made with the pool are
- * byte-identical to sequential ones from the same randomness.
+ * byte-identical to sequential ones from the same randomness; the loop in
+ * the background (mls_exec_async_*) gives the same results.
  */
 #include "test_member.h"
 
@@ -80,6 +81,103 @@ static void test_pool_loops(unsigned threads)
     CHECK(a.hits[0] == 1 && a.hits[1] == 0);
     mls_pool_free(p);
     mls_pool_free(NULL);
+}
+
+/*
+ * The loop in the background (mls_exec_async_*): items added in steps
+ * while the caller goes on (its own loops on the held pool run in it),
+ * each run once, the lower failing index's error from wait; cancel
+ * skips what has not started and frees the pool; a second background
+ * loop while one holds the pool, and one without an executor, run their
+ * items in wait.
+ */
+static void test_async_loops(unsigned threads)
+{
+    mls_pool *p = NULL;
+    mls_env e, none;
+    mls_exec_async a, b;
+    loop_arg la, lb, inner;
+    size_t i;
+    int ok;
+
+    CHECK_OK(mls_pool_new(threads, &p));
+    if (!p)
+        return;
+    e = *mls_env_default();
+    e.parallel_for = mls_pool_parallel_for;
+    e.parallel_ctx = p;
+    none = *mls_env_default();
+    none.parallel_for = NULL;
+
+    memset(&la, 0, sizeof(la));
+    la.fail_a = la.fail_b = SIZE_MAX;
+    la.nested = p;
+    mls_exec_async_begin(&e, loop_item, &la, &a);
+    mls_exec_async_add(&a, 10);
+    memset(&inner, 0, sizeof(inner));
+    CHECK_OK(mls_pool_parallel_for(p, 50, count_item, &inner));
+    mls_exec_async_add(&a, 300);
+    mls_exec_async_add(&a, 200); /* never fewer */
+    /* A second one while the first holds the pool. */
+    memset(&lb, 0, sizeof(lb));
+    lb.fail_a = lb.fail_b = SIZE_MAX;
+    mls_exec_async_begin(&e, count_item, &lb, &b);
+    mls_exec_async_add(&b, LOOP_N);
+    mls_exec_async_add(&a, LOOP_N);
+    CHECK_OK(mls_exec_async_wait(&b));
+    CHECK_OK(mls_exec_async_wait(&a));
+    CHECK_ERR(mls_exec_async_wait(&a), MLS_ERR_ARG);
+    ok = 1;
+    for (i = 0; i < 50; i++)
+        ok &= inner.hits[i] == 1;
+    for (i = 0; i < LOOP_N; i++)
+        ok &= la.hits[i] == 1 && lb.hits[i] == 1;
+    CHECK(ok);
+
+    /* Two failures: the lower index's error. */
+    for (int rep = 0; rep < 10; rep++) {
+        memset(&la, 0, sizeof(la));
+        la.fail_a = 700;
+        la.fail_b = 500;
+        mls_exec_async_begin(&e, loop_item, &la, &a);
+        mls_exec_async_add(&a, 600);
+        mls_exec_async_add(&a, LOOP_N);
+        CHECK_ERR(mls_exec_async_wait(&a), MLS_ERR_EXPIRED);
+        ok = 1;
+        for (i = 0; i <= 500; i++)
+            ok &= la.hits[i] == 1;
+        CHECK(ok);
+    }
+
+    /* Cancelled: nothing runs twice, and the pool is free again. */
+    memset(&la, 0, sizeof(la));
+    la.fail_a = la.fail_b = SIZE_MAX;
+    mls_exec_async_begin(&e, loop_item, &la, &a);
+    mls_exec_async_add(&a, LOOP_N);
+    mls_exec_async_cancel(&a);
+    mls_exec_async_cancel(&a);
+    ok = 1;
+    for (i = 0; i < LOOP_N; i++)
+        ok &= la.hits[i] <= 1;
+    CHECK(ok);
+    memset(&inner, 0, sizeof(inner));
+    CHECK_OK(mls_pool_parallel_for(p, LOOP_N, count_item, &inner));
+
+    /* Without an executor: the items run in wait, not before. */
+    memset(&la, 0, sizeof(la));
+    la.fail_a = la.fail_b = SIZE_MAX;
+    mls_exec_async_begin(&none, loop_item, &la, &a);
+    mls_exec_async_add(&a, LOOP_N);
+    CHECK(la.hits[0] == 0 && la.hits[LOOP_N - 1] == 0);
+    CHECK_OK(mls_exec_async_wait(&a));
+    CHECK(la.hits[0] == 1 && la.hits[LOOP_N - 1] == 1);
+
+    /* No items. */
+    mls_exec_async_begin(&e, loop_item, &la, &a);
+    CHECK_OK(mls_exec_async_wait(&a));
+    memset(&a, 0, sizeof(a));
+    mls_exec_async_cancel(&a);
+    mls_pool_free(p);
 }
 
 struct first_ctx {
@@ -324,6 +422,9 @@ int main(void)
     test_pool_loops(1);
     test_pool_loops(2);
     test_pool_loops(4);
+    test_async_loops(1);
+    test_async_loops(2);
+    test_async_loops(4);
     test_rng_tape();
     CHECK_OK(mls_pool_new(4, &p4));
     par = *mls_env_default();
