@@ -9,9 +9,9 @@
  * With SCHEMA_DB (a database the server created: bench-server.py starts
  * it once for that), the floor copies the server's own tables users,
  * groups and log with all their indexes, so nothing drifts from the store,
- * and each message is the store's two writes (store_sqlite_data.c
- * sqs_log_append): the group's sequence bump (UPDATE ... RETURNING) and
- * the log row with its 16-byte msg_id.  Without it, the bare log table
+ * and each message is what the store does for it (store_sqlite_data.c
+ * sqs_log_append): the group's sequence bump, its read back, and the log
+ * row with its 16-byte msg_id.  Without it, the bare log table
  * of the first measurements: one INSERT per message, no msg_id index.
  *
  * Prints "FLOOR k rows_per_second".  Nothing else runs in between, so this
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     const char *schema = argc > 5 ? argv[5] : NULL;
     int rc = 1;
     sqlite3 *db = NULL;
-    sqlite3_stmt *ins = NULL, *bump = NULL;
+    sqlite3_stmt *ins = NULL, *bump = NULL, *last = NULL;
     unsigned char *blob = malloc(bytes);
     if (k < 1 || seconds <= 0 || !blob)
         goto out;
@@ -118,9 +118,10 @@ int main(int argc, char **argv)
                 goto out;
         }
         if (exec(db, "COMMIT") ||
-            sqlite3_prepare_v2(db, "UPDATE groups SET last_seq = last_seq + 1 WHERE id = ?"
-                                   " RETURNING last_seq",
-                               -1, &bump, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "UPDATE groups SET last_seq = last_seq + 1 WHERE id = ?", -1,
+                               &bump, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "SELECT last_seq FROM groups WHERE id = ?", -1, &last,
+                               NULL) != SQLITE_OK ||
             sqlite3_prepare_v2(db,
                                "INSERT INTO log(group_ref, seq, epoch, kind, sender_id, data,"
                                " meta, created, msg_id) VALUES (?, ?, 0, 2, 1, ?, NULL, ?, ?)",
@@ -148,10 +149,14 @@ int main(int argc, char **argv)
                 for (size_t j = 0; j < sizeof msg_id; j++)
                     msg_id[j] = (unsigned char)rand();
                 sqlite3_bind_int64(bump, 1, i + 1);
-                if (sqlite3_step(bump) != SQLITE_ROW)
+                if (sqlite3_step(bump) != SQLITE_DONE)
                     goto out;
-                sqlite3_int64 next = sqlite3_column_int64(bump, 0);
                 sqlite3_reset(bump);
+                sqlite3_bind_int64(last, 1, i + 1);
+                if (sqlite3_step(last) != SQLITE_ROW)
+                    goto out;
+                sqlite3_int64 next = sqlite3_column_int64(last, 0);
+                sqlite3_reset(last);
                 sqlite3_bind_int64(ins, 1, i + 1);
                 sqlite3_bind_int64(ins, 2, next);
                 sqlite3_bind_blob(ins, 3, blob, (int)bytes, SQLITE_STATIC);
@@ -181,6 +186,7 @@ out:
         fprintf(stderr, "sqlite_floor: %s\n", sqlite3_errmsg(db));
     sqlite3_finalize(ins);
     sqlite3_finalize(bump);
+    sqlite3_finalize(last);
     sqlite3_close(db);
     free(blob);
     return rc;

@@ -283,11 +283,11 @@ int main(int argc, char **argv)
     /* glibc gives the top of the heap back once 128 KiB of it is free and
      * takes it again on the next request: two brk() system calls per
      * message, 7 % of the server's CPU at 64 senders.  Up to 1 MiB of free
-     * heap top stays for reuse instead.  And blocks from 64 KiB (transient
-     * buffers of a batch or a handshake) are mapped and unmapped whole:
-     * in the heap they left holes between the connections' long-lived
-     * blocks, 1.1 KiB per idle connection once 10,000 had logged in
-     * (BENCHMARKS.md, "memory per idle connection"). */
+     * heap top stays for reuse instead.  And blocks from 64 KiB (SQLite's
+     * transient ones, e.g. around a request's SAVEPOINT) are mapped and
+     * unmapped whole: in the heap they left holes between the
+     * connections' long-lived blocks, 1.5 KiB per idle connection once
+     * 10,000 had registered and logged in (BENCHMARKS.md). */
     mallopt(M_TRIM_THRESHOLD, 1 << 20);
     mallopt(M_MMAP_THRESHOLD, 64 << 10);
 

@@ -201,7 +201,11 @@ const char *const sqs_stmt_sql[Q_COUNT] = {
                      " role = excluded.role, joined_seq = excluded.joined_seq, left_seq = NULL",
     [Q_MEMBER_REMOVE] = "UPDATE members SET left_seq = ?"
                         " WHERE group_ref = ? AND user_id = ? AND left_seq IS NULL",
-    [Q_LOG_BUMP] = "UPDATE groups SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+    /* Not UPDATE ... RETURNING: SQLite buffers RETURNING rows in an
+     * ephemeral table, a pager of its own opened and closed (with a
+     * 64 KiB+ page cache) on every message. */
+    [Q_LOG_BUMP] = "UPDATE groups SET last_seq = last_seq + 1 WHERE id = ?",
+    [Q_LOG_LAST_SEQ] = "SELECT last_seq FROM groups WHERE id = ?",
     [Q_LOG_INSERT] = "INSERT INTO log(group_ref, seq, epoch, kind, sender_id, data, meta, created,"
                      " msg_id) VALUES (?,?,?,?,?,?,?,?,?)",
     [Q_LOG_BY_MSG_ID] = "SELECT seq, epoch, kind FROM log"

@@ -484,11 +484,18 @@ int sqs_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kin
     sqlite_store *s = S(st);
     sqlite3_stmt *b = q(s, Q_LOG_BUMP);
     sqlite3_bind_int64(b, 1, ref);
-    int rc = sqlite3_step(b);
-    int64_t next = rc == SQLITE_ROW ? sqlite3_column_int64(b, 0) : -1;
-    sqlite3_reset(b);
+    int err = exec_done(s, b, "log bump");
+    if (err)
+        return err;
+    if (sqlite3_changes(s->db) != 1)
+        return SRV_NOT_FOUND;
+    sqlite3_stmt *l = q(s, Q_LOG_LAST_SEQ);
+    sqlite3_bind_int64(l, 1, ref);
+    int rc = sqlite3_step(l);
+    int64_t next = rc == SQLITE_ROW ? sqlite3_column_int64(l, 0) : -1;
+    sqlite3_reset(l);
     if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? SRV_NOT_FOUND : fail(s, "log bump");
+        return fail(s, "log bump");
     sqlite3_stmt *q1 = q(s, Q_LOG_INSERT);
     sqlite3_bind_int64(q1, 1, ref);
     sqlite3_bind_int64(q1, 2, next);
@@ -505,7 +512,7 @@ int sqs_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kin
         bind_bytes(q1, 9, msg_id);
     else
         sqlite3_bind_null(q1, 9);
-    int err = exec_done(s, q1, "log insert");
+    err = exec_done(s, q1, "log insert");
     if (!err)
         *seq = (uint64_t)next;
     return err;
