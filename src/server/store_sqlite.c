@@ -14,16 +14,18 @@
  * (batch.c), so an acknowledged message survives kill -9 and power loss
  * as with synchronous=FULL; what changes is that the loop no longer waits
  * for the disk.  SQLite's own checkpoints are off (wal_autocheckpoint=0):
- * b_sync runs them, PASSIVE, on a connection of its own, so that their
- * fsyncs of the WAL and the database also stay off the loop.
+ * every SYNC_CHECKPOINT_FRAMES frames b_sync runs one, PASSIVE, on a
+ * connection of its own while the loop begins no batch (batch.c), so
+ * that its fsyncs of the WAL and the database stay off the loop and the
+ * WAL starts over from its beginning afterwards.
  */
 #include "store_sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
