@@ -300,6 +300,37 @@ void mls_pool_free(mls_pool *p)
     free(p);
 }
 
+/* Under p->lock, with the pool free: it takes the loop fn(arg, i) for
+ * the items [0, n) (n may grow, mls_exec_async_add). */
+static void pool_take(mls_pool *p, int (*fn)(void *arg, size_t i), void *arg, size_t n)
+{
+    p->busy = 1;
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->next = 0;
+    p->finished = 0;
+    p->fail_i = SIZE_MAX;
+    p->fail_err = MLS_OK;
+    p->cancel = 0;
+}
+
+/* Under p->lock: the caller runs items too until none is left, waits for
+ * the workers' last ones, frees the pool and returns the loop's error. */
+static int pool_finish(mls_pool *p)
+{
+    pool_work(p);
+    while (p->finished < p->n)
+        pthread_cond_wait(&p->done, &p->lock);
+    int err = p->fail_err;
+    p->fn = NULL;
+    p->arg = NULL;
+    p->n = p->next = p->finished = 0;
+    p->cancel = 0;
+    p->busy = 0;
+    return err;
+}
+
 int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), void *arg)
 {
     mls_pool *p = pool;
@@ -313,23 +344,9 @@ int mls_pool_parallel_for(void *pool, size_t n, int (*fn)(void *arg, size_t i), 
         pthread_mutex_unlock(&p->lock);
         return run_sequential(n, fn, arg);
     }
-    p->busy = 1;
-    p->fn = fn;
-    p->arg = arg;
-    p->n = n;
-    p->next = 0;
-    p->finished = 0;
-    p->fail_i = SIZE_MAX;
-    p->fail_err = MLS_OK;
+    pool_take(p, fn, arg, n);
     pthread_cond_broadcast(&p->work);
-    pool_work(p);
-    while (p->finished < p->n)
-        pthread_cond_wait(&p->done, &p->lock);
-    err = p->fail_err;
-    p->fn = NULL;
-    p->arg = NULL;
-    p->n = p->next = p->finished = 0;
-    p->busy = 0;
+    err = pool_finish(p);
     pthread_mutex_unlock(&p->lock);
     return err;
 }
@@ -344,13 +361,7 @@ static int pool_async_begin(mls_pool *p, int (*fn)(void *arg, size_t i), void *a
     int ok = 0;
     pthread_mutex_lock(&p->lock);
     if (!p->busy && p->n_workers > 0) {
-        p->busy = 1;
-        p->fn = fn;
-        p->arg = arg;
-        p->n = p->next = p->finished = 0;
-        p->fail_i = SIZE_MAX;
-        p->fail_err = MLS_OK;
-        p->cancel = 0;
+        pool_take(p, fn, arg, 0);
         ok = 1;
     }
     pthread_mutex_unlock(&p->lock);
@@ -373,15 +384,7 @@ static int pool_async_end(mls_pool *p, int cancel)
     pthread_mutex_lock(&p->lock);
     if (cancel)
         p->cancel = 1;
-    pool_work(p);
-    while (p->finished < p->n)
-        pthread_cond_wait(&p->done, &p->lock);
-    err = p->fail_err;
-    p->fn = NULL;
-    p->arg = NULL;
-    p->n = p->next = p->finished = 0;
-    p->cancel = 0;
-    p->busy = 0;
+    err = pool_finish(p);
     pthread_mutex_unlock(&p->lock);
     return err;
 }
