@@ -58,24 +58,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from dsclient import Client, Server, WSClosed, b64, private_message  # noqa: E402
 import clientlib  # noqa: E402
 import mlsmember  # noqa: E402
+from mlsmember import Fail, expect, ok  # noqa: E402
 
 BINARY = None
 SHORT = os.environ.get("FAULTS_SHORT", "") not in ("", "0")
 FAST = ["--rate", "100000", "--user-rate", "100000"]
-
-
-class Fail(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def ok(resp, what=""):
-    expect(resp.get("ok") is True, "%s: expected ok, got %s" % (what, str(resp)[:300]))
-    return resp
 
 
 def poll(fn, timeout, what):
@@ -234,7 +221,7 @@ class Sender:
                     if not self.conn.ws.buf:
                         break
                     text = self.conn.ws.recv_text(0)
-            except (WSClosed, OSError, ValueError, TimeoutError, mlsmember.Fail, Fail):
+            except (WSClosed, OSError, ValueError, TimeoutError, Fail):
                 self.disconnect()
                 time.sleep(0.05)
 
