@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,13 +286,22 @@ static int b_batch_begin(srv_store *st)
         srv_log(SRV_LOG_ERROR, "database %s was moved or deleted: refusing writes", s->path);
         return SRV_STORE_ERR;
     }
-    return run(st, Q_BEGIN);
+    int err = run(st, Q_BEGIN);
+    if (!err) {
+        s->batch_broken = 0;
+        srv_cache_batch_begin(s->cache);
+    }
+    return err;
 }
 
 static int b_batch_commit(srv_store *st)
 {
-    int err = run(st, Q_COMMIT);
-    S(st)->commit_failed = err != SRV_OK;
+    sqlite_store *s = S(st);
+    /* A change that could not be undone alone (sqs_savepoint) takes the
+     * batch with it: the caller rolls back. */
+    int err = s->batch_broken ? SRV_STORE_ERR : run(st, Q_COMMIT);
+    s->commit_failed = err != SRV_OK;
+    srv_cache_batch_end(s->cache, err == SRV_OK);
     return err;
 }
 
@@ -430,15 +440,49 @@ static int b_checkpoint(srv_store *st)
     return rc == SQLITE_DONE ? SRV_OK : fail(s, "wal checkpoint");
 }
 
-static int b_batch_rollback(srv_store *st) { return run(st, Q_ROLLBACK); }
-static int b_change_begin(srv_store *st) { return run(st, Q_SAVEPOINT); }
+static int b_batch_rollback(srv_store *st)
+{
+    sqlite_store *s = S(st);
+    s->change_open = s->savepoint_taken = 0;
+    srv_cache_batch_end(s->cache, 0);
+    return run(st, Q_ROLLBACK);
+}
+
+int sqs_savepoint(sqlite_store *s)
+{
+    s->savepoint_taken = 1;
+    int err = exec_done(s, s->stmt[Q_SAVEPOINT], "savepoint");
+    if (err) {
+        s->savepoint_taken = 0;
+        s->batch_broken = 1;
+    }
+    return err;
+}
+
+/* The SAVEPOINT itself waits for the change's first write (q()). */
+static int b_change_begin(srv_store *st)
+{
+    sqlite_store *s = S(st);
+    s->change_open = 1;
+    s->savepoint_taken = 0;
+    srv_cache_change_begin(s->cache);
+    return SRV_OK;
+}
 
 static int b_change_end(srv_store *st, int keep)
 {
-    int err = SRV_OK;
-    if (!keep)
-        err = run(st, Q_ROLLBACK_TO);
-    int err2 = run(st, Q_RELEASE);
+    sqlite_store *s = S(st);
+    int err = SRV_OK, err2 = SRV_OK;
+    s->change_open = 0;
+    if (s->savepoint_taken) {
+        if (!keep)
+            err = run(st, Q_ROLLBACK_TO);
+        err2 = run(st, Q_RELEASE);
+        s->savepoint_taken = 0;
+    }
+    if (err || err2)
+        keep = 0; /* what the cache holds of the change may be wrong */
+    srv_cache_change_end(s->cache, keep);
     return err ? err : err2;
 }
 
@@ -477,6 +521,9 @@ static void b_close(srv_store *st)
         close(s->wal_fd);
     if (s->db)
         sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    srv_cache_free(s->cache);
     free(s->wal_path);
     free(s->path);
     free(s);
@@ -589,6 +636,35 @@ out:
     return err;
 }
 
+/* One server process per SQLite database: the store's cache
+ * (store_cache.h) is right only while every write goes through this
+ * process.  An flock on the database file itself (SQLite's own locks are
+ * fcntl locks, which flock does not touch on Linux), held until close and
+ * dropped by the kernel if the process dies; readers such as sqlite3(1)
+ * are not affected. */
+static int lock_file(sqlite_store *s, const char *path)
+{
+    if (strcmp(path, ":memory:") == 0)
+        return 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        srv_log(SRV_LOG_ERROR, "cannot open database %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        srv_log(SRV_LOG_ERROR,
+                busy ? "database %s is in use by another server process (a SQLite database "
+                       "serves one; several share a PostgreSQL database: docs/DEPLOYMENT.md)"
+                     : "cannot lock database %s: %s",
+                path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->lock_fd = fd;
+    return 0;
+}
+
 int srv_store_sqlite_open(const char *path, srv_store **out)
 {
     sqlite_store *s = calloc(1, sizeof *s);
@@ -597,14 +673,21 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
         return SRV_STORE_ERR;
     s->base.ops = &sqlite_ops;
     s->wal_fd = -1;
+    s->lock_fd = -1;
     s->path = strdup(path);
-    if (!s->path)
+    s->cache = srv_cache_new();
+    if (!s->path || !s->cache)
         goto out;
     /* The database holds who talks to whom: created mode 0600.  SQLite
      * gives the WAL and shared-memory files the database's mode. */
     mode_t old_mask = umask(077);
-    int orc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int locked = lock_file(s, path) == 0;
+    int orc = locked ? sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                       NULL)
+                     : SQLITE_CANTOPEN;
     umask(old_mask);
+    if (!locked)
+        goto out; /* lock_file said why */
     if (orc != SQLITE_OK) {
         srv_log(SRV_LOG_ERROR, "cannot open database %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");

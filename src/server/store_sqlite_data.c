@@ -2,10 +2,13 @@
  * The store operations on SQLite (users, renames, KeyPackages, groups,
  * members, the log, welcomes, inboxes, pending invitations, purging):
  * each binds its prepared statement (store_sqlite.c), steps it and copies
- * the row out.
+ * the row out.  Groups, rosters and users by id are answered from the
+ * cache when it has them, and every write tells the cache
+ * (store_cache.h).
  */
 #include "store_sqlite_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int bind_bytes(sqlite3_stmt *st, int i, mls_bytes b)
@@ -90,9 +93,14 @@ int sqs_user_by_name(srv_store *st, const char *name, srv_user *out)
 int sqs_user_by_id(srv_store *st, int64_t id, srv_user *out)
 {
     sqlite_store *s = S(st);
+    if (srv_cache_user(s->cache, id, out))
+        return SRV_OK;
     sqlite3_stmt *q1 = q(s, Q_USER_BY_ID);
     sqlite3_bind_int64(q1, 1, id);
-    return user_row(s, q1, out, "user by id");
+    int err = user_row(s, q1, out, "user by id");
+    if (!err)
+        srv_cache_user_put(s->cache, out);
+    return err;
 }
 
 int sqs_user_by_key(srv_store *st, mls_bytes key, srv_user *out)
@@ -109,6 +117,7 @@ int sqs_user_rename(srv_store *st, int64_t id, const char *name)
     sqlite3_stmt *q1 = q(s, Q_USER_RENAME);
     sqlite3_bind_text(q1, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q1, 2, id);
+    srv_cache_user_forget(s->cache, id);
     int err = exec_done(s, q1, "user rename");
     if (!err && sqlite3_changes(s->db) != 1)
         err = SRV_NOT_FOUND;
@@ -272,8 +281,11 @@ int sqs_group_create(srv_store *st, const char *name, mls_bytes gid, uint64_t ep
     sqlite3_bind_int64(q1, 4, admin_id);
     sqlite3_bind_int64(q1, 5, now);
     int err = exec_done(s, q1, "group insert");
-    if (!err)
+    if (!err) {
         *ref = sqlite3_last_insert_rowid(s->db);
+        /* Not cached yet; a rollback forgets what reads cache of it. */
+        srv_cache_group_forget(s->cache, *ref);
+    }
     return err;
 }
 
@@ -291,12 +303,14 @@ static int group_row(sqlite_store *s, sqlite3_stmt *st, srv_group *out)
 {
     int rc = sqlite3_step(st);
     int err = SRV_OK;
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         group_cols(st, out);
-    else if (rc == SQLITE_DONE)
+        srv_cache_group_put(s->cache, out);
+    } else if (rc == SQLITE_DONE) {
         err = SRV_NOT_FOUND;
-    else
+    } else {
         err = fail(s, "group select");
+    }
     sqlite3_reset(st);
     return err;
 }
@@ -304,6 +318,8 @@ static int group_row(sqlite_store *s, sqlite3_stmt *st, srv_group *out)
 int sqs_group_by_name(srv_store *st, const char *name, srv_group *out)
 {
     sqlite_store *s = S(st);
+    if (srv_cache_group_by_name(s->cache, name, out))
+        return SRV_OK;
     sqlite3_stmt *q1 = q(s, Q_GROUP_BY_NAME);
     sqlite3_bind_text(q1, 1, name, -1, SQLITE_TRANSIENT);
     return group_row(s, q1, out);
@@ -312,6 +328,8 @@ int sqs_group_by_name(srv_store *st, const char *name, srv_group *out)
 int sqs_group_by_gid(srv_store *st, mls_bytes gid, srv_group *out)
 {
     sqlite_store *s = S(st);
+    if (srv_cache_group_by_gid(s->cache, gid, out))
+        return SRV_OK;
     sqlite3_stmt *q1 = q(s, Q_GROUP_BY_GID);
     bind_bytes(q1, 1, gid);
     return group_row(s, q1, out);
@@ -326,6 +344,10 @@ int sqs_group_advance_epoch(srv_store *st, int64_t ref, uint64_t expected)
     int err = exec_done(s, q1, "group advance epoch");
     if (!err && sqlite3_changes(s->db) != 1)
         err = SRV_CONFLICT;
+    if (err == SRV_OK)
+        srv_cache_group_epoch(s->cache, ref, expected + 1);
+    else if (err != SRV_CONFLICT)
+        srv_cache_group_forget(s->cache, ref);
     return err;
 }
 
@@ -414,9 +436,61 @@ int sqs_groups_of_user(srv_store *st, int64_t user_id, srv_group_cb cb, void *ct
     return err;
 }
 
+/* The current roster read from the table into *list (malloc'd, ordered by
+ * user id; NULL when empty). */
+static int roster_read(sqlite_store *s, int64_t ref, srv_member **list, size_t *n)
+{
+    sqlite3_stmt *q1 = q(s, Q_MEMBER_LIST);
+    sqlite3_bind_int64(q1, 1, ref);
+    srv_member *rows = NULL;
+    size_t len = 0, cap = 0;
+    int rc, err = SRV_OK;
+    while ((rc = sqlite3_step(q1)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t c2 = cap ? cap * 2 : 16;
+            srv_member *p = realloc(rows, c2 * sizeof *p);
+            if (!p) {
+                err = SRV_STORE_ERR;
+                break;
+            }
+            rows = p;
+            cap = c2;
+        }
+        member_cols(q1, &rows[len++]);
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = fail(s, "member list");
+    sqlite3_reset(q1);
+    if (err) {
+        free(rows);
+        return err;
+    }
+    *list = rows;
+    *n = len;
+    return SRV_OK;
+}
+
 int sqs_member_get(srv_store *st, int64_t ref, int64_t user_id, srv_member *out)
 {
     sqlite_store *s = S(st);
+    const srv_member *rows;
+    size_t n;
+    /* A current member from the cached roster (ordered by user id);
+     * members who left, and strangers, from the table. */
+    if (srv_cache_roster(s->cache, ref, &rows, &n)) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (rows[mid].user_id < user_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n && rows[lo].user_id == user_id) {
+            *out = rows[lo];
+            return SRV_OK;
+        }
+    }
     sqlite3_stmt *q1 = q(s, Q_MEMBER_GET);
     sqlite3_bind_int64(q1, 1, ref);
     sqlite3_bind_int64(q1, 2, user_id);
@@ -435,18 +509,29 @@ int sqs_member_get(srv_store *st, int64_t ref, int64_t user_id, srv_member *out)
 int sqs_member_list(srv_store *st, int64_t ref, srv_member_cb cb, void *ctx)
 {
     sqlite_store *s = S(st);
-    sqlite3_stmt *q1 = q(s, Q_MEMBER_LIST);
-    sqlite3_bind_int64(q1, 1, ref);
-    int rc, err = SRV_OK;
-    while ((rc = sqlite3_step(q1)) == SQLITE_ROW) {
-        srv_member m;
-        member_cols(q1, &m);
-        if ((err = cb(ctx, &m)) != 0)
-            break;
+    const srv_member *cached;
+    srv_member *rows = NULL;
+    size_t n = 0;
+    /* The callback may call the store (and so change the cache): it
+     * always runs over a list of our own. */
+    if (srv_cache_roster(s->cache, ref, &cached, &n)) {
+        if (!(rows = malloc(n * sizeof *rows)))
+            return SRV_STORE_ERR;
+        memcpy(rows, cached, n * sizeof *rows);
+    } else {
+        int err = roster_read(s, ref, &rows, &n);
+        if (err)
+            return err;
+        srv_member *copy = n ? malloc(n * sizeof *copy) : NULL;
+        if (copy) {
+            memcpy(copy, rows, n * sizeof *copy);
+            srv_cache_roster_put(s->cache, ref, copy, n);
+        }
     }
-    if (!err && rc != SQLITE_DONE)
-        err = fail(s, "member list");
-    sqlite3_reset(q1);
+    int err = SRV_OK;
+    for (size_t i = 0; i < n && !err; i++)
+        err = cb(ctx, &rows[i]);
+    free(rows);
     return err;
 }
 
@@ -459,6 +544,7 @@ int sqs_member_add(srv_store *st, int64_t ref, int64_t user_id, enum srv_role ro
     sqlite3_bind_int64(q1, 2, user_id);
     sqlite3_bind_int(q1, 3, (int)role);
     sqlite3_bind_int64(q1, 4, (int64_t)joined_seq);
+    srv_cache_roster_forget(s->cache, ref);
     return exec_done(s, q1, "member add");
 }
 
@@ -469,6 +555,7 @@ int sqs_member_remove(srv_store *st, int64_t ref, int64_t user_id, uint64_t left
     sqlite3_bind_int64(q1, 1, (int64_t)left_seq);
     sqlite3_bind_int64(q1, 2, ref);
     sqlite3_bind_int64(q1, 3, user_id);
+    srv_cache_roster_forget(s->cache, ref);
     int err = exec_done(s, q1, "member remove");
     if (!err && sqlite3_changes(s->db) != 1)
         err = SRV_NOT_FOUND;
@@ -482,20 +569,29 @@ int sqs_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kin
                    int64_t now, uint64_t *seq)
 {
     sqlite_store *s = S(st);
+    srv_group g;
+    int cached = srv_cache_group_by_ref(s->cache, ref, &g);
     sqlite3_stmt *b = q(s, Q_LOG_BUMP);
     sqlite3_bind_int64(b, 1, ref);
     int err = exec_done(s, b, "log bump");
-    if (err)
+    if (!err && sqlite3_changes(s->db) != 1)
+        err = SRV_NOT_FOUND;
+    if (err) {
+        srv_cache_group_forget(s->cache, ref);
         return err;
-    if (sqlite3_changes(s->db) != 1)
-        return SRV_NOT_FOUND;
-    sqlite3_stmt *l = q(s, Q_LOG_LAST_SEQ);
-    sqlite3_bind_int64(l, 1, ref);
-    int rc = sqlite3_step(l);
-    int64_t next = rc == SQLITE_ROW ? sqlite3_column_int64(l, 0) : -1;
-    sqlite3_reset(l);
-    if (rc != SQLITE_ROW)
-        return fail(s, "log bump");
+    }
+    /* The cached row knows the sequence number the bump made. */
+    int64_t next = (int64_t)g.last_seq + 1;
+    if (!cached) {
+        sqlite3_stmt *l = q(s, Q_LOG_LAST_SEQ);
+        sqlite3_bind_int64(l, 1, ref);
+        int rc = sqlite3_step(l);
+        next = rc == SQLITE_ROW ? sqlite3_column_int64(l, 0) : -1;
+        sqlite3_reset(l);
+        if (rc != SQLITE_ROW)
+            return fail(s, "log bump");
+    }
+    srv_cache_group_last_seq(s->cache, ref, (uint64_t)next);
     sqlite3_stmt *q1 = q(s, Q_LOG_INSERT);
     sqlite3_bind_int64(q1, 1, ref);
     sqlite3_bind_int64(q1, 2, next);

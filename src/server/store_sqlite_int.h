@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_cache.h"
 
 enum stmt_id {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
@@ -36,6 +37,14 @@ typedef struct sqlite_store {
     char *path;
     int commit_failed; /* the last COMMIT failed (disk full, I/O error) */
     sqlite3_stmt *stmt[Q_COUNT];
+    srv_cache *cache; /* store_cache.h */
+    int lock_fd;      /* the database file, flock'ed: one process (lock_file) */
+    /* A change's SAVEPOINT is taken before its first write (q()), so a
+     * request that only reads runs no SAVEPOINT and no RELEASE. */
+    int change_open, savepoint_taken;
+    /* A SAVEPOINT failed: the change cannot be undone alone, so the
+     * whole batch is rolled back instead of committed. */
+    int batch_broken;
     /* The durability half of a COMMIT (store_sqlite.c b_sync), run by the
      * database thread: the WAL's descriptor, a connection of its own for
      * checkpoints, the WAL's frame count after the loop's last COMMIT. */
@@ -60,15 +69,21 @@ static inline int fail(sqlite_store *s, const char *what)
 }
 
 /* Returns the statement ready for binding. */
+int sqs_savepoint(sqlite_store *s);
+
+/* A prepared statement, reset and unbound.  Statements after the
+ * transaction-control ones that write take the open change's SAVEPOINT
+ * first. */
 static inline sqlite3_stmt *q(sqlite_store *s, enum stmt_id id)
 {
     sqlite3_stmt *st = s->stmt[id];
+    if (s->change_open && !s->savepoint_taken && id > Q_ROLLBACK_TO && !sqlite3_stmt_readonly(st))
+        sqs_savepoint(s);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
 }
 
-/* Steps a statement that returns no rows; resets it. */
 static inline int exec_done(sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);

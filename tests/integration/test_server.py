@@ -23,8 +23,8 @@ import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, private_message,  # noqa
-                      public_commit, unb64, welcome)
+from dsclient import (Client, Identity, Server, WebSocket, WSClosed, b64, free_port,  # noqa
+                      private_message, public_commit, unb64, welcome)
 import mlsmember  # noqa: E402
 from mlsmember import (add_member, commit, commit_request, forge, forge_json, join,  # noqa
                        make_group, member, refused_rule, send_commit)
@@ -674,6 +674,40 @@ def test_sigterm_clean_shutdown():
         expect([e["seq"] for e in ents] == seqs, "everything acknowledged is there")
         rc = srv.stop(signal.SIGINT)
         expect(rc == 0, "SIGINT exits 0")
+    finally:
+        srv.stop()
+
+
+def test_one_process_per_sqlite_database():
+    """The server keeps groups, rosters and users in memory (store_cache.c),
+    right only while it is the one process writing its SQLite database: a
+    second server on the same file refuses to start and changes nothing,
+    and the first one serves on."""
+    srv = Server(BINARY).start()
+    if "://" in srv.db:
+        srv.stop()
+        return  # PostgreSQL is shared by design (test_pg.py)
+    try:
+        a, ca = member(srv, "alice")
+        gid = make_group(ca, "solo")
+        ok(ca.request("group.send", group="solo", message=b64(private_message(gid, 0))))
+        before = open(srv.db, "rb").read()
+        r = subprocess.run([srv.binary, "--port", str(free_port()), "--database", srv.db, "--listen",
+                            "127.0.0.1"], capture_output=True, timeout=20)
+        expect(r.returncode != 0, "a second server on the same database exits non-zero")
+        expect(b"in use by another server process" in r.stderr,
+               "and says why: %r" % r.stderr[-300:])
+        expect(open(srv.db, "rb").read() == before, "the database file is unchanged")
+        seq = ok(ca.request("group.send", group="solo",
+                            message=b64(private_message(gid, 0))))["seq"]
+        expect(seq == 2, "the first server serves on (seq %s)" % seq)
+        # Once it stopped, a new server opens the database.
+        srv.stop()
+        srv.start()
+        c = srv.client(a)
+        ok(c.login())
+        ents = ok(c.request("log.fetch", group="solo", after=0))["entries"]
+        expect([e["seq"] for e in ents] == [1, 2], "both messages are there")
     finally:
         srv.stop()
 
