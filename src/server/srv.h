@@ -107,6 +107,7 @@ typedef struct srv_conn {
     int64_t alive_us;  /* the peer's last proof of life: a frame or a PONG */
     int64_t pinged_us; /* our last PING */
     int want_ping;     /* send a PING when writable */
+    int corked;        /* TCP_CORK since the handshake, until the challenge is out */
     int http_status;
     char *http_body;
     size_t http_len;

@@ -177,14 +177,22 @@ static int on_writable(srv_conn *c, struct lws *wsi)
         if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
             return -1;
     }
-    if (!c->out_head)
+    if (!c->out_head) {
+        if (c->corked) {
+            int fd = lws_get_socket_fd(wsi), zero = 0;
+            c->corked = 0;
+            if (fd >= 0)
+                setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+        }
         return c->close_after_flush ? -1 : 0;
+    }
     /* Several frames (a response and the event of the same message, a
      * batch's events): corked, they leave as one TCP segment, not one
      * each, which halves the loopback path of a sender's answer. */
     int fd = lws_get_socket_fd(wsi), one = 1, zero = 0;
-    int corked = c->out_head->next && fd >= 0 &&
-                 !setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+    int corked = c->corked || (c->out_head->next && fd >= 0 &&
+                               !setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one));
+    c->corked = 0;
     int rc = 0;
     /* Drain the queue while the socket takes it, so one turn sends a
      * batch's responses and events together (clients answer together and
@@ -255,10 +263,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     srv *s = the_srv;
     srv_conn *c = user;
     switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return path_is_ws(wsi) ? 0 : -1;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        if (!path_is_ws(wsi))
+            return -1;
+        /* Corked before libwebsockets sends its 101 response, the
+         * challenge that follows leaves in the same segment (on_writable
+         * uncorks): one wake-up of the client instead of two. */
+        int fd = lws_get_socket_fd(wsi), one = 1;
+        if (fd >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+        return 0;
+    }
     case LWS_CALLBACK_ESTABLISHED: {
         memset(c, 0, sizeof *c);
+        c->corked = 1;
         c->wsi = wsi;
         c->opened = srv_time();
         c->alive_us = c->pinged_us = srv_now_us();
@@ -322,8 +340,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* rx_buffer_size: libwebsockets gives every connection a receive buffer
+ * of this size from its handshake on.  At 64 KiB it was mapped and
+ * unmapped per connection (glibc maps blocks from M_MMAP_THRESHOLD,
+ * main.c), 24 µs of each login; at 16 KiB it comes from the heap, where
+ * only its touched first page is resident.  A longer frame arrives in
+ * pieces and is reassembled (on_receive). */
 static const struct lws_protocols protocols[] = {
-    {"mlschat.v1", callback, sizeof(srv_conn), 65536, 0, NULL, 0},
+    {"mlschat.v1", callback, sizeof(srv_conn), 16384, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
