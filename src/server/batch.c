@@ -300,6 +300,10 @@ static char *internal_error(const srv_held *h)
 static void release(srv *s, srv_held *h, int failed)
 {
     int64_t now = srv_now_us();
+    /* A group's online members may have been read from a roster the
+     * failed batch changed (online.c). */
+    if (failed)
+        srv_online_clear(s);
     while (h) {
         srv_held *next = h->next;
         srv_conn *c = h->conn;

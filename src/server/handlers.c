@@ -237,8 +237,18 @@ static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
     free(text);
     if (!p)
         return;
-    /* One lookup per roster member (users.c), whatever the number of
-     * other connections; the frame is built once for all of them. */
+    /* A message or proposal goes to the group's online members
+     * (online.c), whatever the size of its roster and the number of
+     * other connections; a commit to the roster before it, which it may
+     * have changed.  The frame is built once for all of them. */
+    if (!users) {
+        if (srv_online_members(s, g, &users, &n_users)) {
+            srv_log(SRV_LOG_ERROR, "cannot find the online members of %s", g->name);
+            n_users = 0;
+        }
+    } else if (entry->kind == SRV_KIND_COMMIT) {
+        srv_online_forget_group(s, g->ref);
+    }
     for (size_t i = 0; i < n_users; i++) {
         srv_user_state *u = srv_user_state_find(s, users[i]);
         for (srv_conn *c = u ? u->conns : NULL; c; c = c->user_next)
@@ -337,6 +347,8 @@ static void become(srv *s, srv_conn *c, const srv_user *u)
     c->user_id = u->id;
     snprintf(c->username, sizeof c->username, "%s", u->name);
     c->ustate = srv_user_state_get(s, u->id);
+    if (c->ustate && !c->ustate->conns)
+        srv_online_came(s, u->id);
     srv_user_link(c);
     srv_metrics_authenticated(1);
     srv_log(SRV_LOG_DEBUG, "connection authenticated as %s (%lld)", u->name, (long long)u->id);
@@ -850,6 +862,7 @@ static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
     if (srv_logic_change_end(r->L, rc == 0, &end_err) && rc == 0) {
         *e = end_err;
         rc = -1;
+        srv_online_clear(r->s); /* as for a failed batch (online.c) */
     }
     return rc;
 }

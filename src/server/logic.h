@@ -41,9 +41,11 @@ int srv_valid_username(const char *name);
 int srv_valid_group_name(const char *name);
 
 /* What logic tells the transport: an accepted log entry for the listed
- * users (the roster before the change, ordered by user id), and a new
- * inbox entry for one user.  Called inside the change; the transport
- * holds what it sends until the batch commits (docs/PROTOCOL.md §10). */
+ * users (a commit's: the roster before the change, ordered by user id;
+ * users == NULL for a message or proposal, which change no roster: the
+ * members on the roster now, srv_logic_roster_ids), and a new inbox
+ * entry for one user.  Called inside the change; the transport holds what
+ * it sends until the batch commits (docs/PROTOCOL.md §10). */
 typedef struct srv_event_sink {
     void (*on_log)(void *ctx, const srv_group *g, const srv_log_entry *entry,
                    const int64_t *users, size_t n_users);
@@ -161,6 +163,11 @@ int srv_logic_kp_claim(srv_logic *L, const srv_user *caller, srv_bucket *claims,
 int srv_logic_group_create(srv_logic *L, const srv_user *caller, const char *name,
                            mls_bytes gid, uint64_t epoch, mls_bytes group_info, srv_group *out,
                            srv_err *e);
+/* The group's current roster: its user ids in order (malloc'd), or -1. */
+int srv_logic_roster_ids(srv_logic *L, int64_t ref, int64_t **ids, size_t *n);
+/* 1 if the user is on the group's roster now, 0 if not, -1 on a store
+ * error. */
+int srv_logic_on_roster(srv_logic *L, int64_t ref, int64_t user_id);
 /* Finds a group by name (or by group id when name is NULL). */
 int srv_logic_group_find(srv_logic *L, const char *name, mls_bytes gid, srv_group *out,
                          srv_err *e);

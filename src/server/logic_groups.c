@@ -239,10 +239,32 @@ static int collect_id(void *ctx, const srv_member *m)
     return 0;
 }
 
+/* to == NULL: for the members on the roster now (logic.h). */
 static void emit_log(srv_logic *L, const srv_group *g, const srv_log_entry *le, const id_list *to)
 {
     if (L->sink.on_log)
-        L->sink.on_log(L->sink.ctx, g, le, to->ids, to->n);
+        L->sink.on_log(L->sink.ctx, g, le, to ? to->ids : NULL, to ? to->n : 0);
+}
+
+int srv_logic_roster_ids(srv_logic *L, int64_t ref, int64_t **ids, size_t *n)
+{
+    id_list roster = {NULL, 0, 0};
+    if (L->store->ops->member_list(L->store, ref, collect_id, &roster)) {
+        free(roster.ids);
+        return -1;
+    }
+    *ids = roster.ids;
+    *n = roster.n;
+    return 0;
+}
+
+int srv_logic_on_roster(srv_logic *L, int64_t ref, int64_t user_id)
+{
+    srv_member m;
+    int err = L->store->ops->member_get(L->store, ref, user_id, &m);
+    if (err == SRV_NOT_FOUND)
+        return 0;
+    return err ? -1 : !m.left;
 }
 
 static int check_header(const srv_group *g, mls_bytes msg, srv_mls_header *h, srv_err *e)
@@ -518,7 +540,6 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     srv_mls_header h;
     srv_log_ref prev;
     mls_public_group *pg = NULL;
-    id_list roster = {NULL, 0, 0};
     int rc = -1;
     if (logic_need_caller(u, e) || srv_logic_group_find(L, group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
@@ -557,10 +578,6 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
         refuse_epoch(e, CHAT_ERR_WRONG_EPOCH, h.epoch, g.epoch);
         goto out;
     }
-    if (st->ops->member_list(st, g.ref, collect_id, &roster)) {
-        logic_refuse_store(e);
-        goto out;
-    }
     enum srv_kind kind =
         h.content_type == MLS_CONTENT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
     int64_t now = logic_now(L);
@@ -572,13 +589,13 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     *duplicate = 0;
     g.last_seq = *seq;
     srv_log_entry le = {*seq, h.epoch, kind, u->id, u->name, now, msg, NULL};
-    emit_log(L, &g, &le, &roster);
+    /* Neither changes the roster: the event is for the members on it. */
+    emit_log(L, &g, &le, NULL);
     srv_metrics_accepted(
         chat_kind_name(kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE : CHAT_KIND_PROPOSAL));
     rc = 0;
 out:
     mls_public_group_free(pg);
-    free(roster.ids);
     return rc;
 }
 

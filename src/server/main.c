@@ -342,6 +342,7 @@ int main(int argc, char **argv)
     srv_relay_free(&server);
     srv_bucket_map_clear(&server.registrations);
     srv_user_states_clear(&server);
+    srv_online_free(&server);
     srv_addrs_clear(&server);
     store->ops->close(store);
     if (cfg->pidfile)

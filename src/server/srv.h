@@ -151,6 +151,11 @@ typedef struct srv_addr_count srv_addr_count; /* addrs.c */
 /* Delivery between processes over a shared store (relay.c). */
 typedef struct srv_relay srv_relay;
 
+/* Users whose first connection authenticated, remembered for bringing
+ * the groups' online lists up to date (online.c). */
+#define SRV_ONLINE_RING 4096
+typedef struct srv_gonline srv_gonline;
+
 typedef struct srv {
     srv_config cfg;
     srv_logic logic; /* the store and the delivery rules (logic.h) */
@@ -178,11 +183,25 @@ typedef struct srv {
     srv_bucket_map registrations; /* by peer address */
     int checkpoint_due;           /* the purge tick asks for a WAL checkpoint */
     srv_relay *relay;             /* NULL unless the store is shared (PostgreSQL) */
+    srv_gonline **online;         /* per group, its online members (online.c) */
+    size_t n_online_groups;
+    uint64_t online_gen;          /* users who came online so far */
+    int64_t online_ring[SRV_ONLINE_RING];
     volatile int stopping;
 } srv;
 
 /* Wall-clock Unix seconds. */
 int64_t srv_time(void);
+
+/* The online members of groups (online.c): a user's first authenticated
+ * connection, a group whose roster may have changed, everything (a batch
+ * failed), and the group's online member ids, valid until the next call
+ * (-1 on a store error). */
+void srv_online_came(srv *s, int64_t user_id);
+void srv_online_forget_group(srv *s, int64_t ref);
+void srv_online_clear(srv *s);
+void srv_online_free(srv *s);
+int srv_online_members(srv *s, const srv_group *g, const int64_t **ids, size_t *n);
 
 /* Opens the turn's transaction if it is not open yet. */
 int srv_batch_ensure(srv *s);

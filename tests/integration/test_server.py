@@ -678,6 +678,96 @@ def test_sigterm_clean_shutdown():
         srv.stop()
 
 
+def log_events(c, group, settle=0.5):
+    """The seqs of the log events of group that c received (waits settle s)."""
+    end = time.time() + settle
+    while time.time() < end:
+        text = c.ws.recv_text(0.1)
+        if text is not None:
+            obj = json.loads(text)
+            if "event" in obj:
+                c.events.append(obj)
+    seqs = [e["seq"] for e in c.events if e.get("event") == "log" and e.get("group") == group]
+    c.events = [e for e in c.events if not (e.get("event") == "log" and e.get("group") == group)]
+    return seqs
+
+
+def authenticated(srv):
+    """The server's count of authenticated connections (/metrics)."""
+    body = srv.http("/metrics")[1].decode()
+    for line in body.splitlines():
+        if line.startswith("mlschat_authenticated_connections "):
+            return int(line.split()[1])
+    raise Fail("no mlschat_authenticated_connections in /metrics")
+
+
+def close_and_wait(srv, c):
+    """Closes c and waits until the server has dropped it."""
+    before = authenticated(srv)
+    c.close()
+    poll(lambda: authenticated(srv) < before, what="the server noticing a close")
+
+
+def test_events_follow_online_members():
+    """A message goes to the connections of the group's online members
+    (online.c keeps them per group): one who comes online after the
+    group's list was made gets the next event, each of a user's
+    connections gets it once, one who went offline and came back gets it
+    again, and a removed member no longer does."""
+    srv = Server(BINARY).start()
+    try:
+        a, ca = member(srv, "alice")
+        b, cb = member(srv, "bob")
+        c, cc = member(srv, "carol")
+        gid = make_group(ca, "party")
+        ok(add_member(ca, "party", ["bob", "carol"]), "alice adds bob and carol")
+        join(cb, "party")
+        join(cc, "party")
+
+        def say():
+            return ok(ca.request("group.send", group="party",
+                                 message=b64(private_message(gid, 1))))["seq"]
+
+        log_events(cb, "party")
+        log_events(cc, "party")
+        close_and_wait(srv, cc)  # carol goes offline
+        s1 = say()  # the group's list of online members is made: alice, bob
+        expect(log_events(cb, "party") == [s1], "bob gets it")
+        # carol comes back with two connections: both get the next one, once.
+        cc = srv.client(c)
+        ok(cc.login())
+        cc2 = srv.client(c)
+        ok(cc2.login())
+        s2 = say()
+        expect(log_events(cc, "party") == [s2], "carol's first connection gets it once")
+        expect(log_events(cc2, "party") == [s2], "carol's second connection gets it once")
+        expect(log_events(cb, "party", 0.1) == [s2], "bob too")
+        # bob leaves and comes back between two messages.
+        close_and_wait(srv, cb)
+        s3 = say()
+        cb = srv.client(b)
+        ok(cb.login())
+        s4 = say()
+        expect(log_events(cb, "party") == [s4], "bob gets what was sent after he came back")
+        expect(log_events(cc, "party", 0.1) == [s3, s4], "carol gets both")
+        # bob leaves and comes back with nothing sent between: still once.
+        close_and_wait(srv, cb)
+        cb = srv.client(b)
+        ok(cb.login())
+        s4b = say()
+        expect(log_events(cb, "party") == [s4b], "bob gets it once")
+        expect(log_events(cc, "party", 0.1) == [s4b], "carol too")
+        # alice removes carol: carol gets that commit, then nothing more.
+        ok(commit(ca, "party", "--remove", a.leaf_of("party", "carol")), "alice removes carol")
+        s5 = say()
+        got = [e for e in log_events(cc, "party")]
+        expect(got == [s5 - 1], "carol gets the commit removing her, then nothing: %s" % got)
+        expect(log_events(cc2, "party", 0.1) == [s3, s4, s4b, s5 - 1], "on both connections")
+        expect(log_events(cb, "party", 0.1) == [s5 - 1, s5], "bob gets both")
+    finally:
+        srv.stop()
+
+
 def test_one_process_per_sqlite_database():
     """The server keeps groups, rosters and users in memory (store_cache.c),
     right only while it is the one process writing its SQLite database: a

@@ -42,6 +42,7 @@ typedef struct recorder {
     enum srv_kind log_kind;
     int64_t log_users[8];
     size_t n_log_users;
+    int log_to_roster;
     int64_t inbox_user;
     uint64_t inbox_seq;
 } recorder;
@@ -56,8 +57,11 @@ static void on_log(void *ctx, const srv_group *g, const srv_log_entry *e, const 
     rec.n_log++;
     rec.log_seq = e->seq;
     rec.log_kind = e->kind;
+    /* users == NULL: the members on the roster now (logic.h). */
+    rec.log_to_roster = users == NULL;
     rec.n_log_users = n < 8 ? n : 8;
-    memcpy(rec.log_users, users, rec.n_log_users * sizeof *users);
+    if (users)
+        memcpy(rec.log_users, users, rec.n_log_users * sizeof *users);
 }
 
 static void on_inbox(void *ctx, int64_t user_id, const srv_inbox_entry *e)
@@ -118,6 +122,13 @@ static int sig_inbox(void *ctx, const srv_inbox_entry *e)
     size_t o = strlen(s);
     snprintf(s + o, 4096 - o, "i%lld/%llu;", (long long)e->id, (unsigned long long)e->seq);
     return 0;
+}
+
+/* A group's row id, or -1. */
+static int64_t g_ref(srv_logic *L, const char *name)
+{
+    srv_group g;
+    return L->store->ops->group_by_name(L->store, name, &g) == SRV_OK ? g.ref : -1;
 }
 
 /* A text that changes whenever a row a request may write changes. */
@@ -544,7 +555,16 @@ static void test_send_fetch_inbox(fixture *f)
     REQUEST(L, rc, srv_logic_send(L, &f->user[ALICE], "lobby", mls_buf_view(&app), str("m1"), &seq,
                                   &epoch, &dup, &e));
     CHECK(rc == 0 && seq == 3 && epoch == 2 && dup == 0);
-    CHECK(rec.n_log == 1 && rec.log_kind == SRV_KIND_MESSAGE && rec.n_log_users == 2);
+    /* A message is for the members on the roster now: alice and bob. */
+    CHECK(rec.n_log == 1 && rec.log_kind == SRV_KIND_MESSAGE && rec.log_to_roster);
+    int64_t *roster = NULL;
+    size_t n_roster = 0;
+    CHECK_OK(srv_logic_roster_ids(L, g_ref(L, "lobby"), &roster, &n_roster));
+    CHECK(n_roster == 2 && roster && roster[0] == f->user[ALICE].id &&
+          roster[1] == f->user[BOB].id);
+    free(roster);
+    CHECK(srv_logic_on_roster(L, g_ref(L, "lobby"), f->user[BOB].id) == 1);
+    CHECK(srv_logic_on_roster(L, g_ref(L, "lobby"), 999999) == 0);
     REQUEST(L, rc, srv_logic_send(L, &f->user[ALICE], "lobby", mls_buf_view(&app), str("m1"), &seq,
                                   &epoch, &dup, &e));
     CHECK(rc == 0 && seq == 3 && dup == 1 && rec.n_log == 1);
