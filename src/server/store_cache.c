@@ -76,7 +76,19 @@ static void drop_roster(srv_cache *c, centry *e)
     e->n_roster = 0;
 }
 
-/* Everything goes (the bounds were reached, or the cache is freed). */
+static void clear_users(srv_cache *c)
+{
+    for (size_t i = 0; i < USER_BUCKETS; i++) {
+        for (cuser *u = c->users[i], *next; u; u = next) {
+            next = u->next;
+            free(u);
+        }
+        c->users[i] = NULL;
+    }
+    c->n_users = 0;
+}
+
+/* Everything goes (a bound was reached, or the cache is freed). */
 static void clear_all(srv_cache *c)
 {
     for (size_t i = 0; i < GROUP_BUCKETS; i++) {
@@ -87,14 +99,8 @@ static void clear_all(srv_cache *c)
         }
         c->by_ref[i] = c->by_name[i] = c->by_gid[i] = NULL;
     }
-    for (size_t i = 0; i < USER_BUCKETS; i++) {
-        for (cuser *u = c->users[i], *next; u; u = next) {
-            next = u->next;
-            free(u);
-        }
-        c->users[i] = NULL;
-    }
-    c->n_groups = c->n_rows = c->n_users = 0;
+    clear_users(c);
+    c->n_groups = c->n_rows = 0;
 }
 
 void srv_cache_free(srv_cache *c)
@@ -326,7 +332,7 @@ void srv_cache_user_put(srv_cache *c, const srv_user *user)
             return;
         }
     if (c->n_users >= SRV_CACHE_USERS)
-        clear_all(c);
+        clear_users(c);
     cuser *u = malloc(sizeof *u);
     if (!u)
         return;

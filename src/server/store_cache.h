@@ -17,8 +17,9 @@
  * hold uncommitted data), because forgetting does not depend on whether
  * the row was cached when it was written.
  *
- * Memory is bounded: past SRV_CACHE_GROUPS groups, SRV_CACHE_ROWS roster
- * rows or SRV_CACHE_USERS users, everything is dropped and loads again.
+ * Memory is bounded (about 18 MiB when full): past SRV_CACHE_GROUPS
+ * groups everything is dropped, past SRV_CACHE_ROWS roster rows the other
+ * rosters, past SRV_CACHE_USERS users the users, and they load again.
  * Not used for PostgreSQL, where other processes write the same rows.
  */
 #ifndef SRV_STORE_CACHE_H
@@ -31,7 +32,7 @@
 
 #define SRV_CACHE_GROUPS 8192
 #define SRV_CACHE_ROWS 65536
-#define SRV_CACHE_USERS 65536
+#define SRV_CACHE_USERS 32768
 
 typedef struct srv_cache srv_cache;
 

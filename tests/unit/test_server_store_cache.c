@@ -293,6 +293,28 @@ static void test_bounds(void)
     srv_cache_batch_end(c, 0);
     CHECK(!srv_cache_group_by_ref(c, 8201, &out));
     CHECK(srv_cache_group_by_ref(c, 8202, &out));
+    /* Past SRV_CACHE_USERS users the users start over, the groups stay. */
+    srv_user u;
+    memset(&u, 0, sizeof u);
+    for (int i = 1; i <= SRV_CACHE_USERS + 5; i++) {
+        u.id = i;
+        snprintf(u.name, sizeof u.name, "u%d", i);
+        srv_cache_user_put(c, &u);
+    }
+    srv_cache_get_stats(c, &s);
+    CHECK(s.users == 5);
+    srv_user got_u;
+    char want[32];
+    snprintf(want, sizeof want, "u%d", SRV_CACHE_USERS + 5);
+    CHECK(srv_cache_user(c, SRV_CACHE_USERS + 5, &got_u) && strcmp(got_u.name, want) == 0);
+    CHECK(!srv_cache_user(c, 7, &got_u));
+    CHECK(srv_cache_group_by_ref(c, 8202, &out));
+    /* A rename forgets the user and every roster (they carry names). */
+    srv_cache_roster_put(c, 8202, calloc(2, sizeof *rows), 2);
+    CHECK(srv_cache_roster(c, 8202, &got, &n));
+    srv_cache_user_forget(c, SRV_CACHE_USERS + 5);
+    CHECK(!srv_cache_user(c, SRV_CACHE_USERS + 5, &got_u));
+    CHECK(!srv_cache_roster(c, 8202, &got, &n));
     srv_cache_free(c);
     srv_cache_free(NULL);
 }
