@@ -149,6 +149,33 @@ static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err c
     srv_rx_update(c);
 }
 
+/* A request that arrives while the connection's login is verified waits
+ * for it, in order (handlers.c srv_logins_poll). */
+void srv_later_push(srv_conn *c, const char *text, size_t len)
+{
+    srv_queued *p = malloc(sizeof *p + len + 1);
+    if (!p) {
+        srv_log(SRV_LOG_ERROR, "out of memory queuing a request: closing the connection");
+        c->close_after_flush = 1;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    p->conn = c;
+    p->kind = SRV_QUEUED_MESSAGE;
+    p->len = len;
+    memcpy(p->text, text, len);
+    p->text[len] = 0;
+    if (c->later_tail)
+        c->later_tail->next = p;
+    else
+        c->later_head = p;
+    c->later_tail = p;
+    c->n_later++;
+    c->later_bytes += len;
+    srv_rx_update(c);
+}
+
 /* Answers not yet read by the client past SRV_OUTQ_PAUSE. */
 static int backlogged(const srv_conn *c)
 {
@@ -159,8 +186,9 @@ void srv_rx_update(srv_conn *c)
 {
     /* A client that keeps sending while the disk syncs, or that does not
      * read what it asked for, waits on TCP, not on our memory or CPU. */
-    int pause = !c->is_http && (c->n_pending >= SRV_QUEUED_MAX ||
-                                c->pending_bytes > SRV_OUTQ_PAUSE || backlogged(c));
+    int pause = !c->is_http && (c->n_pending + c->n_later >= SRV_QUEUED_MAX ||
+                                c->pending_bytes + c->later_bytes > SRV_OUTQ_PAUSE ||
+                                backlogged(c));
     if (pause == c->rx_paused)
         return;
     c->rx_paused = pause;

@@ -37,6 +37,8 @@ typedef struct req_ctx {
     json_t *resp;
     mls_buf bufs[MAX_BATCH + 8];
     size_t n_bufs;
+    int64_t id, t0_us; /* the request's id and arrival */
+    int deferred;      /* answered later (a login in the verifier) */
 } req_ctx;
 
 static int get_str(req_ctx *r, json_t *obj, const char *key, const char **out, srv_err *e)
@@ -412,6 +414,21 @@ static int h_login(req_ctx *r, srv_err *e)
         return -1;
     if (srv_logic_login_user(r->L, name, &u, e))
         return -1;
+    /* The signature check runs beside the loop when it can (verifier.h);
+     * srv_logins_poll answers. */
+    if (r->s->verifier.running) {
+        srv_verify_job *j = srv_verify_job_new(&u, nonce.p, ts, sig);
+        if (!j)
+            return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
+        j->conn = r->c;
+        j->req_id = r->id;
+        j->t0_us = r->t0_us;
+        r->c->verifying = 1;
+        r->c->verify_job = j;
+        srv_verifier_submit(&r->s->verifier, j);
+        r->deferred = 1;
+        return 0;
+    }
     srv_auth_claim claim = {chat_req_name(CHAT_REQ_LOGIN), nonce, ts, name, u.suite,
                             mls_bytes_of(u.key, u.key_len)};
     if (srv_auth_verify(&claim, sig))
@@ -869,6 +886,10 @@ static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
 
 void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
 {
+    if (c->verifying) {
+        srv_later_push(c, text, len);
+        return;
+    }
     int64_t t0 = srv_now_us();
     req_ctx r;
     srv_err e = {CHAT_ERR_NONE, "", NULL, 0, CHAT_RULE_UNKNOWN};
@@ -879,6 +900,7 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
     r.s = s;
     r.L = &s->logic;
     r.c = c;
+    r.t0_us = t0;
     r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     r.resp = json_object();
     int rc;
@@ -901,8 +923,14 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
                             json_string_value(tv));
         else if (rate_check(s, c, &e) || srv_logic_admit(type, c->user_id != 0, &e))
             rc = -1;
-        else
+        else {
+            r.id = id;
             rc = run_handler(&r, handlers[type], &e);
+        }
+    }
+    if (r.deferred && rc == 0) {
+        json_decref(r.resp);
+        goto done;
     }
     if (rc && srv_logic_is_login(type) && !c->user_id && c->nonce_time == 0)
         new_challenge(c);
@@ -921,9 +949,103 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
     }
     if (out)
         srv_hold(s, c, out, 1, id, type ? chat_req_name(type) : "invalid", t0);
+done:
     for (size_t i = 0; i < r.n_bufs; i++)
         mls_buf_clear(&r.bufs[i]);
     json_decref(r.req);
+}
+
+/* The answer to a login the verifier thread checked, as h_login and
+ * srv_handle_message give it when they check it themselves. */
+static void login_finish(srv *s, srv_conn *c, const srv_verify_job *j)
+{
+    char *out;
+    if (j->result) {
+        srv_err e = {CHAT_ERR_NONE, "", NULL, 0, CHAT_RULE_UNKNOWN};
+        srv_refuse(&e, CHAT_ERR_BAD_SIGNATURE, "signature does not verify with %s's key",
+                   j->user.name);
+        srv_metrics_refused(chat_err_name(e.code));
+        if (c->nonce_time == 0)
+            new_challenge(c);
+        out = error_text(j->req_id, CHAT_REQ_LOGIN, &e, c);
+    } else {
+        become(s, c, &j->user);
+        json_t *o = json_object();
+        user_json(o, &j->user);
+        json_object_set_new(o, "id", json_integer(j->req_id));
+        set_str(o, "type", chat_req_name(CHAT_REQ_LOGIN));
+        json_object_set_new(o, "ok", json_true());
+        out = dump(o);
+    }
+    if (out)
+        srv_hold(s, c, out, 1, j->req_id, chat_req_name(CHAT_REQ_LOGIN), j->t0_us);
+}
+
+void srv_logins_poll(srv *s)
+{
+    srv_verify_job *j = srv_verifier_take(&s->verifier);
+    while (j) {
+        srv_verify_job *next = j->next;
+        srv_conn *c = j->conn;
+        if (c) {
+            c->verifying = 0;
+            c->verify_job = NULL;
+            if (!c->close_after_flush)
+                login_finish(s, c, j);
+            /* What it sent meanwhile, in order; a second login among it
+             * waits again, and what follows it with it. */
+            srv_queued *p = c->later_head;
+            c->later_head = c->later_tail = NULL;
+            while (p) {
+                srv_queued *after = p->next;
+                c->n_later--;
+                c->later_bytes -= p->len;
+                if (!c->close_after_flush)
+                    srv_submit_message(s, c, p->text, p->len);
+                free(p);
+                p = after;
+            }
+            srv_rx_update(c);
+        }
+        srv_verify_job_free(j);
+        j = next;
+    }
+}
+
+void srv_logins_start(srv *s, void (*wake)(void *ctx), void *ctx)
+{
+    if (srv_verifier_start(&s->verifier, wake, ctx))
+        srv_log(SRV_LOG_WARN, "no verifier thread: login signatures are checked on the loop");
+}
+
+void srv_logins_stop(srv *s)
+{
+    srv_verify_job *j = srv_verifier_stop(&s->verifier);
+    while (j) {
+        srv_verify_job *next = j->next;
+        if (j->conn) {
+            j->conn->verifying = 0;
+            j->conn->verify_job = NULL;
+        }
+        srv_verify_job_free(j);
+        j = next;
+    }
+}
+
+void srv_logins_forget(srv_conn *c)
+{
+    if (c->verify_job)
+        c->verify_job->conn = NULL;
+    c->verify_job = NULL;
+    c->verifying = 0;
+    while (c->later_head) {
+        srv_queued *p = c->later_head;
+        c->later_head = p->next;
+        free(p);
+    }
+    c->later_tail = NULL;
+    c->n_later = 0;
+    c->later_bytes = 0;
 }
 
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message)

@@ -13,6 +13,17 @@
 void srv_handle_open(srv *s, srv_conn *c);
 /* One complete WebSocket text message. */
 void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len);
+/* After each loop turn: finishes the logins whose signature the verifier
+ * thread checked (their answers are held as any other), then runs what
+ * their connections sent meanwhile. */
+void srv_logins_poll(srv *s);
+/* A connection closes: its login in the verifier is forgotten and what it
+ * sent meanwhile dropped. */
+void srv_logins_forget(srv_conn *c);
+/* Starts the verifier thread (logins are checked on the loop without
+ * it), and stops it, letting go of the logins it still had. */
+void srv_logins_start(srv *s, void (*wake)(void *ctx), void *ctx);
+void srv_logins_stop(srv *s);
 /* A complete message that broke a transport limit or rule. */
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message);
 /* An HTTP GET: fills c->http_status / http_body / http_type (held). */

@@ -332,7 +332,9 @@ int main(int argc, char **argv)
         store->ops->close(store);
         return 1;
     }
+    srv_logins_start(&server, wake_loop, &server);
     srv_transport_run(&server);
+    srv_logins_stop(&server);
     /* The last turn's batch is committed by srv_transport_run: everything
      * acknowledged is on disk before the connections close. */
     srv_log(SRV_LOG_INFO, "shutting down");

@@ -14,6 +14,7 @@
 #include "logic.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "verifier.h"
 
 #define SRV_VERSION "0.1.0"
 #define SRV_OUTQ_MAX (16u << 20)
@@ -108,6 +109,13 @@ typedef struct srv_conn {
     int64_t pinged_us; /* our last PING */
     int want_ping;     /* send a PING when writable */
     int corked;        /* TCP_CORK since the handshake, until the challenge is out */
+    /* A login whose signature the verifier thread checks (verifier.h):
+     * the connection's later requests wait, in order, until it is done. */
+    int verifying;
+    struct srv_verify_job *verify_job;
+    struct srv_queued *later_head, *later_tail;
+    int n_later;
+    size_t later_bytes;
     int http_status;
     char *http_body;
     size_t http_len;
@@ -169,6 +177,7 @@ typedef struct srv {
     int in_batch;
     srv_held *held_head, *held_tail;  /* the open batch's output */
     srv_dbthread db;                  /* COMMITs batches off the loop */
+    srv_verifier verifier;            /* checks login signatures off the loop */
     int in_flight;                    /* a COMMIT or a sync is in flight */
     int flight_exclusive;             /* ...that keeps the loop off the store */
     srv_held *flight_head;            /* its output, released after COMMIT */
@@ -240,6 +249,9 @@ void srv_send_now(srv *s, srv_conn *c, const char *text);
 /* Pauses or resumes reading the connection's requests after its queued
  * requests or its send queue changed (SRV_QUEUED_MAX, SRV_OUTQ_PAUSE). */
 void srv_rx_update(srv_conn *c);
+/* A request that waits for the connection's login to be verified
+ * (srv_conn.verifying), in order behind the others. */
+void srv_later_push(srv_conn *c, const char *text, size_t len);
 /* The same with a reference to p (the caller keeps its own). */
 void srv_send_payload(srv *s, srv_conn *c, srv_payload *p);
 

@@ -89,6 +89,7 @@ static void unlink_conn(srv *s, srv_conn *c)
 static void conn_free(srv *s, srv_conn *c)
 {
     srv_hold_forget(s, c);
+    srv_logins_forget(c);
     while (c->out_head) {
         srv_out *o = c->out_head;
         c->out_head = o->next;
@@ -521,6 +522,7 @@ void srv_transport_run(srv *s)
     while (!s->stopping) {
         if (!turn())
             break;
+        srv_logins_poll(s);
         srv_batch_end(s);
         srv_relay_poll(s);
         /* The WAL is checkpointed and truncated between batches, every
@@ -548,6 +550,7 @@ void srv_transport_run(srv *s)
     while (s->conns && srv_time() < deadline) {
         if (!turn())
             break;
+        srv_logins_poll(s);
         srv_batch_end(s);
     }
     srv_batch_sync(s);

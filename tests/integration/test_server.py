@@ -678,6 +678,87 @@ def test_sigterm_clean_shutdown():
         srv.stop()
 
 
+def responses(c, n, timeout=20):
+    """The next n responses on c, in the order they came (events kept)."""
+    out = []
+    deadline = time.time() + timeout
+    while len(out) < n and time.time() < deadline:
+        text = c.ws.recv_text(max(0.1, deadline - time.time()))
+        if text is None:
+            continue
+        obj = json.loads(text)
+        if "event" in obj:
+            c.events.append(obj)
+        else:
+            out.append(obj)
+    expect(len(out) == n, "%d responses, got %d" % (n, len(out)))
+    return out
+
+
+def send_at_once(c, msgs):
+    """msgs as masked text frames in one TCP write, so that they arrive
+    together (while the first, a login, is being checked)."""
+    out = b""
+    for m in msgs:
+        payload = json.dumps(m).encode()
+        n = len(payload)
+        expect(n < 65536, "small messages only")
+        head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else
+                                bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+        mask = os.urandom(4)
+        out += head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    c.ws.sock.sendall(out)
+
+
+def login_msg(c, ident, rid, signer=None):
+    ts = int(time.time())
+    return {"id": rid, "type": "login", "username": ident.username, "nonce": b64(c.nonce),
+            "timestamp": ts,
+            "signature": b64((signer or ident).auth_signature("login", c.nonce, ts))}
+
+
+def test_requests_wait_for_their_login():
+    """Login signatures are checked on a thread beside the event loop
+    (verifier.c).  What a connection sends while its login is checked waits
+    for it and is answered after it, in order, as the connection it then
+    is; connections that close meanwhile cost nothing."""
+    srv = Server(BINARY).start()
+    try:
+        a, ca = member(srv, "alice")
+        gid = make_group(ca, "pipe")
+        c = srv.client(a)
+        send_at_once(c, [login_msg(c, a, 1), {"id": 2, "type": "ping"},
+                         {"id": 3, "type": "group.list"},
+                         {"id": 4, "type": "group.send", "group": "pipe",
+                          "message": b64(private_message(gid, 0))},
+                         login_msg(c, a, 5)])
+        rs = responses(c, 5)
+        expect([r["id"] for r in rs] == [1, 2, 3, 4, 5], "in order: %s" % [r["id"] for r in rs])
+        expect(rs[0]["ok"] and rs[0]["username"] == "alice", "logged in: %s" % rs[0])
+        expect(rs[1]["ok"] and rs[3]["ok"], "ping and group.send as alice")
+        expect([g["name"] for g in rs[2]["groups"]] == ["pipe"], "alice's groups: %s" % rs[2])
+        expect(rs[4].get("error") == "already_authenticated", "a second login: %s" % rs[4])
+        # A login that fails: what follows it is answered as for a
+        # connection that is not logged in, and the fresh nonce works.
+        d = srv.client(a)
+        send_at_once(d, [login_msg(d, a, 1, signer=Identity("alice")),
+                         {"id": 2, "type": "kp.count"}])
+        rs = responses(d, 2)
+        expect(rs[0].get("error") == "bad_signature" and "nonce" in rs[0], "refused: %s" % rs[0])
+        expect(rs[1].get("error") == "unauthenticated", "then unauthenticated: %s" % rs[1])
+        d.nonce = unb64(rs[0]["nonce"])
+        ok(d.login(a), "a login with the fresh nonce")
+        # Connections that close while their login is checked.
+        for _ in range(50):
+            e = srv.client(a)
+            send_at_once(e, [login_msg(e, a, 1), {"id": 2, "type": "ping"}])
+            e.close()
+        ok(ca.request("ping"), "the server serves on")
+        expect(srv.http("/health")[0] == 200, "healthy")
+    finally:
+        srv.stop()
+
+
 def log_events(c, group, settle=0.5):
     """The seqs of the log events of group that c received (waits settle s)."""
     end = time.time() + settle
