@@ -35,7 +35,7 @@ def main():
         print("gnuplot not installed: no plot")
         return 0
     cols = [(i + 1, h) for i, h in enumerate(head[1:], 1) if h.endswith("_ms")]
-    plot = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i + 1, h.replace("_", " "))
+    plot = ", ".join("'%s' using 1:%d with linespoints title '%s'" % (dat, i, h.replace("_", " "))
                      for i, h in cols)
     script = """set terminal png size 900,600
 set output '%s/mls.png'
