@@ -54,31 +54,41 @@ static void admin_diff_one(void *ctx, mls_bytes name)
                              n);
 }
 
+/* A GroupContext extension of the group before and after a commit that
+ * changes its extensions (empty where absent); -1 when it changes none. */
+static int ext_change(struct cli_grp *g, const mls_staged_commit *sc, uint16_t type,
+                      mls_bytes *before, mls_bytes *after)
+{
+    mls_commit_summary sum;
+    if (mls_staged_commit_summary(sc, &sum) != MLS_OK || !sum.extensions_changed)
+        return -1;
+    if (mls_group_extension(g->mls, type, before) != MLS_OK)
+        *before = mls_bytes_of(NULL, 0);
+    *after = mls_bytes_of(NULL, 0);
+    for (size_t i = 0; i < sum.n_new_extensions; i++)
+        if (sum.new_extensions[i].type == type)
+            *after = sum.new_extensions[i].data;
+    return 0;
+}
+
 /* "made x an administrator" / "took y's administrator role" lines. */
 static void describe_admins(struct cli_grp *g, const mls_staged_commit *sc, const char *committer,
                             int64_t time, struct lines *q)
 {
-    mls_commit_summary sum;
-    mls_bytes before = mls_bytes_of(NULL, 0), after = mls_bytes_of(NULL, 0);
+    mls_bytes before, after;
     struct admin_diff d;
-    size_t i;
-    if (mls_staged_commit_summary(sc, &sum) != MLS_OK || !sum.extensions_changed)
+    if (ext_change(g, sc, CLI_EXT_ADMINS, &before, &after))
         return;
-    if (mls_group_extension(g->mls, CLI_EXT_ADMINS, &before) != MLS_OK)
-        before = mls_bytes_of(NULL, 0);
-    for (i = 0; i < sum.n_new_extensions; i++)
-        if (sum.new_extensions[i].type == CLI_EXT_ADMINS)
-            after = sum.new_extensions[i].data;
     memset(&d, 0, sizeof d);
     d.other = before;
     if (cli_ext_admins_each(after, admin_diff_one, &d) == 0 && d.o > 0)
-        sync_lines_add(q, LINE_SYSTEM, NULL, time, "%s made %s an administrator of #%s", committer,
-                  d.names, g->rec.name);
+        sync_lines_add(q, LINE_SYSTEM, NULL, time, "%s made %s an administrator of #%s",
+                       committer, d.names, g->rec.name);
     memset(&d, 0, sizeof d);
     d.other = after;
     if (cli_ext_admins_each(before, admin_diff_one, &d) == 0 && d.o > 0)
         sync_lines_add(q, LINE_SYSTEM, NULL, time, "%s is no longer an administrator of #%s (by %s)",
-                  d.names, g->rec.name, committer);
+                       d.names, g->rec.name, committer);
 }
 
 /* "alice set the topic: ..." when the commit changes the topic (its text
@@ -86,18 +96,11 @@ static void describe_admins(struct cli_grp *g, const mls_staged_commit *sc, cons
 static void describe_topic(struct cli_grp *g, const mls_staged_commit *sc, const char *committer,
                            int64_t time, struct lines *q)
 {
-    mls_commit_summary sum;
-    mls_bytes before = mls_bytes_of(NULL, 0), after = mls_bytes_of(NULL, 0);
+    mls_bytes before, after;
     char topic[CLI_TOPIC_MAX + 1];
     char *safe;
-    size_t i;
-    if (mls_staged_commit_summary(sc, &sum) != MLS_OK || !sum.extensions_changed)
+    if (ext_change(g, sc, CLI_EXT_TOPIC, &before, &after))
         return;
-    if (mls_group_extension(g->mls, CLI_EXT_TOPIC, &before) != MLS_OK)
-        before = mls_bytes_of(NULL, 0);
-    for (i = 0; i < sum.n_new_extensions; i++)
-        if (sum.new_extensions[i].type == CLI_EXT_TOPIC)
-            after = sum.new_extensions[i].data;
     if (before.n == after.n && (after.n == 0 || memcmp(before.p, after.p, after.n) == 0))
         return;
     if (after.n == 0 || cli_ext_topic_decode(after, topic, sizeof topic) != 0)

@@ -121,15 +121,18 @@ static int must_wait(const srv *s)
     return (s->in_flight && s->flight_exclusive) || s->pending_head;
 }
 
-static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
-                 const char *text, size_t len)
+/* A copy of a request to run later, appended to a list (head, tail); out
+ * of memory, the connection is closed instead. */
+static srv_queued *enqueue(srv_queued **head, srv_queued **tail, srv_conn *c,
+                           enum srv_queued_kind kind, enum chat_err code, int flag,
+                           const char *text, size_t len)
 {
     srv_queued *p = malloc(sizeof *p + len + 1);
     if (!p) {
         srv_log(SRV_LOG_ERROR, "out of memory queuing a request: closing the connection");
         c->close_after_flush = 1;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        return;
+        return NULL;
     }
     p->next = NULL;
     p->conn = c;
@@ -139,11 +142,19 @@ static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err c
     p->len = len;
     memcpy(p->text, text, len);
     p->text[len] = 0;
-    if (s->pending_tail)
-        s->pending_tail->next = p;
+    if (*tail)
+        (*tail)->next = p;
     else
-        s->pending_head = p;
-    s->pending_tail = p;
+        *head = p;
+    *tail = p;
+    return p;
+}
+
+static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err code, int flag,
+                 const char *text, size_t len)
+{
+    if (!enqueue(&s->pending_head, &s->pending_tail, c, kind, code, flag, text, len))
+        return;
     c->n_pending++;
     c->pending_bytes += len;
     srv_rx_update(c);
@@ -153,24 +164,9 @@ static void pend(srv *s, srv_conn *c, enum srv_queued_kind kind, enum chat_err c
  * for it, in order (handlers.c srv_logins_poll). */
 void srv_later_push(srv_conn *c, const char *text, size_t len)
 {
-    srv_queued *p = malloc(sizeof *p + len + 1);
-    if (!p) {
-        srv_log(SRV_LOG_ERROR, "out of memory queuing a request: closing the connection");
-        c->close_after_flush = 1;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+    if (!enqueue(&c->later_head, &c->later_tail, c, SRV_QUEUED_MESSAGE, CHAT_ERR_NONE, 0, text,
+                 len))
         return;
-    }
-    memset(p, 0, sizeof *p);
-    p->conn = c;
-    p->kind = SRV_QUEUED_MESSAGE;
-    p->len = len;
-    memcpy(p->text, text, len);
-    p->text[len] = 0;
-    if (c->later_tail)
-        c->later_tail->next = p;
-    else
-        c->later_head = p;
-    c->later_tail = p;
     c->n_later++;
     c->later_bytes += len;
     srv_rx_update(c);

@@ -54,23 +54,23 @@ static void *verifier_main(void *arg)
     srv_verifier *v = arg;
     pthread_mutex_lock(&v->mu);
     for (;;) {
-        while (!v->todo_head && !v->quit)
+        while (!v->asked_head && !v->quit)
             pthread_cond_wait(&v->cv, &v->mu);
         if (v->quit)
             break;
-        srv_verify_job *j = v->todo_head;
-        v->todo_head = j->next;
-        if (!v->todo_head)
-            v->todo_tail = NULL;
+        srv_verify_job *j = v->asked_head;
+        v->asked_head = j->next;
+        if (!v->asked_head)
+            v->asked_tail = NULL;
         pthread_mutex_unlock(&v->mu);
         verify(j);
         pthread_mutex_lock(&v->mu);
         j->next = NULL;
-        if (v->done_tail)
-            v->done_tail->next = j;
+        if (v->checked_tail)
+            v->checked_tail->next = j;
         else
-            v->done_head = j;
-        v->done_tail = j;
+            v->checked_head = j;
+        v->checked_tail = j;
         if (v->wake)
             v->wake(v->wake_ctx);
     }
@@ -102,11 +102,11 @@ void srv_verifier_submit(srv_verifier *v, srv_verify_job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&v->mu);
-    if (v->todo_tail)
-        v->todo_tail->next = j;
+    if (v->asked_tail)
+        v->asked_tail->next = j;
     else
-        v->todo_head = j;
-    v->todo_tail = j;
+        v->asked_head = j;
+    v->asked_tail = j;
     pthread_cond_signal(&v->cv);
     pthread_mutex_unlock(&v->mu);
 }
@@ -116,8 +116,8 @@ srv_verify_job *srv_verifier_take(srv_verifier *v)
     if (!v->running)
         return NULL;
     pthread_mutex_lock(&v->mu);
-    srv_verify_job *j = v->done_head;
-    v->done_head = v->done_tail = NULL;
+    srv_verify_job *j = v->checked_head;
+    v->checked_head = v->checked_tail = NULL;
     pthread_mutex_unlock(&v->mu);
     return j;
 }
@@ -131,12 +131,12 @@ srv_verify_job *srv_verifier_stop(srv_verifier *v)
     pthread_cond_signal(&v->cv);
     pthread_mutex_unlock(&v->mu);
     pthread_join(v->thread, NULL);
-    srv_verify_job *left = v->done_head;
-    if (v->done_tail)
-        v->done_tail->next = v->todo_head;
+    srv_verify_job *left = v->checked_head;
+    if (v->checked_tail)
+        v->checked_tail->next = v->asked_head;
     else
-        left = v->todo_head;
-    v->todo_head = v->todo_tail = v->done_head = v->done_tail = NULL;
+        left = v->asked_head;
+    v->asked_head = v->asked_tail = v->checked_head = v->checked_tail = NULL;
     pthread_cond_destroy(&v->cv);
     pthread_mutex_destroy(&v->mu);
     v->running = 0;

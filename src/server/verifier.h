@@ -40,8 +40,8 @@ typedef struct srv_verifier {
     pthread_cond_t cv;
     int running;
     int quit;
-    srv_verify_job *todo_head, *todo_tail; /* for the thread, in order */
-    srv_verify_job *done_head, *done_tail; /* for the loop, in order */
+    srv_verify_job *asked_head, *asked_tail; /* for the thread, in order */
+    srv_verify_job *checked_head, *checked_tail; /* for the loop, in order */
     void (*wake)(void *ctx);               /* called from the thread */
     void *wake_ctx;
 } srv_verifier;
