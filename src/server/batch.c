@@ -291,9 +291,8 @@ void srv_send_payload(srv *s, srv_conn *c, srv_payload *p)
         c->out_head = o;
     c->out_tail = o;
     c->out_bytes += n;
-    (void)s;
     srv_rx_update(c);
-    lws_callback_on_writable(c->wsi);
+    srv_conn_dirty(s, c);
 }
 
 void srv_send_now(srv *s, srv_conn *c, const char *text)

@@ -109,6 +109,9 @@ typedef struct srv_conn {
     int64_t pinged_us; /* our last PING */
     int want_ping;     /* send a PING when writable */
     int corked;        /* TCP_CORK since the handshake, until the challenge is out */
+    /* Output queued this turn, written at its end (srv_flush_output). */
+    int dirty;
+    struct srv_conn *dirty_prev, *dirty_next;
     /* A login whose signature the verifier thread checks (verifier.h):
      * the connection's later requests wait, in order, until it is done. */
     int verifying;
@@ -170,6 +173,7 @@ typedef struct srv {
     struct lws_context *lws;
     srv_conn *conns;
     int n_conns;
+    srv_conn *dirty; /* connections given output this turn (srv_flush_output) */
     srv_addr_count **addrs; /* open WebSockets per peer address (addrs.c) */
     size_t n_addr_buckets, n_addrs;
     srv_user_state **users;  /* hash by user id, n_user_buckets chains */
@@ -254,6 +258,11 @@ void srv_rx_update(srv_conn *c);
 void srv_later_push(srv_conn *c, const char *text, size_t len);
 /* The same with a reference to p (the caller keeps its own). */
 void srv_send_payload(srv *s, srv_conn *c, srv_payload *p);
+/* Notes that c was given output this turn (transport.c). */
+void srv_conn_dirty(srv *s, srv_conn *c);
+/* Writes the output of this turn: each connection's queued frames in one
+ * send, without waiting for the loop to report it writable. */
+void srv_flush_output(srv *s);
 
 /* The state of a user (created with refs 1, or refs + 1), or NULL. */
 srv_user_state *srv_user_state_get(srv *s, int64_t user_id);

@@ -86,8 +86,11 @@ static void unlink_conn(srv *s, srv_conn *c)
     s->n_conns--;
 }
 
+static void dirty_unlink(srv *s, srv_conn *c);
+
 static void conn_free(srv *s, srv_conn *c)
 {
+    dirty_unlink(s, c);
     srv_hold_forget(s, c);
     srv_logins_forget(c);
     while (c->out_head) {
@@ -167,6 +170,138 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
     return 0;
 }
 
+/* A server's WebSocket frame header (RFC 6455 §5.2: FIN, text, no mask)
+ * for len bytes of text; its length. */
+static size_t frame_header(uint8_t *h, size_t len)
+{
+    h[0] = 0x81;
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+    return 10;
+}
+
+/* What one write takes: libwebsockets sends at most rx_buffer_size (plus
+ * LWS_PRE + 4) per send and buffers the rest (lws_issue_raw). */
+#define WRITE_CHUNK 16384
+
+static void out_pop(srv_conn *c)
+{
+    srv_out *o = c->out_head;
+    c->out_head = o->next;
+    if (!c->out_head)
+        c->out_tail = NULL;
+    c->out_bytes -= o->p->len;
+    srv_payload_put(o->p);
+    free(o);
+}
+
+/* Writes the queued frames while the socket takes them: a lone frame as it
+ * is (libwebsockets writes its header into the payload's LWS_PRE bytes,
+ * so a payload shared by several connections is written by each in
+ * turn), several (an answer and the event of the same message, a batch's
+ * events) gathered into one buffer of frames, up to WRITE_CHUNK bytes,
+ * written raw: one send and one TCP segment for all of them.  What the
+ * socket does not take libwebsockets keeps, in order, and asks for the
+ * writable callback itself.  -1 when the connection failed. */
+static int drain(srv_conn *c, struct lws *wsi)
+{
+    uint8_t buf[LWS_PRE + WRITE_CHUNK];
+    while (c->out_head) {
+        srv_out *o = c->out_head;
+        size_t total = 0;
+        int k = 0;
+        for (srv_out *q = o; q && total + 10 + q->p->len <= WRITE_CHUNK; q = q->next, k++)
+            total += 10 + q->p->len;
+        if (k < 2) {
+            size_t n = o->p->len;
+            if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
+                return -1;
+            out_pop(c);
+        } else {
+            uint8_t *p = buf + LWS_PRE;
+            for (int i = 0; i < k; i++) {
+                srv_payload *q = c->out_head->p;
+                p += frame_header(p, q->len);
+                memcpy(p, q->buf + LWS_PRE, q->len);
+                p += q->len;
+                out_pop(c);
+            }
+            size_t n = (size_t)(p - (buf + LWS_PRE));
+            if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
+                return -1;
+        }
+        if (c->out_head && lws_send_pipe_choked(wsi))
+            break;
+    }
+    if (c->corked) {
+        /* The handshake's 101 and the challenge leave together. */
+        int fd = lws_get_socket_fd(wsi), zero = 0;
+        c->corked = 0;
+        if (fd >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+    }
+    srv_rx_update(c);
+    return 0;
+}
+
+static void dirty_unlink(srv *s, srv_conn *c)
+{
+    if (!c->dirty)
+        return;
+    if (c->dirty_prev)
+        c->dirty_prev->dirty_next = c->dirty_next;
+    else
+        s->dirty = c->dirty_next;
+    if (c->dirty_next)
+        c->dirty_next->dirty_prev = c->dirty_prev;
+    c->dirty_prev = c->dirty_next = NULL;
+    c->dirty = 0;
+}
+
+void srv_conn_dirty(srv *s, srv_conn *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = 1;
+    c->dirty_prev = NULL;
+    c->dirty_next = s->dirty;
+    if (s->dirty)
+        s->dirty->dirty_prev = c;
+    s->dirty = c;
+}
+
+/* The end of a turn: what the turn queued goes out now, not one loop turn
+ * later through the writable callback (an epoll_ctl to ask for it, a
+ * wait, an epoll_ctl to stop it: on a lone sender's round trip, three
+ * system calls more than the send).  A connection that is to close, or
+ * whose socket is full, is left to the callback. */
+void srv_flush_output(srv *s)
+{
+    while (s->dirty) {
+        srv_conn *c = s->dirty;
+        dirty_unlink(s, c);
+        if (c->is_http || c->close_after_flush || c->want_ping) {
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (drain(c, c->wsi)) {
+            c->close_after_flush = 1;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        }
+    }
+}
+
 static int on_writable(srv_conn *c, struct lws *wsi)
 {
     if (c->want_ping) {
@@ -179,48 +314,13 @@ static int on_writable(srv_conn *c, struct lws *wsi)
             return -1;
     }
     if (!c->out_head) {
-        if (c->corked) {
-            int fd = lws_get_socket_fd(wsi), zero = 0;
-            c->corked = 0;
-            if (fd >= 0)
-                setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
-        }
+        if (drain(c, wsi)) /* uncorks */
+            return -1;
         return c->close_after_flush ? -1 : 0;
     }
-    /* Several frames (a response and the event of the same message, a
-     * batch's events): corked, they leave as one TCP segment, not one
-     * each, which halves the loopback path of a sender's answer. */
-    int fd = lws_get_socket_fd(wsi), one = 1, zero = 0;
-    int corked = c->corked || (c->out_head->next && fd >= 0 &&
-                               !setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one));
-    c->corked = 0;
-    int rc = 0;
-    /* Drain the queue while the socket takes it, so one turn sends a
-     * batch's responses and events together (clients answer together and
-     * the next turn batches their requests into one COMMIT). */
-    do {
-        srv_out *o = c->out_head;
-        /* lws_write writes the frame header into the LWS_PRE bytes
-         * before the text and sends or buffers the frame before it
-         * returns, so a payload shared by several connections is
-         * written by each in turn. */
-        size_t n = o->p->len;
-        if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n) {
-            rc = -1;
-            break;
-        }
-        c->out_head = o->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
-        c->out_bytes -= n;
-        srv_payload_put(o->p);
-        free(o);
-    } while (c->out_head && !lws_send_pipe_choked(wsi));
-    if (corked)
-        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
-    if (rc)
-        return rc;
-    srv_rx_update(c);
+    if (drain(c, wsi))
+        return -1;
+    /* Closed on the next call, once what libwebsockets kept is out. */
     if (c->out_head || c->close_after_flush)
         lws_callback_on_writable(wsi);
     return 0;
@@ -533,12 +633,14 @@ void srv_transport_run(srv *s)
             srv_batch_sync(s);
             srv_logic_checkpoint(&s->logic);
         }
+        srv_flush_output(s);
     }
     /* SIGTERM: commit the last batch and what waited for it, so every
      * answer earned is queued; read no more requests (close_after_flush),
      * send what is queued, then a close frame "going away"; new
      * connections are refused. */
     srv_batch_sync(s);
+    srv_flush_output(s);
     for (srv_conn *c = s->conns; c; c = c->next) {
         if (!c->close_after_flush)
             lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
@@ -552,8 +654,10 @@ void srv_transport_run(srv *s)
             break;
         srv_logins_poll(s);
         srv_batch_end(s);
+        srv_flush_output(s);
     }
     srv_batch_sync(s);
+    srv_flush_output(s);
 }
 
 void srv_transport_wake(srv *s)

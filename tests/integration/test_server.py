@@ -849,6 +849,59 @@ def test_events_follow_online_members():
         srv.stop()
 
 
+def test_frames_of_one_turn_leave_together():
+    """What one loop turn queues for a connection leaves in one write
+    (transport.c gathers the frames, headers written by the server): a
+    pipeline of requests whose answers and events are of every header
+    form (under 126 bytes, 16-bit lengths, one past the gathering size)
+    arrives whole, each frame intact, answers in request order, each
+    event before its answer; a second connection of the same user gets
+    every event once, in log order."""
+    srv = Server(BINARY).start()
+    try:
+        a, ca = member(srv, "alice")
+        gid = make_group(ca, "burst")
+        cb = srv.client(a)
+        ok(cb.login(a), "alice's second connection")
+        sizes = [3, 40, 60, 9000, 20, 13000, 1, 80]
+        reqs = []
+        for i, n in enumerate(sizes):
+            reqs.append({"id": 100 + 2 * i, "type": "ping"})
+            reqs.append({"id": 101 + 2 * i, "type": "group.send", "group": "burst",
+                         "message": b64(private_message(gid, 0, size=n))})
+        send_at_once(ca, reqs)
+        order = []
+        deadline = time.time() + 20
+        while len([x for x in order if x[0] == "r"]) < len(reqs) and time.time() < deadline:
+            text = ca.ws.recv_text(1)
+            if text is None:
+                continue
+            obj = json.loads(text)
+            if obj.get("event") == "log":
+                order.append(("e", obj["seq"], len(unb64(obj["message"]))))
+            elif "id" in obj:
+                expect(obj["ok"], "answered: %s" % obj)
+                order.append(("r", obj["id"], obj.get("seq")))
+        answers = [x[1] for x in order if x[0] == "r"]
+        expect(answers == [r["id"] for r in reqs], "answers in order: %s" % answers)
+        events = [x for x in order if x[0] == "e"]
+        expect(len(events) == len(sizes), "one event per message: %s" % events)
+        seqs = [x[1] for x in events]
+        expect(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "events in log order")
+        for x in order:
+            if x[0] == "r" and x[2] is not None:
+                at = order.index(x)
+                expect(("e", x[2]) in [(y[0], y[1]) for y in order[:at]],
+                       "event %d before its answer" % x[2])
+        got = [x[2] for x in events]
+        want = [len(private_message(gid, 0, size=n)) for n in sizes]
+        expect(got == want, "each message whole: %s vs %s" % (got, want))
+        expect(log_events(cb, "burst", settle=1.0) == seqs, "the other connection: every event once")
+        ok(ca.request("ping"), "the connection serves on")
+    finally:
+        srv.stop()
+
+
 def test_one_process_per_sqlite_database():
     """The server keeps groups, rosters and users in memory (store_cache.c),
     right only while it is the one process writing its SQLite database: a
