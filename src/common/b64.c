@@ -68,6 +68,12 @@ char *chat_b64_encode(const uint8_t *p, size_t n)
     char *out = malloc((n + 2) / 3 * 4 + 1);
     if (!out)
         return NULL;
+    out[chat_b64_encode_to(p, n, out)] = 0;
+    return out;
+}
+
+size_t chat_b64_encode_to(const uint8_t *p, size_t n, char *out)
+{
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t w = (uint32_t)p[i] << 16;
@@ -80,6 +86,5 @@ char *chat_b64_encode(const uint8_t *p, size_t n)
         out[o++] = i + 1 < n ? alphabet[w >> 6 & 63] : '=';
         out[o++] = i + 2 < n ? alphabet[w & 63] : '=';
     }
-    out[o] = 0;
-    return out;
+    return o;
 }

@@ -17,5 +17,9 @@
 int chat_b64_decode(const char *text, size_t len, mls_buf *out);
 /* Returns a NUL-terminated malloc'd encoding, or NULL. */
 char *chat_b64_encode(const uint8_t *p, size_t n);
+/* Writes the encoding, CHAT_B64_LEN(n) characters and no NUL, to out;
+ * returns its length. */
+size_t chat_b64_encode_to(const uint8_t *p, size_t n, char *out);
+#define CHAT_B64_LEN(n) (((n) + 2) / 3 * 4)
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "event_text.h"
 #include "log.h"
 #include "logic.h"
 #include "metrics.h"
@@ -212,6 +213,8 @@ static json_t *inbox_json(const srv_inbox_entry *e)
  * held for the connections of the users they are for. */
 char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry)
 {
+    if (!entry->meta)
+        return srv_event_log_text_plain(g, entry);
     json_t *o = entry_json(g, entry);
     set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
     return dump(o);

@@ -1,0 +1,124 @@
+/* A log event's text without jansson (event_text.h). */
+#include "event_text.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "proto.h"
+
+typedef struct tbuf {
+    char *p;
+    size_t n, cap;
+} tbuf;
+
+static char *room(tbuf *b, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap * 2 > b->n + n ? b->cap * 2 : b->n + n;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return NULL;
+        b->p = p;
+        b->cap = cap;
+    }
+    return b->p + b->n;
+}
+
+static int put(tbuf *b, const char *s, size_t n)
+{
+    char *d = room(b, n);
+    if (!d)
+        return -1;
+    memcpy(d, s, n);
+    b->n += n;
+    return 0;
+}
+
+/* A JSON string as json_dumps writes it (RFC 8259 §7): '"' and '\' and
+ * the control characters escaped, everything else (UTF-8 included) as
+ * it is. */
+static int put_str(tbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    char *d = room(b, n * 6 + 2);
+    if (!d)
+        return -1;
+    char *o = d;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            o += snprintf(o, 6, "u%04X", c);
+            break;
+        }
+    }
+    *o++ = '"';
+    b->n += (size_t)(o - d);
+    return 0;
+}
+
+static int put_int(tbuf *b, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%" PRId64, v);
+    return put(b, t, (size_t)n);
+}
+
+static int put_b64(tbuf *b, const uint8_t *p, size_t n)
+{
+    char *d = room(b, CHAT_B64_LEN(n) + 2);
+    if (!d)
+        return -1;
+    d[0] = '"';
+    size_t k = chat_b64_encode_to(p, n, d + 1);
+    d[k + 1] = '"';
+    b->n += k + 2;
+    return 0;
+}
+
+#define KEY(b, k) put(b, k, sizeof k - 1)
+
+char *srv_event_log_text_plain(const srv_group *g, const srv_log_entry *e)
+{
+    if (e->meta)
+        return NULL;
+    enum chat_kind k = e->kind == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
+                       : e->kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
+                                                     : CHAT_KIND_PROPOSAL;
+    tbuf b = {NULL, 0, 0};
+    size_t guess = 192 + strlen(g->name) + CHAT_B64_LEN(g->gid_len) + CHAT_B64_LEN(e->data.n) +
+                   (e->sender ? strlen(e->sender) : 0);
+    if (!room(&b, guess))
+        return NULL;
+    int err = KEY(&b, "{\"group\":") || put_str(&b, g->name) || KEY(&b, ",\"group_id\":") ||
+              put_b64(&b, g->gid, g->gid_len) || KEY(&b, ",\"seq\":") ||
+              put_int(&b, (int64_t)e->seq) || KEY(&b, ",\"epoch\":") ||
+              put_int(&b, (int64_t)e->epoch) || KEY(&b, ",\"kind\":") ||
+              put_str(&b, chat_kind_name(k)) || KEY(&b, ",\"sender\":") ||
+              put_str(&b, e->sender ? e->sender : "") || KEY(&b, ",\"sender_id\":") ||
+              put_int(&b, e->sender_id) || KEY(&b, ",\"time\":") || put_int(&b, e->time) ||
+              KEY(&b, ",\"message\":") || put_b64(&b, e->data.p, e->data.n) ||
+              KEY(&b, ",\"event\":") || put_str(&b, chat_event_name(CHAT_EVENT_LOG)) ||
+              put(&b, "}", 2);
+    if (err) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
