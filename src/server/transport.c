@@ -241,7 +241,10 @@ static int drain(srv_conn *c, struct lws *wsi)
             if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < (int)n)
                 return -1;
         }
-        if (c->out_head && lws_send_pipe_choked(wsi))
+        /* What the socket did not take libwebsockets keeps (one write's
+         * worth at most) and asks for the writable callback; the rest
+         * stays in our queue, counted against SRV_OUTQ_MAX. */
+        if (c->out_head && (lws_partial_buffered(wsi) || lws_send_pipe_choked(wsi)))
             break;
     }
     if (c->corked) {
@@ -291,7 +294,11 @@ void srv_flush_output(srv *s)
     while (s->dirty) {
         srv_conn *c = s->dirty;
         dirty_unlink(s, c);
-        if (c->is_http || c->close_after_flush || c->want_ping) {
+        /* Not while libwebsockets still holds bytes of an earlier write:
+         * the writable callback comes once they are out, so a peer that
+         * does not read keeps its backlog in our queue, where it is
+         * bounded. */
+        if (c->is_http || c->close_after_flush || c->want_ping || lws_partial_buffered(c->wsi)) {
             lws_callback_on_writable(c->wsi);
             continue;
         }

@@ -902,6 +902,51 @@ def test_frames_of_one_turn_leave_together():
         srv.stop()
 
 
+def closed_for(srv, reason):
+    """The server's count of connections it closed for reason (/metrics)."""
+    body = srv.http("/metrics")[1].decode()
+    key = 'mlschat_connections_closed_total{reason="%s"} ' % reason
+    for line in body.splitlines():
+        if line.startswith(key):
+            return int(float(line[len(key):]))
+    return 0
+
+
+def test_a_connection_that_does_not_read_is_dropped():
+    """Output is written at the end of the turn that made it, not in the
+    writable callback, but a peer that does not read still gets no more
+    than its send queue's bound: what the socket does not take stays in
+    the server's queue (counted), not in libwebsockets' buffer, and past
+    16 MiB the connection is closed (reason send_queue) while the
+    sender is served on."""
+    srv = Server(BINARY).start()
+    try:
+        a, ca = member(srv, "alice")
+        b, cb = member(srv, "bob")
+        gid = make_group(ca, "flood")
+        ok(add_member(ca, "flood", ["bob"]), "alice adds bob")
+        join(cb, "flood")
+        # bob's second connection never reads a byte from here on.
+        mute = srv.client(b)
+        ok(mute.login(b), "bob's silent connection")
+        before = closed_for(srv, "send_queue")
+        blob = b64(private_message(gid, 1, size=200000))
+        sent = 0
+        while sent < 160 and closed_for(srv, "send_queue") == before:
+            for _ in range(10):
+                ok(ca.request("group.send", group="flood", message=blob), "alice sends")
+                sent += 1
+            cb.events = []
+            log_events(cb, "flood", settle=0.05)
+        expect(closed_for(srv, "send_queue") == before + 1,
+               "the silent connection closed by its bound after %d messages" % sent)
+        expect(sent * 200000 < 64 << 20, "closed near 16 MiB queued: %d messages" % sent)
+        ok(ca.request("ping"), "alice is served on")
+        ok(cb.request("ping"), "bob's reading connection too")
+    finally:
+        srv.stop()
+
+
 def test_one_process_per_sqlite_database():
     """The server keeps groups, rosters and users in memory (store_cache.c),
     right only while it is the one process writing its SQLite database: a
