@@ -170,8 +170,13 @@ static int on_receive(srv *s, srv_conn *c, struct lws *wsi, void *in, size_t len
     return 0;
 }
 
+/* What one write takes: libwebsockets sends at most rx_buffer_size (plus
+ * LWS_PRE + 4) per send and buffers the rest (lws_issue_raw). */
+#define WRITE_CHUNK 16384
+
 /* A server's WebSocket frame header (RFC 6455 §5.2: FIN, text, no mask)
- * for len bytes of text; its length. */
+ * for len bytes of text, len < WRITE_CHUNK (the frames drain gathers);
+ * its length. */
 static size_t frame_header(uint8_t *h, size_t len)
 {
     h[0] = 0x81;
@@ -179,21 +184,11 @@ static size_t frame_header(uint8_t *h, size_t len)
         h[1] = (uint8_t)len;
         return 2;
     }
-    if (len <= 0xffff) {
-        h[1] = 126;
-        h[2] = (uint8_t)(len >> 8);
-        h[3] = (uint8_t)len;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++)
-        h[2 + i] = (uint8_t)(len >> (56 - 8 * i));
-    return 10;
+    h[1] = 126;
+    h[2] = (uint8_t)(len >> 8);
+    h[3] = (uint8_t)len;
+    return 4;
 }
-
-/* What one write takes: libwebsockets sends at most rx_buffer_size (plus
- * LWS_PRE + 4) per send and buffers the rest (lws_issue_raw). */
-#define WRITE_CHUNK 16384
 
 static void out_pop(srv_conn *c)
 {
@@ -221,8 +216,8 @@ static int drain(srv_conn *c, struct lws *wsi)
         srv_out *o = c->out_head;
         size_t total = 0;
         int k = 0;
-        for (srv_out *q = o; q && total + 10 + q->p->len <= WRITE_CHUNK; q = q->next, k++)
-            total += 10 + q->p->len;
+        for (srv_out *q = o; q && total + 4 + q->p->len <= WRITE_CHUNK; q = q->next, k++)
+            total += 4 + q->p->len;
         if (k < 2) {
             size_t n = o->p->len;
             if (lws_write(wsi, o->p->buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
