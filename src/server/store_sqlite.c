@@ -6,8 +6,9 @@
  * themselves are in store_sqlite_data.c.
  *
  * Durability: a COMMIT is split in two.  The COMMIT itself runs with
- * synchronous=NORMAL: it appends the batch's frames to the WAL, atomic
- * and visible to the next batch, but not yet synced.  b_sync, run by the
+ * synchronous=NORMAL: it appends the batch's frames to the WAL (gathered
+ * into a few writes by wal_vfs.c), atomic and visible to the next batch,
+ * but not yet synced.  b_sync, run by the
  * database thread (dbthread.c) while the event loop goes on with the next
  * batch, fdatasyncs the WAL: every batch committed before it started is
  * then on disk.  Nothing is acknowledged before its sync returned
@@ -29,6 +30,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "wal_vfs.h"
 
 /* Each migration brings the schema from version i to i + 1, in one
  * transaction with the version bump. */
@@ -682,9 +685,12 @@ int srv_store_sqlite_open(const char *path, srv_store **out)
      * gives the WAL and shared-memory files the database's mode. */
     mode_t old_mask = umask(077);
     int locked = lock_file(s, path) == 0;
-    int orc = locked ? sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                       NULL)
-                     : SQLITE_CANTOPEN;
+    /* The loop's connection gathers each commit's WAL frames into one
+     * write (wal_vfs.h). */
+    int orc = !locked ? SQLITE_CANTOPEN : srv_wal_vfs_register();
+    if (orc == SQLITE_OK)
+        orc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              SRV_WAL_VFS_NAME);
     umask(old_mask);
     if (!locked)
         goto out; /* lock_file said why */

@@ -1,0 +1,158 @@
+/* Unit tests for src/server/wal_vfs.c under the SQLite store: batches of
+ * messages of mixed sizes, each batch's WAL frames reaching the file in a
+ * few writes instead of two per frame; after every COMMIT another
+ * connection on the default VFS (what `sqlite3 .backup` is) sees every
+ * committed message and nothing else, and the database checks whole; a
+ * rolled-back batch leaves nothing; a write of the gathered frames that
+ * fails (the file size limit) fails that COMMIT, publishes nothing, and
+ * the next batch commits; after a reopen every committed message is
+ * there. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_sqlite_int.h"
+#include "test.h"
+#include "wal_vfs.h"
+
+static char dir[] = "/tmp/mlschat-walvfs-XXXXXX";
+static int64_t user, group;
+static uint8_t blob[6000];
+
+static int64_t count_rows(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM log", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int quick_check(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ok = !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* One batch of n messages of varied sizes; 0 when all went in. */
+static int append_batch(srv_store *st, int n, unsigned seed)
+{
+    int err = 0;
+    for (int i = 0; i < n && !err; i++) {
+        uint64_t seq;
+        size_t len = 1 + (seed * 7919u + (unsigned)i * 104729u) % sizeof blob;
+        err |= st->ops->change_begin(st);
+        err |= st->ops->log_append(st, group, 0, SRV_KIND_MESSAGE, user, mls_bytes_of(blob, len),
+                                   NULL, mls_bytes_of(NULL, 0), 100, &seq);
+        err |= st->ops->change_end(st, 1);
+    }
+    return err;
+}
+
+static int64_t wal_size(const char *db_path)
+{
+    char wal[300];
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    struct stat sb;
+    return stat(wal, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+int main(void)
+{
+    srv_log_set_level(SRV_LOG_ERROR);
+    CHECK(mkdtemp(dir) != NULL);
+    for (size_t i = 0; i < sizeof blob; i++)
+        blob[i] = (uint8_t)(i * 31 + 7);
+    char path[256];
+    snprintf(path, sizeof path, "%s/w.db", dir);
+    srv_store *st = NULL;
+    CHECK_OK(srv_store_sqlite_open(path, &st));
+    if (!st)
+        TEST_MAIN_END("server_wal_vfs");
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(st->ops->user_create(st, "u", 1, mls_bytes_of((const uint8_t *)"K", 1), 1, &user));
+    CHECK_OK(st->ops->group_create(st, "g", mls_bytes_of((const uint8_t *)"gid", 3), 1, user, 1,
+                                   &group));
+    CHECK_OK(st->ops->batch_commit(st));
+
+    /* The reader: another connection, the default VFS. */
+    sqlite3 *reader = NULL;
+    CHECK(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+
+    unsigned long w0, f0, w1, f1;
+    srv_wal_vfs_counts(&w0, &f0);
+    int64_t total = 0, bad = 0;
+    int commits = 0;
+    for (int b = 0; b < 60; b++) {
+        int n = 1 + b % 30;
+        CHECK_OK(st->ops->batch_begin(st));
+        CHECK_OK(append_batch(st, n, (unsigned)b));
+        if (b % 7 == 3) {
+            CHECK_OK(st->ops->batch_rollback(st));
+        } else {
+            CHECK_OK(st->ops->batch_commit(st));
+            total += n;
+            commits++;
+        }
+        bad += count_rows(reader) != total;
+    }
+    CHECK(bad == 0);
+    CHECK(quick_check(reader));
+    srv_wal_vfs_counts(&w1, &f1);
+    /* Two writes per frame came in; a few per commit went out. */
+    CHECK(w1 - w0 > 2 * (unsigned long)total);
+    CHECK(f1 - f0 >= (unsigned long)commits);
+    CHECK((f1 - f0) * 8 < w1 - w0);
+
+    /* A write of the gathered frames that fails: the file may not grow
+     * (RLIMIT_FSIZE; the signal it raises is ignored, the write fails with
+     * EFBIG).  That COMMIT fails and publishes nothing. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    int64_t size = wal_size(path);
+    CHECK(size > 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size;
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(append_batch(st, 20, 99));
+    CHECK(st->ops->batch_commit(st) != SRV_OK);
+    (void)st->ops->batch_rollback(st);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    CHECK(count_rows(reader) == total);
+    CHECK(quick_check(reader));
+    /* And the store goes on. */
+    CHECK_OK(st->ops->batch_begin(st));
+    CHECK_OK(append_batch(st, 5, 100));
+    CHECK_OK(st->ops->batch_commit(st));
+    total += 5;
+    CHECK(count_rows(reader) == total);
+    sqlite3_close(reader);
+
+    /* Everything committed is there after a reopen. */
+    st->ops->close(st);
+    st = NULL;
+    CHECK_OK(srv_store_sqlite_open(path, &st));
+    if (st) {
+        CHECK(count_rows(S(st)->db) == total);
+        CHECK(quick_check(S(st)->db));
+        st->ops->close(st);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    TEST_MAIN_END("server_wal_vfs");
+}
