@@ -17,11 +17,15 @@
  * pages after a commit, non-zero only in a transaction's commit frame. */
 #define FRAME_HEADER 24
 
+/* SQLite's WAL header, written at offset 0 when the WAL starts over. */
+#define WAL_HEADER 32
+
 typedef struct wfile {
     sqlite3_file base;
     sqlite3_file *real; /* the default VFS's file, right after this struct */
     int is_wal;
     int commit_next;   /* the next write is the commit frame's page */
+    sqlite3_int64 hi;  /* the end of what was appended since the WAL began */
     sqlite3_int64 off; /* where the pending bytes go */
     unsigned char *buf;
     size_t n, cap;
@@ -29,7 +33,7 @@ typedef struct wfile {
 
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs wal_vfs;
-static atomic_ulong n_writes, n_flushes;
+static atomic_ulong n_writes, n_flushes, n_overwrites;
 
 static sqlite3_file *R(sqlite3_file *f)
 {
@@ -72,13 +76,23 @@ static int x_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
         return R(f)->pMethods->xWrite(R(f), p, amt, off);
     atomic_fetch_add(&n_writes, 1);
     size_t k = (size_t)amt;
-    if (w->n && (off != w->off + (sqlite3_int64)w->n || w->n + k > PENDING_MAX)) {
+    if (off == 0 && k == WAL_HEADER)
+        w->hi = 0; /* the WAL starts over */
+    /* Only appends wait.  A write below what was appended (SQLite
+     * rewriting a page it wrote earlier in the same transaction, or the
+     * frame headers whose checksums that changed, after the commit
+     * frame) goes to the file at once, after what is pending. */
+    int append = off >= w->hi;
+    if (w->n && (!append || off != w->off + (sqlite3_int64)w->n || w->n + k > PENDING_MAX)) {
         int rc = flush(w);
         if (rc != SQLITE_OK)
             return rc;
     }
-    if (k > PENDING_MAX)
+    if (!append)
+        atomic_fetch_add(&n_overwrites, 1);
+    if (!append || k > PENDING_MAX)
         return R(f)->pMethods->xWrite(R(f), p, amt, off);
+    w->hi = off + (sqlite3_int64)k;
     if (w->n + k > w->cap) {
         size_t cap = w->cap ? w->cap : 65536;
         while (cap < w->n + k)
@@ -331,8 +345,9 @@ int srv_wal_vfs_register(void)
     return register_rc;
 }
 
-void srv_wal_vfs_counts(unsigned long *writes, unsigned long *flushes)
+void srv_wal_vfs_counts(unsigned long *writes, unsigned long *flushes, unsigned long *overwrites)
 {
     *writes = atomic_load(&n_writes);
     *flushes = atomic_load(&n_flushes);
+    *overwrites = atomic_load(&n_overwrites);
 }

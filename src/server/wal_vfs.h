@@ -7,7 +7,10 @@
  * a few, under 96 KiB each) when the commit frame's page has been added
  * (the frame whose header carries a non-zero database size: SQLite's WAL
  * file format, sqlite.org/fileformat2.html#walformat), before SQLite
- * publishes the commit in the WAL index.  Every
+ * publishes the commit in the WAL index.  Only appends wait: SQLite
+ * rewriting, in a long transaction, a page it already put in the WAL,
+ * and then the frame headers whose checksums that changed, writes below
+ * the end, and those go to the file at once.  Every
  * other operation on the WAL (a read, a sync, a truncation, its size,
  * a lock, closing it) first writes what is pending, so SQLite, the
  * checkpointer and other processes (`sqlite3 .backup`) never see a
@@ -29,7 +32,8 @@
 int srv_wal_vfs_register(void);
 
 /* Counters since the process started, for tests: xWrite calls on WAL
- * files and the writes that reached the file. */
-void srv_wal_vfs_counts(unsigned long *writes, unsigned long *flushes);
+ * files, the gathered writes that reached the file, and the writes below
+ * what was appended that went to it at once. */
+void srv_wal_vfs_counts(unsigned long *writes, unsigned long *flushes, unsigned long *overwrites);
 
 #endif
