@@ -206,10 +206,25 @@ static int x_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 }
 
 static const sqlite3_io_methods methods = {
-    3,          x_close,       x_read,          x_write,      x_truncate,     x_sync,
-    x_file_size, x_lock,       x_unlock,        x_check_reserved, x_file_control,
-    x_sector_size, x_device,   x_shm_map,       x_shm_lock,   x_shm_barrier,  x_shm_unmap,
-    x_fetch,    x_unfetch,
+    .iVersion = 3,
+    .xClose = x_close,
+    .xRead = x_read,
+    .xWrite = x_write,
+    .xTruncate = x_truncate,
+    .xSync = x_sync,
+    .xFileSize = x_file_size,
+    .xLock = x_lock,
+    .xUnlock = x_unlock,
+    .xCheckReservedLock = x_check_reserved,
+    .xFileControl = x_file_control,
+    .xSectorSize = x_sector_size,
+    .xDeviceCharacteristics = x_device,
+    .xShmMap = x_shm_map,
+    .xShmLock = x_shm_lock,
+    .xShmBarrier = x_shm_barrier,
+    .xShmUnmap = x_shm_unmap,
+    .xFetch = x_fetch,
+    .xUnfetch = x_unfetch,
 };
 
 static int x_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
