@@ -45,6 +45,14 @@ srv_payload *srv_payload_new(const char *text)
     return p;
 }
 
+srv_payload *srv_payload_adopt(char *block, size_t len)
+{
+    srv_payload *p = (srv_payload *)(void *)block;
+    p->refs = 1;
+    p->len = len;
+    return p;
+}
+
 void srv_payload_put(srv_payload *p)
 {
     if (p && --p->refs == 0)

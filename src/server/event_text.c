@@ -96,16 +96,24 @@ static int put_b64(tbuf *b, const uint8_t *p, size_t n)
 
 char *srv_event_log_text_plain(const srv_group *g, const srv_log_entry *e)
 {
+    size_t len;
+    return srv_event_log_text_at(g, e, 0, &len);
+}
+
+char *srv_event_log_text_at(const srv_group *g, const srv_log_entry *e, size_t prefix,
+                            size_t *len)
+{
     if (e->meta)
         return NULL;
     enum chat_kind k = e->kind == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
                        : e->kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
                                                      : CHAT_KIND_PROPOSAL;
     tbuf b = {NULL, 0, 0};
-    size_t guess = 192 + strlen(g->name) + CHAT_B64_LEN(g->gid_len) + CHAT_B64_LEN(e->data.n) +
+    size_t guess = prefix + 192 + strlen(g->name) + CHAT_B64_LEN(g->gid_len) + CHAT_B64_LEN(e->data.n) +
                    (e->sender ? strlen(e->sender) : 0);
     if (!room(&b, guess))
         return NULL;
+    b.n = prefix;
     int err = KEY(&b, "{\"group\":") || put_str(&b, g->name) || KEY(&b, ",\"group_id\":") ||
               put_b64(&b, g->gid, g->gid_len) || KEY(&b, ",\"seq\":") ||
               put_int(&b, (int64_t)e->seq) || KEY(&b, ",\"epoch\":") ||
@@ -120,5 +128,6 @@ char *srv_event_log_text_plain(const srv_group *g, const srv_log_entry *e)
         free(b.p);
         return NULL;
     }
+    *len = b.n - prefix - 1; /* without the NUL */
     return b.p;
 }

@@ -13,5 +13,10 @@
 
 /* A malloc'd NUL-terminated text, or NULL (out of memory, or e->meta). */
 char *srv_event_log_text_plain(const srv_group *g, const srv_log_entry *e);
+/* The same text written `prefix` bytes into the malloc'd block it
+ * returns (the bytes before it left for the caller: a payload's header,
+ * batch.c srv_payload_adopt); *len is the text's length. */
+char *srv_event_log_text_at(const srv_group *g, const srv_log_entry *e, size_t prefix,
+                            size_t *len);
 
 #endif

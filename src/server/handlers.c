@@ -2,6 +2,7 @@
 #include "handlers.h"
 
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,20 +212,28 @@ static json_t *inbox_json(const srv_inbox_entry *e)
 
 /* The event sink (logic.h) the server installs: events become JSON text
  * held for the connections of the users they are for. */
-char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry)
-{
-    if (!entry->meta)
-        return srv_event_log_text_plain(g, entry);
-    json_t *o = entry_json(g, entry);
-    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
-    return dump(o);
-}
-
 char *srv_event_inbox_text(const srv_inbox_entry *entry)
 {
     json_t *o = inbox_json(entry);
     set_str(o, "event", chat_event_name(CHAT_EVENT_INBOX));
     return dump(o);
+}
+
+srv_payload *srv_event_log_payload(const srv_group *g, const srv_log_entry *entry)
+{
+    size_t len;
+    char *block = srv_event_log_text_at(g, entry, SRV_PAYLOAD_TEXT_AT, &len);
+    if (block)
+        return srv_payload_adopt(block, len);
+    if (!entry->meta)
+        return NULL; /* out of memory */
+    /* Meta (a commit's): its members merged in by jansson. */
+    json_t *o = entry_json(g, entry);
+    set_str(o, "event", chat_event_name(CHAT_EVENT_LOG));
+    char *text = dump(o);
+    srv_payload *p = text ? srv_payload_new(text) : NULL;
+    free(text);
+    return p;
 }
 
 static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
@@ -237,9 +246,7 @@ static void push_log(void *ctx, const srv_group *g, const srv_log_entry *entry,
         srv_relay_local(s, g, entry->seq);
         return;
     }
-    char *text = srv_event_log_text(g, entry);
-    srv_payload *p = text ? srv_payload_new(text) : NULL;
-    free(text);
+    srv_payload *p = srv_event_log_payload(g, entry);
     if (!p)
         return;
     /* A message or proposal goes to the group's online members

@@ -28,8 +28,10 @@ void srv_logins_stop(srv *s);
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message);
 /* An HTTP GET: fills c->http_status / http_body / http_type (held). */
 void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri);
-/* The JSON text of a log event and of an inbox event (malloc'd). */
-char *srv_event_log_text(const srv_group *g, const srv_log_entry *entry);
+/* A log event's frame, for as many connections as it goes to (refs 1):
+ * an entry without meta written straight into it (event_text.c). */
+srv_payload *srv_event_log_payload(const srv_group *g, const srv_log_entry *entry);
+/* The JSON text of an inbox event (malloc'd). */
 char *srv_event_inbox_text(const srv_inbox_entry *entry);
 /* Periodic maintenance: purging per the retention options. */
 void srv_handle_purge(srv *s);

@@ -152,9 +152,7 @@ typedef struct push_ctx {
 static int push_entry(void *ctx, const srv_log_entry *e)
 {
     push_ctx *p = ctx;
-    char *text = srv_event_log_text(&p->rg->g, e);
-    srv_payload *pl = text ? srv_payload_new(text) : NULL;
-    free(text);
+    srv_payload *pl = srv_event_log_payload(&p->rg->g, e);
     if (pl) {
         /* Built once, queued for every connection that may see it. */
         for (srv_conn *c = p->s->conns; c; c = c->next)

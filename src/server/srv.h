@@ -241,6 +241,11 @@ void srv_hold(srv *s, srv_conn *c, char *text, int is_response, int64_t id, cons
               int64_t t0_us);
 /* A payload of text (copied), one reference; NULL without memory. */
 srv_payload *srv_payload_new(const char *text);
+/* Where a payload's text starts in its block. */
+#define SRV_PAYLOAD_TEXT_AT (offsetof(srv_payload, buf) + LWS_PRE)
+/* The payload (refs 1) of a malloc'd block whose text, len bytes and a
+ * NUL, was written at SRV_PAYLOAD_TEXT_AT: no copy. */
+srv_payload *srv_payload_adopt(char *block, size_t len);
 /* Drops a reference; the last frees it. */
 void srv_payload_put(srv_payload *p);
 /* srv_hold for an event sent to many connections: queues a reference to

@@ -773,13 +773,21 @@ def log_events(c, group, settle=0.5):
     return seqs
 
 
-def authenticated(srv):
-    """The server's count of authenticated connections (/metrics)."""
+def metric_value(srv, key, default=None):
+    """The value of the /metrics line for key (a name, with its labels if
+    any), or default when there is none (Fail if default is None)."""
     body = srv.http("/metrics")[1].decode()
     for line in body.splitlines():
-        if line.startswith("mlschat_authenticated_connections "):
-            return int(line.split()[1])
-    raise Fail("no mlschat_authenticated_connections in /metrics")
+        if line.startswith(key + " "):
+            return int(float(line[len(key) + 1:]))
+    if default is None:
+        raise Fail("no %s in /metrics" % key)
+    return default
+
+
+def authenticated(srv):
+    """The server's count of authenticated connections (/metrics)."""
+    return metric_value(srv, "mlschat_authenticated_connections")
 
 
 def close_and_wait(srv, c):
@@ -904,12 +912,7 @@ def test_frames_of_one_turn_leave_together():
 
 def closed_for(srv, reason):
     """The server's count of connections it closed for reason (/metrics)."""
-    body = srv.http("/metrics")[1].decode()
-    key = 'mlschat_connections_closed_total{reason="%s"} ' % reason
-    for line in body.splitlines():
-        if line.startswith(key):
-            return int(float(line[len(key):]))
-    return 0
+    return metric_value(srv, 'mlschat_connections_closed_total{reason="%s"}' % reason, 0)
 
 
 def test_a_connection_that_does_not_read_is_dropped():

@@ -135,6 +135,14 @@ int main(void)
     json_decref(o);
     free(t);
 
+    /* Written at an offset (into a payload's block): the same text. */
+    size_t len = 0;
+    char *plain = srv_event_log_text_plain(&g, &e);
+    char *block = srv_event_log_text_at(&g, &e, 40, &len);
+    CHECK(plain && block && len == strlen(plain) && !strcmp(block + 40, plain));
+    free(plain);
+    free(block);
+
     /* Meta is merged by the jansson path; this one declines. */
     e.meta = "{\"admin\":\"alice\"}";
     CHECK(srv_event_log_text_plain(&g, &e) == NULL);
