@@ -18,6 +18,9 @@ hits figure and baseline alike:
     mlschat_committed_requests_total / mlschat_disk_syncs_total, read from
     /metrics before it stops; interpolated between the whole batch sizes
     around it);
+  - the minimal relay's answer rate to 1 sender (its round trip): with
+    raw SQLite's 1-row transaction after it, the most any server could
+    ingest from 1 sender on this machine (the summary's "ceiling");
   - ingest with 1 sender while IDLE logged-in connections are open;
   - fan-out of RATE msg/s to MEMBERS members, delivery latency p50/p99,
     without and with IDLE idle connections, on the server and on the
@@ -174,6 +177,12 @@ class Bench:
         want = a.only
         v = self.run([lg, "verify", "2000" if a.short else "20000"])
         self.note("verify_per_s", float(v[0][1]))
+        if "ingest" in want:
+            # One sender waits for each answer before its next request:
+            # no server can beat the minimal relay's round trip followed by
+            # raw SQLite's transaction (the 1-sender ceiling, summary).
+            out = self.loadgen("relay", ["ingest", 1, S])
+            self.note("relay_ingest_1", float([x for x in out if x[0] == "INGEST"][0][2]))
         for k in (1, 8, 64) if "ingest" in want else ():
             self.note("floor_%d" % k, self.floor(k))
             for sv in servers:
@@ -243,6 +252,13 @@ class Bench:
             row("durable ingest, %d sender%s" % (k, "s" if k > 1 else ""), m["ingest_%d" % k],
                 "msg/s", "raw SQLite, same rows, %d/txn" % k, m["floor_%d" % k],
                 base_unit="rows/s")
+            if k == 1 and m["relay_ingest_1"] and m["floor_1"]:
+                # Medians of each: the ceiling of the medians.
+                ceiling = 1 / (1 / m["relay_ingest_1"] + 1 / m["floor_1"])
+                row("  ceiling: relay round trip (%s/s) + raw SQLite's transaction" %
+                    fmt(m["relay_ingest_1"]), ceiling, "msg/s", "raw SQLite, 1/txn",
+                    m["floor_1"], base_unit="rows/s")
+                row("  the server", m["ingest_1"], "msg/s", "that ceiling", ceiling)
             if m["batch_%d" % k] is not None and k > 1:
                 row("  the same", m["ingest_%d" % k], "msg/s",
                     "raw SQLite at the server's mean batch, %.1f/txn" % m["batch_%d" % k],

@@ -14,9 +14,9 @@
 #include "logic.h"
 #include "metrics.h"
 #include "mls/inspect.h"
-#include "mls/inspect.h"
 #include "proto.h"
 #include "relay.h"
+#include "req_json.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -911,7 +911,10 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
     r.L = &s->logic;
     r.c = c;
     r.t0_us = t0;
-    r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Most requests are flat objects of plain values (req_json.h). */
+    r.req = srv_req_json_flat(text, len);
+    if (!r.req)
+        r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     r.resp = json_object();
     int rc;
     if (!json_is_object(r.req)) {
