@@ -531,6 +531,13 @@ out:
     return rc;
 }
 
+/* A message's retry (docs/PROTOCOL.md §7.7) is answered as the first time
+ * was, whatever changed since (a member removed, the epoch moved on).
+ * Where a new message is accepted the store's append finds a stored
+ * msg_id itself (SRV_CONFLICT: the SQLite store before it changed
+ * anything), so a message costs no lookup of its own; the lookup runs
+ * only for a request refused otherwise, a conflict, or a proposal (whose
+ * judgement writes the group's view, so it is not judged again). */
 int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes msg,
                    mls_bytes msg_id, uint64_t *seq, uint64_t *epoch, int *duplicate, srv_err *e)
 {
@@ -540,48 +547,62 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     srv_mls_header h;
     srv_log_ref prev;
     mls_public_group *pg = NULL;
-    int rc = -1;
+    srv_err why;
+    int rc = -1, found = 0;
     if (logic_need_caller(u, e) || srv_logic_group_find(L, group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
-    int found = find_retry(L, u, &g, msg_id, 0, &prev, e);
-    if (found) {
-        if (found > 0) {
-            *seq = prev.seq;
-            *epoch = prev.epoch;
-            *duplicate = 1;
-            rc = 0;
-        }
+    if (msg_id.n > SRV_MSG_ID_MAX) {
+        srv_refuse(e, CHAT_ERR_BAD_REQUEST, "msg_id is at most %d bytes", SRV_MSG_ID_MAX);
         goto out;
     }
     if (member_of(L, u, &g, &me, e) || check_header(&g, msg, &h, e))
-        goto out;
+        goto refused;
+    if (h.content_type == MLS_CONTENT_PROPOSAL) {
+        found = find_retry(L, u, &g, msg_id, 0, &prev, e);
+        if (found)
+            goto retry;
+    }
     if (h.content_type == MLS_CONTENT_COMMIT) {
         srv_refuse(e, CHAT_ERR_BAD_REQUEST, "commits go through group.commit");
-        goto out;
+        goto refused;
     }
     /* RFC 9420 §6: application data is only sent as PrivateMessage. */
     if (h.content_type == MLS_CONTENT_APPLICATION && h.wire_format != MLS_WIRE_PRIVATE_MESSAGE) {
         srv_refuse(e, CHAT_ERR_BAD_REQUEST, "application messages must be PrivateMessages");
-        goto out;
+        goto refused;
     }
     if (h.content_type == MLS_CONTENT_PROPOSAL) {
         /* A proposal is judged by the view of the current epoch, where a
          * commit may include it by reference (docs/PROTOCOL.md §7.5). */
         if (h.epoch != g.epoch) {
             refuse_epoch(e, CHAT_ERR_WRONG_EPOCH, h.epoch, g.epoch);
-            goto out;
+            goto refused;
         }
         if (srv_validate_load(L, &g, &pg, e) || srv_validate_proposal(L, pg, u, msg, e) ||
             store_view(L, &g, pg, e))
-            goto out;
+            goto refused;
     } else if (h.epoch > g.epoch || h.epoch + APP_EPOCH_WINDOW < g.epoch) {
         refuse_epoch(e, CHAT_ERR_WRONG_EPOCH, h.epoch, g.epoch);
-        goto out;
+        goto refused;
     }
     enum srv_kind kind =
         h.content_type == MLS_CONTENT_APPLICATION ? SRV_KIND_MESSAGE : SRV_KIND_PROPOSAL;
     int64_t now = logic_now(L);
-    if (st->ops->log_append(st, g.ref, h.epoch, kind, u->id, msg, NULL, msg_id, now, seq)) {
+    int err = st->ops->log_append(st, g.ref, h.epoch, kind, u->id, msg, NULL, msg_id, now, seq);
+    if (err == SRV_CONFLICT && msg_id.n) {
+        /* Stored already.  What this change did is undone (a store may
+         * have bumped the sequence before its insert failed), then the
+         * first answer is looked up. */
+        if (st->ops->change_end(st, 0) || st->ops->change_begin(st)) {
+            logic_refuse_store(e);
+            goto out;
+        }
+        found = find_retry(L, u, &g, msg_id, 0, &prev, e);
+        if (!found)
+            logic_refuse_store(e);
+        goto retry;
+    }
+    if (err) {
         logic_refuse_store(e);
         goto out;
     }
@@ -594,6 +615,21 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     srv_metrics_accepted(
         chat_kind_name(kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE : CHAT_KIND_PROPOSAL));
     rc = 0;
+    goto out;
+refused:
+    /* Refused as new; a retry of an accepted message still gets its
+     * answer, and a msg_id used for a commit its own refusal. */
+    why = *e;
+    found = find_retry(L, u, &g, msg_id, 0, &prev, e);
+    if (!found)
+        *e = why;
+retry:
+    if (found > 0) {
+        *seq = prev.seq;
+        *epoch = prev.epoch;
+        *duplicate = 1;
+        rc = 0;
+    }
 out:
     mls_public_group_free(pg);
     return rc;

@@ -564,34 +564,32 @@ int sqs_member_remove(srv_store *st, int64_t ref, int64_t user_id, uint64_t left
 
 /* ------------------------------------------------------------ log */
 
+/* The row first, then the group's sequence bump: a msg_id stored already
+ * fails the INSERT (the unique index log_msg_id: SRV_CONFLICT) before
+ * anything changed, so that the logic needs no lookup of its own before
+ * every message (logic_groups.c srv_logic_send).  One process writes
+ * this database (store_sqlite.c lock_file), so the next seq read first
+ * stays the next until the bump. */
 int sqs_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kind,
                    int64_t sender_id, mls_bytes data, const char *meta, mls_bytes msg_id,
                    int64_t now, uint64_t *seq)
 {
     sqlite_store *s = S(st);
     srv_group g;
-    int cached = srv_cache_group_by_ref(s->cache, ref, &g);
-    sqlite3_stmt *b = q(s, Q_LOG_BUMP);
-    sqlite3_bind_int64(b, 1, ref);
-    int err = exec_done(s, b, "log bump");
-    if (!err && sqlite3_changes(s->db) != 1)
-        err = SRV_NOT_FOUND;
-    if (err) {
-        srv_cache_group_forget(s->cache, ref);
-        return err;
-    }
-    /* The cached row knows the sequence number the bump made. */
-    int64_t next = (int64_t)g.last_seq + 1;
-    if (!cached) {
+    int64_t next;
+    if (srv_cache_group_by_ref(s->cache, ref, &g)) {
+        next = (int64_t)g.last_seq + 1;
+    } else {
         sqlite3_stmt *l = q(s, Q_LOG_LAST_SEQ);
         sqlite3_bind_int64(l, 1, ref);
         int rc = sqlite3_step(l);
-        next = rc == SQLITE_ROW ? sqlite3_column_int64(l, 0) : -1;
+        next = rc == SQLITE_ROW ? sqlite3_column_int64(l, 0) + 1 : -1;
         sqlite3_reset(l);
+        if (rc == SQLITE_DONE)
+            return SRV_NOT_FOUND;
         if (rc != SQLITE_ROW)
-            return fail(s, "log bump");
+            return fail(s, "log seq");
     }
-    srv_cache_group_last_seq(s->cache, ref, (uint64_t)next);
     sqlite3_stmt *q1 = q(s, Q_LOG_INSERT);
     sqlite3_bind_int64(q1, 1, ref);
     sqlite3_bind_int64(q1, 2, next);
@@ -608,10 +606,21 @@ int sqs_log_append(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kin
         bind_bytes(q1, 9, msg_id);
     else
         sqlite3_bind_null(q1, 9);
-    err = exec_done(s, q1, "log insert");
-    if (!err)
-        *seq = (uint64_t)next;
-    return err;
+    int err = exec_done(s, q1, "log insert");
+    if (err)
+        return err;
+    sqlite3_stmt *b = q(s, Q_LOG_BUMP);
+    sqlite3_bind_int64(b, 1, ref);
+    err = exec_done(s, b, "log bump");
+    if (!err && sqlite3_changes(s->db) != 1)
+        err = fail(s, "log bump");
+    if (err) {
+        srv_cache_group_forget(s->cache, ref);
+        return err;
+    }
+    srv_cache_group_last_seq(s->cache, ref, (uint64_t)next);
+    *seq = (uint64_t)next;
+    return SRV_OK;
 }
 
 /* One (seq, epoch, kind) row into out; SRV_NOT_FOUND if none. */
