@@ -213,7 +213,9 @@ struct srv_store_ops {
 
     /* Appends with seq = last_seq + 1 and returns it.  msg_id (n == 0:
      * none) is the sender's idempotency key, unique per (group, sender):
-     * SRV_CONFLICT if it is stored already. */
+     * SRV_CONFLICT if it is stored already, after which the caller undoes
+     * the change (PostgreSQL's store bumped the sequence first; SQLite's
+     * writes the row first and changed nothing). */
     int (*log_append)(srv_store *st, int64_t ref, uint64_t epoch, enum srv_kind kind,
                       int64_t sender_id, mls_bytes data, const char *meta, mls_bytes msg_id,
                       int64_t now, uint64_t *seq);
