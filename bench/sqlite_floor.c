@@ -4,7 +4,7 @@
  * settings (WAL, synchronous=FULL, foreign keys), K messages per
  * transaction.
  *
- *   sqlite_floor DBFILE ROWS_PER_TXN SECONDS [BYTES] [SCHEMA_DB]
+ *   sqlite_floor DBFILE ROWS_PER_TXN SECONDS [BYTES] [SCHEMA_DB] [CHECKPOINT_FRAMES]
  *
  * With SCHEMA_DB (a database the server created: bench-server.py starts
  * it once for that), the floor copies the server's own tables users,
@@ -13,6 +13,10 @@
  * sqs_log_append): the group's sequence bump, its read back, and the log
  * row with its 16-byte msg_id.  Without it, the bare log table
  * of the first measurements: one INSERT per message, no msg_id index.
+ *
+ * CHECKPOINT_FRAMES is SQLite's wal_autocheckpoint (default 1000): the
+ * benchmark passes the server's interval (store_sqlite.c), so that both
+ * copy the WAL into the database as often.
  *
  * Prints "FLOOR k rows_per_second".  Nothing else runs in between, so this
  * is what the disk and SQLite allow for the same rows at that batch size;
@@ -79,14 +83,18 @@ out:
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: sqlite_floor DBFILE ROWS_PER_TXN SECONDS [BYTES] [SCHEMA_DB]\n");
+        fprintf(stderr, "usage: sqlite_floor DBFILE ROWS_PER_TXN SECONDS [BYTES] [SCHEMA_DB]"
+                        " [CHECKPOINT_FRAMES]\n");
         return 2;
     }
     const char *path = argv[1];
     int k = atoi(argv[2]);
     double seconds = atof(argv[3]);
     size_t bytes = argc > 4 ? (size_t)atol(argv[4]) : 300;
-    const char *schema = argc > 5 ? argv[5] : NULL;
+    const char *schema = argc > 5 && *argv[5] ? argv[5] : NULL;
+    /* The server's checkpoint interval (store_sqlite.c), SQLite's default
+     * 1000 otherwise. */
+    int checkpoint = argc > 6 ? atoi(argv[6]) : 1000;
     int rc = 1;
     sqlite3 *db = NULL;
     sqlite3_stmt *ins = NULL, *bump = NULL, *last = NULL;
@@ -98,8 +106,10 @@ int main(int argc, char **argv)
     unlink(path);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         goto out;
+    char ckpt[64];
+    snprintf(ckpt, sizeof ckpt, "PRAGMA wal_autocheckpoint=%d", checkpoint);
     if (exec(db, "PRAGMA journal_mode=WAL") || exec(db, "PRAGMA synchronous=FULL") ||
-        exec(db, "PRAGMA foreign_keys=ON"))
+        exec(db, "PRAGMA foreign_keys=ON") || exec(db, ckpt))
         goto out;
     if (schema) {
         /* One sender and k groups, as in the server benchmark (each

@@ -13,7 +13,8 @@ hits figure and baseline alike:
     in flight each), and raw SQLite writing the same rows (sqlite_floor:
     the server's own tables and indexes, copied from a database it
     created, the group's sequence bump and the log row with its msg_id;
-    WAL + synchronous=FULL) at 1, 8 and 64 messages per transaction and
+    WAL + synchronous=FULL, a checkpoint every CHECKPOINT_FRAMES frames as
+    the server) at 1, 8 and 64 messages per transaction and
     at the server's own mean batch size in that run (its
     mlschat_committed_requests_total / mlschat_disk_syncs_total, read from
     /metrics before it stops; interpolated between the whole batch sizes
@@ -55,6 +56,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+# The server's WAL checkpoint interval (src/server/store_sqlite.c
+# SYNC_CHECKPOINT_FRAMES); the floor checkpoints as often.
+CHECKPOINT_FRAMES = 4000
 
 SERVER_ARGS = ["--max-connections", "30000", "--max-per-address", "100000",
                "--register-rate", "0", "--invite-rate", "0", "--rate", "1000000",
@@ -144,7 +149,8 @@ class Bench:
 
     def floor(self, k):
         f = self.run([os.path.join(self.bin, "sqlite_floor"), os.path.join(self.tmp, "floor.db"),
-                      str(k), str(self.a.seconds), "300", self.schema()])
+                      str(k), str(self.a.seconds), "300", self.schema(),
+                      str(CHECKPOINT_FRAMES)])
         return float(f[0][2])
 
     def loadgen(self, kind, args, cdf=None, metrics=None):

@@ -328,9 +328,15 @@ static int b_health(srv_store *st, const char **why)
 
 static int exec_sql(sqlite3 *db, const char *sql);
 
-/* WAL frames past which b_sync checkpoints (SQLite's default for its own
- * automatic checkpoints). */
-#define SYNC_CHECKPOINT_FRAMES 1000
+/* WAL frames past which b_sync checkpoints: about 16 MiB of WAL with 4 KiB
+ * pages.  SQLite's default for its automatic checkpoints is 1,000; a
+ * checkpoint holds the loop (it begins no batch) for its copy and the
+ * database file's fsync, and with 4,000 they come a quarter as often,
+ * each copying a page rewritten by many batches once: 64 senders ingest
+ * a quarter to a third more (BENCHMARKS.md, sixth round), for a p99
+ * acknowledgement latency of about 15 ms instead of 11.  The benchmark's
+ * raw SQLite floor uses the same interval (bench/sqlite_floor.c). */
+#define SYNC_CHECKPOINT_FRAMES 4000
 
 static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
 {
