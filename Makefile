@@ -325,7 +325,7 @@ bench-catchup: $(B)/bin/client $(B)/bin/server $(BENCH_BIN)
 
 # Every benchmark of issue 13 (libmls, the server, the catch-up), their
 # results, gnuplot plots and build/bench/summary.md in build/bench/.
-BENCH_CATCHUP_N ?= 30000
+BENCH_CATCHUP_N ?= $(CATCHUP_N)
 bench: $(DEPS_STAMP)
 	@sh scripts/deps.sh gnuplot-nox
 	@mkdir -p build/bench
