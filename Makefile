@@ -101,13 +101,15 @@ EXAMPLE_BIN = $(B)/bin/example
 SIZES ?= 10 100 1000 10000
 
 # Sources live in src/server/ because ./server is the program (seed interface).
-# src/common/ holds what both programs use; it is linked into each.
-COMMON_SRC = $(wildcard src/common/*.c)
+# src/common/ holds what both programs use; it is linked into each
+# (json_plain.c, which needs jansson, into the server and the client).
+COMMON_SRC = $(filter-out src/common/json_plain.c,$(wildcard src/common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+JSON_OBJ = $(B)/src/common/json_plain.o
 SERVER_SRC = $(wildcard src/server/*.c)
-SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(B)/%.o) $(COMMON_OBJ) $(JSON_OBJ)
 CLIENT_SRC = $(wildcard src/client/*.c)
-CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
+CLIENT_OBJ = $(CLIENT_SRC:%.c=$(B)/%.o) $(COMMON_OBJ) $(JSON_OBJ)
 # mlstool (src/mlstool/): libmls's public API only, like the programs.
 MLSTOOL_SRC = $(wildcard src/mlstool/*.c)
 MLSTOOL_OBJ = $(MLSTOOL_SRC:%.c=$(B)/%.o) $(COMMON_OBJ)
@@ -176,6 +178,9 @@ $(B)/tests/unit/test_common_%.o: CFLAGS += -Isrc/common
 $(B)/bin/test_common_%: $(B)/tests/unit/test_common_%.o $(COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CRYPTO)
+$(B)/bin/test_common_json_plain: $(B)/tests/unit/test_common_json_plain.o $(JSON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson) $(LDLIBS_CRYPTO)
 
 # Unit tests of server modules (tests/unit/test_server_*.c) link the server's
 # objects except main.o, and the server's libraries.

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_plain.h"
 #include "util.h"
 
 #define NET_MAX_MESSAGE (16u << 20)
@@ -180,8 +181,14 @@ static void net_closed(struct cli_net *n, const char *why)
 static void dispatch(struct cli_net *n, const char *text, size_t len)
 {
     json_error_t jerr;
-    json_t *msg = json_loadb(text, len, 0, &jerr);
+    /* Replies and events hold plain values but for names in other
+     * scripts (json_plain.h); jansson reads the rest. */
+    json_t *msg = chat_json_plain(text, len);
     json_t *id;
+
+    jerr.text[0] = 0;
+    if (!msg)
+        msg = json_loadb(text, len, 0, &jerr);
 
     if (!msg || !json_is_object(msg)) {
         cli_log("net: bad JSON from server: %s", jerr.text);

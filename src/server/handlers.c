@@ -10,13 +10,13 @@
 
 #include "b64.h"
 #include "event_text.h"
+#include "json_plain.h"
 #include "log.h"
 #include "logic.h"
 #include "metrics.h"
 #include "mls/inspect.h"
 #include "proto.h"
 #include "relay.h"
-#include "req_json.h"
 
 #define CHALLENGE_TTL 120
 #define CLOCK_SKEW 300
@@ -911,8 +911,8 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
     r.L = &s->logic;
     r.c = c;
     r.t0_us = t0;
-    /* Most requests are flat objects of plain values (req_json.h). */
-    r.req = srv_req_json_flat(text, len);
+    /* Most requests hold only plain values (json_plain.h). */
+    r.req = chat_json_plain(text, len);
     if (!r.req)
         r.req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     r.resp = json_object();
