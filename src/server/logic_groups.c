@@ -548,7 +548,7 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     srv_log_ref prev;
     mls_public_group *pg = NULL;
     srv_err why;
-    int rc = -1, found = 0;
+    int rc = -1, found = 0, looked = 0;
     if (logic_need_caller(u, e) || srv_logic_group_find(L, group, mls_bytes_of(NULL, 0), &g, e))
         goto out;
     if (msg_id.n > SRV_MSG_ID_MAX) {
@@ -559,6 +559,7 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
         goto refused;
     if (h.content_type == MLS_CONTENT_PROPOSAL) {
         found = find_retry(L, u, &g, msg_id, 0, &prev, e);
+        looked = 1;
         if (found)
             goto retry;
     }
@@ -618,11 +619,15 @@ int srv_logic_send(srv_logic *L, const srv_user *u, const char *group, mls_bytes
     goto out;
 refused:
     /* Refused as new; a retry of an accepted message still gets its
-     * answer, and a msg_id used for a commit its own refusal. */
-    why = *e;
-    found = find_retry(L, u, &g, msg_id, 0, &prev, e);
-    if (!found)
-        *e = why;
+     * answer, and a msg_id used for a commit its own refusal (a proposal
+     * was looked up before it was judged, and its refusal stands: what
+     * its judgement wrote is undone with it). */
+    if (!looked) {
+        why = *e;
+        found = find_retry(L, u, &g, msg_id, 0, &prev, e);
+        if (!found)
+            *e = why;
+    }
 retry:
     if (found > 0) {
         *seq = prev.seq;

@@ -168,6 +168,18 @@ static int send_msg(world *w, int who, mls_bytes msg, srv_err *e)
     return rc;
 }
 
+/* The same with a msg_id: its seq and whether it was a retry. */
+static int send_with_id(world *w, int who, mls_bytes msg, const char *msg_id, uint64_t *seq,
+                        int *dup)
+{
+    uint64_t epoch = 0;
+    int rc;
+    srv_err e;
+    REQUEST(&w->L, rc,
+            srv_logic_send(&w->L, &w->user[who], "lobby", msg, str(msg_id), seq, &epoch, dup, &e));
+    return rc;
+}
+
 /* A commit of alice's whose Welcome lists its recipients. */
 static int commit_listed(world *w, const mls_staged_commit *sc, const srv_welcome_req *wr,
                          srv_err *e)
@@ -635,7 +647,13 @@ static void test_self_remove(world *w)
     mls_buf_init(&prop);
     CHECK_OK(mls_group_find_member(w->g[CAROL], str("carol"), &leaf));
     CHECK_OK(mls_group_propose_remove(w->g[CAROL], leaf, &prop));
-    ACCEPTED(send_msg(w, CAROL, mls_buf_view(&prop), &e_));
+    uint64_t seq1 = 0, seq2 = 0;
+    int dup1 = -1, dup2 = -1;
+    CHECK(send_with_id(w, CAROL, mls_buf_view(&prop), "leave-1", &seq1, &dup1) == 0 && dup1 == 0);
+    /* Its retry is answered as the first time was, not judged again (the
+     * view holds the proposal once: the commit below includes it). */
+    CHECK(send_with_id(w, CAROL, mls_buf_view(&prop), "leave-1", &seq2, &dup2) == 0 &&
+          dup2 == 1 && seq2 == seq1);
     deliver(w, CAROL, mls_buf_view(&prop));
     memset(&o, 0, sizeof o);
     o.include_pending_proposals = 1;
