@@ -1,4 +1,4 @@
-/* A log event's text without jansson (event_text.h). */
+/* A log event's and a log page's text without jansson (event_text.h). */
 #include "event_text.h"
 
 #include <inttypes.h>
@@ -9,10 +9,7 @@
 #include "b64.h"
 #include "proto.h"
 
-typedef struct tbuf {
-    char *p;
-    size_t n, cap;
-} tbuf;
+typedef srv_text tbuf;
 
 static char *room(tbuf *b, size_t n)
 {
@@ -100,34 +97,60 @@ char *srv_event_log_text_plain(const srv_group *g, const srv_log_entry *e)
     return srv_event_log_text_at(g, e, 0, &len);
 }
 
+/* The entry's members as handlers.c's entry_json orders them, then
+ * "event" when with_event; e->meta is the caller's (NULL here). */
+static int put_entry(tbuf *b, const srv_group *g, const srv_log_entry *e, int with_event)
+{
+    enum chat_kind k = e->kind == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
+                       : e->kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
+                                                     : CHAT_KIND_PROPOSAL;
+    size_t guess = 192 + strlen(g->name) + CHAT_B64_LEN(g->gid_len) + CHAT_B64_LEN(e->data.n) +
+                   (e->sender ? strlen(e->sender) : 0);
+    if (!room(b, guess))
+        return -1;
+    return KEY(b, "{\"group\":") || put_str(b, g->name) || KEY(b, ",\"group_id\":") ||
+           put_b64(b, g->gid, g->gid_len) || KEY(b, ",\"seq\":") ||
+           put_int(b, (int64_t)e->seq) || KEY(b, ",\"epoch\":") ||
+           put_int(b, (int64_t)e->epoch) || KEY(b, ",\"kind\":") ||
+           put_str(b, chat_kind_name(k)) || KEY(b, ",\"sender\":") ||
+           put_str(b, e->sender ? e->sender : "") || KEY(b, ",\"sender_id\":") ||
+           put_int(b, e->sender_id) || KEY(b, ",\"time\":") || put_int(b, e->time) ||
+           KEY(b, ",\"message\":") || put_b64(b, e->data.p, e->data.n) ||
+           (with_event &&
+            (KEY(b, ",\"event\":") || put_str(b, chat_event_name(CHAT_EVENT_LOG)))) ||
+           put(b, "}", 1);
+}
+
 char *srv_event_log_text_at(const srv_group *g, const srv_log_entry *e, size_t prefix,
                             size_t *len)
 {
     if (e->meta)
         return NULL;
-    enum chat_kind k = e->kind == SRV_KIND_COMMIT    ? CHAT_KIND_COMMIT
-                       : e->kind == SRV_KIND_MESSAGE ? CHAT_KIND_MESSAGE
-                                                     : CHAT_KIND_PROPOSAL;
     tbuf b = {NULL, 0, 0};
-    size_t guess = prefix + 192 + strlen(g->name) + CHAT_B64_LEN(g->gid_len) + CHAT_B64_LEN(e->data.n) +
-                   (e->sender ? strlen(e->sender) : 0);
-    if (!room(&b, guess))
+    if (!room(&b, prefix + 1)) /* before the entry: the prefix */
         return NULL;
     b.n = prefix;
-    int err = KEY(&b, "{\"group\":") || put_str(&b, g->name) || KEY(&b, ",\"group_id\":") ||
-              put_b64(&b, g->gid, g->gid_len) || KEY(&b, ",\"seq\":") ||
-              put_int(&b, (int64_t)e->seq) || KEY(&b, ",\"epoch\":") ||
-              put_int(&b, (int64_t)e->epoch) || KEY(&b, ",\"kind\":") ||
-              put_str(&b, chat_kind_name(k)) || KEY(&b, ",\"sender\":") ||
-              put_str(&b, e->sender ? e->sender : "") || KEY(&b, ",\"sender_id\":") ||
-              put_int(&b, e->sender_id) || KEY(&b, ",\"time\":") || put_int(&b, e->time) ||
-              KEY(&b, ",\"message\":") || put_b64(&b, e->data.p, e->data.n) ||
-              KEY(&b, ",\"event\":") || put_str(&b, chat_event_name(CHAT_EVENT_LOG)) ||
-              put(&b, "}", 2);
-    if (err) {
+    if (put_entry(&b, g, e, 1) || put(&b, "", 1)) {
         free(b.p);
         return NULL;
     }
     *len = b.n - prefix - 1; /* without the NUL */
     return b.p;
+}
+
+int srv_text_put(srv_text *t, const char *s, size_t n)
+{
+    return put(t, s, n);
+}
+
+int srv_text_log_entry(srv_text *t, const srv_group *g, const srv_log_entry *e)
+{
+    if (e->meta)
+        return -1;
+    size_t n = t->n;
+    if (put_entry(t, g, e, 0)) {
+        t->n = n;
+        return -1;
+    }
+    return 0;
 }

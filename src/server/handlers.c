@@ -41,6 +41,9 @@ typedef struct req_ctx {
     size_t n_bufs;
     int64_t id, t0_us; /* the request's id and arrival */
     int deferred;      /* answered later (a login in the verifier) */
+    /* A member the handler wrote as text ("entries" of a log.fetch, with
+     * its key), first in the answer, before resp's members. */
+    srv_text first;
 } req_ctx;
 
 static int get_str(req_ctx *r, json_t *obj, const char *key, const char **out, srv_err *e)
@@ -707,13 +710,23 @@ static int h_group_send(req_ctx *r, srv_err *e)
 
 typedef struct fetch_ctx {
     const srv_group *g;
-    json_t *list;
+    srv_text *t;
+    size_t n;
 } fetch_ctx;
 
+/* Each entry written into the page's text as the store reads it; one with
+ * meta (a commit's) through jansson, which merges the meta's members. */
 static int fetch_item(void *ctx, const srv_log_entry *e)
 {
     fetch_ctx *f = ctx;
-    return json_array_append_new(f->list, entry_json(f->g, e)) ? SRV_STORE_ERR : 0;
+    if (f->n++ && srv_text_put(f->t, ",", 1))
+        return SRV_STORE_ERR;
+    if (!e->meta)
+        return srv_text_log_entry(f->t, f->g, e) ? SRV_STORE_ERR : 0;
+    char *text = dump(entry_json(f->g, e));
+    int err = !text || srv_text_put(f->t, text, strlen(text));
+    free(text);
+    return err ? SRV_STORE_ERR : 0;
 }
 
 static int h_log_fetch(req_ctx *r, srv_err *e)
@@ -728,11 +741,15 @@ static int h_log_fetch(req_ctx *r, srv_err *e)
     if (limit < 1 || limit > FETCH_MAX)
         return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "limit must be 1 to %d", FETCH_MAX);
     /* The group is filled in by logic before the first entry. */
-    fetch_ctx f = {&g, json_array()};
-    json_object_set_new(r->resp, "entries", f.list);
+    fetch_ctx f = {&g, &r->first, 0};
+    static const char key[] = "\"entries\":[";
+    if (srv_text_put(&r->first, key, sizeof key - 1))
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
     if (srv_logic_fetch(r->L, r->caller, group, after, (int)limit, fetch_item, &f, &g, &last,
                         &more, e))
         return -1;
+    if (srv_text_put(&r->first, "]", 1))
+        return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
     set_int(r->resp, "last_seq", (int64_t)last);
     json_object_set_new(r->resp, "more", json_boolean(more));
     return 0;
@@ -894,6 +911,22 @@ static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
     return rc;
 }
 
+/* The answer's text with the handler's member first: '{', first, ',',
+ * then out's members (out holds at least id, type and ok).  Takes out. */
+static char *put_first(char *out, const srv_text *first)
+{
+    size_t n = strlen(out);
+    char *t = malloc(first->n + n + 2);
+    if (t) {
+        t[0] = '{';
+        memcpy(t + 1, first->p, first->n);
+        t[first->n + 1] = ',';
+        memcpy(t + first->n + 2, out + 1, n); /* with its NUL */
+    }
+    free(out);
+    return t;
+}
+
 void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
 {
     if (c->verifying) {
@@ -959,12 +992,15 @@ void srv_handle_message(srv *s, srv_conn *c, const char *text, size_t len)
         set_str(r.resp, "type", chat_req_name(type));
         json_object_set_new(r.resp, "ok", json_true());
         out = dump(r.resp);
+        if (out && r.first.n)
+            out = put_first(out, &r.first);
     }
     if (out)
         srv_hold(s, c, out, 1, id, type ? chat_req_name(type) : "invalid", t0);
 done:
     for (size_t i = 0; i < r.n_bufs; i++)
         mls_buf_clear(&r.bufs[i]);
+    free(r.first.p);
     json_decref(r.req);
 }
 
