@@ -87,20 +87,40 @@ static json_t *literal(reader *r)
 
 static json_t *value(reader *r, int depth);
 
+/* After whitespace, the container's closing character (1, r->p past it),
+ * or a comma (0, r->p past it and the whitespace after it); -1 for
+ * anything else. */
+static int after_item(reader *r, char close)
+{
+    skip_ws(r);
+    if (r->p == r->end || (*r->p != close && *r->p != ','))
+        return -1;
+    if (*r->p++ == close)
+        return 1;
+    skip_ws(r);
+    return 0;
+}
+
+/* At '{' or '[': 1 (r->p past it) when the container is empty. */
+static int empty(reader *r, char close)
+{
+    r->p++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return 1;
+    }
+    return 0;
+}
+
 /* At '{'. */
 static json_t *object(reader *r, int depth)
 {
     const char *keys[CHAT_JSON_PLAIN_KEYS];
     size_t key_lens[CHAT_JSON_PLAIN_KEYS], n_keys = 0;
     json_t *obj = json_object();
-    if (!obj)
-        return NULL;
-    r->p++;
-    skip_ws(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
+    if (!obj || empty(r, '}'))
         return obj;
-    }
     for (;;) {
         const char *k;
         size_t kn;
@@ -119,17 +139,11 @@ static json_t *object(reader *r, int depth)
         json_t *v = value(r, depth);
         if (!v || json_object_setn_new_nocheck(obj, k, kn, v))
             goto refuse;
-        skip_ws(r);
-        if (r->p == r->end)
+        int end = after_item(r, '}');
+        if (end < 0)
             goto refuse;
-        if (*r->p == '}') {
-            r->p++;
+        if (end)
             return obj;
-        }
-        if (*r->p != ',')
-            goto refuse;
-        r->p++;
-        skip_ws(r);
     }
 refuse:
     json_decref(obj);
@@ -140,28 +154,17 @@ refuse:
 static json_t *array(reader *r, int depth)
 {
     json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    r->p++;
-    skip_ws(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
+    if (!arr || empty(r, ']'))
         return arr;
-    }
     for (;;) {
         json_t *v = value(r, depth);
         if (!v || json_array_append_new(arr, v))
             goto refuse;
-        skip_ws(r);
-        if (r->p == r->end)
+        int end = after_item(r, ']');
+        if (end < 0)
             goto refuse;
-        if (*r->p == ']') {
-            r->p++;
+        if (end)
             return arr;
-        }
-        if (*r->p != ',')
-            goto refuse;
-        r->p++;
     }
 refuse:
     json_decref(arr);
