@@ -41,8 +41,8 @@ typedef struct req_ctx {
     size_t n_bufs;
     int64_t id, t0_us; /* the request's id and arrival */
     int deferred;      /* answered later (a login in the verifier) */
-    /* A member the handler wrote as text ("entries" of a log.fetch, with
-     * its key), first in the answer, before resp's members. */
+    /* The answer's opening brace and a member the handler wrote as text
+     * ("entries" of a log.fetch, with its key), before resp's members. */
     srv_text first;
 } req_ctx;
 
@@ -156,7 +156,7 @@ static char *dump(json_t *o)
     return t;
 }
 
-static void user_json(json_t *o, const srv_user *u)
+void srv_user_json(json_t *o, const srv_user *u)
 {
     char fp[SRV_FINGERPRINT_LEN + 1];
     srv_auth_fingerprint(mls_bytes_of(u->key, u->key_len), fp);
@@ -412,7 +412,7 @@ static int h_register(req_ctx *r, srv_err *e)
     if (register_admit(r, e) || srv_logic_register(r->L, name, (uint16_t)suite, key, &u, e))
         return -1;
     become(r->s, r->c, &u);
-    user_json(r->resp, &u);
+    srv_user_json(r->resp, &u);
     return 0;
 }
 
@@ -447,7 +447,7 @@ static int h_login(req_ctx *r, srv_err *e)
     if (srv_auth_verify(&claim, sig))
         return srv_refuse(e, CHAT_ERR_BAD_SIGNATURE, "signature does not verify with %s's key", name);
     become(r->s, r->c, &u);
-    user_json(r->resp, &u);
+    srv_user_json(r->resp, &u);
     return 0;
 }
 
@@ -471,7 +471,7 @@ static int h_user_lookup(req_ctx *r, srv_err *e)
         return -1;
     if (srv_logic_user_lookup(r->L, name, idv ? json_integer_value(idv) : 0, &u, e))
         return -1;
-    user_json(r->resp, &u);
+    srv_user_json(r->resp, &u);
     return 0;
 }
 
@@ -742,7 +742,7 @@ static int h_log_fetch(req_ctx *r, srv_err *e)
         return srv_refuse(e, CHAT_ERR_BAD_REQUEST, "limit must be 1 to %d", FETCH_MAX);
     /* The group is filled in by logic before the first entry. */
     fetch_ctx f = {&g, &r->first, 0};
-    static const char key[] = "\"entries\":[";
+    static const char key[] = "{\"entries\":[";
     if (srv_text_put(&r->first, key, sizeof key - 1))
         return srv_refuse(e, CHAT_ERR_INTERNAL, "out of memory");
     if (srv_logic_fetch(r->L, r->caller, group, after, (int)limit, fetch_item, &f, &g, &last,
@@ -911,19 +911,17 @@ static int run_handler(req_ctx *r, handler_fn fn, srv_err *e)
     return rc;
 }
 
-/* The answer's text with the handler's member first: '{', first, ',',
- * then out's members (out holds at least id, type and ok).  Takes out. */
-static char *put_first(char *out, const srv_text *first)
+/* The answer's text: first ('{' and the handler's member), ',', then
+ * out's members (out holds at least id, type and ok), appended to first
+ * so that a page is not copied again.  Takes out and first's text. */
+static char *put_first(char *out, srv_text *first)
 {
-    size_t n = strlen(out);
-    char *t = malloc(first->n + n + 2);
-    if (t) {
-        t[0] = '{';
-        memcpy(t + 1, first->p, first->n);
-        t[first->n + 1] = ',';
-        memcpy(t + first->n + 2, out + 1, n); /* with its NUL */
-    }
+    int err = srv_text_put(first, ",", 1) || srv_text_put(first, out + 1, strlen(out));
     free(out);
+    if (err)
+        return NULL;
+    char *t = first->p;
+    memset(first, 0, sizeof *first);
     return t;
 }
 
@@ -1020,7 +1018,7 @@ static void login_finish(srv *s, srv_conn *c, const srv_verify_job *j)
     } else {
         become(s, c, &j->user);
         json_t *o = json_object();
-        user_json(o, &j->user);
+        srv_user_json(o, &j->user);
         json_object_set_new(o, "id", json_integer(j->req_id));
         set_str(o, "type", chat_req_name(CHAT_REQ_LOGIN));
         json_object_set_new(o, "ok", json_true());
@@ -1105,88 +1103,6 @@ void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *mes
     char *out = error_text(-1, CHAT_REQ_UNKNOWN, &e, NULL);
     if (out)
         srv_hold(s, c, out, 1, -1, "invalid", srv_now_us());
-}
-
-/* ------------------------------------------------------------ HTTP */
-
-static void http_reply(srv *s, srv_conn *c, int status, const char *type, char *body)
-{
-    c->http_status = status;
-    c->http_type = type;
-    free(c->http_body);
-    c->http_body = body;
-    c->http_len = body ? strlen(body) : 0;
-    srv_hold(s, c, NULL, 1, -1, "http", srv_now_us());
-}
-
-/* An HTTP error body with the code's default text (PROTOCOL.md §8). */
-static void http_refuse(srv *s, srv_conn *c, int status, enum chat_err code)
-{
-    json_t *o = json_object();
-    set_str(o, "error", chat_err_name(code));
-    set_str(o, "message", chat_err_text(code));
-    srv_metrics_refused(chat_err_name(code));
-    http_reply(s, c, status, "application/json", dump(o));
-}
-
-static void http_user(srv *s, srv_conn *c, const char *name)
-{
-    srv_user u;
-    srv_err e;
-    if (srv_logic_user_lookup(&s->logic, name, 0, &u, &e)) {
-        http_refuse(s, c,
-                    e.code == CHAT_ERR_BAD_USERNAME  ? 400
-                    : e.code == CHAT_ERR_UNKNOWN_USER ? 404
-                                                      : 500,
-                    e.code);
-        return;
-    }
-    json_t *o = json_object();
-    user_json(o, &u);
-    http_reply(s, c, 200, "application/json", dump(o));
-}
-
-void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri)
-{
-    if (strcmp(method, "GET") != 0) {
-        http_refuse(s, c, 405, CHAT_ERR_METHOD_NOT_ALLOWED);
-        return;
-    }
-    if (strcmp(uri, "/health") == 0) {
-        /* 503 when the store no longer takes writes: a load balancer or
-         * supervisor sees what every write request would see. */
-        const char *why = NULL;
-        int bad = srv_logic_health(&s->logic, &why) != 0;
-        json_t *o = json_object();
-        set_str(o, "status", bad ? "failing" : "ok");
-        if (bad)
-            set_str(o, "reason", why);
-        set_str(o, "version", SRV_VERSION);
-        set_int(o, "uptime", srv_time() - s->started);
-        http_reply(s, c, bad ? 503 : 200, "application/json", dump(o));
-    } else if (strcmp(uri, "/metrics") == 0) {
-        mls_buf b;
-        mls_buf_init(&b);
-        char *body = NULL;
-        const char *why = NULL;
-        srv_gauges g;
-        memset(&g, 0, sizeof g);
-        g.db_bytes = srv_logic_store_bytes(&s->logic, &g.wal_bytes);
-        srv_queue_bytes(s, &g.queue_bytes, &g.queue_max);
-        g.store_ok = srv_logic_health(&s->logic, &why) == 0;
-        g.uptime = (double)(srv_time() - s->started);
-        if (!srv_metrics_render(&b, &g) &&
-            (body = malloc(b.n + 1)) != NULL) {
-            memcpy(body, b.p, b.n);
-            body[b.n] = 0;
-        }
-        mls_buf_clear(&b);
-        http_reply(s, c, body ? 200 : 500, "text/plain; version=0.0.4", body);
-    } else if (strncmp(uri, "/v1/users/", 10) == 0) {
-        http_user(s, c, uri + 10);
-    } else {
-        http_refuse(s, c, 404, CHAT_ERR_NOT_FOUND);
-    }
 }
 
 void srv_handle_purge(srv *s)

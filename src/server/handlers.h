@@ -7,6 +7,8 @@
 #ifndef SRV_HANDLERS_H
 #define SRV_HANDLERS_H
 
+#include <jansson.h>
+
 #include "srv.h"
 
 /* A WebSocket opened: queue the challenge. */
@@ -26,8 +28,12 @@ void srv_logins_start(srv *s, void (*wake)(void *ctx), void *ctx);
 void srv_logins_stop(srv *s);
 /* A complete message that broke a transport limit or rule. */
 void srv_handle_refusal(srv *s, srv_conn *c, enum chat_err code, const char *message);
-/* An HTTP GET: fills c->http_status / http_body / http_type (held). */
+/* An HTTP GET (http.c): fills c->http_status / http_body / http_type
+ * (held). */
 void srv_handle_http(srv *s, srv_conn *c, const char *method, const char *uri);
+/* A user's public members (id, name, suite, signature key, fingerprint),
+ * as login, user.lookup and GET /v1/users/<name> answer them. */
+void srv_user_json(json_t *o, const srv_user *u);
 /* A log event's frame, for as many connections as it goes to (refs 1):
  * an entry without meta written straight into it (event_text.c). */
 srv_payload *srv_event_log_payload(const srv_group *g, const srv_log_entry *entry);
