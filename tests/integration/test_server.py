@@ -153,6 +153,40 @@ def test_auth():
         srv.stop()
 
 
+def test_json_reader_edges():
+    """Hand-written requests at the edges of the server's own JSON reader
+    (src/common/json_plain.c): each is answered as jansson reads it, since
+    the reader takes only plain texts and leaves the rest to jansson."""
+    srv = Server(BINARY).start()
+    try:
+        a, ca = member(srv, "alice")
+        cases = [
+            ('{"type":"ping","id":1}', 1, None),
+            ('  {"type" : "ping" , "id" : 2 }  ', 2, None),
+            ('{"\\u0074ype":"ping","id":3}', 3, None),           # escaped key
+            ('{"type":"ping","id":1234567890123456789}', 1234567890123456789, None),
+            ('{"type":"ping","id":-0}', 0, None),
+            ('{"type":"ping","id":4,"x":' + "[" * 40 + "]" * 40 + "}", 4, None),
+            ('{"type":"p\u00e9ng","id":5}', 5, "unknown_type"),  # UTF-8 after the escape
+            ('{"type":"ping","type":"group.send","id":6}', None, "bad_json"),
+            ('{"type":"ping","id":99999999999999999999999}', None, "bad_json"),
+            ('{"type":"ping","id":7,"x":"\\u0000"}', None, "bad_json"),
+            ('{"type":"ping","id":8,}', None, "bad_json"),
+            ('{"type":"ping","id":9}\x00', None, "bad_json"),
+        ]
+        for text, rid, err in cases:
+            ca.ws.send_text(text)
+            r = ca.wait_response(rid)
+            expect(r.get("id") == rid, "%r: answered for id %r: %s" % (text, rid, r))
+            if err:
+                refused(r, err)
+            else:
+                expect(r.get("ok") is True and r.get("type") == "ping", "%r: %s" % (text, r))
+        ok(ca.request("ping"), "the connection still serves")
+    finally:
+        srv.stop()
+
+
 def test_hostile_input():
     srv = Server(BINARY, args=["--max-message", "4096"]).start()
     try:
