@@ -167,7 +167,7 @@ def test_json_reader_edges():
             ('{"type":"ping","id":1234567890123456789}', 1234567890123456789, None),
             ('{"type":"ping","id":-0}', 0, None),
             ('{"type":"ping","id":4,"x":' + "[" * 40 + "]" * 40 + "}", 4, None),
-            ('{"type":"p\u00e9ng","id":5}', 5, "unknown_type"),  # UTF-8 after the escape
+            ('{"type":"p\u00e9ng","id":5}', 5, "unknown_type"),  # a type in UTF-8
             ('{"type":"ping","type":"group.send","id":6}', None, "bad_json"),
             ('{"type":"ping","id":99999999999999999999999}', None, "bad_json"),
             ('{"type":"ping","id":7,"x":"\\u0000"}', None, "bad_json"),
